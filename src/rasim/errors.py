@@ -1,0 +1,39 @@
+"""Exceptions raised by rasim before any solving starts.
+
+Solver failures are never exceptions: they come back as a status code
+(see :mod:`rasim.solver.status`).
+"""
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class RasimError(ValueError):
+    """Base class of every input error rasim raises."""
+
+
+class ParameterError(RasimError, KeyError):
+    """An unknown parameter name or an invalid parameter value."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
+class RegimenError(RasimError):
+    """A dose or schedule that cannot be given."""
+
+
+class CovariateError(RasimError):
+    """An unknown or out-of-range patient covariate."""
+
+
+def unknown_name(kind: str, name: str, valid: Iterable[str]) -> str:
+    """Message for an unknown `name`, naming the closest valid ones."""
+    valid = list(valid)
+    close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
+    if not close:
+        lowered = name.lower()
+        close = [v for v in valid if lowered in v.lower()][:3]
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"unknown {kind} {name!r}.{hint} ({len(valid)} valid names; see rasim.parameters())"
