@@ -1,0 +1,165 @@
+"""The right-hand side of rasim's RA model: one rate law per state.
+
+``rates`` is plain arithmetic on indexable inputs, so the same source is
+compiled by Numba for the solver (``register_jitable`` keeps the functions
+callable from Python) and evaluated on sympy symbols by
+``tools/generate_jacobian.py`` to produce the analytic Jacobian
+(``jacobian.py``).  Keep it free of branches, ``min``/``max`` and
+non-integer powers of states.
+
+Inputs: ``y`` states (see ``states.py``), ``p`` the parameter vector
+(see ``parameters.py``), ``u`` the methotrexate polyglutamate amount (mg),
+supplied in closed form by ``pk.py``.  Time is in days.
+
+Numba's on-disk cache does not see edits to imported files; ``rasim._cache``
+clears it whenever any source file of the package changes.
+"""
+from __future__ import annotations
+
+from numba.extending import register_jitable
+
+from .parameters import PINDEX
+from .states import (I_AUTOAB, I_CART, I_CRP, I_EROS, I_FIB, I_FLS, I_IL6,
+                     I_IL10, I_IL17, I_M1, I_M2, I_MSC_IA, I_MSC_JOINT,
+                     I_MSC_LUNG, I_TFH, I_TGFB, I_TH1, I_TH17, I_TNF,
+                     I_TREG, I_TREG_MEM)
+
+# P_<NAME> integer index of every parameter, lowered once at import.
+globals().update({"P_" + name.upper(): i for i, name in enumerate(PINDEX)})
+
+
+@register_jitable
+def sat(x, k):
+    """Saturating (Michaelis-Menten) activation x / (x + k), in [0, 1)."""
+    return x / (x + k)
+
+
+@register_jitable
+def sat2(x, k):
+    """Cooperative (Hill n = 2) activation x^2 / (x^2 + k^2)."""
+    return x * x / (x * x + k * k)
+
+
+@register_jitable
+def inhib(x, k):
+    """Inhibition k / (x + k), 1 at x = 0."""
+    return k / (x + k)
+
+
+@register_jitable
+def inhib2(x, k):
+    """Cooperative (Hill n = 2) inhibition k^2 / (x^2 + k^2)."""
+    return k * k / (x * x + k * k)
+
+
+@register_jitable
+def msc_signals(y, p):
+    """MSC signals (dimensionless, 0-1): (immunomodulatory, repair).
+
+    IV cells act from the lungs (weighted) and from the joints they home to;
+    intra-articular cells act at high local density in the injected fraction
+    of joints only, so the 28-joint mean is a two-group average.
+    """
+    phi = p[P_IA_JOINT_FRACTION]
+    pot_i = p[P_MSC_POTENCY_IMMUNE]
+    pot_r = p[P_MSC_POTENCY_REPAIR]
+    systemic = p[P_MSC_LUNG_WEIGHT] * y[I_MSC_LUNG] + y[I_MSC_JOINT]
+    injected = systemic + y[I_MSC_IA] / phi
+    k_i = p[P_MSC_K_IMMUNE]
+    s_imm = (1.0 - phi) * sat(pot_i * systemic, k_i) + phi * sat(pot_i * injected, k_i)
+    k_r = p[P_MSC_K_REPAIR]
+    local = y[I_MSC_JOINT] + y[I_MSC_IA] / phi
+    s_rep = (1.0 - phi) * sat(pot_r * y[I_MSC_JOINT], k_r) + phi * sat(pot_r * local, k_r)
+    return s_imm, s_rep
+
+
+@register_jitable
+def rates(y, p, u, dy):
+    """Write dy/dt (state units per day) into ``dy``."""
+    s_imm, s_rep = msc_signals(y, p)
+    treg_total = y[I_TREG] + y[I_TREG_MEM]
+    mtx = sat(u, p[P_MTX_EC50])
+
+    # --- MSC compartments: lung trapping, chemokine-driven homing, loss
+    immune_loss = 1.0 + p[P_MSC_IMMUNOGENICITY]
+    homing = p[P_MSC_HOMING_MAX] * sat(y[I_TNF], p[P_MSC_HOMING_K_TNF])
+    dy[I_MSC_LUNG] = -(p[P_MSC_LUNG_CLEARANCE] * immune_loss + homing) * y[I_MSC_LUNG]
+    dy[I_MSC_JOINT] = homing * y[I_MSC_LUNG] - p[P_MSC_JOINT_LOSS] * immune_loss * y[I_MSC_JOINT]
+    dy[I_MSC_IA] = -p[P_MSC_JOINT_LOSS] * immune_loss * y[I_MSC_IA]
+
+    # --- effector T cells: antigen presentation by M1, held back by Treg,
+    # IL-10, methotrexate and the MSC signal
+    t_activation = (sat2(y[I_M1], p[P_APC_K_M1])
+                    * inhib(treg_total, p[P_TREG_SUPPRESSION_K])
+                    * inhib(y[I_IL10], p[P_IL10_K_T])
+                    * (1.0 - p[P_MTX_EMAX_T] * mtx)
+                    * (1.0 - p[P_MSC_EFFECT_T] * s_imm))
+    d_t = p[P_T_DEATH]
+    dy[I_TH1] = p[P_TH1_SOURCE] + p[P_TH1_ACTIVATION] * t_activation - d_t * y[I_TH1]
+    dy[I_TH17] = (p[P_TH17_SOURCE]
+                  + p[P_TH17_ACTIVATION] * t_activation * sat2(y[I_IL6], p[P_TH17_K_IL6])
+                  - d_t * y[I_TH17])
+    dy[I_TFH] = (p[P_TFH_SOURCE]
+                 + p[P_TFH_ACTIVATION] * t_activation * sat(y[I_IL6], p[P_TFH_K_IL6])
+                 - d_t * y[I_TFH])
+
+    # --- regulatory T cells: TGF-b induced, blocked by IL-6 (the Th17/Treg
+    # switch), expanded by MSCs; a fraction enters the long-lived memory pool
+    dy[I_TREG] = (p[P_TREG_SOURCE]
+                  + p[P_TREG_INDUCTION] * sat(y[I_TGFB], p[P_TREG_K_TGFB])
+                  * inhib2(y[I_IL6], p[P_TREG_K_IL6])
+                  + p[P_MSC_TREG_INDUCTION] * s_imm
+                  - (p[P_TREG_DEATH] + p[P_TREG_TO_MEMORY]) * y[I_TREG])
+    dy[I_TREG_MEM] = p[P_TREG_TO_MEMORY] * y[I_TREG] - p[P_TREG_MEM_DEATH] * y[I_TREG_MEM]
+
+    # --- macrophages: recruitment and M1 activation by IFN-g (Th1) in synergy with TNF,
+    # repolarisation to M2 by IL-10 and MSCs
+    m_activation = (sat2(y[I_TH1], p[P_M1_K_TH1]) * sat(y[I_TNF], p[P_M1_K_TNF])
+                    * inhib(y[I_IL10], p[P_IL10_K_M])
+                    * (1.0 - p[P_MTX_EMAX_M] * mtx))
+    repolarisation = (p[P_M2_POLARIZATION] * sat(y[I_IL10], p[P_M2_K_IL10])
+                      + p[P_MSC_M2_POLARIZATION] * s_imm)
+    d_m = p[P_MAC_DEATH]
+    dy[I_M1] = (p[P_M1_SOURCE] + p[P_M1_ACTIVATION] * m_activation
+                - (d_m + repolarisation) * y[I_M1])
+    dy[I_M2] = p[P_M2_SOURCE] + repolarisation * y[I_M1] - d_m * y[I_M2]
+
+    # --- synovial fibroblasts (pannus): IL-17 and TNF in synergy, VEGF-fed
+    fls_drive = sat(y[I_IL17], p[P_FLS_K_IL17]) * sat(y[I_TNF], p[P_FLS_K_TNF]) \
+        * (1.0 + p[P_VEGF_PANNUS] * s_rep)
+    dy[I_FLS] = p[P_FLS_SOURCE] + p[P_FLS_ACTIVATION] * fls_drive - p[P_FLS_DEATH] * y[I_FLS]
+
+    # --- cytokines (serum-equivalent concentrations)
+    cytokine_brake = inhib(y[I_IL10], p[P_IL10_K_CYTOKINE]) * (1.0 - p[P_MSC_EFFECT_CYTOKINE] * s_imm)
+    dy[I_TNF] = (p[P_TNF_BASAL]
+                 + (p[P_TNF_M1] * y[I_M1] + p[P_TNF_TH1] * y[I_TH1]) * cytokine_brake
+                 - p[P_TNF_DEG] * y[I_TNF])
+    il6_drive = 1.0 + p[P_IL6_TNF_GAIN] * sat(y[I_TNF], p[P_IL6_K_TNF]) \
+        + p[P_IL6_IL17_GAIN] * sat(y[I_IL17], p[P_IL6_K_IL17])
+    dy[I_IL6] = (p[P_IL6_BASAL]
+                 + (p[P_IL6_FLS] * y[I_FLS] + p[P_IL6_M1] * y[I_M1]) * il6_drive * cytokine_brake
+                 - p[P_IL6_DEG] * y[I_IL6])
+    dy[I_IL17] = p[P_IL17_BASAL] + p[P_IL17_TH17] * y[I_TH17] - p[P_IL17_DEG] * y[I_IL17]
+    dy[I_IL10] = (p[P_IL10_BASAL] + p[P_IL10_TREG] * treg_total + p[P_IL10_M2] * y[I_M2]
+                  - p[P_IL10_DEG] * y[I_IL10])
+    dy[I_TGFB] = (p[P_TGFB_BASAL] + p[P_TGFB_TREG] * treg_total + p[P_TGFB_M2] * y[I_M2]
+                  + p[P_MSC_TGFB] * s_imm - p[P_TGFB_DEG] * y[I_TGFB])
+
+    # --- acute phase: CRP (t1/2 19 h) and fibrinogen (days) from IL-6
+    dy[I_CRP] = p[P_CRP_DEG] * (p[P_CRP_BASAL] + p[P_CRP_MAX] * sat2(y[I_IL6], p[P_CRP_K_IL6])
+                                - y[I_CRP])
+    dy[I_FIB] = p[P_FIB_DEG] * (p[P_FIB_BASAL] + p[P_FIB_MAX] * sat(y[I_IL6], p[P_FIB_K_IL6])
+                                - y[I_FIB])
+
+    # --- autoantibodies: Tfh help to B cells; slow plasma-cell/IgG turnover
+    dy[I_AUTOAB] = p[P_AUTOAB_DEG] * (p[P_AUTOAB_BASAL]
+                                      + p[P_SEROPOSITIVE] * p[P_AUTOAB_MAX] * sat2(y[I_TFH], p[P_AUTOAB_K_TFH])
+                                      - y[I_AUTOAB])
+
+    # --- structure: MMP/RANKL from activated FLS under TNF and IL-17;
+    # repair sped up by the MSC repair signal (IGF-1)
+    destructive = y[I_FLS] * (sat(y[I_TNF], p[P_DAMAGE_K_TNF]) + sat(y[I_IL17], p[P_DAMAGE_K_IL17]))
+    dy[I_CART] = (p[P_CARTILAGE_REPAIR] * (1.0 + p[P_REPAIR_CARTILAGE_GAIN] * s_rep) * (1.0 - y[I_CART])
+                  - p[P_CARTILAGE_LOSS] * destructive * y[I_CART])
+    dy[I_EROS] = (p[P_EROSION_RATE] * destructive * (1.0 - y[I_EROS])
+                  - p[P_EROSION_REPAIR] * (1.0 + p[P_REPAIR_BONE_GAIN] * s_rep) * y[I_EROS])

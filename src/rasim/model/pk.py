@@ -1,0 +1,168 @@
+"""Methotrexate pharmacokinetics, solved in closed form between doses.
+
+Linear chain (amounts in mg, time in days)::
+
+    gut --ka*F--> central --kin--> polyglutamates (PG) --kout--> eliminated
+     \\--ka*(1-F)--> unabsorbed      \\--kel--> eliminated
+
+``kel`` scales with renal function: kel * (1 - fr + fr * CrCl / 100).
+Because the chain is linear with constant rates, the amounts at any time
+follow from the amounts just after the last dose.  This is the boundary
+between model and solver: the ODE solver never sees MTX states, only the
+smooth forcing ``u(t)`` = PG amount (mg), so weekly doses cause no solver
+restarts.
+
+The table that carries the dose history is appended to the parameter
+vector (``args``): ``args[N_PARAMS]`` holds the number of doses ``m``, then
+``m`` rows of ``(time, gut, central, pg)`` just after each dose.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .parameters import N_PARAMS, PINDEX
+
+N_PK = 5
+GUT, CENTRAL, PG, UNABSORBED, ELIMINATED = range(N_PK)
+PK_NAMES = ("mtx_gut", "mtx_central", "mtx_pg", "mtx_unabsorbed", "mtx_eliminated")
+TABLE_START = N_PARAMS
+ROW = 4
+
+_KA = PINDEX["mtx_ka"]
+_F_ORAL = PINDEX["mtx_f_oral"]
+_F_SC = PINDEX["mtx_f_sc"]
+_KEL = PINDEX["mtx_kel"]
+_FR = PINDEX["mtx_renal_fraction"]
+_CRCL = PINDEX["creatinine_clearance"]
+_KIN = PINDEX["mtx_k_pg_in"]
+_KOUT = PINDEX["mtx_k_pg_out"]
+
+DEPOT_GUT = 1
+DEPOT_CENTRAL = 2
+
+
+@njit(cache=True)
+def _rates(p):
+    """(ka, kc = kel + kin, kout, kel, kin, F_oral) in 1/day."""
+    kel = p[_KEL] * (1.0 - p[_FR] + p[_FR] * p[_CRCL] / 100.0)
+    return p[_KA], kel + p[_KIN], p[_KOUT], kel, p[_KIN], p[_F_ORAL]
+
+
+@njit(cache=True)
+def _phi(a, b, t):
+    """(exp(-a t) - exp(-b t)) / (b - a), stable as b -> a."""
+    d = b - a
+    if d == 0.0:
+        return t * math.exp(-a * t)
+    return math.exp(-a * t) * (-math.expm1(-d * t)) / d
+
+
+@njit(cache=True)
+def _int1(a, t):
+    """Integral over [0, t] of exp(-a s): (1 - exp(-a t)) / a."""
+    return -math.expm1(-a * t) / a
+
+
+@njit(cache=True)
+def propagate(p, x0, dt, out):
+    """Amounts ``out`` (mg, order GUT..ELIMINATED) ``dt`` days after ``x0``."""
+    a, b, c, kel, kin, f = _rates(p)
+    g0, c0, q0 = x0[GUT], x0[CENTRAL], x0[PG]
+    out[GUT] = g0 * math.exp(-a * dt)
+    out[CENTRAL], out[PG] = _central_pg(p, g0, c0, q0, dt)
+    out[UNABSORBED] = x0[UNABSORBED] + (1.0 - f) * g0 * (-math.expm1(-a * dt))
+    int_c = c0 * _int1(b, dt) + f * a * g0 * (_int1(a, dt) - _int1(b, dt)) / (b - a)
+    int_q = (q0 * _int1(c, dt) + kin * c0 * (_int1(b, dt) - _int1(c, dt)) / (c - b)
+             + kin * f * a * g0 * ((_int1(a, dt) - _int1(c, dt)) / (c - a)
+                                   - (_int1(b, dt) - _int1(c, dt)) / (c - b)) / (b - a))
+    out[ELIMINATED] = x0[ELIMINATED] + kel * int_c + c * int_q
+
+
+@njit(cache=True)
+def add_dose(p, x, depot, amount):
+    """Give ``amount`` mg into ``depot`` (oral gut or subcutaneous central)."""
+    if depot == DEPOT_GUT:
+        x[GUT] += amount
+    else:
+        f_sc = p[_F_SC]
+        x[CENTRAL] += f_sc * amount
+        x[UNABSORBED] += (1.0 - f_sc) * amount
+
+
+@njit(cache=True)
+def write_table(args, times, depots, amounts):
+    """Fill the dose table in ``args`` (after the parameters) for sorted MTX doses."""
+    m = times.shape[0]
+    args[TABLE_START] = m
+    x = np.zeros(N_PK)
+    nxt = np.zeros(N_PK)
+    for k in range(m):
+        if k > 0:
+            propagate(args, x, times[k] - times[k - 1], nxt)
+            x[:] = nxt
+        add_dose(args, x, depots[k], amounts[k])
+        r = TABLE_START + 1 + ROW * k
+        args[r] = times[k]
+        args[r + 1] = x[GUT]
+        args[r + 2] = x[CENTRAL]
+        args[r + 3] = x[PG]
+
+
+@njit(cache=True)
+def _last_dose(args, t):
+    """Index of the last dose at or before ``t`` (-1 if none), by bisection."""
+    lo, hi = 0, int(args[TABLE_START]) - 1
+    if hi < 0 or args[TABLE_START + 1] > t:
+        return -1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if args[TABLE_START + 1 + ROW * mid] <= t:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@njit(cache=True)
+def _central_pg(p, g0, c0, q0, dt):
+    """Central and PG amounts (mg) ``dt`` days after (gut, central, PG) = (g0, c0, q0)."""
+    a, b, c, _, kin, f = _rates(p)
+    central = c0 * math.exp(-b * dt) + f * a * g0 * _phi(a, b, dt)
+    pg = (q0 * math.exp(-c * dt) + kin * c0 * _phi(b, c, dt)
+          + kin * f * a * g0 * (_phi(a, c, dt) - _phi(b, c, dt)) / (b - a))
+    return central, pg
+
+
+@njit(cache=True)
+def polyglutamate(t, args):
+    """MTX polyglutamate amount (mg) and its time derivative (mg/day) at ``t``."""
+    k = _last_dose(args, t)
+    if k < 0:
+        return 0.0, 0.0
+    r = TABLE_START + 1 + ROW * k
+    central, pg = _central_pg(args, args[r + 1], args[r + 2], args[r + 3], t - args[r])
+    return pg, args[_KIN] * central - args[_KOUT] * pg
+
+
+def amounts(p: np.ndarray, times: np.ndarray, depots: np.ndarray, doses: np.ndarray,
+            t: np.ndarray) -> np.ndarray:
+    """All five MTX amounts (mg) at sorted times ``t``: shape (len(t), 5).
+
+    A dose at exactly ``t`` is included (post-dose amounts)."""
+    out = np.zeros((len(t), N_PK))
+    x = np.zeros(N_PK)
+    t_x = -np.inf  # time at which x holds
+    k = 0
+    for j, tj in enumerate(np.asarray(t, dtype=np.float64)):
+        while k < len(times) and times[k] <= tj:
+            if t_x > -np.inf:
+                propagate(p, x.copy(), times[k] - t_x, x)
+            add_dose(p, x, int(depots[k]), float(doses[k]))
+            t_x = times[k]
+            k += 1
+        if t_x > -np.inf:
+            propagate(p, x, tj - t_x, out[j])
+    return out
