@@ -22,7 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from rasim.model.equations import rates  # noqa: E402
-from rasim.model.parameters import DEFAULTS, PINDEX, REFERENCE_STATES  # noqa: E402
+from rasim.model.references import reference_vector  # noqa: E402
+from rasim.model.parameters import DEFAULTS, PINDEX  # noqa: E402
 from rasim.model.states import INDEX, N_STATES  # noqa: E402
 
 # state -> (basal source, stimulated production): the unknowns solved for.
@@ -50,24 +51,10 @@ def _derivative(y: np.ndarray, p: np.ndarray, i: int) -> float:
     return out[i]
 
 
-def reference_vector(p: np.ndarray, levels: dict[str, float]) -> np.ndarray:
-    """Full state vector of a reference: given levels, memory Treg and M2 at their balance."""
-    y = np.zeros(N_STATES)
-    for name, value in levels.items():
-        y[INDEX[name]] = value
-    y[INDEX["treg_mem"]] = levels["treg"] * p[PINDEX["treg_to_memory"]] / p[PINDEX["treg_mem_death"]]
-    m2 = INDEX["m2"]
-    y[m2] = 0.0
-    y[m2] = _derivative(y, p, m2) / p[PINDEX["mac_death"]]  # production / loss
-    for name, k in (("cartilage", INDEX["cartilage"]), ("erosion", INDEX["erosion"])):
-        y[k] = 0.5  # structure does not feed back on inflammation
-    return y
-
-
 def balanced(p: np.ndarray) -> dict[str, float]:
     """The production constants that make both references steady states of ``p``."""
     p = p.copy()
-    refs = [reference_vector(p, REFERENCE_STATES[k]) for k in ("inflamed", "resolved")]
+    refs = [reference_vector(p, k) for k in ("inflamed", "resolved")]
     out = {}
     for state, (basal, stimulated) in PAIRS.items():
         i, ja, jb = INDEX[state], PINDEX[basal], PINDEX[stimulated]

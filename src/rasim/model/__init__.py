@@ -1,0 +1,46 @@
+"""The RA model: named states, annotated parameters, compiled right-hand side, observables.
+
+It knows nothing of numerics: a solver receives ``rhs``, ``jac`` and ``dfdt``
+(compiled, flat float64 arrays only) and the argument vector built by
+``build_args``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import pk
+from .observables import OBSERVABLES, observables
+from .parameters import (DEFAULTS, N_PARAMS, PARAMETERS, PINDEX, Parameter,
+                         parameter, parameter_vector)
+from .presets import msc_overrides
+from .references import reference_vector
+from .rhs import dfdt, jac, rhs
+from .states import INDEX, N_STATES, NAMES, STATES
+
+# Typical magnitude of each state (inflamed reference; 1 for MSC compartments,
+# the fractions and the antibody level): absolute tolerances are relative to it.
+STATE_SCALE = np.maximum(np.abs(reference_vector(DEFAULTS, "inflamed")), 1.0)
+
+# Where each regimen depot puts its dose: MSC depots are solver state jumps
+# (1e6 cells); MTX depots go to the closed-form PK table.
+MSC_DEPOT_STATE = {3: INDEX["msc_lung"], 4: INDEX["msc_ia"]}
+MTX_DEPOTS = (pk.DEPOT_GUT, pk.DEPOT_CENTRAL)
+CELLS_PER_UNIT = 1e6
+
+
+def build_args(p: np.ndarray, mtx_times: np.ndarray, mtx_depots: np.ndarray,
+               mtx_mg: np.ndarray) -> np.ndarray:
+    """The solver's ``args``: parameters followed by the MTX dose table."""
+    args = np.zeros(N_PARAMS + 1 + pk.ROW * len(mtx_times))
+    args[:N_PARAMS] = p
+    pk.write_table(args, np.asarray(mtx_times, np.float64), np.asarray(mtx_depots, np.int64),
+                   np.asarray(mtx_mg, np.float64))
+    return args
+
+
+__all__ = [
+    "STATES", "NAMES", "INDEX", "N_STATES", "PARAMETERS", "PINDEX", "N_PARAMS", "DEFAULTS",
+    "Parameter", "parameter", "parameter_vector", "msc_overrides", "reference_vector",
+    "OBSERVABLES", "observables", "rhs", "jac", "dfdt", "build_args", "pk",
+    "STATE_SCALE", "MSC_DEPOT_STATE", "MTX_DEPOTS", "CELLS_PER_UNIT",
+]

@@ -1,0 +1,43 @@
+"""MSC product presets: tissue source x donor type, as parameter overrides.
+
+Relative to umbilical-cord MSCs (potencies 1).  Values are assumptions that
+encode the review's and the trials' qualitative findings; issue-3
+calibration refines them:
+
+* umbilical cord: accessible, low HLA expression, strongly immunomodulatory;
+* bone marrow: strongest osteo/chondrogenic repair (the review: for severe
+  structural damage), Treg up by 1 month, Th17 down by 12 months (Ghoryani 2019);
+* adipose: weak systemic immunomodulation (Vij 2022: TNF, IL-6, ESR
+  unchanged) with trophic/repair activity; larger cells, more lung trapping.
+
+Donor: autologous cells are not rejected (immunogenicity 0) but RA patients'
+own MSCs are less potent (factor ``AUTOLOGOUS_POTENCY``); allogeneic cells
+carry the source's immunogenicity.
+"""
+from __future__ import annotations
+
+from ..errors import RegimenError
+
+AUTOLOGOUS_POTENCY = 0.8  # assumed: impaired function of MSCs from RA patients
+
+SOURCES: dict[str, dict[str, float]] = {
+    "umbilical_cord": {"msc_potency_immune": 1.0, "msc_potency_repair": 1.0,
+                       "msc_homing_max": 0.05, "msc_immunogenicity": 0.3},
+    "bone_marrow": {"msc_potency_immune": 0.8, "msc_potency_repair": 2.0,
+                    "msc_homing_max": 0.05, "msc_immunogenicity": 0.5},
+    "adipose": {"msc_potency_immune": 0.3, "msc_potency_repair": 1.5,
+                "msc_homing_max": 0.03, "msc_immunogenicity": 0.5},
+}
+DONORS = ("allogeneic", "autologous")
+
+
+def msc_overrides(source: str, donor: str) -> dict[str, float]:
+    """Parameter overrides for an MSC product (source x donor)."""
+    if source not in SOURCES or donor not in DONORS:
+        raise RegimenError(f"no MSC preset for source {source!r} and donor {donor!r}")
+    values = dict(SOURCES[source])
+    if donor == "autologous":
+        values["msc_immunogenicity"] = 0.0
+        values["msc_potency_immune"] *= AUTOLOGOUS_POTENCY
+        values["msc_potency_repair"] *= AUTOLOGOUS_POTENCY
+    return values

@@ -1,0 +1,192 @@
+"""``simulate``: one patient, one regimen, from established disease at day 0."""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import model
+from .equilibrium import Equilibrium, RUNIN_DAYS, inflamed_equilibrium, periodic_state
+from .errors import CovariateError, RasimError, RegimenError, unknown_name
+from .integrate import integrate
+from .regimen import Regimen
+from .solver import SolverOptions, Status
+
+COVARIATES = ("age", "female", "weight", "creatinine_clearance", "seropositive")
+SOLVER_ALIASES = {"scipy": "scipy-radau", "radau": "scipy-radau", "lsoda": "scipy-lsoda", "bdf": "scipy-bdf"}
+
+
+@dataclass
+class SimulationResult:
+    """Trajectory of one patient: times (days), states, observables and the solver's status."""
+
+    t: np.ndarray
+    states: np.ndarray  # (len(t), n_states)
+    params: np.ndarray
+    status: Status
+    stats: dict[str, int]
+    regimen: Regimen
+    day0: Equilibrium
+    mtx: np.ndarray  # (len(t), 5) MTX amounts (mg): gut, central, PG, unabsorbed, eliminated
+    observables: dict[str, np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.observables = model.observables(self.states, self.params)
+
+    @property
+    def ok(self) -> bool:
+        """True when the solver reached the last day."""
+        return self.status == Status.SUCCESS
+
+    def state(self, name: str) -> np.ndarray:
+        """Trajectory of state ``name``."""
+        if name not in model.INDEX:
+            raise KeyError(unknown_name("state", name, model.NAMES))
+        return self.states[:, model.INDEX[name]]
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """An observable (``result["DAS28_ESR"]``) or, failing that, a state."""
+        if name in self.observables:
+            return self.observables[name]
+        return self.state(name)
+
+    def to_frame(self):
+        """A pandas DataFrame: one row per day, columns day, observables, states (pandas needed)."""
+        import pandas as pd
+
+        data = {"day": self.t, **self.observables}
+        data.update({f"state.{n}": self.states[:, i] for i, n in enumerate(model.NAMES)})
+        data.update({f"pk.{n}": self.mtx[:, i] for i, n in enumerate(model.pk.PK_NAMES)})
+        return pd.DataFrame(data)
+
+
+def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
+             params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
+             background: Regimen | None = None, solver: str | SolverOptions = "rodas4",
+             rtol: float | None = None, atol: float | None = None) -> SimulationResult:
+    """Simulate one patient for ``days`` days under ``regimen``.
+
+    Day 0 is established disease: the inflamed steady state, or the periodic
+    state under ``background`` (a regimen already running long before day 0
+    and continuing, e.g. ``mtx(15)`` for patients on MTX).  ``observe`` are
+    the output days (default: every day); an observation at a dose time reads
+    the pre-dose value.  ``params`` override parameters by name, ``covariates``
+    set age, female (0/1), weight (kg), creatinine_clearance (mL/min),
+    seropositive (0/1).  ``solver`` is "rodas4" (default), "dopri5", "scipy"
+    (Radau), "scipy-lsoda", "scipy-bdf" or a :class:`SolverOptions`; ``atol``
+    is relative to each state's typical magnitude.  Input errors raise before
+    any solving; solver failures come back as ``result.status``.
+    """
+    regimen = Regimen() if regimen is None else regimen
+    options = _options(solver, rtol, atol)
+    days = _horizon(days)
+    t_out = _observation_days(observe, days)
+    p = _parameter_vector(regimen, params, covariates)
+    dosing = _dosing(regimen, background, days, p)
+    args = model.build_args(p, *dosing["mtx"])
+    day0 = inflamed_equilibrium(p)
+    if dosing["period"] > 0.0:
+        day0 = periodic_state(p, args, day0, 0.0, dosing["period"])
+    status, y, stats = integrate(options, 0.0, day0.y, args, t_out, *dosing["msc"])
+    mtx = model.pk.amounts(p, *dosing["mtx"], t_out)
+    names = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations", "lu_factorisations")
+    return SimulationResult(t_out, y, p, status, dict(zip(names, map(int, stats))), regimen, day0, mtx)
+
+
+def _options(solver, rtol, atol) -> SolverOptions:
+    if isinstance(solver, SolverOptions):
+        options = solver
+    elif isinstance(solver, str):
+        options = SolverOptions(method=SOLVER_ALIASES.get(solver.lower(), solver.lower()))
+    else:
+        raise RasimError(f"solver must be a method name or SolverOptions, got {solver!r}")
+    changes = {k: v for k, v in (("rtol", rtol), ("atol", atol)) if v is not None}
+    return SolverOptions(**{**options.__dict__, **changes}) if changes else options
+
+
+def _horizon(days) -> float:
+    days = float(days)
+    if not math.isfinite(days) or days <= 0.0:
+        raise RasimError(f"days must be a finite number > 0, got {days}")
+    return days
+
+
+def _observation_days(observe, days: float) -> np.ndarray:
+    if observe is None:
+        return np.arange(0.0, math.floor(days) + 1.0)
+    t = np.asarray(observe, dtype=np.float64).ravel()
+    if t.size == 0 or not np.all(np.isfinite(t)):
+        raise RasimError("observe must be a non-empty list of finite days")
+    if np.any(np.diff(t) < 0) or t[0] < 0 or t[-1] > days:
+        raise RasimError(f"observe days must be sorted and within [0, {days:g}]")
+    return t
+
+
+def _parameter_vector(regimen: Regimen, params, covariates) -> np.ndarray:
+    overrides: dict[str, float] = {}
+    product = regimen.msc_product()
+    if product is not None:
+        overrides.update(model.msc_overrides(*product))
+    ia_joints = {int(line.joints) for line in regimen.lines if line.route == "intra_articular"}
+    if len(ia_joints) > 1:
+        raise RegimenError("intra-articular injections into different numbers of joints are not supported "
+                           "in one regimen")
+    if ia_joints:
+        overrides["ia_joint_fraction"] = ia_joints.pop() / 28.0
+    overrides.update(_covariates(covariates))
+    overrides.update(params or {})
+    return model.parameter_vector(overrides)
+
+
+def _covariates(covariates) -> dict[str, float]:
+    out = {}
+    for name, value in (covariates or {}).items():
+        if name not in COVARIATES:
+            raise CovariateError(unknown_name("covariate", name, COVARIATES))
+        entry = model.parameter(name)
+        value = float(value)
+        if not (entry.low <= value <= entry.high):
+            raise CovariateError(f"covariate {name} = {value:g} is outside its range "
+                                 f"[{entry.low:g}, {entry.high:g}] {entry.unit}")
+        out[name] = value
+    return out
+
+
+def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.ndarray) -> dict:
+    """MTX dose table arrays, MSC solver events and the background's dosing period."""
+    weight = p[model.PINDEX["weight"]]
+    ev = regimen.events(days, weight_kg=weight)
+    times, depots, amounts = [ev.time], [ev.depot], [ev.amount]
+    period = 0.0
+    if background is not None and len(background):
+        period = _background_period(background)
+        lead = period * math.ceil((RUNIN_DAYS + 2 * period) / period)
+        bg = background.events(days + lead, weight_kg=weight)
+        times.insert(0, bg.time - lead)
+        depots.insert(0, bg.depot)
+        amounts.insert(0, bg.amount)
+        (regimen + background)  # refuses overlapping MTX schedules
+    t, d, a = (np.concatenate(x) for x in (times, depots, amounts))
+    order = np.argsort(t, kind="stable")
+    t, d, a = t[order], d[order], a[order]
+    is_mtx = np.isin(d, model.MTX_DEPOTS)
+    msc_cmt = np.array([model.MSC_DEPOT_STATE[int(k)] for k in d[~is_mtx]], dtype=np.int64)
+    return {
+        "mtx": (t[is_mtx], d[is_mtx], a[is_mtx]),
+        "msc": (t[~is_mtx], msc_cmt, a[~is_mtx] / model.CELLS_PER_UNIT),
+        "period": period,
+    }
+
+
+def _background_period(background: Regimen) -> float:
+    """The dosing interval of a background: one constant-dose repeating MTX line."""
+    lines = background.lines
+    if background.msc_product() is not None or len(lines) != 1 or lines[0].ii <= 0:
+        raise RegimenError("a background must be one repeating MTX schedule at a constant dose, "
+                           "e.g. mtx(15, every=7)")
+    if lines[0].addl is not None or lines[0].time != 0.0:
+        raise RegimenError("a background runs from before day 0 and does not stop: "
+                           "give it no start and no until")
+    return float(lines[0].ii)

@@ -1,0 +1,219 @@
+"""Shared machinery of the compiled one-step solvers (rodas4, dopri5).
+
+``make_driver`` builds the ``solve`` kernel (outputs, bolus events, step-size
+control, status codes) around a method-specific pair of closures:
+
+* ``prepare(t, y, args, ws, wm, after_step, stats) -> int`` stores derivative
+  information at (t, y) in the work arrays; ``ws[0]`` must hold f(t, y)
+  afterwards. ``after_step`` is True when (t, y) is the end point of the step
+  just accepted (allows FSAL re-use). Returns a status code.
+* ``attempt(t, h, y, args, rtol, atol, ws, wm, piv, ynew, stats) -> (int, float)``
+  tries one step of size h from (t, y) into ``ynew`` and returns
+  (status code, scaled error norm); the step is acceptable when the norm <= 1.
+
+The last row of ``ws`` is scratch space that ``prepare`` must not use.
+"""
+import numpy as np
+from numba import njit
+
+from .status import Status
+
+_SUCCESS = int(Status.SUCCESS)
+_MAX_STEPS = int(Status.MAX_STEPS)
+_STEP_TOO_SMALL = int(Status.STEP_TOO_SMALL)
+_NONFINITE = int(Status.NONFINITE)
+_SINGULAR = int(Status.SINGULAR)
+_BAD_INPUT = int(Status.BAD_INPUT)
+
+SAFETY = 0.9  # safety factor of the step-size controller
+FAC_MIN = 0.2  # smallest allowed ratio h_new / h
+H_REL_MIN = 1e-14  # a step below H_REL_MIN * |t| is "too small"
+MAX_RETRIES = 5  # consecutive singular / non-finite attempts before giving up
+N_STATS = 5  # accepted, rejected, rhs evaluations, jacobian evaluations, LU factorisations
+
+
+@njit(cache=True)
+def all_finite(x):
+    """True if every entry of the 1-D array ``x`` is finite."""
+    for v in x:
+        if not np.isfinite(v):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _is_sorted(x):
+    """True if the 1-D array ``x`` is nondecreasing."""
+    for i in range(1, x.shape[0]):
+        if x[i] < x[i - 1]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
+    """Return BAD_INPUT if the arguments of ``solve`` are inconsistent, else SUCCESS."""
+    n = y0.shape[0]
+    m = t_out.shape[0]
+    ne = ev_t.shape[0]
+    if n == 0 or atol.shape[0] != n or y_out.shape[0] != m or y_out.shape[1] != n:
+        return _BAD_INPUT
+    if stats.shape[0] < N_STATS or ev_cmt.shape[0] != ne or ev_amt.shape[0] != ne:
+        return _BAD_INPUT
+    if not (np.isfinite(t0) and all_finite(y0) and all_finite(t_out) and all_finite(ev_t)):
+        return _BAD_INPUT
+    if not (all_finite(ev_amt) and all_finite(atol) and _is_sorted(t_out) and _is_sorted(ev_t)):
+        return _BAD_INPUT
+    if (m > 0 and t_out[0] < t0) or (ne > 0 and ev_t[0] < t0):
+        return _BAD_INPUT
+    for i in range(ne):
+        if ev_cmt[i] < 0 or ev_cmt[i] >= n:
+            return _BAD_INPUT
+    for i in range(n):
+        if not atol[i] > 0.0:
+            return _BAD_INPUT
+    if not (np.isfinite(rtol) and rtol > 0.0 and np.isfinite(h0) and h0 >= 0.0 and hmax > 0.0):
+        return _BAD_INPUT
+    if max_steps < 0:
+        return _BAD_INPUT
+    return _SUCCESS
+
+
+@njit(cache=True)
+def error_norm(err, y, ynew, rtol, atol):
+    """RMS norm of ``err / (atol + rtol * max(|y|, |ynew|))`` (dimensionless)."""
+    n = err.shape[0]
+    s = 0.0
+    for i in range(n):
+        sk = atol[i] + rtol * max(abs(y[i]), abs(ynew[i]))
+        s += (err[i] / sk) ** 2
+    return np.sqrt(s / n)
+
+
+def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
+    """Build the compiled ``solve`` kernel for one method.
+
+    rhs:      model right-hand side ``rhs(t, y, args, dydt)``.
+    prepare, attempt: method closures (see the module docstring).
+    n_vec:    number of length-n work vectors the method needs (incl. scratch row).
+    order:    order used in the controller exponent (4 for rodas4, 5 for dopri5).
+    beta:     PI-controller coefficient (0 = standard controller, 0.04 for dopri5).
+    fac_max:  largest allowed ratio h_new / h.
+    """
+    expo = 1.0 / order - 0.75 * beta
+
+    @njit(cache=True)
+    def initial_step(t, y, args, f0, rtol, atol, hmax, y1, f1, stats):
+        """Hairer's starting step estimate (HINIT of DOPRI5/RADAU), time units."""
+        n = y.shape[0]
+        dnf = 0.0
+        dny = 0.0
+        for i in range(n):
+            sk = atol[i] + rtol * abs(y[i])
+            dnf += (f0[i] / sk) ** 2
+            dny += (y[i] / sk) ** 2
+        h = 1e-6 if (dnf <= 1e-10 or dny <= 1e-10) else 0.01 * np.sqrt(dny / dnf)
+        h = min(h, hmax)
+        for i in range(n):
+            y1[i] = y[i] + h * f0[i]
+        rhs(t + h, y1, args, f1)
+        stats[2] += 1
+        der2 = 0.0
+        for i in range(n):
+            sk = atol[i] + rtol * abs(y[i])
+            der2 += ((f1[i] - f0[i]) / sk) ** 2
+        der12 = max(np.sqrt(der2) / h, np.sqrt(dnf))
+        h1 = max(1e-6, h * 1e-3) if der12 <= 1e-15 else (0.01 / der12) ** (1.0 / order)
+        h = min(100.0 * h, h1, hmax)
+        return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
+
+    @njit(cache=True)
+    def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
+        """Integrate from t0 to t_out[-1] with bolus events; see rasim.solver docs.
+
+        Returns an int status code; rows of ``y_out`` not reached hold NaN.
+        """
+        y_out[:, :] = np.nan
+        stats[:] = 0
+        code = check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats)
+        if code != _SUCCESS:
+            return code
+        n = y0.shape[0]
+        m = t_out.shape[0]
+        ne = ev_t.shape[0]
+        y = y0.copy()
+        ynew = np.empty(n)
+        ws = np.empty((n_vec, n))
+        wm = np.empty((2, n, n))
+        piv = np.empty(n, dtype=np.int64)
+
+        t = t0
+        h = min(h0, hmax)  # current step-size proposal; 0 = not yet estimated
+        facold = 1e-4  # previous accepted error norm (PI controller memory)
+        need = 2  # derivative info at (t, y): 0 valid, 1 after accepted step, 2 stale
+        n_steps = 0
+        k = 0  # next output row
+        j = 0  # next event
+        while True:
+            while k < m and t_out[k] == t:  # outputs hold the pre-event value
+                y_out[k, :] = y
+                k += 1
+            if k == m:
+                return _SUCCESS
+            while j < ne and ev_t[j] == t:
+                y[ev_cmt[j]] += ev_amt[j]
+                j += 1
+                need = 2
+            t_stop = t_out[k]
+            if j < ne and ev_t[j] < t_stop:
+                t_stop = ev_t[j]
+
+            reject = False
+            n_bad = 0  # consecutive singular / non-finite attempts
+            while t < t_stop:
+                if need != 0:
+                    code = prepare(t, y, args, ws, wm, need == 1, stats)
+                    if code != _SUCCESS:
+                        return code
+                    need = 0
+                if h == 0.0:
+                    h = initial_step(t, y, args, ws[0], rtol, atol, hmax, ynew, ws[n_vec - 1], stats)
+                if n_steps >= max_steps:
+                    return _MAX_STEPS
+                if not h > H_REL_MIN * abs(t):
+                    return _STEP_TOO_SMALL
+                clipped = t + 1.0001 * h >= t_stop
+                h_step = t_stop - t if clipped else h
+                code, err = attempt(t, h_step, y, args, rtol, atol, ws, wm, piv, ynew, stats)
+                n_steps += 1
+                if code != _SUCCESS or not np.isfinite(err):
+                    stats[1] += 1
+                    n_bad += 1
+                    if n_bad > MAX_RETRIES:
+                        return code if code != _SUCCESS else _NONFINITE
+                    h = 0.5 * h_step if code != _SUCCESS else FAC_MIN * h_step
+                    reject = True
+                    continue
+                n_bad = 0
+                fac11 = err**expo
+                if err <= 1.0:
+                    fac = fac11 / facold**beta
+                    fac = max(1.0 / fac_max, min(1.0 / FAC_MIN, fac / SAFETY))
+                    hnew = h_step / fac
+                    if reject:
+                        hnew = min(hnew, h_step)
+                    if clipped:  # keep the controller's unclipped proposal
+                        hnew = max(hnew, h)
+                    facold = max(err, 1e-4)
+                    t = t_stop if clipped else t + h_step
+                    y[:] = ynew
+                    h = min(hnew, hmax)
+                    stats[0] += 1
+                    need = 1
+                    reject = False
+                else:
+                    stats[1] += 1
+                    h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
+                    reject = True
+
+    return solve

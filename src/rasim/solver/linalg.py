@@ -1,0 +1,64 @@
+"""In-place dense LU factorisation for the small (n ~ 20-40) Rosenbrock systems.
+
+Both routines work in place and allocate nothing, so they can be called in
+every step of a compiled integrator.
+"""
+from numba import njit
+
+
+@njit(cache=True)
+def lu_factor(a, piv):
+    """Factor ``P a = L U`` in place with partial (row) pivoting.
+
+    a:   float64[n, n]; overwritten with U (upper triangle and diagonal) and
+         the unit-lower-triangular multipliers of L (below the diagonal).
+    piv: int64[n]; row ``k`` was swapped with row ``piv[k]`` at elimination step k.
+    Returns 0 on success, or ``k + 1`` if column ``k`` has no nonzero pivot.
+    """
+    n = a.shape[0]
+    for k in range(n):
+        p = k
+        amax = abs(a[k, k])
+        for i in range(k + 1, n):
+            v = abs(a[i, k])
+            if v > amax:
+                amax = v
+                p = i
+        piv[k] = p
+        if amax == 0.0:
+            return k + 1
+        if p != k:
+            for j in range(n):
+                tmp = a[k, j]
+                a[k, j] = a[p, j]
+                a[p, j] = tmp
+        inv = 1.0 / a[k, k]
+        for i in range(k + 1, n):
+            lik = a[i, k] * inv
+            a[i, k] = lik
+            if lik != 0.0:
+                for j in range(k + 1, n):
+                    a[i, j] -= lik * a[k, j]
+    return 0
+
+
+@njit(cache=True)
+def lu_solve(lu, piv, b):
+    """Solve ``a x = b`` in place (``b`` becomes ``x``) using ``lu_factor``'s output."""
+    n = lu.shape[0]
+    for k in range(n):
+        p = piv[k]
+        if p != k:
+            tmp = b[k]
+            b[k] = b[p]
+            b[p] = tmp
+    for i in range(n):
+        s = b[i]
+        for j in range(i):
+            s -= lu[i, j] * b[j]
+        b[i] = s
+    for i in range(n - 1, -1, -1):
+        s = b[i]
+        for j in range(i + 1, n):
+            s -= lu[i, j] * b[j]
+        b[i] = s / lu[i, i]
