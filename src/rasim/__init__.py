@@ -1,4 +1,40 @@
-"""rasim: rheumatoid arthritis under MSC therapy and methotrexate, simulated."""
+"""rasim: rheumatoid arthritis under MSC therapy and methotrexate, simulated.
+
+The four nouns: the model (``rasim.model``), the regimen (``Regimen``,
+``msc``, ``mtx``), the solver (``SolverOptions``, ``Status``) and, joining
+them, ``simulate`` for one patient.
+"""
 from . import _cache
 
 _cache.refresh()
+
+from . import clinical, model  # noqa: E402
+from .equilibrium import EquilibriumError  # noqa: E402
+from .errors import CovariateError, ParameterError, RasimError, RegimenError  # noqa: E402
+from .regimen import Regimen, msc, mtx  # noqa: E402
+from .simulation import SimulationResult, simulate  # noqa: E402
+from .solver import SolverOptions, Status  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def parameters(search: str | None = None) -> list[model.Parameter]:
+    """The parameter table (name, value, unit, range, meaning, source), optionally filtered by a word."""
+    rows = list(model.PARAMETERS)
+    if search:
+        word = search.lower()
+        rows = [p for p in rows if word in p.name.lower() or word in p.meaning.lower()
+                or word in p.source.lower()]
+    return rows
+
+
+def parameter(name: str) -> model.Parameter:
+    """One parameter's table entry; an unknown name raises ParameterError naming the closest."""
+    return model.parameter(name)
+
+
+__all__ = [
+    "simulate", "SimulationResult", "Regimen", "msc", "mtx", "SolverOptions", "Status",
+    "parameters", "parameter", "clinical", "model",
+    "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError",
+]

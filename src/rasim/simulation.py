@@ -15,6 +15,8 @@ from .regimen import Regimen
 from .solver import SolverOptions, Status
 
 COVARIATES = ("age", "female", "weight", "creatinine_clearance", "seropositive")
+STAT_NAMES = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations",
+              "lu_factorisations")
 SOLVER_ALIASES = {"scipy": "scipy-radau", "radau": "scipy-radau", "lsoda": "scipy-lsoda", "bdf": "scipy-bdf"}
 
 
@@ -79,8 +81,39 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
     is relative to each state's typical magnitude.  Input errors raise before
     any solving; solver failures come back as ``result.status``.
     """
-    regimen = Regimen() if regimen is None else regimen
     options = _options(solver, rtol, atol)
+    problem = prepare(regimen, days=days, observe=observe, params=params, covariates=covariates,
+                      background=background)
+    status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.msc_events)
+    mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out)
+    return SimulationResult(problem.t_out, y, problem.params, status, dict(zip(STAT_NAMES, map(int, stats))),
+                            problem.regimen, problem.day0, mtx)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything a solver needs for one patient, checked: parameters, the
+    solver's args (with the MTX dose table), the day-0 state, output days and
+    MSC events (times, state indices, 1e6 cells)."""
+
+    regimen: Regimen
+    params: np.ndarray
+    args: np.ndarray
+    day0: Equilibrium
+    t_out: np.ndarray
+    mtx_doses: tuple[np.ndarray, np.ndarray, np.ndarray]
+    msc_events: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    @property
+    def y0(self) -> np.ndarray:
+        return self.day0.y
+
+
+def prepare(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
+            params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
+            background: Regimen | None = None) -> Problem:
+    """Validate the inputs of :func:`simulate` and find the day-0 state (no solving of the regimen)."""
+    regimen = Regimen() if regimen is None else regimen
     days = _horizon(days)
     t_out = _observation_days(observe, days)
     p = _parameter_vector(regimen, params, covariates)
@@ -89,10 +122,7 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
     day0 = inflamed_equilibrium(p)
     if dosing["period"] > 0.0:
         day0 = periodic_state(p, args, day0, 0.0, dosing["period"])
-    status, y, stats = integrate(options, 0.0, day0.y, args, t_out, *dosing["msc"])
-    mtx = model.pk.amounts(p, *dosing["mtx"], t_out)
-    names = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations", "lu_factorisations")
-    return SimulationResult(t_out, y, p, status, dict(zip(names, map(int, stats))), regimen, day0, mtx)
+    return Problem(regimen, p, args, day0, t_out, dosing["mtx"], dosing["msc"])
 
 
 def _options(solver, rtol, atol) -> SolverOptions:
