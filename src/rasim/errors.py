@@ -28,12 +28,13 @@ class CovariateError(RasimError):
     """An unknown or out-of-range patient covariate."""
 
 
-def unknown_name(kind: str, name: str, valid: Iterable[str]) -> str:
-    """Message for an unknown `name`, naming the closest valid ones."""
+def unknown_name(kind: str, name: str, valid: Iterable[str], where: str | None = None) -> str:
+    """Message for an unknown `name`, naming the closest valid ones (and ``where`` to list them)."""
     valid = list(valid)
     close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
     if not close:
         lowered = name.lower()
         close = [v for v in valid if lowered in v.lower()][:3]
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} {name!r}.{hint} ({len(valid)} valid names; see rasim.parameters())"
+    listing = f"; see {where}" if where else ""
+    return f"unknown {kind} {name!r}.{hint} ({len(valid)} valid names{listing})"
