@@ -177,7 +177,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("il6_deg", 24.0 * LN2 / 2.0, "1/day", 2.0, 50.0, "IL-6 clearance (t1/2 ~2 h)", "literature: short plasma half-life"),
     _p("il6_basal", 1.65201, "pg/mL/day", 0.0, 50.0, "IL-6 production outside the joint", "balance (tools/balance_parameters.py)"),
     _p("il6_fls", 10.0487, "pg/mL/day", 1.0, 200.0, "IL-6 production per unit FLS", "balance (tools/balance_parameters.py)"),
-    _p("il6_m1", 10.0, "pg/mL/day", 0.0, 100.0, "IL-6 production per unit M1", "balance"),
+    _p("il6_m1", 10.0, "pg/mL/day", 0.0, 100.0, "IL-6 production per unit M1", "assumed: M1 share of IL-6 (FLS dominate)"),
     _p("il6_tnf_gain", 2.0, "-", 0.0, 10.0, "fold increase of IL-6 production by TNF-a",
        "literature: EVIDENCE s3 (IL-6 rises 2-6 h after TNF)"),
     _p("il6_k_tnf", 10.0, "pg/mL", 2.0, 50.0, "TNF-a for half-maximal IL-6 induction", "assumed"),
