@@ -117,15 +117,15 @@ def robertson_jac(t, y, a, jm):
 
 @njit(cache=True)
 def vdp_rhs(t, y, a, dydt):
-    """Van der Pol oscillator, a[0] = mu."""
+    """Van der Pol oscillator y'' = mu (1 - y^2) y' - y, a[0] = mu."""
     dydt[0] = y[1]
-    dydt[1] = a[0] * ((1.0 - y[0] * y[0]) * y[1] - y[0])
+    dydt[1] = a[0] * (1.0 - y[0] * y[0]) * y[1] - y[0]
 
 
 @njit(cache=True)
 def vdp_jac(t, y, a, jm):
     jm[0, 1] = 1.0
-    jm[1, 0] = a[0] * (-2.0 * y[0] * y[1] - 1.0)
+    jm[1, 0] = -2.0 * a[0] * y[0] * y[1] - 1.0
     jm[1, 1] = a[0] * (1.0 - y[0] * y[0])
 
 
@@ -152,6 +152,17 @@ def blowup_rhs(t, y, a, dydt):
 @njit(cache=True)
 def blowup_jac(t, y, a, jm):
     jm[0, 0] = 2.0 * y[0]
+
+
+@njit(cache=True)
+def decay_rhs(t, y, a, dydt):
+    dydt[0] = -y[0]
+
+
+@njit(cache=True)
+def bad_decay_jac(t, y, a, jm):
+    """Deliberately wrong Jacobian: I / (h GAMMA) - J is singular for h = 0.5."""
+    jm[0, 0] = 8.0
 
 
 CHAIN = {"rodas4": make_rodas(chain_rhs, chain_jac, zero_dfdt), "dopri5": make_dopri5(chain_rhs)}
@@ -234,7 +245,7 @@ def test_rodas_robertson_matches_radau():
 
 
 def test_rodas_van_der_pol_stiff_matches_radau():
-    t_out = np.linspace(0.0, 2000.0, 9)
+    t_out = np.linspace(0.0, 3000.0, 13)
     y0 = np.array([2.0, 0.0])
     args = np.array([1000.0])
     solve = make_rodas(vdp_rhs, vdp_jac, zero_dfdt)
@@ -254,17 +265,22 @@ def test_dopri5_lotka_volterra_matches_radau():
     assert_close(y_out, ref, rtol=1e-7, atol=1e-9)
 
 
-@pytest.mark.parametrize("method,order", [("rodas4", 4), ("dopri5", 5)])
-def test_empirical_order_fixed_steps(method, order):
-    """Constant steps (h0 = hmax = h, tolerances so loose that no step is rejected)."""
+@pytest.mark.parametrize("method,order,h_max", [("rodas4", 4, 0.05), ("dopri5", 5, 0.1)])
+def test_empirical_order_fixed_steps(method, order, h_max):
+    """Constant steps (h0 = hmax = h, tolerances so loose that no step is rejected).
+
+    Measured on the non-autonomous y' = -2 t y^2 (exercises df/dt); the slopes
+    approach the order from above (rodas4: 4.20, 4.11, 4.06).
+    """
     t_end = 2.0
     errors = []
-    for h in (0.2, 0.1, 0.05, 0.025):
+    for h in h_max / 2.0 ** np.arange(4):
         status, y_out, stats = run(NONAUT[method], 0.0, [1.0], np.zeros(0), [t_end], rtol=1e9, atol=1e9, h0=h, hmax=h)
         assert status == Status.SUCCESS and stats[1] == 0 and stats[0] == round(t_end / h)
         errors.append(abs(y_out[0, 0] - 1.0 / (1.0 + t_end**2)))
     slopes = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
-    assert np.all(np.abs(slopes - order) < 0.35), slopes
+    assert np.all((slopes > order - 0.3) & (slopes < order + 0.6)), slopes
+    assert abs(slopes[-1] - order) < 0.25, slopes
 
 
 def test_rodas_tolerance_sweep_error_follows_tolerance():
@@ -336,6 +352,15 @@ def test_bad_input(method, case):
                          call["h0"], call["hmax"], 100, call["y_out"], call["stats"])
     assert code == Status.BAD_INPUT
     assert np.all(np.isnan(call["y_out"]))
+
+
+def test_singular_matrix_halves_the_step_and_recovers():
+    solve = make_rodas(decay_rhs, bad_decay_jac, zero_dfdt)
+    status, y_out, stats = run(solve, 0.0, [1.0], np.zeros(0), [1.0, 3.0], rtol=1e-6, atol=1e-9, h0=0.5, hmax=0.5)
+    assert status == Status.SUCCESS
+    assert stats[1] > 0 and stats[4] > stats[0] + stats[1] - 1  # singular attempts count as rejected
+    # a wrong Jacobian costs the method its order, so only a loose check of the values
+    assert_close(y_out[:, 0], np.exp(-np.array([1.0, 3.0])), rtol=2e-3, atol=0)
 
 
 def test_empty_output_and_outputs_only_at_t0():

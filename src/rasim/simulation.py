@@ -17,6 +17,7 @@ from .solver import SolverOptions, Status
 COVARIATES = ("age", "female", "weight", "creatinine_clearance", "seropositive")
 STAT_NAMES = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations",
               "lu_factorisations")
+PK_HISTORY_DAYS = 1500.0  # background doses before day 0: > 40 polyglutamate half-lives, so PK is periodic
 SOLVER_ALIASES = {"scipy": "scipy-radau", "radau": "scipy-radau", "lsoda": "scipy-lsoda", "bdf": "scipy-bdf"}
 
 
@@ -192,7 +193,7 @@ def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.nda
     period = 0.0
     if background is not None and len(background):
         period = _background_period(background)
-        lead = period * math.ceil((RUNIN_DAYS + 2 * period) / period)
+        lead = period * math.ceil(max(PK_HISTORY_DAYS, RUNIN_DAYS + 2 * period) / period)
         bg = background.events(days + lead, weight_kg=weight)
         times.insert(0, bg.time - lead)
         depots.insert(0, bg.depot)

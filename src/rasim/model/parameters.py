@@ -254,8 +254,9 @@ PARAMETERS: tuple[Parameter, ...] = (
 )
 
 # The two steady states the ``balance`` parameters are derived from
-# (tools/balance_parameters.py): untreated established RA and the resolved
-# (remission) state.  Memory Treg and M2 follow from their own equations.
+# (tools/balance_parameters.py): untreated established RA and the threshold of
+# remission (with the default constants the saddle between the inflamed and the
+# remission attractor).  Memory Treg and M2 follow from their own equations.
 REFERENCE_STATES: dict[str, dict[str, float]] = {
     "inflamed": {
         "th1": 20.0,    # % CD4 (8-20% in health, higher in RA)

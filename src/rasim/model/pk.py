@@ -53,11 +53,14 @@ def _rates(p):
 
 @njit(cache=True)
 def _phi(a, b, t):
-    """(exp(-a t) - exp(-b t)) / (b - a), stable as b -> a."""
-    d = b - a
+    """(exp(-a t) - exp(-b t)) / (b - a), stable as b -> a and for large t.
+
+    Symmetric in (a, b): the slower decay is factored out so nothing overflows."""
+    lo, hi = min(a, b), max(a, b)
+    d = hi - lo
     if d == 0.0:
-        return t * math.exp(-a * t)
-    return math.exp(-a * t) * (-math.expm1(-d * t)) / d
+        return t * math.exp(-lo * t)
+    return math.exp(-lo * t) * (-math.expm1(-d * t)) / d
 
 
 @njit(cache=True)

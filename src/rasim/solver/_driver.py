@@ -12,9 +12,22 @@ control, status codes) around a method-specific pair of closures:
   (status code, scaled error norm); the step is acceptable when the norm <= 1.
 
 The last row of ``ws`` is scratch space that ``prepare`` must not use.
+
+Caching of the model-specific kernels: numba keys the on-disk cache of a
+closure on a pickle of its closure variables, and a pickled dispatcher
+contains a random per-process uuid, so closures over jitted functions would
+be recompiled in every new process. ``pin_uuids`` replaces those uuids with
+ones derived from the function's module, name, bytecode and source-file stamp
+(the same staleness rule as numba's own cache), which makes the cache hit.
 """
+import hashlib
+import inspect
+import os
+import uuid
+
 import numpy as np
 from numba import njit
+from numba.core.dispatcher import Dispatcher
 
 from .status import Status
 
@@ -22,7 +35,6 @@ _SUCCESS = int(Status.SUCCESS)
 _MAX_STEPS = int(Status.MAX_STEPS)
 _STEP_TOO_SMALL = int(Status.STEP_TOO_SMALL)
 _NONFINITE = int(Status.NONFINITE)
-_SINGULAR = int(Status.SINGULAR)
 _BAD_INPUT = int(Status.BAD_INPUT)
 
 SAFETY = 0.9  # safety factor of the step-size controller
@@ -88,6 +100,37 @@ def error_norm(err, y, ynew, rtol, atol):
         sk = atol[i] + rtol * max(abs(y[i]), abs(ynew[i]))
         s += (err[i] / sk) ** 2
     return np.sqrt(s / n)
+
+
+def pin_uuids(disp, _active=()):
+    """Give ``disp`` and the dispatchers it uses a process-independent uuid.
+
+    Follows closure cells and referenced globals recursively (``_active``:
+    dispatchers being pinned up the call chain, for recursion). Dispatchers that
+    already have a uuid (already pickled in this process) are left alone: the
+    cache then merely misses, it is never wrong.
+    """
+    if not isinstance(disp, Dispatcher) or disp._MemoMixin__uuid is not None:
+        return
+    func = disp.py_func
+    digest = hashlib.sha256(f"{func.__module__}.{func.__qualname__}".encode())
+    digest.update(func.__code__.co_code)
+    try:
+        stamp = os.stat(inspect.getsourcefile(func))
+        digest.update(f"{stamp.st_mtime_ns}:{stamp.st_size}".encode())
+    except (TypeError, OSError):  # no source file: stay unique to this process
+        digest.update(os.urandom(16))
+    used = [cell.cell_contents for cell in func.__closure__ or ()]
+    used += [func.__globals__[name] for name in func.__code__.co_names if name in func.__globals__]
+    for value in used:
+        if isinstance(value, Dispatcher) and (value is disp or value in _active):
+            digest.update(value.py_func.__qualname__.encode())
+        elif isinstance(value, Dispatcher):
+            pin_uuids(value, _active + (disp,))
+            digest.update(value._uuid.encode())
+        elif isinstance(value, (int, float, str)):
+            digest.update(repr(value).encode())
+    disp._set_uuid(str(uuid.UUID(bytes=digest.digest()[:16])))
 
 
 def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
@@ -216,4 +259,5 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
                     h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
                     reject = True
 
+    pin_uuids(solve)
     return solve

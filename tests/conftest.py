@@ -1,0 +1,50 @@
+"""Shared helpers for the model / simulate / accuracy tests.
+
+The model functions are wrapped as plain numpy callables so the tests can
+hand them to scipy (finite differences, solve_ivp, optimize.root) without
+going through rasim's own integrators.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rasim
+from rasim import model
+
+N = model.N_STATES
+NO_MTX = (np.empty(0), np.empty(0, np.int64), np.empty(0))
+
+
+class Model:
+    """f(t, y) and J(t, y) of rasim's RA model for one argument vector."""
+
+    def __init__(self, p: np.ndarray | None = None, mtx_table=NO_MTX):
+        self.p = model.DEFAULTS.copy() if p is None else np.asarray(p, dtype=np.float64)
+        self.args = model.build_args(self.p, *mtx_table)
+
+    def f(self, t, y):
+        out = np.empty(N)
+        model.rhs(float(t), np.ascontiguousarray(y, dtype=np.float64), self.args, out)
+        return out
+
+    def jac(self, t, y):
+        out = np.zeros((N, N))
+        model.jac(float(t), np.ascontiguousarray(y, dtype=np.float64), self.args, out)
+        return out
+
+    def dfdt(self, t, y):
+        out = np.zeros(N)
+        model.dfdt(float(t), np.ascontiguousarray(y, dtype=np.float64), self.args, out)
+        return out
+
+
+@pytest.fixture(scope="session")
+def default_model() -> Model:
+    return Model()
+
+
+@pytest.fixture(scope="session")
+def untreated():
+    """Untreated default patient: the day-0 (inflamed) steady state only."""
+    return rasim.simulate(None, days=1, observe=[0.0])
