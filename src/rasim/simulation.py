@@ -198,7 +198,7 @@ def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.nda
         times.insert(0, bg.time - lead)
         depots.insert(0, bg.depot)
         amounts.insert(0, bg.amount)
-        (regimen + background)  # refuses overlapping MTX schedules
+        _check_combinable(regimen, background)
     t, d, a = (np.concatenate(x) for x in (times, depots, amounts))
     order = np.argsort(t, kind="stable")
     t, d, a = t[order], d[order], a[order]
@@ -209,6 +209,11 @@ def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.nda
         "msc": (t[~is_mtx], msc_cmt, a[~is_mtx] / model.CELLS_PER_UNIT),
         "period": period,
     }
+
+
+def _check_combinable(regimen: Regimen, background: Regimen) -> None:
+    """Refuse a regimen whose MTX overlaps the background's (Regimen's own check)."""
+    regimen + background  # noqa: B018  (raises RegimenError on overlapping MTX schedules)
 
 
 def _background_period(background: Regimen) -> float:
