@@ -14,7 +14,10 @@ restarts.
 
 The table that carries the dose history is appended to the parameter
 vector (``args``): ``args[N_PARAMS]`` holds the number of doses ``m``, then
-``m`` rows of ``(time, gut, central, pg)`` just after each dose.
+``m`` rows of ``(time, gut, central, pg)`` just after each dose.  A table with
+``m = -1`` instead holds one constant PG amount in ``args[N_PARAMS + 1]``
+(``constant_table``): the mean polyglutamate level under a long-running
+background, used to find a patient's day-0 state quickly.
 """
 from __future__ import annotations
 
@@ -142,12 +145,33 @@ def _central_pg(p, g0, c0, q0, dt):
 @njit(cache=True)
 def polyglutamate(t, args):
     """MTX polyglutamate amount (mg) and its time derivative (mg/day) at ``t``."""
+    if args[TABLE_START] < 0.0:
+        return args[TABLE_START + 1], 0.0
     k = _last_dose(args, t)
     if k < 0:
         return 0.0, 0.0
     r = TABLE_START + 1 + ROW * k
     central, pg = _central_pg(args, args[r + 1], args[r + 2], args[r + 3], t - args[r])
     return pg, args[_KIN] * central - args[_KOUT] * pg
+
+
+@njit(cache=True)
+def constant_table(args, pg):
+    """Make the table in ``args`` a constant polyglutamate amount ``pg`` (mg)."""
+    args[TABLE_START] = -1.0
+    args[TABLE_START + 1] = pg
+
+
+def mean_polyglutamate(p: np.ndarray, dose_mg: float, every: float, depot: int) -> np.ndarray:
+    """Time-averaged PG amount (mg) under ``dose_mg`` every ``every`` days at steady state.
+
+    Linear chain: mean central = F D / (T (kel + kin)); mean PG = kin * central / kout.
+    ``p`` is one parameter vector or a batch (n, n_params)."""
+    p = np.asarray(p, dtype=np.float64)
+    kel = p[..., _KEL] * (1.0 - p[..., _FR] + p[..., _FR] * p[..., _CRCL] / 100.0)
+    f = p[..., _F_ORAL] if depot == DEPOT_GUT else p[..., _F_SC]
+    central = f * dose_mg / every / (kel + p[..., _KIN])
+    return p[..., _KIN] * central / p[..., _KOUT]
 
 
 def amounts(p: np.ndarray, times: np.ndarray, depots: np.ndarray, doses: np.ndarray,

@@ -1,0 +1,13 @@
+"""Monte Carlo cohorts: virtual patients, trial populations and arms, summaries.
+
+``Cohort(arm, patients, seed).run()`` gives a ``CohortResult``; populations
+and arms are in ``arms``, between-patient variability in ``variability``,
+clinic measurement in ``measurement``, the compiled kernels in ``kernel``.
+"""
+from .arms import ARMS, POPULATIONS, Arm, Entry, Population, arm, population
+from .cohort import DEFAULT_DAYS, NOT_ENROLLED, NOT_SETTLED, Chunk, Cohort, CohortProblem, warm_up
+from .result import CRITERIA, ENDPOINTS, CohortResult
+
+__all__ = ["ARMS", "POPULATIONS", "Arm", "Entry", "Population", "arm", "population", "Cohort",
+           "CohortResult", "CohortProblem", "Chunk", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
+           "CRITERIA", "ENDPOINTS", "warm_up"]

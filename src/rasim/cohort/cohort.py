@@ -1,0 +1,354 @@
+"""``Cohort``: N virtual patients of one arm, run in compiled parallel chunks.
+
+One patient's life in the cohort:
+
+1. candidates are drawn from the patient's own random stream (``streams``)
+   until one has an active disease state and passes screening: parameters and
+   covariates (``variability``), the steady state under the mean background
+   exposure (``kernel.settle``), damage scaled to the disease duration, then
+   noisy screening measurements against the population's entry criteria
+   (``measurement.qualifies``).  Candidates without an inflamed state and
+   screen failures are counted;
+2. the enrolled patient runs in (background doses for ``RUNIN_DAYS``) and
+   through the arm's regimen to the last observation day (``kernel.trial``);
+3. the clinic measures at each observation day with the patient's own
+   visit noise (``measurement.measure``).
+
+A chunk (arm, seed, patient index range) is an independent unit: every
+random number a patient uses comes from streams keyed on (seed, population,
+patient index), so results are identical bit for bit whatever the chunk
+size, the thread count or the order in which chunks run.
+"""
+from __future__ import annotations
+
+import time
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+
+from .. import model
+from ..clinical import LOW
+from ..errors import RasimError
+from ..integrate import KERNELS
+from ..model.parameters import REFERENCE_STATES
+from ..regimen import Regimen
+from ..simulation import _dosing, _horizon, _observation_days, _parameter_vector
+from ..solver import SolverOptions, Status
+from . import measurement, variability
+from .arms import Arm, arm as builtin_arm, population
+from .kernel import NOT_SETTLED, make_kernels
+
+DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
+SETTLE_DAYS = 6000.0  # many memory-Treg half-lives: the untreated (or mean-background) steady state
+RUNIN_DAYS = 56.0  # real weekly background doses before day 0 (fast states reach the periodic pattern)
+MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
+NOT_ENROLLED = 101  # cohort status: no candidate qualified within MAX_CANDIDATES
+BIOMARKERS = ("Treg_pct", "Th17_pct", "TNF", "IL6", "IL17", "IL10", "TGFb", "RF", "anti_CCP",
+              "cartilage", "erosion")
+SETTLE_OPTIONS = SolverOptions(rtol=1e-8, atol=1e-10, max_steps=50_000)
+# Steadiness is judged on the states that feed back on inflammation; cartilage and
+# erosion are reset from the disease duration afterwards (``_accrue_damage``).
+_STEADY_SCALE = model.STATE_SCALE.copy()
+_STEADY_SCALE[[model.INDEX["cartilage"], model.INDEX["erosion"]]] = np.inf
+_KERNELS = {name: make_kernels(solve) for name, solve in KERNELS.items()}
+
+
+def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
+    """The random stream ``stream`` (0 candidates, 1 visits) of one patient."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, stream))))
+
+
+@dataclass
+class Chunk:
+    """Results for patients ``start`` .. ``stop - 1`` of one cohort."""
+
+    start: int
+    stop: int
+    status: np.ndarray  # (k,) 0 = success, solver codes, NOT_ENROLLED
+    values: dict[str, np.ndarray]  # measured items, DAS28s, expected biomarkers: (k, m)
+    expected_das28: np.ndarray  # (k, m) noise-free DAS28-ESR
+    resolved: np.ndarray  # (k, m) bool: the state is past the saddle toward remission
+    covariates: dict[str, np.ndarray]  # (k,)
+    not_inflamed: int  # candidates redrawn for having no active disease state
+    screen_failures: int  # candidates that failed the entry criteria
+    steps: np.ndarray  # (k,) accepted solver steps of the trial
+    states: np.ndarray | None = None  # (k, m, n_states) if dense
+
+
+@dataclass
+class Cohort:
+    """N virtual patients of one arm.
+
+    arm: a built-in arm name (``rasim.cohort.ARMS``) or an ``Arm``; patients,
+    seed; observe: observation days (default ``DEFAULT_DAYS``); params:
+    typical-value overrides; variability: SD-of-log overrides; measurement:
+    measurement-setting overrides; solver: "rodas4" or "dopri5"; rtol;
+    chunk_size: patients per compiled call; dense: also keep the states."""
+
+    arm: str | Arm
+    patients: int = 1000
+    seed: int = 0
+    observe: tuple = DEFAULT_DAYS
+    params: Mapping[str, float] | None = None
+    variability: Mapping[str, float] | None = None
+    measurement: Mapping[str, float] | None = None
+    solver: str = "rodas4"
+    rtol: float = 1e-6
+    chunk_size: int = 2000
+    dense: bool = False
+    _setup: dict = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.arm, str):
+            self.arm = builtin_arm(self.arm)
+        if not isinstance(self.patients, (int, np.integer)) or self.patients < 1:
+            raise RasimError(f"patients must be an integer >= 1, got {self.patients!r}")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise RasimError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.solver not in _KERNELS:
+            raise RasimError(f"cohort solver must be one of {', '.join(_KERNELS)}, got {self.solver!r}")
+        if not isinstance(self.chunk_size, (int, np.integer)) or self.chunk_size < 1:
+            raise RasimError(f"chunk_size must be an integer >= 1, got {self.chunk_size!r}")
+        self._setup = _setup(self)
+
+    # ---- running
+    def run(self, threads: int | None = None, progress=None) -> "CohortResult":
+        """All patients, chunk by chunk in patient order; ``threads`` caps Numba's threads.
+
+        ``progress(done, total)`` is called after each chunk if given."""
+        from .result import CohortResult
+
+        t_compile = warm_up(self.solver)
+        t0 = time.perf_counter()
+        chunks = []
+        with _threads(threads):
+            for start in range(0, self.patients, self.chunk_size):
+                chunks.append(self.run_chunk(start, min(start + self.chunk_size, self.patients)))
+                if progress is not None:
+                    progress(chunks[-1].stop, self.patients)
+        timing = {"compile_s": t_compile, "run_s": time.perf_counter() - t0}
+        return CohortResult.from_chunks(self, chunks, timing)
+
+    def run_chunk(self, start: int, stop: int) -> Chunk:
+        """Patients ``start`` .. ``stop - 1``: an independent unit of work."""
+        if not 0 <= start < stop <= self.patients:
+            raise RasimError(f"chunk [{start}, {stop}) is outside the cohort's {self.patients} patients")
+        s = self._setup
+        idx = np.arange(start, stop)
+        P, y0, cov, counts, enrolled = _enrol(self, idx)
+        ev_amt = s["msc_flat"][None, :] + cov["weight"][:, None] * s["msc_per_kg"][None, :]
+        status, y, steps = _trial(self, P, y0, ev_amt)
+        status[~enrolled] = NOT_ENROLLED
+        y[~enrolled] = np.nan
+        values, expected_das, resolved = _observe(self, P, y, idx)
+        return Chunk(start, stop, status, values, expected_das, resolved, cov, counts[0], counts[1],
+                     steps, y if self.dense else None)
+
+    def problems(self) -> "CohortProblem":
+        """The enrolled patients' solver inputs (day-0 search done, regimen not solved)."""
+        s = self._setup
+        P, y0, cov, _, _ = _enrol(self, np.arange(self.patients))
+        ev_amt = s["msc_flat"][None, :] + cov["weight"][:, None] * s["msc_per_kg"][None, :]
+        args = np.stack([model.build_args(p, *s["mtx"]) for p in P])
+        return CohortProblem(args, y0, s["t0"], s["t_out"], s["msc_t"], s["msc_cmt"], ev_amt, s["atol"])
+
+
+@dataclass(frozen=True)
+class CohortProblem:
+    """Solver inputs of a cohort: args (n, L), y0 (n, n_states) at t0, output days,
+    MSC events (shared times and states, per-patient amounts (n, k)), absolute tolerances."""
+
+    args: np.ndarray
+    y0: np.ndarray
+    t0: float
+    t_out: np.ndarray
+    ev_t: np.ndarray
+    ev_cmt: np.ndarray
+    ev_amt: np.ndarray
+    atol: np.ndarray
+
+
+# ---- setup (once per cohort) -------------------------------------------------------------
+
+def _setup(c: Cohort) -> dict:
+    arm = c.arm
+    pop = population(arm.population)
+    observe = tuple(float(d) for d in c.observe)
+    days = _horizon(max(observe) if observe else 0.0)
+    t_out = _observation_days(observe, days)
+    base = _parameter_vector(arm.regimen, c.params, None)
+    var = variability.variability(c.variability)
+    meas = measurement.settings(dict(c.measurement or {}))
+    one, two = (_dosing(arm.regimen, arm.background, days, _with_weight(base, w)) for w in (1.0, 2.0))
+    pg_dose = _background_dose(arm.background)
+    options = SolverOptions(method=c.solver, rtol=c.rtol)
+    return {
+        "pop": pop, "pop_key": zlib.crc32(pop.name.encode()), "base": base, "var": var, "meas": meas,
+        "t_out": t_out, "t0": -RUNIN_DAYS if pg_dose else 0.0, "pg_dose": pg_dose,
+        "mtx": one["mtx"], "msc_t": one["msc"][0], "msc_cmt": one["msc"][1],
+        "msc_flat": 2.0 * one["msc"][2] - two["msc"][2], "msc_per_kg": two["msc"][2] - one["msc"][2],
+        "atol": options.atol_vector(model.N_STATES) * model.STATE_SCALE,
+        "y_start": model.reference_vector(model.DEFAULTS, "inflamed"),
+    }
+
+
+def _with_weight(p: np.ndarray, weight: float) -> np.ndarray:
+    p = p.copy()
+    p[model.PINDEX["weight"]] = weight
+    return p
+
+
+def _background_dose(background: Regimen | None) -> tuple | None:
+    """(mg, every days, depot) of a background MTX line, or None."""
+    if background is None or not len(background):
+        return None
+    line = background.lines[0]
+    ev = background.events(line.ii, weight_kg=1.0)
+    return float(ev.amount[0]), float(line.ii), int(ev.depot[0])
+
+
+# ---- enrolment -----------------------------------------------------------------------------
+
+def _enrol(c: Cohort, idx: np.ndarray):
+    """Draw candidates per patient until one qualifies: (P, y0, covariates, counts, enrolled)."""
+    s = c._setup
+    var, pop = s["var"], s["pop"]
+    k_norm = variability.draws_per_candidate(var) + len(measurement.ITEMS)
+    gens = [patient_rng(c.seed, s["pop_key"], int(i), 0) for i in idx]
+    n = len(idx)
+    P = np.repeat(s["base"][None, :], n, axis=0)
+    y0 = np.full((n, model.N_STATES), np.nan)
+    cov = {name: np.full(n, np.nan) for name in ("age", "female", "weight", "creatinine_clearance",
+                                                 "duration", "seropositive")}
+    pending = np.arange(n)
+    counts = [0, 0]
+    for _ in range(MAX_CANDIDATES):
+        z = np.stack([gens[i].standard_normal(k_norm) for i in pending])
+        u = np.stack([gens[i].random(2) for i in pending])
+        Pc, covc = variability.sample(s["base"], var, pop, z, u)
+        y, settled = _settle(c, Pc)
+        y = _accrue_damage(y, Pc, covc["duration"])
+        expected = model.observables(y, Pc)
+        inflamed = settled & (expected["DAS28_ESR"] > LOW)
+        screen = measurement.measure({k: v[:, None] for k, v in expected.items()},
+                                     z[:, None, -len(measurement.ITEMS):], np.zeros(1), s["meas"])
+        ok = inflamed & measurement.qualifies({k: v[:, 0] for k, v in screen.items()}, pop.entry)
+        counts[0] += int(np.sum(~inflamed))
+        counts[1] += int(np.sum(inflamed & ~ok))
+        take = pending[ok]
+        P[take], y0[take] = Pc[ok], y[ok]
+        for name in cov:
+            cov[name][take] = covc[name][ok]
+        pending = pending[~ok]
+        if pending.size == 0:
+            break
+    enrolled = np.ones(n, dtype=bool)
+    enrolled[pending] = False
+    y0[pending] = s["y_start"]
+    return P, y0, cov, counts, enrolled
+
+
+def _settle(c: Cohort, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Steady states under the mean background exposure: (y (n, ns), settled (n,) bool)."""
+    s = c._setup
+    pg = np.zeros(len(P)) if s["pg_dose"] is None else model.pk.mean_polyglutamate(P, *s["pg_dose"])
+    settle, _ = _KERNELS[c.solver]
+    y = np.empty((len(P), model.N_STATES))
+    status = np.empty(len(P), dtype=np.int64)
+    atol = SETTLE_OPTIONS.atol_vector(model.N_STATES) * model.STATE_SCALE
+    settle(np.ascontiguousarray(P), pg, s["y_start"], SETTLE_DAYS, SETTLE_OPTIONS.rtol, atol,
+           _STEADY_SCALE, SETTLE_OPTIONS.max_steps, y, status)
+    return y, status == 0
+
+
+def _accrue_damage(y: np.ndarray, P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:
+    """Cartilage loss and erosion accrued over the disease duration.
+
+    The settled values are the long-run limits; both relax linearly toward them
+    from a healthy joint at onset, at their own rates at that state."""
+    y = y.copy()
+    t = 365.25 * duration_years
+    ic, ie = model.INDEX["cartilage"], model.INDEX["erosion"]
+    c_eq = np.clip(y[:, ic], 1e-9, 1.0)
+    e_eq = np.clip(y[:, ie], 0.0, 1.0 - 1e-9)
+    rate_c = P[:, model.PINDEX["cartilage_repair"]] / c_eq
+    rate_e = P[:, model.PINDEX["erosion_repair"]] / (1.0 - e_eq)
+    y[:, ic] = 1.0 - (1.0 - c_eq) * -np.expm1(-rate_c * t)
+    y[:, ie] = e_eq * -np.expm1(-rate_e * t)
+    return y
+
+
+# ---- trial and observation ---------------------------------------------------------------------
+
+def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
+    s = c._setup
+    _, trial = _KERNELS[c.solver]
+    n, m = len(P), len(s["t_out"])
+    y = np.empty((n, m, model.N_STATES))
+    status = np.empty(n, dtype=np.int64)
+    stats = np.zeros((n, 5), dtype=np.int64)
+    t_mtx, d_mtx, a_mtx = s["mtx"]
+    trial(np.ascontiguousarray(P), np.ascontiguousarray(y0), s["t0"], t_mtx, d_mtx.astype(np.int64), a_mtx,
+          s["t_out"], s["msc_t"], s["msc_cmt"], np.ascontiguousarray(ev_amt), c.rtol, s["atol"], 100_000,
+          y, status, stats)
+    return status, y, stats[:, 0].copy()
+
+
+def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray):
+    """Measured items (visit noise from each patient's stream 1) and expected biomarkers."""
+    s = c._setup
+    t = s["t_out"]
+    expected = model.observables(y, P)
+    z = np.stack([patient_rng(c.seed, s["pop_key"], int(i), 1).standard_normal((len(t), len(measurement.ITEMS)))
+                  for i in idx])
+    values = measurement.measure(expected, z, t, s["meas"])
+    values.update({name: expected[name] for name in BIOMARKERS})
+    resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]
+    return values, expected["DAS28_ESR"], resolved
+
+
+# ---- compile and threads ---------------------------------------------------------------------
+
+_COMPILE_S: dict[str, float] = {}
+
+
+def warm_up(solver: str = "rodas4") -> float:
+    """Compile (or load from cache) the cohort kernels; seconds it took (0 after the first call)."""
+    if solver in _COMPILE_S:
+        return 0.0
+    t0 = time.perf_counter()
+    settle, trial = _KERNELS[solver]
+    P = model.DEFAULTS[None, :].copy()
+    y = np.empty((1, model.N_STATES))
+    st = np.empty(1, dtype=np.int64)
+    atol = np.full(model.N_STATES, 1e-6)
+    settle(P, np.zeros(1), model.reference_vector(model.DEFAULTS), 1.0, 1e-3, atol, model.STATE_SCALE, 10, y, st)
+    yo = np.empty((1, 1, model.N_STATES))
+    trial(P, y, 0.0, np.zeros(1), np.ones(1, np.int64), np.ones(1), np.ones(1), np.zeros(0),
+          np.zeros(0, np.int64), np.zeros((1, 0)), 1e-3, atol, 10, yo, st, np.zeros((1, 5), np.int64))
+    _COMPILE_S[solver] = time.perf_counter() - t0
+    return _COMPILE_S[solver]
+
+
+class _threads:
+    """Context manager capping Numba's thread count (None: leave as is)."""
+
+    def __init__(self, n: int | None):
+        self.n = n
+
+    def __enter__(self):
+        self.old = numba.get_num_threads()
+        if self.n is not None:
+            if not 1 <= int(self.n) <= numba.config.NUMBA_NUM_THREADS:
+                raise RasimError(f"threads must be in 1..{numba.config.NUMBA_NUM_THREADS}, got {self.n}")
+            numba.set_num_threads(int(self.n))
+
+    def __exit__(self, *exc):
+        numba.set_num_threads(self.old)
+
+
+__all__ = ["Cohort", "Chunk", "CohortProblem", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
+           "Status", "patient_rng", "warm_up"]

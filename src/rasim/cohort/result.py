@@ -1,0 +1,142 @@
+"""What a cohort run returns: per-patient values, and summaries reduced in patient order.
+
+Summaries leave out patients whose solve failed (counted in ``n_failed``).
+Responder criteria compare each visit with the day-0 (baseline) visit:
+EULAR response, DAS28 remission (< 2.6) and low activity (<= 3.2) on
+DAS28-ESR; ACR20/50/70 on the 28-joint counts, pain, patient and physician
+global, HAQ and CRP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import clinical
+
+ENDPOINTS = ("ESR", "CRP", "DAS28_ESR", "DAS28_CRP", "HAQ", "TJC28", "SJC28")
+CRITERIA = ("EULAR_good", "EULAR_moderate", "EULAR_none", "EULAR_response", "ACR20", "ACR50", "ACR70",
+            "DAS28_remission", "DAS28_LDA")
+PERCENTILES = (5, 25, 50, 75, 95)
+_ACR_KEYS = {"tjc": "TJC28", "sjc": "SJC28", "pain": "pain", "patient_global": "patient_global",
+             "physician_global": "physician_global", "haq": "HAQ", "crp": "CRP"}
+
+
+@dataclass
+class CohortResult:
+    """Per-patient results of one arm: ``values[name]`` (n, m) at ``days``."""
+
+    arm: str
+    population: str
+    days: np.ndarray
+    status: np.ndarray
+    values: dict[str, np.ndarray]
+    expected_das28: np.ndarray
+    resolved: np.ndarray
+    covariates: dict[str, np.ndarray]
+    not_inflamed: int
+    screen_failures: int
+    steps: np.ndarray
+    timing: dict[str, float]
+    states: np.ndarray | None = None
+
+    @classmethod
+    def from_chunks(cls, cohort, chunks, timing) -> "CohortResult":
+        """Concatenate chunks (in patient order)."""
+        def cat(get):
+            return np.concatenate([get(ch) for ch in chunks])
+
+        values = {k: cat(lambda ch, k=k: ch.values[k]) for k in chunks[0].values}
+        cov = {k: cat(lambda ch, k=k: ch.covariates[k]) for k in chunks[0].covariates}
+        dense = cat(lambda ch: ch.states) if cohort.dense else None
+        return cls(cohort.arm.name, cohort.arm.population, cohort._setup["t_out"], cat(lambda ch: ch.status),
+                   values, cat(lambda ch: ch.expected_das28), cat(lambda ch: ch.resolved), cov,
+                   sum(ch.not_inflamed for ch in chunks), sum(ch.screen_failures for ch in chunks),
+                   cat(lambda ch: ch.steps), timing, dense)
+
+    # ---- bookkeeping
+    @property
+    def ok(self) -> np.ndarray:
+        """(n,) True for patients whose solve succeeded."""
+        return self.status == 0
+
+    @property
+    def n_failed(self) -> int:
+        return int(np.sum(~self.ok))
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Values of ``name`` (n, m) for the successful patients."""
+        return self.values[name][self.ok]
+
+    def day_index(self, day: float) -> int:
+        """Column of observation ``day`` (must be one of ``days``)."""
+        hits = np.flatnonzero(self.days == day)
+        if hits.size == 0:
+            raise KeyError(f"day {day:g} was not observed; observation days: {self.days.tolist()}")
+        return int(hits[0])
+
+    # ---- responders
+    def responder_masks(self) -> dict[str, np.ndarray]:
+        """(n_ok, m) booleans per criterion, against the day-0 visit."""
+        v = {k: self[k] for k in self.values}
+        das, base = v["DAS28_ESR"], v["DAS28_ESR"][:, :1]
+        eular = clinical.eular_response(base, das)
+        out = {
+            "EULAR_good": eular == clinical.EULAR_GOOD,
+            "EULAR_moderate": eular == clinical.EULAR_MODERATE,
+            "EULAR_none": eular == clinical.EULAR_NONE,
+        }
+        out["EULAR_response"] = out["EULAR_good"] | out["EULAR_moderate"]
+        baseline = {k: v[name][:, :1] for k, name in _ACR_KEYS.items()}
+        now = {k: v[name] for k, name in _ACR_KEYS.items()}
+        for level in (20, 50, 70):
+            out[f"ACR{level}"] = clinical.acr_response(baseline, now, level, apr="crp")
+        out["DAS28_remission"] = clinical.in_remission(das)
+        out["DAS28_LDA"] = clinical.low_activity(das)
+        return out
+
+    def responders(self) -> list[dict]:
+        """Rows arm, day, criterion, rate, n."""
+        masks = self.responder_masks()
+        n = int(np.sum(self.ok))
+        return [{"arm": self.arm, "day": float(d), "criterion": c, "rate": float(np.mean(masks[c][:, j])) if n else np.nan,
+                 "n": n} for j, d in enumerate(self.days) for c in CRITERIA]
+
+    # ---- summaries
+    def summary(self, endpoints=ENDPOINTS) -> list[dict]:
+        """Rows arm, day, endpoint, mean, sd, p05, p25, p50, p75, p95, n (levels and *_change)."""
+        rows = []
+        for name in endpoints:
+            x = self[name]
+            for label, data in ((name, x), (f"{name}_change", x - x[:, :1])):
+                rows.extend(self._describe(label, data))
+        return rows
+
+    def _describe(self, label: str, data: np.ndarray) -> list[dict]:
+        n = data.shape[0]
+        mean = data.mean(axis=0) if n else np.full(len(self.days), np.nan)
+        sd = data.std(axis=0, ddof=1) if n > 1 else np.full(len(self.days), np.nan)
+        q = np.percentile(data, PERCENTILES, axis=0) if n else np.full((5, len(self.days)), np.nan)
+        return [{"arm": self.arm, "day": float(d), "endpoint": label, "mean": float(mean[j]), "sd": float(sd[j]),
+                 **{f"p{p:02d}": float(q[k, j]) for k, p in enumerate(PERCENTILES)}, "n": n}
+                for j, d in enumerate(self.days)]
+
+    def resolved_fraction(self) -> np.ndarray:
+        """(m,) fraction of patients whose state is past the saddle toward remission."""
+        return self.resolved[self.ok].mean(axis=0)
+
+    def to_frame(self, kind: str = "summary"):
+        """pandas DataFrame of ``summary``, ``responders`` or ``patients`` (long: id, day, values)."""
+        import pandas as pd
+
+        if kind == "summary":
+            return pd.DataFrame(self.summary())
+        if kind == "responders":
+            return pd.DataFrame(self.responders())
+        if kind == "patients":
+            n, m = self.status.shape[0], len(self.days)
+            data = {"id": np.repeat(np.arange(n), m), "day": np.tile(self.days, n),
+                    "status": np.repeat(self.status, m)}
+            data.update({k: v.reshape(-1) for k, v in self.values.items()})
+            return pd.DataFrame(data)
+        raise ValueError(f"kind must be 'summary', 'responders' or 'patients', got {kind!r}")

@@ -1,0 +1,139 @@
+"""Between-patient variability: log-normal parameters and covariates.
+
+A virtual patient is drawn from standard normals and uniforms (generated per
+patient outside compiled code, see ``streams.py``):
+
+* parameter ``k`` = typical value x exp(eta_k), eta ~ N(0, Omega), Omega from
+  the SDs of log in ``VARIABILITY`` and the correlations in ``CORRELATIONS``;
+  draws are clipped to the parameter's plausible range;
+* covariates: age (truncated normal), sex, weight (log-normal), serum
+  creatinine (log-normal) giving creatinine clearance by Cockcroft-Gault,
+  disease duration (log-normal) and seropositivity.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..model import PARAMETERS, PINDEX, parameter
+from .arms import Population
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Between-patient SD of log(parameter) and where it comes from."""
+
+    omega: float
+    source: str
+
+
+_DRIVE = "assumed: spread of disease activity between patients (RADIATE DAS28 SD 1.06)"
+VARIABILITY: dict[str, Spread] = {
+    "th1_activation": Spread(0.25, _DRIVE),
+    "m1_activation": Spread(0.25, _DRIVE),
+    "fls_activation": Spread(0.25, _DRIVE),
+    "il6_fls": Spread(0.35, "assumed: IL-6 spread; with crp_max gives the CRP spread (RADIATE SD 41 mg/L)"),
+    "crp_max": Spread(0.5, "assumed: CRP genotype and hepatic response (RADIATE CRP CV ~110%)"),
+    "fib_max": Spread(0.2, "assumed: fibrinogen response (RADIATE ESR CV ~60%)"),
+    "esr_healthy_fraction": Spread(0.3, "literature: healthy ESR varies about 2-fold (Miller 1983)"),
+    "treg_induction": Spread(0.25, "assumed"),
+    "treg_mem_death": Spread(0.4, "assumed: durability differs between patients (Liang 2012, Yang 2017)"),
+    "mtx_ec50": Spread(0.8, "literature: CV 86% of the csDMARD response rate (Wojciechowski 2015)"),
+    "msc_k_immune": Spread(0.5, "assumed: responders and non-responders to MSCs (Yang 2017: 60%)"),
+    "tjc_k": Spread(0.3, "assumed: tenderness threshold (pain sensitisation)"),
+    "sjc_k": Spread(0.3, "assumed"),
+    "pain_floor": Spread(0.5, "assumed: non-inflammatory pain (fibromyalgia overlap)"),
+    "global_k": Spread(0.3, "assumed"),
+    "haq_floor": Spread(0.5, "assumed: disability from comorbidity (HAQ SD 0.6)"),
+    "haq_k": Spread(0.3, "assumed"),
+    "autoab_max": Spread(0.4, "assumed: RF / anti-CCP titres vary widely"),
+}
+
+# Correlations between log-parameters (pairs; the rest independent).
+CORRELATIONS: dict[tuple[str, str], float] = {
+    ("th1_activation", "m1_activation"): 0.4,
+    ("th1_activation", "fls_activation"): 0.4,
+    ("m1_activation", "fls_activation"): 0.4,
+    ("pain_floor", "haq_floor"): 0.5,
+}
+
+COVARIATE_NORMALS = ("age", "weight", "creatinine", "duration")
+COVARIATE_UNIFORMS = ("female", "seropositive")
+SERUM_CREATININE = (0.8, 0.2)  # mg/dL median and SD of log (assumed, normal adult range)
+
+
+@dataclass(frozen=True)
+class Variability:
+    """The parameter distribution: names varied, typical values and Cholesky factor."""
+
+    names: tuple[str, ...]
+    index: np.ndarray  # parameter indices of names
+    chol: np.ndarray  # (k, k) lower Cholesky factor of Omega
+    low: np.ndarray
+    high: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.names)
+
+
+def variability(overrides: Mapping[str, float] | None = None) -> Variability:
+    """The default spreads with ``overrides`` (name -> SD of log, >= 0) applied."""
+    omega = {name: s.omega for name, s in VARIABILITY.items()}
+    for name, value in (overrides or {}).items():
+        parameter(name)  # unknown names raise with suggestions
+        value = float(value)
+        if not np.isfinite(value) or value < 0.0:
+            raise ParameterError(f"variability of {name!r} must be an SD of log >= 0, got {value}")
+        omega[name] = value
+    names = tuple(omega)
+    sd = np.array([omega[n] for n in names])
+    corr = np.eye(len(names))
+    for (a, b), rho in CORRELATIONS.items():
+        if a in omega and b in omega:
+            i, j = names.index(a), names.index(b)
+            corr[i, j] = corr[j, i] = rho
+    chol = np.linalg.cholesky(corr * np.outer(sd, sd) + 1e-300 * np.eye(len(names)))
+    idx = np.array([PINDEX[n] for n in names], dtype=np.int64)
+    low = np.array([PARAMETERS[i].low for i in idx])
+    high = np.array([PARAMETERS[i].high for i in idx])
+    return Variability(names, idx, chol, low, high)
+
+
+def draws_per_candidate(var: Variability) -> int:
+    """Standard normals one candidate patient consumes (etas, then covariates)."""
+    return var.size + len(COVARIATE_NORMALS)
+
+
+def sample(base: np.ndarray, var: Variability, pop: Population, z: np.ndarray,
+           u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Parameter matrix (n, n_params) and covariates for normals ``z`` and uniforms ``u``.
+
+    ``base`` holds the typical values (defaults + overrides); ``z`` (n, >=
+    draws_per_candidate) and ``u`` (n, 2) come from the patients' own streams."""
+    n = z.shape[0]
+    P = np.repeat(base[None, :], n, axis=0)
+    eta = z[:, :var.size] @ var.chol.T
+    P[:, var.index] = np.clip(base[var.index] * np.exp(eta), var.low, var.high)
+    cov = _covariates(pop, z[:, var.size:var.size + len(COVARIATE_NORMALS)], u)
+    for name in ("age", "female", "weight", "creatinine_clearance", "seropositive"):
+        P[:, PINDEX[name]] = cov[name]
+    return P, cov
+
+
+def _covariates(pop: Population, z: np.ndarray, u: np.ndarray) -> dict[str, np.ndarray]:
+    mean, sd, lo, hi = pop.age
+    age = np.clip(mean + sd * z[:, 0], lo, hi)
+    female = (u[:, 0] < pop.female).astype(np.float64)
+    weight = np.clip(pop.weight[0] * np.exp(pop.weight[1] * z[:, 1]), 35.0, 180.0)
+    scr = SERUM_CREATININE[0] * np.exp(SERUM_CREATININE[1] * z[:, 2])
+    crcl = (140.0 - age) * weight / (72.0 * scr) * np.where(female > 0, 0.85, 1.0)  # Cockcroft-Gault
+    return {
+        "age": age, "female": female, "weight": weight,
+        "creatinine_clearance": np.clip(crcl, 15.0, 150.0),
+        "duration": pop.duration[0] * np.exp(pop.duration[1] * z[:, 3]),
+        "seropositive": (u[:, 1] < pop.seropositive).astype(np.float64),
+    }
