@@ -2,7 +2,7 @@
 
 The four nouns: the model (``rasim.model``), the regimen (``Regimen``,
 ``msc``, ``mtx``), the solver (``SolverOptions``, ``Status``) and, joining
-them, ``simulate`` for one patient.
+them, ``simulate`` for one patient and ``Cohort`` for many (``rasim.cohort``).
 """
 from . import _cache
 
@@ -14,6 +14,7 @@ from .errors import CovariateError, ParameterError, RasimError, RegimenError  # 
 from .regimen import Regimen, msc, mtx  # noqa: E402
 from .simulation import SimulationResult, simulate  # noqa: E402
 from .solver import SolverOptions, Status  # noqa: E402
+from .cohort import ARMS, POPULATIONS, Cohort, CohortResult  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -34,7 +35,7 @@ def parameter(name: str) -> model.Parameter:
 
 
 __all__ = [
-    "simulate", "SimulationResult", "Regimen", "msc", "mtx", "SolverOptions", "Status",
+    "simulate", "SimulationResult", "Cohort", "CohortResult", "ARMS", "POPULATIONS", "Regimen", "msc", "mtx", "SolverOptions", "Status",
     "parameters", "parameter", "clinical", "model",
     "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError",
 ]

@@ -28,6 +28,10 @@ class CovariateError(RasimError):
     """An unknown or out-of-range patient covariate."""
 
 
+class ScenarioError(RasimError):
+    """An invalid scenario file; the message names the file and the key path."""
+
+
 def unknown_name(kind: str, name: str, valid: Iterable[str], where: str | None = None) -> str:
     """Message for an unknown `name`, naming the closest valid ones (and ``where`` to list them)."""
     valid = list(valid)

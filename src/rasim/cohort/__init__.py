@@ -6,8 +6,8 @@ clinic measurement in ``measurement``, the compiled kernels in ``kernel``.
 """
 from .arms import ARMS, POPULATIONS, Arm, Entry, Population, arm, population
 from .cohort import DEFAULT_DAYS, NOT_ENROLLED, NOT_SETTLED, Chunk, Cohort, CohortProblem, warm_up
-from .result import CRITERIA, ENDPOINTS, CohortResult
+from .result import CRITERIA, ENDPOINTS, CohortResult, trial_replicates
 
 __all__ = ["ARMS", "POPULATIONS", "Arm", "Entry", "Population", "arm", "population", "Cohort",
            "CohortResult", "CohortProblem", "Chunk", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
-           "CRITERIA", "ENDPOINTS", "warm_up"]
+           "CRITERIA", "ENDPOINTS", "trial_replicates", "warm_up"]

@@ -48,7 +48,7 @@ MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLE
 NOT_ENROLLED = 101  # cohort status: no candidate qualified within MAX_CANDIDATES
 BIOMARKERS = ("Treg_pct", "Th17_pct", "TNF", "IL6", "IL17", "IL10", "TGFb", "RF", "anti_CCP",
               "cartilage", "erosion")
-SETTLE_OPTIONS = SolverOptions(rtol=1e-8, atol=1e-10, max_steps=50_000)
+SETTLE_OPTIONS = SolverOptions(rtol=1e-6, atol=1e-8, max_steps=50_000)
 # Steadiness is judged on the states that feed back on inflammation; cartilage and
 # erosion are reset from the disease duration afterwards (``_accrue_damage``).
 _STEADY_SCALE = model.STATE_SCALE.copy()

@@ -17,9 +17,11 @@ any trial arm and touches no model state.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .. import clinical
+from .. import _calibrated, clinical
 from ..model.parameters import Parameter
 
 ITEMS = ("TJC28", "SJC28", "ESR", "CRP", "pain", "patient_global", "physician_global", "HAQ")
@@ -43,6 +45,10 @@ MEASUREMENT: dict[str, Parameter] = {p.name: p for p in (
     Parameter("placebo_onset", 14.0, "days", 3.0, 60.0, "time constant of the placebo effect",
               "assumed"),
 )}
+
+
+MEASUREMENT.update({name: replace(MEASUREMENT[name], value=value, source=_calibrated.SOURCE)
+                    for name, value in _calibrated.fitted("measurement").items()})
 
 
 def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:

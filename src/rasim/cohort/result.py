@@ -140,3 +140,29 @@ class CohortResult:
             data.update({k: v.reshape(-1) for k, v in self.values.items()})
             return pd.DataFrame(data)
         raise ValueError(f"kind must be 'summary', 'responders' or 'patients', got {kind!r}")
+
+
+def trial_replicates(res: CohortResult, trials: int = 1000, size: int = 64, days=(365, 1095),
+                     markers=("ESR", "CRP", "DAS28_ESR", "HAQ", "RF", "anti_CCP"), alpha: float = 0.05,
+                     seed: int = 0) -> dict[str, dict[float, float]]:
+    """Virtual trials of ``size`` patients drawn from the cohort (without replacement):
+    for each marker and day, the fraction of trials in which a two-sided paired t-test
+    against baseline gives p < alpha with the mean below baseline (the 3-year trial's claim)."""
+    from scipy.stats import ttest_rel
+
+    ok = np.flatnonzero(res.ok)
+    if ok.size < size:
+        raise ValueError(f"the cohort has {ok.size} successful patients, fewer than a trial of {size}")
+    rng = np.random.default_rng(seed)
+    picks = np.stack([rng.choice(ok, size=size, replace=False) for _ in range(trials)])
+    out: dict[str, dict[float, float]] = {}
+    for name in markers:
+        x = res.values[name]
+        out[name] = {}
+        for day in days:
+            j = res.day_index(day)
+            base, now = x[picks, 0], x[picks, j]
+            test = ttest_rel(now, base, axis=1)
+            below = (test.pvalue < alpha) & (now.mean(axis=1) < base.mean(axis=1))
+            out[name][float(day)] = float(np.mean(below))
+    return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _calibrated
 from ..errors import ParameterError
 from ..model import PARAMETERS, PINDEX, parameter
 from .arms import Population
@@ -51,6 +52,8 @@ VARIABILITY: dict[str, Spread] = {
     "haq_k": Spread(0.3, "assumed"),
     "autoab_max": Spread(0.4, "assumed: RF / anti-CCP titres vary widely"),
 }
+
+VARIABILITY.update({name: Spread(value, _calibrated.SOURCE) for name, value in _calibrated.fitted("variability").items()})
 
 # Correlations between log-parameters (pairs; the rest independent).
 CORRELATIONS: dict[tuple[str, str], float] = {

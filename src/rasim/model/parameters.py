@@ -13,11 +13,12 @@ literature notes) or say how the value was set:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import math
 
 import numpy as np
 
+from .. import _calibrated
 from ..errors import ParameterError, unknown_name
 
 LN2 = math.log(2.0)
@@ -199,8 +200,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     # ---- acute phase and autoantibodies
     _p("crp_deg", 24.0 * LN2 / 19.0, "1/day", 0.7, 1.0, "CRP clearance (t1/2 19 h, same in health and RA)",
        "literature: EVIDENCE s3"),
-    _p("crp_basal", 1.22793, "mg/L", 0.1, 2.0, "CRP without IL-6 drive", "balance (tools/balance_parameters.py)"),
-    _p("crp_max", 138.029, "mg/L", 20.0, 400.0, "maximal IL-6-driven CRP", "balance (tools/balance_parameters.py)"),
+    _p("crp_basal", 1.5327, "mg/L", 0.1, 2.0, "CRP without IL-6 drive", "balance (tools/balance_parameters.py)"),
+    _p("crp_max", 83.5436, "mg/L", 20.0, 400.0, "maximal IL-6-driven CRP", "balance (tools/balance_parameters.py)"),
     _p("crp_k_il6", 40.0, "pg/mL", 5.0, 200.0, "IL-6 for half-maximal CRP synthesis (Hill 2)", "assumed"),
     _p("fib_deg", LN2 / 4.0, "1/day", LN2 / 6.0, LN2 / 2.0, "fibrinogen turnover (t1/2 ~4 days)",
        "literature: fibrinogen half-life 3-5 days; EVIDENCE s3 (ESR slower than CRP)"),
@@ -270,7 +271,7 @@ REFERENCE_STATES: dict[str, dict[str, float]] = {
         "il17": 8.0,    # pg/mL
         "il10": 5.0,    # pg/mL
         "tgfb": 25.0,   # ng/mL
-        "crp": 40.0,    # mg/L (RADIATE 37 on MTX)
+        "crp": 25.0,    # mg/L (untreated typical; trial baselines 33-37 are enriched by entry criteria)
         "fibrinogen": 5.5,  # g/L
         "autoab": 1.0,  # relative
     },
@@ -281,6 +282,14 @@ REFERENCE_STATES: dict[str, dict[str, float]] = {
     },
 }
 
+def _with_calibration(table: tuple[Parameter, ...]) -> tuple[Parameter, ...]:
+    """The table with the committed calibration's values (``data/calibrated.json``) applied."""
+    fitted = _calibrated.fitted("params")
+    return tuple(replace(p, value=fitted[p.name], source=f"{_calibrated.SOURCE}; start: {p.value:g} ({p.source})")
+                 if p.name in fitted else p for p in table)
+
+
+PARAMETERS = _with_calibration(PARAMETERS)
 PINDEX: dict[str, int] = {p.name: i for i, p in enumerate(PARAMETERS)}
 N_PARAMS = len(PARAMETERS)
 DEFAULTS = np.array([p.value for p in PARAMETERS], dtype=np.float64)

@@ -1,0 +1,208 @@
+"""The ``rasim`` command (also ``python -m rasim``).
+
+    rasim scenarios                     built-in scenarios with their descriptions
+    rasim show [SCENARIO] [overrides]   the resolved scenario as TOML
+    rasim params [--search WORD]        the parameter table
+    rasim run [SCENARIO] [overrides] [--threads T] [--out DIR] [--quiet]
+    rasim sweep [SCENARIO] --param NAME [--values V,V,... | --points N] [run options]
+
+SCENARIO is a built-in name or a .toml path (default trial3y); overrides are
+--patients, --seed, --days, --observe.  Input errors print
+``rasim: error: <message>`` and exit with status 2, before anything runs.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import parameters
+from .errors import RasimError, ScenarioError
+from .model import parameter
+from .regimen import _fmt
+from .scenario import Scenario, builtin_description, builtin_names, load
+
+DEFAULT_SCENARIO = "trial3y"
+DEFAULT_OUT = Path("rasim-out")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line `argv` (default sys.argv[1:]); returns the exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse has printed usage and the error (status 2) or --help (0)
+        return int(e.code or 0)
+    try:
+        return args.command(args)
+    except (RasimError, OSError) as e:
+        print(f"rasim: error: {e}", file=sys.stderr)
+        return 2
+
+
+# -- commands ----------------------------------------------------------------
+
+def cmd_scenarios(args) -> int:
+    names = builtin_names()
+    width = max(map(len, names))
+    for name in names:
+        default = " (default)" if name == DEFAULT_SCENARIO else ""
+        print(f"{name:{width}s}  {builtin_description(name)}{default}")
+    return 0
+
+
+def cmd_show(args) -> int:
+    scenario = _scenario(args)
+    print(f"# {scenario.name}, resolved from {scenario.source}")
+    print(scenario.to_toml(), end="")
+    return 0
+
+
+def cmd_params(args) -> int:
+    rows = parameters(args.search)
+    if not rows:
+        print(f"rasim: no parameter matches {args.search!r}", file=sys.stderr)
+        return 1
+    table = [("name", "value", "unit", "range", "source")]
+    table += [(p.name, _fmt(p.value), p.unit, f"{_fmt(p.low)}-{_fmt(p.high)}", p.source) for p in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    for r in table:
+        print("  ".join(f"{c:{w}s}" for c, w in zip(r, widths)) + "  " + r[4])
+    return 0
+
+
+def cmd_run(args) -> int:
+    scenario = _scenario(args)
+    run_scenario = _runner()
+    out = args.out or DEFAULT_OUT / scenario.name
+    run_scenario(scenario, out, threads=args.threads, quiet=args.quiet)
+    if not args.quiet:
+        print(f"results: {out}")
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    scenario = _scenario(args)
+    entry = parameter(args.param)
+    values = args.values if args.values is not None else _grid(entry.low, entry.high, args.points)
+    runs = [(f"{args.param}={_fmt(v)}",
+             scenario.replace(source="command line", name=f"{scenario.name}.{args.param}={_fmt(v)}",
+                              params={**scenario.params, args.param: v}))
+            for v in values]  # every value is validated before the first run
+    run_scenario = _runner()
+    out = args.out or DEFAULT_OUT / f"{scenario.name}.sweep.{args.param}"
+    for label, s in runs:
+        if not args.quiet:
+            print(f"sweep: {label}")
+        run_scenario(s, out / label, threads=args.threads, quiet=args.quiet)
+    if not args.quiet:
+        print(f"results: {out}")
+    return 0
+
+
+# -- helpers -----------------------------------------------------------------
+
+def _runner():
+    """rasim.cohort.run_scenario(scenario, out_dir, threads=T, quiet=q)."""
+    try:
+        from rasim.cohort import run_scenario
+    except ImportError as e:
+        raise ScenarioError(f"running a scenario needs rasim.cohort.run_scenario ({e})") from None
+    return run_scenario
+
+
+def _scenario(args) -> Scenario:
+    """The loaded scenario with the command line's overrides applied (and validated)."""
+    scenario = load(args.scenario)
+    changes = {k: getattr(args, k) for k in ("patients", "seed", "days", "observe")
+               if getattr(args, k) is not None}
+    return scenario.replace(source=f"{scenario.source} with command-line options", **changes) \
+        if changes else scenario
+
+
+def _grid(low: float, high: float, n: int) -> list[float]:
+    """`n` values over [low, high]: log-spaced if low > 0, else evenly spaced."""
+    grid = np.geomspace(low, high, n) if low > 0 else np.linspace(low, high, n)
+    return [float(f"{v:.4g}") for v in grid]
+
+
+def _int(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+    parse.__name__ = "integer"
+    return parse
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _numbers(text: str) -> list[float]:
+    """'0,28,91' -> [0.0, 28.0, 91.0]."""
+    items = [t.strip() for t in text.split(",")]
+    if not text.strip() or not all(items):
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}")
+    return [_number(t) for t in items]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors printed as ``rasim: error: ...`` (status 2)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"rasim: error: {self.prog[len('rasim '):] + ': ' if ' ' in self.prog else ''}"
+                     f"{message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rasim", description="Simulate rheumatoid arthritis trials under MSC "
+                     "therapy and methotrexate.", epilog="SCENARIO: a built-in name "
+                     "(`rasim scenarios`) or a .toml file; see docs/scenarios.md.")
+    sub = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
+
+    scen = _Parser(add_help=False)
+    scen.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
+                      help=f"built-in name or .toml file (default {DEFAULT_SCENARIO})")
+    scen.add_argument("--patients", type=_int(1), metavar="N", help="patients per arm")
+    scen.add_argument("--seed", type=_int(0), metavar="S", help="random seed")
+    scen.add_argument("--days", type=_number, metavar="D",
+                      help="horizon in days (alone, also trims the observation days)")
+    scen.add_argument("--observe", type=_numbers, metavar="DAYS", help="output days, e.g. 0,28,91")
+    run = _Parser(add_help=False)
+    run.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
+    run.add_argument("--out", type=Path, metavar="DIR",
+                     help=f"output folder (default {DEFAULT_OUT}/<scenario name>)")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    sub.add_parser("scenarios", help="list the built-in scenarios").set_defaults(command=cmd_scenarios)
+    sub.add_parser("show", parents=[scen], help="print the resolved scenario as TOML") \
+        .set_defaults(command=cmd_show)
+    p = sub.add_parser("params", help="the parameter table (name, value, unit, range, source)")
+    p.add_argument("--search", metavar="WORD", help="only parameters whose name, meaning or source has WORD")
+    p.set_defaults(command=cmd_params)
+    sub.add_parser("run", parents=[scen, run], help="simulate a scenario's cohort") \
+        .set_defaults(command=cmd_run)
+    p = sub.add_parser("sweep", parents=[scen, run],
+                       help="run a scenario once per value of one parameter")
+    p.add_argument("--param", required=True, metavar="NAME", help="the parameter to vary")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--values", type=_numbers, metavar="V,V,...", help="the values to run")
+    group.add_argument("--points", type=_int(2), default=5, metavar="N",
+                       help="N values over the parameter's plausible range (default 5)")
+    p.set_defaults(command=cmd_sweep)
+    return parser

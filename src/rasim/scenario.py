@@ -1,0 +1,366 @@
+"""Scenarios: a virtual trial (arms, cohort size, horizon, outputs) read from TOML.
+
+A scenario file (see ``docs/scenarios.md``)::
+
+    name = "trial3y"            # required; letters, digits and _ . + = - (file-name safe)
+    description = "..."         # optional
+    patients = 1000             # per arm, integer > 0 (default 1000)
+    seed = 2026                 # integer >= 0 (default 2026)
+    days = 1095                 # horizon, number > 0 (default 1095)
+    observe = [0, 28, 91, 365]  # output days, increasing, within [0, days]
+                                # (default: DEFAULT_OBSERVE days up to `days`, plus `days`)
+
+    [params]                    # parameter overrides, name = value >= 0 (`rasim params`)
+    [variability]               # between-patient SD of log(parameter), name = sd >= 0
+
+    [[arms]]                    # one or more
+    name = "msc+dmard"          # unique, file-name safe
+    population = "refractory"   # a key of rasim.cohort.POPULATIONS
+    regimen = { doses = [...] } # Regimen.to_dict() form (Regimen.from_dict reads it)
+    background = { doses = [...] }  # optional: running since before day 0 ({ doses = [] }: none)
+
+    [[arms]]
+    arm = "dmard"               # a built-in arm (rasim.cohort.ARMS); the keys above override it
+
+Every problem raises :class:`~rasim.errors.ScenarioError` before anything runs,
+naming the file, the key path (``trial.toml: arms[1].regimen.doses[0].cells``,
+indices from 0) and what was expected.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from . import _toml
+from .errors import RasimError, ScenarioError, unknown_name
+from .model import PINDEX
+from .regimen import MscDose, MtxDose, Regimen
+
+DEFAULT_OBSERVE = (0.0, 14.0, 28.0, 56.0, 91.0, 182.0, 273.0, 365.0, 548.0, 730.0, 912.0, 1095.0)
+TOP_KEYS = ("name", "description", "patients", "seed", "days", "observe", "params",
+            "variability", "arms")
+ARM_KEYS = ("name", "arm", "population", "regimen", "background")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
+_NAME_RULE = "a name of letters, digits and _ . + = - (starting with a letter or digit)"
+_DOSE_KEYS = {"msc": MscDose, "mtx": MtxDose}
+# Valid stand-ins per dose field: the field whose stand-in makes a bad dose valid is the culprit.
+_STAND_INS = {"cells": (1e6,), "days": ([0.0],), "per_kg": (False,), "source": ("umbilical_cord",),
+              "donor": ("allogeneic",), "route": ("iv", "intra_articular", "oral"),
+              "joints": (None, 1), "dose_mg": (1.0,), "every": (7.0,), "start": (0.0,),
+              "until": (None,)}
+
+
+@dataclass(frozen=True)
+class ScenarioArm:
+    """One arm: a population of patients under a regimen (and a background regimen)."""
+
+    name: str
+    population: str
+    regimen: Regimen
+    background: Regimen | None = None
+
+    def to_dict(self) -> dict:
+        d = {"name": self.name, "population": self.population, "regimen": self.regimen.to_dict()}
+        if self.background is not None:
+            d["background"] = self.background.to_dict()
+        return d
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario; build with :func:`load` or :meth:`from_dict`."""
+
+    name: str
+    arms: tuple[ScenarioArm, ...]
+    description: str = ""
+    patients: int = 1000
+    seed: int = 2026
+    days: float = 1095.0
+    observe: tuple[float, ...] = DEFAULT_OBSERVE
+    params: dict[str, float] = field(default_factory=dict)
+    variability: dict[str, float] = field(default_factory=dict)
+    source: str = field(default="<dict>", compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping, source: str = "<dict>") -> Scenario:
+        """Scenario from parsed TOML (or the same dict); ScenarioError names `source`."""
+        return _Reader(source).scenario(d)
+
+    def to_dict(self) -> dict:
+        """Plain dict in file form (every arm written out); from_dict inverts it."""
+        d = {"name": self.name}
+        if self.description:
+            d["description"] = self.description
+        d.update(patients=self.patients, seed=self.seed, days=self.days,
+                 observe=list(self.observe), params=dict(self.params),
+                 variability=dict(self.variability), arms=[a.to_dict() for a in self.arms])
+        return d
+
+    def to_toml(self) -> str:
+        """TOML text of :meth:`to_dict`; ``load`` of it gives an equal Scenario."""
+        return _toml.dumps(self.to_dict())
+
+    def replace(self, source: str | None = None, **changes) -> Scenario:
+        """A revalidated copy with top-level keys changed (``days`` alone also trims ``observe``)."""
+        d = self.to_dict()
+        if "days" in changes and "observe" not in changes:
+            changes["observe"] = _default_observe(float(changes["days"]), self.observe)
+        d.update(changes)
+        return Scenario.from_dict(d, source or self.source)
+
+
+def builtin_names() -> list[str]:
+    """Names of the scenarios shipped in ``rasim/scenarios``."""
+    return sorted(p.name[:-5] for p in _builtin_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def builtin_description(name: str) -> str:
+    """The description of a built-in scenario, read without validating it."""
+    with _builtin_dir().joinpath(f"{name}.toml").open("rb") as f:
+        return tomllib.load(f).get("description", "")
+
+
+def load(scenario: str | Path) -> Scenario:
+    """A scenario from a TOML file path or a built-in name (see :func:`builtin_names`)."""
+    text = str(scenario)
+    if isinstance(scenario, Path) or text.endswith(".toml") or "/" in text or "\\" in text:
+        path, source = Path(scenario), text
+    elif text in builtin_names():
+        path, source = _builtin_dir().joinpath(f"{text}.toml"), f"{text}.toml"
+    else:
+        raise ScenarioError(unknown_name("scenario", text, builtin_names(), "`rasim scenarios`")
+                            + " Or give the path of a .toml file.")
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise ScenarioError(f"{source}: no such scenario file") from None
+    except OSError as e:
+        raise ScenarioError(f"{source}: cannot read: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(f"{source}: not valid TOML: {e}") from None
+    return Scenario.from_dict(data, source)
+
+
+def catalog() -> tuple[Mapping, Mapping]:
+    """(ARMS, POPULATIONS) of ``rasim.cohort``: the built-in arms and populations."""
+    from rasim.cohort import ARMS, POPULATIONS  # the cohort layer imports this module's users
+    return ARMS, POPULATIONS
+
+
+def _builtin_dir():
+    return resources.files("rasim").joinpath("scenarios")
+
+
+def _default_observe(days: float, base=DEFAULT_OBSERVE) -> list[float]:
+    """The days of `base` up to `days`, plus `days` itself."""
+    return [t for t in base if t < days] + [days]
+
+
+def _got(v) -> str:
+    kinds = {bool: "a boolean", str: "a string", int: "an integer", float: "a number",
+             list: "a list", dict: "a table"}
+    return f"{v!r} ({kinds.get(type(v), type(v).__name__)})"
+
+
+class _Reader:
+    """Validation of a scenario dict; every error names the file and key path."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, path: str, message: str):
+        raise ScenarioError(f"{self.source}: {path}: {message}")
+
+    # -- typed values --------------------------------------------------------
+    def table(self, v, path: str, keys: tuple[str, ...] | None, required=()) -> Mapping:
+        if not isinstance(v, Mapping):
+            self.fail(path, f"expected a table, got {_got(v)}")
+        for k in v if keys is not None else ():
+            if k not in keys:
+                self.fail(_join(path, k), unknown_name("key", str(k), keys) + f" Valid keys: {', '.join(keys)}.")
+        for k in required:
+            if k not in v:
+                self.fail(_join(path, k), "required key is missing")
+        return v
+
+    def string(self, v, path: str, name: bool = False) -> str:
+        if not isinstance(v, str):
+            self.fail(path, f"expected a string, got {_got(v)}")
+        if name and not _NAME.match(v):
+            self.fail(path, f"expected {_NAME_RULE}, got {v!r}")
+        return v
+
+    def integer(self, v, path: str, low: int) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            self.fail(path, f"expected an integer >= {low}, got {_got(v)}")
+        return v
+
+    def number(self, v, path: str, low: float = 0.0, strict: bool = False) -> float:
+        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) \
+            and (v > low if strict else v >= low)
+        if not ok:
+            self.fail(path, f"expected a finite number {'>' if strict else '>='} {low:g}, got {_got(v)}")
+        return float(v)
+
+    def names(self, v, path: str) -> dict[str, float]:
+        """A [params]/[variability] table: rasim parameter names -> numbers >= 0."""
+        out = {}
+        for k, x in self.table(v, path, None).items():
+            if k not in PINDEX:
+                self.fail(_join(path, k), unknown_name("parameter", str(k), PINDEX, "`rasim params`"))
+            out[k] = self.number(x, _join(path, k))
+        return out
+
+    # -- scenario ------------------------------------------------------------
+    def scenario(self, d) -> Scenario:
+        d = self.table(d, "(top level)", TOP_KEYS, ("name", "arms"))
+        name = self.string(d["name"], "name", name=True)
+        description = self.string(d.get("description", ""), "description")
+        patients = self.integer(d.get("patients", 1000), "patients", 1)
+        seed = self.integer(d.get("seed", 2026), "seed", 0)
+        days = self.number(d.get("days", 1095.0), "days", strict=True)
+        observe = self.observe(d.get("observe", None), days)
+        params = self.names(d.get("params", {}), "params")
+        variability = self.names(d.get("variability", {}), "variability")
+        if not isinstance(d["arms"], (list, tuple)) or not d["arms"]:
+            self.fail("arms", f"expected one or more [[arms]] tables, got {_got(d['arms'])}")
+        arms = tuple(self.arm(a, f"arms[{i}]") for i, a in enumerate(d["arms"]))
+        seen = {}
+        for i, arm in enumerate(arms):
+            if arm.name in seen:
+                self.fail(f"arms[{i}].name", f"duplicate arm name {arm.name!r} (also arms[{seen[arm.name]}])")
+            seen[arm.name] = i
+        return Scenario(name, arms, description, patients, seed, days, observe, params,
+                        variability, self.source)
+
+    def observe(self, v, days: float) -> tuple[float, ...]:
+        if v is None:
+            return tuple(_default_observe(days))
+        if not isinstance(v, (list, tuple)) or not v:
+            self.fail("observe", f"expected a non-empty list of days, got {_got(v)}")
+        out = tuple(self.number(t, f"observe[{i}]") for i, t in enumerate(v))
+        for i, t in enumerate(out):
+            if t > days:
+                self.fail(f"observe[{i}]", f"day {t:g} is after the horizon days = {days:g}")
+            if i and t <= out[i - 1]:
+                self.fail(f"observe[{i}]", f"days must increase: {t:g} follows {out[i - 1]:g}")
+        return out
+
+    # -- arms ----------------------------------------------------------------
+    def arm(self, d, path: str) -> ScenarioArm:
+        d = self.table(d, path, ARM_KEYS)
+        fields_ = {}
+        if "arm" in d:
+            fields_ = self.builtin_arm(d["arm"], f"{path}.arm")
+        else:
+            self.table(d, path, ARM_KEYS, ("name", "population", "regimen"))
+        if "name" in d:
+            fields_["name"] = self.string(d["name"], f"{path}.name", name=True)
+        if "population" in d:
+            fields_["population"] = self.population(d["population"], f"{path}.population")
+        if "regimen" in d:
+            fields_["regimen"] = self.regimen(d["regimen"], f"{path}.regimen")
+        if "background" in d:
+            fields_["background"] = self.regimen(d["background"], f"{path}.background") or None
+        arm = ScenarioArm(**fields_)
+        self.check_arm(arm, path, d)
+        return arm
+
+    def lookup(self, path: str) -> tuple[Mapping, Mapping]:
+        try:
+            return catalog()
+        except ImportError as e:
+            self.fail(path, f"built-in arms and populations need rasim.cohort ({e})")
+
+    def builtin_arm(self, v, path: str) -> dict:
+        arms = self.lookup(path)[0]
+        name = self.string(v, path)
+        if name not in arms:
+            self.fail(path, unknown_name("built-in arm", name, arms) + f" Built-in arms: {', '.join(arms)}.")
+        a = arms[name]
+        return {"name": a.name, "population": a.population, "regimen": a.regimen,
+                "background": a.background or None}
+
+    def population(self, v, path: str) -> str:
+        pops = self.lookup(path)[1]
+        name = self.string(v, path)
+        if name not in pops:
+            self.fail(path, unknown_name("population", name, pops) + f" Populations: {', '.join(pops)}.")
+        return name
+
+    def regimen(self, v, path: str) -> Regimen:
+        """A Regimen from its to_dict form; a bad dose is blamed on its field."""
+        v = self.table(v, path, ("doses",), ("doses",))
+        doses = v["doses"]
+        if not isinstance(doses, (list, tuple)):
+            self.fail(f"{path}.doses", f"expected a list of dose tables, got {_got(doses)}")
+        for i, dose in enumerate(doses):
+            self.dose(dose, f"{path}.doses[{i}]")
+        try:
+            return Regimen.from_dict(v)
+        except (TypeError, ValueError) as e:  # RegimenError is a ValueError
+            self.fail(f"{path}.doses", str(e))
+
+    def dose(self, d, path: str) -> None:
+        d = self.table(d, path, None, ("drug",))
+        drug = self.string(d["drug"], f"{path}.drug")
+        if drug not in _DOSE_KEYS:
+            self.fail(f"{path}.drug", unknown_name("drug", drug, _DOSE_KEYS) + " Drugs: msc, mtx.")
+        keys = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug]))
+        required = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug])
+                         if f.default is dataclasses.MISSING)
+        self.table(d, path, ("drug", *keys), required)
+        error = _dose_error(d)
+        if error is not None:
+            # the likeliest culprit first: a missing key, then keys in the order the message names them
+            order = [k for k in keys if k not in d] + sorted(
+                (k for k in keys if k in d), key=lambda k: (error.find(k) < 0, error.find(k)))
+            culprit = next((k for k in order if _dose_error(d, k) is None), None)
+            where = _join(path, culprit) if culprit else path
+            if culprit and isinstance(d.get(culprit), (list, tuple)):  # narrow a bad list to its element
+                bad = [i for i, x in enumerate(d[culprit]) if _dose_error({**d, culprit: [x]})]
+                where += f"[{bad[0]}]" if len(bad) == 1 else ""
+            self.fail(where, error)
+
+    def check_arm(self, arm: ScenarioArm, path: str, d: Mapping) -> None:
+        """The regimen/background checks simulate makes, blamed on the key that set them."""
+        from .simulation import _background_period, _check_combinable, _parameter_vector
+
+        def blame(*keys):  # the first of `keys` the arm table sets, else its built-in `arm`
+            return next((f"{path}.{k}" for k in keys if k in d), f"{path}.arm")
+
+        checks = [(lambda: _parameter_vector(arm.regimen, None, None), blame("regimen")),
+                  (lambda: arm.background and _background_period(arm.background),
+                   blame("background")),
+                  (lambda: arm.background and _check_combinable(arm.regimen, arm.background),
+                   blame("background", "regimen"))]
+        for check, where in checks:
+            try:
+                check()
+            except RasimError as e:
+                self.fail(where, str(e))
+
+
+def _join(path: str, key) -> str:
+    key = key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]+", key) else repr(key)
+    return key if path == "(top level)" else f"{path}.{key}"
+
+
+def _dose_error(d: Mapping, stand_in: str | None = None) -> str | None:
+    """The RegimenError message of dose dict `d` (with field `stand_in` replaced by valid values)."""
+    trials = [d] if stand_in is None else [{**d, stand_in: s} for s in _STAND_INS[stand_in]]
+    message = None
+    for trial in trials:
+        try:
+            Regimen.from_dict({"doses": [trial]})
+            return None
+        except (TypeError, ValueError) as e:  # RegimenError is a ValueError
+            message = str(e)
+    return message

@@ -1,0 +1,198 @@
+"""The ``rasim`` command line: subprocess (``python -m rasim``) and in-process (``cli.main``)."""
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from rasim import cli
+from rasim import scenario as S
+
+POPULATION_NAMES = ("refractory", "moderate_mtx", "early_mtx_naive")
+
+
+def has_populations() -> bool:
+    try:
+        from rasim.cohort import POPULATIONS  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_cohort = pytest.mark.skipif(not has_populations(), reason="rasim.cohort.POPULATIONS not available")
+
+
+@pytest.fixture(autouse=True)
+def populations(monkeypatch):
+    """In-process: a stand-in for rasim.cohort's populations until it has them."""
+    if not has_populations():
+        monkeypatch.setattr(S, "catalog", lambda: ({}, dict.fromkeys(POPULATION_NAMES)))
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Replace rasim.cohort.run_scenario by a recorder of its calls."""
+    cohort = pytest.importorskip("rasim.cohort")
+    calls = []
+    monkeypatch.setattr(cohort, "run_scenario",
+                        lambda scenario, out_dir, threads=None, quiet=False:
+                        calls.append((scenario, Path(out_dir), threads, quiet)), raising=False)
+    return calls
+
+
+def rasim_cmd(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "rasim", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+
+
+def main(capsys, *args):
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- subprocess ----------------------------------------------------------------
+
+def test_subprocess_scenarios():
+    r = rasim_cmd("scenarios")
+    assert r.returncode == 0, r.stderr
+    assert [line.split()[0] for line in r.stdout.splitlines()] == ["dose_response", "sources", "trial3y"]
+    assert "(default)" in r.stdout.splitlines()[2]
+
+
+@needs_cohort
+def test_subprocess_show_is_the_resolved_toml():
+    r = rasim_cmd("show", "trial3y", "--patients", "7")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("# trial3y, resolved from trial3y.toml with command-line options\n")
+    assert S.Scenario.from_dict(tomllib.loads(r.stdout)) == S.load("trial3y").replace(patients=7)
+
+
+def test_subprocess_params():
+    r = rasim_cmd("params", "--search", "homing")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["name", "value", "unit", "range", "source"]
+    names = [line.split()[0] for line in lines[1:]]
+    assert "msc_homing_max" in names and names == [p.name for p in cli.parameters("homing")]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("run", "nope"), "rasim: error: unknown scenario 'nope'"),
+    (("run", "--patients", "0"), "rasim: error: run: argument --patients: expected an integer >= 1"),
+    (("show", "missing.toml"), "rasim: error: missing.toml: no such scenario file"),
+    (("bogus",), "rasim: error: argument COMMAND: invalid choice: 'bogus'"),
+])
+def test_subprocess_errors_exit_2_without_traceback(args, message, tmp_path):
+    r = rasim_cmd(*args, cwd=tmp_path)
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_subprocess_bad_file_names_the_key_path(tmp_path):
+    (tmp_path / "t.toml").write_text('name = "t"\n[[arms]]\nname = "a"\npopulation = "refractory"\n'
+                                     'regimen.doses = [ { drug = "msc", cells = -4e7 } ]\n')
+    r = rasim_cmd("show", "t.toml", cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("rasim: error: t.toml: arms[0].regimen.doses[0].cells: MSC dose must be > 0")
+
+
+# -- in process ------------------------------------------------------------------
+
+def test_help_and_no_command(capsys):
+    assert main(capsys, "--help")[0] == 0
+    code, _, err = main(capsys)
+    assert code == 2 and "rasim: error:" in err
+
+
+def test_scenarios_and_show(capsys):
+    code, out, _ = main(capsys, "scenarios")
+    assert code == 0 and "trial3y" in out and "sources" in out
+    code, out, _ = main(capsys, "show", "sources", "--days", "100", "--seed", "3")
+    s = S.Scenario.from_dict(tomllib.loads(out))
+    assert code == 0 and (s.days, s.seed, s.observe) == (100.0, 3, (0.0, 14.0, 28.0, 56.0, 91.0, 100.0))
+    code, out, _ = main(capsys, "show")  # default scenario
+    assert code == 0 and tomllib.loads(out)["name"] == "trial3y"
+
+
+def test_params(capsys):
+    code, out, _ = main(capsys, "params")
+    assert code == 0 and len(out.splitlines()) == 1 + len(cli.parameters())
+    code, out, _ = main(capsys, "params", "--search", "literature")  # matches sources too
+    rows = [line.split()[0] for line in out.splitlines()[1:]]
+    assert code == 0 and rows == [p.name for p in cli.parameters("literature")] and rows
+    code, out, err = main(capsys, "params", "--search", "no-such-word")
+    assert code == 1 and out == "" and "no parameter matches" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--observe", "0,x"], "argument --observe: expected a number, got 'x'"),
+    (["run", "--observe", "0,,28"], "argument --observe: expected numbers separated by commas"),
+    (["run", "--observe", "0,nan"], "expected a finite number"),
+    (["run", "--observe", "0,2000"], "trial3y.toml with command-line options: observe[1]: day 2000 is after"),
+    (["run", "--observe", "28,0"], "observe[1]: days must increase"),
+    (["run", "--days", "-5"], "trial3y.toml with command-line options: days: expected a finite number > 0"),
+    (["run", "--seed", "-1"], "argument --seed: expected an integer >= 0"),
+    (["run", "--threads", "0"], "argument --threads: expected an integer >= 1"),
+    (["show", "trial3"], "Did you mean 'trial3y'?"),
+    (["sweep", "--param", "msc_homng_max"], "unknown parameter 'msc_homng_max'. Did you mean 'msc_homing_max'"),
+    (["sweep", "--param", "msc_homing_max", "--values", "0.1,-1"],
+     "command line: params.msc_homing_max: expected a finite number >= 0"),
+    (["sweep", "--param", "msc_homing_max", "--values", "1", "--points", "3"], "not allowed with"),
+])
+def test_errors_exit_2(capsys, runs, args, message):
+    code, _, err = main(capsys, *args)
+    assert code == 2 and err.splitlines()[-1].startswith("rasim: error: ")
+    assert message in err and "Traceback" not in err
+    assert runs == []  # nothing ran
+
+
+def test_run_passes_the_validated_scenario(capsys, runs, tmp_path):
+    code, out, _ = main(capsys, "run", "sources", "--patients", "5", "--observe", "0,28,91",
+                        "--days", "91", "--threads", "2", "--out", str(tmp_path))
+    assert code == 0 and out == f"results: {tmp_path}\n"
+    ((scenario, out_dir, threads, quiet),) = runs
+    assert (scenario.patients, scenario.days, scenario.observe) == (5, 91.0, (0.0, 28.0, 91.0))
+    assert [a.name for a in scenario.arms] == ["msc+dmard", "bm_msc+dmard", "ad_msc+dmard"]
+    assert (out_dir, threads, quiet) == (tmp_path, 2, False)
+
+
+def test_run_defaults(capsys, runs, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = main(capsys, "run", "--quiet")
+    assert code == 0 and out == ""
+    ((scenario, out_dir, threads, quiet),) = runs
+    assert scenario == S.load("trial3y")
+    assert (out_dir, threads, quiet) == (Path("rasim-out/trial3y"), None, True)
+
+
+def test_sweep(capsys, runs, tmp_path):
+    code, _, _ = main(capsys, "sweep", "dose_response", "--param", "msc_homing_max",
+                      "--values", "0.01,0.1", "--out", str(tmp_path), "--quiet", "--patients", "3")
+    assert code == 0
+    assert [(s.name, s.params, s.patients, out) for s, out, _, _ in runs] == [
+        ("dose_response.msc_homing_max=0.01", {"msc_homing_max": 0.01}, 3, tmp_path / "msc_homing_max=0.01"),
+        ("dose_response.msc_homing_max=0.1", {"msc_homing_max": 0.1}, 3, tmp_path / "msc_homing_max=0.1")]
+    runs.clear()
+    assert main(capsys, "sweep", "--param", "msc_homing_max", "--points", "3", "--quiet")[0] == 0
+    entry = cli.parameter("msc_homing_max")
+    assert [s.params["msc_homing_max"] for s, *_ in runs] == pytest.approx(  # log-spaced range
+        [entry.low, (entry.low * entry.high) ** 0.5, entry.high], rel=1e-3)
+
+
+def test_run_without_run_scenario(capsys, monkeypatch):
+    cohort = pytest.importorskip("rasim.cohort")
+    monkeypatch.delattr(cohort, "run_scenario", raising=False)
+    code, _, err = main(capsys, "run", "--quiet")
+    assert code == 2 and "rasim: error: running a scenario needs rasim.cohort.run_scenario" in err
+
+
+def test_run_for_real(tmp_path):
+    cohort = pytest.importorskip("rasim.cohort")
+    if not hasattr(cohort, "run_scenario"):
+        pytest.skip("rasim.cohort.run_scenario is not written yet")
+    r = rasim_cmd("run", "trial3y", "--patients", "4", "--days", "28", "--threads", "1",
+                  "--out", str(tmp_path / "out"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out").is_dir()
