@@ -85,7 +85,8 @@ class Cohort:
     arm: a built-in arm name (``rasim.cohort.ARMS``) or an ``Arm``; patients,
     seed; observe: observation days (default ``DEFAULT_DAYS``); params:
     typical-value overrides; variability: SD-of-log overrides; measurement:
-    measurement-setting overrides; solver: "rodas4" or "dopri5"; rtol;
+    measurement-setting overrides; solver: "rodas4" or "dopri5"; rtol and
+    max_steps (per patient) of the trial solve;
     chunk_size: patients per compiled call; dense: also keep the states."""
 
     arm: str | Arm
@@ -97,6 +98,7 @@ class Cohort:
     measurement: Mapping[str, float] | None = None
     solver: str = "rodas4"
     rtol: float = 1e-6
+    max_steps: int = 100_000
     chunk_size: int = 2000
     dense: bool = False
     _setup: dict = field(init=False, repr=False)
@@ -110,6 +112,10 @@ class Cohort:
             raise RasimError(f"seed must be an integer >= 0, got {self.seed!r}")
         if self.solver not in _KERNELS:
             raise RasimError(f"cohort solver must be one of {', '.join(_KERNELS)}, got {self.solver!r}")
+        if not (isinstance(self.rtol, (int, float)) and 0.0 < self.rtol < 1.0):
+            raise RasimError(f"rtol must be a number in (0, 1), got {self.rtol!r}")
+        if not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
+            raise RasimError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
         if not isinstance(self.chunk_size, (int, np.integer)) or self.chunk_size < 1:
             raise RasimError(f"chunk_size must be an integer >= 1, got {self.chunk_size!r}")
         self._setup = _setup(self)
@@ -292,7 +298,7 @@ def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     stats = np.zeros((n, 5), dtype=np.int64)
     t_mtx, d_mtx, a_mtx = s["mtx"]
     trial(np.ascontiguousarray(P), np.ascontiguousarray(y0), s["t0"], t_mtx, d_mtx.astype(np.int64), a_mtx,
-          s["t_out"], s["msc_t"], s["msc_cmt"], np.ascontiguousarray(ev_amt), c.rtol, s["atol"], 100_000,
+          s["t_out"], s["msc_t"], s["msc_cmt"], np.ascontiguousarray(ev_amt), c.rtol, s["atol"], c.max_steps,
           y, status, stats)
     return status, y, stats[:, 0].copy()
 

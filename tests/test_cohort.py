@@ -1,0 +1,122 @@
+"""The cohort layer: reproducibility, failure isolation, measurement, input errors, day 0."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import rasim
+from rasim import model
+from rasim.cohort import ARMS, Cohort, cohort as cohort_module, trial_replicates
+from rasim.errors import ParameterError, RasimError
+from rasim.solver import Status
+
+DAYS = (0, 28, 91)
+
+
+@pytest.fixture(scope="module")
+def small():
+    return Cohort("msc+dmard", patients=12, seed=3, observe=DAYS).run(threads=1)
+
+
+def _same(a, b):
+    return all(np.array_equal(a.values[k], b.values[k], equal_nan=True) for k in a.values) \
+        and np.array_equal(a.status, b.status)
+
+
+def test_bit_for_bit_across_threads_and_chunks(small):
+    other = Cohort("msc+dmard", patients=12, seed=3, observe=DAYS, chunk_size=5).run(threads=2)
+    assert _same(small, other)
+    assert small.not_inflamed == other.not_inflamed and small.screen_failures == other.screen_failures
+
+
+def test_chunks_are_independent_units(small):
+    c = Cohort("msc+dmard", patients=12, seed=3, observe=DAYS)
+    late, early = c.run_chunk(7, 12), c.run_chunk(0, 7)  # any order
+    for k, v in small.values.items():
+        assert np.array_equal(np.concatenate([early.values[k], late.values[k]]), v, equal_nan=True)
+
+
+def test_seed_changes_patients(small):
+    other = Cohort("msc+dmard", patients=12, seed=4, observe=DAYS).run()
+    assert not np.array_equal(small.values["DAS28_ESR"], other.values["DAS28_ESR"])
+
+
+def test_every_patient_enrolled_and_active(small):
+    assert np.all(small.ok)
+    assert np.all(small.values["DAS28_ESR"][:, 0] > 3.2)
+
+
+def test_clinic_measurement_is_rounded_as_reported(small):
+    v = small.values
+    for name in ("TJC28", "SJC28"):
+        assert np.all((v[name] == np.rint(v[name])) & (v[name] >= 0) & (v[name] <= 28))
+    assert np.all((v["ESR"] == np.rint(v["ESR"])) & (v["ESR"] >= 1))
+    assert np.all(np.isclose(v["HAQ"] / 0.125, np.rint(v["HAQ"] / 0.125)) & (v["HAQ"] <= 3))
+    das = rasim.clinical.das28_esr(v["TJC28"], v["SJC28"], v["ESR"], v["patient_global"])
+    assert np.array_equal(das, v["DAS28_ESR"])
+
+
+def test_failed_patient_is_flagged_and_the_rest_complete():
+    c = Cohort("msc+dmard", patients=4, seed=3, observe=DAYS)
+    P = np.repeat(model.DEFAULTS[None, :], 4, axis=0)
+    P[2, model.PINDEX["tnf_deg"]] = np.nan
+    y0 = np.repeat(model.reference_vector(model.DEFAULTS)[None, :], 4, axis=0)
+    ev = np.full((4, len(c._setup["msc_t"])), 40.0)
+    status, y, _ = cohort_module._trial(c, P, y0, ev)
+    assert status[2] != Status.SUCCESS
+    assert np.all(status[[0, 1, 3]] == Status.SUCCESS) and np.all(np.isfinite(y[[0, 1, 3]]))
+
+
+def test_summaries_leave_out_failed_patients(small):
+    res = Cohort("msc+dmard", patients=12, seed=3, observe=DAYS).run()
+    res.status[0] = int(Status.MAX_STEPS)
+    rows = [r for r in res.summary(("DAS28_ESR",)) if r["endpoint"] == "DAS28_ESR"]
+    assert rows[0]["n"] == 11 and res.n_failed == 1
+    assert rows[0]["mean"] == pytest.approx(small.values["DAS28_ESR"][1:, 0].mean())
+
+
+def test_max_steps_failure_is_a_status_not_an_exception():
+    res = Cohort("msc+dmard", patients=3, seed=1, observe=DAYS, max_steps=5).run()
+    assert np.all(res.status == Status.MAX_STEPS) and res.n_failed == 3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"arm": "msc+dmrd"}, "msc\\+dmard"),
+    ({"arm": "dmard", "patients": 0}, "patients"),
+    ({"arm": "dmard", "seed": -1}, "seed"),
+    ({"arm": "dmard", "variability": {"m1_activaton": 0.2}}, "m1_activation"),
+    ({"arm": "dmard", "params": {"mtx_ec5": 1.0}}, "mtx_ec50"),
+    ({"arm": "dmard", "observe": (0, 91, 28)}, "sorted"),
+    ({"arm": "dmard", "solver": "euler"}, "rodas4"),
+])
+def test_bad_input_is_refused_before_running(kwargs, match):
+    with pytest.raises(RasimError, match=match):
+        Cohort(**kwargs)
+
+
+def test_negative_variability_refused():
+    with pytest.raises(ParameterError, match="SD of log"):
+        Cohort("dmard", variability={"m1_activation": -0.1})
+
+
+def test_fast_day0_matches_newton_shooting():
+    """The cohort's day 0 (mean-exposure steady state + 56-day run-in of real doses) is
+    the periodic state that simulate() finds by Newton shooting."""
+    c = Cohort("dmard", patients=2, seed=5, observe=(0.0, 28.0))
+    prob = c.problems()
+    p = prob.args[0, :model.N_PARAMS]
+    params = {q.name: p[i] for i, q in enumerate(model.PARAMETERS) if p[i] != model.DEFAULTS[i]}
+    ref = rasim.simulate(None, days=28, observe=[0.0], params=params, background=ARMS["dmard"].background)
+    status, y, _ = cohort_module._trial(c, prob.args[:1, :model.N_PARAMS], prob.y0[:1], np.zeros((1, 0)))
+    assert status[0] == Status.SUCCESS
+    immune = [model.INDEX[n] for n in ("th1", "th17", "treg", "treg_mem", "m1", "fls", "tnf", "il6", "crp")]
+    assert y[0, 0, immune] == pytest.approx(ref.states[0, immune], rel=2e-2)
+
+
+def test_trial_replicates_are_fractions(small):
+    res = Cohort("msc+dmard", patients=70, seed=2, observe=(0, 365)).run()
+    out = trial_replicates(res, trials=50, size=64, days=(365,), markers=("DAS28_ESR", "ESR"))
+    assert set(out) == {"DAS28_ESR", "ESR"}
+    assert all(0.0 <= v[365.0] <= 1.0 for v in out.values())
+    with pytest.raises(ValueError, match="fewer than a trial"):
+        trial_replicates(small, size=64)
