@@ -120,3 +120,20 @@ def test_trial_replicates_are_fractions(small):
     assert all(0.0 <= v[365.0] <= 1.0 for v in out.values())
     with pytest.raises(ValueError, match="fewer than a trial"):
         trial_replicates(small, size=64)
+
+
+def test_summary_only_run_matches_per_patient_summaries(small):
+    from rasim.cohort.streaming import QUANTILE_ERROR
+
+    stream = Cohort("msc+dmard", patients=12, seed=3, observe=DAYS, chunk_size=5).run(keep="summary")
+    again = Cohort("msc+dmard", patients=12, seed=3, observe=DAYS, chunk_size=7).run(keep="summary", threads=1)
+    assert stream.summary() == again.summary()  # bit for bit across chunk sizes
+    exact = {(r["endpoint"], r["day"]): r for r in small.summary()}
+    for row in stream.summary():
+        ref = exact[(row["endpoint"], row["day"])]
+        assert row["n"] == ref["n"] and row["mean"] == pytest.approx(ref["mean"], abs=1e-9)
+        assert row["sd"] == pytest.approx(ref["sd"], rel=1e-6, abs=1e-9)
+        if row["endpoint"] in QUANTILE_ERROR:  # median of 12 = mean of the middle two: allow their gap
+            col = np.sort(small[row["endpoint"]][:, small.day_index(row["day"])])
+            assert abs(row["p50"] - ref["p50"]) <= 2 * QUANTILE_ERROR[row["endpoint"]] + col[6] - col[5]
+    assert stream.responder_rows() == small.responders()

@@ -121,21 +121,36 @@ class Cohort:
         self._setup = _setup(self)
 
     # ---- running
-    def run(self, threads: int | None = None, progress=None) -> "CohortResult":
+    def run(self, threads: int | None = None, progress=None, keep: str = "patients"):
         """All patients, chunk by chunk in patient order; ``threads`` caps Numba's threads.
 
+        keep="patients" returns a ``CohortResult`` (per-patient values);
+        keep="summary" folds each chunk into a ``StreamingSummary`` and drops it,
+        so memory does not grow with the number of patients.
         ``progress(done, total)`` is called after each chunk if given."""
         from .result import CohortResult
+        from .streaming import StreamingSummary
 
+        if keep not in ("patients", "summary"):
+            raise RasimError(f"keep must be 'patients' or 'summary', got {keep!r}")
         t_compile = warm_up(self.solver)
         t0 = time.perf_counter()
         chunks = []
+        stream = StreamingSummary(self.arm.name, self._setup["t_out"])
         with _threads(threads):
             for start in range(0, self.patients, self.chunk_size):
-                chunks.append(self.run_chunk(start, min(start + self.chunk_size, self.patients)))
+                chunk = self.run_chunk(start, min(start + self.chunk_size, self.patients))
+                if keep == "summary":
+                    part = CohortResult.from_chunks(self, [chunk], {})
+                    stream.add(chunk.values, part.responder_masks(), chunk.resolved, part.ok)
+                else:
+                    chunks.append(chunk)
                 if progress is not None:
-                    progress(chunks[-1].stop, self.patients)
+                    progress(chunk.stop, self.patients)
         timing = {"compile_s": t_compile, "run_s": time.perf_counter() - t0}
+        if keep == "summary":
+            stream.timing = timing
+            return stream
         return CohortResult.from_chunks(self, chunks, timing)
 
     def run_chunk(self, start: int, stop: int) -> Chunk:

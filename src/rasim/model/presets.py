@@ -7,7 +7,7 @@ calibration refines them:
 * umbilical cord: accessible, low HLA expression, strongly immunomodulatory;
 * bone marrow: strongest osteo/chondrogenic repair (the review: for severe
   structural damage), Treg up by 1 month, Th17 down by 12 months (Ghoryani 2019);
-* adipose: weak systemic immunomodulation (Vij 2022: TNF, IL-6, ESR
+* adipose: weak systemic immunomodulation, potency 0.08 (Vij 2022: TNF, IL-6, ESR
   unchanged) with trophic/repair activity; larger cells, more lung trapping.
 
 Donor: autologous cells are not rejected (immunogenicity 0) but RA patients'
@@ -25,7 +25,7 @@ SOURCES: dict[str, dict[str, float]] = {
                        "msc_homing_max": 0.05, "msc_immunogenicity": 0.3},
     "bone_marrow": {"msc_potency_immune": 0.8, "msc_potency_repair": 2.0,
                     "msc_homing_max": 0.05, "msc_immunogenicity": 0.5},
-    "adipose": {"msc_potency_immune": 0.3, "msc_potency_repair": 1.5,
+    "adipose": {"msc_potency_immune": 0.08, "msc_potency_repair": 1.5,
                 "msc_homing_max": 0.03, "msc_immunogenicity": 0.5},
 }
 DONORS = ("allogeneic", "autologous")

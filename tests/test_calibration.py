@@ -1,0 +1,130 @@
+"""The model against the evidence: calibrated targets within tolerance, the optimiser
+improves the fit, and the qualitative ``check`` rows of targets.csv hold.
+
+Cohorts here are small (the full-size check is docs/calibration.md, written by
+tools/calibrate.py); tolerances are widened by the Monte Carlo error of the
+small cohort (2 standard errors) on top of the issue's tolerance.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import least_squares
+
+from rasim import calibration as cal
+from rasim.cohort import Cohort
+
+N = 200
+DAYS = tuple(sorted({*range(0, 1096, 14), 28, 91, 182, 273, 365, 1095}))
+
+
+@pytest.fixture(scope="module")
+def fits():
+    return cal.simulate_targets(cal.targets(), None, patients=N, seed=99)
+
+
+@pytest.fixture(scope="module")
+def arms():
+    names = ("dmard", "msc+dmard", "msc_repeat+dmard", "msc", "bm_msc+dmard", "ad_msc+dmard")
+    return {a: Cohort(a, patients=120, seed=11, observe=DAYS, rtol=1e-5).run() for a in names}
+
+
+def _at(res, name, day):
+    return res[name][:, res.day_index(day)]
+
+
+def _change(res, name, day):
+    return _at(res, name, day) - res[name][:, 0]
+
+
+def test_targets_file_carries_sources():
+    rows = cal.targets(use=None)
+    assert {t.use for t in rows} == {"calibrate", "check", "context"}
+    assert all(t.source for t in rows)
+
+
+@pytest.mark.parametrize("target_id", [t.id for t in cal.targets()])
+def test_calibrated_target_within_tolerance(fits, target_id):
+    t, sim, se = next(f for f in fits if f[0].id == target_id)
+    assert abs(sim - t.value) <= t.tolerance + 2.0 * se, \
+        f"{t.id}: published {t.value}, simulated {sim:.3g} +/- {se:.2g}, tolerance {t.tolerance:.3g}"
+
+
+def test_optimiser_improves_a_perturbed_start():
+    """A few least-squares iterations from a perturbed start lower the objective."""
+    subset = [t for t in cal.targets() if t.arm == "dmard" and t.day == 0]
+    names = ("esr_healthy_fraction", "haq_k")
+    start = np.log([cal.load_calibrated()["params"][n] * 1.5 for n in names])
+
+    def fun(logx):
+        ov = {"params": dict(zip(names, np.exp(logx)))}
+        return cal.residuals(cal.simulate_targets(subset, ov, patients=60, seed=5))
+
+    r0 = fun(start)
+    sol = least_squares(fun, start, diff_step=0.05, max_nfev=8)
+    assert 2 * sol.cost < float(r0 @ r0)
+
+
+def test_msc_relapse_takes_three_to_six_months_in_relapsing_responders(arms):
+    res = arms["msc+dmard"]
+    das = res.expected_das28[res.ok]
+    responding = (das[:, :1] - das) > 0.6  # EULAR moderate threshold on the noise-free DAS28
+    loss_days = []
+    for row in responding:
+        if row.any():
+            first = int(np.argmax(row))
+            lost = np.flatnonzero(~row[first:])
+            if lost.size:
+                loss_days.append(res.days[first + lost[0]])
+    assert len(loss_days) >= 10
+    assert 90 <= np.median(loss_days) <= 180
+
+
+def test_durable_subgroup_keeps_the_mean_below_baseline_for_3_years(arms):
+    res = arms["msc+dmard"]
+    for day in (365, 1095):
+        change = _change(res, "DAS28_ESR", day)
+        assert change.mean() + 2 * change.std() / np.sqrt(change.size) < 0
+    assert res.resolved_fraction()[-1] > 0.05
+
+
+def test_second_infusion_strengthens_the_effect(arms):
+    once, twice = arms["msc+dmard"], arms["msc_repeat+dmard"]
+    for day in (182, 365):
+        assert _change(twice, "DAS28_ESR", day).mean() < _change(once, "DAS28_ESR", day).mean() - 0.2
+
+
+def test_dmard_only_refractory_arm_moves_little(arms):
+    change = _change(arms["dmard"], "DAS28_ESR", 365)
+    assert abs(change.mean()) < 0.5
+
+
+def test_msc_plus_dmard_beats_either_alone(arms):
+    both = _change(arms["msc+dmard"], "DAS28_ESR", 365).mean()
+    assert both < _change(arms["msc"], "DAS28_ESR", 365).mean()
+    assert both < _change(arms["dmard"], "DAS28_ESR", 365).mean()
+
+
+def test_bone_marrow_msc_raise_treg_by_1_month_and_lower_th17_by_12(arms):
+    res = arms["bm_msc+dmard"]
+    assert _at(res, "Treg_pct", 28).mean() > 1.1 * res["Treg_pct"][:, 0].mean()
+    assert _at(res, "Th17_pct", 365).mean() < 0.9 * res["Th17_pct"][:, 0].mean()
+
+
+@pytest.mark.xfail(strict=True, reason="the 28-joint mean field couples joint counts to serum cytokines: "
+                   "adipose MSCs move TJC/SJC and TNF/IL-6/ESR by similar fractions (Vij 2022 saw only the "
+                   "joint counts move); needs joint-level compartments")
+def test_adipose_msc_improve_joints_with_markers_nearly_flat(arms):
+    res = arms["ad_msc+dmard"]
+    ratio = {n: _at(res, n, 365).mean() / res[n][:, 0].mean() for n in ("TJC28", "SJC28", "TNF", "IL6", "ESR")}
+    assert ratio["TJC28"] < 0.85 and ratio["SJC28"] < 0.85
+    assert all(abs(ratio[n] - 1) < 0.05 for n in ("TNF", "IL6", "ESR"))
+
+
+def test_three_year_trial_claim_is_reproduced_by_virtual_replicates(arms):
+    """Wang 2019: ESR, CRP, DAS28 and HAQ significantly below baseline at 1 and 3 years (n = 64)."""
+    from rasim.cohort import trial_replicates
+
+    power = trial_replicates(arms["msc+dmard"], trials=200, size=64, days=(365, 1095),
+                             markers=("ESR", "CRP", "DAS28_ESR", "HAQ"), seed=1)
+    assert all(p >= 0.8 for by_day in power.values() for p in by_day.values()), power
