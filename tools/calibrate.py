@@ -37,9 +37,9 @@ def bounds(table: str, name: str) -> tuple[float, float]:
     if table == "params":
         p = PARAMETERS[PINDEX[name]]
         return max(p.low, 1e-6), p.high
-    if table == "measurement":
-        p = measurement.MEASUREMENT[name]
-        return max(p.low, 1e-6), p.high
+    if table in ("measurement", "covariate_effects"):
+        p = (measurement.MEASUREMENT if table == "measurement" else variability.COVARIATE_EFFECTS)[name]
+        return max(p.low, 1e-3), p.high
     return OMEGA_BOUNDS
 
 
@@ -48,10 +48,12 @@ def current(table: str, name: str) -> float:
         return PARAMETERS[PINDEX[name]].value
     if table == "measurement":
         return measurement.MEASUREMENT[name].value
+    if table == "covariate_effects":
+        return variability.COVARIATE_EFFECTS[name].value
     return variability.VARIABILITY[name].omega
 
 
-def fit(patients: int, seed: int, max_evals: int) -> dict:
+def fit(patients: int, seed: int, max_evals: int, checkpoint: Path | None = None) -> dict:
     tlist = cal.targets()
     lo, hi = np.log(np.array([bounds(*f) for f in cal.FITTED])).T
     x0 = np.clip(np.log([current(*f) for f in cal.FITTED]), lo + 1e-9, hi - 1e-9)
@@ -61,6 +63,10 @@ def fit(patients: int, seed: int, max_evals: int) -> dict:
         r = cal.residuals(cal.simulate_targets(tlist, cal.overrides_from(np.exp(logx)), patients, seed))
         log.append(float(r @ r))
         print(f"  eval {len(log):3d}  objective {log[-1]:9.3f}", flush=True)
+        if checkpoint is not None and log[-1] <= min(log):
+            write({"x": np.exp(logx), "start": log[0], "end": log[-1], "status": -1,
+                   "message": "checkpoint (best evaluation so far)", "nfev": len(log),
+                   "patients": patients, "seed": seed}, checkpoint)
         return r
 
     t0 = time.perf_counter()
@@ -71,10 +77,10 @@ def fit(patients: int, seed: int, max_evals: int) -> dict:
             "patients": patients, "seed": seed, "history": log}
 
 
-def write(result: dict) -> None:
+def write(result: dict, path: Path = CALIBRATED) -> None:
     data = cal.overrides_from(result["x"])
     data["fit"] = {k: result[k] for k in ("start", "end", "status", "message", "nfev", "patients", "seed")}
-    CALIBRATED.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def report(patients: int, seed: int, fit_info: dict | None) -> None:
@@ -142,12 +148,13 @@ def main() -> None:
     ap.add_argument("--max-evals", type=int, default=150)
     ap.add_argument("--write", action="store_true", help="store the fitted values in calibrated.json")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--checkpoint", type=Path, help="write the best evaluation so far here (calibrated.json form)")
     ap.add_argument("--report-patients", type=int, default=1000)
     ap.add_argument("--report-seed", type=int, default=7)
     args = ap.parse_args()
     info = None
     if not args.report_only:
-        info = fit(args.patients, args.seed, args.max_evals)
+        info = fit(args.patients, args.seed, args.max_evals, args.checkpoint)
         print(f"objective {info['start']:.3f} -> {info['end']:.3f}: {info['message']}")
         if args.write:
             write(info)

@@ -41,6 +41,7 @@ FITTED: tuple[tuple[str, str], ...] = (
     ("params", "esr_healthy_fraction"), ("params", "tjc_k"), ("params", "sjc_k"), ("params", "haq_k"),
     ("params", "damage_weight"), ("measurement", "placebo_pro"),
     ("variability", "m1_activation"), ("variability", "crp_max"),
+    ("covariate_effects", "duration_on_drive"), ("covariate_effects", "duration_on_haq_floor"),
 )
 
 
@@ -99,7 +100,8 @@ def targets(use: str | None = "calibrate") -> list[Target]:
 
 def overrides_from(x: np.ndarray) -> dict[str, dict[str, float]]:
     """Cohort keyword overrides (params / variability / measurement) from a FITTED vector."""
-    out: dict[str, dict[str, float]] = {"params": {}, "variability": {}, "measurement": {}}
+    out: dict[str, dict[str, float]] = {"params": {}, "variability": {}, "measurement": {},
+                                        "covariate_effects": {}}
     for (table, name), value in zip(FITTED, x):
         out[table][name] = float(value)
     return out
@@ -138,5 +140,5 @@ def load_calibrated() -> dict:
     """The committed calibration (``data/calibrated.json``), or empty tables."""
     path = resources.files("rasim") / "data" / "calibrated.json"
     if not path.is_file():
-        return {"params": {}, "variability": {}, "measurement": {}}
+        return {"params": {}, "variability": {}, "measurement": {}, "covariate_effects": {}}
     return json.loads(path.read_text())

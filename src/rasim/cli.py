@@ -4,7 +4,10 @@
     rasim show [SCENARIO] [overrides]   the resolved scenario as TOML
     rasim params [--search WORD]        the parameter table
     rasim run [SCENARIO] [overrides] [--threads T] [--out DIR] [--quiet]
-    rasim sweep [SCENARIO] --param NAME [--values V,V,... | --points N] [run options]
+    rasim sweep --grid NAME=V,V,... [--grid NAME[=V,...] ...] [--arm ARM] [--patients N]
+                [--day D] [--endpoint E] [--points N] [--seed S] [--threads T] [--out DIR] [--quiet]
+    rasim sensitivity --params NAME,NAME,... [--method sobol|morris] [--samples N]
+                [--arm ARM] [--day D] [--endpoint E] [--seed S] [--out DIR] [--quiet]
 
 SCENARIO is a built-in name or a .toml path (default trial3y); overrides are
 --patients, --seed, --days, --observe.  Input errors print
@@ -85,20 +88,55 @@ def cmd_run(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    scenario = _scenario(args)
-    entry = parameter(args.param)
-    values = args.values if args.values is not None else _grid(entry.low, entry.high, args.points)
-    runs = [(f"{args.param}={_fmt(v)}",
-             scenario.replace(source="command line", name=f"{scenario.name}.{args.param}={_fmt(v)}",
-                              params={**scenario.params, args.param: v}))
-            for v in values]  # every value is validated before the first run
-    run_scenario = _runner()
-    out = args.out or DEFAULT_OUT / f"{scenario.name}.sweep.{args.param}"
-    for label, s in runs:
-        if not args.quiet:
-            print(f"sweep: {label}")
-        run_scenario(s, out / label, threads=args.threads, quiet=args.quiet)
+    from .sweep import SETTINGS, sweep
+
+    grid = {}
+    for name, values in args.grid:
+        if values is None:
+            if name in SETTINGS:
+                raise RasimError(f"give the values of the regimen setting {name}: --grid {name}=V,V,...")
+            entry = parameter(name)
+            values = _grid(entry.low, entry.high, args.points)
+        grid[name] = values
+    result = sweep(grid, base_arm=args.arm, patients=args.patients, day=args.day, endpoint=args.endpoint,
+                   seed=args.seed, threads=args.threads)
+    out = args.out or DEFAULT_OUT / "sweep"
+    out.mkdir(parents=True, exist_ok=True)
+    result.to_csv(out / "sweep.csv")
+    names = result.names
+    if len(names) == 2:
+        result.heatmap(names[0], names[1], out / "sweep.png")
+    else:
+        result.plot(names[0], out / "sweep.png")
     if not args.quiet:
+        print(result.title)
+        _print_rows(result.rows, [*names, "mean", *(("sd", "n", "failed") if args.patients else ("status",))])
+        print(f"results: {out}")
+    return 0
+
+
+def cmd_sensitivity(args) -> int:
+    from . import sensitivity
+
+    method = getattr(sensitivity, args.method)
+    size = {"sobol": "n", "morris": "trajectories"}[args.method]
+    samples = args.samples or {"sobol": 128, "morris": 20}[args.method]
+    try:
+        result = method(args.params, endpoint=args.endpoint, day=args.day, arm=args.arm, seed=args.seed,
+                        **{size: samples})
+    except ImportError as e:
+        raise RasimError(str(e)) from None
+    out = args.out or DEFAULT_OUT / f"sensitivity.{args.method}"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = result.rows
+    with (out / "sensitivity.csv").open("w") as f:
+        f.write(",".join(rows[0]) + "\n")
+        f.writelines(",".join(v if isinstance(v, str) else f"{v:.6g}" for v in r.values()) + "\n" for r in rows)
+    result.plot(out / "sensitivity.png")
+    if not args.quiet:
+        print(f"{args.method}: {args.endpoint} at day {args.day:g}, arm {args.arm}, typical patient, "
+              f"{len(result.Y)} simulations ({result.failed} without active disease)")
+        _print_rows(rows, ["param", "low", "high", *result.indices])
         print(f"results: {out}")
     return 0
 
@@ -121,6 +159,13 @@ def _scenario(args) -> Scenario:
                if getattr(args, k) is not None}
     return scenario.replace(source=f"{scenario.source} with command-line options", **changes) \
         if changes else scenario
+
+
+def _print_rows(rows: list[dict], columns: list[str]) -> None:
+    cells = [[c if isinstance(c, str) else f"{c:.4g}" for c in (r[k] for k in columns)] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(columns, *cells)]
+    for line in (columns, *cells):
+        print("  ".join(x.rjust(w) for x, w in zip(line, widths)))
 
 
 def _grid(low: float, high: float, n: int) -> list[float]:
@@ -152,6 +197,21 @@ def _number(text: str) -> float:
     return value
 
 
+def _grid_item(text: str) -> tuple[str, list[float] | None]:
+    """'msc_cells=1e7,4e7' -> ('msc_cells', [1e7, 4e7]); 'name' -> ('name', None)."""
+    name, sep, values = text.partition("=")
+    if not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=V,V,... or NAME, got {text!r}")
+    return name.strip(), _numbers(values) if sep else None
+
+
+def _names(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",")]
+    if not all(items):
+        raise argparse.ArgumentTypeError(f"expected names separated by commas, got {text!r}")
+    return items
+
+
 def _numbers(text: str) -> list[float]:
     """'0,28,91' -> [0.0, 28.0, 91.0]."""
     items = [t.strip() for t in text.split(",")]
@@ -167,6 +227,23 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         self.exit(2, f"rasim: error: {self.prog[len('rasim '):] + ': ' if ' ' in self.prog else ''}"
                      f"{message}\n")
+
+
+def _output_options(p: argparse.ArgumentParser, folder: str) -> None:
+    p.add_argument("--out", type=Path, metavar="DIR", help=f"output folder (default {DEFAULT_OUT}/{folder})")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _analysis_options(p: argparse.ArgumentParser, patients: bool) -> None:
+    p.add_argument("--arm", default="msc+dmard", metavar="ARM", help="built-in base arm (default msc+dmard)")
+    if patients:
+        p.add_argument("--patients", type=_int(0), default=0, metavar="N",
+                       help="patients per grid point (default 0: the typical patient)")
+    p.add_argument("--day", type=_number, default=365.0, metavar="D", help="endpoint day (default 365)")
+    p.add_argument("--endpoint", default="DAS28_ESR", metavar="E",
+                   help="an observable or <observable>_change" + (", or with --patients a responder "
+                        "criterion" if patients else "") + " (default DAS28_ESR)")
+    p.add_argument("--seed", type=_int(0), default=0, metavar="S", help="random seed (default 0)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -197,12 +274,25 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(command=cmd_params)
     sub.add_parser("run", parents=[scen, run], help="simulate a scenario's cohort") \
         .set_defaults(command=cmd_run)
-    p = sub.add_parser("sweep", parents=[scen, run],
-                       help="run a scenario once per value of one parameter")
-    p.add_argument("--param", required=True, metavar="NAME", help="the parameter to vary")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--values", type=_numbers, metavar="V,V,...", help="the values to run")
-    group.add_argument("--points", type=_int(2), default=5, metavar="N",
-                       help="N values over the parameter's plausible range (default 5)")
+    p = sub.add_parser("sweep", help="an endpoint over a grid of parameters and regimen settings "
+                       "(typical patient or cohorts)")
+    p.add_argument("--grid", type=_grid_item, action="append", required=True, metavar="NAME=V,V,...",
+                   help="a parameter or msc_cells, msc_interval (days), mtx_dose (mg weekly) with its values; "
+                        "a parameter without values takes --points values over its plausible range")
+    p.add_argument("--points", type=_int(2), default=5, metavar="N",
+                   help="values for a --grid parameter given without values (default 5)")
+    p.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
+    _output_options(p, "sweep")
+    _analysis_options(p, patients=True)
     p.set_defaults(command=cmd_sweep)
+    p = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity of the typical patient "
+                       "(needs SALib: pip install rasim[sensitivity])")
+    p.add_argument("--params", type=_names, required=True, metavar="NAME,NAME,...",
+                   help="parameters, each varied over its plausible range")
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol", help="default sobol")
+    p.add_argument("--samples", type=_int(2), metavar="N",
+                   help="Sobol base samples (default 128, a power of 2) or Morris trajectories (default 20)")
+    _output_options(p, "sensitivity.<method>")
+    _analysis_options(p, patients=False)
+    p.set_defaults(command=cmd_sensitivity)
     return parser

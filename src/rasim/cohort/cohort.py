@@ -85,7 +85,8 @@ class Cohort:
     arm: a built-in arm name (``rasim.cohort.ARMS``) or an ``Arm``; patients,
     seed; observe: observation days (default ``DEFAULT_DAYS``); params:
     typical-value overrides; variability: SD-of-log overrides; measurement:
-    measurement-setting overrides; solver: "rodas4" or "dopri5"; rtol and
+    measurement-setting overrides; covariate_effects: overrides of
+    ``variability.COVARIATE_EFFECTS``; solver: "rodas4" or "dopri5"; rtol and
     max_steps (per patient) of the trial solve;
     chunk_size: patients per compiled call; dense: also keep the states."""
 
@@ -96,6 +97,7 @@ class Cohort:
     params: Mapping[str, float] | None = None
     variability: Mapping[str, float] | None = None
     measurement: Mapping[str, float] | None = None
+    covariate_effects: Mapping[str, float] | None = None
     solver: str = "rodas4"
     rtol: float = 1e-6
     max_steps: int = 100_000
@@ -203,11 +205,12 @@ def _setup(c: Cohort) -> dict:
     base = _parameter_vector(arm.regimen, c.params, None)
     var = variability.variability(c.variability)
     meas = measurement.settings(dict(c.measurement or {}))
+    effects = variability.covariate_effects(c.covariate_effects)
     one, two = (_dosing(arm.regimen, arm.background, days, _with_weight(base, w)) for w in (1.0, 2.0))
     pg_dose = _background_dose(arm.background)
     options = SolverOptions(method=c.solver, rtol=c.rtol)
     return {
-        "pop": pop, "pop_key": zlib.crc32(pop.name.encode()), "base": base, "var": var, "meas": meas,
+        "pop": pop, "pop_key": zlib.crc32(pop.name.encode()), "base": base, "var": var, "meas": meas, "effects": effects,
         "t_out": t_out, "t0": -RUNIN_DAYS if pg_dose else 0.0, "pg_dose": pg_dose,
         "mtx": one["mtx"], "msc_t": one["msc"][0], "msc_cmt": one["msc"][1],
         "msc_flat": 2.0 * one["msc"][2] - two["msc"][2], "msc_per_kg": two["msc"][2] - one["msc"][2],
@@ -249,7 +252,7 @@ def _enrol(c: Cohort, idx: np.ndarray):
     for _ in range(MAX_CANDIDATES):
         z = np.stack([gens[i].standard_normal(k_norm) for i in pending])
         u = np.stack([gens[i].random(2) for i in pending])
-        Pc, covc = variability.sample(s["base"], var, pop, z, u)
+        Pc, covc = variability.sample(s["base"], var, pop, z, u, s["effects"])
         y, settled = _settle(c, Pc)
         y = _accrue_damage(y, Pc, covc["duration"])
         expected = model.observables(y, Pc)

@@ -13,13 +13,13 @@ patient outside compiled code, see ``streams.py``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .. import _calibrated
-from ..errors import ParameterError
-from ..model import PARAMETERS, PINDEX, parameter
+from ..errors import ParameterError, unknown_name
+from ..model import PARAMETERS, PINDEX, Parameter, parameter
 from .arms import Population
 
 
@@ -62,6 +62,22 @@ CORRELATIONS: dict[tuple[str, str], float] = {
     ("m1_activation", "fls_activation"): 0.4,
     ("pain_floor", "haq_floor"): 0.5,
 }
+
+# Covariate effects of disease duration (power laws around DURATION_REF years):
+# established RA has larger, more autonomous pannus and more disability from
+# deformity and comorbidity than early RA (declared population-model terms).
+DURATION_REF = 5.0  # years
+DRIVE_PARAMETERS = ("m1_activation", "fls_activation")
+COVARIATE_EFFECTS: dict[str, Parameter] = {p.name: p for p in (
+    Parameter("duration_on_drive", 0.05, "-", 0.0, 0.3,
+              "exponent of (duration / 5 y) on macrophage and fibroblast activation",
+              "assumed: synovitis entrenches with disease duration (RADIATE vs early-RA baselines)"),
+    Parameter("duration_on_haq_floor", 0.2, "-", 0.0, 1.0,
+              "exponent of (duration / 5 y) on non-inflammatory disability",
+              "assumed: HAQ rises with deformity and comorbidity over the years (RADIATE HAQ 1.7 vs early 1.0)"),
+)}
+COVARIATE_EFFECTS.update({name: replace(COVARIATE_EFFECTS[name], value=value, source=_calibrated.SOURCE)
+                          for name, value in _calibrated.fitted("covariate_effects").items()})
 
 COVARIATE_NORMALS = ("age", "weight", "creatinine", "duration")
 COVARIATE_UNIFORMS = ("female", "seropositive")
@@ -111,17 +127,35 @@ def draws_per_candidate(var: Variability) -> int:
     return var.size + len(COVARIATE_NORMALS)
 
 
-def sample(base: np.ndarray, var: Variability, pop: Population, z: np.ndarray,
-           u: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def covariate_effects(overrides: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Covariate-effect exponents: defaults with ``overrides`` applied (checked)."""
+    values = {name: p.value for name, p in COVARIATE_EFFECTS.items()}
+    for name, value in (overrides or {}).items():
+        if name not in values:
+            raise ParameterError(unknown_name("covariate effect", name, values))
+        entry = COVARIATE_EFFECTS[name]
+        if not entry.low <= float(value) <= entry.high:
+            raise ParameterError(f"covariate effect {name} = {value} is outside [{entry.low}, {entry.high}]")
+        values[name] = float(value)
+    return values
+
+
+def sample(base: np.ndarray, var: Variability, pop: Population, z: np.ndarray, u: np.ndarray,
+           effects: Mapping[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Parameter matrix (n, n_params) and covariates for normals ``z`` and uniforms ``u``.
 
     ``base`` holds the typical values (defaults + overrides); ``z`` (n, >=
-    draws_per_candidate) and ``u`` (n, 2) come from the patients' own streams."""
+    draws_per_candidate) and ``u`` (n, 2) come from the patients' own streams;
+    ``effects`` are the covariate-effect exponents (``covariate_effects``)."""
     n = z.shape[0]
     P = np.repeat(base[None, :], n, axis=0)
-    eta = z[:, :var.size] @ var.chol.T
-    P[:, var.index] = np.clip(base[var.index] * np.exp(eta), var.low, var.high)
     cov = _covariates(pop, z[:, var.size:var.size + len(COVARIATE_NORMALS)], u)
+    rel = cov["duration"] / DURATION_REF
+    for name in DRIVE_PARAMETERS:
+        P[:, PINDEX[name]] *= rel ** effects["duration_on_drive"]
+    P[:, PINDEX["haq_floor"]] *= rel ** effects["duration_on_haq_floor"]
+    eta = z[:, :var.size] @ var.chol.T
+    P[:, var.index] = np.clip(P[:, var.index] * np.exp(eta), var.low, var.high)
     for name in ("age", "female", "weight", "creatinine_clearance", "seropositive"):
         P[:, PINDEX[name]] = cov[name]
     return P, cov

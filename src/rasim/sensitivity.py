@@ -1,0 +1,171 @@
+"""Global sensitivity of a typical patient's endpoint to model parameters (SALib).
+
+    morris(["msc_homing_max", "msc_k_immune", "mtx_ec50"])   # screening: mu*, sigma
+    sobol(["msc_homing_max", "msc_k_immune", "mtx_ec50"])    # variance shares: S1, ST
+
+Each parameter is drawn uniformly over its plausible range
+(``rasim.parameter(name).low/high``, or ``bounds``), on a log scale when the
+lower bound is > 0.  The model is the typical patient under the arm's
+regimen with its MTX from day 0 (as in :mod:`rasim.sweep`).  Samples without
+an active disease state (or a failed solve) are counted in ``failed``;
+up to ``max_failed`` of them are replaced by the mean of the others (with a
+warning), more raise.  Sampling and estimators are SALib's
+(``pip install rasim[sensitivity]``).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import plots
+from .cohort import Arm
+from .cohort import arm as builtin_arm
+from .errors import RasimError
+from .model import parameter
+from .sweep import _check_endpoint, typical_value
+
+
+@dataclass
+class SensitivityResult:
+    """Indices per parameter (``indices[key]`` arrays in ``params`` order), samples and outputs."""
+
+    method: str  # "morris" or "sobol"
+    params: tuple[str, ...]
+    bounds: dict[str, tuple[float, float, str]]  # name -> (low, high, "log" or "linear")
+    endpoint: str
+    day: float
+    arm: str
+    indices: dict[str, np.ndarray]  # morris: mu, mu_star, sigma, mu_star_conf; sobol: S1, S1_conf, ST, ST_conf
+    X: np.ndarray  # (samples, params) parameter values
+    Y: np.ndarray  # (samples,) endpoint, NaN where failed
+    failed: int
+
+    @property
+    def rows(self) -> list[dict]:
+        return [{"param": p, "low": self.bounds[p][0], "high": self.bounds[p][1], "scale": self.bounds[p][2],
+                 **{k: float(v[i]) for k, v in self.indices.items()}} for i, p in enumerate(self.params)]
+
+    def to_frame(self):
+        """pandas DataFrame: one row per parameter with its bounds and indices."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+    def plot(self, path) -> Path:
+        """Tornado: mu* (Morris) or S1 with ST (Sobol), with confidence bars."""
+        title = f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient)"
+        if self.method == "morris":
+            return plots.bars(self.params, self.indices["mu_star"], self.indices["mu_star_conf"], path,
+                              "mu* (mean |elementary effect|)", title)
+        return plots.bars(self.params, self.indices["S1"], self.indices["S1_conf"], path, "Sobol index", title,
+                          label="S1 (first order)", second=("ST (total)", self.indices["ST"]))
+
+
+def morris(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, arm: str | Arm = "msc+dmard",
+           trajectories: int = 20, levels: int = 4, seed: int = 0, bounds: Mapping | None = None,
+           max_failed: float = 0.1) -> SensitivityResult:
+    """Morris elementary effects: ``trajectories`` * (len(params) + 1) simulations."""
+    sample, analyze = _salib("morris")
+    problem, names, spec = _problem(params, bounds)
+    _check(endpoint, day, trajectories, "trajectories")
+    X = sample(problem, int(trajectories), num_levels=levels, seed=seed)
+    Y, raw, failed = _evaluate(X, names, spec, endpoint, day, arm, max_failed)
+    Si = analyze(problem, X, Y, num_levels=levels, seed=seed)
+    keys = ("mu", "mu_star", "sigma", "mu_star_conf")
+    return _result("morris", names, spec, endpoint, day, arm, {k: np.asarray(Si[k], float) for k in keys}, X, raw, failed)
+
+
+def sobol(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, arm: str | Arm = "msc+dmard",
+          n: int = 128, seed: int = 0, bounds: Mapping | None = None, max_failed: float = 0.1) -> SensitivityResult:
+    """Sobol first-order and total indices (Saltelli sampling): ``n`` * (len(params) + 2)
+    simulations; ``n`` a power of 2."""
+    sample, analyze = _salib("sobol")
+    problem, names, spec = _problem(params, bounds)
+    _check(endpoint, day, n, "n")
+    X = sample(problem, int(n), calc_second_order=False, seed=seed)
+    Y, raw, failed = _evaluate(X, names, spec, endpoint, day, arm, max_failed)
+    Si = analyze(problem, Y, calc_second_order=False, seed=seed)
+    keys = ("S1", "S1_conf", "ST", "ST_conf")
+    return _result("sobol", names, spec, endpoint, day, arm, {k: np.asarray(Si[k], float) for k in keys}, X, raw, failed)
+
+
+# ---- helpers ----------------------------------------------------------------------------------------
+
+def _salib(method: str):
+    try:
+        if method == "morris":
+            from SALib.analyze.morris import analyze
+            from SALib.sample.morris import sample
+        else:
+            from SALib.analyze.sobol import analyze
+            from SALib.sample.sobol import sample
+    except ImportError:
+        raise ImportError("sensitivity analysis needs SALib: pip install rasim[sensitivity]") from None
+    return sample, analyze
+
+
+def _problem(params, bounds) -> tuple[dict, tuple[str, ...], dict]:
+    """SALib problem (log10 bounds for log-scaled parameters) and name -> (low, high, scale)."""
+    if isinstance(params, str) or not params:
+        raise RasimError(f"params must be a non-empty list of parameter names, got {params!r}")
+    names = tuple(params)
+    if len(set(names)) != len(names):
+        raise RasimError(f"params has duplicates: {list(names)}")
+    bounds = dict(bounds or {})
+    for name in bounds:
+        if name not in names:
+            raise RasimError(f"bounds given for {name!r}, which is not in params {list(names)}")
+    spec = {}
+    for name in names:
+        entry = parameter(name)  # raises with suggestions
+        low, high = (float(v) for v in bounds.get(name, (entry.low, entry.high)))
+        if not (math.isfinite(low) and math.isfinite(high) and 0 <= low < high):
+            raise RasimError(f"bounds of {name} must satisfy 0 <= low < high, got ({low:g}, {high:g})")
+        spec[name] = (low, high, "log" if low > 0 else "linear")
+    edges = [[math.log10(lo), math.log10(hi)] if s == "log" else [lo, hi] for lo, hi, s in spec.values()]
+    return {"num_vars": len(names), "names": list(names), "bounds": edges}, names, spec
+
+
+def _check(endpoint: str, day: float, count: int, what: str) -> None:
+    _check_endpoint(endpoint, 0)
+    if not (isinstance(day, (int, float)) and math.isfinite(day) and day > 0):
+        raise RasimError(f"day must be a finite number > 0, got {day!r}")
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 2:
+        raise RasimError(f"{what} must be an integer >= 2, got {count!r}")
+
+
+def _evaluate(X, names, spec, endpoint, day, arm, max_failed) -> tuple[np.ndarray, np.ndarray, int]:
+    """(outputs with failures imputed, raw outputs (NaN = failed), failures)."""
+    a = builtin_arm(arm) if isinstance(arm, str) else arm
+    regimen = a.regimen if a.background is None else a.regimen + a.background
+    natural = _natural(X, names, spec)
+    Y = np.array([typical_value(regimen, dict(zip(names, map(float, x))), float(day), endpoint)[0] for x in natural])
+    bad = ~np.isfinite(Y)
+    failed = int(bad.sum())
+    if failed > max_failed * len(Y) or failed == len(Y):
+        raise RasimError(f"{failed} of {len(Y)} samples have no active disease state or failed to solve "
+                         f"(more than max_failed={max_failed:g}): narrow the ranges with bounds={{name: (low, high)}}")
+    if failed:
+        warnings.warn(f"{failed} of {len(Y)} samples have no active disease state or failed to solve; "
+                      "they are replaced by the mean of the others", stacklevel=3)
+    return np.where(bad, Y[~bad].mean(), Y), Y, failed
+
+
+def _natural(X: np.ndarray, names, spec) -> np.ndarray:
+    """Samples in parameter units (undo the log10 of log-scaled parameters)."""
+    out = np.array(X, dtype=float, copy=True)
+    for j, name in enumerate(names):
+        if spec[name][2] == "log":
+            out[:, j] = 10.0 ** out[:, j]
+    return out
+
+
+def _result(method, names, spec, endpoint, day, arm, indices, X, Y, failed) -> SensitivityResult:
+    name = arm if isinstance(arm, str) else arm.name
+    return SensitivityResult(method, names, spec, endpoint, float(day), name, indices, _natural(X, names, spec),
+                             Y, failed)

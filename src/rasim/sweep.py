@@ -1,0 +1,233 @@
+"""An endpoint over a grid of parameter values and regimen settings.
+
+    sweep({"msc_cells": [1e7, 4e7, 1e8], "msc_interval": [0, 90, 180]})
+
+Grid keys are parameter names (``rasim params``) or the regimen settings
+``msc_cells`` (cells per infusion, cells/kg for per-kg arms; 0: no MSC),
+``msc_interval`` (days from the first infusion to a second one; 0: one
+infusion) and ``mtx_dose`` (oral MTX, mg weekly; 0: none).  Every
+combination is run.  MSC product and route come from the base arm.
+
+``patients=0`` runs the typical patient (``rasim.simulate``): the arm's
+regimen and its MTX both start on day 0 from the untreated inflamed steady
+state (the typical patient responds to MTX, so it has no active disease on
+an MTX background).  ``patients=N`` runs a cohort of the arm's population
+per grid point, with ``mtx_dose`` as its background (common random numbers:
+the same seed at every point).
+"""
+from __future__ import annotations
+
+import csv
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import plots
+from .cohort import CRITERIA, Arm, Cohort
+from .cohort import arm as builtin_arm
+from .cohort.cohort import BIOMARKERS
+from .cohort.measurement import ITEMS
+from .equilibrium import EquilibriumError
+from .errors import RasimError, unknown_name
+from .model import OBSERVABLES, PINDEX, parameter_vector
+from .regimen import MscDose, Regimen, msc, mtx
+from .simulation import simulate
+
+SETTINGS = {"msc_cells": "cells per infusion (cells/kg for per-kg arms); 0: no MSC",
+            "msc_interval": "days from the first MSC infusion to a second; 0: one infusion",
+            "mtx_dose": "oral MTX, mg weekly; 0: none"}
+COHORT_NAMES = (*ITEMS, "DAS28_ESR", "DAS28_CRP", *BIOMARKERS)
+STATS = ("mean", "sd", "p05", "p25", "p50", "p75", "p95")
+
+
+@dataclass
+class SweepResult:
+    """One row per grid point: the settings, endpoint, day and the endpoint's statistics."""
+
+    names: tuple[str, ...]
+    endpoint: str
+    day: float
+    arm: str
+    patients: int
+    rows: list[dict]
+
+    def column(self, name: str) -> np.ndarray:
+        return np.array([r[name] for r in self.rows])
+
+    def to_frame(self):
+        """pandas DataFrame of ``rows``."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+    def to_csv(self, path) -> Path:
+        path = Path(path)
+        with path.open("w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(self.rows[0]))
+            w.writeheader()
+            w.writerows({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in r.items()} for r in self.rows)
+        return path
+
+    @property
+    def title(self) -> str:
+        who = "typical patient" if self.patients == 0 else f"mean of {self.patients} patients"
+        return f"{self.endpoint} at day {self.day:g}, {self.arm} ({who})"
+
+    def _select(self, keep: tuple[str, ...], where: Mapping | None) -> list[dict]:
+        for name in (*keep, *(where or {})):
+            if name not in self.names:
+                raise RasimError(unknown_name("swept name", name, self.names))
+        where = dict(where or {})
+        for name in self.names:
+            values = sorted(set(self.column(name)))
+            if name not in keep and name not in where and len(values) > 1:
+                raise RasimError(f"{name} takes {len(values)} values: fix one with where={{{name!r}: value}}")
+        return [r for r in self.rows if all(r[k] == v for k, v in where.items())]
+
+    def heatmap(self, x: str, y: str, path, where: Mapping | None = None) -> Path:
+        """Heat map of the mean over grid names ``x`` and ``y`` (other names fixed by ``where``)."""
+        rows = self._select((x, y), where)
+        xs, ys = sorted({r[x] for r in rows}), sorted({r[y] for r in rows})
+        z = np.full((len(ys), len(xs)), np.nan)
+        for r in rows:
+            z[ys.index(r[y]), xs.index(r[x])] = r["mean"]
+        fixed = "".join(f"; {k}={v:g}" for k, v in (where or {}).items())
+        return plots.heatmap(z, xs, ys, path, x, y, self.title + fixed)
+
+    def plot(self, x: str, path) -> Path:
+        """The mean over ``x`` (p25-p75 shaded for cohorts), one line per combination of the other names."""
+        if x not in self.names:
+            raise RasimError(unknown_name("swept name", x, self.names))
+        others = [n for n in self.names if n != x]
+        xs = sorted(set(self.column(x)))
+        lines, bands = {}, {}
+        for combo in sorted({tuple(r[n] for n in others) for r in self.rows}):
+            label = ", ".join(f"{n}={v:g}" for n, v in zip(others, combo))
+            by_x = {r[x]: r for r in self.rows if tuple(r[n] for n in others) == combo}
+            get = lambda key: [by_x[v][key] if v in by_x else np.nan for v in xs]  # noqa: E731
+            lines[label] = get("mean")
+            if self.patients and self.endpoint not in CRITERIA:
+                bands[label] = (get("p25"), get("p75"))
+        spread = " (mean, p25-p75)" if bands else ""
+        return plots.lines(xs, lines, path, x, self.endpoint + spread, self.title, bands)
+
+
+def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients: int = 0, day: float = 365,
+          endpoint: str = "DAS28_ESR", seed: int = 0, threads: int | None = None) -> SweepResult:
+    """Run ``endpoint`` at ``day`` for every combination of ``grid`` (see the module doc).
+
+    endpoint: an observable (``DAS28_ESR``, ``CRP`` mg/L, ...), its ``*_change``
+    from day 0, or (cohorts) a responder criterion (rate).  Every input is
+    checked before anything runs."""
+    arm = builtin_arm(base_arm) if isinstance(base_arm, str) else base_arm
+    names, points = _check_grid(grid)
+    if isinstance(patients, bool) or not isinstance(patients, (int, np.integer)) or patients < 0:
+        raise RasimError(f"patients must be an integer >= 0 (0: the typical patient), got {patients!r}")
+    day = float(day)
+    if not math.isfinite(day) or day <= 0:
+        raise RasimError(f"day must be a finite number > 0, got {day}")
+    _check_endpoint(endpoint, patients)
+    inputs = [(settings, *_point(arm, settings)) for settings in points]  # validates every point
+    rows = []
+    for settings, params, regimen, background in inputs:
+        if patients == 0:
+            stats = _typical(regimen, background, params, day, endpoint)
+        else:
+            cohort = Cohort(Arm(arm.name, arm.population, regimen, background), patients=int(patients),
+                            seed=seed, observe=(0.0, day), params=params)
+            stats = _cohort(cohort.run(threads=threads), endpoint)
+        rows.append({**settings, "endpoint": endpoint, "day": day, **stats})
+    return SweepResult(names, endpoint, day, arm.name, int(patients), rows)
+
+
+# ---- validation ----------------------------------------------------------------------------------
+
+def _check_grid(grid) -> tuple[tuple[str, ...], list[dict]]:
+    if not isinstance(grid, Mapping) or not grid:
+        raise RasimError(f"grid must be a non-empty dict of name -> list of values, got {grid!r}")
+    for name, values in grid.items():
+        if name not in PINDEX and name not in SETTINGS:
+            raise RasimError(unknown_name("parameter or regimen setting", str(name), [*SETTINGS, *PINDEX],
+                                          "rasim.parameters() and rasim.sweep.SETTINGS"))
+        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) == 0:
+            raise RasimError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(v) or v < 0:
+                raise RasimError(f"grid[{name!r}]: expected finite numbers >= 0, got {v!r}")
+    names = tuple(grid)
+    return names, [dict(zip(names, map(float, combo))) for combo in itertools.product(*grid.values())]
+
+
+def _check_endpoint(endpoint: str, patients: int) -> None:
+    names = OBSERVABLES if patients == 0 else COHORT_NAMES
+    base = endpoint[:-len("_change")] if endpoint.endswith("_change") else endpoint
+    if base in names or (patients > 0 and endpoint in CRITERIA):
+        return
+    if patients == 0 and endpoint in CRITERIA:
+        raise RasimError(f"endpoint {endpoint!r} is a responder rate: it needs a cohort (patients > 0)")
+    valid = [*names, *(f"{n}_change" for n in names), *(CRITERIA if patients else ())]
+    raise RasimError(unknown_name("endpoint", endpoint, valid))
+
+
+def _point(arm: Arm, s: dict) -> tuple[dict, Regimen, Regimen | None]:
+    """(parameter overrides, regimen, background) of one grid point, validated."""
+    params = {k: v for k, v in s.items() if k in PINDEX}
+    parameter_vector(params)
+    doses = arm.regimen.doses
+    template = next((d for d in doses if isinstance(d, MscDose)), None)
+    regimen = arm.regimen
+    if "msc_cells" in s or "msc_interval" in s:
+        if template is None and "msc_cells" not in s:
+            raise RasimError(f"arm {arm.name!r} gives no MSC: add msc_cells to the grid to sweep msc_interval")
+        t = template or MscDose(4e7)
+        cells = s.get("msc_cells", t.cells)
+        interval = s.get("msc_interval")
+        days = t.days if interval is None else ((0.0,) if interval == 0 else (0.0, interval))
+        new = msc(cells, days=days, per_kg=t.per_kg, source=t.source, donor=t.donor, route=t.route,
+                  joints=t.joints) if cells > 0 else Regimen()
+        regimen = Regimen(tuple(d for d in doses if not isinstance(d, MscDose))) + new
+    background = arm.background
+    if "mtx_dose" in s:
+        background = mtx(s["mtx_dose"], every=7) if s["mtx_dose"] > 0 else None
+    if background is not None:
+        regimen + background  # noqa: B018  (raises RegimenError if the MTX schedules overlap)
+    return params, regimen, background
+
+
+# ---- evaluation ----------------------------------------------------------------------------------
+
+def _typical(regimen: Regimen, background: Regimen | None, params: dict, day: float, endpoint: str) -> dict:
+    value, status = typical_value(regimen if background is None else regimen + background, params, day, endpoint)
+    return {"mean": value, "status": status}
+
+
+def typical_value(regimen: Regimen, params: Mapping[str, float], day: float, endpoint: str) -> tuple[float, str]:
+    """(endpoint at ``day``, status) of the typical patient under ``regimen`` from day 0;
+    NaN with the reason when the parameters give no active disease or the solver fails."""
+    base = endpoint[:-len("_change")] if endpoint.endswith("_change") else endpoint
+    try:
+        r = simulate(regimen, days=day, observe=[0.0, day], params=params)
+    except EquilibriumError:
+        return math.nan, "no active disease"
+    if not r.ok:
+        return math.nan, r.status.name
+    x = r[base]
+    return float(x[-1] - x[0] if base != endpoint else x[-1]), "ok"
+
+
+def _cohort(res, endpoint: str) -> dict:
+    n = int(res.ok.sum())
+    if endpoint in CRITERIA:
+        rate = float(res.responder_masks()[endpoint][:, -1].mean()) if n else math.nan
+        return {"mean": rate, **dict.fromkeys(STATS[1:], math.nan), "n": n, "failed": res.n_failed}
+    base = endpoint[:-len("_change")] if endpoint.endswith("_change") else endpoint
+    x = res[base]
+    x = x[:, -1] - x[:, 0] if base != endpoint else x[:, -1]
+    q = np.percentile(x, (5, 25, 50, 75, 95)) if n else np.full(5, np.nan)
+    return {"mean": float(np.mean(x)) if n else math.nan, "sd": float(np.std(x, ddof=1)) if n > 1 else math.nan,
+            **{k: float(v) for k, v in zip(STATS[2:], q)}, "n": n, "failed": res.n_failed}
