@@ -136,10 +136,10 @@ def test_params(capsys):
     (["run", "--seed", "-1"], "argument --seed: expected an integer >= 0"),
     (["run", "--threads", "0"], "argument --threads: expected an integer >= 1"),
     (["show", "trial3"], "Did you mean 'trial3y'?"),
-    (["sweep", "--param", "msc_homng_max"], "unknown parameter 'msc_homng_max'. Did you mean 'msc_homing_max'"),
-    (["sweep", "--param", "msc_homing_max", "--values", "0.1,-1"],
-     "command line: params.msc_homing_max: expected a finite number >= 0"),
-    (["sweep", "--param", "msc_homing_max", "--values", "1", "--points", "3"], "not allowed with"),
+    (["sweep", "--grid", "msc_homng_max=0.1"],
+     "unknown parameter or regimen setting 'msc_homng_max'. Did you mean 'msc_homing_max'"),
+    (["sweep", "--grid", "msc_homing_max=0.1,-1"], "grid['msc_homing_max']: expected finite numbers >= 0"),
+    (["sweep", "--grid", "msc_homing_max=0.1", "--patients", "-2"], "argument --patients: expected an integer >= 0"),
 ])
 def test_errors_exit_2(capsys, runs, args, message):
     code, _, err = main(capsys, *args)
@@ -168,17 +168,18 @@ def test_run_defaults(capsys, runs, monkeypatch, tmp_path):
 
 
 def test_sweep(capsys, runs, tmp_path):
-    code, _, _ = main(capsys, "sweep", "dose_response", "--param", "msc_homing_max",
-                      "--values", "0.01,0.1", "--out", str(tmp_path), "--quiet", "--patients", "3")
-    assert code == 0
-    assert [(s.name, s.params, s.patients, out) for s, out, _, _ in runs] == [
-        ("dose_response.msc_homing_max=0.01", {"msc_homing_max": 0.01}, 3, tmp_path / "msc_homing_max=0.01"),
-        ("dose_response.msc_homing_max=0.1", {"msc_homing_max": 0.1}, 3, tmp_path / "msc_homing_max=0.1")]
-    runs.clear()
-    assert main(capsys, "sweep", "--param", "msc_homing_max", "--points", "3", "--quiet")[0] == 0
+    """The typical-patient sweep runs in process (no scenario runs); see test_sweep.py for more."""
+    code, out, _ = main(capsys, "sweep", "--grid", "msc_homing_max=0.01,0.1", "--out", str(tmp_path))
+    assert code == 0 and runs == []
+    lines = out.splitlines()
+    assert lines[0] == "DAS28_ESR at day 365, msc+dmard (typical patient)"
+    assert [line.split()[0] for line in lines[2:4]] == ["0.01", "0.1"] and lines[-1] == f"results: {tmp_path}"
+    assert (tmp_path / "sweep.csv").is_file() and (tmp_path / "sweep.png").is_file()
+    assert main(capsys, "sweep", "--grid", "msc_homing_max", "--points", "3", "--quiet",
+                "--out", str(tmp_path))[:2] == (0, "")
     entry = cli.parameter("msc_homing_max")
-    assert [s.params["msc_homing_max"] for s, *_ in runs] == pytest.approx(  # log-spaced range
-        [entry.low, (entry.low * entry.high) ** 0.5, entry.high], rel=1e-3)
+    values = [float(line.split(",")[0]) for line in (tmp_path / "sweep.csv").read_text().splitlines()[1:]]
+    assert values == pytest.approx([entry.low, (entry.low * entry.high) ** 0.5, entry.high], rel=1e-3)  # log
 
 
 def test_run_without_run_scenario(capsys, monkeypatch):

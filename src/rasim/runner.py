@@ -26,7 +26,6 @@ import numpy as np
 
 from . import plots
 from .cohort import Arm, Cohort, CohortResult, warm_up
-from .cohort.measurement import ITEMS
 from .model import OBSERVABLES
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")

@@ -77,7 +77,8 @@ def morris(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365,
     Y, raw, failed = _evaluate(X, names, spec, endpoint, day, arm, max_failed)
     Si = analyze(problem, X, Y, num_levels=levels, seed=seed)
     keys = ("mu", "mu_star", "sigma", "mu_star_conf")
-    return _result("morris", names, spec, endpoint, day, arm, {k: np.asarray(Si[k], float) for k in keys}, X, raw, failed)
+    indices = {k: np.asarray(Si[k], float) for k in keys}
+    return _result("morris", names, spec, endpoint, day, arm, indices, X, raw, failed)
 
 
 def sobol(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, arm: str | Arm = "msc+dmard",
@@ -91,7 +92,8 @@ def sobol(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, 
     Y, raw, failed = _evaluate(X, names, spec, endpoint, day, arm, max_failed)
     Si = analyze(problem, Y, calc_second_order=False, seed=seed)
     keys = ("S1", "S1_conf", "ST", "ST_conf")
-    return _result("sobol", names, spec, endpoint, day, arm, {k: np.asarray(Si[k], float) for k in keys}, X, raw, failed)
+    indices = {k: np.asarray(Si[k], float) for k in keys}
+    return _result("sobol", names, spec, endpoint, day, arm, indices, X, raw, failed)
 
 
 # ---- helpers ----------------------------------------------------------------------------------------

@@ -1,0 +1,200 @@
+"""``rasim.sweep`` (typical patient and small cohorts), ``rasim.sensitivity`` and their commands."""
+import csv
+import sys
+
+import numpy as np
+import pytest
+
+import rasim
+from rasim import cli
+from rasim.errors import RasimError
+from rasim.sweep import SweepResult, sweep
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"grid": {"msc_homng_max": [0.1]}}, "Did you mean 'msc_homing_max'"),
+    ({"grid": {"msc_cels": [1e7]}}, "Did you mean 'msc_cells'"),
+    ({"grid": {"msc_homing_max": [0.1, -1]}}, "expected finite numbers >= 0, got -1"),
+    ({"grid": {"msc_cells": [float("nan")]}}, "expected finite numbers >= 0"),
+    ({"grid": {"msc_cells": []}}, "non-empty list"),
+    ({"grid": {}}, "non-empty dict"),
+    ({"grid": {"mtx_dose": [40]}}, "MTX dose must be > 0 and <= 30 mg"),
+    ({"grid": {"msc_cells": [1e11]}}, "MSC dose must be"),
+    ({"grid": {"msc_interval": [90]}, "base_arm": "dmard"}, "gives no MSC: add msc_cells"),
+    ({"grid": {"mtx_dose": [10]}, "base_arm": "mtx_naive"}, "MTX schedules overlap"),
+    ({"grid": {"msc_cells": [1e7]}, "base_arm": "msc_dmard"}, "Did you mean 'msc+dmard'"),
+    ({"grid": {"msc_cells": [1e7]}, "endpoint": "DAS28"}, "unknown endpoint 'DAS28'"),
+    ({"grid": {"msc_cells": [1e7]}, "endpoint": "ACR20"}, "needs a cohort"),
+    ({"grid": {"msc_cells": [1e7]}, "patients": -1}, "patients must be an integer >= 0"),
+    ({"grid": {"msc_cells": [1e7]}, "day": 0}, "day must be a finite number > 0"),
+])
+def test_validation_before_running(kwargs, message, monkeypatch):
+    import rasim.sweep as S
+
+    monkeypatch.setattr(S, "simulate", lambda *a, **k: pytest.fail("ran before validating"))
+    monkeypatch.setattr(S, "Cohort", lambda *a, **k: pytest.fail("ran before validating"))
+    with pytest.raises(RasimError, match=message.replace("+", r"\+").replace("(", r"\(")):
+        sweep(**kwargs)
+
+
+def test_typical_patient_grid(tmp_path):
+    res = sweep({"msc_cells": [0, 4e7, 1e8], "msc_interval": [0, 120]}, base_arm="msc", day=365)
+    assert isinstance(res, SweepResult) and res.names == ("msc_cells", "msc_interval") and len(res.rows) == 6
+    assert list(res.rows[0]) == ["msc_cells", "msc_interval", "endpoint", "day", "mean", "status"]
+    by = {(r["msc_cells"], r["msc_interval"]): r["mean"] for r in res.rows}
+    # no MSC: the interval does not matter; a second infusion does not make things worse
+    assert by[(0, 0)] == pytest.approx(by[(0, 120)])
+    assert by[(4e7, 120)] <= by[(4e7, 0)] + 1e-6 and by[(1e8, 0)] < by[(0, 0)]
+    direct = rasim.simulate(rasim.msc(4e7, days=[0, 120]), days=365, observe=[0, 365])
+    assert by[(4e7, 120)] == pytest.approx(direct["DAS28_ESR"][-1])
+    assert res.heatmap("msc_cells", "msc_interval", tmp_path / "h.png").stat().st_size > 0
+    assert res.plot("msc_cells", tmp_path / "l.png").stat().st_size > 0
+    with pytest.raises(RasimError, match="unknown swept name 'msc_cels'"):
+        res.heatmap("msc_cells", "msc_cels", tmp_path / "x.png")
+    pytest.importorskip("pandas")
+    assert res.to_frame().shape == (6, 6)
+
+
+def test_heatmap_fixes_the_other_names(tmp_path):
+    rows = [{"a": a, "b": b, "c": c, "mean": a + b + c} for a in (1.0, 2.0) for b in (1.0, 2.0) for c in (0.0, 5.0)]
+    res = SweepResult(("a", "b", "c"), "DAS28_ESR", 365.0, "msc", 0, rows)
+    with pytest.raises(RasimError, match=r"c takes 2 values: fix one with where=\{'c': value\}"):
+        res.heatmap("a", "b", tmp_path / "x.png")
+    assert res.heatmap("a", "b", tmp_path / "x.png", where={"c": 5.0}).is_file()
+
+
+def test_parameters_and_mtx_dose_change(tmp_path):
+    res = sweep({"msc_homing_max": [0.01, 0.1], "mtx_dose": [0, 15]}, endpoint="CRP_change", day=182)
+    assert all(r["status"] == "ok" and np.isfinite(r["mean"]) for r in res.rows)
+    by = {(r["msc_homing_max"], r["mtx_dose"]): r["mean"] for r in res.rows}
+    assert by[(0.1, 0)] < by[(0.01, 0)]  # more homing, lower CRP
+    assert by[(0.01, 15)] < by[(0.01, 0)]  # MTX lowers CRP
+    path = res.to_csv(tmp_path / "s.csv")
+    with path.open() as f:
+        assert next(csv.reader(f)) == ["msc_homing_max", "mtx_dose", "endpoint", "day", "mean", "status"]
+
+
+def test_small_cohort_sweep(tmp_path):
+    res = sweep({"msc_cells": [0, 1e8]}, patients=8, day=28, seed=1, threads=1)
+    assert list(res.rows[0]) == ["msc_cells", "endpoint", "day", "mean", "sd", "p05", "p25", "p50", "p75",
+                                 "p95", "n", "failed"]
+    assert all(r["n"] + r["failed"] == 8 for r in res.rows)
+    assert res.rows[1]["mean"] < res.rows[0]["mean"]  # same patients (common seed), more cells
+    rate = sweep({"msc_cells": [1e8]}, patients=8, day=28, seed=1, threads=1, endpoint="EULAR_response")
+    assert 0 <= rate.rows[0]["mean"] <= 1
+    assert res.plot("msc_cells", tmp_path / "c.png").is_file()
+
+
+# ---- command line ----------------------------------------------------------------------------------
+
+def test_cli_sweep(capsys, tmp_path):
+    code = cli.main(["sweep", "--grid", "msc_cells=0,4e7", "--grid", "msc_interval=0,90", "--arm", "msc",
+                     "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.splitlines()[0] == "DAS28_ESR at day 365, msc (typical patient)"
+    assert out.splitlines()[1].split() == ["msc_cells", "msc_interval", "mean", "status"]
+    assert (tmp_path / "sweep.csv").is_file() and (tmp_path / "sweep.png").is_file()
+
+
+def test_cli_sweep_points_over_the_range(capsys, tmp_path):
+    assert cli.main(["sweep", "--grid", "msc_homing_max", "--points", "3", "--out", str(tmp_path),
+                     "--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+    with (tmp_path / "sweep.csv").open() as f:
+        values = [float(r["msc_homing_max"]) for r in csv.DictReader(f)]
+    entry = rasim.parameter("msc_homing_max")
+    assert values == pytest.approx([entry.low, (entry.low * entry.high) ** 0.5, entry.high], rel=1e-3)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["sweep", "--grid", "msc_homng_max=0.1"], "Did you mean 'msc_homing_max'"),
+    (["sweep", "--grid", "msc_homing_max=0.1,-1"], "expected finite numbers >= 0"),
+    (["sweep", "--grid", "msc_cells"], "give the values of the regimen setting msc_cells"),
+    (["sweep", "--grid", "=1"], "argument --grid: expected NAME=V,V,... or NAME"),
+    (["sweep", "--grid", "msc_cells=1e7", "--endpoint", "ACR20"], "needs a cohort"),
+    (["sweep"], "the following arguments are required: --grid"),
+    (["sensitivity", "--params", "msc_homing_mx"], "Did you mean 'msc_homing_max'"),
+])
+def test_cli_errors(capsys, args, message):
+    code = cli.main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+# ---- sensitivity -----------------------------------------------------------------------------------
+
+PARAMS = ["msc_homing_max", "mtx_ec50", "msc_treg_induction"]
+
+
+def test_sensitivity_needs_salib(monkeypatch):
+    from rasim import sensitivity
+
+    for mod in ("SALib", "SALib.sample", "SALib.sample.sobol", "SALib.analyze", "SALib.analyze.sobol"):
+        monkeypatch.setitem(sys.modules, mod, None)
+    with pytest.raises(ImportError, match=r"pip install rasim\[sensitivity\]"):
+        sensitivity.sobol(PARAMS)
+
+
+def test_sobol_and_morris(tmp_path):
+    pytest.importorskip("SALib")
+    from rasim import sensitivity
+
+    s = sensitivity.sobol(PARAMS, n=16, seed=1)
+    assert s.X.shape == (16 * 5, 3) and s.Y.shape == (80,) and s.failed == 0
+    assert set(s.indices) == {"S1", "S1_conf", "ST", "ST_conf"}
+    lo, hi = rasim.parameter("msc_homing_max").low, rasim.parameter("msc_homing_max").high
+    assert lo <= s.X[:, 0].min() and s.X[:, 0].max() <= hi
+    assert s.bounds["msc_treg_induction"][2] == "linear" and s.bounds["mtx_ec50"][2] == "log"
+    assert [r["param"] for r in s.rows] == PARAMS
+    assert s.plot(tmp_path / "s.png").stat().st_size > 0
+    m = sensitivity.morris(PARAMS, trajectories=4, seed=1, endpoint="CRP", day=182)
+    assert m.X.shape == (4 * 4, 3) and set(m.indices) == {"mu", "mu_star", "sigma", "mu_star_conf"}
+    assert np.all(m.indices["mu_star"] >= 0)
+    assert m.plot(tmp_path / "m.png").is_file()
+    pytest.importorskip("pandas")
+    assert list(m.to_frame().columns)[:4] == ["param", "low", "high", "scale"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"params": []}, "non-empty list"),
+    ({"params": ["mtx_ec50", "mtx_ec50"]}, "duplicates"),
+    ({"params": ["mtx_ec50"], "bounds": {"mtx_ec50": (2, 1)}}, "0 <= low < high"),
+    ({"params": ["mtx_ec50"], "bounds": {"msc_k_immune": (1, 2)}}, "not in params"),
+    ({"params": ["mtx_ec50"], "endpoint": "EULAR_good"}, "needs a cohort"),
+    ({"params": ["mtx_ec50"], "n": 1}, "n must be an integer >= 2"),
+])
+def test_sensitivity_validation(kwargs, message):
+    pytest.importorskip("SALib")
+    from rasim import sensitivity
+
+    with pytest.raises(RasimError, match=message):
+        sensitivity.sobol(**kwargs)
+
+
+def test_cli_sensitivity(capsys, tmp_path):
+    pytest.importorskip("SALib")
+    code = cli.main(["sensitivity", "--params", "msc_homing_max,mtx_ec50", "--method", "morris",
+                     "--samples", "3", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.startswith("morris: DAS28_ESR at day 365") and "msc_homing_max" in out
+    assert (tmp_path / "sensitivity.csv").is_file() and (tmp_path / "sensitivity.png").is_file()
+
+
+def test_sensitivity_failed_samples(monkeypatch):
+    """Samples without active disease: a few are imputed (with a warning), too many raise."""
+    pytest.importorskip("SALib")
+    from rasim import sensitivity
+
+    def fake(regimen, params, day, endpoint, cut):
+        x = params["mtx_ec50"]
+        return (np.nan, "no active disease") if x > cut else (float(np.log(x) + params["msc_k_immune"]), "ok")
+
+    monkeypatch.setattr(sensitivity, "typical_value", lambda *a: fake(*a, cut=9.0))
+    with pytest.warns(UserWarning, match="replaced by the mean"):
+        s = sensitivity.sobol(["mtx_ec50", "msc_k_immune"], n=64, seed=2)
+    assert 0 < s.failed == int(np.isnan(s.Y).sum()) <= 0.1 * len(s.Y) and np.all(np.isfinite(s.indices["ST"]))
+    monkeypatch.setattr(sensitivity, "typical_value", lambda *a: fake(*a, cut=1.0))
+    with pytest.raises(RasimError, match="narrow the ranges with bounds"):
+        sensitivity.sobol(["mtx_ec50", "msc_k_immune"], n=64, seed=2)
