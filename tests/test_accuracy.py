@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import rasim
+from rasim.model.presets import MTX_REFRACTORY
 from rasim import msc, mtx
 
 DAYS = np.array([0, 1, 3, 7, 14, 28, 56, 91, 120, 120.5, 182, 273, 365, 548, 730, 912, 1095], dtype=float)
@@ -29,6 +30,12 @@ TYPICAL = {
     "erosion": 0.5,
 }
 FLOOR = {name: 1e-4 * typical for name, typical in TYPICAL.items()}
+
+
+
+def refractory(background):
+    """An MTX-refractory patient when a background MTX runs (the typical patient remits on it)."""
+    return MTX_REFRACTORY if background is not None else None
 
 REGIMENS = {
     "none": (None, None),
@@ -62,8 +69,8 @@ def assert_close(result, reference, label):
 @pytest.mark.parametrize("name", list(REGIMENS))
 def test_rodas4_matches_tight_radau_over_three_years(name):
     regimen, background = REGIMENS[name]
-    reference = rasim.simulate(regimen, background=background, observe=DAYS, solver=TIGHT)
-    result = rasim.simulate(regimen, background=background, observe=DAYS, solver="rodas4")
+    reference = rasim.simulate(regimen, background=background, params=refractory(background), observe=DAYS, solver=TIGHT)
+    result = rasim.simulate(regimen, background=background, params=refractory(background), observe=DAYS, solver="rodas4")
     # both start from the same day-0 state: only the integration differs
     np.testing.assert_array_equal(result.states[0], reference.states[0])
     assert_close(result, reference, f"rodas4 {name}")
@@ -73,8 +80,8 @@ def test_the_comparison_detects_an_inaccurate_solution():
     """The check above can fail: rodas4 at rtol 1e-2 is not within 1e-4 of Radau."""
     regimen, background = REGIMENS["msc+mtx"]
     days = DAYS[DAYS <= 120]
-    reference = rasim.simulate(regimen, background=background, days=120, observe=days, solver=TIGHT)
-    sloppy = rasim.simulate(regimen, background=background, days=120, observe=days, rtol=1e-2, atol=1e-2)
+    reference = rasim.simulate(regimen, background=background, params=refractory(background), days=120, observe=days, solver=TIGHT)
+    sloppy = rasim.simulate(regimen, background=background, params=refractory(background), days=120, observe=days, rtol=1e-2, atol=1e-2)
     with pytest.raises(AssertionError, match="rodas4 sloppy"):
         assert_close(sloppy, reference, "rodas4 sloppy")
 
@@ -85,8 +92,8 @@ SHORT = np.array([0, 0.5, 1, 2, 3, 7, 14, 21, 28, 42, 56, 91, 120])
 @pytest.mark.parametrize("name", ["msc", "msc+mtx"])
 def test_dopri5_matches_tight_radau_over_120_days(name):
     regimen, background = REGIMENS[name]
-    reference = rasim.simulate(regimen, background=background, days=120, observe=SHORT, solver=TIGHT)
-    result = rasim.simulate(regimen, background=background, days=120, observe=SHORT, solver="dopri5")
+    reference = rasim.simulate(regimen, background=background, params=refractory(background), days=120, observe=SHORT, solver=TIGHT)
+    result = rasim.simulate(regimen, background=background, params=refractory(background), days=120, observe=SHORT, solver="dopri5")
     assert_close(result, reference, f"dopri5 {name}")
 
 

@@ -19,6 +19,7 @@ from scipy.integrate import solve_ivp
 from scipy.optimize import root
 
 import rasim
+from rasim.model.presets import MTX_REFRACTORY
 from rasim import model, msc, mtx
 from rasim.model import pk
 
@@ -281,7 +282,7 @@ def test_bistable_with_a_saddle_between_the_attractors(default_model, attractors
 def background_run():
     tight = rasim.SolverOptions(rtol=1e-10, atol=1e-12)
     return rasim.simulate(None, background=mtx(15), days=70, observe=np.arange(0.0, 71.0, 7.0),
-                          solver=tight)
+                          solver=tight, params=MTX_REFRACTORY)
 
 
 def test_background_day0_is_the_periodic_state(background_run):
@@ -428,6 +429,12 @@ def test_low_renal_function_raises_mtx_exposure():
 
 # --------------------------------------------------------------------------- non-negativity
 
+
+
+def refractory(background):
+    """An MTX-refractory patient when a background MTX runs (the typical patient remits on it)."""
+    return MTX_REFRACTORY if background is not None else None
+
 REGIMENS = {
     "none": (None, None),
     "mtx": (mtx(15), None),
@@ -443,7 +450,7 @@ REGIMENS = {
 @pytest.mark.parametrize("name", list(REGIMENS))
 def test_states_stay_non_negative(name):
     regimen, background = REGIMENS[name]
-    r = rasim.simulate(regimen, background=background, days=1095, observe=np.arange(0.0, 1095.5, 0.5))
+    r = rasim.simulate(regimen, background=background, params=refractory(background), days=1095, observe=np.arange(0.0, 1095.5, 0.5))
     assert r.ok, r.status.message
     worst = np.min(r.states / S, axis=0)
     assert np.all(worst >= -1e-9), {n: w for n, w in zip(model.NAMES, worst) if w < -1e-9}
@@ -514,7 +521,7 @@ def test_msc_signal_drives_treg_and_m2():
     """MSC signal -> Treg and M2: after msc(4e7), Treg and M2 rise; without the
     direct Treg induction the Treg rise is cut by more than 40% (what is left
     comes through lower IL-6 and higher TGF-b); without MSC-driven M1->M2
-    repolarisation M2 never rises; with every MSC effect off the infusion does
+    repolarisation M2 hardly rises (only through IL-10); with every MSC effect off the infusion does
     nothing at all."""
     obs = np.arange(0.0, 121.0, 1.0)
 
@@ -526,7 +533,7 @@ def test_msc_signal_drives_treg_and_m2():
     no_treg = run({"msc_treg_induction": 0.0})
     assert _rise(no_treg, "Treg_pct") < 0.6 * _rise(full, "Treg_pct")
     no_m2 = run({"msc_m2_polarization": 0.0})
-    assert _rise(no_m2, "m2") <= 1e-9
+    assert _rise(no_m2, "m2") < 0.1 * _rise(full, "m2")  # only indirectly, via IL-10
     inert = run({name: 0.0 for name in MSC_EFFECTS})
     untreated_run = rasim.simulate(None, days=120, observe=obs)
     np.testing.assert_allclose(inert.states[:, 3:], untreated_run.states[:, 3:], rtol=1e-7,
@@ -569,7 +576,7 @@ def test_single_msc_infusion_wanes_within_months(scenarios):
     das = scenarios["msc"]["DAS28_ESR"]
     baseline = das[0]
     assert das[28] < baseline - 0.4, (baseline, das[28])
-    assert abs(das[365] - baseline) < 0.2, (baseline, das[365])
+    assert abs(das[365] - baseline) < 0.5 * (baseline - das[28]), (baseline, das[28], das[365])
     assert np.argmin(das) < 60  # the best response is early
 
 

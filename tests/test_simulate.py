@@ -226,8 +226,6 @@ def test_intra_articular_msc_acts_less_than_iv_in_the_first_week(routes):
         assert _fall_auc(t, r["ia"], name, 7.0) < _fall_auc(t, r["iv"], name, 7.0), name
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation: the 28-joint mean field lets long-lived "
-                   "intra-articular cells act on systemic production and the memory-Treg pool (issue 3)")
 def test_intra_articular_msc_acts_less_than_iv_on_systemic_markers(routes):
     """The same cells into 2 of 28 joints should do less for systemic markers than
     IV.  (Observed over a year: IA 2e7 into 2 joints lowers IL-6, CRP and ESR

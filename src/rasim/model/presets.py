@@ -41,3 +41,9 @@ def msc_overrides(source: str, donor: str) -> dict[str, float]:
         values["msc_potency_immune"] *= AUTOLOGOUS_POTENCY
         values["msc_potency_repair"] *= AUTOLOGOUS_POTENCY
     return values
+
+# A patient whose disease stays active on MTX (the refractory trials' patients):
+# polyglutamate EC50 at the top of its plausible range.  The typical patient
+# responds to MTX 15 mg weekly with remission, so ``simulate(..., background=mtx(15))``
+# needs a patient like this one (or a cohort of the ``refractory`` population).
+MTX_REFRACTORY: dict[str, float] = {"mtx_ec50": 10.0}
