@@ -107,7 +107,8 @@ def test_fast_day0_matches_newton_shooting():
     p = prob.args[0, :model.N_PARAMS]
     params = {q.name: p[i] for i, q in enumerate(model.PARAMETERS) if p[i] != model.DEFAULTS[i]}
     ref = rasim.simulate(None, days=28, observe=[0.0], params=params, background=ARMS["dmard"].background)
-    status, y, _ = cohort_module._trial(c, prob.args[:1, :model.N_PARAMS], prob.y0[:1], np.zeros((1, 0)))
+    breakpoints = np.zeros((1, len(c._setup["msc_t"])))  # dmard: MTX dose-time breakpoints only
+    status, y, _ = cohort_module._trial(c, prob.args[:1, :model.N_PARAMS], prob.y0[:1], breakpoints)
     assert status[0] == Status.SUCCESS
     immune = [model.INDEX[n] for n in ("th1", "th17", "treg", "treg_mem", "m1", "fls", "tnf", "il6", "crp")]
     assert y[0, 0, immune] == pytest.approx(ref.states[0, immune], rel=2e-2)

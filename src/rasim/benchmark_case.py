@@ -22,4 +22,4 @@ def problem() -> Problem:
 def solve(prob: Problem, method: str = "rodas4", rtol: float = 1e-6) -> tuple[Status, np.ndarray, np.ndarray]:
     """Solve the prepared problem: (status, states at OBSERVE, solver stats)."""
     return integrate(SolverOptions(method=method, rtol=rtol), 0.0, prob.y0, prob.args, prob.t_out,
-                     *prob.msc_events)
+                     *prob.events)

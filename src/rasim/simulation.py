@@ -85,7 +85,7 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
     options = _options(solver, rtol, atol)
     problem = prepare(regimen, days=days, observe=observe, params=params, covariates=covariates,
                       background=background)
-    status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.msc_events)
+    status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.events)
     mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out)
     return SimulationResult(problem.t_out, y, problem.params, status, dict(zip(STAT_NAMES, map(int, stats))),
                             problem.regimen, problem.day0, mtx)
@@ -95,7 +95,8 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
 class Problem:
     """Everything a solver needs for one patient, checked: parameters, the
     solver's args (with the MTX dose table), the day-0 state, output days and
-    MSC events (times, state indices, 1e6 cells)."""
+    solver events (times, state indices, amounts): MSC boluses (1e6 cells) and
+    zero-amount breakpoints at MTX dose times."""
 
     regimen: Regimen
     params: np.ndarray
@@ -103,7 +104,7 @@ class Problem:
     day0: Equilibrium
     t_out: np.ndarray
     mtx_doses: tuple[np.ndarray, np.ndarray, np.ndarray]
-    msc_events: tuple[np.ndarray, np.ndarray, np.ndarray]
+    events: tuple[np.ndarray, np.ndarray, np.ndarray]
 
     @property
     def y0(self) -> np.ndarray:
@@ -185,8 +186,13 @@ def _covariates(covariates) -> dict[str, float]:
     return out
 
 
-def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.ndarray) -> dict:
-    """MTX dose table arrays, MSC solver events and the background's dosing period."""
+def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.ndarray,
+            t_start: float = 0.0) -> dict:
+    """MTX dose table arrays, solver events and the background's dosing period.
+
+    Solver events are the MSC boluses plus every MTX dose time from ``t_start``
+    on as a zero-amount breakpoint: the polyglutamate forcing has a kink there,
+    and stopping on it (with a fresh step-size estimate) saves rejected steps."""
     weight = p[model.PINDEX["weight"]]
     ev = regimen.events(days, weight_kg=weight)
     times, depots, amounts = [ev.time], [ev.depot], [ev.amount]
@@ -204,9 +210,14 @@ def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.nda
     t, d, a = t[order], d[order], a[order]
     is_mtx = np.isin(d, model.MTX_DEPOTS)
     msc_cmt = np.array([model.MSC_DEPOT_STATE[int(k)] for k in d[~is_mtx]], dtype=np.int64)
+    kinks = np.unique(t[is_mtx & (t >= t_start) & (t <= days)])
+    ev_t = np.concatenate([t[~is_mtx], kinks])
+    ev_cmt = np.concatenate([msc_cmt, np.zeros(kinks.size, np.int64)])
+    ev_amt = np.concatenate([a[~is_mtx] / model.CELLS_PER_UNIT, np.zeros(kinks.size)])
+    ev_order = np.argsort(ev_t, kind="stable")
     return {
         "mtx": (t[is_mtx], d[is_mtx], a[is_mtx]),
-        "msc": (t[~is_mtx], msc_cmt, a[~is_mtx] / model.CELLS_PER_UNIT),
+        "msc": (ev_t[ev_order], ev_cmt[ev_order], ev_amt[ev_order]),
         "period": period,
     }
 

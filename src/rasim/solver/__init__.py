@@ -13,7 +13,9 @@ Compiled kernels (built per model by the factories)::
   that time); rows not reached because of a failure are NaN.
 * Events: at ``ev_t[j]`` (nondecreasing, >= t0) the state jumps,
   ``y[ev_cmt[j]] += ev_amt[j]``; the step-size proposal is kept across it.
-  Events after ``t_out[-1]`` are ignored.
+  A zero-amount event is a breakpoint (a kink in a forcing the model reads
+  from ``args``): the solver stops on it and estimates the next step afresh,
+  which avoids a run of rejected steps.  Events after ``t_out[-1]`` are ignored.
 * ``rtol`` float; ``atol`` float64[n]; ``h0`` initial step (0 = automatic);
   ``hmax`` maximum step (inf allowed); ``max_steps`` maximum number of
   attempted steps.

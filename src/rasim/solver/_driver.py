@@ -207,6 +207,8 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
                 y[ev_cmt[j]] += ev_amt[j]
                 j += 1
                 need = 2
+                if ev_amt[j - 1] == 0.0:  # a breakpoint (kink in a forcing): estimate the step afresh
+                    h = 0.0
             t_stop = t_out[k]
             if j < ne and ev_t[j] < t_stop:
                 t_stop = ev_t[j]
