@@ -36,10 +36,10 @@ ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
 
 # The fitted subset: (table, name).  Everything else keeps its literature value.
 FITTED: tuple[tuple[str, str], ...] = (
-    ("params", "mtx_emax_t"), ("params", "mtx_emax_m"), ("params", "mtx_ec50"),
+    ("params", "mtx_emax_t"), ("params", "mtx_emax_m"), ("params", "mtx_ec50"), ("params", "mtx_k_pg_out"),
     ("params", "msc_k_immune"), ("params", "msc_treg_induction"), ("params", "msc_effect_cytokine"),
     ("params", "esr_healthy_fraction"), ("params", "tjc_k"), ("params", "sjc_k"), ("params", "haq_k"),
-    ("params", "damage_weight"), ("measurement", "placebo_pro"),
+    ("params", "damage_weight"), ("params", "haq_floor"), ("measurement", "placebo_pro"),
     ("variability", "m1_activation"), ("variability", "crp_max"),
     ("covariate_effects", "duration_on_drive"), ("covariate_effects", "duration_on_haq_floor"),
 )
