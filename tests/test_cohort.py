@@ -138,3 +138,10 @@ def test_summary_only_run_matches_per_patient_summaries(small):
             col = np.sort(small[row["endpoint"]][:, small.day_index(row["day"])])
             assert abs(row["p50"] - ref["p50"]) <= 2 * QUANTILE_ERROR[row["endpoint"]] + col[6] - col[5]
     assert stream.responder_rows() == small.responders()
+
+
+def test_default_tolerance_is_accurate_against_a_tight_solve():
+    """The cohort's default rtol keeps the noise-free DAS28 within 1e-4 of an rtol-1e-9 solve."""
+    loose = Cohort("msc+dmard", patients=6, seed=2, observe=(0, 28, 182, 365)).run()
+    tight = Cohort("msc+dmard", patients=6, seed=2, observe=(0, 28, 182, 365), rtol=1e-9).run()
+    assert np.max(np.abs(loose.expected_das28 - tight.expected_das28)) < 1e-4
