@@ -1,0 +1,147 @@
+"""Where the time goes.
+
+* ``kernel_profile``: one patient's rodas4 trial (one thread), split by a cost
+  model: measured unit costs (ns per call) of the RHS, the Jacobian, df/dt, the
+  MTX forcing alone, forming + LU-factorising the 21x21 iteration matrix and one
+  LU solve, times the solver's own call counts; the rest (measured total minus
+  the modelled parts) is the driver (step control, vector updates, outputs),
+  give or take the cost model's own error.  Times are minima over repeats, the
+  figure least disturbed by other jobs on a shared machine.
+* ``stage_profile``: a cohort run split into its pipeline stages (candidate
+  draws and screening, settling the day-0 state, the trial, observation) by
+  timing the cohort module's stage functions; needs ``rasim.cohort``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from numba import njit, objmode
+
+from rasim import model
+from rasim.integrate import KERNELS
+from rasim.model.pk import polyglutamate
+from rasim.solver.linalg import lu_factor, lu_solve
+
+from cases import Problems, atol_vector
+
+UNIT_REPS = 200_000
+
+
+@njit
+def time_ns():
+    """Wall clock (ns) read from compiled code."""
+    with objmode(t="int64"):
+        t = time.perf_counter_ns()
+    return t
+
+
+@njit
+def _unit_costs(reps, t, y, args, jm, e, piv, b):
+    """Nanoseconds per call of (rhs, jac, dfdt, polyglutamate, form E + LU factor, LU solve)."""
+    n = y.shape[0]
+    out = np.empty(n)
+    mat = np.zeros((n, n))
+    acc = 0.0
+    res = np.empty(6)
+    for which in range(6):
+        t0 = time_ns()
+        for r in range(reps):
+            tr = t + 1e-7 * r
+            if which == 0:
+                model.rhs(tr, y, args, out)
+            elif which == 1:
+                mat[:, :] = 0.0
+                model.jac(tr, y, args, mat)
+            elif which == 2:
+                out[:] = 0.0
+                model.dfdt(tr, y, args, out)
+            elif which == 3:
+                u, du = polyglutamate(tr, args)
+                acc += u + du
+            elif which == 4:
+                for i in range(n):
+                    for j in range(n):
+                        e[i, j] = -jm[i, j]
+                    e[i, i] += 4.0 + 1e-9 * r
+                lu_factor(e, piv)
+            else:
+                out[:] = b
+                lu_solve(e, piv, out)
+        res[which] = (time_ns() - t0) / reps
+        acc += out[0] + mat[0, 0]
+    return res, acc
+
+
+def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
+    """Cost model of patient 0's rodas4 solve at ``rtol`` (one thread)."""
+    solve = KERNELS["rodas4"]
+    y_out = np.empty((prob.t_out.size, prob.y0.shape[1]))
+    stats = np.zeros(5, dtype=np.int64)
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        solve(prob.t0, prob.y0[0], prob.args[0], prob.t_out, prob.ev_t, prob.ev_cmt, prob.ev_amt[0], rtol,
+              atol_vector(rtol), 0.0, np.inf, 1_000_000, y_out, stats)
+        times.append(time.perf_counter() - t)
+    total = min(times)
+    n = prob.y0.shape[1]
+    jm = np.zeros((n, n))
+    model.jac(1.0, prob.y0[0], prob.args[0], jm)
+    unit = np.min([_unit_costs(UNIT_REPS, 1.0, prob.y0[0].copy(), prob.args[0], jm, np.empty((n, n)),
+                               np.empty(n, dtype=np.int64), np.ones(n))[0] for _ in range(3)], axis=0)
+    accepted, rejected, n_rhs, n_jac, n_lu = (int(v) for v in stats)
+    parts = {
+        "rhs (incl. MTX forcing)": n_rhs * unit[0],
+        "Jacobian": n_jac * unit[1],
+        "df/dt": n_jac * unit[2],
+        "form E + LU factor": n_lu * unit[4],
+        "LU solves (6 per attempt)": 6 * n_lu * unit[5],
+    }
+    parts = {k: v * 1e-9 for k, v in parts.items()}
+    parts["rest: driver, vector updates (+- model error)"] = total - sum(parts.values())
+    return {
+        "rtol": rtol, "seconds": total, "accepted": accepted, "rejected": rejected, "rhs_calls": n_rhs,
+        "jac_calls": n_jac, "lu": n_lu,
+        "unit_ns": dict(zip(("rhs", "jac", "dfdt", "polyglutamate", "lu_factor", "lu_solve"), unit.tolist())),
+        "mtx_forcing_s": (n_rhs + 2 * n_jac) * unit[3] * 1e-9,
+        "parts_s": parts,
+    }
+
+
+def stage_profile(n: int) -> dict:
+    """A summary-only cohort run of ``n`` patients split into pipeline stages (s)."""
+    from rasim.cohort import Cohort, cohort as cohort_module
+
+    from cases import ARM
+
+    spent = {"_enrol": 0.0, "_settle": 0.0, "_trial": 0.0, "_observe": 0.0}
+    originals = {name: getattr(cohort_module, name) for name in spent}
+
+    def timed(name):
+        def wrapper(*a, **k):
+            t = time.perf_counter()
+            try:
+                return originals[name](*a, **k)
+            finally:
+                spent[name] += time.perf_counter() - t
+        return wrapper
+
+    try:
+        for name in spent:
+            setattr(cohort_module, name, timed(name))
+        res = Cohort(ARM, patients=n, seed=0).run()
+    finally:
+        for name, fn in originals.items():
+            setattr(cohort_module, name, fn)
+    run_s = res.timing["run_s"]
+    stages = {
+        "candidate draws + screening": spent["_enrol"] - spent["_settle"],
+        "settle day-0 state (every candidate)": spent["_settle"],
+        "trial (run-in + 3 years, rodas4)": spent["_trial"],
+        "observation (measurement noise, observables)": spent["_observe"],
+    }
+    stages["rest (chunk assembly, summaries)"] = run_s - sum(stages.values())
+    candidates = (n + res.not_inflamed + res.screen_failures) / n
+    return {"patients": n, "run_s": run_s, "stages_s": stages, "candidates_per_patient": candidates,
+            "mean_trial_steps": float(np.mean(res.steps))}

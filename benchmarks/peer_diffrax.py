@@ -1,0 +1,161 @@
+"""Peer: diffrax (JAX), Kvaerno5 ESDIRK with a PID step controller, over rasim's model.
+
+The JAX right-hand side is rasim's own ``model.equations.rates`` evaluated on
+JAX arrays (it is plain arithmetic on indexable inputs): a recorder object
+collects the ``dy[i] = value`` assignments and they are stacked.  The
+closed-form MTX forcing ``pk.polyglutamate`` is ported to ``jax.numpy``
+below; the port is checked against the compiled RHS before any timing.  As
+for numbalsoda, the scaled states z = y / ``model.STATE_SCALE`` take one
+scalar atol.  Patients are batched with ``jax.vmap`` in one process (XLA CPU);
+MSC events split the integration (``solvers.segments``).  JAX runs with
+64-bit floats.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from rasim import model
+from rasim.model import equations, pk
+
+from cases import Problems, atol_vector
+from solvers import Method, Missing, Output, segments
+
+N = model.N_STATES
+MAX_STEPS = 200_000  # diffrax steps per segment and patient
+# Restart at rasim's zero-amount breakpoints (MTX kinks) too: same cost as running through them,
+# several times more accurate at equal rtol (measured).
+BREAKPOINTS = True
+CHECK_RTOL = 1e-10  # agreement required between the JAX port and the compiled RHS
+
+
+def diffrax_method() -> Method:
+    """The diffrax peer, or ``Missing`` with the reason it cannot run."""
+    try:
+        import diffrax  # noqa: F401
+        import jax
+    except Exception as exc:  # noqa: BLE001
+        return Missing("diffrax", "diffrax Kvaerno5 (JAX)",
+                       f"JAX/diffrax not importable ({type(exc).__name__}: {exc}); "
+                       f"`pip install jax diffrax` (benchmarks/setup.sh) to add this peer")
+    jax.config.update("jax_enable_x64", True)
+    return Diffrax()
+
+
+class _Recorder:
+    """Stands in for the ``dy`` array of ``equations.rates``: records ``dy[i] = value``."""
+
+    def __init__(self):
+        self.values = {}
+
+    def __setitem__(self, i, value):
+        self.values[i] = value
+
+
+def _phi(jnp, a, b, t):
+    """(exp(-a t) - exp(-b t)) / (b - a), as ``pk._phi``."""
+    lo, hi = jnp.minimum(a, b), jnp.maximum(a, b)
+    d = hi - lo
+    safe = jnp.where(d == 0.0, 1.0, d)
+    return jnp.where(d == 0.0, t * jnp.exp(-lo * t), jnp.exp(-lo * t) * (-jnp.expm1(-d * t)) / safe)
+
+
+def _polyglutamate(jnp, t, args, n_doses):
+    """MTX polyglutamate amount (mg) at day ``t``: ``pk.polyglutamate`` on a dose table of ``n_doses`` rows."""
+    p = args
+    kel = p[pk._KEL] * (1.0 - p[pk._FR] + p[pk._FR] * p[pk._CRCL] / 100.0)
+    a, b, c, kin, f = p[pk._KA], kel + p[pk._KIN], p[pk._KOUT], p[pk._KIN], p[pk._F_ORAL]
+    table = args[pk.TABLE_START + 1:pk.TABLE_START + 1 + pk.ROW * n_doses].reshape(n_doses, pk.ROW)
+    k = jnp.searchsorted(table[:, 0], t, side="right") - 1
+    row = table[jnp.maximum(k, 0)]
+    g0, c0, q0, dt = row[1], row[2], row[3], t - row[0]
+    pg = (q0 * jnp.exp(-c * dt) + kin * c0 * _phi(jnp, b, c, dt)
+          + kin * f * a * g0 * (_phi(jnp, a, c, dt) - _phi(jnp, b, c, dt)) / (b - a))
+    return jnp.where(k < 0, 0.0, pg)
+
+
+def jax_rhs(n_doses: int):
+    """f(t, z, args) -> dz/dt in scaled states, built from ``equations.rates``."""
+    import jax.numpy as jnp
+
+    scale = jnp.asarray(model.STATE_SCALE)
+
+    def rhs(t, z, args):
+        dy = _Recorder()
+        equations.rates(z * scale, args, _polyglutamate(jnp, t, args, n_doses), dy)
+        return jnp.stack([dy.values[i] for i in range(N)]) / scale
+
+    return rhs
+
+
+def _check_port(rhs, prob: Problems, n_doses: int) -> None:
+    """Raise if the JAX RHS differs from the compiled one at a few (t, y) of patient 0."""
+    import jax
+
+    f = jax.jit(rhs)
+    for t in (prob.t0, 0.0, 3.5, 100.25, prob.t_out[-1]):
+        y = prob.y0[0] * (1.0 + 0.1 * np.sin(np.arange(N) + t))
+        want = np.empty(N)
+        model.rhs(float(t), y, prob.args[0], want)
+        got = np.asarray(f(float(t), y / model.STATE_SCALE, prob.args[0])) * model.STATE_SCALE
+        if not np.allclose(got, want, rtol=CHECK_RTOL, atol=CHECK_RTOL * model.STATE_SCALE.max()):
+            raise AssertionError(f"JAX port of the RHS differs from model.rhs at t = {t}")
+
+
+class Diffrax(Method):
+    """diffrax ``diffeqsolve`` (Kvaerno5 + PIDController), vmapped over patients."""
+
+    name = "diffrax"
+    label = "diffrax Kvaerno5 (JAX, vmap)"
+    def __init__(self):
+        self._solvers: dict = {}
+        self.breakpoints = BREAKPOINTS
+
+    def warm(self, prob: Problems) -> None:
+        """Check the JAX port, then compile for this batch shape (vmap recompiles per shape)."""
+        n_doses = int(prob.args[0, pk.TABLE_START])
+        _check_port(jax_rhs(n_doses), prob, n_doses)
+        self.solve(prob, 1e-3)
+
+    def _segment_solver(self, n_doses: int):
+        """jit(vmap(one patient, one segment)): (z0, args, t0, t1, ts, rtol, atol) -> (zs, failed)."""
+        if n_doses not in self._solvers:
+            import diffrax
+            import jax
+
+            term = diffrax.ODETerm(jax_rhs(n_doses))
+            adjoint = diffrax.ForwardMode() if hasattr(diffrax, "ForwardMode") else diffrax.RecursiveCheckpointAdjoint()
+
+            def one(z0, args, t0, t1, ts, rtol, atol):
+                sol = diffrax.diffeqsolve(term, diffrax.Kvaerno5(), t0, t1, None, z0, args,
+                                          saveat=diffrax.SaveAt(ts=ts),
+                                          stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+                                          max_steps=MAX_STEPS, adjoint=adjoint, throw=False)
+                return sol.ys, sol.result != diffrax.RESULTS.successful
+
+            self._solvers[n_doses] = jax.jit(jax.vmap(one, in_axes=(0, 0, None, None, None, None, None)))
+        return self._solvers[n_doses]
+
+    def solve(self, prob: Problems, rtol: float) -> Output:
+        n_doses = int(prob.args[0, pk.TABLE_START])
+        solver = self._segment_solver(n_doses)
+        plan = segments(prob, self.breakpoints)
+        atol = float(atol_vector(rtol)[0] / model.STATE_SCALE[0])
+        z = prob.y0 / model.STATE_SCALE
+        y = np.full((prob.n, prob.t_out.size, N), np.nan)
+        y[:, :plan.n_pre] = prob.y0[:, None, :]
+        failed = np.zeros(prob.n, dtype=bool)
+        ev_lo, out_lo = 0, plan.n_pre
+        for s in range(plan.bounds.size - 1):
+            for e in range(ev_lo, plan.ev_hi[s]):
+                z[:, plan.ev_cmt[e]] += plan.ev_amt[:, e] / model.STATE_SCALE[plan.ev_cmt[e]]
+            ev_lo = plan.ev_hi[s]
+            ts_out = prob.t_out[out_lo:plan.out_hi[s]]
+            ts = np.unique(np.append(ts_out, plan.bounds[s + 1]))
+            zs, bad = solver(z, prob.args, plan.bounds[s], plan.bounds[s + 1], ts, rtol, atol)
+            zs = np.asarray(zs)
+            y[:, out_lo:plan.out_hi[s]] = zs[:, np.searchsorted(ts, ts_out)] * model.STATE_SCALE
+            z = zs[:, -1].copy()
+            failed |= np.asarray(bad)
+            out_lo = plan.out_hi[s]
+        y[failed] = np.nan
+        return Output(y, failed.astype(np.int64))
