@@ -61,7 +61,7 @@ def test_failed_patient_is_flagged_and_the_rest_complete():
     P = np.repeat(model.DEFAULTS[None, :], 4, axis=0)
     P[2, model.PINDEX["tnf_deg"]] = np.nan
     y0 = np.repeat(model.reference_vector(model.DEFAULTS)[None, :], 4, axis=0)
-    ev = np.full((4, len(c._setup["msc_t"])), 40.0)
+    ev = np.full((4, len(c._setup["ev_t"])), 40.0)
     status, y, _ = cohort_module._trial(c, P, y0, ev)
     assert status[2] != Status.SUCCESS
     assert np.all(status[[0, 1, 3]] == Status.SUCCESS) and np.all(np.isfinite(y[[0, 1, 3]]))
@@ -107,7 +107,7 @@ def test_fast_day0_matches_newton_shooting():
     p = prob.args[0, :model.N_PARAMS]
     params = {q.name: p[i] for i, q in enumerate(model.PARAMETERS) if p[i] != model.DEFAULTS[i]}
     ref = rasim.simulate(None, days=28, observe=[0.0], params=params, background=ARMS["dmard"].background)
-    breakpoints = np.zeros((1, len(c._setup["msc_t"])))  # dmard: MTX dose-time breakpoints only
+    breakpoints = np.zeros((1, len(c._setup["ev_t"])))  # dmard: MTX dose-time breakpoints only
     status, y, _ = cohort_module._trial(c, prob.args[:1, :model.N_PARAMS], prob.y0[:1], breakpoints)
     assert status[0] == Status.SUCCESS
     immune = [model.INDEX[n] for n in ("th1", "th17", "treg", "treg_mem", "m1", "fls", "tnf", "il6", "crp")]

@@ -124,7 +124,7 @@ def prepare(regimen: Regimen | None = None, *, days: float = 1095.0, observe=Non
     day0 = inflamed_equilibrium(p)
     if dosing["period"] > 0.0:
         day0 = periodic_state(p, args, day0, 0.0, dosing["period"])
-    return Problem(regimen, p, args, day0, t_out, dosing["mtx"], dosing["msc"])
+    return Problem(regimen, p, args, day0, t_out, dosing["mtx"], dosing["events"])
 
 
 def _options(solver, rtol, atol) -> SolverOptions:
@@ -217,7 +217,7 @@ def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.nda
     ev_order = np.argsort(ev_t, kind="stable")
     return {
         "mtx": (t[is_mtx], d[is_mtx], a[is_mtx]),
-        "msc": (ev_t[ev_order], ev_cmt[ev_order], ev_amt[ev_order]),
+        "events": (ev_t[ev_order], ev_cmt[ev_order], ev_amt[ev_order]),
         "period": period,
     }
 

@@ -162,7 +162,7 @@ class Cohort:
         s = self._setup
         idx = np.arange(start, stop)
         P, y0, cov, counts, enrolled = _enrol(self, idx)
-        ev_amt = s["msc_flat"][None, :] + cov["weight"][:, None] * s["msc_per_kg"][None, :]
+        ev_amt = s["ev_flat"][None, :] + cov["weight"][:, None] * s["ev_per_kg"][None, :]
         status, y, steps = _trial(self, P, y0, ev_amt)
         status[~enrolled] = NOT_ENROLLED
         y[~enrolled] = np.nan
@@ -174,15 +174,16 @@ class Cohort:
         """The enrolled patients' solver inputs (day-0 search done, regimen not solved)."""
         s = self._setup
         P, y0, cov, _, _ = _enrol(self, np.arange(self.patients))
-        ev_amt = s["msc_flat"][None, :] + cov["weight"][:, None] * s["msc_per_kg"][None, :]
+        ev_amt = s["ev_flat"][None, :] + cov["weight"][:, None] * s["ev_per_kg"][None, :]
         args = np.stack([model.build_args(p, *s["mtx"]) for p in P])
-        return CohortProblem(args, y0, s["t0"], s["t_out"], s["msc_t"], s["msc_cmt"], ev_amt, s["atol"])
+        return CohortProblem(args, y0, s["t0"], s["t_out"], s["ev_t"], s["ev_cmt"], ev_amt, s["atol"])
 
 
 @dataclass(frozen=True)
 class CohortProblem:
     """Solver inputs of a cohort: args (n, L), y0 (n, n_states) at t0, output days,
-    MSC events (shared times and states, per-patient amounts (n, k)), absolute tolerances."""
+    solver events (shared times and states, per-patient amounts (n, k): MSC boluses in
+    1e6 cells, and zero-amount breakpoints at MTX dose times), absolute tolerances."""
 
     args: np.ndarray
     y0: np.ndarray
@@ -213,8 +214,8 @@ def _setup(c: Cohort) -> dict:
     return {
         "pop": pop, "pop_key": zlib.crc32(pop.name.encode()), "base": base, "var": var, "meas": meas, "effects": effects,
         "t_out": t_out, "t0": t0, "pg_dose": pg_dose,
-        "mtx": one["mtx"], "msc_t": one["msc"][0], "msc_cmt": one["msc"][1],
-        "msc_flat": 2.0 * one["msc"][2] - two["msc"][2], "msc_per_kg": two["msc"][2] - one["msc"][2],
+        "mtx": one["mtx"], "ev_t": one["events"][0], "ev_cmt": one["events"][1],
+        "ev_flat": 2.0 * one["events"][2] - two["events"][2], "ev_per_kg": two["events"][2] - one["events"][2],
         "atol": options.atol_vector(model.N_STATES) * model.STATE_SCALE,
         "y_start": model.reference_vector(model.DEFAULTS, "inflamed"),
     }
@@ -317,7 +318,7 @@ def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     stats = np.zeros((n, 5), dtype=np.int64)
     t_mtx, d_mtx, a_mtx = s["mtx"]
     trial(np.ascontiguousarray(P), np.ascontiguousarray(y0), s["t0"], t_mtx, d_mtx.astype(np.int64), a_mtx,
-          s["t_out"], s["msc_t"], s["msc_cmt"], np.ascontiguousarray(ev_amt), c.rtol, s["atol"], c.max_steps,
+          s["t_out"], s["ev_t"], s["ev_cmt"], np.ascontiguousarray(ev_amt), c.rtol, s["atol"], c.max_steps,
           y, status, stats)
     return status, y, stats[:, 0].copy()
 
