@@ -613,3 +613,18 @@ def test_more_il6_gives_higher_crp_esr_and_das28():
     for name in ("IL6", "CRP", "ESR", "DAS28_ESR", "DAS28_CRP"):
         values = [value(r, name) for r in results]
         assert np.all(np.diff(values) > 0), (name, values)
+
+
+def test_trailing_states_are_sinks_as_the_solver_assumes():
+    """States from N_COUPLED on feed back on nothing: their Jacobian columns are zero
+    outside their own diagonal entry (rasim.solver's block LU relies on this)."""
+    rng = np.random.default_rng(0)
+    nc = model.N_COUPLED
+    args = model.build_args(model.DEFAULTS, np.array([0.0]), np.array([1]), np.array([15.0]))
+    for _ in range(5):
+        y = model.reference_vector(model.DEFAULTS) * rng.uniform(0.2, 2.0, model.N_STATES)
+        J = np.zeros((model.N_STATES, model.N_STATES))
+        model.jac(3.0, y, args, J)
+        assert np.all(J[:nc, nc:] == 0.0)
+        sinks = J[nc:, nc:]
+        assert np.all(sinks == np.diag(np.diag(sinks)))

@@ -438,3 +438,22 @@ def test_solver_options_defaults_and_atol_vector():
 def test_solver_options_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SolverOptions(**kwargs)
+
+
+def test_block_lu_matches_a_dense_solve():
+    """lu_factor_block / lu_solve_block on a matrix with trailing sink states."""
+    from rasim.solver.linalg import lu_factor_block, lu_solve_block
+
+    rng = np.random.default_rng(3)
+    n, nc = 9, 6
+    a = rng.normal(size=(n, n)) + 5 * np.eye(n)
+    a[:nc, nc:] = 0.0
+    a[nc:, nc:] = np.diag(rng.uniform(1.0, 2.0, n - nc))
+    b = rng.normal(size=n)
+    lu, piv, x = a.copy(), np.zeros(n, dtype=np.int64), b.copy()
+    assert lu_factor_block(lu, piv, nc) == 0
+    lu_solve_block(lu, piv, x, nc)
+    np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-12)
+    singular = a.copy()
+    singular[n - 1, n - 1] = 0.0
+    assert lu_factor_block(singular, piv, nc) == n

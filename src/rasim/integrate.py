@@ -12,7 +12,7 @@ from . import model
 from .solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
 
 KERNELS = {
-    "rodas4": make_rodas(model.rhs, model.jac, model.dfdt),
+    "rodas4": make_rodas(model.rhs, model.jac, model.dfdt, model.N_COUPLED),
     "dopri5": make_dopri5(model.rhs),
 }
 N_STATS = 5

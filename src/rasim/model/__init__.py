@@ -15,7 +15,7 @@ from .parameters import (DEFAULTS, N_PARAMS, PARAMETERS, PINDEX, Parameter,
 from .presets import msc_overrides
 from .references import reference_vector
 from .rhs import dfdt, jac, rhs
-from .states import INDEX, N_STATES, NAMES, STATES
+from .states import INDEX, N_COUPLED, N_STATES, NAMES, STATES
 
 # Typical magnitude of each state (inflamed reference; 1 for MSC compartments,
 # the fractions and the antibody level): absolute tolerances are relative to it.
@@ -39,7 +39,7 @@ def build_args(p: np.ndarray, mtx_times: np.ndarray, mtx_depots: np.ndarray,
 
 
 __all__ = [
-    "STATES", "NAMES", "INDEX", "N_STATES", "PARAMETERS", "PINDEX", "N_PARAMS", "DEFAULTS",
+    "STATES", "NAMES", "INDEX", "N_STATES", "N_COUPLED", "PARAMETERS", "PINDEX", "N_PARAMS", "DEFAULTS",
     "Parameter", "parameter", "parameter_vector", "msc_overrides", "reference_vector",
     "OBSERVABLES", "observables", "rhs", "jac", "dfdt", "build_args", "pk",
     "STATE_SCALE", "MSC_DEPOT_STATE", "MTX_DEPOTS", "CELLS_PER_UNIT",

@@ -48,3 +48,9 @@ INDEX: dict[str, int] = {name: i for i, name in enumerate(NAMES)}
 (I_MSC_LUNG, I_MSC_JOINT, I_MSC_IA, I_TH1, I_TH17, I_TFH, I_TREG, I_TREG_MEM,
  I_M1, I_M2, I_FLS, I_TNF, I_IL6, I_IL17, I_IL10, I_TGFB, I_CRP, I_FIB,
  I_AUTOAB, I_CART, I_EROS) = range(N_STATES)
+
+# States from here on are sinks: read-outs that no other state's rate depends on
+# (CRP, fibrinogen, autoantibodies, cartilage, erosion), each depending on itself
+# only among them.  The solver then factors the leading block only (tested
+# against the Jacobian's sparsity in tests/test_model.py).
+N_COUPLED = INDEX["crp"]

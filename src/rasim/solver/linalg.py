@@ -62,3 +62,32 @@ def lu_solve(lu, piv, b):
         for j in range(i + 1, n):
             s -= lu[i, j] * b[j]
         b[i] = s / lu[i, i]
+
+
+@njit(cache=True)
+def lu_factor_block(a, piv, nc):
+    """Factor a matrix whose trailing states ``nc..n-1`` are sinks.
+
+    Sinks: ``a[:nc, nc:] == 0`` and ``a[nc:, nc:]`` is diagonal (no state
+    depends on a sink but the sink itself), so only the leading ``nc x nc``
+    block needs LU; the sinks are solved by substitution (``lu_solve_block``).
+    Returns 0 on success, else the 1-based column with no usable pivot."""
+    code = lu_factor(a[:nc, :nc], piv[:nc])
+    if code != 0:
+        return code
+    for i in range(nc, a.shape[0]):
+        if a[i, i] == 0.0:
+            return i + 1
+    return 0
+
+
+@njit(cache=True)
+def lu_solve_block(lu, piv, b, nc):
+    """Solve in place with ``lu_factor_block``'s output: the leading block by LU,
+    then each sink from its own row: x_i = (b_i - sum_{j<nc} a_ij x_j) / a_ii."""
+    lu_solve(lu[:nc, :nc], piv[:nc], b[:nc])
+    for i in range(nc, lu.shape[0]):
+        s = b[i]
+        for j in range(nc):
+            s -= lu[i, j] * b[j]
+        b[i] = s / lu[i, i]

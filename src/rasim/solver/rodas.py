@@ -14,7 +14,7 @@ error estimate of the embedded order-3 solution ``y + A5. k + k5``.
 from numba import njit
 
 from ._driver import all_finite, error_norm, make_driver
-from .linalg import lu_factor, lu_solve
+from .linalg import lu_factor_block, lu_solve_block
 from .status import Status
 
 _SUCCESS = int(Status.SUCCESS)
@@ -45,12 +45,16 @@ _F0, _FT, _K1, _DY = 0, 1, 2, 8  # f(t,y), df/dt(t,y), k1..k6 in rows 2..7, scra
 _N_VEC = 9
 
 
-def make_rodas(rhs, jac, dfdt):
+def make_rodas(rhs, jac, dfdt, n_coupled=-1):
     """Return the compiled RODAS4 ``solve`` kernel for one model.
 
     rhs(t, y, args, dydt):  writes dy/dt into dydt.
     jac(t, y, args, J):     writes the nonzero entries of df/dy into J (zeroed first).
     dfdt(t, y, args, out):  writes the partial derivative df/dt into out (zeroed first).
+    n_coupled:              if >= 0, states n_coupled.. are sinks (no other state's
+                            derivative depends on them, each depends on itself only
+                            among them): the stage systems then need an LU of the
+                            leading block only (``linalg.lu_factor_block``).
 
     The kernel's signature is documented in :mod:`rasim.solver`.
     """
@@ -71,6 +75,7 @@ def make_rodas(rhs, jac, dfdt):
     def attempt(t, h, y, args, rtol, atol, ws, wm, piv, ynew, stats):
         """One RODAS4 step of size h; returns (status, error norm)."""
         n = y.shape[0]
+        nc = n if n_coupled < 0 else n_coupled
         f0, ft, dy = ws[_F0], ws[_FT], ws[_DY]
         k1, k2, k3 = ws[_K1], ws[_K1 + 1], ws[_K1 + 2]
         k4, k5, k6 = ws[_K1 + 3], ws[_K1 + 4], ws[_K1 + 5]
@@ -81,48 +86,48 @@ def make_rodas(rhs, jac, dfdt):
                 e[i, jj] = -wm[0, i, jj]
             e[i, i] += diag
         stats[4] += 1
-        if lu_factor(e, piv) != 0:
+        if lu_factor_block(e, piv, nc) != 0:
             return _SINGULAR, 0.0
         hinv = 1.0 / h
 
         for i in range(n):
             k1[i] = f0[i] + h * D1 * ft[i]
-        lu_solve(e, piv, k1)
+        lu_solve_block(e, piv, k1, nc)
 
         for i in range(n):
             ynew[i] = y[i] + A21 * k1[i]
         rhs(t + C2 * h, ynew, args, dy)
         for i in range(n):
             k2[i] = dy[i] + hinv * C21 * k1[i] + h * D2 * ft[i]
-        lu_solve(e, piv, k2)
+        lu_solve_block(e, piv, k2, nc)
 
         for i in range(n):
             ynew[i] = y[i] + A31 * k1[i] + A32 * k2[i]
         rhs(t + C3 * h, ynew, args, dy)
         for i in range(n):
             k3[i] = dy[i] + hinv * (C31 * k1[i] + C32 * k2[i]) + h * D3 * ft[i]
-        lu_solve(e, piv, k3)
+        lu_solve_block(e, piv, k3, nc)
 
         for i in range(n):
             ynew[i] = y[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
         rhs(t + C4 * h, ynew, args, dy)
         for i in range(n):
             k4[i] = dy[i] + hinv * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i]) + h * D4 * ft[i]
-        lu_solve(e, piv, k4)
+        lu_solve_block(e, piv, k4, nc)
 
         for i in range(n):
             ynew[i] = y[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
         rhs(t + h, ynew, args, dy)
         for i in range(n):
             k5[i] = dy[i] + hinv * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-        lu_solve(e, piv, k5)
+        lu_solve_block(e, piv, k5, nc)
 
         for i in range(n):
             ynew[i] += k5[i]
         rhs(t + h, ynew, args, dy)
         for i in range(n):
             k6[i] = dy[i] + hinv * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-        lu_solve(e, piv, k6)
+        lu_solve_block(e, piv, k6, nc)
 
         for i in range(n):
             ynew[i] += k6[i]
