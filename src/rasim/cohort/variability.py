@@ -154,7 +154,9 @@ def sample(base: np.ndarray, var: Variability, pop: Population, z: np.ndarray, u
     for name in DRIVE_PARAMETERS:
         P[:, PINDEX[name]] *= rel ** effects["duration_on_drive"]
     P[:, PINDEX["haq_floor"]] *= rel ** effects["duration_on_haq_floor"]
-    eta = z[:, :var.size] @ var.chol.T
+    # eta = z @ chol.T, written out so that each patient's sum runs in the same order
+    # whatever the batch size (BLAS kernels may not: bit-for-bit across chunk sizes)
+    eta = (z[:, None, :var.size] * var.chol[None, :, :]).sum(axis=2)
     P[:, var.index] = np.clip(P[:, var.index] * np.exp(eta), var.low, var.high)
     for name in ("age", "female", "weight", "creatinine_clearance", "seropositive"):
         P[:, PINDEX[name]] = cov[name]
