@@ -36,7 +36,7 @@ from ..integrate import KERNELS
 from ..model.parameters import REFERENCE_STATES
 from ..regimen import Regimen
 from ..simulation import _dosing, _horizon, _observation_days, _parameter_vector
-from ..solver import SolverOptions, Status
+from ..solver import SolverOptions
 from . import measurement, variability
 from .arms import Arm, arm as builtin_arm, population
 from .kernel import NOT_SETTLED, make_kernels
@@ -377,4 +377,4 @@ class _threads:
 
 
 __all__ = ["Cohort", "Chunk", "CohortProblem", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
-           "Status", "patient_rng", "warm_up"]
+           "patient_rng", "warm_up"]
