@@ -222,9 +222,6 @@ def profile_section(cfg: Config) -> dict:
     say(f"  (MTX forcing alone, inside RHS/Jacobian/df/dt: {1e3 * kp['mtx_forcing_s']:.2f} ms; unit costs ns: "
         + ", ".join(f"{k} {v:.0f}" for k, v in kp["unit_ns"].items()) + ")")
     out = {"kernel": kp}
-    if cases.Cohort is None:
-        say("  cohort pipeline stages: not available (stand-in cohort)")
-        return out
     try:
         sp = costs.stage_profile(cfg.profile_patients)
     except Exception as exc:  # noqa: BLE001  (depends on the cohort module's internals)
