@@ -26,7 +26,7 @@ def fits():
 @pytest.fixture(scope="module")
 def arms():
     names = ("dmard", "msc+dmard", "msc_repeat+dmard", "msc", "bm_msc+dmard", "ad_msc+dmard")
-    return {a: Cohort(a, patients=120, seed=11, observe=DAYS, rtol=1e-5).run() for a in names}
+    return {a: Cohort(a, patients=200, seed=11, observe=DAYS, rtol=1e-5).run() for a in names}
 
 
 def _at(res, name, day):
@@ -126,8 +126,9 @@ def test_bone_marrow_msc_raise_treg_by_1_month_and_lower_th17_by_12(arms):
 
 
 @pytest.mark.xfail(strict=True, reason="the 28-joint mean field couples joint counts to serum cytokines: "
-                   "adipose MSCs move TJC/SJC and TNF/IL-6/ESR by similar fractions (Vij 2022 saw only the "
-                   "joint counts move); needs joint-level compartments")
+                   "adipose MSCs move TJC/SJC and TNF/IL-6/ESR by similar fractions, and what is left of the "
+                   "joint-count fall at a year is regression to the mean (Vij 2022 saw only the joint counts "
+                   "move); needs joint-level compartments")
 def test_adipose_msc_improve_joints_with_markers_nearly_flat(arms):
     res = arms["ad_msc+dmard"]
     ratio = {n: _at(res, n, 365).mean() / res[n][:, 0].mean() for n in ("TJC28", "SJC28", "TNF", "IL6", "ESR")}

@@ -161,3 +161,36 @@ def test_patient_draws_do_not_depend_on_the_batch_they_are_drawn_in():
     for rows in (slice(0, 1), slice(5, 12), slice(100, 257)):
         part, _ = variability.sample(s["base"], s["var"], s["pop"], z[rows], u[rows], s["effects"])
         assert np.array_equal(part, whole[rows])
+
+
+def test_flare_path_is_a_stationary_ou_process_conditioned_on_screening():
+    """Unit variance at every visit, correlation exp(-gap / flare_days) with screening."""
+    from rasim.cohort import measurement
+
+    s = measurement.settings()
+    rng = np.random.default_rng(5)
+    n, days = 200_000, np.array([0.0, 28.0, 365.0])
+    f_screen = rng.standard_normal(n)
+    f = measurement.flare_path(f_screen, rng.standard_normal((n, days.size)), days, s)
+    lags = days + s["screening_days"]
+    for k, lag in enumerate(lags):
+        assert abs(f[:, k].var() - 1.0) < 0.02
+        assert abs(np.corrcoef(f_screen, f[:, k])[0, 1] - np.exp(-lag / s["flare_days"])) < 0.01
+    # conditioned on a flare at screening, the expected path decays back toward 0
+    g = measurement.flare_path(np.full(4, 2.0), np.zeros((4, days.size)), days, s)
+    assert np.allclose(g[0], 2.0 * np.exp(-lags / s["flare_days"]))
+
+
+def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
+    """In the DMARD-only arm the disease state barely moves (TNF within 1 %), but the joint counts
+    measured after baseline fall: patients qualified on a flare at screening."""
+    def drift(**measurement):
+        res = Cohort("dmard", patients=1000, seed=8, observe=(0, 91, 182, 273), measurement=measurement).run()
+        change = res["TJC28"][:, 1:].mean(axis=1) - res["TJC28"][:, 0]
+        assert np.max(np.abs(res["TNF"][:, 1:] / res["TNF"][:, :1] - 1.0)) < 0.01
+        return change.mean(), change.std() / np.sqrt(change.size)
+
+    flares, se = drift()
+    assert flares < -3 * se
+    without, se0 = drift(flare_sd=0.0, flare_vas_sd=0.0)
+    assert abs(without) < 3 * se0 and without > flares

@@ -52,7 +52,8 @@ def current(table: str, name: str) -> float:
     return variability.VARIABILITY[name].omega
 
 
-def fit(patients: int, seed: int, max_evals: int, checkpoint: Path | None = None) -> dict:
+def fit(patients: int, seed: int, max_evals: int, checkpoint: Path | None = None,
+        diff_step: float = 0.1) -> dict:
     tlist = cal.targets()
     lo, hi = np.log(np.array([bounds(*f) for f in cal.FITTED])).T
     x0 = np.clip(np.log([current(*f) for f in cal.FITTED]), lo + 1e-9, hi - 1e-9)
@@ -70,7 +71,7 @@ def fit(patients: int, seed: int, max_evals: int, checkpoint: Path | None = None
 
     t0 = time.perf_counter()
     start = float(np.sum(fun(x0) ** 2))
-    sol = least_squares(fun, x0, bounds=(lo, hi), diff_step=0.05, max_nfev=max_evals, x_scale=1.0)
+    sol = least_squares(fun, x0, bounds=(lo, hi), diff_step=diff_step, max_nfev=max_evals, x_scale=1.0)
     return {"x": np.exp(sol.x), "start": start, "end": float(2 * sol.cost), "status": int(sol.status),
             "message": sol.message, "nfev": int(sol.nfev), "seconds": time.perf_counter() - t0,
             "patients": patients, "seed": seed, "history": log}
@@ -145,6 +146,8 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=200, help="patients per arm during the fit")
     ap.add_argument("--seed", type=int, default=2026, help="seed of the fit's common random numbers")
     ap.add_argument("--max-evals", type=int, default=150)
+    ap.add_argument("--diff-step", type=float, default=0.1,
+                    help="relative finite-difference step (log scale); wide enough to see through Monte Carlo jumps")
     ap.add_argument("--write", action="store_true", help="store the fitted values in calibrated.json")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--checkpoint", type=Path, help="write the best evaluation so far here (calibrated.json form)")
@@ -153,7 +156,7 @@ def main() -> None:
     args = ap.parse_args()
     info = None
     if not args.report_only:
-        info = fit(args.patients, args.seed, args.max_evals, args.checkpoint)
+        info = fit(args.patients, args.seed, args.max_evals, args.checkpoint, args.diff_step)
         print(f"objective {info['start']:.3f} -> {info['end']:.3f}: {info['message']}")
         if args.write:
             write(info)

@@ -13,7 +13,8 @@ SOURCE = "calibrated (tools/calibrate.py, docs/calibration.md): fitted to the ta
 
 
 def fitted(table: str) -> dict[str, float]:
-    """Fitted values of ``table`` ("params", "variability" or "measurement"); {} if none."""
+    """Values of ``table`` ("params", "balance", "variability", "measurement" or
+    "covariate_effects"); {} if none."""
     path = resources.files("rasim") / "data" / "calibrated.json"
     if not path.is_file():
         return {}

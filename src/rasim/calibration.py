@@ -22,6 +22,8 @@ import numpy as np
 
 from .cohort import ARMS, CRITERIA, Arm, Cohort
 from .cohort.arms import DMARD
+from .model import parameter_vector
+from .model.balance import balanced
 from .regimen import msc
 
 # Arms the targets are simulated in: the built-in arms, plus Park 2018's
@@ -42,6 +44,8 @@ FITTED: tuple[tuple[str, str], ...] = (
     ("params", "damage_weight"), ("params", "haq_floor"), ("measurement", "placebo_pro"),
     ("variability", "m1_activation"), ("variability", "crp_max"),
     ("covariate_effects", "duration_on_drive"), ("covariate_effects", "duration_on_haq_floor"),
+    ("params", "crp_k_il6"), ("params", "fls_death"), ("measurement", "joint_logit_sd"),
+    ("measurement", "flare_sd"), ("measurement", "flare_vas_sd"),
 )
 
 
@@ -99,18 +103,26 @@ def targets(use: str | None = "calibrate") -> list[Target]:
 
 
 def overrides_from(x: np.ndarray) -> dict[str, dict[str, float]]:
-    """Cohort keyword overrides (params / variability / measurement) from a FITTED vector."""
+    """Calibration tables (params / balance / variability / measurement / covariate_effects)
+    from a FITTED vector; "balance" holds the production constants recomputed at the
+    fitted parameters (``rasim.model.balance``), so both reference states stay steady."""
     out: dict[str, dict[str, float]] = {"params": {}, "variability": {}, "measurement": {},
                                         "covariate_effects": {}}
     for (table, name), value in zip(FITTED, x):
         out[table][name] = float(value)
+    out["balance"] = balanced(parameter_vector(out["params"]))
     return out
 
 
 def simulate_targets(tlist: list[Target], overrides: dict | None = None, patients: int = 300,
                      seed: int = 2026, threads: int | None = None, rtol: float = 1e-4) -> list[tuple[Target, float, float]]:
-    """(target, simulated value, Monte Carlo standard error) for each target."""
-    overrides = overrides or {}
+    """(target, simulated value, Monte Carlo standard error) for each target.
+
+    ``overrides``: Cohort keyword tables (params, variability, measurement,
+    covariate_effects), optionally with "balance" (merged into params)."""
+    overrides = dict(overrides or {})
+    if "balance" in overrides:
+        overrides["params"] = {**overrides.pop("balance"), **overrides.get("params", {})}
     results = {}
     for key in sorted({t.arm for t in tlist}):
         days = sorted({0.0, *(t.day for t in tlist if t.arm == key)})

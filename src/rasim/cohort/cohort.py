@@ -161,19 +161,19 @@ class Cohort:
             raise RasimError(f"chunk [{start}, {stop}) is outside the cohort's {self.patients} patients")
         s = self._setup
         idx = np.arange(start, stop)
-        P, y0, cov, counts, enrolled = _enrol(self, idx)
+        P, y0, cov, counts, enrolled, flare = _enrol(self, idx)
         ev_amt = s["ev_flat"][None, :] + cov["weight"][:, None] * s["ev_per_kg"][None, :]
         status, y, steps = _trial(self, P, y0, ev_amt)
         status[~enrolled] = NOT_ENROLLED
         y[~enrolled] = np.nan
-        values, expected_das, resolved = _observe(self, P, y, idx)
+        values, expected_das, resolved = _observe(self, P, y, idx, flare)
         return Chunk(start, stop, status, values, expected_das, resolved, cov, counts[0], counts[1],
                      steps, y if self.dense else None)
 
     def problems(self) -> "CohortProblem":
         """The enrolled patients' solver inputs (day-0 search done, regimen not solved)."""
         s = self._setup
-        P, y0, cov, _, _ = _enrol(self, np.arange(self.patients))
+        P, y0, cov = _enrol(self, np.arange(self.patients))[:3]
         ev_amt = s["ev_flat"][None, :] + cov["weight"][:, None] * s["ev_per_kg"][None, :]
         args = np.stack([model.build_args(p, *s["mtx"]) for p in P])
         return CohortProblem(args, y0, s["t0"], s["t_out"], s["ev_t"], s["ev_cmt"], ev_amt, s["atol"])
@@ -239,16 +239,18 @@ def _background_dose(background: Regimen | None) -> tuple | None:
 # ---- enrolment -----------------------------------------------------------------------------
 
 def _enrol(c: Cohort, idx: np.ndarray):
-    """Draw candidates per patient until one qualifies: (P, y0, covariates, counts, enrolled)."""
+    """Draw candidates per patient until one qualifies:
+    (P, y0, covariates, counts, enrolled, fluctuation at screening)."""
     s = c._setup
     var, pop = s["var"], s["pop"]
-    k_norm = variability.draws_per_candidate(var) + len(measurement.ITEMS)
+    k_norm = variability.draws_per_candidate(var) + measurement.N_NORMALS
     gens = [patient_rng(c.seed, s["pop_key"], int(i), 0) for i in idx]
     n = len(idx)
     P = np.repeat(s["base"][None, :], n, axis=0)
     y0 = np.full((n, model.N_STATES), np.nan)
     cov = {name: np.full(n, np.nan) for name in ("age", "female", "weight", "creatinine_clearance",
                                                  "duration", "seropositive")}
+    flare = np.zeros(n)  # the enrolled candidate's fluctuation at screening (SD units)
     pending = np.arange(n)
     counts = [0, 0]
     for _ in range(MAX_CANDIDATES):
@@ -259,13 +261,14 @@ def _enrol(c: Cohort, idx: np.ndarray):
         y = _accrue_damage(y, Pc, covc["duration"])
         expected = model.observables(y, Pc)
         inflamed = settled & (expected["DAS28_ESR"] > LOW)
-        screen = measurement.measure({k: v[:, None] for k, v in expected.items()},
-                                     z[:, None, -len(measurement.ITEMS):], np.zeros(1), s["meas"])
+        z_meas = z[:, -measurement.N_NORMALS:]
+        screen = measurement.measure({k: v[:, None] for k, v in expected.items()}, z_meas[:, None, :],
+                                     np.zeros(1), s["meas"], z_meas[:, -1:])
         ok = inflamed & measurement.qualifies({k: v[:, 0] for k, v in screen.items()}, pop.entry)
         counts[0] += int(np.sum(~inflamed))
         counts[1] += int(np.sum(inflamed & ~ok))
         take = pending[ok]
-        P[take], y0[take] = Pc[ok], y[ok]
+        P[take], y0[take], flare[take] = Pc[ok], y[ok], z_meas[ok, -1]
         for name in cov:
             cov[name][take] = covc[name][ok]
         pending = pending[~ok]
@@ -274,7 +277,7 @@ def _enrol(c: Cohort, idx: np.ndarray):
     enrolled = np.ones(n, dtype=bool)
     enrolled[pending] = False
     y0[pending] = s["y_start"]
-    return P, y0, cov, counts, enrolled
+    return P, y0, cov, counts, enrolled, flare
 
 
 def _settle(c: Cohort, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -323,14 +326,15 @@ def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     return status, y, stats[:, 0].copy()
 
 
-def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray):
+def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_screen: np.ndarray):
     """Measured items (visit noise from each patient's stream 1) and expected biomarkers."""
     s = c._setup
     t = s["t_out"]
     expected = model.observables(y, P)
-    z = np.stack([patient_rng(c.seed, s["pop_key"], int(i), 1).standard_normal((len(t), len(measurement.ITEMS)))
+    z = np.stack([patient_rng(c.seed, s["pop_key"], int(i), 1).standard_normal((len(t), measurement.N_NORMALS))
                   for i in idx])
-    values = measurement.measure(expected, z, t, s["meas"])
+    flare = measurement.flare_path(flare_screen, z[..., -1], t, s["meas"])
+    values = measurement.measure(expected, z, t, s["meas"], flare)
     values.update({name: expected[name] for name in BIOMARKERS})
     resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]
     return values, expected["DAS28_ESR"], resolved

@@ -3,12 +3,22 @@
 From the model's expected values (``rasim.model.observables``) and standard
 normals drawn per patient and visit:
 
-* joint counts: integers 0-28, 28 * expit(logit(expected / 28) + joint_logit_sd * z);
+* joint counts: integers 0-28, 28 * expit(logit(expected / 28) + joint_logit_sd * z
+  + flare_sd * f), where f is the patient's slow fluctuation (below);
 * ESR: log-normal around the expected value, whole mm/h >= 1;
 * CRP: log-normal (day-to-day biological and assay variation), mg/L;
-* pain, patient and physician global: expected + vas_sd * z, clipped to 0-100 mm;
-* HAQ-DI: expected + haq_sd * z, in steps of 0.125 within 0-3;
+* pain, patient and physician global: expected * exp(flare_vas_sd * f) + vas_sd * z,
+  clipped to 0-100 mm;
+* HAQ-DI: expected * exp(flare_vas_sd * f) + haq_sd * z, in steps of 0.125 within 0-3;
 * DAS28-ESR and DAS28-CRP from those measured items (published formulas).
+
+Within-patient fluctuation: joint activity waxes and wanes over weeks (flares)
+beyond what the model's systemic state carries, and the joints, the globals,
+pain and HAQ move together with it.  ``f`` is a stationary
+Ornstein-Uhlenbeck path in SD units with correlation time ``flare_days``,
+sampled at screening (``screening_days`` before day 0) and at every visit, so
+patients who qualify on a flare at screening drift back afterwards:
+regression to the mean continues past baseline, as in a placebo arm.
 
 Placebo (declared term): after enrolment, patient-reported items (pain,
 patient global, HAQ) read lower by a fraction ``placebo_pro`` reached with
@@ -25,6 +35,7 @@ from .. import _calibrated, clinical
 from ..model.parameters import Parameter
 
 ITEMS = ("TJC28", "SJC28", "ESR", "CRP", "pain", "patient_global", "physician_global", "HAQ")
+N_NORMALS = len(ITEMS) + 1  # standard normals per visit: one per item, then the flare innovation
 PRO_ITEMS = ("pain", "patient_global", "HAQ")
 
 MEASUREMENT: dict[str, Parameter] = {p.name: p for p in (
@@ -39,6 +50,17 @@ MEASUREMENT: dict[str, Parameter] = {p.name: p for p in (
               "literature: VAS test-retest SD about 10 mm"),
     Parameter("haq_sd", 0.15, "HAQ units", 0.05, 0.3, "HAQ-DI test-retest noise",
               "literature: HAQ-DI smallest detectable difference ~0.2"),
+    Parameter("flare_sd", 0.3, "logit", 0.0, 1.0,
+              "SD of the slow within-patient fluctuation of joint counts (flares)",
+              "assumed: joint counts vary between visits beyond test-retest noise; calibrated with "
+              "RADIATE's placebo ACR20"),
+    Parameter("flare_vas_sd", 0.1, "log", 0.0, 0.5,
+              "SD of the same fluctuation on pain, patient and physician global and HAQ (log scale)",
+              "assumed; calibrated with RADIATE's placebo ACR20"),
+    Parameter("flare_days", 60.0, "days", 14.0, 180.0, "correlation time of that fluctuation",
+              "assumed: flares last weeks to months"),
+    Parameter("screening_days", 14.0, "days", 0.0, 42.0, "time from the screening visit to day 0",
+              "trial design: screening 2-4 weeks before baseline (RADIATE up to 4 weeks)"),
     Parameter("placebo_pro", 0.1, "-", 0.0, 0.3,
               "fraction by which patient-reported items read lower after enrolment",
               "calibrated: RADIATE placebo + MTX ACR20 10% at 24 weeks"),
@@ -62,24 +84,39 @@ def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
     return values
 
 
+def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[str, float]) -> np.ndarray:
+    """Fluctuation (n, m) at visit ``days`` (m,), given its value ``f_screen`` (n,) at
+    screening (day -screening_days) and innovations ``z`` (n, m): an exact AR(1) sampling
+    of a unit Ornstein-Uhlenbeck process with correlation time ``flare_days``."""
+    gaps = np.diff(np.concatenate([[-s["screening_days"]], np.asarray(days, dtype=np.float64)]))
+    rho = np.exp(-np.maximum(gaps, 0.0) / s["flare_days"])
+    f = np.empty(z.shape)
+    prev = f_screen
+    for k in range(len(rho)):  # over visits (a dozen), vectorised over patients
+        prev = f[:, k] = rho[k] * prev + np.sqrt(1.0 - rho[k] ** 2) * z[:, k]
+    return f
+
+
 def measure(expected: dict[str, np.ndarray], z: np.ndarray, days: np.ndarray,
-            s: dict[str, float]) -> dict[str, np.ndarray]:
-    """Measured items and DAS28s for expected values (n, m) and normals z (n, m, len(ITEMS)).
+            s: dict[str, float], flare: np.ndarray) -> dict[str, np.ndarray]:
+    """Measured items and DAS28s for expected values (n, m), normals z (n, m, >= len(ITEMS))
+    and the patients' fluctuation ``flare`` (n, m) (``flare_path``).
 
     ``days`` (m,) since enrolment (<= 0: screening/baseline, no placebo)."""
     zi = {name: z[..., k] for k, name in enumerate(ITEMS)}
     out: dict[str, np.ndarray] = {}
     for name in ("TJC28", "SJC28"):
         frac = np.clip(expected[name] / 28.0, 1e-4, 1.0 - 1e-4)
-        logit = np.log(frac / (1.0 - frac)) + s["joint_logit_sd"] * zi[name]
+        logit = np.log(frac / (1.0 - frac)) + s["joint_logit_sd"] * zi[name] + s["flare_sd"] * flare
         out[name] = np.rint(28.0 / (1.0 + np.exp(-logit)))
     out["ESR"] = clinical.round_esr(expected["ESR"] * np.exp(s["esr_log_sd"] * zi["ESR"]))
     out["CRP"] = np.maximum(expected["CRP"], 0.1) * np.exp(s["crp_log_sd"] * zi["CRP"])
     placebo = 1.0 - s["placebo_pro"] * (1.0 - np.exp(-np.maximum(days, 0.0) / s["placebo_onset"]))
+    swing = np.exp(s["flare_vas_sd"] * flare)
     for name in ("pain", "patient_global", "physician_global"):
-        value = expected[name] * (placebo if name in PRO_ITEMS else 1.0)
+        value = expected[name] * swing * (placebo if name in PRO_ITEMS else 1.0)
         out[name] = np.clip(value + s["vas_sd"] * zi[name], 0.0, 100.0)
-    out["HAQ"] = clinical.round_haq(expected["HAQ"] * placebo + s["haq_sd"] * zi["HAQ"])
+    out["HAQ"] = clinical.round_haq(expected["HAQ"] * swing * placebo + s["haq_sd"] * zi["HAQ"])
     out["DAS28_ESR"] = clinical.das28_esr(out["TJC28"], out["SJC28"], out["ESR"], out["patient_global"])
     out["DAS28_CRP"] = clinical.das28_crp(out["TJC28"], out["SJC28"], out["CRP"], out["patient_global"])
     return out

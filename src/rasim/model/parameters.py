@@ -236,7 +236,8 @@ PARAMETERS: tuple[Parameter, ...] = (
        "calibrated: patient global ~68 mm at the inflamed reference"),
     _p("physician_k", 3.5, "synovitis units", 1.0, 20.0, "synovitis giving 50 mm on the physician global VAS",
        "assumed"),
-    _p("haq_floor", 0.5, "-", 0.0, 3.0, "non-inflammatory disability drive", "assumed"),
+    _p("haq_floor", 0.5, "-", 0.0, 10.0,
+       "non-inflammatory disability drive at 5 years' duration (deformity, comorbidity)", "assumed"),
     _p("haq_k", 6.5, "-", 1.0, 30.0, "disability drive giving HAQ-DI 1.5",
        "calibrated: HAQ 1.7 at the inflamed reference (RADIATE baseline)"),
     _p("rf_scale", 100.0, "IU/mL", 20.0, 500.0, "RF at autoantibody level 1", "assumed: typical seropositive RA"),
@@ -283,10 +284,17 @@ REFERENCE_STATES: dict[str, dict[str, float]] = {
 }
 
 def _with_calibration(table: tuple[Parameter, ...]) -> tuple[Parameter, ...]:
-    """The table with the committed calibration's values (``data/calibrated.json``) applied."""
-    fitted = _calibrated.fitted("params")
-    return tuple(replace(p, value=fitted[p.name], source=f"{_calibrated.SOURCE}; start: {p.value:g} ({p.source})")
-                 if p.name in fitted else p for p in table)
+    """The table with the committed calibration (``data/calibrated.json``) applied: fitted
+    values, and the balance constants recomputed at them (``rasim.model.balance``)."""
+    fitted, balance = _calibrated.fitted("params"), _calibrated.fitted("balance")
+
+    def entry(p: Parameter) -> Parameter:
+        if p.name in fitted:
+            return replace(p, value=fitted[p.name], source=f"{_calibrated.SOURCE}; start: {p.value:g} ({p.source})")
+        if p.name in balance:
+            return replace(p, value=balance[p.name], source=f"{p.source}, at the calibrated values")
+        return p
+    return tuple(entry(p) for p in table)
 
 
 PARAMETERS = _with_calibration(PARAMETERS)
