@@ -43,14 +43,8 @@ def test_targets_file_carries_sources():
     assert all(t.source for t in rows)
 
 
-# Targets the calibrated model still misses (docs/calibration.md): the early-RA MTX response is
-# too slow at 3 months (DAS28 4.46 vs 4.0; EULAR good 21% vs 34%) and early-RA HAQ too high
-# (1.25 vs 1.0: disability follows synovitis, which early and established RA share here).
-KNOWN_MISSES = {
-    "rw-base-haq": "early-RA HAQ 1.25 vs 1.0: disability tracks synovitis, similar in early and established RA",
-    "swefot-91": "MTX response in early RA too slow: DAS28 4.46 vs 4.0 at 3 months",
-    "mtx3m-eular-good": "MTX response in early RA too slow: EULAR good 21% vs 34% at 15 weeks",
-}
+# Targets the calibrated model still misses (docs/calibration.md); empty when all pass.
+KNOWN_MISSES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("target_id", [
@@ -77,8 +71,6 @@ def test_optimiser_improves_a_perturbed_start():
     assert 2 * sol.cost < float(r0 @ r0)
 
 
-@pytest.mark.xfail(strict=True, reason="relapse is a little late: median loss of response ~196 days vs "
-                   "90-180 (Wang 2013); the fit to Yang 2017's 60% one-year response pulls durability up")
 def test_msc_relapse_takes_three_to_six_months_in_relapsing_responders(arms):
     res = arms["msc+dmard"]
     das = res.expected_das28[res.ok]
