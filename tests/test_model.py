@@ -622,3 +622,20 @@ def test_trailing_states_are_sinks_as_the_solver_assumes():
         assert np.all(J[:nc, nc:] == 0.0)
         sinks = J[nc:, nc:]
         assert np.all(sinks == np.diag(np.diag(sinks)))
+
+
+def test_esr_follows_fibrinogen_and_immunoglobulins():
+    """ESR by hand: a 60-year-old woman's healthy median (Miller: (age + 10) / 2, times the
+    healthy fraction) at reference fibrinogen and basal antibodies; each driver scales it."""
+    p = model.parameter_vector({"age": 60.0, "female": 1.0})
+    q = {n: p[model.PINDEX[n]] for n in ("esr_healthy_fraction", "esr_fib_ref", "esr_fib_exponent",
+                                         "esr_ig_gain", "autoab_basal")}
+    y = model.reference_vector(p, "inflamed")
+    y[model.INDEX["fibrinogen"]] = q["esr_fib_ref"]
+    y[model.INDEX["autoab"]] = q["autoab_basal"]
+    healthy = q["esr_healthy_fraction"] * 35.0
+    assert float(model.observables(y, p)["ESR"]) == pytest.approx(healthy, rel=1e-12)
+    y[model.INDEX["fibrinogen"]] = 2.0 * q["esr_fib_ref"]
+    y[model.INDEX["autoab"]] = q["autoab_basal"] + 1.0
+    expected = healthy * 2.0 ** q["esr_fib_exponent"] * (1.0 + q["esr_ig_gain"])
+    assert float(model.observables(y, p)["ESR"]) == pytest.approx(expected, rel=1e-12)

@@ -45,7 +45,8 @@ FITTED: tuple[tuple[str, str], ...] = (
     ("variability", "m1_activation"), ("variability", "crp_max"),
     ("covariate_effects", "duration_on_drive"), ("covariate_effects", "duration_on_haq_floor"),
     ("params", "crp_k_il6"), ("params", "fls_death"), ("measurement", "joint_logit_sd"),
-    ("measurement", "flare_sd"), ("measurement", "flare_vas_sd"),
+    ("measurement", "flare_sd"), ("measurement", "flare_vas_sd"), ("params", "esr_ig_gain"),
+    ("params", "esr_fib_exponent"),
 )
 
 

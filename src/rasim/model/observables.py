@@ -9,7 +9,9 @@ Mappings (all monotone in inflammation and damage):
 * pain, patient global (0-100 mm) = 100 x / (x + k), x = d + pain_floor;
 * physician global = 100 s / (s + physician_k);
 * HAQ-DI = 3 h / (h + haq_k), h = d + haq_floor (continuous; clinics round it);
-* ESR = healthy median (age, sex) * (fibrinogen / esr_fib_ref)^esr_fib_exponent, >= 1 mm/h;
+* ESR = healthy median (age, sex) * (fibrinogen / esr_fib_ref)^esr_fib_exponent
+  * (1 + esr_ig_gain * (autoab - autoab_basal)+), >= 1 mm/h: fibrinogen (days) and
+  immunoglobulins (months; the autoantibody state stands for them);
 * DAS28-ESR and DAS28-CRP by the published formulas (``rasim.clinical``)
   on these expected values.
 """
@@ -84,7 +86,8 @@ def observables(states: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     haq_drive = drive + q("haq_floor")
     esr_median = q("esr_healthy_fraction") * esr_healthy(q("age"), q("female"))
     fib = np.maximum(s("fibrinogen"), 0.0)
-    esr = np.maximum(esr_median * (fib / q("esr_fib_ref")) ** q("esr_fib_exponent"), clinical.ESR_FLOOR)
+    ig = 1.0 + q("esr_ig_gain") * np.maximum(s("autoab") - q("autoab_basal"), 0.0)
+    esr = np.maximum(esr_median * (fib / q("esr_fib_ref")) ** q("esr_fib_exponent") * ig, clinical.ESR_FLOOR)
     crp = np.maximum(s("crp"), 0.0)
     return {
         "CRP": crp,

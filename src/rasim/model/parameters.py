@@ -222,6 +222,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("esr_healthy_fraction", 0.4, "-", 0.2, 0.8,
        "healthy median ESR as a fraction of the upper normal limit (age/2; (age+10)/2 for women)",
        "literature: Miller 1983 upper limits of ESR"),
+    _p("esr_ig_gain", 0.5, "-", 0.0, 2.0,
+       "fractional ESR rise per unit of immunoglobulin (autoantibody) excess over its basal level",
+       "EVIDENCE s3: ESR follows fibrinogen and immunoglobulins, so it falls more slowly than CRP; "
+       "calibrated with the early ESR change after MSCs (Park 2018)"),
     _p("sjc_k", 8.7, "synovitis units", 3.0, 20.0, "synovitis giving 14 of 28 swollen joints (Hill 2)",
        "calibrated: SJC28 ~11 at the inflamed reference"),
     _p("tjc_k", 7.5, "tenderness units", 3.0, 20.0, "tenderness drive giving 14 of 28 tender joints (Hill 2)",
