@@ -133,13 +133,19 @@ def simulate_targets(tlist: list[Target], overrides: dict | None = None, patient
 
 
 def _simulated(res, t: Target) -> tuple[float, float]:
+    """Mean (or median) of a level, change or percent change, or a responder rate, at t.day."""
     j = res.day_index(t.day)
     if t.is_rate:
         p = float(np.mean(res.responder_masks()[t.endpoint][:, j]))
         return p, math.sqrt(max(p * (1 - p), 1e-12) / max(int(np.sum(res.ok)), 1))
-    name = t.endpoint.replace("_change", "")
+    name = t.endpoint.replace("_pct_change", "").replace("_change", "")
     x = res[name]
-    data = x[:, j] - x[:, 0] if t.endpoint.endswith("_change") else x[:, j]
+    if t.endpoint.endswith("_pct_change"):
+        data = 100.0 * (x[:, j] - x[:, 0]) / x[:, 0]
+    elif t.endpoint.endswith("_change"):
+        data = x[:, j] - x[:, 0]
+    else:
+        data = x[:, j]
     value = float(np.median(data)) if t.statistic == "median" else float(np.mean(data))
     return value, float(np.std(data, ddof=1) / math.sqrt(len(data)))
 
