@@ -11,6 +11,7 @@ import pytest
 
 import rasim
 from rasim import model
+from rasim.model.presets import MTX_REFRACTORY
 
 N = model.N_STATES
 NO_MTX = (np.empty(0), np.empty(0, np.int64), np.empty(0))
@@ -48,3 +49,8 @@ def default_model() -> Model:
 def untreated():
     """Untreated default patient: the day-0 (inflamed) steady state only."""
     return rasim.simulate(None, days=1, observe=[0.0])
+
+
+def refractory(background):
+    """An MTX-refractory patient when a background MTX runs (the typical patient remits on it)."""
+    return MTX_REFRACTORY if background is not None else None

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 import rasim
-from rasim.model.presets import MTX_REFRACTORY
 from rasim import msc, mtx
+
+from conftest import refractory
 
 DAYS = np.array([0, 1, 3, 7, 14, 28, 56, 91, 120, 120.5, 182, 273, 365, 548, 730, 912, 1095], dtype=float)
 TIGHT = rasim.SolverOptions(method="scipy-radau", rtol=1e-10, atol=1e-12, max_steps=1_000_000)
@@ -32,10 +33,6 @@ TYPICAL = {
 FLOOR = {name: 1e-4 * typical for name, typical in TYPICAL.items()}
 
 
-
-def refractory(background):
-    """An MTX-refractory patient when a background MTX runs (the typical patient remits on it)."""
-    return MTX_REFRACTORY if background is not None else None
 
 REGIMENS = {
     "none": (None, None),

@@ -22,7 +22,7 @@ from rasim.model.presets import MTX_REFRACTORY
 from rasim import model, msc, mtx
 from rasim.model import pk
 
-from conftest import Model
+from conftest import Model, refractory
 
 ROOT = Path(__file__).resolve().parents[1]
 S = model.STATE_SCALE
@@ -424,10 +424,6 @@ def test_low_renal_function_raises_mtx_exposure():
 # --------------------------------------------------------------------------- non-negativity
 
 
-
-def refractory(background):
-    """An MTX-refractory patient when a background MTX runs (the typical patient remits on it)."""
-    return MTX_REFRACTORY if background is not None else None
 
 REGIMENS = {
     "none": (None, None),
