@@ -1,9 +1,10 @@
 """Print (or write into the parameter table) the ``balance`` production constants.
 
 See ``rasim.model.balance``: each pair of production constants is solved so
-that both reference states are steady states.  The committed calibration
-(``data/calibrated.json``) carries its own balance values, recomputed at the
-fitted parameters by ``tools/calibrate.py``::
+that both reference states are steady states, at the parameters in use (the
+committed calibration applied).  ``data/calibrated.json`` carries its own
+balance values, recomputed at the fitted parameters by ``tools/calibrate.py``
+and applied over the table's, so the table's values matter only without it::
 
     python tools/balance_parameters.py           # print
     python tools/balance_parameters.py --write   # rewrite the table values
