@@ -117,15 +117,29 @@ def test_bone_marrow_msc_raise_treg_by_1_month_and_lower_th17_by_12(arms):
     assert _at(res, "Th17_pct", 365).mean() < 0.9 * res["Th17_pct"][:, 0].mean()
 
 
-@pytest.mark.xfail(strict=True, reason="the 28-joint mean field couples joint counts to serum cytokines: "
-                   "adipose MSCs move TJC/SJC and TNF/IL-6/ESR by similar fractions, and what is left of the "
-                   "joint-count fall at a year is regression to the mean (Vij 2022 saw only the joint counts "
-                   "move); needs joint-level compartments")
-def test_adipose_msc_improve_joints_with_markers_nearly_flat(arms):
+VIJ_VISITS = (28, 91, 182, 365)  # Vij 2022 weeks 4, 12, 26, 52 (nearest observation days)
+
+
+def test_adipose_msc_leave_tnf_il6_esr_flat(arms):
+    """Vij 2022: TNF-a, IL-6 and ESR unchanged from baseline at every visit after adipose MSCs."""
     res = arms["ad_msc+dmard"]
-    ratio = {n: _at(res, n, 365).mean() / res[n][:, 0].mean() for n in ("TJC28", "SJC28", "TNF", "IL6", "ESR")}
-    assert ratio["TJC28"] < 0.85 and ratio["SJC28"] < 0.85
-    assert all(abs(ratio[n] - 1) < 0.05 for n in ("TNF", "IL6", "ESR"))
+    for name in ("TNF", "IL6", "ESR"):
+        x = res[name][res.ok]
+        for day in VIJ_VISITS:
+            ratio = x[:, res.day_index(day)] / x[:, 0]
+            se = ratio.std() / np.sqrt(ratio.size)
+            assert abs(x[:, res.day_index(day)].mean() / x[:, 0].mean() - 1) < 0.05 + 2 * se, (name, day)
+
+
+@pytest.mark.xfail(strict=True, reason="joint counts follow the same synovial cells as TNF, IL-6 and ESR, so "
+                   "cells too weak to move the markers (Vij 2022) cannot move the joints either; what is left "
+                   "is regression to the mean, about 5% at a year.  Vij's joint-count fall (open label, no "
+                   "control) would need a joint-local mechanism the evidence does not give; the randomised "
+                   "adipose trial (Cx611, Alvaro-Gracia 2017) was near placebo at 3 months")
+def test_adipose_msc_improve_joint_counts(arms):
+    res = arms["ad_msc+dmard"]
+    for name in ("TJC28", "SJC28"):
+        assert _at(res, name, 365).mean() < 0.85 * res[name][:, 0].mean(), name
 
 
 def test_three_year_trial_claim_is_reproduced_by_virtual_replicates(arms):

@@ -7,8 +7,15 @@ calibration refines them:
 * umbilical cord: accessible, low HLA expression, strongly immunomodulatory;
 * bone marrow: strongest osteo/chondrogenic repair (the review: for severe
   structural damage), Treg up by 1 month, Th17 down by 12 months (Ghoryani 2019);
-* adipose: weak systemic immunomodulation, potency 0.08 (Vij 2022: TNF, IL-6, ESR
-  unchanged) with trophic/repair activity; larger cells, more lung trapping.
+* adipose: trophic/repair activity; larger cells, more lung trapping; systemic
+  immunomodulation in vivo too weak to move serum markers.  Its potency is the
+  largest at which the ``ad_msc+dmard`` arm keeps mean TNF, IL-6 and ESR within
+  5% of baseline at weeks 4-52, as Vij 2022 saw (``tools/adipose_potency.py``,
+  400 patients, seed 5: 0.0024, rounded down to 0.002).  The cell effect saturates at a few million
+  cells (``msc_k_immune``), so only a potency this small keeps it from showing;
+  in vitro adipose MSCs suppress as well as bone-marrow ones, so this is a
+  property of the infused product in vivo.  The randomised allogeneic adipose
+  trial (Cx611, Alvaro-Gracia 2017) was also near placebo at 3 months.
 
 Donor: autologous cells are not rejected (immunogenicity 0) but RA patients'
 own MSCs are less potent (factor ``AUTOLOGOUS_POTENCY``); allogeneic cells
@@ -25,7 +32,7 @@ SOURCES: dict[str, dict[str, float]] = {
                        "msc_homing_max": 0.05, "msc_immunogenicity": 0.3},
     "bone_marrow": {"msc_potency_immune": 0.8, "msc_potency_repair": 2.0,
                     "msc_homing_max": 0.05, "msc_immunogenicity": 0.5},
-    "adipose": {"msc_potency_immune": 0.08, "msc_potency_repair": 1.5,
+    "adipose": {"msc_potency_immune": 0.002, "msc_potency_repair": 1.5,
                 "msc_homing_max": 0.03, "msc_immunogenicity": 0.5},
 }
 DONORS = ("allogeneic", "autologous")

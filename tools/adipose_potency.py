@@ -1,0 +1,59 @@
+"""Find the adipose-MSC immunomodulatory potency that Vij 2022 allows.
+
+Vij 2022 (autologous adipose MSC 2e8 IV, n = 15) saw serum TNF-a, IL-6 and
+ESR unchanged at weeks 4, 12, 26 and 52.  This script bisects (in log
+potency) for the largest ``presets.SOURCES["adipose"]["msc_potency_immune"]``
+at which the ``ad_msc+dmard`` arm's mean TNF, IL-6 and ESR stay within
+``TOLERANCE`` of baseline at every one of those visits; the preset carries the
+result.  The cell effect saturates at a few million cells (``msc_k_immune``),
+so the allowed potency is small::
+
+    python tools/adipose_potency.py [--patients 400] [--seed 5]
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from rasim.cohort import Cohort  # noqa: E402
+from rasim.model import presets  # noqa: E402
+
+VISITS = (0.0, 28.0, 84.0, 182.0, 364.0)  # Vij 2022: baseline, weeks 4, 12, 26, 52
+MARKERS = ("TNF", "IL6", "ESR")
+TOLERANCE = 0.05  # largest mean relative change still read as "unchanged"
+
+
+def largest_change(potency: float, patients: int, seed: int) -> float:
+    """Largest |mean / baseline mean - 1| over MARKERS and visits at this source potency."""
+    effective = potency * presets.AUTOLOGOUS_POTENCY
+    res = Cohort("ad_msc+dmard", patients=patients, seed=seed, observe=VISITS,
+                 params={"msc_potency_immune": effective}).run()
+    ok = res.ok
+    change = [np.abs(res[m][ok].mean(axis=0) / res[m][ok, 0].mean() - 1.0)[1:].max() for m in MARKERS]
+    return float(max(change))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--steps", type=int, default=12)
+    a = ap.parse_args()
+    lo, hi = math.log(1e-6), math.log(1.0)
+    for _ in range(a.steps):
+        mid = 0.5 * (lo + hi)
+        change = largest_change(math.exp(mid), a.patients, a.seed)
+        print(f"potency {math.exp(mid):.3g}: largest marker change {change:.3f}")
+        lo, hi = (mid, hi) if change <= TOLERANCE else (lo, mid)
+    print(f"largest potency within {TOLERANCE:.0%}: {math.exp(lo):.3g} "
+          f"(preset now {presets.SOURCES['adipose']['msc_potency_immune']:g})")
+
+
+if __name__ == "__main__":
+    main()
