@@ -160,12 +160,10 @@ def test_observation_at_a_dose_time_reads_the_pre_dose_value(result):
     assert lung[10.01] == pytest.approx(40.0 * math.exp(-0.01 * rate), rel=1e-3)
 
 
-@pytest.mark.xfail(strict=True, reason="known: result.mtx reports post-dose MTX amounts at a dose time "
-                   "while states read pre-dose; to unify with the cohort work")
 def test_mtx_amounts_at_a_dose_time_read_the_pre_dose_value(result):
     """The same convention for ``result.mtx`` as for the states: at day 7 (a dose
-    day) the 15 mg of day 7 are not yet in the gut.  (Observed: result.mtx is
-    post-dose at dose times, because pk.amounts includes a dose at exactly t.)"""
+    day) the 15 mg of day 7 are not yet in the gut.  (Was: result.mtx post-dose
+    at dose times, because pk.amounts included a dose at exactly t.)"""
     row = dict(zip(result.t, result.mtx))
     assert row[7.0].sum() == pytest.approx(15.0, rel=1e-12)  # only the day-0 dose so far
     assert row[7.0][pk.GUT] < 1e-6

@@ -86,7 +86,7 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
     problem = prepare(regimen, days=days, observe=observe, params=params, covariates=covariates,
                       background=background)
     status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.events)
-    mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out)
+    mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out, pre_dose=True)
     return SimulationResult(problem.t_out, y, problem.params, status, dict(zip(STAT_NAMES, map(int, stats))),
                             problem.regimen, problem.day0, mtx)
 

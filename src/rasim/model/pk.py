@@ -175,16 +175,17 @@ def mean_polyglutamate(p: np.ndarray, dose_mg: float, every: float, depot: int) 
 
 
 def amounts(p: np.ndarray, times: np.ndarray, depots: np.ndarray, doses: np.ndarray,
-            t: np.ndarray) -> np.ndarray:
+            t: np.ndarray, pre_dose: bool = False) -> np.ndarray:
     """All five MTX amounts (mg) at sorted times ``t``: shape (len(t), 5).
 
-    A dose at exactly ``t`` is included (post-dose amounts)."""
+    A dose at exactly ``t`` is included (post-dose amounts), unless ``pre_dose``:
+    then it is not yet given, the convention of the solver's observed states."""
     out = np.zeros((len(t), N_PK))
     x = np.zeros(N_PK)
     t_x = -np.inf  # time at which x holds
     k = 0
     for j, tj in enumerate(np.asarray(t, dtype=np.float64)):
-        while k < len(times) and times[k] <= tj:
+        while k < len(times) and (times[k] < tj or (times[k] == tj and not pre_dose)):
             if t_x > -np.inf:
                 propagate(p, x.copy(), times[k] - t_x, x)
             add_dose(p, x, int(depots[k]), float(doses[k]))
