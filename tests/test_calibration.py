@@ -149,3 +149,18 @@ def test_three_year_trial_claim_is_reproduced_by_virtual_replicates(arms):
     power = trial_replicates(arms["msc+dmard"], trials=200, size=64, days=(365, 1095),
                              markers=("ESR", "CRP", "DAS28_ESR", "HAQ"), seed=1)
     assert all(p >= 0.8 for by_day in power.values() for p in by_day.values()), power
+
+
+def test_heldout_rows_name_known_arms_and_simulate():
+    """tools/heldout.py: every held-out row has an arm and an endpoint the cohort can compute."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "heldout.py"
+    spec = importlib.util.spec_from_file_location("heldout", path)
+    heldout = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(heldout)
+    rows = cal.targets("heldout", heldout.DATA)
+    assert rows and all(t.source and t.arm in heldout.ARMS_OF_TRIALS for t in rows)
+    fits = cal.simulate_targets(rows, None, patients=20, seed=3, arms=heldout.ARMS_OF_TRIALS)
+    assert all(np.isfinite(sim) and np.isfinite(se) for _, sim, se in fits)

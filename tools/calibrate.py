@@ -95,13 +95,13 @@ def report(patients: int, seed: int, fit_info: dict | None) -> None:
                   f"{fit_info['nfev']} evaluations at {fit_info['patients']} patients/arm, seed {fit_info['seed']}.",
                   f"Objective (sum of squared residual/tolerance): start {fit_info['start']:.2f}, "
                   f"end {fit_info['end']:.2f}.", ""]
-    table, n_pass = _table(rows)
+    table, n_pass = cal.markdown_table(rows)
     lines += table + ["", f"{n_pass} of {len(rows)} targets within tolerance.", "",
                       "Fitted values (everything else keeps its literature or balance value):", "",
                       "| table | name | value |", "|---|---|---:|"]
     lines += [f"| {tb} | {nm} | {current(tb, nm):.4g} |" for tb, nm in cal.FITTED]
     context = cal.simulate_targets(cal.targets("context"), None, patients, seed)
-    table, n_within = _table(context)
+    table, n_within = cal.markdown_table(context)
     lines += ["", "## Not fitted: the `context` rows", "",
               "Published figures the fit never saw (medians where the source gives medians), simulated",
               "the same way; the tolerance is the same rule, for orientation only. Kapral 2006 reports a",
@@ -112,19 +112,6 @@ def report(patients: int, seed: int, fit_info: dict | None) -> None:
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("\n".join(lines))
     figure(rows, patients, seed)
-
-
-def _table(rows) -> tuple[list[str], int]:
-    """Markdown rows (published, simulated +/- MC error, tolerance, pass/fail) and the pass count."""
-    lines = ["| target | source | arm | endpoint | day | published | simulated | tolerance | result |",
-             "|---|---|---|---|---:|---:|---:|---:|---|"]
-    n_pass = 0
-    for t, sim, se in rows:
-        ok = abs(sim - t.value) <= t.tolerance
-        n_pass += ok
-        lines.append(f"| {t.id} | {t.source} | {t.arm} | {t.endpoint} | {t.day:g} | {t.value:g} | "
-                     f"{sim:.3g} +/- {se:.2g} | {t.tolerance:.3g} | {'pass' if ok else '**fail**'} |")
-    return lines, n_pass
 
 
 def figure(rows, patients: int, seed: int) -> None:

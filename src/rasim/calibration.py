@@ -92,9 +92,10 @@ def _float(text: str) -> float:
     return float(text) if text.strip() else math.nan
 
 
-def targets(use: str | None = "calibrate") -> list[Target]:
-    """Rows of the package's targets.csv (all rows if ``use`` is None)."""
-    path = resources.files("rasim") / "data" / "targets.csv"
+def targets(use: str | None = "calibrate", path=None) -> list[Target]:
+    """Rows of the package's targets.csv, or of another file with its columns
+    at ``path`` (all rows if ``use`` is None)."""
+    path = path or resources.files("rasim") / "data" / "targets.csv"
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
     out = [Target(r["id"], r["source"], ARM_OF_TARGET.get(r["id"], r["arm"]), r["endpoint"], _float(r["day"]),
@@ -116,18 +117,21 @@ def overrides_from(x: np.ndarray) -> dict[str, dict[str, float]]:
 
 
 def simulate_targets(tlist: list[Target], overrides: dict | None = None, patients: int = 300,
-                     seed: int = 2026, threads: int | None = None, rtol: float = 1e-4) -> list[tuple[Target, float, float]]:
+                     seed: int = 2026, threads: int | None = None, rtol: float = 1e-4,
+                     arms: dict[str, Arm] | None = None) -> list[tuple[Target, float, float]]:
     """(target, simulated value, Monte Carlo standard error) for each target.
 
     ``overrides``: Cohort keyword tables (params, variability, measurement,
-    covariate_effects), optionally with "balance" (merged into params)."""
+    covariate_effects), optionally with "balance" (merged into params);
+    ``arms``: the arm of each target's ``arm`` key (default ``TARGET_ARMS``)."""
+    arms = TARGET_ARMS if arms is None else arms
     overrides = dict(overrides or {})
     if "balance" in overrides:
         overrides["params"] = {**overrides.pop("balance"), **overrides.get("params", {})}
     results = {}
     for key in sorted({t.arm for t in tlist}):
         days = sorted({0.0, *(t.day for t in tlist if t.arm == key)})
-        cohort = Cohort(TARGET_ARMS[key], patients=patients, seed=seed, observe=tuple(days), rtol=rtol, **overrides)
+        cohort = Cohort(arms[key], patients=patients, seed=seed, observe=tuple(days), rtol=rtol, **overrides)
         results[key] = cohort.run(threads=threads)
     return [(t, *_simulated(results[t.arm], t)) for t in tlist]
 
@@ -148,6 +152,19 @@ def _simulated(res, t: Target) -> tuple[float, float]:
         data = x[:, j]
     value = float(np.median(data)) if t.statistic == "median" else float(np.mean(data))
     return value, float(np.std(data, ddof=1) / math.sqrt(len(data)))
+
+
+def markdown_table(rows: list[tuple[Target, float, float]]) -> tuple[list[str], int]:
+    """Markdown rows (published, simulated +/- MC error, tolerance, pass/fail) and the pass count."""
+    lines = ["| target | source | arm | endpoint | day | published | simulated | tolerance | result |",
+             "|---|---|---|---|---:|---:|---:|---:|---|"]
+    n_pass = 0
+    for t, sim, se in rows:
+        ok = abs(sim - t.value) <= t.tolerance
+        n_pass += ok
+        lines.append(f"| {t.id} | {t.source} | {t.arm} | {t.endpoint} | {t.day:g} | {t.value:g} | "
+                     f"{sim:.3g} +/- {se:.2g} | {t.tolerance:.3g} | {'pass' if ok else '**fail**'} |")
+    return lines, n_pass
 
 
 def residuals(fits: list[tuple[Target, float, float]]) -> np.ndarray:
