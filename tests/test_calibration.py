@@ -134,8 +134,9 @@ def test_adipose_msc_leave_tnf_il6_esr_flat(arms):
 @pytest.mark.xfail(strict=True, reason="joint counts follow the same synovial cells as TNF, IL-6 and ESR, so "
                    "cells too weak to move the markers (Vij 2022) cannot move the joints either; what is left "
                    "is regression to the mean, about 5% at a year.  Vij's joint-count fall (open label, no "
-                   "control) would need a joint-local mechanism the evidence does not give; the randomised "
-                   "adipose trial (Cx611, Alvaro-Gracia 2017) was near placebo at 3 months")
+                   "control) would need a joint-local memory, while the evidence has the lasting effect carried "
+                   "by host cells, not persisting MSCs (EVIDENCE s3); the randomised adipose trial (Cx611, "
+                   "docs/heldout.md) was near placebo at 3 months")
 def test_adipose_msc_improve_joint_counts(arms):
     res = arms["ad_msc+dmard"]
     for name in ("TJC28", "SJC28"):
