@@ -11,11 +11,12 @@ calibration refines them:
   immunomodulation in vivo too weak to move serum markers.  Its potency is the
   largest at which the ``ad_msc+dmard`` arm keeps mean TNF, IL-6 and ESR within
   5% of baseline at weeks 4-52, as Vij 2022 saw (``tools/adipose_potency.py``,
-  400 patients, seed 5: 0.0024, rounded down to 0.002).  The cell effect saturates at a few million
-  cells (``msc_k_immune``), so only a potency this small keeps it from showing;
-  in vitro adipose MSCs suppress as well as bone-marrow ones, so this is a
-  property of the infused product in vivo.  The randomised allogeneic adipose
-  trial (Cx611, Alvaro-Gracia 2017) was also near placebo at 3 months.
+  400 patients, seed 5: 0.0024, rounded down to 0.002).  The cell effect
+  saturates at a few million cells (``msc_k_immune``), so only a potency this
+  small keeps it from showing; in vitro adipose MSCs suppress as well as
+  bone-marrow ones, so this is a property of the infused product in vivo.  The
+  randomised allogeneic adipose trial (Cx611, Alvaro-Gracia 2017) was near
+  placebo at 1 and 3 months as well (docs/heldout.md).
 
 Donor: autologous cells are not rejected (immunogenicity 0) but RA patients'
 own MSCs are less potent (factor ``AUTOLOGOUS_POTENCY``); allogeneic cells
