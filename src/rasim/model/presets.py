@@ -16,7 +16,7 @@ calibration refines them:
   small keeps it from showing; in vitro adipose MSCs suppress as well as
   bone-marrow ones, so this is a property of the infused product in vivo.  The
   randomised allogeneic adipose trial (Cx611, Alvaro-Gracia 2017) was near
-  placebo at 1 and 3 months as well (docs/heldout.md).
+  placebo by 3 months as well (docs/heldout.md).
 
 Donor: autologous cells are not rejected (immunogenicity 0) but RA patients'
 own MSCs are less potent (factor ``AUTOLOGOUS_POTENCY``); allogeneic cells
