@@ -1,12 +1,14 @@
 """The cohort layer: reproducibility, failure isolation, measurement, input errors, day 0."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import rasim
 from rasim import model
-from rasim.cohort import ARMS, Cohort, cohort as cohort_module, trial_replicates
+from rasim.cohort import ARMS, Arm, Cohort, arms as arms_module, cohort as cohort_module, trial_replicates
 from rasim.errors import ParameterError, RasimError
 from rasim.solver import Status
 
@@ -99,10 +101,15 @@ def test_negative_variability_refused():
         Cohort("dmard", variability={"m1_activation": -0.1})
 
 
-def test_fast_day0_matches_newton_shooting():
+def test_fast_day0_matches_newton_shooting(monkeypatch):
     """The cohort's day 0 (mean-exposure steady state + 56-day run-in of real doses) is
-    the periodic state that simulate() finds by Newton shooting."""
-    c = Cohort("dmard", patients=2, seed=5, observe=(0.0, 28.0))
+    the periodic state that simulate() finds by Newton shooting, for disease old enough
+    (40 years) that fibroblast imprinting has reached the steady state simulate() starts from."""
+    long_standing = dataclasses.replace(arms_module.POPULATIONS["refractory"], name="long_standing",
+                                        duration=(40.0, 0.0))
+    monkeypatch.setitem(arms_module.POPULATIONS, "long_standing", long_standing)
+    c = Cohort(Arm("dmard", "long_standing", background=ARMS["dmard"].background), patients=2, seed=5,
+               observe=(0.0, 28.0))
     prob = c.problems()
     p = prob.args[0, :model.N_PARAMS]
     params = {q.name: p[i] for i, q in enumerate(model.PARAMETERS) if p[i] != model.DEFAULTS[i]}
@@ -193,3 +200,18 @@ def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
 
     (flares, se), (without, se0) = drift(), drift(flare_sd=0.0, flare_vas_sd=0.0)
     assert flares < without - 3.0 * np.hypot(se, se0)
+
+
+def test_fibroblast_imprinting_accrues_with_disease_duration():
+    """Day-0 imprinting grows with disease duration (early RA far below established RA),
+    through the model's own accrual during the settle, not through a covariate effect."""
+    def imprint(population):
+        c = Cohort(Arm("dmard", population, background=ARMS["dmard"].background), patients=40, seed=2,
+                   observe=(0.0,))
+        prob = c.problems()
+        return prob.y0[:, model.INDEX["fls_imprint"]], c.run().covariates["duration"]
+
+    early, _ = imprint("early_mtx_naive")
+    established, duration = imprint("refractory")
+    assert np.median(early) < 0.5 * np.median(established)
+    assert np.corrcoef(np.log(duration), established)[0, 1] > 0.3

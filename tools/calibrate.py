@@ -1,15 +1,26 @@
 """Calibrate rasim's declared parameter subset to the ``calibrate`` rows of targets.csv.
 
-    python tools/calibrate.py [--patients 200] [--max-evals 150] [--write]
-    python tools/calibrate.py --report-only [--report-patients 1000]
+    python tools/calibrate.py --write          # fit, leave-one-trial-out refits, store
+    python tools/calibrate.py --report-only    # docs/calibration.md and its figures
 
-Fits ``rasim.calibration.FITTED`` (log scale, within each parameter's
-plausible range) by ``scipy.optimize.least_squares`` on the residuals
-(simulated - published) / tolerance, with common random numbers (fixed seed),
-starting from the committed values.  ``--write`` stores the result in
-``src/rasim/data/calibrated.json``; the report (``docs/calibration.md`` and
-``docs/calibration.png``) is always rewritten, at ``--report-patients``
-per arm, with a fresh seed so Monte Carlo error is honest.
+Fits ``rasim.calibration.FITTED`` (log scale, within each parameter's plausible
+range) by ``scipy.optimize.least_squares`` on the residuals (simulated -
+published) / tolerance.  Monte Carlo noise is handled in three ways: common
+random numbers (one fixed seed, so the objective is a deterministic function of
+the parameters), a finite-difference step (``--diff-step``, 10% on the log
+scale) wider than the jumps that single patients crossing a responder threshold
+cause, and a continuation in sample size: a first fit at ``--patients`` per arm
+is polished at ``--polish-patients``, whose Jacobian also gives the parameters'
+approximate standard errors and correlations.
+
+Each trial with calibrate rows is then left out in turn and the parameters are
+refitted without it (``--loto-evals`` evaluations from the full fit); the
+report's headline is how well each left-out trial is predicted.
+
+``--write`` stores the values in ``src/rasim/data/calibrated.json`` and the fit
+diagnostics (Jacobian, residuals, leave-one-trial-out values) in
+``docs/calibration_fit.json``; the report is written from those at
+``--report-patients`` per arm with a fresh seed, so its Monte Carlo error is honest.
 """
 from __future__ import annotations
 
@@ -22,17 +33,17 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from rasim import calibration as cal
-from rasim.cohort import Cohort, measurement, variability
+from rasim.cohort import measurement, variability
 from rasim.model import PINDEX, PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATED = ROOT / "src" / "rasim" / "data" / "calibrated.json"
-REPORT = ROOT / "docs" / "calibration.md"
-FIGURE = ROOT / "docs" / "calibration.png"
+DIAGNOSTICS = ROOT / "docs" / "calibration_fit.json"
 OMEGA_BOUNDS = (0.05, 1.0)
 
 
 def bounds(table: str, name: str) -> tuple[float, float]:
+    """Plausible range of a fitted entry (its table's low/high; SDs of log in OMEGA_BOUNDS)."""
     if table == "params":
         p = PARAMETERS[PINDEX[name]]
         return max(p.low, 1e-6), p.high
@@ -43,6 +54,7 @@ def bounds(table: str, name: str) -> tuple[float, float]:
 
 
 def current(table: str, name: str) -> float:
+    """The value in use (committed calibration applied)."""
     if table == "params":
         return PARAMETERS[PINDEX[name]].value
     if table == "measurement":
@@ -52,121 +64,132 @@ def current(table: str, name: str) -> float:
     return variability.VARIABILITY[name].omega
 
 
-def fit(patients: int, seed: int, max_evals: int, checkpoint: Path | None = None,
-        diff_step: float = 0.1) -> dict:
-    tlist = cal.targets()
+def log_bounds() -> tuple[np.ndarray, np.ndarray]:
     lo, hi = np.log(np.array([bounds(*f) for f in cal.FITTED])).T
-    x0 = np.clip(np.log([current(*f) for f in cal.FITTED]), lo + 1e-9, hi - 1e-9)
-    log = []
+    return lo, hi
+
+
+class _Budget(Exception):
+    """The evaluation budget of a fit is spent."""
+
+
+def least_squares_fit(tlist: list, x0: np.ndarray, patients: int, seed: int, max_evals: int,
+                      diff_step: float, label: str) -> dict:
+    """One least-squares run on ``tlist`` from ``x0`` (natural scale) within ``max_evals``
+    evaluations (the finite-difference ones included); the best evaluation is kept."""
+    lo, hi = log_bounds()
+    start = np.clip(np.log(x0), lo + 1e-9, hi - 1e-9)
+    history: list[float] = []
+    best: dict = {}
 
     def fun(logx):
-        r = cal.residuals(cal.simulate_targets(tlist, cal.overrides_from(np.exp(logx)), patients, seed))
-        log.append(float(r @ r))
-        print(f"  eval {len(log):3d}  objective {log[-1]:9.3f}", flush=True)
-        if checkpoint is not None and log[-1] <= min(log):
-            write({"x": np.exp(logx), "start": log[0], "end": log[-1], "status": -1,
-                   "message": "checkpoint (best evaluation so far)", "nfev": len(log),
-                   "patients": patients, "seed": seed}, checkpoint)
+        if len(history) >= max_evals:
+            raise _Budget
+        r = residuals_at(tlist, np.exp(logx), patients, seed)
+        history.append(float(r @ r))
+        if history[-1] <= min(history):
+            best.update(logx=logx.copy(), resid=r)
+        print(f"  {label} eval {len(history):3d}  objective {history[-1]:9.3f}", flush=True)
         return r
 
-    t0 = time.perf_counter()
-    start = float(np.sum(fun(x0) ** 2))
-    sol = least_squares(fun, x0, bounds=(lo, hi), diff_step=diff_step, max_nfev=max_evals, x_scale=1.0)
-    return {"x": np.exp(sol.x), "start": start, "end": float(2 * sol.cost), "status": int(sol.status),
-            "message": sol.message, "nfev": int(sol.nfev), "seconds": time.perf_counter() - t0,
-            "patients": patients, "seed": seed, "history": log}
+    try:
+        sol = least_squares(fun, start, bounds=(lo, hi), diff_step=diff_step, x_scale=1.0)
+        status, message = int(sol.status), sol.message
+    except _Budget:
+        status, message = 0, f"evaluation budget ({max_evals}) spent; best evaluation kept"
+    x = np.exp(best["logx"])
+    print(f"  {label}: objective {history[0]:.3f} -> {min(history):.3f}; x = {[float(f'{v:.4g}') for v in x]}",
+          flush=True)
+    return {"x": x, "resid": best["resid"], "objective": min(history), "start": history[0],
+            "status": status, "message": message, "nfev": len(history), "patients": patients, "seed": seed}
 
 
-def write(result: dict, path: Path = CALIBRATED) -> None:
+def residuals_at(tlist: list, x: np.ndarray, patients: int, seed: int) -> np.ndarray:
+    """(simulated - published) / tolerance at FITTED values ``x``."""
+    return cal.residuals(cal.simulate_targets(tlist, cal.overrides_from(x), patients, seed))
+
+
+def jacobian_at(tlist: list, x: np.ndarray, r0: np.ndarray, patients: int, seed: int,
+                step: float) -> np.ndarray:
+    """Forward-difference d residual / d log(x), with the fit's step and common random numbers."""
+    lo, hi = log_bounds()
+    jac = np.empty((len(r0), len(x)))
+    for k in range(len(x)):
+        h = step if np.log(x[k]) + step <= hi[k] else -step
+        xk = x.copy()
+        xk[k] *= np.exp(h)
+        jac[:, k] = (residuals_at(tlist, xk, patients, seed) - r0) / h
+    return jac
+
+
+def noise_aware_fit(args) -> dict:
+    """Fit at ``args.patients`` per arm, polish at ``args.polish_patients`` (same seed), and take
+    the residual Jacobian at the result (for the parameters' standard errors)."""
+    tlist = cal.targets()
+    x0 = np.array([current(*f) for f in cal.FITTED])
+    first = least_squares_fit(tlist, x0, args.patients, args.seed, args.max_evals, args.diff_step, "fit")
+    final = least_squares_fit(tlist, first["x"], args.polish_patients, args.seed, args.polish_evals,
+                              args.diff_step, "polish")
+    final["jac"] = jacobian_at(tlist, final["x"], final["resid"], args.polish_patients, args.seed, args.diff_step)
+    final["start"] = first["start"]
+    final["stages"] = [{k: first[k] for k in ("patients", "nfev", "objective")},
+                       {k: final[k] for k in ("patients", "nfev", "objective")}]
+    return final
+
+
+def leave_one_trial_out(x_full: np.ndarray, args) -> dict[str, list[float]]:
+    """For each trial with calibrate rows: the parameters refitted without its rows."""
+    tlist = cal.targets()
+    out = {}
+    for trial in sorted({cal.trial_of(t) for t in tlist}):
+        rest = [t for t in tlist if cal.trial_of(t) != trial]
+        fit = least_squares_fit(rest, x_full, args.patients, args.seed, args.loto_evals, args.diff_step,
+                                f"without {trial}")
+        out[trial] = [float(v) for v in fit["x"]]
+    return out
+
+
+def write(result: dict, loto: dict[str, list[float]], seconds: float) -> None:
+    """calibrated.json (values, balance, fit summary) and the diagnostics file."""
     data = cal.overrides_from(result["x"])
-    data["fit"] = {k: result[k] for k in ("start", "end", "status", "message", "nfev", "patients", "seed")}
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-
-
-def report(patients: int, seed: int, fit_info: dict | None) -> None:
-    rows = cal.simulate_targets(cal.targets(), None, patients, seed)
-    lines = ["# Calibration report", "",
-             f"Generated by `python tools/calibrate.py` ({patients} virtual patients per arm, report seed {seed}).",
-             "Simulated values come from each target's own population and arm; +/- is the Monte Carlo",
-             "standard error. Tolerances: DAS28 0.3, HAQ 0.15, ESR/CRP levels 15 %, rates 10 points, each",
-             "widened to 2 standard errors of the target where larger.", ""]
-    if fit_info:
-        lines += [f"Optimiser: scipy least_squares (trf), status {fit_info['status']} ({fit_info['message']}), "
-                  f"{fit_info['nfev']} evaluations at {fit_info['patients']} patients/arm, seed {fit_info['seed']}.",
-                  f"Objective (sum of squared residual/tolerance): start {fit_info['start']:.2f}, "
-                  f"end {fit_info['end']:.2f}.", ""]
-    table, n_pass = cal.markdown_table(rows)
-    lines += table + ["", f"{n_pass} of {len(rows)} targets within tolerance.", "",
-                      "Fitted values (everything else keeps its literature or balance value):", "",
-                      "| table | name | value |", "|---|---|---:|"]
-    lines += [f"| {tb} | {nm} | {current(tb, nm):.4g} |" for tb, nm in cal.FITTED]
-    context = cal.simulate_targets(cal.targets("context"), None, patients, seed)
-    table, n_within = cal.markdown_table(context)
-    lines += ["", "## Not fitted: the `context` rows", "",
-              "Published figures the fit never saw (medians where the source gives medians), simulated",
-              "the same way; the tolerance is the same rule, for orientation only. Kapral 2006 reports a",
-              "very wide spread; COMET's HAQ change belongs to its own, more severe, baseline; Levi 2013's",
-              "value is a PKPD model's background (DMARD + placebo) term, not a trial arm.", ""]
-    lines += table + ["", f"{n_within} of {len(context)} within the same tolerance."]
-    lines += ["", "![simulated bands and published points](calibration.png)", ""]
-    REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text("\n".join(lines))
-    figure(rows, patients, seed)
-
-
-def figure(rows, patients: int, seed: int) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    arms = sorted({t.arm for t, _, _ in rows})
-    endpoints = ("DAS28_ESR", "ESR", "CRP", "HAQ")
-    fig, axes = plt.subplots(len(arms), len(endpoints), figsize=(14, 3 * len(arms)), squeeze=False)
-    for i, key in enumerate(arms):
-        res = Cohort(cal.TARGET_ARMS[key], patients=patients, seed=seed,
-                     observe=(0, 14, 28, 56, 91, 105, 168, 182, 273, 364)).run()
-        for j, name in enumerate(endpoints):
-            ax, x = axes[i, j], res[name]
-            q = np.percentile(x, [5, 25, 50, 75, 95], axis=0)
-            ax.fill_between(res.days, q[0], q[4], alpha=0.2, color="C0")
-            ax.fill_between(res.days, q[1], q[3], alpha=0.4, color="C0")
-            ax.plot(res.days, x.mean(axis=0), color="C0", label="simulated mean")
-            for t, sim, _ in rows:
-                if t.arm == key and t.endpoint in (name, f"{name}_change"):
-                    base = x[:, 0].mean() if t.endpoint.endswith("_change") else 0.0
-                    ax.errorbar(t.day, t.value + base, yerr=t.tolerance, fmt="o", color="C3",
-                                label="published (+/- tolerance)")
-            ax.set_title(f"{key}: {name}", fontsize=9)
-            ax.set_xlabel("day")
-    fig.tight_layout()
-    fig.savefig(FIGURE, dpi=90)
+    data["fit"] = {k: result[k] for k in ("start", "objective", "status", "message", "nfev", "patients", "seed",
+                                          "stages")}
+    data["fit"]["seconds"] = round(seconds, 1)
+    data["fit"]["date"] = time.strftime("%Y-%m-%d")
+    CALIBRATED.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    DIAGNOSTICS.write_text(json.dumps({
+        "fitted": [list(f) for f in cal.FITTED], "x": [float(v) for v in result["x"]],
+        "targets": [t.id for t in cal.targets()], "jacobian": np.asarray(result["jac"]).tolist(),
+        "residuals": [float(v) for v in result["resid"]], "loto": loto,
+    }, indent=1) + "\n")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=200, help="patients per arm during the fit")
+    ap.add_argument("--patients", type=int, default=200, help="patients per arm in the first fit and the refits")
+    ap.add_argument("--polish-patients", type=int, default=600, help="patients per arm in the polishing fit")
     ap.add_argument("--seed", type=int, default=2026, help="seed of the fit's common random numbers")
-    ap.add_argument("--max-evals", type=int, default=150)
+    ap.add_argument("--max-evals", type=int, default=100, help="evaluations of the first fit")
+    ap.add_argument("--polish-evals", type=int, default=30, help="evaluations of the polishing fit")
+    ap.add_argument("--loto-evals", type=int, default=15, help="evaluations of each leave-one-trial-out refit")
     ap.add_argument("--diff-step", type=float, default=0.1,
                     help="relative finite-difference step (log scale); wide enough to see through Monte Carlo jumps")
-    ap.add_argument("--write", action="store_true", help="store the fitted values in calibrated.json")
+    ap.add_argument("--write", action="store_true", help="store the fit in calibrated.json and the diagnostics")
     ap.add_argument("--report-only", action="store_true")
-    ap.add_argument("--checkpoint", type=Path, help="write the best evaluation so far here (calibrated.json form)")
     ap.add_argument("--report-patients", type=int, default=1000)
     ap.add_argument("--report-seed", type=int, default=7)
     args = ap.parse_args()
-    info = None
     if not args.report_only:
-        info = fit(args.patients, args.seed, args.max_evals, args.checkpoint, args.diff_step)
-        print(f"objective {info['start']:.3f} -> {info['end']:.3f}: {info['message']}")
+        t0 = time.perf_counter()
+        result = noise_aware_fit(args)
+        print(f"objective {result['start']:.3f} -> {result['objective']:.3f}: {result['message']}")
+        loto = leave_one_trial_out(result["x"], args)
         if args.write:
-            write(info)
-            print(f"wrote {CALIBRATED}; rerun with --report-only in a new process for the report")
-            return
-    elif CALIBRATED.exists():
-        info = json.loads(CALIBRATED.read_text()).get("fit")
-    report(args.report_patients, args.report_seed, info)
-    print(f"wrote {REPORT} and {FIGURE}")
+            write(result, loto, time.perf_counter() - t0)
+            print(f"wrote {CALIBRATED} and {DIAGNOSTICS}; run --report-only for the report")
+        return
+    from calibration_report import report  # tools/ is on sys.path when run as a script
+    report(args.report_patients, args.report_seed)
 
 
 if __name__ == "__main__":

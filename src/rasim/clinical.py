@@ -14,6 +14,9 @@ from collections.abc import Mapping
 import numpy as np
 
 ESR_FLOOR = 1.0  # mm/h: ln(ESR) needs ESR > 0, and ESR is reported in whole mm/h >= 1
+# mm/h: the most a Westergren column (200 mm) can read in an hour; values above ~140 are rare
+# (ICSH review of ESR measurement, Jou 2011 Int J Lab Hematol 33:125)
+ESR_CEILING = 150.0
 REMISSION = 2.6  # DAS28 < 2.6: remission
 LOW = 3.2  # DAS28 <= 3.2: low disease activity
 HIGH = 5.1  # DAS28 > 5.1: high disease activity
@@ -143,5 +146,5 @@ def round_haq(x):
 
 
 def round_esr(x):
-    """ESR to whole mm/h (halves up), at least ESR_FLOOR (float, NaN stays NaN)."""
-    return _out(np.maximum(np.floor(_f(x) + 0.5), ESR_FLOOR))
+    """ESR to whole mm/h (halves up), within ESR_FLOOR..ESR_CEILING (float, NaN stays NaN)."""
+    return _out(np.clip(np.floor(_f(x) + 0.5), ESR_FLOOR, ESR_CEILING))

@@ -49,10 +49,12 @@ NOT_ENROLLED = 101  # cohort status: no candidate qualified within MAX_CANDIDATE
 BIOMARKERS = ("Treg_pct", "Th17_pct", "TNF", "IL6", "IL17", "IL10", "TGFb", "RF", "anti_CCP",
               "cartilage", "erosion")
 SETTLE_OPTIONS = SolverOptions(rtol=1e-4, atol=1e-6, max_steps=50_000)  # a contracting run: errors do not accumulate
-# Steadiness is judged on the states that feed back on inflammation; cartilage and
+# Steadiness is judged on the states that feed back on inflammation, except fibroblast
+# imprinting, which accrues over the disease duration (``_settle``); cartilage and
 # erosion are reset from the disease duration afterwards (``_accrue_damage``).
 _STEADY_SCALE = model.STATE_SCALE.copy()
-_STEADY_SCALE[[model.INDEX["cartilage"], model.INDEX["erosion"]]] = np.inf
+_STEADY_SCALE[[model.INDEX[name] for name in ("fls_imprint", "cartilage", "erosion")]] = np.inf
+_IMPRINT_RATES = [model.PINDEX["imprint_rate"], model.PINDEX["imprint_reversal"]]
 _KERNELS = {name: make_kernels(solve) for name, solve in KERNELS.items()}
 
 
@@ -217,7 +219,7 @@ def _setup(c: Cohort) -> dict:
         "mtx": one["mtx"], "ev_t": one["events"][0], "ev_cmt": one["events"][1],
         "ev_flat": 2.0 * one["events"][2] - two["events"][2], "ev_per_kg": two["events"][2] - one["events"][2],
         "atol": options.atol_vector(model.N_STATES) * model.STATE_SCALE,
-        "y_start": model.reference_vector(model.DEFAULTS, "inflamed"),
+        "y_start": _onset(model.reference_vector(model.DEFAULTS, "inflamed")),
     }
 
 
@@ -257,7 +259,7 @@ def _enrol(c: Cohort, idx: np.ndarray):
         z = np.stack([gens[i].standard_normal(k_norm) for i in pending])
         u = np.stack([gens[i].random(2) for i in pending])
         Pc, covc = variability.sample(s["base"], var, pop, z, u, s["effects"])
-        y, settled = _settle(c, Pc)
+        y, settled = _settle(c, Pc, covc["duration"])
         y = _accrue_damage(y, Pc, covc["duration"])
         expected = model.observables(y, Pc)
         inflamed = settled & (expected["DAS28_ESR"] > LOW)
@@ -280,17 +282,30 @@ def _enrol(c: Cohort, idx: np.ndarray):
     return P, y0, cov, counts, enrolled, flare
 
 
-def _settle(c: Cohort, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Steady states under the mean background exposure: (y (n, ns), settled (n,) bool)."""
+def _settle(c: Cohort, P: np.ndarray, duration_years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Day-0 states under the mean background exposure: (y (n, ns), settled (n,) bool).
+
+    The run replays the disease course: fibroblast imprinting starts at 0 (onset) and its
+    rates are scaled by duration / SETTLE_DAYS, so it accrues over the patient's disease
+    duration along the quasi-steady disease state, while every other state settles."""
     s = c._setup
     pg = np.zeros(len(P)) if s["pg_dose"] is None else model.pk.mean_polyglutamate(P, *s["pg_dose"])
     settle, _ = _KERNELS[c.solver]
+    P = P.copy()
+    P[:, _IMPRINT_RATES] *= (365.25 * duration_years / SETTLE_DAYS)[:, None]
     y = np.empty((len(P), model.N_STATES))
     status = np.empty(len(P), dtype=np.int64)
     atol = SETTLE_OPTIONS.atol_vector(model.N_STATES) * model.STATE_SCALE
-    settle(np.ascontiguousarray(P), pg, s["y_start"], SETTLE_DAYS, SETTLE_OPTIONS.rtol, atol,
+    settle(P, pg, s["y_start"], SETTLE_DAYS, SETTLE_OPTIONS.rtol, atol,
            _STEADY_SCALE, SETTLE_OPTIONS.max_steps, y, status)
     return y, status == 0
+
+
+def _onset(y: np.ndarray) -> np.ndarray:
+    """The settle's start: the inflamed reference without fibroblast imprinting (disease onset)."""
+    y = y.copy()
+    y[model.INDEX["fls_imprint"]] = 0.0
+    return y
 
 
 def _accrue_damage(y: np.ndarray, P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:

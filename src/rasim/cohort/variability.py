@@ -63,15 +63,12 @@ CORRELATIONS: dict[tuple[str, str], float] = {
     ("pain_floor", "haq_floor"): 0.5,
 }
 
-# Covariate effects of disease duration (power laws around DURATION_REF years):
-# established RA has larger, more autonomous pannus and more disability from
-# deformity and comorbidity than early RA (declared population-model terms).
+# Covariate effect of disease duration (a power law around DURATION_REF years): more
+# disability from deformity and comorbidity in established than in early RA (a declared
+# population-model term).  Disease duration also sets the fibroblast imprinting and the
+# damage accrued before day 0, through the model's own equations (``cohort._settle``).
 DURATION_REF = 5.0  # years
-DRIVE_PARAMETERS = ("m1_activation", "fls_activation")
 COVARIATE_EFFECTS: dict[str, Parameter] = {p.name: p for p in (
-    Parameter("duration_on_drive", 0.05, "-", 0.0, 0.3,
-              "exponent of (duration / 5 y) on macrophage and fibroblast activation",
-              "assumed: synovitis entrenches with disease duration (RADIATE vs early-RA baselines)"),
     Parameter("duration_on_haq_floor", 0.2, "-", 0.0, 1.0,
               "exponent of (duration / 5 y) on non-inflammatory disability",
               "assumed: HAQ rises with deformity and comorbidity over the years (RADIATE HAQ 1.7 vs early 1.0)"),
@@ -150,10 +147,7 @@ def sample(base: np.ndarray, var: Variability, pop: Population, z: np.ndarray, u
     n = z.shape[0]
     P = np.repeat(base[None, :], n, axis=0)
     cov = _covariates(pop, z[:, var.size:var.size + len(COVARIATE_NORMALS)], u)
-    rel = cov["duration"] / DURATION_REF
-    for name in DRIVE_PARAMETERS:
-        P[:, PINDEX[name]] *= rel ** effects["duration_on_drive"]
-    P[:, PINDEX["haq_floor"]] *= rel ** effects["duration_on_haq_floor"]
+    P[:, PINDEX["haq_floor"]] *= (cov["duration"] / DURATION_REF) ** effects["duration_on_haq_floor"]
     # eta = z @ chol.T, written out so that each patient's sum runs in the same order
     # whatever the batch size (BLAS kernels may not: bit-for-bit across chunk sizes)
     eta = (z[:, None, :var.size] * var.chol[None, :, :]).sum(axis=2)

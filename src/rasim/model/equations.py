@@ -4,8 +4,8 @@
 compiled by Numba for the solver (``register_jitable`` keeps the functions
 callable from Python) and evaluated on sympy symbols by
 ``tools/generate_jacobian.py`` to produce the analytic Jacobian
-(``jacobian.py``).  Keep it free of branches, ``min``/``max`` and
-non-integer powers of states.
+(``jacobian.py``).  Keep it free of branches and ``min``/``max``, and take
+non-integer powers only of positive expressions (``excess``).
 
 Inputs: ``y`` states (see ``states.py``), ``p`` the parameter vector
 (see ``parameters.py``), ``u`` the methotrexate polyglutamate amount (mg),
@@ -20,8 +20,8 @@ from numba.extending import register_jitable
 
 from .parameters import PINDEX
 from .states import (I_AUTOAB, I_CART, I_CRP, I_EROS, I_FIB, I_FLS, I_IL6,
-                     I_IL10, I_IL17, I_M1, I_M2, I_MSC_IA, I_MSC_JOINT,
-                     I_MSC_LUNG, I_TFH, I_TGFB, I_TH1, I_TH17, I_TNF,
+                     I_IL10, I_IL17, I_IMPRINT, I_M1, I_M2, I_MSC_IA, I_MSC_JOINT,
+                     I_MSC_LUNG, I_SYNOVITIS, I_TFH, I_TGFB, I_TH1, I_TH17, I_TNF,
                      I_TREG, I_TREG_MEM)
 
 # P_<NAME> integer index of every parameter, lowered once at import.
@@ -50,6 +50,12 @@ def inhib(x, k):
 def inhib2(x, k):
     """Cooperative (Hill n = 2) inhibition k^2 / (x^2 + k^2)."""
     return k * k / (x * x + k * k)
+
+
+@register_jitable
+def excess(x):
+    """Smooth positive part of x (x for x >> 0.1, 0 for x << -0.1); x in relative units."""
+    return 0.5 * (x + (x * x + 0.01) ** 0.5)
 
 
 @register_jitable
@@ -112,25 +118,31 @@ def rates(y, p, u, dy):
                   - (p[P_TREG_DEATH] + p[P_TREG_TO_MEMORY]) * y[I_TREG])
     dy[I_TREG_MEM] = p[P_TREG_TO_MEMORY] * y[I_TREG] - p[P_TREG_MEM_DEATH] * y[I_TREG_MEM]
 
-    # --- macrophages: recruitment and M1 activation by IFN-g (Th1) in synergy with TNF,
-    # repolarisation to M2 by IL-10 and MSCs
+    # --- macrophages: recruitment by fibroblast chemokines (CCL2, GM-CSF) and M1 activation
+    # by IFN-g (Th1) in synergy with TNF, repolarisation to M2 by IL-10 and MSCs
     m_activation = (sat2(y[I_TH1], p[P_M1_K_TH1]) * sat(y[I_TNF], p[P_M1_K_TNF])
                     * inhib(y[I_IL10], p[P_IL10_K_M])
                     * (1.0 - p[P_MTX_EMAX_M] * mtx))
     repolarisation = (p[P_M2_POLARIZATION] * sat(y[I_IL10], p[P_M2_K_IL10])
                       + p[P_MSC_M2_POLARIZATION] * s_imm)
     d_m = p[P_MAC_DEATH]
-    dy[I_M1] = (p[P_M1_SOURCE] + p[P_M1_ACTIVATION] * m_activation
+    dy[I_M1] = (p[P_M1_SOURCE] + p[P_M1_FLS_RECRUITMENT] * excess(y[I_FLS] - 1.0) + p[P_M1_ACTIVATION] * m_activation
                 - (d_m + repolarisation) * y[I_M1])
     dy[I_M2] = p[P_M2_SOURCE] + repolarisation * y[I_M1] - d_m * y[I_M2]
 
-    # --- synovial fibroblasts (pannus): IL-17 and TNF in synergy, VEGF-fed
-    fls_drive = sat(y[I_IL17], p[P_FLS_K_IL17]) * sat(y[I_TNF], p[P_FLS_K_TNF]) \
-        * (1.0 + p[P_VEGF_PANNUS] * s_rep)
+    # --- synovial fibroblasts (pannus): IL-17 and TNF in synergy, VEGF-fed.  The imprinted
+    # fraction is activated autonomously, at a fixed level whatever the cytokines; imprinting
+    # accrues under that cytokine exposure and reverts slowly in quiescence, faster while
+    # MSCs reside in the joint (paracrine and exosomal reprogramming).
+    fls_stimulus = sat(y[I_IL17], p[P_FLS_K_IL17]) * sat(y[I_TNF], p[P_FLS_K_TNF])
+    fls_drive = ((1.0 - y[I_IMPRINT]) * fls_stimulus * (1.0 + p[P_VEGF_PANNUS] * s_rep)
+                 + y[I_IMPRINT] * p[P_FLS_AUTONOMY])
     dy[I_FLS] = p[P_FLS_SOURCE] + p[P_FLS_ACTIVATION] * fls_drive - p[P_FLS_DEATH] * y[I_FLS]
+    dy[I_IMPRINT] = (p[P_IMPRINT_RATE] * fls_stimulus * (1.0 - y[I_IMPRINT])
+                     - (p[P_IMPRINT_REVERSAL] + p[P_MSC_FLS_REPROGRAMMING] * s_rep) * y[I_IMPRINT])
 
     # --- cytokines (serum-equivalent concentrations)
-    cytokine_brake = inhib(y[I_IL10], p[P_IL10_K_CYTOKINE]) * (1.0 - p[P_MSC_EFFECT_CYTOKINE] * s_imm)
+    cytokine_brake = inhib(y[I_IL10], p[P_IL10_K_CYTOKINE])
     dy[I_TNF] = (p[P_TNF_BASAL]
                  + (p[P_TNF_M1] * y[I_M1] + p[P_TNF_TH1] * y[I_TH1]) * cytokine_brake
                  - p[P_TNF_DEG] * y[I_TNF])
@@ -163,3 +175,8 @@ def rates(y, p, u, dy):
                   - p[P_CARTILAGE_LOSS] * destructive * y[I_CART])
     dy[I_EROS] = (p[P_EROSION_RATE] * destructive * (1.0 - y[I_EROS])
                   - p[P_EROSION_REPAIR] * (1.0 + p[P_REPAIR_BONE_GAIN] * s_rep) * y[I_EROS])
+
+    # --- clinical synovitis (swelling, tenderness): the synovium's activated cells over
+    # health, remodelled (hyperplasia, infiltrate, effusion) over weeks
+    dy[I_SYNOVITIS] = p[P_SYNOVITIS_TURNOVER] * (excess(y[I_FLS] - 1.0) + excess(y[I_M1] - 1.0)
+                                                 - y[I_SYNOVITIS])

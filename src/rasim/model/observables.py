@@ -2,7 +2,7 @@
 
 Mappings (all monotone in inflammation and damage):
 
-* synovitis = (FLS - 1)+ + (M1 - 1)+, activated fibroblasts and macrophages above health;
+* synovitis = the clinical synovitis state, (FLS - 1)+ + (M1 - 1)+ remodelled over weeks;
 * damage = (1 - cartilage) + erosion, in [0, 2];
 * SJC28 = 28 s^2 / (s^2 + sjc_k^2), s = synovitis;
 * TJC28 = 28 d^2 / (d^2 + tjc_k^2), d = synovitis + damage_weight * damage;
@@ -10,8 +10,9 @@ Mappings (all monotone in inflammation and damage):
 * physician global = 100 s / (s + physician_k);
 * HAQ-DI = 3 h / (h + haq_k), h = d + haq_floor (continuous; clinics round it);
 * ESR = healthy median (age, sex) * (fibrinogen / esr_fib_ref)^esr_fib_exponent
-  * (1 + esr_ig_gain * (autoab - autoab_basal)+), >= 1 mm/h: fibrinogen (days) and
-  immunoglobulins (months; the autoantibody state stands for them);
+  * (1 + esr_ig_gain * (autoab - autoab_basal)+): fibrinogen (days) and
+  immunoglobulins (months; the autoantibody state stands for them), bounded smoothly by the
+  Westergren column (``clinical.ESR_CEILING``, 150 mm/h) and floored at 1 mm/h;
 * DAS28-ESR and DAS28-CRP by the published formulas (``rasim.clinical``)
   on these expected values.
 """
@@ -61,6 +62,13 @@ def esr_healthy(age, female):
     return (age + 10.0 * female) / 2.0
 
 
+def _bounded_esr(raw: np.ndarray) -> np.ndarray:
+    """ESR (mm/h) within the Westergren column: a smooth minimum of ``raw`` and
+    ``clinical.ESR_CEILING`` (within 1% of raw below 60% of the ceiling), >= ESR_FLOOR."""
+    ratio = raw / clinical.ESR_CEILING
+    return np.maximum(raw / (1.0 + ratio**6) ** (1.0 / 6.0), clinical.ESR_FLOOR)
+
+
 def observables(states: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     """All observables for ``states`` (..., n_states) under parameters ``p``.
 
@@ -75,7 +83,7 @@ def observables(states: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     def q(name):
         return _param(p, name, nd)
 
-    synovitis = np.maximum(s("fls") - 1.0, 0.0) + np.maximum(s("m1") - 1.0, 0.0)
+    synovitis = np.maximum(s("synovitis"), 0.0)
     damage = np.clip(1.0 - s("cartilage"), 0.0, 1.0) + np.clip(s("erosion"), 0.0, 1.0)
     drive = synovitis + q("damage_weight") * damage
     sjc = 28.0 * synovitis**2 / (synovitis**2 + q("sjc_k") ** 2)
@@ -87,7 +95,7 @@ def observables(states: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     esr_median = q("esr_healthy_fraction") * esr_healthy(q("age"), q("female"))
     fib = np.maximum(s("fibrinogen"), 0.0)
     ig = 1.0 + q("esr_ig_gain") * np.maximum(s("autoab") - q("autoab_basal"), 0.0)
-    esr = np.maximum(esr_median * (fib / q("esr_fib_ref")) ** q("esr_fib_exponent") * ig, clinical.ESR_FLOOR)
+    esr = _bounded_esr(esr_median * (fib / q("esr_fib_ref")) ** q("esr_fib_exponent") * ig)
     crp = np.maximum(s("crp"), 0.0)
     return {
         "CRP": crp,

@@ -78,9 +78,6 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("msc_effect_t", 0.6, "-", 0.0, 0.95,
        "maximal cut of effector T-cell activation by the MSC signal (IDO, PGE2)",
        "calibrated: Wang 2013 (TNF/IL-6 fall, Treg rise after infusion)"),
-    _p("msc_effect_cytokine", 0.5, "-", 0.0, 0.95,
-       "maximal cut of TNF-a/IL-6 production by the MSC signal (TSG-6, PGE2)",
-       "calibrated: Park 2018 (cytokines fell within 24 h)"),
     _p("msc_treg_induction", 0.5, "% CD4/day", 0.0, 10.0,
        "Treg expansion at a saturating MSC signal",
        "calibrated: Wang 2013, Ghoryani 2019 (Treg up at 1 month)"),
@@ -89,6 +86,10 @@ PARAMETERS: tuple[Parameter, ...] = (
        "assumed: MSC-educated macrophages (review: immunomodulation)"),
     _p("msc_tgfb", 20.0, "ng/mL/day", 0.0, 100.0,
        "TGF-b release at a saturating MSC signal", "assumed"),
+    _p("msc_fls_reprogramming", 0.05, "1/day", 0.0, 1.0,
+       "reversion rate of imprinted fibroblasts at a saturating joint-resident MSC signal",
+       "assumed: MSC secretome and exosomes curb RA fibroblast proliferation, migration and invasion "
+       "(Chen 2018 J Immunol 201:2472)"),
     _p("repair_cartilage_gain", 3.0, "-", 0.0, 10.0,
        "fold increase of the cartilage repair rate at a saturating repair signal (IGF-1)",
        "assumed (review: tissue repair)"),
@@ -158,6 +159,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("m1_activation", 1.39827, "rel/day", 0.05, 5.0, "maximal recruitment/activation of M1", "balance (tools/balance_parameters.py)"),
     _p("m1_k_th1", 10.0, "% CD4", 5.0, 40.0, "Th1 (IFN-g) for half-maximal M1 activation (Hill 2)", "assumed"),
     _p("m1_k_tnf", 3.0, "pg/mL", 2.0, 50.0, "TNF-a for half-maximal M1 activation", "assumed"),
+    _p("m1_fls_recruitment", 0.05, "rel/day", 0.0, 0.1,
+       "monocyte recruitment into the M1 pool per unit of fibroblasts above health (CCL2, GM-CSF)",
+       "assumed: fibroblasts recruit and retain leukocytes (Bartok & Firestein 2010 Immunol Rev "
+       "233:233); about a quarter of M1 supply at the inflamed reference"),
     _p("il10_k_m", 10.0, "pg/mL", 2.0, 50.0, "IL-10 for 50% inhibition of M1 activation", "assumed"),
     _p("m2_source", 0.05, "rel/day", 0.01, 0.2, "basal M2 supply", "assumed"),
     _p("m2_polarization", 0.05, "1/day", 0.0, 0.5, "maximal IL-10-driven M1-to-M2 repolarisation", "assumed"),
@@ -169,6 +174,25 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("fls_k_tnf", 10.0, "pg/mL", 2.0, 50.0, "TNF-a for half-maximal FLS activation", "assumed"),
     _p("fls_death", 0.02, "1/day", 0.005, 0.1, "loss of activated FLS (apoptosis-resistant; t1/2 ~1 month)",
        "assumed"),
+    _p("fls_autonomy", 0.4, "-", 0.0, 1.0,
+       "cytokine-independent activation of imprinted fibroblasts, as a fraction of saturating "
+       "IL-17 + TNF-a stimulation (about 0.4 at the inflamed reference)",
+       "assumed: RA fibroblasts stay invasive without immune cells (Muller-Ladner 1996 Am J Pathol "
+       "149:1607; Lefevre 2009 Nat Med 15:1414; imprinted aggressors, Bottini & Firestein 2013 Nat "
+       "Rev Rheumatol 9:24)"),
+    _p("imprint_rate", LN2 / 365.0, "1/day", LN2 / 1825.0, LN2 / 180.0,
+       "imprinting of fibroblasts under saturating IL-17 + TNF-a stimulation (t1/2 ~1 year)",
+       "assumed: epigenetic imprinting (DNA hypomethylation) of RA fibroblasts (Karouzakis 2009 Nat Rev "
+       "Rheumatol 5:266); response to DMARDs falls with disease duration over the first years "
+       "(Anderson 2000 Arthritis Rheum 43:22, window of opportunity)"),
+    _p("imprint_reversal", LN2 / 1095.0, "1/day", LN2 / 3650.0, LN2 / 365.0,
+       "reversion of imprinted fibroblasts in quiescence (t1/2 ~3 years)",
+       "assumed: the imprinted phenotype persists for months ex vivo and in SCID mice (Muller-Ladner "
+       "1996; Karouzakis 2009); synovial fibroblast turnover is slow"),
+    _p("synovitis_turnover", 0.038, "1/day", 0.02, 0.1,
+       "remodelling rate of clinical synovitis (swelling, tenderness) toward its cell drive",
+       "literature: DAS28 turnover of indirect-response models, kout 0.038/day (Levi 2013) and "
+       "0.0264/day (Ma 2020), EVIDENCE s4"),
     # ---- cytokines
     _p("tnf_deg", 24.0 * 60.0 * LN2 / 49.0, "1/day", 10.0, 200.0, "TNF-a clearance (t1/2 49 min)",
        "literature: EVIDENCE s3 (plasma half-lives 5 and 49 min)"),

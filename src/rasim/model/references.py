@@ -4,23 +4,36 @@ from __future__ import annotations
 import numpy as np
 
 from .equations import rates
-from .parameters import PINDEX, REFERENCE_STATES
+from .parameters import REFERENCE_STATES
 from .states import INDEX, N_STATES
+
+# States not listed in REFERENCE_STATES: each set at the steady state of its own
+# equation given the listed levels (each is linear in itself), in this order.
+DERIVED = ("treg_mem", "m2", "fls_imprint", "synovitis")
 
 
 def reference_vector(p: np.ndarray, which: str = "inflamed") -> np.ndarray:
-    """State vector of reference ``which``: its levels, memory Treg and M2 at balance.
+    """State vector of reference ``which``: its listed levels, and the ``DERIVED`` states
+    (memory Treg, M2, fibroblast imprinting, clinical synovitis) at their own balance.
 
     Cartilage and erosion (which do not feed back on inflammation) start at 0.5."""
     y = np.zeros(N_STATES)
     for name, value in REFERENCE_STATES[which].items():
         y[INDEX[name]] = value
-    y[INDEX["treg_mem"]] = y[INDEX["treg"]] * p[PINDEX["treg_to_memory"]] / p[PINDEX["treg_mem_death"]]
-    m2 = INDEX["m2"]
-    y[m2] = 0.0
-    dy = np.zeros(N_STATES)
-    rates(y, p, 0.0, dy)
-    y[m2] = dy[m2] / p[PINDEX["mac_death"]]  # production / loss
+    for name in DERIVED:
+        y[INDEX[name]] = _own_steady_state(y, p, INDEX[name])
     y[INDEX["cartilage"]] = 0.5
     y[INDEX["erosion"]] = 0.5
     return y
+
+
+def _own_steady_state(y: np.ndarray, p: np.ndarray, i: int) -> float:
+    """The value of state ``i`` that zeroes its own rate, the others held (rate linear in y[i])."""
+    dy = np.zeros(N_STATES)
+    at = []
+    for value in (0.0, 1.0):
+        z = y.copy()
+        z[i] = value
+        rates(z, p, 0.0, dy)
+        at.append(dy[i])
+    return at[0] / (at[0] - at[1])
