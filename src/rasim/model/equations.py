@@ -126,8 +126,8 @@ def rates(y, p, u, dy):
     repolarisation = (p[P_M2_POLARIZATION] * sat(y[I_IL10], p[P_M2_K_IL10])
                       + p[P_MSC_M2_POLARIZATION] * s_imm)
     d_m = p[P_MAC_DEATH]
-    dy[I_M1] = (p[P_M1_SOURCE] + p[P_M1_FLS_RECRUITMENT] * excess(y[I_FLS] - 1.0) + p[P_M1_ACTIVATION] * m_activation
-                - (d_m + repolarisation) * y[I_M1])
+    dy[I_M1] = (p[P_M1_SOURCE] + p[P_M1_FLS_RECRUITMENT] * excess(y[I_FLS] - 1.0)
+                + p[P_M1_ACTIVATION] * m_activation - (d_m + repolarisation) * y[I_M1])
     dy[I_M2] = p[P_M2_SOURCE] + repolarisation * y[I_M1] - d_m * y[I_M2]
 
     # --- synovial fibroblasts (pannus): IL-17 and TNF in synergy, VEGF-fed.  The imprinted
