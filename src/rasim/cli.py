@@ -4,7 +4,7 @@
     rasim show [SCENARIO] [overrides]   the resolved scenario as TOML
     rasim params [--search WORD]        the parameter table
     rasim run [SCENARIO] [overrides] [--keep patients|summary] [--unsafe-params] [--threads T]
-              [--out DIR] [--overwrite] [--quiet]
+              [--out DIR] [--overwrite] [--chunk-size N] [--quiet]
     rasim run --resume DIR [--threads T] [--quiet]
     rasim sweep --grid NAME=V,V,... [--grid NAME[=V,...] ...] [--arm ARM] [--patients N]
                 [--day D] [--endpoint E] [--points N] [--seed S] [--threads T] [--out DIR] [--quiet]
@@ -98,7 +98,7 @@ def cmd_run(args) -> int:
     if args.resume is not None:
         given = [flag for flag, v in (("SCENARIO", args.scenario), ("--out", args.out), ("--keep", args.keep),
                                       ("--unsafe-params", args.unsafe_params or None),
-                                      ("--overwrite", args.overwrite or None),
+                                      ("--overwrite", args.overwrite or None), ("--chunk-size", args.chunk_size),
                                       *((f"--{k}", getattr(args, k)) for k in OVERRIDES)) if v is not None]
         if given:
             raise RasimError(f"--resume continues the run in its folder as it was started; drop {', '.join(given)}")
@@ -108,7 +108,7 @@ def cmd_run(args) -> int:
         scenario = _scenario(args)
         out = args.out or DEFAULT_OUT / scenario.name
         runner.run_scenario(scenario, out, threads=args.threads, quiet=args.quiet, keep=args.keep or "patients",
-                            overwrite=args.overwrite)
+                            overwrite=args.overwrite, chunk_size=args.chunk_size)
     if not args.quiet:
         print(f"results: {out}")
     return 0
@@ -288,6 +288,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="patients (default): per-patient Parquet files and dataset.csv besides the "
                           "summaries; summary: summaries only")
     run.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
+    run.add_argument("--chunk-size", type=_int(1), metavar="N",
+                     help="patients per saved chunk (default: up to 1000, fewer with many observation days); "
+                          "the results do not depend on it")
     run.add_argument("--resume", type=Path, metavar="DIR",
                      help="continue the interrupted run in DIR (same files as an uninterrupted run)")
     run.add_argument("--unsafe-params", action="store_true",

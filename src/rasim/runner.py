@@ -68,7 +68,8 @@ class RunInterrupted(RasimError):
 
 
 def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = False, progress=None,
-                 keep: str = "patients", overwrite: bool = False) -> dict[str, StreamingSummary]:
+                 keep: str = "patients", overwrite: bool = False,
+                 chunk_size: int | None = None) -> dict[str, StreamingSummary]:
     """Simulate every arm of ``scenario`` and write the result files into ``out_dir``.
 
     Everything is checked before the folder is touched: ``threads`` (Numba's
@@ -77,14 +78,18 @@ def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = Fa
     process is writing it, or, unless ``overwrite``, if it holds anything).
     ``progress(done, total)`` (patients over all arms) is called after each
     chunk; without it a tqdm bar is drawn on stderr (if tqdm is installed and
-    not ``quiet``).  Returns {arm name: StreamingSummary}."""
+    not ``quiet``).  ``chunk_size``: patients per committed chunk (default
+    :func:`default_chunk_size`); results do not depend on it.
+    Returns {arm name: StreamingSummary}."""
     check_threads(threads)
     if keep not in KEEP:
         raise RasimError(f"keep must be one of {', '.join(KEEP)}, got {keep!r}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+        raise RasimError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
     output.check_writable(out_dir)
     warnings = [*scenario.warnings(), *_missing_parquet(keep)]
     toml = scenario.to_toml()
-    size = chunk_size(scenario)
+    size = min(chunk_size, scenario.patients) if chunk_size else default_chunk_size(scenario)
     n_chunks = -(-scenario.patients // size)
     manifest = {"format": output.FORMAT, "status": "running", "scenario": scenario.name,
                 "scenario_sha256": output.sha256(toml), "seed": scenario.seed,
@@ -120,7 +125,7 @@ def check_threads(threads: int | None) -> None:
                          f"or NUMBA_NUM_THREADS), got {threads!r}")
 
 
-def chunk_size(scenario) -> int:
+def default_chunk_size(scenario) -> int:
     """Patients per chunk: at most ``CHUNK_PATIENT_DAYS`` patient-visits and ``MAX_CHUNK`` patients."""
     return max(1, min(MAX_CHUNK, CHUNK_PATIENT_DAYS // len(scenario.observe), scenario.patients))
 
@@ -190,7 +195,7 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
         if m["keep"] == "patients":
             _write_chunk(folder.path, scenario, i, k, part, start, m["parquet"])
         with output.atomic(folder.state_path(i, k + 1)) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **stream.to_arrays())
+            np.savez_compressed(f, **stream.to_arrays())
         folder.commit(a.name, i, k + 1)
         bar.update(chunk.stop - chunk.start)
     return stream
