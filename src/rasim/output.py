@@ -125,6 +125,8 @@ class RunFolder:
                 raise FolderError(f"{path}: scenario.toml does not match the manifest's scenario hash; "
                                   "start again with --overwrite")
             _probe(path)
+            for tmp in path.rglob(".*.tmp*"):  # half-written files of the interrupted process
+                tmp.unlink()
         except BaseException:
             _release(lock, path)
             raise
