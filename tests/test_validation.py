@@ -76,7 +76,7 @@ def test_simulate_inputs():
             prepare(days=days)
     with pytest.raises(RegimenError, match="MSC infusion on day 2000 is after the last day simulated"):
         prepare(msc(4e7, days=[2000]), days=365)
-    with pytest.raises(RasimError, match="no duplicates"):
+    with pytest.raises(RasimError, match="without duplicates"):
         prepare(days=91, observe=[0, 28, 28, 91])
 
 
@@ -91,7 +91,7 @@ def test_cohort_inputs():
         Cohort("msc+dmard", patients=True)
     with pytest.raises(CovariateError, match="covariate weight"):
         Cohort("msc+dmard", patients=2, params={"weight": 1000})
-    with pytest.raises(RasimError, match="no duplicates"):  # as a scenario file refuses them
+    with pytest.raises(RasimError, match="without duplicates"):  # as a scenario file refuses them
         Cohort("msc+dmard", patients=2, observe=(0, 28, 28))
     with pytest.raises(RegimenError, match="MSC infusion on day 120"):
         Cohort("msc_repeat+dmard", patients=2, observe=(0, 28, 91))

@@ -177,9 +177,7 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
     """The remaining chunks of arm number ``i``; its running statistics."""
     m = folder.manifest
     size, n_chunks, done = m["chunk_size"], m["chunks"][a.name], m["chunks_done"][a.name]
-    cohort = Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
-                    seed=scenario.seed, observe=scenario.observe, params=scenario.params,
-                    variability=scenario.variability, allow_out_of_range=scenario.allow_out_of_range)
+    cohort = arm_cohort(scenario, a)
     if done:
         with np.load(folder.state_path(i, done)) as z:
             stream = StreamingSummary.from_arrays(z)
@@ -199,6 +197,20 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
         folder.commit(a.name, i, k + 1)
         bar.update(chunk.stop - chunk.start)
     return stream
+
+
+def arm_cohort(scenario, a) -> Cohort:
+    """The ``Cohort`` of scenario arm ``a``."""
+    return Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
+                  seed=scenario.seed, observe=scenario.observe, params=scenario.params,
+                  variability=scenario.variability, allow_out_of_range=scenario.allow_out_of_range)
+
+
+def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResult]:
+    """Every arm's per-patient results in memory (grows with the number of patients: for
+    analyses that need each patient, e.g. ``trial_replicates``); ``write_results`` writes them."""
+    check_threads(threads)
+    return {a.name: arm_cohort(scenario, a).run(threads=threads) for a in scenario.arms}
 
 
 def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start: int, parquet: bool) -> None:

@@ -156,7 +156,7 @@ def _observation_days(observe, days: float) -> np.ndarray:
     if t.size == 0 or not np.all(np.isfinite(t)):
         raise RasimError("observe must be a non-empty list of finite days")
     if np.any(np.diff(t) <= 0) or t[0] < 0 or t[-1] > days:
-        raise RasimError(f"observe days must increase (no duplicates) and lie within [0, {days:g}]")
+        raise RasimError(f"observe days must be sorted, without duplicates, within [0, {days:g}]")
     return t
 
 

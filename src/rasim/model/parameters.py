@@ -332,12 +332,18 @@ def parameter_vector(overrides: Mapping[str, float] | None = None, base: np.ndar
             raise ParameterError(f"parameter {name!r} must be a finite number >= 0 ({entry.unit}); got {value}")
         if is_fraction(entry) and value > 1.0:
             raise ParameterError(f"parameter {name!r} is a fraction: it must be within [0, 1]; got {value:g}")
-        if not allow_out_of_range and not entry.low <= value <= entry.high:
+        if not allow_out_of_range and not _within(entry, value):
             raise ParameterError(f"parameter {name!r} = {value:g} is outside its plausible range "
                                  f"{entry.low:g}-{entry.high:g} {entry.unit}; to use it anyway set "
                                  "allow_out_of_range = true in the scenario (rasim run --unsafe-params)")
         vec[PINDEX[name]] = value
     return vec
+
+
+def _within(entry: Parameter, value: float) -> bool:
+    """``value`` in the plausible range, up to rounding (1e-9 relative)."""
+    slack = 1e-9 * max(abs(entry.low), abs(entry.high))
+    return entry.low - slack <= value <= entry.high + slack
 
 
 def is_fraction(entry: Parameter) -> bool:
@@ -349,4 +355,4 @@ def out_of_range(overrides: Mapping[str, float]) -> list[str]:
     """Messages for the ``overrides`` outside their plausible range."""
     return [f"parameter {name} = {float(v):g} is outside its plausible range {parameter(name).low:g}-"
             f"{parameter(name).high:g} {parameter(name).unit}" for name, v in overrides.items()
-            if not parameter(name).low <= float(v) <= parameter(name).high]
+            if not _within(parameter(name), float(v))]
