@@ -164,7 +164,10 @@ def test_chunk_size_does_not_change_the_files(run, scenario, tmp_path):
 
 
 def test_write_results_takes_per_patient_or_streamed_results(run, memory, scenario, tmp_path):
+    from rasim.cohort.result import ArmSummary
+
     out, results, _ = run
+    assert all(isinstance(r, ArmSummary) for r in [*memory.values(), *results.values()])
     for name, given in (("mem", memory), ("stream", results)):
         paths = write_results(scenario, given, tmp_path / name)
         assert {"summary.csv", "responders.csv", "counts.csv", "bands.png"} <= {p.name for p in paths}

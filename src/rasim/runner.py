@@ -133,35 +133,21 @@ def default_chunk_size(scenario) -> int:
 # ---- the run ---------------------------------------------------------------------------------
 
 def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
+    """Run the missing chunks, write the whole-run files, mark the folder complete."""
     m = folder.manifest
     for name in (output.STATE, output.PARTS):
         (folder.path / name).mkdir(exist_ok=True)
-    total = scenario.patients * len(scenario.arms)
-    done = sum(min(k * m["chunk_size"], scenario.patients) for k in m["chunks_done"].values())
-    for line in m["warnings"]:
-        if not quiet:
-            print(f"rasim: warning: {line}", file=sys.stderr)
+    for line in m["warnings"] if not quiet else ():
+        print(f"rasim: warning: {line}", file=sys.stderr)
     t0 = time.perf_counter()
-    bar = _Progress(total, done, True, progress)
     try:
-        if not quiet:
-            print("rasim: compiling the kernels (first run only; cached afterwards)...", file=sys.stderr, flush=True)
-        warm_up()
-        bar = _Progress(total, done, quiet, progress)
-        with _threads(threads):
-            results = {a.name: _run_arm(folder, scenario, i, a, bar) for i, a in enumerate(scenario.arms)}
-    except KeyboardInterrupt:
-        bar.close()
-        folder.release()
-        done = sum(m["chunks_done"].values())
-        raise RunInterrupted(f"interrupted: {done} of {sum(m['chunks'].values())} chunks are saved in "
-                             f"{folder.path}; continue with: rasim run --resume {folder.path}") from None
-    except BaseException:
-        folder.release()
-        raise
-    bar.close()
-    try:
+        results = _simulate(folder, scenario, threads, quiet, progress)
         files = write_results(scenario, results, folder.path, m["warnings"], dataset_parts=True)
+    except KeyboardInterrupt:
+        folder.release()
+        raise RunInterrupted(f"interrupted: {sum(m['chunks_done'].values())} of {sum(m['chunks'].values())} "
+                             f"chunks are saved in {folder.path}; continue with: rasim run --resume "
+                             f"{folder.path}") from None
     except BaseException:
         folder.release()
         raise
@@ -171,6 +157,21 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> di
         print(table(scenario, results, time.perf_counter() - t0))
         print(f"wrote {', '.join(names)}")
     return results
+
+
+def _simulate(folder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
+    """Every arm's remaining chunks, with the compile line and progress on stderr."""
+    m = folder.manifest
+    if not quiet:
+        print("rasim: compiling the kernels (first run only; cached afterwards)...", file=sys.stderr, flush=True)
+    warm_up()
+    done = sum(min(k * m["chunk_size"], scenario.patients) for k in m["chunks_done"].values())
+    bar = _Progress(scenario.patients * len(scenario.arms), done, quiet, progress)
+    try:
+        with _threads(threads):
+            return {a.name: _run_arm(folder, scenario, i, a, bar) for i, a in enumerate(scenario.arms)}
+    finally:
+        bar.close()
 
 
 def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
