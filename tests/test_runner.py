@@ -258,3 +258,20 @@ def test_cli_run_custom_scenario(tmp_path):
     head, rows = read(tmp_path / "out" / "summary.csv")
     assert {r[0] for r in rows} == {"dmard", "bm"} and all(0 < int(r[-1]) <= 20 for r in rows)
     assert {float(r[1]) for r in rows} == {0.0, 28.0, 91.0}  # day 0 added as the baseline visit
+
+
+def test_memory_does_not_grow_with_patients(scenario, tmp_path):
+    """Python-heap peak (numpy arrays included) of a 10x larger run stays within 30 %."""
+    import tracemalloc
+
+    def peak(patients: int) -> int:
+        tracemalloc.start()
+        run_scenario(scenario.replace(patients=patients), tmp_path / str(patients), threads=1, quiet=True,
+                     chunk_size=20)
+        size = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return size
+
+    peak(20)  # one-time allocations (imports, font cache) out of the way
+    small, large = peak(40), peak(400)
+    assert large < 1.3 * small, (small, large)
