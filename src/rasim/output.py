@@ -35,7 +35,7 @@ STATE = ".state"
 PARTS = ".parts"
 PATIENTS = "patients"
 FORMAT = 1  # manifest layout version
-# Files and folders a run may create: the only ones --overwrite removes.
+# What a run may create (and patients.npz/.nc of rasim 0.1): all that --overwrite removes.
 OUTPUTS = (MANIFEST, "scenario.toml", STATE, PARTS, PATIENTS, "summary.csv", "responders.csv", "counts.csv",
            "dataset.csv", "warnings.txt", "bands.png", "responders.png", "patients.npz", "patients.nc")
 
