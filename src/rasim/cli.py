@@ -277,7 +277,8 @@ def _parser() -> argparse.ArgumentParser:
     scen.add_argument("--seed", type=_int(0), metavar="S", help="random seed")
     scen.add_argument("--days", type=_number, metavar="D",
                       help="horizon in days (alone, also trims the observation days)")
-    scen.add_argument("--observe", type=_numbers, metavar="DAYS", help="output days, e.g. 0,28,91")
+    scen.add_argument("--observe", type=_numbers, metavar="DAYS",
+                      help="output days, e.g. 0,28,91 (day 0, the baseline, is added if missing)")
     run = _Parser(add_help=False)
     run.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
     run.add_argument("--out", type=Path, metavar="DIR",
