@@ -3,10 +3,11 @@
 Runs three arms of the built-in ``trial3y`` scenario (DMARD alone, one or two
 UC-MSC infusions on DMARD) in memory (``run_in_memory``: every patient kept)
 and writes the standard result files into ``OUTDIR/03_trial3y/`` with
-``write_results`` (summary.csv, responders.csv, dataset.csv, bands.png, ...).  Then it draws virtual trials of 64 patients
-from each cohort (``trial_replicates``) and prints how often each marker
-falls significantly below baseline (paired t-test, p < 0.05) at 1 and 3
-years: the chance that a real trial of that size reports the effect.
+``write_results`` (summary.csv, responders.csv, dataset.csv, bands.png, ...).
+Then it draws virtual trials of 64 patients from each cohort
+(``trial_replicates``) and prints how often each marker falls significantly
+below baseline (paired t-test, p < 0.05) at 1 and 3 years: the chance that a
+real trial of that size reports the effect.
 
     python examples/03_trial_3y_replicates.py [OUTDIR]    # RASIM_EXAMPLE_PATIENTS=N to resize
 """
