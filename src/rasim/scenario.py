@@ -44,9 +44,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import _toml
-from .errors import RasimError, ScenarioError, unknown_name
-from . import model
+from . import _toml, model
+from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
 from .model import PINDEX
 from .regimen import MscDose, MtxDose, Regimen, after_horizon
 
@@ -128,7 +127,8 @@ class Scenario:
         from .model.parameters import out_of_range
 
         out = [f"{w} (allow_out_of_range)" for w in out_of_range(self.params)]
-        return out + [f"arm {a.name}: {note}" for a in self.arms for note in after_horizon(a.regimen, self.days)[1]]
+        return out + [f"arm {a.name}: {note}" for a in self.arms
+                      for note in after_horizon(a.regimen, self.days)[1]]
 
     def replace(self, source: str | None = None, **changes) -> Scenario:
         """A revalidated copy with top-level keys changed (``days`` alone also trims ``observe``)."""
@@ -293,7 +293,6 @@ class _Reader:
     def params(self, v, allow: bool) -> dict[str, float]:
         """[params]: names of ``rasim params`` with values in range (unless ``allow``); a
         covariate set here is checked as a covariate."""
-        from .errors import CovariateError, ParameterError
         from .simulation import COVARIATES, _covariates
 
         out = self.names(v, "params")
