@@ -95,6 +95,10 @@ def test_cohort_inputs():
         Cohort("msc+dmard", patients=2, observe=(0, 28, 28))
     with pytest.raises(RegimenError, match="MSC infusion on day 120"):
         Cohort("msc_repeat+dmard", patients=2, observe=(0, 28, 91))
+    with pytest.raises(ParameterError, match="'msc_effect_t' is a fraction"):
+        Cohort("msc+dmard", patients=2, params={"msc_effect_t": 5})
+    wide = Cohort("msc+dmard", patients=2, params={"msc_homing_max": 1.0})  # ranges: the scenario's job
+    assert wide._setup["base"][PINDEX["msc_homing_max"]] == 1.0
     c = Cohort("msc+dmard", patients=2, observe=(28, 91))
     assert c._setup["t_out"].tolist() == [0.0, 28.0, 91.0]  # day 0 added: the baseline visit
 

@@ -204,7 +204,7 @@ def arm_cohort(scenario, a) -> Cohort:
     """The ``Cohort`` of scenario arm ``a``."""
     return Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
                   seed=scenario.seed, observe=scenario.observe, params=scenario.params,
-                  variability=scenario.variability, allow_out_of_range=scenario.allow_out_of_range)
+                  variability=scenario.variability)
 
 
 def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResult]:

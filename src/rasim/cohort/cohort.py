@@ -88,10 +88,12 @@ class Cohort:
     measurement-setting overrides; covariate_effects: overrides of
     ``variability.COVARIATE_EFFECTS``; solver: "rodas4" or "dopri5"; rtol and
     max_steps (per patient) of the trial solve;
-    chunk_size: patients per compiled call; dense: also keep the states;
-    allow_out_of_range: accept ``params`` outside their plausible range.
-    Day 0 (the baseline of every change and responder criterion) is added to
-    ``observe`` if missing."""
+    chunk_size: patients per compiled call; dense: also keep the states.
+    ``params`` must be finite and >= 0 (fractions within [0, 1], covariates within
+    their range) but are not held to the plausible ranges: scenario files and
+    ``simulate`` check those, calibration explores beyond them.  Day 0 (the
+    baseline of every change and responder criterion) is added to ``observe``
+    if missing."""
 
     arm: str | Arm
     patients: int = 1000
@@ -106,7 +108,6 @@ class Cohort:
     max_steps: int = 100_000
     chunk_size: int = 2000
     dense: bool = False
-    allow_out_of_range: bool = False
     _setup: dict = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -207,7 +208,7 @@ def _setup(c: Cohort) -> dict:
     days = _horizon(max(observe) if observe else 0.0)
     t_out = _observation_days(observe, days)
     t_out = t_out if t_out[0] == 0.0 else np.concatenate([[0.0], t_out])  # day 0: the baseline visit
-    base = _parameter_vector(arm.regimen, c.params, None, c.allow_out_of_range)
+    base = _parameter_vector(arm.regimen, c.params, None, allow_out_of_range=True)
     var = variability.variability(c.variability)
     meas = measurement.settings(dict(c.measurement or {}))
     effects = variability.covariate_effects(c.covariate_effects)
