@@ -334,8 +334,8 @@ def parameter_vector(overrides: Mapping[str, float] | None = None, base: np.ndar
             raise ParameterError(f"parameter {name!r} is a fraction: it must be within [0, 1]; got {value:g}")
         if not allow_out_of_range and not _within(entry, value):
             raise ParameterError(f"parameter {name!r} = {value:g} is outside its plausible range "
-                                 f"{entry.low:g}-{entry.high:g} {entry.unit}; to use it anyway set "
-                                 "allow_out_of_range = true in the scenario (rasim run --unsafe-params)")
+                                 f"{entry.low:g}-{entry.high:g} {entry.unit}; to use it anyway: allow_out_of_range "
+                                 "(a scenario key, or rasim run --unsafe-params)")
         vec[PINDEX[name]] = value
     return vec
 
