@@ -275,3 +275,18 @@ def test_memory_does_not_grow_with_patients(scenario, tmp_path):
     peak(20)  # one-time allocations (imports, font cache) out of the way
     small, large = peak(40), peak(400)
     assert large < 1.3 * small, (small, large)
+
+
+def test_warnings_are_written_with_the_results(tmp_path):
+    s = Scenario.from_dict({"name": "w", "patients": 2, "days": 28.0, "allow_out_of_range": True,
+                            "params": {"msc_homing_max": 1.0}, "arms": [{"arm": "mtx_naive"}]})
+    run_scenario(s, tmp_path, threads=1, quiet=True, keep="summary")
+    lines = (tmp_path / "warnings.txt").read_text().splitlines()
+    assert lines == json.loads((tmp_path / "manifest.json").read_text())["warnings"] == s.warnings()
+    assert "msc_homing_max = 1 is outside its plausible range" in lines[0]
+    assert "MTX titration steps on day(s) 56 come after the horizon" in lines[1]
+
+
+def test_resume_needs_a_run_folder(tmp_path):
+    with pytest.raises(FolderError, match="no manifest.json: not a folder written by `rasim run`"):
+        resume_run(tmp_path, quiet=True)
