@@ -261,10 +261,13 @@ def test_cli_run_custom_scenario(tmp_path):
 
 
 def test_memory_does_not_grow_with_patients(scenario, tmp_path):
-    """Python-heap peak (numpy arrays included) of a 10x larger run stays within 30 %."""
+    """Python-heap peak (numpy arrays included) of a 10x larger run stays within 50 % (building
+    the dataset in memory, as before issue 13, took ~140 kB per patient: 100 MB here)."""
+    import gc
     import tracemalloc
 
     def peak(patients: int) -> int:
+        gc.collect()  # garbage of earlier tests out of the peak
         tracemalloc.start()
         run_scenario(scenario.replace(patients=patients), tmp_path / str(patients), threads=1, quiet=True,
                      chunk_size=20)
@@ -274,7 +277,7 @@ def test_memory_does_not_grow_with_patients(scenario, tmp_path):
 
     peak(20)  # one-time allocations (imports, font cache) out of the way
     small, large = peak(40), peak(400)
-    assert large < 1.3 * small, (small, large)
+    assert large < 1.5 * small, (small, large)
 
 
 def test_warnings_are_written_with_the_results(tmp_path):
