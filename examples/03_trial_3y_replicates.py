@@ -1,12 +1,13 @@
 """The 3-year trial (Wang 2019: UC-MSC on DMARDs) as a cohort, then as many virtual trials.
 
 Runs three arms of the built-in ``trial3y`` scenario (DMARD alone, one or two
-UC-MSC infusions on DMARD) with ``run_scenario``, which writes the standard
-result files into ``OUTDIR/03_trial3y/`` (summary.csv, responders.csv,
-dataset.csv, bands.png, ...).  Then it draws virtual trials of 64 patients
-from each cohort (``trial_replicates``) and prints how often each marker
-falls significantly below baseline (paired t-test, p < 0.05) at 1 and 3
-years: the chance that a real trial of that size reports the effect.
+UC-MSC infusions on DMARD) in memory (``run_in_memory``: every patient kept)
+and writes the standard result files into ``OUTDIR/03_trial3y/`` with
+``write_results`` (summary.csv, responders.csv, dataset.csv, bands.png, ...).
+Then it draws virtual trials of 64 patients from each cohort
+(``trial_replicates``) and prints how often each marker falls significantly
+below baseline (paired t-test, p < 0.05) at 1 and 3 years: the chance that a
+real trial of that size reports the effect.
 
     python examples/03_trial_3y_replicates.py [OUTDIR]    # RASIM_EXAMPLE_PATIENTS=N to resize
 """
@@ -15,7 +16,7 @@ import sys
 from pathlib import Path
 
 from rasim.cohort import trial_replicates
-from rasim.runner import run_scenario
+from rasim.runner import run_in_memory, write_results
 from rasim.scenario import load
 
 PATIENTS = int(os.environ.get("RASIM_EXAMPLE_PATIENTS", 200))
@@ -29,7 +30,8 @@ def main(outdir: Path) -> Path:
     scenario = base.replace(patients=PATIENTS, observe=[0, 91, 182, 365, 730, 1095],
                             arms=[a.to_dict() for a in base.arms if a.name in ARMS])
     out = outdir / "03_trial3y"
-    results = run_scenario(scenario, out)
+    results = run_in_memory(scenario)  # per-patient results: the replicates draw patients
+    write_results(scenario, results, out)
 
     print(f"\nvirtual trials of {TRIAL_SIZE} patients (or the whole cohort if smaller): fraction of "
           "trials with the marker significantly below baseline")

@@ -55,7 +55,7 @@ def main(outdir: Path) -> Path:
           f"params {scenario.params}")
     out = outdir / "06_custom"
     results = run_scenario(scenario, out)
-    change = {name: res["DAS28_ESR"][:, -1].mean() - res["DAS28_ESR"][:, 0].mean() for name, res in results.items()}
+    change = {name: res.mean("DAS28_ESR_change")[-1] for name, res in results.items()}
     print("mean DAS28-ESR change at day 365: " + ", ".join(f"{k} {v:+.2f}" for k, v in change.items()))
     print(f"results: {out} (scenario.toml there is the resolved scenario: rerun it with `rasim run`)")
     return out

@@ -32,12 +32,14 @@ def populations(monkeypatch):
 
 @pytest.fixture
 def runs(monkeypatch):
-    """Replace rasim.cohort.run_scenario by a recorder of its calls."""
-    cohort = pytest.importorskip("rasim.cohort")
+    """Replace rasim.runner.run_scenario and resume_run by recorders of their calls."""
+    from rasim import runner
+
     calls = []
-    monkeypatch.setattr(cohort, "run_scenario",
-                        lambda scenario, out_dir, threads=None, quiet=False:
-                        calls.append((scenario, Path(out_dir), threads, quiet)), raising=False)
+    monkeypatch.setattr(runner, "run_scenario", lambda scenario, out_dir, threads=None, quiet=False, **kw:
+                        calls.append((scenario, Path(out_dir), threads, quiet)))
+    monkeypatch.setattr(runner, "resume_run", lambda out_dir, threads=None, quiet=False:
+                        calls.append(("resume", Path(out_dir), threads, quiet)))
     return calls
 
 
@@ -150,12 +152,12 @@ def test_errors_exit_2(capsys, runs, args, message):
 
 def test_run_passes_the_validated_scenario(capsys, runs, tmp_path):
     code, out, _ = main(capsys, "run", "sources", "--patients", "5", "--observe", "0,28,91",
-                        "--days", "91", "--threads", "2", "--out", str(tmp_path))
+                        "--days", "91", "--threads", "1", "--out", str(tmp_path))
     assert code == 0 and out == f"results: {tmp_path}\n"
     ((scenario, out_dir, threads, quiet),) = runs
     assert (scenario.patients, scenario.days, scenario.observe) == (5, 91.0, (0.0, 28.0, 91.0))
     assert [a.name for a in scenario.arms] == ["msc+dmard", "bm_msc+dmard", "ad_msc+dmard"]
-    assert (out_dir, threads, quiet) == (tmp_path, 2, False)
+    assert (out_dir, threads, quiet) == (tmp_path, 1, False)
 
 
 def test_run_defaults(capsys, runs, monkeypatch, tmp_path):
@@ -182,18 +184,45 @@ def test_sweep(capsys, runs, tmp_path):
     assert values == pytest.approx([entry.low, (entry.low * entry.high) ** 0.5, entry.high], rel=1e-3)  # log
 
 
-def test_run_without_run_scenario(capsys, monkeypatch):
-    cohort = pytest.importorskip("rasim.cohort")
-    monkeypatch.delattr(cohort, "run_scenario", raising=False)
-    code, _, err = main(capsys, "run", "--quiet")
-    assert code == 2 and "rasim: error: running a scenario needs rasim.cohort.run_scenario" in err
-
-
 def test_run_for_real(tmp_path):
-    cohort = pytest.importorskip("rasim.cohort")
-    if not hasattr(cohort, "run_scenario"):
-        pytest.skip("rasim.cohort.run_scenario is not written yet")
-    r = rasim_cmd("run", "trial3y", "--patients", "4", "--days", "28", "--threads", "1",
+    r = rasim_cmd("run", "sources", "--patients", "4", "--days", "28", "--threads", "1",
                   "--out", str(tmp_path / "out"), "--quiet")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "out").is_dir()
+    assert (tmp_path / "out" / "summary.csv").is_file()
+
+
+def test_version():
+    r = rasim_cmd("--version")
+    assert r.returncode == 0 and r.stdout.startswith("rasim ") and r.stdout.split()[1][0].isdigit()
+
+
+def test_too_many_threads_refused_before_the_folder_is_made(capsys, runs, tmp_path):
+    import numba
+
+    code, _, err = main(capsys, "run", "--threads", str(numba.config.NUMBA_NUM_THREADS + 1), "--out",
+                        str(tmp_path / "new"))
+    assert code == 2 and "threads: expected an integer in 1.." in err and "cores" in err
+    assert runs == [] and not (tmp_path / "new").exists()
+
+
+def test_resume_takes_nothing_else(capsys, runs, tmp_path):
+    assert main(capsys, "run", "--resume", str(tmp_path), "--threads", "1")[0] == 0
+    assert runs == [("resume", tmp_path, 1, False)]
+    code, _, err = main(capsys, "run", "trial3y", "--resume", str(tmp_path), "--patients", "3")
+    assert code == 2 and "--resume continues the run in its folder as it was started; drop SCENARIO, --patients" in err
+
+
+def test_unsafe_params(capsys, runs, tmp_path):
+    text = (S.load("sources").to_toml().replace("[params]", "[params]\nmsc_effect_t = 0.99"))
+    (tmp_path / "s.toml").write_text(text)
+    code, _, err = main(capsys, "run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o"))
+    assert code == 2 and "params.msc_effect_t" in err and "--unsafe-params" in err and runs == []
+    assert main(capsys, "run", str(tmp_path / "s.toml"), "--unsafe-params", "--out", str(tmp_path / "o"))[0] == 0
+    scenario = runs[0][0]
+    assert scenario.allow_out_of_range and "msc_effect_t = 0.99 is outside" in scenario.warnings()[0]
+
+
+def test_non_utf8_file_exits_2(tmp_path):
+    (tmp_path / "s.toml").write_bytes(S.load("sources").to_toml().encode("utf-16"))
+    r = rasim_cmd("show", str(tmp_path / "s.toml"))
+    assert r.returncode == 2 and "not UTF-8 text" in r.stderr and "Traceback" not in r.stderr

@@ -144,7 +144,7 @@ def test_summary_only_run_matches_per_patient_summaries(small):
         if row["endpoint"] in QUANTILE_ERROR:  # median of 12 = mean of the middle two: allow their gap
             col = np.sort(small[row["endpoint"]][:, small.day_index(row["day"])])
             assert abs(row["p50"] - ref["p50"]) <= 2 * QUANTILE_ERROR[row["endpoint"]] + col[6] - col[5]
-    assert stream.responder_rows() == small.responders()
+    assert stream.responders() == small.responders()
 
 
 def test_default_tolerance_is_accurate_against_a_tight_solve():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-RESULT_FILES = ("summary.csv", "responders.csv", "dataset.csv", "patients.npz", "scenario.toml", "bands.png",
+RESULT_FILES = ("summary.csv", "responders.csv", "counts.csv", "dataset.csv", "scenario.toml", "bands.png",
                 "responders.png")
 EXPECTED = {
     "01_single_patient.py": ["01_single_patient.png"],

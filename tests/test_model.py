@@ -98,8 +98,10 @@ def das28_esr(y, p=model.DEFAULTS):
 
 
 def steady(params=None, covariates=None) -> rasim.SimulationResult:
-    """Day-0 (untreated inflamed steady state) of a patient with ``params``."""
-    return rasim.simulate(None, days=1, observe=[0.0], params=params, covariates=covariates)
+    """Day-0 (untreated inflamed steady state) of a patient with ``params`` (knockouts may leave
+    the plausible ranges)."""
+    return rasim.simulate(None, days=1, observe=[0.0], params=params, covariates=covariates,
+                          allow_out_of_range=True)
 
 
 def value(result, name, i=0):

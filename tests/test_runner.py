@@ -1,13 +1,19 @@
-"""``run_scenario``: a small two-arm scenario end to end, and ``rasim run`` on a custom file."""
+"""``run_scenario``: a small two-arm scenario streamed into a folder, checked against
+in-memory cohorts; folder rules (busy, occupied, overwrite), interruption and resume."""
 import csv
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from rasim.cohort import CRITERIA, ENDPOINTS
-from rasim.runner import DATASET_COLUMNS, MEASURED, nonmem_dataset, run_scenario
+from rasim.cohort import CRITERIA, ENDPOINTS, Arm, Cohort
+from rasim.cohort.streaming import QUANTILE_ERROR, StreamingSummary
+from rasim.errors import RasimError
+from rasim.output import FolderError
+from rasim.runner import (COUNT_COLUMNS, DATASET_COLUMNS, MEASURED, RunInterrupted, _csv_text, nonmem_dataset,
+                          resume_run, run_scenario, write_results)
 from rasim.scenario import Scenario
 
 TOML = """
@@ -26,8 +32,9 @@ population = "refractory"
 regimen.doses = [ { drug = "msc", cells = 1e6, per_kg = true, days = [0, 28], source = "bone_marrow", donor = "autologous" } ]
 background.doses = [ { drug = "mtx", dose_mg = 15.0, every = 7.0 } ]
 """
-FILES = ("summary.csv", "responders.csv", "patients.npz", "dataset.csv", "scenario.toml", "bands.png",
-         "responders.png")
+FILES = ("summary.csv", "responders.csv", "counts.csv", "dataset.csv", "scenario.toml", "bands.png",
+         "responders.png", "manifest.json")
+SAME = ("summary.csv", "responders.csv", "counts.csv", "dataset.csv", "scenario.toml")  # byte for byte
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +50,16 @@ def scenario(tmp_path_factory) -> Scenario:
 def run(scenario, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "out"  # created by run_scenario
     calls = []
-    results = run_scenario(scenario, out, threads=1, quiet=True, progress=lambda d, t: calls.append((d, t)))
+    results = run_scenario(scenario, out, threads=1, quiet=True, progress=lambda d, t: calls.append((d, t)),
+                           chunk_size=5)
     return out, results, calls
+
+
+@pytest.fixture(scope="module")
+def memory(scenario):
+    """The same arms run in memory (per-patient ``CohortResult``)."""
+    return {a.name: Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
+                           seed=scenario.seed, observe=scenario.observe).run(threads=1) for a in scenario.arms}
 
 
 def read(path):
@@ -53,88 +68,171 @@ def read(path):
     return rows[0], rows[1:]
 
 
+def files(out, names=SAME) -> dict[str, bytes]:
+    got = {name: (out / name).read_bytes() for name in names}
+    got.update({str(p.relative_to(out)): p.read_bytes() for p in sorted((out / "patients").rglob("*.parquet"))})
+    return got
+
+
 def test_results_and_progress(run):
     _, results, calls = run
     assert list(results) == ["dmard", "bm"]
-    assert all(r.status.shape == (12,) and r.days.tolist() == [0.0, 28.0, 91.0] for r in results.values())
-    assert calls[-1] == (24, 24) and [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert all(isinstance(r, StreamingSummary) and r.days.tolist() == [0.0, 28.0, 91.0] for r in results.values())
+    assert calls[-1] == (24, 24) and [d for d, _ in calls] == sorted(d for d, _ in calls) and len(calls) == 6
 
 
-def test_files(run):
+def test_files_and_manifest(run, scenario):
     out, _, _ = run
     for name in FILES:
         assert (out / name).stat().st_size > 0, name
     assert (out / "bands.png").read_bytes()[:4] == b"\x89PNG"
-    try:
-        import xarray  # noqa: F401
-    except ImportError:
-        return
-    assert (out / "patients.nc").is_file()
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "complete" and m["seed"] == 3 and m["chunks"] == m["chunks_done"] == {"dmard": 3, "bm": 3}
+    assert m["chunk_size"] == 5 and "summary.csv" in m["files"]
+    leftovers = {p.name for p in out.iterdir()} - set(m["files"]) - {"manifest.json"}
+    assert leftovers == set()  # no lock, state, parts or temporary files
 
 
-def test_summary_csv(run):
-    out, results, _ = run
+def test_summary_from_streaming_statistics(run, memory):
+    out, _, _ = run
     head, rows = read(out / "summary.csv")
     assert head == ["arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n"]
     assert {r[2] for r in rows} == {*ENDPOINTS, *(f"{e}_change" for e in ENDPOINTS)}
-    assert {(r[0], float(r[1])) for r in rows} == {(a, d) for a in ("dmard", "bm") for d in (0, 28, 91)}
-    das = [r for r in rows if r[0] == "bm" and r[2] == "DAS28_ESR" and r[1] == "91"][0]
-    assert float(das[3]) == pytest.approx(results["bm"]["DAS28_ESR"][:, 2].mean(), rel=1e-5)
+    exact = {(r["arm"], r["day"], r["endpoint"]): r for res in memory.values() for r in res.summary()}
+    assert len(rows) == len(exact)
+    for r in rows:
+        ref = exact[(r[0], float(r[1]), r[2])]
+        assert int(r[10]) == ref["n"] and float(r[3]) == pytest.approx(ref["mean"], rel=1e-5, abs=1e-9)
+        assert float(r[4]) == pytest.approx(ref["sd"], rel=1e-4, abs=1e-6)
+        base = r[2].removesuffix("_change")
+        spread = ref["p95"] - ref["p05"]  # a percentile of 12 patients lies between two of them
+        assert abs(float(r[7]) - ref["p50"]) <= QUANTILE_ERROR[base] * 2 + spread
 
 
-def test_responders_csv(run):
-    out, _, _ = run
+def test_responders_and_counts_equal_in_memory(run, memory):
+    out, results, _ = run
     head, rows = read(out / "responders.csv")
-    assert head == ["arm", "day", "criterion", "rate", "n"]
-    assert {r[2] for r in rows} == set(CRITERIA) == {
-        "EULAR_good", "EULAR_moderate", "EULAR_none", "EULAR_response", "ACR20", "ACR50", "ACR70",
-        "DAS28_remission", "DAS28_LDA"}
-    assert all(0 <= float(r[3]) <= 1 for r in rows)
+    assert head == ["arm", "day", "criterion", "rate", "n"] and {r[2] for r in rows} == set(CRITERIA)
+    ref = [[a, f"{r['day']:g}", r["criterion"], f"{r['rate']:.6g}", str(r["n"])]
+           for a, res in memory.items() for r in res.responders()]
+    assert rows == ref
+    head, rows = read(out / "counts.csv")
+    assert tuple(head) == COUNT_COLUMNS
+    for row, (name, res) in zip(rows, memory.items()):
+        got = dict(zip(head, row))
+        assert got["arm"] == name and int(got["n"]) == res.n == results[name].n
+        assert int(got["n_failed"]) == res.n_failed and int(got["n_not_enrolled"]) == res.n_not_enrolled
+        assert int(got["n"]) + int(got["n_failed"]) + int(got["n_not_enrolled"]) == int(got["patients"]) == 12
 
 
-def test_patients_npz(run):
-    out, results, _ = run
-    with np.load(out / "patients.npz") as z:
-        assert z["arms"].tolist() == ["dmard", "bm"] and z["days"].tolist() == [0, 28, 91]
-        for arm, res in results.items():
-            np.testing.assert_array_equal(z[f"{arm}/status"], res.status)
-            np.testing.assert_array_equal(z[f"{arm}/CRP"], res.values["CRP"])
-            assert z[f"{arm}/weight"].shape == (12,)
+def test_parquet_equals_in_memory(run, memory, scenario):
+    pytest.importorskip("pyarrow")
+    from rasim.runner import read_patients
+
+    out, _, _ = run
+    table = read_patients(out).to_pandas()
+    for k, (name, res) in enumerate(memory.items()):
+        mine = table[table["arm"] == name].sort_values(["patient", "day"])
+        assert mine["id"].tolist() == list(np.repeat(np.arange(12) + 1 + 12 * k, 3))
+        np.testing.assert_array_equal(mine["status"].to_numpy()[::3], res.status)
+        for key in ("CRP", "DAS28_ESR", "RF"):
+            np.testing.assert_array_equal(mine[key].to_numpy(), res.values[key].reshape(-1))
+        np.testing.assert_array_equal(mine["weight"].to_numpy()[::3], res.covariates["weight"])
 
 
-def test_nonmem_dataset(run, scenario):
-    out, results, _ = run
+def test_dataset_equals_in_memory(run, memory, scenario):
+    out, _, _ = run
+    text = (out / "dataset.csv").read_text()
+    assert text == ",".join(DATASET_COLUMNS) + "\n" + _csv_text(nonmem_dataset(scenario, memory))
     head, rows = read(out / "dataset.csv")
-    assert head[:7] == ["ID", "TIME", "DV", "MDV", "EVID", "AMT", "CMT"] and head == list(DATASET_COLUMNS)
-    assert {"AGE", "SEX", "WT", "CRCL", "DUR", "SERO", "ARM", "NAME"} <= set(head)
     col = {name: i for i, name in enumerate(head)}
-    ids = {arm: {int(r[0]) for r in rows if r[col["ARM"]] == arm} for arm in results}
-    assert not ids["dmard"] & ids["bm"]  # unique across arms
     obs = [r for r in rows if r[col["EVID"]] == "0"]
-    doses = [r for r in rows if r[col["EVID"]] == "1"]
-    assert len(obs) == sum(int(r.ok.sum()) for r in results.values()) * 3 * len(MEASURED)
-    assert all(r[col["MDV"]] == "0" for r in obs) and all(r[col["MDV"]] == "1" for r in doses)
-    # dmard: one steady-state MTX line; bm: MTX line plus two MSC infusions of 1e6 cells/kg times weight
-    bm = [r for r in doses if r[col["ARM"]] == "bm"]
-    first = min(ids["bm"])
-    mine = [r for r in bm if int(r[0]) == first]
+    assert len(obs) == sum(r.n for r in memory.values()) * 3 * len(MEASURED)
+    first = min(int(r[0]) for r in rows if r[col["ARM"]] == "bm")
+    mine = [r for r in rows if int(r[0]) == first and r[col["EVID"]] == "1"]
     assert sorted((r[col["NAME"]], float(r[col["TIME"]]), r[col["SS"]]) for r in mine) == [
         ("MSC", 0.0, "0"), ("MSC", 28.0, "0"), ("MTX", 0.0, "1")]
     msc = [r for r in mine if r[col["NAME"]] == "MSC"][0]
     assert float(msc[col["AMT"]]) == pytest.approx(1e6 * float(msc[col["WT"]]), rel=1e-5)
-    assert msc[col["CMT"]] == "3"
-    cols = nonmem_dataset(scenario, results)  # sorted by ID, TIME, then observations before doses
-    key = np.stack([cols["ID"], cols["TIME"], cols["EVID"]])
-    assert np.all(np.diff(key[0]) >= 0)
-    dv = cols["DV"][(cols["ID"] == first) & (cols["NAME"] == "ESR")]
-    np.testing.assert_allclose(dv, results["bm"].values["ESR"][first - 12 - 1])
 
 
-def test_scenario_toml_round_trips(run, scenario):
-    from rasim.scenario import load
-
+def test_chunk_size_does_not_change_the_files(run, scenario, tmp_path):
     out, _, _ = run
-    assert load(out / "scenario.toml") == scenario
+    run_scenario(scenario, tmp_path / "b", threads=1, quiet=True, chunk_size=7)
+    a, b = files(out, SAME), files(tmp_path / "b", SAME)
+    assert {k: a[k] for k in SAME} == {k: b[k] for k in SAME}
+
+
+def test_write_results_takes_per_patient_or_streamed_results(run, memory, scenario, tmp_path):
+    from rasim.cohort.result import ArmSummary
+
+    out, results, _ = run
+    assert all(isinstance(r, ArmSummary) for r in [*memory.values(), *results.values()])
+    for name, given in (("mem", memory), ("stream", results)):
+        paths = write_results(scenario, given, tmp_path / name)
+        assert {"summary.csv", "responders.csv", "counts.csv", "bands.png"} <= {p.name for p in paths}
+    assert (tmp_path / "mem" / "responders.csv").read_bytes() == (out / "responders.csv").read_bytes()
+    assert (tmp_path / "mem" / "dataset.csv").read_bytes() == (out / "dataset.csv").read_bytes()
+    assert (tmp_path / "stream" / "summary.csv").read_bytes() == (out / "summary.csv").read_bytes()
+
+
+def test_interrupted_then_resumed_gives_the_same_files(run, scenario, tmp_path):
+    out, _, _ = run
+
+    def stop(done, total):
+        if done >= 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted, match=f"continue with: rasim run --resume {tmp_path / 'r'}"):
+        run_scenario(scenario, tmp_path / "r", threads=1, quiet=True, progress=stop, chunk_size=5)
+    m = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert m["status"] == "running" and m["chunks_done"] == {"dmard": 2, "bm": 0}
+    assert not (tmp_path / "r" / "summary.csv").exists() and not (tmp_path / "r" / ".rasim.lock").exists()
+    with pytest.raises(FolderError, match=r"holds an interrupted run .*\(2 of 6 chunks done\).* --resume"):
+        run_scenario(scenario, tmp_path / "r", threads=1, quiet=True)
+    resume_run(tmp_path / "r", threads=1, quiet=True)
+    assert files(tmp_path / "r") == files(out)
+    with pytest.raises(FolderError, match="already complete"):
+        resume_run(tmp_path / "r", quiet=True)
+
+
+def test_occupied_folder_refused_unless_overwrite(scenario, tmp_path):
+    small = scenario.replace(patients=2)
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FolderError, match="not empty .*notes.txt.* --overwrite"):
+        run_scenario(small, tmp_path, threads=1, quiet=True)
+    run_scenario(small, tmp_path / "o", threads=1, quiet=True)
+    with pytest.raises(FolderError, match="holds the complete results of scenario 'tiny'.*--overwrite"):
+        run_scenario(small, tmp_path / "o", threads=1, quiet=True)
+    run_scenario(small.replace(seed=4), tmp_path / "o", threads=1, quiet=True, overwrite=True)
+    assert json.loads((tmp_path / "o" / "manifest.json").read_text())["seed"] == 4
+
+
+def test_checks_before_the_folder_is_made(scenario, tmp_path):
+    import numba
+
+    for kwargs, message in (({"threads": numba.config.NUMBA_NUM_THREADS + 1}, "threads: expected an integer"),
+                            ({"keep": "all"}, "keep must be one of patients, summary"),
+                            ({"chunk_size": 0}, "chunk_size must be an integer >= 1")):
+        with pytest.raises(RasimError, match=message):
+            run_scenario(scenario, tmp_path / "new", quiet=True, **kwargs)
+        assert not (tmp_path / "new").exists()
+    (tmp_path / "file").write_text("")
+    with pytest.raises(FolderError, match="exists and is not a folder"):
+        run_scenario(scenario, tmp_path / "file", quiet=True)
+
+
+@pytest.mark.skipif(sys.platform == "win32" or __import__("os").geteuid() == 0, reason="root writes anywhere")
+def test_read_only_folder_refused(scenario, tmp_path):
+    (tmp_path / "ro").mkdir(mode=0o555)
+    with pytest.raises(FolderError, match="not writable"):
+        run_scenario(scenario, tmp_path / "ro" / "out", quiet=True)
+
+
+def test_keep_summary_writes_no_per_patient_files(scenario, tmp_path):
+    run_scenario(scenario.replace(patients=3), tmp_path, threads=1, quiet=True, keep="summary")
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"summary.csv", "responders.csv", "counts.csv"} <= names and not names & {"dataset.csv", "patients"}
 
 
 def test_printed_table(scenario, tmp_path, capsys):
@@ -143,20 +241,55 @@ def test_printed_table(scenario, tmp_path, capsys):
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0].startswith("tiny: 2 arm(s) x 3 patients")
-    assert lines[1].split()[:3] == ["arm", "n", "failed"] and "DAS28-ESR" in lines[1]
+    assert lines[1].split()[:4] == ["arm", "n", "failed", "not_enrolled"] and "DAS28-ESR" in lines[1]
     assert lines[2].split()[0] == "dmard" and lines[3].split()[0] == "bm"
-    assert "summary.csv" in lines[-1] and err == ""  # no progress bar when stderr is not a terminal
+    assert "summary.csv" in lines[-1] and "compiling the kernels (first run only" in err
 
 
-def test_cli_run_custom_scenario(scenario, tmp_path):
+def test_cli_run_custom_scenario(tmp_path):
     path = tmp_path / "tiny.toml"
     path.write_text(TOML)
     r = subprocess.run([sys.executable, "-m", "rasim", "run", str(path), "--patients", "20", "--observe",
-                        "0,28,91", "--days", "91", "--threads", "1", "--out", str(tmp_path / "out")],
+                        "28,91", "--days", "91", "--threads", "1", "--out", str(tmp_path / "out")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "dmard" in r.stdout and f"results: {tmp_path / 'out'}" in r.stdout
-    for name in FILES:
-        assert (tmp_path / "out" / name).is_file()
+    assert "compiling the kernels (first run only" in r.stderr  # also without a terminal
     head, rows = read(tmp_path / "out" / "summary.csv")
     assert {r[0] for r in rows} == {"dmard", "bm"} and all(0 < int(r[-1]) <= 20 for r in rows)
+    assert {float(r[1]) for r in rows} == {0.0, 28.0, 91.0}  # day 0 added as the baseline visit
+
+
+def test_memory_does_not_grow_with_patients(scenario, tmp_path):
+    """Python-heap peak (numpy arrays included) of a 10x larger run stays within 50 % (building
+    the dataset in memory, as before issue 13, took ~140 kB per patient: 100 MB here)."""
+    import gc
+    import tracemalloc
+
+    def peak(patients: int) -> int:
+        gc.collect()  # garbage of earlier tests out of the peak
+        tracemalloc.start()
+        run_scenario(scenario.replace(patients=patients), tmp_path / str(patients), threads=1, quiet=True,
+                     chunk_size=20)
+        size = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return size
+
+    peak(20)  # one-time allocations (imports, font cache) out of the way
+    small, large = peak(40), peak(400)
+    assert large < 1.5 * small, (small, large)
+
+
+def test_warnings_are_written_with_the_results(tmp_path):
+    s = Scenario.from_dict({"name": "w", "patients": 2, "days": 28.0, "allow_out_of_range": True,
+                            "params": {"msc_homing_max": 1.0}, "arms": [{"arm": "mtx_naive"}]})
+    run_scenario(s, tmp_path, threads=1, quiet=True, keep="summary")
+    lines = (tmp_path / "warnings.txt").read_text().splitlines()
+    assert lines == json.loads((tmp_path / "manifest.json").read_text())["warnings"] == s.warnings()
+    assert "msc_homing_max = 1 is outside its plausible range" in lines[0]
+    assert "MTX titration steps on day(s) 56 come after the horizon" in lines[1]
+
+
+def test_resume_needs_a_run_folder(tmp_path):
+    with pytest.raises(FolderError, match="no manifest.json: not a folder written by `rasim run`"):
+        resume_run(tmp_path, quiet=True)

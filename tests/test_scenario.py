@@ -139,8 +139,8 @@ def test_empty_background_is_none(tmp_path):
 
 def test_replace_revalidates_and_trims_observe():
     s = S.load("trial3y")
-    short = s.replace(days=100, patients=5)
-    assert (short.days, short.patients, short.observe) == (100.0, 5, (0.0, 14.0, 28.0, 56.0, 91.0, 100.0))
+    short = s.replace(days=130, patients=5)
+    assert (short.days, short.patients, short.observe) == (130.0, 5, (0.0, 14.0, 28.0, 56.0, 91.0, 130.0))
     assert s.patients == 1000
     with pytest.raises(ScenarioError, match=r"^cli: observe\[1\]: day 2000 is after"):
         s.replace(source="cli", observe=[0, 2000])

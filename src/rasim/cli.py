@@ -3,7 +3,9 @@
     rasim scenarios                     built-in scenarios with their descriptions
     rasim show [SCENARIO] [overrides]   the resolved scenario as TOML
     rasim params [--search WORD]        the parameter table
-    rasim run [SCENARIO] [overrides] [--threads T] [--out DIR] [--quiet]
+    rasim run [SCENARIO] [overrides] [--keep patients|summary] [--unsafe-params] [--threads T]
+              [--out DIR] [--overwrite] [--chunk-size N] [--quiet]
+    rasim run --resume DIR [--threads T] [--quiet]
     rasim sweep --grid NAME=V,V,... [--grid NAME[=V,...] ...] [--arm ARM] [--patients N]
                 [--day D] [--endpoint E] [--points N] [--seed S] [--threads T] [--out DIR] [--quiet]
     rasim sensitivity --params NAME,NAME,... [--method sobol|morris] [--samples N]
@@ -11,7 +13,9 @@
 
 SCENARIO is a built-in name or a .toml path (default trial3y); overrides are
 --patients, --seed, --days, --observe.  Input errors print
-``rasim: error: <message>`` and exit with status 2, before anything runs.
+``rasim: error: <message>`` and exit with status 2, before anything runs;
+Ctrl-C during a run keeps the finished chunks, prints how to resume and exits
+with status 130.  ``rasim --version`` prints the version.
 """
 from __future__ import annotations
 
@@ -23,13 +27,15 @@ from pathlib import Path
 import numpy as np
 
 from . import parameters
-from .errors import RasimError, ScenarioError
+from .errors import RasimError
 from .model import parameter
+from .output import version
 from .regimen import _fmt
 from .scenario import Scenario, builtin_description, builtin_names, load
 
 DEFAULT_SCENARIO = "trial3y"
 DEFAULT_OUT = Path("rasim-out")
+OVERRIDES = ("patients", "seed", "days", "observe")  # scenario keys settable on the command line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +45,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed usage and the error (status 2) or --help (0)
         return int(e.code or 0)
+    from .runner import RunInterrupted
+
     try:
         return args.command(args)
+    except RunInterrupted as e:
+        print(f"\nrasim: {e}", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\nrasim: interrupted", file=sys.stderr)
+        return 130
     except (RasimError, OSError) as e:
         print(f"rasim: error: {e}", file=sys.stderr)
         return 2
@@ -78,10 +92,23 @@ def cmd_params(args) -> int:
 
 
 def cmd_run(args) -> int:
-    scenario = _scenario(args)
-    run_scenario = _runner()
-    out = args.out or DEFAULT_OUT / scenario.name
-    run_scenario(scenario, out, threads=args.threads, quiet=args.quiet)
+    from . import runner
+
+    runner.check_threads(args.threads)
+    if args.resume is not None:
+        given = [flag for flag, v in (("SCENARIO", args.scenario), ("--out", args.out), ("--keep", args.keep),
+                                      ("--unsafe-params", args.unsafe_params or None),
+                                      ("--overwrite", args.overwrite or None), ("--chunk-size", args.chunk_size),
+                                      *((f"--{k}", getattr(args, k)) for k in OVERRIDES)) if v is not None]
+        if given:
+            raise RasimError(f"--resume continues the run in its folder as it was started; drop {', '.join(given)}")
+        runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet)
+        out = args.resume
+    else:
+        scenario = _scenario(args)
+        out = args.out or DEFAULT_OUT / scenario.name
+        runner.run_scenario(scenario, out, threads=args.threads, quiet=args.quiet, keep=args.keep or "patients",
+                            overwrite=args.overwrite, chunk_size=args.chunk_size)
     if not args.quiet:
         print(f"results: {out}")
     return 0
@@ -143,20 +170,10 @@ def cmd_sensitivity(args) -> int:
 
 # -- helpers -----------------------------------------------------------------
 
-def _runner():
-    """rasim.cohort.run_scenario(scenario, out_dir, threads=T, quiet=q)."""
-    try:
-        from rasim.cohort import run_scenario
-    except ImportError as e:
-        raise ScenarioError(f"running a scenario needs rasim.cohort.run_scenario ({e})") from None
-    return run_scenario
-
-
 def _scenario(args) -> Scenario:
     """The loaded scenario with the command line's overrides applied (and validated)."""
-    scenario = load(args.scenario)
-    changes = {k: getattr(args, k) for k in ("patients", "seed", "days", "observe")
-               if getattr(args, k) is not None}
+    scenario = load(args.scenario or DEFAULT_SCENARIO, allow_out_of_range=getattr(args, "unsafe_params", False))
+    changes = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
     return scenario.replace(source=f"{scenario.source} with command-line options", **changes) \
         if changes else scenario
 
@@ -171,7 +188,7 @@ def _print_rows(rows: list[dict], columns: list[str]) -> None:
 def _grid(low: float, high: float, n: int) -> list[float]:
     """`n` values over [low, high]: log-spaced if low > 0, else evenly spaced."""
     grid = np.geomspace(low, high, n) if low > 0 else np.linspace(low, high, n)
-    return [float(f"{v:.4g}") for v in grid]
+    return [min(max(float(f"{v:.4g}"), low), high) for v in grid]  # rounded, within the range
 
 
 def _int(low: int):
@@ -250,21 +267,35 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="rasim", description="Simulate rheumatoid arthritis trials under MSC "
                      "therapy and methotrexate.", epilog="SCENARIO: a built-in name "
                      "(`rasim scenarios`) or a .toml file; see docs/scenarios.md.")
+    parser.add_argument("--version", action="version", version=f"rasim {version()}")
     sub = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
 
     scen = _Parser(add_help=False)
-    scen.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO,
+    scen.add_argument("scenario", nargs="?",
                       help=f"built-in name or .toml file (default {DEFAULT_SCENARIO})")
     scen.add_argument("--patients", type=_int(1), metavar="N", help="patients per arm")
     scen.add_argument("--seed", type=_int(0), metavar="S", help="random seed")
     scen.add_argument("--days", type=_number, metavar="D",
                       help="horizon in days (alone, also trims the observation days)")
-    scen.add_argument("--observe", type=_numbers, metavar="DAYS", help="output days, e.g. 0,28,91")
+    scen.add_argument("--observe", type=_numbers, metavar="DAYS",
+                      help="output days, e.g. 0,28,91 (day 0, the baseline, is added if missing)")
     run = _Parser(add_help=False)
     run.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
     run.add_argument("--out", type=Path, metavar="DIR",
-                     help=f"output folder (default {DEFAULT_OUT}/<scenario name>)")
+                     help=f"output folder (default {DEFAULT_OUT}/<scenario name>); refused if another run "
+                          "is writing it or, without --overwrite, if it holds anything")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    run.add_argument("--keep", choices=("patients", "summary"),
+                     help="patients (default): per-patient Parquet files and dataset.csv besides the "
+                          "summaries; summary: summaries only")
+    run.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
+    run.add_argument("--chunk-size", type=_int(1), metavar="N",
+                     help="patients per saved chunk (default: up to 1000, fewer with many observation days); "
+                          "the results do not depend on it")
+    run.add_argument("--resume", type=Path, metavar="DIR",
+                     help="continue the interrupted run in DIR (same files as an uninterrupted run)")
+    run.add_argument("--unsafe-params", action="store_true",
+                     help="accept [params] outside their plausible range (a warning is written with the results)")
 
     sub.add_parser("scenarios", help="list the built-in scenarios").set_defaults(command=cmd_scenarios)
     sub.add_parser("show", parents=[scen], help="print the resolved scenario as TOML") \

@@ -37,7 +37,8 @@ def _points(published, arm: str, endpoint: str):
 
 
 def bands(results: dict, path, published=None, markers=BAND_MARKERS) -> Path:
-    """Median, p25-p75 and p05-p95 bands over time: one row per marker, one column per arm."""
+    """Median, p25-p75 and p05-p95 bands over time: one row per marker, one column per arm
+    (``results``: arm name -> ``rasim.cohort.result.ArmSummary``)."""
     plt = _pyplot()
     arms = list(results)
     fig, axes = plt.subplots(len(markers), len(arms), figsize=(3.2 * len(arms) + 0.8, 2.3 * len(markers)),
@@ -46,9 +47,8 @@ def bands(results: dict, path, published=None, markers=BAND_MARKERS) -> Path:
         res = results[name]
         for row, (key, label) in enumerate(markers):
             ax = axes[row, col]
-            x = res[key]
-            if len(x):
-                q = np.percentile(x, (5, 25, 50, 75, 95), axis=0)
+            if res.n:
+                q = res.percentiles(key)  # p05, p25, p50, p75, p95
                 ax.fill_between(res.days, q[0], q[4], color="C0", alpha=0.2, lw=0, label="p05-p95")
                 ax.fill_between(res.days, q[1], q[3], color="C0", alpha=0.4, lw=0, label="p25-p75")
                 ax.plot(res.days, q[2], color="C0", lw=1.5, label="median")
@@ -56,7 +56,7 @@ def bands(results: dict, path, published=None, markers=BAND_MARKERS) -> Path:
                 ax.errorbar(t.day, t.value, yerr=t.spread if np.isfinite(t.spread) else None, fmt="o",
                             color="k", ms=4, capsize=2, label="published")
             if row == 0:
-                ax.set_title(f"{name} (n={len(x)})", fontsize=9)
+                ax.set_title(f"{name} (n={res.n})", fontsize=9)
             if col == 0:
                 ax.set_ylabel(label)
             if row == len(markers) - 1:
@@ -76,9 +76,9 @@ def responders(results: dict, path, published=None, panels=RESPONDER_PANELS) -> 
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.2), sharey=True, squeeze=False)
     for ax, (criterion, label) in zip(axes[0], panels):
         for k, (name, res) in enumerate(results.items()):
-            if not res.ok.any():
+            if not res.n:
                 continue
-            rate = 100 * res.responder_masks()[criterion].mean(axis=0)
+            rate = 100 * res.rate(criterion)
             ax.plot(res.days, rate, color=f"C{k}", marker=".", label=name)
             for t in _points(published, name, criterion):
                 ax.plot(t.day, 100 * t.value, "o", color=f"C{k}", mec="k", ms=6)

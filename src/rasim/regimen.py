@@ -66,9 +66,9 @@ def _positive(what: str, x, unit: str) -> float:
     return x
 
 
-def _day(what: str, x) -> float:
-    """`x` as a day >= 0."""
-    if isinstance(x, str):  # TOML/JSON table keys are strings
+def _day(what: str, x, key: bool = False) -> float:
+    """`x` as a day >= 0 (a string only as a table ``key``: TOML/JSON keys are strings)."""
+    if isinstance(x, str) and key:
         try:
             x = float(x)
         except ValueError:
@@ -148,6 +148,24 @@ def _msc_days(days) -> tuple[float, ...]:
         if a == b:
             raise RegimenError(f"duplicate MSC infusion day {_fmt(a)} in days={list(days)!r}")
     return tuple(out)
+
+
+def after_horizon(regimen: "Regimen", horizon_days: float) -> tuple[list[str], list[str]]:
+    """Doses after ``horizon_days``: (refused, notes).  An MSC infusion or an MTX schedule
+    starting after it is refused (it would silently not be given); MTX titration steps
+    after it, in a schedule that runs on, are noted."""
+    refused, notes = [], []
+    for dose in regimen.doses:
+        if isinstance(dose, MscDose):
+            refused += [f"MSC infusion on day {_fmt(d)}" for d in dose.days if d > horizon_days]
+        elif dose.start > horizon_days:
+            refused.append(f"MTX schedule starting on day {_fmt(dose.start)}")
+        else:
+            late = [_fmt(day) for day, _ in dose.steps() if day > horizon_days]
+            if late:
+                notes.append(f"MTX titration steps on day(s) {', '.join(late)} come after the horizon "
+                             f"(day {_fmt(horizon_days)}) and are not simulated")
+    return refused, notes
 
 
 def _fmt(x: float) -> str:
@@ -284,7 +302,7 @@ class MtxDose:
                                                else dose_mg)]
         except (TypeError, ValueError):
             raise RegimenError(f"MTX titration must be a dict {{day: mg}}, got {dose_mg!r}") from None
-        steps = sorted((_day("MTX titration day", day),
+        steps = sorted((_day("MTX titration day", day, key=True),
                         _mtx_mg(f"MTX dose from day {day}", mg, self.every)) for day, mg in pairs)
         if not steps:
             raise RegimenError("MTX titration dict is empty: give {day: mg, ...}")

@@ -1,92 +1,295 @@
-"""Run a scenario's arms as cohorts and write the results to a folder.
+"""Run a scenario's arms as cohorts and stream the results into a folder.
 
-``run_scenario(scenario, out_dir)`` writes:
+``run_scenario(scenario, out_dir)`` checks everything first (threads, the
+folder, the scenario), then runs each arm chunk by chunk: every chunk's files
+and the arm's running statistics are committed atomically and recorded in
+``manifest.json`` (see :mod:`rasim.output`), so memory stays flat in the
+number of patients and an interrupted run continues with ``resume_run``
+(``rasim run --resume DIR``) to the same files.  Per chunk, with
+``keep="patients"``:
+
+* ``patients/arm=<arm>/part-<chunk>.parquet`` (pyarrow): one row per patient
+  and observation day: ``id`` (as in the dataset), ``patient`` (index in the
+  arm), ``day``, ``status`` (0 success, solver codes, 101 not enrolled),
+  ``resolved``, every measured item and biomarker, and the covariates;
+* the rows of ``dataset.csv``, a NONMEM-style dataset (:func:`nonmem_dataset`).
+
+Last, from the streaming statistics (``StreamingSummary``):
 
 * ``summary.csv``: arm, day, endpoint, mean, sd, p05, p25, p50, p75, p95, n
   (ESR mm/h, CRP mg/L, DAS28-ESR, DAS28-CRP, HAQ-DI, TJC28, SJC28 and their
-  ``*_change`` from day 0, over the patients whose solve succeeded);
+  ``*_change`` from day 0, over the patients whose solve succeeded;
+  percentiles within half a histogram bin, ``streaming.QUANTILE_ERROR``);
 * ``responders.csv``: arm, day, criterion, rate (fraction), n;
-* ``patients.npz``: per patient, keys ``<arm>/<name>`` (n, m) for every
-  measured item and biomarker, ``<arm>/status``, ``<arm>/resolved``, the
-  covariates ``<arm>/<covariate>`` (n,), and ``days``, ``arms``;
-  ``patients.nc`` holds the same as an (arm, patient, day) cube if xarray is
-  importable;
-* ``dataset.csv``: a NONMEM-style simulated dataset (see :func:`nonmem_dataset`);
-* ``scenario.toml``: the resolved scenario; ``bands.png`` and ``responders.png``.
+* ``counts.csv``: per arm, patients, n (succeeded), n_failed (solver),
+  n_not_enrolled, candidates redrawn, and failures per solver status name;
+* ``warnings.txt`` (if any); ``bands.png`` and ``responders.png``;
+
+then the manifest's status becomes ``complete``.  ``scenario.toml`` (the
+resolved scenario) is written first.
 """
 from __future__ import annotations
 
 import csv
+import io
 import math
 import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
-from . import plots
+from . import output, plots
 from .cohort import Arm, Cohort, CohortResult, warm_up
-from .model import OBSERVABLES
+from .cohort.result import ArmSummary
+from .cohort.streaming import StreamingSummary
+from .errors import RasimError
+from .solver import Status
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
 RESPONDER_COLUMNS = ("arm", "day", "criterion", "rate", "n")
+FAILURES = tuple(s.name.lower() for s in Status if s != Status.SUCCESS)
+COUNT_COLUMNS = ("arm", "patients", "n", "n_failed", "n_not_enrolled", "candidates_not_inflamed",
+                 "candidates_screen_failed", *FAILURES)
 MEASURED = ("ESR", "CRP", "DAS28_ESR", "DAS28_CRP", "HAQ", "TJC28", "SJC28", "pain", "patient_global",
             "physician_global")  # DV names of dataset.csv (clinic values, with measurement error)
 COVARIATE_COLUMNS = {"AGE": "age", "SEX": "female", "WT": "weight", "CRCL": "creatinine_clearance",
                      "DUR": "duration", "SERO": "seropositive"}
 DATASET_COLUMNS = ("ID", "TIME", "DV", "MDV", "EVID", "AMT", "CMT", "II", "ADDL", "SS", "DVID",
                    *COVARIATE_COLUMNS, "ARM", "NAME")
+KEEP = ("patients", "summary")
+CHUNK_PATIENT_DAYS = 6000  # patients x observation days per chunk: bounds a chunk's memory
+MAX_CHUNK = 1000  # patients per chunk
 
 
-def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = False,
-                 progress=None) -> dict[str, CohortResult]:
-    """Simulate every arm of ``scenario`` and write the result files into ``out_dir`` (created).
+class RunInterrupted(RasimError):
+    """Ctrl-C during a run: the committed chunks are kept; the message says how to resume."""
 
-    threads caps Numba's threads; ``progress(done, total)`` (patients over all
-    arms) is called after each chunk; without it a bar is drawn on stderr when
-    that is a terminal and not ``quiet``.  Returns {arm name: CohortResult}."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    total = scenario.patients * len(scenario.arms)
-    bar = _Bar(total) if progress is None and not quiet and sys.stderr.isatty() else None
-    report = progress or (bar.update if bar else None)
-    if bar:
-        sys.stderr.write("preparing the compiled kernels (compiled on first use, then cached)...")
-        sys.stderr.flush()
-        warm_up()
+
+def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = False, progress=None,
+                 keep: str = "patients", overwrite: bool = False,
+                 chunk_size: int | None = None) -> dict[str, StreamingSummary]:
+    """Simulate every arm of ``scenario`` and write the result files into ``out_dir``.
+
+    Everything is checked before the folder is touched: ``threads`` (Numba's
+    thread cap, at most the machine's), ``keep`` ("patients": per-patient
+    files too; "summary": summaries only), the folder (refused if another
+    process is writing it, or, unless ``overwrite``, if it holds anything).
+    ``progress(done, total)`` (patients over all arms) is called after each
+    chunk; without it a tqdm bar is drawn on stderr (if tqdm is installed and
+    not ``quiet``).  ``chunk_size``: patients per committed chunk (default
+    :func:`default_chunk_size`); results do not depend on it.
+    Returns {arm name: StreamingSummary}."""
+    check_threads(threads)
+    if keep not in KEEP:
+        raise RasimError(f"keep must be one of {', '.join(KEEP)}, got {keep!r}")
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+        raise RasimError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    output.check_writable(out_dir)
+    warnings = [*scenario.warnings(), *_missing_parquet(keep)]
+    toml = scenario.to_toml()
+    size = min(chunk_size, scenario.patients) if chunk_size else default_chunk_size(scenario)
+    n_chunks = -(-scenario.patients // size)
+    manifest = {"format": output.FORMAT, "status": "running", "scenario": scenario.name,
+                "scenario_sha256": output.sha256(toml), "seed": scenario.seed,
+                "rasim_version": output.version(), "keep": keep, "chunk_size": size,
+                "parquet": keep == "patients" and not _missing_parquet(keep),
+                "chunks": {a.name: n_chunks for a in scenario.arms},
+                "chunks_done": {a.name: 0 for a in scenario.arms}, "warnings": warnings}
+    folder = output.RunFolder.start(out_dir, manifest, toml, overwrite)
+    return _execute(folder, scenario, threads, quiet, progress)
+
+
+def resume_run(out_dir, threads: int | None = None, quiet: bool = False, progress=None):
+    """Continue the interrupted run in ``out_dir`` (its scenario.toml and manifest) to the
+    files an uninterrupted run writes.  Returns {arm name: StreamingSummary}."""
+    from .scenario import load
+
+    check_threads(threads)
+    folder = output.RunFolder.reopen(out_dir)
+    try:
+        scenario = load(Path(out_dir) / "scenario.toml")
+    except BaseException:
+        folder.release()
+        raise
+    return _execute(folder, scenario, threads, quiet, progress)
+
+
+def check_threads(threads: int | None) -> None:
+    """Refuse a thread count this machine (or NUMBA_NUM_THREADS) does not allow."""
+    limit = numba.config.NUMBA_NUM_THREADS
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
+                                or not 1 <= threads <= limit):
+        raise RasimError(f"threads: expected an integer in 1..{limit} (the cores of this machine, "
+                         f"or NUMBA_NUM_THREADS), got {threads!r}")
+
+
+def default_chunk_size(scenario) -> int:
+    """Patients per chunk: at most ``CHUNK_PATIENT_DAYS`` patient-visits and ``MAX_CHUNK`` patients."""
+    return max(1, min(MAX_CHUNK, CHUNK_PATIENT_DAYS // len(scenario.observe), scenario.patients))
+
+
+# ---- the run ---------------------------------------------------------------------------------
+
+def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
+    """Run the missing chunks, write the whole-run files, mark the folder complete."""
+    m = folder.manifest
+    for name in (output.STATE, output.PARTS):
+        (folder.path / name).mkdir(exist_ok=True)
+    for line in m["warnings"] if not quiet else ():
+        print(f"rasim: warning: {line}", file=sys.stderr)
     t0 = time.perf_counter()
-    results: dict[str, CohortResult] = {}
-    for k, a in enumerate(scenario.arms):
-        cohort = Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
-                        seed=scenario.seed, observe=scenario.observe, params=scenario.params,
-                        variability=scenario.variability, chunk_size=max(64, -(-scenario.patients // 10)))
-        done = k * scenario.patients
-        results[a.name] = cohort.run(threads=threads, progress=None if report is None else
-                                     (lambda d, _, done=done: report(done + d, total)))
-    if bar:
-        bar.close()
-    files = write_results(scenario, results, out)
+    try:
+        results = _simulate(folder, scenario, threads, quiet, progress)
+        files = write_results(scenario, results, folder.path, m["warnings"], dataset_parts=True)
+    except KeyboardInterrupt:
+        folder.release()
+        raise RunInterrupted(f"interrupted: {sum(m['chunks_done'].values())} of {sum(m['chunks'].values())} "
+                             f"chunks are saved in {folder.path}; continue with: rasim run --resume "
+                             f"{folder.path}") from None
+    except BaseException:
+        folder.release()
+        raise
+    names = sorted({p.name for p in files} | ({output.PATIENTS} if m["parquet"] else set()))
+    folder.complete(names)
     if not quiet:
         print(table(scenario, results, time.perf_counter() - t0))
-        print(f"wrote {', '.join(p.name for p in files)}")
+        print(f"wrote {', '.join(names)}")
     return results
 
 
-def write_results(scenario, results: dict[str, CohortResult], out: Path) -> list[Path]:
-    """All result files of one run; returns their paths."""
+def _simulate(folder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
+    """Every arm's remaining chunks, with the compile line and progress on stderr."""
+    m = folder.manifest
+    if not quiet:
+        print("rasim: compiling the kernels (first run only; cached afterwards)...", file=sys.stderr, flush=True)
+    warm_up()
+    done = sum(min(k * m["chunk_size"], scenario.patients) for k in m["chunks_done"].values())
+    bar = _Progress(scenario.patients * len(scenario.arms), done, quiet, progress)
+    try:
+        with _threads(threads):
+            return {a.name: _run_arm(folder, scenario, i, a, bar) for i, a in enumerate(scenario.arms)}
+    finally:
+        bar.close()
+
+
+def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
+    """The remaining chunks of arm number ``i``; its running statistics."""
+    m = folder.manifest
+    size, n_chunks, done = m["chunk_size"], m["chunks"][a.name], m["chunks_done"][a.name]
+    cohort = arm_cohort(scenario, a)
+    if done:
+        with np.load(folder.state_path(i, done)) as z:
+            stream = StreamingSummary.from_arrays(z)
+    else:
+        stream = StreamingSummary(a.name, cohort._setup["t_out"])
+    for k in range(done, n_chunks):
+        start = k * size
+        chunk = cohort.run_chunk(start, min(start + size, scenario.patients))
+        part = CohortResult.from_chunks(cohort, [chunk], {})
+        stream.add(part)
+        if k == n_chunks - 1:
+            stream.finish()
+        if m["keep"] == "patients":
+            _write_chunk(folder.path, scenario, i, k, part, start, m["parquet"])
+        with output.atomic(folder.state_path(i, k + 1)) as tmp, open(tmp, "wb") as f:
+            np.savez_compressed(f, **stream.to_arrays())
+        folder.commit(a.name, i, k + 1)
+        bar.update(chunk.stop - chunk.start)
+    return stream
+
+
+def arm_cohort(scenario, a) -> Cohort:
+    """The ``Cohort`` of scenario arm ``a``."""
+    return Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
+                  seed=scenario.seed, observe=scenario.observe, params=scenario.params,
+                  variability=scenario.variability)
+
+
+def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResult]:
+    """Every arm's per-patient results in memory (grows with the number of patients: for
+    analyses that need each patient, e.g. ``trial_replicates``); ``write_results`` writes them."""
+    check_threads(threads)
+    return {a.name: arm_cohort(scenario, a).run(threads=threads) for a in scenario.arms}
+
+
+def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start: int, parquet: bool) -> None:
+    """The per-patient files of chunk ``k`` of arm number ``i`` (patients from ``start``)."""
+    arm = scenario.arms[i]
+    if parquet:
+        write_parquet(out / output.PATIENTS / f"arm={arm.name}" / f"part-{k:06d}.parquet",
+                      patient_table(part, i * scenario.patients + start + 1, start))
+    text = _csv_text(arm_dataset(scenario, i, part, start))
+    output.write_atomic(out / output.PARTS / f"{i:03d}.{k:06d}.csv", text)
+
+
+def write_results(scenario, results: dict[str, ArmSummary], out, warnings=(),
+                  dataset_parts: bool = False) -> list[Path]:
+    """The whole-run files of ``results`` (``CohortResult`` or ``StreamingSummary`` per arm),
+    each written atomically; returns their paths.  Per-patient ``CohortResult`` s also
+    give ``patients/`` (with pyarrow) and ``dataset.csv``; a streamed run's dataset.csv
+    is joined from its chunk files (``dataset_parts``)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     files = [_csv(out / "summary.csv", SUMMARY_COLUMNS, (r for res in results.values() for r in res.summary())),
              _csv(out / "responders.csv", RESPONDER_COLUMNS,
                   (r for res in results.values() for r in res.responders())),
-             write_npz(results, out / "patients.npz")]
-    nc = write_netcdf(scenario, results, out / "patients.nc")
-    files += [nc] if nc else []
-    files.append(_write_columns(out / "dataset.csv", nonmem_dataset(scenario, results)))
-    (out / "scenario.toml").write_text(scenario.to_toml())
-    files.append(out / "scenario.toml")
+             _csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values()))]
+    if warnings:
+        files.append(output.write_atomic(out / "warnings.txt", "".join(f"{w}\n" for w in warnings)))
+    files += _per_patient_files(scenario, results, out) if not dataset_parts else []
+    if dataset_parts and (out / output.PARTS).is_dir() and any((out / output.PARTS).iterdir()):
+        files.append(_join_parts(out / output.PARTS, out / "dataset.csv"))
+    files.append(output.write_atomic(out / "scenario.toml", scenario.to_toml()))
     published = _published(scenario)
-    files.append(plots.bands(results, out / "bands.png", published))
-    files.append(plots.responders(results, out / "responders.png", published))
+    for name, draw in (("bands.png", plots.bands), ("responders.png", plots.responders)):
+        with output.atomic(out / name) as tmp:
+            draw(results, tmp, published)
+        files.append(out / name)
     return files
+
+
+def _per_patient_files(scenario, results, out: Path) -> list[Path]:
+    """patients/ (with pyarrow) and dataset.csv of in-memory ``CohortResult`` s."""
+    per_patient = {k: r for k, r in results.items() if isinstance(r, CohortResult)}
+    if not per_patient:
+        return []
+    files = []
+    if not _missing_parquet("patients"):
+        for i, a in enumerate(scenario.arms):
+            if a.name in per_patient:
+                path = out / output.PATIENTS / f"arm={a.name}" / "part-000000.parquet"
+                files.append(write_parquet(path, patient_table(per_patient[a.name], i * scenario.patients + 1, 0)))
+    with output.atomic(out / "dataset.csv") as tmp:
+        with open(tmp, "w") as f:
+            f.write(",".join(DATASET_COLUMNS) + "\n")
+            f.writelines(_csv_text(arm_dataset(scenario, i, per_patient[a.name], 0))
+                         for i, a in enumerate(scenario.arms) if a.name in per_patient)
+    return [*files, out / "dataset.csv"]
+
+
+def _join_parts(parts: Path, path: Path) -> Path:
+    """dataset.csv from the chunk files (in arm and chunk order), streamed."""
+    with output.atomic(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write((",".join(DATASET_COLUMNS) + "\n").encode())
+            for part in sorted(parts.glob("*.csv")):
+                with open(part, "rb") as src:
+                    _copy(src, f)
+    return path
+
+
+def _copy(src, dst, block: int = 1 << 20) -> None:
+    while data := src.read(block):
+        dst.write(data)
+
+
+def _counts(scenario, res: ArmSummary) -> dict:
+    by_name = res.status_counts()
+    return {"arm": res.arm, "patients": scenario.patients, "n": res.n, "n_failed": res.n_failed,
+            "n_not_enrolled": res.n_not_enrolled, "candidates_not_inflamed": res.not_inflamed,
+            "candidates_screen_failed": res.screen_failures, **{f: by_name.get(f, 0) for f in FAILURES}}
 
 
 # ---- tables ------------------------------------------------------------------------------------
@@ -100,72 +303,83 @@ def _fmt(v) -> str:
 
 
 def _csv(path: Path, columns, rows) -> Path:
-    with path.open("w", newline="") as f:
+    with output.atomic(path) as tmp, tmp.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(columns)
         w.writerows([_fmt(r[c]) for c in columns] for r in rows)
     return path
 
 
-def table(scenario, results: dict[str, CohortResult], seconds: float) -> str:
+def table(scenario, results: dict[str, ArmSummary], seconds: float) -> str:
     """Per arm: patients, failures, day-0 -> last-day means and last-day rates."""
     last = float(scenario.observe[-1])
     head = (f"{scenario.name}: {len(results)} arm(s) x {scenario.patients} patients, days "
             f"{scenario.observe[0]:g}-{last:g}, {seconds:.1f} s (means day {scenario.observe[0]:g} -> "
             f"day {last:g}; rates at day {last:g})")
-    cols = ("arm", "n", "failed", "DAS28-ESR", "ESR mm/h", "CRP mg/L", "HAQ", "EULAR", "remission", "resolved")
-    rows = []
+    cols = ("arm", "n", "failed", "not_enrolled", "DAS28-ESR", "ESR mm/h", "CRP mg/L", "HAQ", "EULAR",
+            "remission", "resolved")
+    rows, notes = [], []
     for name, res in results.items():
-        ok = res.ok.any()
-        means = [res[k].mean(axis=0)[[0, -1]] if ok else (math.nan, math.nan)
-                 for k in ("DAS28_ESR", "ESR", "CRP", "HAQ")]
-        masks = res.responder_masks() if ok else {}
-        rate = [f"{100 * masks[c][:, -1].mean():.0f}%" if ok else "-" for c in ("EULAR_response", "DAS28_remission")]
-        resolved = f"{100 * res.resolved_fraction()[-1]:.0f}%" if ok else "-"
-        rows.append((name, str(int(res.ok.sum())), str(res.n_failed),
-                     *(f"{a:.2f}->{b:.2f}" if k in (0, 3) else f"{a:.1f}->{b:.1f}" for k, (a, b) in enumerate(means)),
-                     *rate, resolved))
+        means = [res.mean(k)[[0, -1]] for k in ("DAS28_ESR", "ESR", "CRP", "HAQ")]
+        rates = [res.rate(c)[-1] for c in ("EULAR_response", "DAS28_remission")] + [res.resolved_fraction()[-1]]
+        rows.append((name, str(res.n), str(res.n_failed), str(res.n_not_enrolled),
+                     *(_pair(a, b, 2 if k in (0, 3) else 1) for k, (a, b) in enumerate(means)),
+                     *(f"{100 * r:.0f}%" if math.isfinite(r) else "-" for r in rates)))
+        failed = {k: v for k, v in res.status_counts().items() if k in FAILURES}
+        if failed:
+            notes.append(f"{name}: solver failures " + ", ".join(f"{k} {v}" for k, v in failed.items()))
     widths = [max(len(r[i]) for r in (cols, *rows)) for i in range(len(cols))]
     line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-    return "\n".join([head, line(cols), *map(line, rows)])
+    return "\n".join([head, line(cols), *map(line, rows), *notes])
 
 
-# ---- per-patient arrays ----------------------------------------------------------------------
+def _pair(a: float, b: float, digits: int) -> str:
+    return f"{a:.{digits}f}->{b:.{digits}f}" if math.isfinite(a) and math.isfinite(b) else "-"
 
-def write_npz(results: dict[str, CohortResult], path: Path) -> Path:
-    """``<arm>/<name>`` arrays, ``<arm>/status``, ``<arm>/resolved``, covariates, ``days``, ``arms``."""
-    arrays = {"arms": np.array(list(results)), "days": next(iter(results.values())).days}
-    for name, res in results.items():
-        arrays.update({f"{name}/{k}": v for k, v in {**res.values, **res.covariates}.items()})
-        arrays[f"{name}/status"] = res.status
-        arrays[f"{name}/resolved"] = res.resolved
-    np.savez_compressed(path, **arrays)
+
+# ---- per-patient files -------------------------------------------------------------------------
+
+def patient_table(res: CohortResult, first_id: int, start: int):
+    """A pyarrow Table, one row per patient and day: id, patient, day, status, resolved,
+    the values and covariates (``first_id``: the dataset ID of the first patient)."""
+    import pyarrow as pa
+
+    n, m = res.status.shape[0], len(res.days)
+    cols = {"id": np.repeat(np.arange(first_id, first_id + n), m),
+            "patient": np.repeat(np.arange(start, start + n), m), "day": np.tile(res.days, n),
+            "status": np.repeat(res.status.astype(np.int32), m), "resolved": res.resolved.reshape(-1)}
+    cols.update({k: v.reshape(-1) for k, v in res.values.items()})
+    cols.update({k: np.repeat(v, m) for k, v in res.covariates.items()})
+    return pa.table(cols)
+
+
+def write_parquet(path: Path, table) -> Path:
+    """``table`` as a Parquet file at ``path`` (folders created), atomically."""
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with output.atomic(path) as tmp:
+        pq.write_table(table, tmp)
     return path
 
 
-def write_netcdf(scenario, results: dict[str, CohortResult], path: Path) -> Path | None:
-    """The per-patient values as an xarray Dataset (arm, patient, day); None without xarray."""
+def read_patients(out_dir):
+    """The ``patients/`` files of a run folder as one pyarrow Table (with an ``arm`` column)."""
+    import pyarrow.dataset as ds
+
+    return ds.dataset(Path(out_dir) / output.PATIENTS, format="parquet", partitioning="hive").to_table()
+
+
+def _missing_parquet(keep: str) -> list[str]:
+    """A warning if ``keep="patients"`` cannot write Parquet (pyarrow not installed)."""
+    if keep != "patients":
+        return []
     try:
-        import xarray as xr
+        import pyarrow.parquet  # noqa: F401
     except ImportError:
-        return None
-    arms = list(results)
-    first = results[arms[0]]
-    dims3 = ("arm", "patient", "day")
-    data = {k: (dims3, np.stack([results[a].values[k] for a in arms]), {"units": OBSERVABLES.get(k, "")})
-            for k in first.values}
-    data.update({k: (dims3[:2], np.stack([results[a].covariates[k] for a in arms])) for k in first.covariates})
-    data["status"] = (dims3[:2], np.stack([results[a].status for a in arms]).astype(np.int32))
-    data["resolved"] = (dims3, np.stack([results[a].resolved for a in arms]).astype(np.int8))
-    ds = xr.Dataset(data, coords={"arm": arms, "patient": np.arange(len(first.status)), "day": first.days},
-                    attrs={"scenario": scenario.name, "scenario_toml": scenario.to_toml(),
-                           "note": "measured items include measurement error; status 0 = success"})
-    try:
-        ds.to_netcdf(path)
-    except (ValueError, ImportError) as e:  # no netCDF engine installed
-        print(f"rasim: patients.nc not written ({e})", file=sys.stderr)
-        return None
-    return path
+        return ["patients/ (Parquet) not written: pyarrow is not installed (pip install 'rasim[parquet]'); "
+                "dataset.csv holds the measured values"]
+    return []
 
 
 # ---- NONMEM-style dataset ----------------------------------------------------------------------
@@ -181,35 +395,33 @@ def nonmem_dataset(scenario, results: dict[str, CohortResult]) -> dict[str, np.n
     MDV 0, CMT 0): the clinic values of ``MEASURED`` (with measurement error),
     NAME and DVID (1-based index in ``MEASURED``).  Covariates: AGE years,
     SEX (1 female, 0 male), WT kg, CRCL mL/min, DUR years, SERO (1 seropositive)."""
-    cols: dict[str, list] = {c: [] for c in DATASET_COLUMNS}
-    for k, a in enumerate(scenario.arms):
-        res = results[a.name]
-        idx = np.flatnonzero(res.ok)
-        ids = k * scenario.patients + idx + 1
-        cov = {c: res.covariates[name][idx] for c, name in COVARIATE_COLUMNS.items()}
-        doses = _dose_lines(a, float(scenario.days))
-        # observations: patient x day x item
-        m, n_items = len(res.days), len(MEASURED)
-        dv = np.stack([res.values[name][idx] for name in MEASURED], axis=-1)  # (k, m, items)
-        obs = {"ID": np.repeat(ids, m * n_items), "TIME": np.tile(np.repeat(res.days, n_items), len(idx)),
-               "DV": dv.reshape(-1), "MDV": 0, "EVID": 0, "AMT": 0.0, "CMT": 0, "II": 0.0, "ADDL": 0, "SS": 0,
-               "DVID": np.tile(np.arange(1, n_items + 1), len(idx) * m),
-               "NAME": np.tile(np.array(MEASURED), len(idx) * m)}
-        obs.update({c: np.repeat(v, m * n_items) for c, v in cov.items()})
-        blocks = [obs]
-        for line in doses:  # one record per patient per dose line
-            amt = line["AMT"] * (cov["WT"] if line["per_kg"] else 1.0)
-            blocks.append({"ID": ids, "TIME": line["TIME"], "DV": 0.0, "MDV": 1, "EVID": 1, "AMT": amt,
-                           "CMT": line["CMT"], "II": line["II"], "ADDL": line["ADDL"], "SS": line["SS"],
-                           "DVID": 0, "NAME": line["NAME"], **cov})
-        for block in blocks:
-            size = len(block["ID"])
-            for c in DATASET_COLUMNS:
-                v = a.name if c == "ARM" else block[c]
-                cols[c].append(np.broadcast_to(v, (size,)) if np.ndim(v) == 0 else np.asarray(v))
-    out = {c: np.concatenate(v) if v else np.empty(0) for c, v in cols.items()}
-    order = np.lexsort((out["EVID"], out["TIME"], out["ID"]))  # an observation at a dose time is pre-dose
-    return {c: v[order] for c, v in out.items()}
+    parts = [arm_dataset(scenario, k, results[a.name], 0) for k, a in enumerate(scenario.arms)]
+    return {c: np.concatenate([p[c] for p in parts]) for c in DATASET_COLUMNS}
+
+
+def arm_dataset(scenario, k: int, res: CohortResult, start: int) -> dict[str, np.ndarray]:
+    """:func:`nonmem_dataset` columns of arm number ``k``'s patients ``start`` .. in ``res``."""
+    a = scenario.arms[k]
+    idx = np.flatnonzero(res.ok)
+    ids = k * scenario.patients + start + idx + 1
+    cov = {c: res.covariates[name][idx] for c, name in COVARIATE_COLUMNS.items()}
+    m, n_items = len(res.days), len(MEASURED)
+    dv = np.stack([res.values[name][idx] for name in MEASURED], axis=-1)  # (k, m, items)
+    obs = {"ID": np.repeat(ids, m * n_items), "TIME": np.tile(np.repeat(res.days, n_items), len(idx)),
+           "DV": dv.reshape(-1), "MDV": 0, "EVID": 0, "AMT": 0.0, "CMT": 0, "II": 0.0, "ADDL": 0, "SS": 0,
+           "DVID": np.tile(np.arange(1, n_items + 1), len(idx) * m),
+           "NAME": np.tile(np.array(MEASURED), len(idx) * m)}
+    obs.update({c: np.repeat(v, m * n_items) for c, v in cov.items()})
+    blocks = [obs]
+    for line in _dose_lines(a, float(scenario.days)):  # one record per patient per dose line
+        amt = line["AMT"] * (cov["WT"] if line["per_kg"] else 1.0)
+        blocks.append({"ID": ids, "TIME": line["TIME"], "DV": 0.0, "MDV": 1, "EVID": 1, "AMT": amt,
+                       "CMT": line["CMT"], "II": line["II"], "ADDL": line["ADDL"], "SS": line["SS"],
+                       "DVID": 0, "NAME": line["NAME"], **cov})
+    cols = {c: np.concatenate([np.broadcast_to(a.name if c == "ARM" else b[c], (len(b["ID"]),))
+                               for b in blocks]) for c in DATASET_COLUMNS}
+    order = np.lexsort((cols["EVID"], cols["TIME"], cols["ID"]))  # an observation at a dose time is pre-dose
+    return {c: v[order] for c, v in cols.items()}
 
 
 def _dose_lines(arm, days: float) -> list[dict]:
@@ -226,13 +438,12 @@ def _dose_lines(arm, days: float) -> list[dict]:
     return lines
 
 
-def _write_columns(path: Path, cols: dict[str, np.ndarray]) -> Path:
-    names = list(cols)
+def _csv_text(cols: dict[str, np.ndarray]) -> str:
+    """Rows (no header) of dataset columns: floats as %.6g."""
     text = [np.char.mod("%.6g", v) if v.dtype.kind == "f" else v.astype(str) for v in cols.values()]
-    with path.open("w") as f:
-        f.write(",".join(names) + "\n")
-        f.writelines(",".join(row) + "\n" for row in zip(*text))
-    return path
+    buf = io.StringIO()
+    buf.writelines(",".join(row) + "\n" for row in zip(*text))
+    return buf.getvalue()
 
 
 def _published(scenario) -> list:
@@ -245,18 +456,43 @@ def _published(scenario) -> list:
             and 0 <= t.day <= scenario.observe[-1]]
 
 
-class _Bar:
-    """A one-line progress bar on stderr."""
+class _Progress:
+    """Patients done: to ``callback(done, total)`` if given, else a tqdm bar on stderr
+    (rate and ETA) when tqdm is installed and not ``quiet``; else nothing."""
 
-    def __init__(self, total: int, width: int = 30):
-        self.total, self.width, self.t0 = total, width, time.perf_counter()
+    def __init__(self, total: int, done: int, quiet: bool, callback=None):
+        self.total, self.done, self.callback, self.bar = total, done, callback, None
+        if callback is None and not quiet:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
+            self.bar = tqdm(total=total, initial=done, unit="patient", file=sys.stderr, mininterval=1.0,
+                            dynamic_ncols=True)
 
-    def update(self, done: int, total: int) -> None:
-        filled = int(self.width * done / max(total, 1))
-        sys.stderr.write(f"\r\033[K[{'#' * filled}{'.' * (self.width - filled)}] {done}/{total} patients "
-                         f"{time.perf_counter() - self.t0:.0f} s")
-        sys.stderr.flush()
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+        if self.bar is not None:
+            self.bar.update(n)
 
     def close(self) -> None:
-        sys.stderr.write("\n")
-        sys.stderr.flush()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class _threads:
+    """Context manager capping Numba's thread count (None: leave as is; checked by ``check_threads``)."""
+
+    def __init__(self, n: int | None):
+        self.n = n
+
+    def __enter__(self):
+        self.old = numba.get_num_threads()
+        if self.n is not None:
+            numba.set_num_threads(int(self.n))
+
+    def __exit__(self, *exc):
+        numba.set_num_threads(self.old)

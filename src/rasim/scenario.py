@@ -7,10 +7,14 @@ A scenario file (see ``docs/scenarios.md``)::
     patients = 1000             # per arm, integer > 0 (default 1000)
     seed = 2026                 # integer >= 0 (default 2026)
     days = 1095                 # horizon, number > 0 (default 1095)
-    observe = [0, 28, 91, 365]  # output days, increasing, within [0, days]
+    observe = [0, 28, 91, 365]  # output days, increasing, within [0, days]; day 0 (the
+                                # baseline visit) is added if missing
                                 # (default: DEFAULT_OBSERVE days up to `days`, plus `days`)
+    allow_out_of_range = false  # accept [params] outside their plausible range (a warning
+                                # is written with the results)
 
-    [params]                    # parameter overrides, name = value >= 0 (`rasim params`)
+    [params]                    # parameter overrides, name = value in its plausible range
+                                # (`rasim params`); fractions within [0, 1] always
     [variability]               # between-patient SD of log(parameter), name = sd >= 0
 
     [[arms]]                    # one or more
@@ -22,6 +26,8 @@ A scenario file (see ``docs/scenarios.md``)::
     [[arms]]
     arm = "dmard"               # a built-in arm (rasim.cohort.ARMS); the keys above override it
 
+Sizes are capped (``LIMITS``; each raised by an environment variable
+``RASIM_MAX_<NAME>``), and doses after the horizon are refused.
 Every problem raises :class:`~rasim.errors.ScenarioError` before anything runs,
 naming the file, the key path (``trial.toml: arms[1].regimen.doses[0].cells``,
 indices from 0) and what was expected.
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -37,14 +44,19 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import _toml
-from .errors import RasimError, ScenarioError, unknown_name
+from . import _toml, model
+from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
 from .model import PINDEX
-from .regimen import MscDose, MtxDose, Regimen
+from .regimen import MscDose, MtxDose, Regimen, after_horizon
 
 DEFAULT_OBSERVE = (0.0, 14.0, 28.0, 56.0, 91.0, 182.0, 273.0, 365.0, 548.0, 730.0, 912.0, 1095.0)
-TOP_KEYS = ("name", "description", "patients", "seed", "days", "observe", "params",
+TOP_KEYS = ("name", "description", "patients", "seed", "days", "observe", "allow_out_of_range", "params",
             "variability", "arms")
+# Ceilings on a scenario's size, each raised with the environment variable RASIM_MAX_<NAME>.
+LIMITS = {"patients": 10_000_000, "arms": 100, "observe": 1000, "days": 36525.0, "size": 1e12}
+_LIMIT_WHAT = {"patients": "patients per arm", "arms": "arms", "observe": "observation days",
+               "days": "days of horizon (100 years)",
+               "size": "patients x arms x observation days x horizon days"}
 ARM_KEYS = ("name", "arm", "population", "regimen", "background")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
 _NAME_RULE = "a name of letters, digits and _ . + = - (starting with a letter or digit)"
@@ -85,6 +97,7 @@ class Scenario:
     observe: tuple[float, ...] = DEFAULT_OBSERVE
     params: dict[str, float] = field(default_factory=dict)
     variability: dict[str, float] = field(default_factory=dict)
+    allow_out_of_range: bool = False
     source: str = field(default="<dict>", compare=False, repr=False)
 
     @classmethod
@@ -97,14 +110,25 @@ class Scenario:
         d = {"name": self.name}
         if self.description:
             d["description"] = self.description
-        d.update(patients=self.patients, seed=self.seed, days=self.days,
-                 observe=list(self.observe), params=dict(self.params),
+        d.update(patients=self.patients, seed=self.seed, days=self.days, observe=list(self.observe))
+        if self.allow_out_of_range:
+            d["allow_out_of_range"] = True
+        d.update(params=dict(self.params),
                  variability=dict(self.variability), arms=[a.to_dict() for a in self.arms])
         return d
 
     def to_toml(self) -> str:
         """TOML text of :meth:`to_dict`; ``load`` of it gives an equal Scenario."""
         return _toml.dumps(self.to_dict())
+
+    def warnings(self) -> list[str]:
+        """What the results should carry: parameters used outside their plausible range
+        (``allow_out_of_range``) and MTX titration steps after the horizon."""
+        from .model.parameters import out_of_range
+
+        out = [f"{w} (allow_out_of_range)" for w in out_of_range(self.params)]
+        return out + [f"arm {a.name}: {note}" for a in self.arms
+                      for note in after_horizon(a.regimen, self.days)[1]]
 
     def replace(self, source: str | None = None, **changes) -> Scenario:
         """A revalidated copy with top-level keys changed (``days`` alone also trims ``observe``)."""
@@ -126,8 +150,9 @@ def builtin_description(name: str) -> str:
         return tomllib.load(f).get("description", "")
 
 
-def load(scenario: str | Path) -> Scenario:
-    """A scenario from a TOML file path or a built-in name (see :func:`builtin_names`)."""
+def load(scenario: str | Path, allow_out_of_range: bool = False) -> Scenario:
+    """A scenario from a TOML file path or a built-in name (see :func:`builtin_names`);
+    ``allow_out_of_range`` sets that key (``rasim run --unsafe-params``)."""
     text = str(scenario)
     if isinstance(scenario, Path) or text.endswith(".toml") or "/" in text or "\\" in text:
         path, source = Path(scenario), text
@@ -145,6 +170,11 @@ def load(scenario: str | Path) -> Scenario:
         raise ScenarioError(f"{source}: cannot read: {e.strerror or e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{source}: not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ScenarioError(f"{source}: not UTF-8 text (TOML files are UTF-8): byte {e.start} cannot be "
+                            "decoded") from None
+    if allow_out_of_range:
+        data["allow_out_of_range"] = True
     return Scenario.from_dict(data, source)
 
 
@@ -223,38 +253,72 @@ class _Reader:
         d = self.table(d, "(top level)", TOP_KEYS, ("name", "arms"))
         name = self.string(d["name"], "name", name=True)
         description = self.string(d.get("description", ""), "description")
-        patients = self.integer(d.get("patients", 1000), "patients", 1)
+        patients = self.limit("patients", self.integer(d.get("patients", 1000), "patients", 1))
         seed = self.integer(d.get("seed", 2026), "seed", 0)
-        days = self.number(d.get("days", 1095.0), "days", strict=True)
+        days = self.limit("days", self.number(d.get("days", 1095.0), "days", strict=True))
         observe = self.observe(d.get("observe", None), days)
-        params = self.names(d.get("params", {}), "params")
+        allow = self.boolean(d.get("allow_out_of_range", False), "allow_out_of_range")
+        params = self.params(d.get("params", {}), allow)
         variability = self.names(d.get("variability", {}), "variability")
         if not isinstance(d["arms"], (list, tuple)) or not d["arms"]:
             self.fail("arms", f"expected one or more [[arms]] tables, got {_got(d['arms'])}")
-        arms = tuple(self.arm(a, f"arms[{i}]") for i, a in enumerate(d["arms"]))
+        self.limit("arms", len(d["arms"]))
+        self.limit("size", patients * len(d["arms"]) * len(observe) * days)
+        arms = tuple(self.arm(a, f"arms[{i}]", days) for i, a in enumerate(d["arms"]))
         seen = {}
         for i, arm in enumerate(arms):
             if arm.name in seen:
                 self.fail(f"arms[{i}].name", f"duplicate arm name {arm.name!r} (also arms[{seen[arm.name]}])")
             seen[arm.name] = i
         return Scenario(name, arms, description, patients, seed, days, observe, params,
-                        variability, self.source)
+                        variability, allow, self.source)
+
+    def limit(self, key: str, value):
+        """``value`` of ``key`` (a name of ``LIMITS``), refused above its ceiling."""
+        env = f"RASIM_MAX_{key.upper()}"
+        try:
+            ceiling = float(os.environ.get(env, LIMITS[key]))
+        except ValueError:
+            self.fail(key, f"environment variable {env} must be a number, got {os.environ[env]!r}")
+        if value > ceiling:
+            self.fail(key, f"{value:g} {_LIMIT_WHAT[key]} is above the limit of {ceiling:g}; if this machine "
+                           f"can take it, raise the limit with the environment variable {env}")
+        return value
+
+    def boolean(self, v, path: str) -> bool:
+        if not isinstance(v, bool):
+            self.fail(path, f"expected true or false, got {_got(v)}")
+        return v
+
+    def params(self, v, allow: bool) -> dict[str, float]:
+        """[params]: names of ``rasim params`` with values in range (unless ``allow``); a
+        covariate set here is checked as a covariate."""
+        from .simulation import COVARIATES, _covariates
+
+        out = self.names(v, "params")
+        for k, x in out.items():
+            try:
+                _covariates({k: x}) if k in COVARIATES else model.parameter_vector({k: x}, None, allow)
+            except (CovariateError, ParameterError) as e:
+                self.fail(_join("params", k), str(e))
+        return out
 
     def observe(self, v, days: float) -> tuple[float, ...]:
         if v is None:
             return tuple(_default_observe(days))
         if not isinstance(v, (list, tuple)) or not v:
             self.fail("observe", f"expected a non-empty list of days, got {_got(v)}")
+        self.limit("observe", len(v))
         out = tuple(self.number(t, f"observe[{i}]") for i, t in enumerate(v))
         for i, t in enumerate(out):
             if t > days:
                 self.fail(f"observe[{i}]", f"day {t:g} is after the horizon days = {days:g}")
             if i and t <= out[i - 1]:
                 self.fail(f"observe[{i}]", f"days must increase: {t:g} follows {out[i - 1]:g}")
-        return out
+        return out if out[0] == 0.0 else (0.0, *out)  # day 0: the baseline visit
 
     # -- arms ----------------------------------------------------------------
-    def arm(self, d, path: str) -> ScenarioArm:
+    def arm(self, d, path: str, days: float) -> ScenarioArm:
         d = self.table(d, path, ARM_KEYS)
         fields_ = {}
         if "arm" in d:
@@ -271,6 +335,11 @@ class _Reader:
             fields_["background"] = self.regimen(d["background"], f"{path}.background") or None
         arm = ScenarioArm(**fields_)
         self.check_arm(arm, path, d)
+        late = after_horizon(arm.regimen, days)[0]
+        if late:
+            where = f"{path}.regimen" if "regimen" in d else f"{path}.arm"
+            self.fail(where, f"{late[0]} is after the horizon days = {days:g} and would not be given; "
+                             "drop it or raise days")
         return arm
 
     def lookup(self, path: str) -> tuple[Mapping, Mapping]:

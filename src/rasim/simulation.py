@@ -11,7 +11,7 @@ from . import model
 from .equilibrium import Equilibrium, RUNIN_DAYS, inflamed_equilibrium, periodic_state
 from .errors import CovariateError, RasimError, RegimenError, unknown_name
 from .integrate import integrate
-from .regimen import Regimen
+from .regimen import Regimen, after_horizon
 from .solver import SolverOptions, Status
 
 COVARIATES = ("age", "female", "weight", "creatinine_clearance", "seropositive")
@@ -68,7 +68,8 @@ class SimulationResult:
 def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
              params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
              background: Regimen | None = None, solver: str | SolverOptions = "rodas4",
-             rtol: float | None = None, atol: float | None = None) -> SimulationResult:
+             rtol: float | None = None, atol: float | None = None,
+             allow_out_of_range: bool = False) -> SimulationResult:
     """Simulate one patient for ``days`` days under ``regimen``.
 
     Day 0 is established disease: the inflamed steady state, or the periodic
@@ -77,14 +78,15 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
     the output days (default: every day); an observation at a dose time reads
     the pre-dose value.  ``params`` override parameters by name, ``covariates``
     set age, female (0/1), weight (kg), creatinine_clearance (mL/min),
-    seropositive (0/1).  ``solver`` is "rodas4" (default), "dopri5", "scipy"
+    seropositive (0/1); overrides outside a parameter's plausible range are
+    refused unless ``allow_out_of_range``.  ``solver`` is "rodas4" (default), "dopri5", "scipy"
     (Radau), "scipy-lsoda", "scipy-bdf" or a :class:`SolverOptions`; ``atol``
     is relative to each state's typical magnitude.  Input errors raise before
     any solving; solver failures come back as ``result.status``.
     """
     options = _options(solver, rtol, atol)
     problem = prepare(regimen, days=days, observe=observe, params=params, covariates=covariates,
-                      background=background)
+                      background=background, allow_out_of_range=allow_out_of_range)
     status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.events)
     mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out, pre_dose=True)
     return SimulationResult(problem.t_out, y, problem.params, status, dict(zip(STAT_NAMES, map(int, stats))),
@@ -113,12 +115,12 @@ class Problem:
 
 def prepare(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
             params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
-            background: Regimen | None = None) -> Problem:
+            background: Regimen | None = None, allow_out_of_range: bool = False) -> Problem:
     """Validate the inputs of :func:`simulate` and find the day-0 state (no solving of the regimen)."""
     regimen = Regimen() if regimen is None else regimen
     days = _horizon(days)
     t_out = _observation_days(observe, days)
-    p = _parameter_vector(regimen, params, covariates)
+    p = _parameter_vector(regimen, params, covariates, allow_out_of_range)
     dosing = _dosing(regimen, background, days, p)
     args = model.build_args(p, *dosing["mtx"])
     day0 = inflamed_equilibrium(p)
@@ -139,6 +141,8 @@ def _options(solver, rtol, atol) -> SolverOptions:
 
 
 def _horizon(days) -> float:
+    if isinstance(days, (bool, np.bool_)) or not isinstance(days, (int, float, np.integer, np.floating)):
+        raise RasimError(f"days must be a number of days, got {days!r}")
     days = float(days)
     if not math.isfinite(days) or days <= 0.0:
         raise RasimError(f"days must be a finite number > 0, got {days}")
@@ -151,12 +155,14 @@ def _observation_days(observe, days: float) -> np.ndarray:
     t = np.asarray(observe, dtype=np.float64).ravel()
     if t.size == 0 or not np.all(np.isfinite(t)):
         raise RasimError("observe must be a non-empty list of finite days")
-    if np.any(np.diff(t) < 0) or t[0] < 0 or t[-1] > days:
-        raise RasimError(f"observe days must be sorted and within [0, {days:g}]")
+    if np.any(np.diff(t) <= 0) or t[0] < 0 or t[-1] > days:
+        raise RasimError(f"observe days must be sorted, without duplicates, within [0, {days:g}]")
     return t
 
 
-def _parameter_vector(regimen: Regimen, params, covariates) -> np.ndarray:
+def _parameter_vector(regimen: Regimen, params, covariates, allow_out_of_range: bool = False) -> np.ndarray:
+    """Presets of the MSC product and route, then covariates and ``params`` (checked; a
+    covariate set through ``params`` is checked as a covariate)."""
     overrides: dict[str, float] = {}
     product = regimen.msc_product()
     if product is not None:
@@ -167,9 +173,11 @@ def _parameter_vector(regimen: Regimen, params, covariates) -> np.ndarray:
                            "in one regimen")
     if ia_joints:
         overrides["ia_joint_fraction"] = ia_joints.pop() / 28.0
-    overrides.update(_covariates(covariates))
-    overrides.update(params or {})
-    return model.parameter_vector(overrides)
+    params = dict(params or {})
+    overrides.update(_covariates({**(covariates or {}), **{k: v for k, v in params.items() if k in COVARIATES}}))
+    base = model.parameter_vector(overrides, allow_out_of_range=True)  # presets: the product's own values
+    return model.parameter_vector({k: v for k, v in params.items() if k not in COVARIATES}, base,
+                                  allow_out_of_range)
 
 
 def _covariates(covariates) -> dict[str, float]:
@@ -178,6 +186,8 @@ def _covariates(covariates) -> dict[str, float]:
         if name not in COVARIATES:
             raise CovariateError(unknown_name("covariate", name, COVARIATES))
         entry = model.parameter(name)
+        if isinstance(value, (bool, np.bool_, str)):
+            raise CovariateError(f"covariate {name} must be a number ({entry.unit}), got {value!r}")
         value = float(value)
         if not (entry.low <= value <= entry.high):
             raise CovariateError(f"covariate {name} = {value:g} is outside its range "
@@ -193,6 +203,10 @@ def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.nda
     Solver events are the MSC boluses plus every MTX dose time from ``t_start``
     on as a zero-amount breakpoint: the polyglutamate forcing has a kink there,
     and stopping on it (with a fresh step-size estimate) saves rejected steps."""
+    refused = after_horizon(regimen, days)[0]
+    if refused:
+        raise RegimenError(f"{refused[0]} is after the last day simulated (day {days:g}) and would not be "
+                           "given: drop it or simulate longer")
     weight = p[model.PINDEX["weight"]]
     ev = regimen.events(days, weight_kg=weight)
     times, depots, amounts = [ev.time], [ev.depot], [ev.amount]

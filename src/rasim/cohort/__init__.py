@@ -14,8 +14,8 @@ __all__ = ["ARMS", "POPULATIONS", "Arm", "Entry", "Population", "arm", "populati
            "CRITERIA", "ENDPOINTS", "trial_replicates", "warm_up", "run_scenario"]
 
 
-def run_scenario(scenario, out_dir, threads=None, quiet=False, progress=None):
+def run_scenario(scenario, out_dir, **options):
     """Simulate a scenario's arms and write the result files: :func:`rasim.runner.run_scenario`."""
     from ..runner import run_scenario as run  # imported here: rasim.runner imports this package
 
-    return run(scenario, out_dir, threads=threads, quiet=quiet, progress=progress)
+    return run(scenario, out_dir, **options)

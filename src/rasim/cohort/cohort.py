@@ -40,12 +40,12 @@ from ..solver import SolverOptions
 from . import measurement, variability
 from .arms import Arm, arm as builtin_arm, population
 from .kernel import NOT_SETTLED, make_kernels
+from .result import NOT_ENROLLED  # cohort status: no candidate qualified within MAX_CANDIDATES
 
 DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 SETTLE_DAYS = 6000.0  # many memory-Treg half-lives: the untreated (or mean-background) steady state
 RUNIN_DAYS = 56.0  # real weekly background doses before day 0 (fast states reach the periodic pattern)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
-NOT_ENROLLED = 101  # cohort status: no candidate qualified within MAX_CANDIDATES
 BIOMARKERS = ("Treg_pct", "Th17_pct", "TNF", "IL6", "IL17", "IL10", "TGFb", "RF", "anti_CCP",
               "cartilage", "erosion")
 SETTLE_OPTIONS = SolverOptions(rtol=1e-4, atol=1e-6, max_steps=50_000)  # a contracting run: errors do not accumulate
@@ -90,7 +90,12 @@ class Cohort:
     measurement-setting overrides; covariate_effects: overrides of
     ``variability.COVARIATE_EFFECTS``; solver: "rodas4" or "dopri5"; rtol and
     max_steps (per patient) of the trial solve;
-    chunk_size: patients per compiled call; dense: also keep the states."""
+    chunk_size: patients per compiled call; dense: also keep the states.
+    ``params`` must be finite and >= 0 (fractions within [0, 1], covariates within
+    their range) but are not held to the plausible ranges: scenario files and
+    ``simulate`` check those, calibration explores beyond them.  Day 0 (the
+    baseline of every change and responder criterion) is added to ``observe``
+    if missing."""
 
     arm: str | Arm
     patients: int = 1000
@@ -110,9 +115,9 @@ class Cohort:
     def __post_init__(self) -> None:
         if isinstance(self.arm, str):
             self.arm = builtin_arm(self.arm)
-        if not isinstance(self.patients, (int, np.integer)) or self.patients < 1:
+        if isinstance(self.patients, bool) or not isinstance(self.patients, (int, np.integer)) or self.patients < 1:
             raise RasimError(f"patients must be an integer >= 1, got {self.patients!r}")
-        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise RasimError(f"seed must be an integer >= 0, got {self.seed!r}")
         if self.solver not in _KERNELS:
             raise RasimError(f"cohort solver must be one of {', '.join(_KERNELS)}, got {self.solver!r}")
@@ -145,8 +150,7 @@ class Cohort:
             for start in range(0, self.patients, self.chunk_size):
                 chunk = self.run_chunk(start, min(start + self.chunk_size, self.patients))
                 if keep == "summary":
-                    part = CohortResult.from_chunks(self, [chunk], {})
-                    stream.add(chunk.values, part.responder_masks(), chunk.resolved, part.ok)
+                    stream.add(CohortResult.from_chunks(self, [chunk], {}))
                 else:
                     chunks.append(chunk)
                 if progress is not None:
@@ -205,7 +209,8 @@ def _setup(c: Cohort) -> dict:
     observe = tuple(float(d) for d in c.observe)
     days = _horizon(max(observe) if observe else 0.0)
     t_out = _observation_days(observe, days)
-    base = _parameter_vector(arm.regimen, c.params, None)
+    t_out = t_out if t_out[0] == 0.0 else np.concatenate([[0.0], t_out])  # day 0: the baseline visit
+    base = _parameter_vector(arm.regimen, c.params, None, allow_out_of_range=True)
     var = variability.variability(c.variability)
     meas = measurement.settings(dict(c.measurement or {}))
     effects = variability.covariate_effects(c.covariate_effects)

@@ -73,13 +73,25 @@ MEASUREMENT.update({name: replace(MEASUREMENT[name], value=value, source=_calibr
                     for name, value in _calibrated.fitted("measurement").items()})
 
 
+_POSITIVE = ("flare_days", "placebo_onset")  # divided by: must be > 0
+
+
 def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
-    """Measurement settings: defaults with ``overrides`` applied."""
+    """Measurement settings: defaults with ``overrides`` applied, each a finite number
+    >= 0 (> 0 for ``flare_days`` and ``placebo_onset``; ``placebo_pro`` at most 1)."""
+    from ..errors import ParameterError, unknown_name
+
     values = {name: p.value for name, p in MEASUREMENT.items()}
     for name, value in (overrides or {}).items():
         if name not in values:
-            from ..errors import ParameterError, unknown_name
             raise ParameterError(unknown_name("measurement setting", name, values))
+        number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+        number = number and bool(np.isfinite(value))
+        low = "> 0" if name in _POSITIVE else ">= 0"
+        if not number or value < 0 or (name in _POSITIVE and value == 0) or (name == "placebo_pro" and value > 1):
+            raise ParameterError(f"measurement setting {name} must be a finite number {low}"
+                                 f"{' and <= 1' if name == 'placebo_pro' else ''} "
+                                 f"({MEASUREMENT[name].unit}), got {value!r}")
         values[name] = float(value)
     return values
 

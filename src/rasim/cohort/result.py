@@ -1,6 +1,10 @@
 """What a cohort run returns: per-patient values, and summaries reduced in patient order.
 
-Summaries leave out patients whose solve failed (counted in ``n_failed``).
+Summaries leave out patients whose solve failed (``n_failed``, solver status
+codes) and candidates never enrolled (``n_not_enrolled``): ``status_counts``
+names every status.  ``ArmSummary`` is the interface that both per-patient
+results (``CohortResult``) and summary-only runs (``StreamingSummary``) offer,
+and all that tables, figures and ``rasim.runner.write_results`` use.
 Responder criteria compare each visit with the day-0 (baseline) visit:
 EULAR response, DAS28 remission (< 2.6) and low activity (<= 3.2) on
 DAS28-ESR; ACR20/50/70 on the 28-joint counts, pain, patient and physician
@@ -9,17 +13,57 @@ global, HAQ and CRP.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from .. import clinical
+from ..solver import Status
 
 ENDPOINTS = ("ESR", "CRP", "DAS28_ESR", "DAS28_CRP", "HAQ", "TJC28", "SJC28")
 CRITERIA = ("EULAR_good", "EULAR_moderate", "EULAR_none", "EULAR_response", "ACR20", "ACR50", "ACR70",
             "DAS28_remission", "DAS28_LDA")
 PERCENTILES = (5, 25, 50, 75, 95)
+NOT_ENROLLED = 101  # cohort status: no candidate qualified (``cohort.MAX_CANDIDATES``)
+STATUS_NAMES = {**{int(s): s.name.lower() for s in Status}, NOT_ENROLLED: "not_enrolled"}
 _ACR_KEYS = {"tjc": "TJC28", "sjc": "SJC28", "pain": "pain", "patient_global": "patient_global",
              "physician_global": "physician_global", "haq": "HAQ", "crp": "CRP"}
+
+
+def status_name(code: int) -> str:
+    """``success``, a solver status (``max_steps`` ...) or ``not_enrolled``."""
+    return STATUS_NAMES.get(int(code), f"status_{int(code)}")
+
+
+def status_counts(status: np.ndarray) -> dict[str, int]:
+    """Patients per status name, in code order (``success`` first)."""
+    codes, counts = np.unique(np.asarray(status, dtype=np.int64), return_counts=True)
+    return {status_name(c): int(k) for c, k in zip(codes, counts)}
+
+
+@runtime_checkable
+class ArmSummary(Protocol):
+    """What one arm's results offer, per patient or streamed: counts, summary rows,
+    responder rows, and per-day curves for tables and figures."""
+
+    arm: str
+    days: np.ndarray
+    not_inflamed: int  # candidates redrawn for having no active disease state
+    screen_failures: int  # candidates that failed the entry criteria
+
+    @property
+    def n(self) -> int: ...  # patients whose solve succeeded
+    @property
+    def n_failed(self) -> int: ...  # enrolled patients whose solve failed
+    @property
+    def n_not_enrolled(self) -> int: ...  # patients with no qualifying candidate
+    def status_counts(self) -> dict[str, int]: ...
+    def summary(self) -> list[dict]: ...
+    def responders(self) -> list[dict]: ...
+    def mean(self, name: str) -> np.ndarray: ...  # (m,)
+    def percentiles(self, name: str) -> np.ndarray: ...  # (len(PERCENTILES), m)
+    def rate(self, criterion: str) -> np.ndarray: ...  # (m,) fraction
+    def resolved_fraction(self) -> np.ndarray: ...  # (m,)
 
 
 @dataclass
@@ -61,8 +105,23 @@ class CohortResult:
         return self.status == 0
 
     @property
+    def n(self) -> int:
+        """Patients whose solve succeeded."""
+        return int(np.sum(self.ok))
+
+    @property
     def n_failed(self) -> int:
-        return int(np.sum(~self.ok))
+        """Enrolled patients whose solve failed (a solver status)."""
+        return int(np.sum((self.status != 0) & (self.status != NOT_ENROLLED)))
+
+    @property
+    def n_not_enrolled(self) -> int:
+        """Patients for whom no candidate qualified."""
+        return int(np.sum(self.status == NOT_ENROLLED))
+
+    def status_counts(self) -> dict[str, int]:
+        """Patients per status name."""
+        return status_counts(self.status)
 
     def __getitem__(self, name: str) -> np.ndarray:
         """Values of ``name`` (n, m) for the successful patients."""
@@ -123,7 +182,20 @@ class CohortResult:
 
     def resolved_fraction(self) -> np.ndarray:
         """(m,) fraction of patients whose state is past the saddle toward remission."""
-        return self.resolved[self.ok].mean(axis=0)
+        return self.resolved[self.ok].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
+
+    def mean(self, name: str) -> np.ndarray:
+        """(m,) mean of ``name`` over the successful patients."""
+        return self[name].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
+
+    def percentiles(self, name: str) -> np.ndarray:
+        """(len(PERCENTILES), m) percentiles of ``name`` over the successful patients."""
+        return np.percentile(self[name], PERCENTILES, axis=0) if self.n else \
+            np.full((len(PERCENTILES), len(self.days)), np.nan)
+
+    def rate(self, criterion: str) -> np.ndarray:
+        """(m,) fraction of successful patients meeting ``criterion``."""
+        return self.responder_masks()[criterion].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
 
     def to_frame(self, kind: str = "summary"):
         """pandas DataFrame of ``summary``, ``responders`` or ``patients`` (long: id, day, values)."""

@@ -9,7 +9,11 @@ Each chunk is folded into running statistics and dropped:
   reported percentile is the centre of the bin where the cumulative count
   crosses it, within ``QUANTILE_ERROR[endpoint]`` (half a bin) of the exact
   sample percentile's bin;
-* responder counts per criterion and day, and the resolved count.
+* responder counts per criterion and day, the resolved count, and patients
+  per status (``n_failed`` solver failures apart from ``n_not_enrolled``).
+
+``to_arrays``/``from_arrays`` save and restore the exact state, so a run
+resumed after an interruption gives the same numbers bit for bit.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .result import CRITERIA, ENDPOINTS, PERCENTILES
+from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult, status_name
 
 # (low, high, bin width) of each endpoint's histogram; changes use (-span, span).
 BINS = {"ESR": (0.0, 200.0, 0.5), "CRP": (0.0, 400.0, 0.25), "DAS28_ESR": (0.0, 10.0, 0.005),
@@ -37,32 +41,52 @@ def _edges(name: str) -> tuple[float, float, float]:
 
 @dataclass
 class StreamingSummary:
-    """Running statistics of one arm at ``days``."""
+    """Running statistics of one arm at ``days`` (an ``ArmSummary``)."""
 
     arm: str
     days: np.ndarray
-    n: int = 0
-    n_failed: int = 0
+    n: int = 0  # patients whose solve succeeded
+    status: dict = field(default_factory=dict)  # status code -> patients
     sums: dict = field(default_factory=dict)  # name -> (2, m): sum, sum of squares
     hist: dict = field(default_factory=dict)  # name -> (m, bins) int64
-    responders: dict = field(default_factory=dict)  # criterion -> (m,) int64
+    responder_counts: dict = field(default_factory=dict)  # criterion -> (m,) int64
     resolved: np.ndarray | None = None
+    not_inflamed: int = 0  # candidates redrawn for having no active disease state
+    screen_failures: int = 0  # candidates that failed the entry criteria
     timing: dict = field(default_factory=dict)
+    _quantiles_of: dict = field(default_factory=dict, repr=False)  # name -> (5, m) once finished
 
-    def add(self, values: dict[str, np.ndarray], masks: dict[str, np.ndarray], resolved: np.ndarray,
-            ok: np.ndarray) -> None:
-        """Fold in one chunk (values and masks of its successful patients, in patient order)."""
+    @property
+    def n_failed(self) -> int:
+        """Enrolled patients whose solve failed."""
+        return sum(k for c, k in self.status.items() if c not in (0, NOT_ENROLLED))
+
+    @property
+    def n_not_enrolled(self) -> int:
+        return self.status.get(NOT_ENROLLED, 0)
+
+    def status_counts(self) -> dict[str, int]:
+        """Patients per status name, in code order."""
+        return {status_name(c): self.status[c] for c in sorted(self.status)}
+
+    def add(self, part: CohortResult) -> None:
+        """Fold in the per-patient results of one chunk (patients in order)."""
+        ok = part.ok
         self.n += int(np.sum(ok))
-        self.n_failed += int(np.sum(~ok))
+        for code, k in zip(*np.unique(part.status, return_counts=True)):
+            self.status[int(code)] = self.status.get(int(code), 0) + int(k)
+        self.not_inflamed += part.not_inflamed
+        self.screen_failures += part.screen_failures
         m = len(self.days)
         for name in ENDPOINTS:
-            x = values[name][ok]
+            x = part.values[name][ok]
             for label, data in ((name, x), (f"{name}_change", x - x[:, :1])):
                 self._add_moments(label, data, m)
                 self._add_hist(label, data, m)
+        masks = part.responder_masks()
         for c in CRITERIA:
-            self.responders[c] = self.responders.get(c, np.zeros(m, np.int64)) + masks[c].sum(axis=0)
-        r = resolved[ok].sum(axis=0)
+            self.responder_counts[c] = self.responder_counts.get(c, np.zeros(m, np.int64)) + masks[c].sum(axis=0)
+        r = part.resolved[ok].sum(axis=0)
         self.resolved = r if self.resolved is None else self.resolved + r
 
     def _add_moments(self, label: str, data: np.ndarray, m: int) -> None:
@@ -80,6 +104,12 @@ class StreamingSummary:
             h[j] += np.bincount(idx[:, j], minlength=nbins)
         self.hist[label] = h
 
+    def finish(self) -> None:
+        """Keep the percentiles and drop the histograms (the arm is complete)."""
+        self._quantiles_of = {label: self.percentiles(label) for label in self.hist}
+        self.hist = {}
+
+    # ---- results
     def summary(self) -> list[dict]:
         """Rows arm, day, endpoint, mean, sd, p05..p95, n (as ``CohortResult.summary``)."""
         rows = []
@@ -87,28 +117,62 @@ class StreamingSummary:
             n = self.n
             mean = s / n if n else np.full_like(s, np.nan)
             var = (s2 - n * mean * mean) / (n - 1) if n > 1 else np.full_like(s, np.nan)
-            q = self._quantiles(label)
+            q = self.percentiles(label)
             rows += [{"arm": self.arm, "day": float(d), "endpoint": label, "mean": float(mean[j]),
                       "sd": float(np.sqrt(max(var[j], 0.0))),
                       **{f"p{p:02d}": float(q[k, j]) for k, p in enumerate(PERCENTILES)}, "n": n}
                      for j, d in enumerate(self.days)]
         return rows
 
-    def _quantiles(self, label: str) -> np.ndarray:
-        lo, _, w = _edges(label)
-        cum = np.cumsum(self.hist[label], axis=1)
+    def mean(self, name: str) -> np.ndarray:
+        """(m,) mean of endpoint ``name`` (or ``<name>_change``)."""
+        return self.sums[name][0] / self.n if self.n else np.full(len(self.days), np.nan)
+
+    def percentiles(self, name: str) -> np.ndarray:
+        """(len(PERCENTILES), m): each the centre of the histogram bin where the count crosses it."""
+        if name in self._quantiles_of:
+            return self._quantiles_of[name]
+        lo, _, w = _edges(name)
         out = np.full((len(PERCENTILES), len(self.days)), np.nan)
         if self.n:
+            cum = np.cumsum(self.hist[name], axis=1)
             for k, p in enumerate(PERCENTILES):
                 first = np.argmax(cum >= p / 100.0 * self.n, axis=1)
                 out[k] = lo + (first + 0.5) * w
         return out
 
-    def responder_rows(self) -> list[dict]:
+    def rate(self, criterion: str) -> np.ndarray:
+        """(m,) fraction of successful patients meeting ``criterion``."""
+        return self.responder_counts[criterion] / self.n if self.n else np.full(len(self.days), np.nan)
+
+    def responders(self) -> list[dict]:
         """Rows arm, day, criterion, rate, n."""
         return [{"arm": self.arm, "day": float(d), "criterion": c,
-                 "rate": float(self.responders[c][j] / self.n) if self.n else np.nan, "n": self.n}
+                 "rate": float(self.responder_counts[c][j] / self.n) if self.n else np.nan, "n": self.n}
                 for j, d in enumerate(self.days) for c in CRITERIA]
 
     def resolved_fraction(self) -> np.ndarray:
         return self.resolved / self.n if self.n else np.full(len(self.days), np.nan)
+
+    # ---- saving and restoring (resumable runs)
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The exact running state as named arrays (``from_arrays`` inverts it)."""
+        out = {"arm": np.array(self.arm), "days": self.days, "n": np.array(self.n),
+               "status": np.array(sorted(self.status.items()), dtype=np.int64).reshape(-1, 2),
+               "candidates": np.array([self.not_inflamed, self.screen_failures])}
+        for prefix, d in (("sums", self.sums), ("hist", self.hist), ("responders", self.responder_counts),
+                          ("quantiles", self._quantiles_of)):
+            out.update({f"{prefix}/{k}": v for k, v in d.items()})
+        if self.resolved is not None:
+            out["resolved"] = self.resolved
+        return out
+
+    @classmethod
+    def from_arrays(cls, a) -> "StreamingSummary":
+        """The summary saved by ``to_arrays`` (a mapping such as an ``np.load`` of it)."""
+        group = {p: {k.split("/", 1)[1]: a[k] for k in a if k.startswith(p + "/")}
+                 for p in ("sums", "hist", "responders", "quantiles")}
+        return cls(str(a["arm"]), a["days"], int(a["n"]), {int(c): int(k) for c, k in a["status"]},
+                   group["sums"], group["hist"], group["responders"],
+                   a["resolved"] if "resolved" in a else None, *map(int, a["candidates"]),
+                   _quantiles_of=group["quantiles"])

@@ -340,13 +340,43 @@ def parameter(name: str) -> Parameter:
         raise ParameterError(unknown_name("parameter", name, PINDEX, "rasim.parameters()")) from None
 
 
-def parameter_vector(overrides: Mapping[str, float] | None = None, base: np.ndarray | None = None) -> np.ndarray:
-    """A float64 parameter vector: ``base`` (defaults) with ``overrides`` applied and checked."""
+def parameter_vector(overrides: Mapping[str, float] | None = None, base: np.ndarray | None = None,
+                     allow_out_of_range: bool = False) -> np.ndarray:
+    """A float64 parameter vector: ``base`` (defaults) with ``overrides`` applied and checked.
+
+    An override must be a finite number >= 0 (a fraction within [0, 1]) and, unless
+    ``allow_out_of_range``, within the parameter's plausible range (``low``-``high``)."""
     vec = (DEFAULTS if base is None else base).astype(np.float64, copy=True)
     for name, value in (overrides or {}).items():
         entry = parameter(name)
+        if isinstance(value, (bool, np.bool_, str)):
+            raise ParameterError(f"parameter {name!r} must be a number ({entry.unit}); got {value!r}")
         value = float(value)
         if not math.isfinite(value) or value < 0.0:
             raise ParameterError(f"parameter {name!r} must be a finite number >= 0 ({entry.unit}); got {value}")
+        if is_fraction(entry) and value > 1.0:
+            raise ParameterError(f"parameter {name!r} is a fraction: it must be within [0, 1]; got {value:g}")
+        if not allow_out_of_range and not _within(entry, value):
+            raise ParameterError(f"parameter {name!r} = {value:g} is outside its plausible range "
+                                 f"{entry.low:g}-{entry.high:g} {entry.unit}; to use it anyway: allow_out_of_range "
+                                 "(a scenario key, or rasim run --unsafe-params)")
         vec[PINDEX[name]] = value
     return vec
+
+
+def _within(entry: Parameter, value: float) -> bool:
+    """``value`` in the plausible range, up to rounding (1e-9 relative)."""
+    slack = 1e-9 * max(abs(entry.low), abs(entry.high))
+    return entry.low - slack <= value <= entry.high + slack
+
+
+def is_fraction(entry: Parameter) -> bool:
+    """A dimensionless parameter whose plausible range lies within [0, 1]."""
+    return entry.unit == "-" and 0.0 <= entry.low and entry.high <= 1.0
+
+
+def out_of_range(overrides: Mapping[str, float]) -> list[str]:
+    """Messages for the ``overrides`` outside their plausible range."""
+    return [f"parameter {name} = {float(v):g} is outside its plausible range {parameter(name).low:g}-"
+            f"{parameter(name).high:g} {parameter(name).unit}" for name, v in overrides.items()
+            if not _within(parameter(name), float(v))]

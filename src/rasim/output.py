@@ -1,0 +1,250 @@
+"""A run's output folder: a lock, a manifest, and files committed atomically.
+
+Layout of a folder written by ``rasim run``::
+
+    manifest.json     run identity (scenario hash, seed, rasim version, keep, chunk size),
+                      chunks done per arm, warnings; "status": "running" until every
+                      whole-run file is in place, then "complete"
+    scenario.toml     the resolved scenario (written first: the run's identity)
+    .rasim.lock       held (``fcntl.flock``) by the process writing the folder
+    .state/           per arm, the streaming statistics after its last committed chunk
+    .parts/           per chunk, the NONMEM-style dataset rows (joined into dataset.csv)
+    patients/arm=<arm>/part-<chunk>.parquet   per-patient results (``keep="patients"``)
+
+Every file is written under a temporary name and renamed into place, so a
+reader (or a resumed run) sees a whole file or none.  A chunk counts as done
+once the manifest lists it; its files are written before that.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+from importlib import metadata
+from pathlib import Path
+
+from .errors import RasimError
+
+MANIFEST = "manifest.json"
+LOCK = ".rasim.lock"
+STATE = ".state"
+PARTS = ".parts"
+PATIENTS = "patients"
+FORMAT = 1  # manifest layout version
+# What a run may create (and patients.npz/.nc of rasim 0.1): all that --overwrite removes.
+OUTPUTS = (MANIFEST, "scenario.toml", STATE, PARTS, PATIENTS, "summary.csv", "responders.csv", "counts.csv",
+           "dataset.csv", "warnings.txt", "bands.png", "responders.png", "patients.npz", "patients.nc")
+
+
+class FolderError(RasimError):
+    """An output folder that cannot be used (busy, holding another run, not writable)."""
+
+
+def version() -> str:
+    """The installed rasim version."""
+    try:
+        return metadata.version("rasim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file renamed into place."""
+    with atomic(path) as tmp:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+@contextlib.contextmanager
+def atomic(path: Path):
+    """Yield a temporary path next to ``path``; on success rename it to ``path``."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")  # same suffix: same format
+    try:
+        yield tmp
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class RunFolder:
+    """An output folder this process holds the lock of; ``manifest`` is its state."""
+
+    def __init__(self, path: Path, lock, manifest: dict):
+        self.path, self._lock, self.manifest = path, lock, manifest
+
+    # ---- opening
+    @classmethod
+    def start(cls, path, manifest: dict, scenario_toml: str, overwrite: bool) -> "RunFolder":
+        """A fresh run in ``path`` (created): refused if the folder is busy or, unless
+        ``overwrite``, holds anything; writes scenario.toml and the manifest."""
+        path = Path(path)
+        lock = _acquire(path)
+        try:
+            leftovers = [p.name for p in path.iterdir() if p.name != LOCK]
+            if leftovers and not overwrite:
+                raise FolderError(_occupied(path, leftovers))
+            for name in OUTPUTS:
+                _remove(path / name)
+            _probe(path)
+            folder = cls(path, lock, manifest)
+            write_atomic(path / "scenario.toml", scenario_toml)
+            folder.save()
+        except BaseException:
+            _release(lock, path)
+            raise
+        return folder
+
+    @classmethod
+    def reopen(cls, path) -> "RunFolder":
+        """The interrupted run in ``path``, locked for this process."""
+        path = Path(path)
+        if not (path / MANIFEST).is_file():
+            raise FolderError(f"{path}: no {MANIFEST}: not a folder written by `rasim run` (nothing to resume)")
+        lock = _acquire(path)
+        try:
+            folder = cls(path, lock, read_manifest(path))
+            m = folder.manifest
+            if m["status"] == "complete":
+                raise FolderError(f"{path}: the run is already complete (nothing to resume)")
+            if m["rasim_version"] != version():
+                raise FolderError(f"{path}: the run was started by rasim {m['rasim_version']} and this is "
+                                  f"rasim {version()}: resuming would mix results of two versions; "
+                                  "start again with --overwrite")
+            if sha256((path / "scenario.toml").read_text()) != m["scenario_sha256"]:
+                raise FolderError(f"{path}: scenario.toml does not match the manifest's scenario hash; "
+                                  "start again with --overwrite")
+            _probe(path)
+            for tmp in path.rglob(".*.tmp*"):  # half-written files of the interrupted process
+                tmp.unlink()
+        except BaseException:
+            _release(lock, path)
+            raise
+        return folder
+
+    # ---- writing
+    def save(self) -> None:
+        write_atomic(self.path / MANIFEST, json.dumps(self.manifest, indent=1) + "\n")
+
+    def state_path(self, arm: int, chunks: int) -> Path:
+        return self.path / STATE / f"{arm:03d}.{chunks:06d}.npz"
+
+    def part_path(self, arm: int, chunk: int) -> Path:
+        return self.path / PARTS / f"{arm:03d}.{chunk:06d}.csv"
+
+    def commit(self, arm_name: str, arm: int, done: int) -> None:
+        """Record ``done`` chunks of arm number ``arm`` (their files already written)."""
+        self.manifest["chunks_done"][arm_name] = done
+        self.save()
+        if done > 1:
+            self.state_path(arm, done - 1).unlink(missing_ok=True)
+
+    def complete(self, files: list[str]) -> None:
+        """Mark the run complete, remove the working files and release the folder."""
+        self.manifest.update(status="complete", files=files)
+        self.save()
+        for name in (STATE, PARTS):
+            _remove(self.path / name)
+        self.release()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            _release(self._lock, self.path)
+            self._lock = None
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        m = json.loads((Path(path) / MANIFEST).read_text())
+    except (OSError, ValueError) as e:
+        raise FolderError(f"{path}: unreadable {MANIFEST} ({e})") from None
+    if not isinstance(m, dict) or m.get("format") != FORMAT:
+        raise FolderError(f"{path}: {MANIFEST} is not a rasim run manifest (format {FORMAT})")
+    return m
+
+
+def check_writable(path) -> None:
+    """Refuse an output folder that cannot be created or written, without creating it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FolderError(f"--out {path}: exists and is not a folder")
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise FolderError(f"--out {path}: {parent} is not writable")
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+def _acquire(path: Path):
+    """Create ``path`` and take its lock, or refuse if another process holds it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        f = open(path / LOCK, "a+")
+    except OSError as e:
+        raise FolderError(f"--out {path}: cannot create or write the folder ({e.strerror or e})") from None
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        f.seek(0)
+        holder = f.read().strip() or "unknown"
+        f.close()
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            raise FolderError(f"--out {path}: another rasim process (pid {holder}) is writing this folder; "
+                              "wait for it to finish or choose another --out") from None
+        raise
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def _release(lock, path: Path) -> None:
+    (path / LOCK).unlink(missing_ok=True)
+    fcntl.flock(lock, fcntl.LOCK_UN)
+    lock.close()
+
+
+def _occupied(path: Path, names: list[str]) -> str:
+    if MANIFEST not in names:
+        return (f"--out {path}: the folder is not empty ({', '.join(sorted(names)[:5])}"
+                f"{', ...' if len(names) > 5 else ''}); choose another --out, or --overwrite to replace "
+                "rasim's result files in it")
+    try:
+        m = read_manifest(path)
+    except FolderError as e:
+        return f"{e}; choose another --out, or --overwrite to replace it"
+    if m["status"] == "complete":
+        return (f"--out {path}: holds the complete results of scenario {m['scenario']!r}; choose another "
+                "--out, or --overwrite to replace them")
+    done, total = sum(m["chunks_done"].values()), sum(m["chunks"].values())
+    return (f"--out {path}: holds an interrupted run of scenario {m['scenario']!r} ({done} of {total} chunks "
+            f"done); continue it with `rasim run --resume {path}`, or --overwrite to start again")
+
+
+def _probe(path: Path) -> None:
+    """Refuse a folder where files cannot be created (read-only, full)."""
+    try:
+        write_atomic(path / ".rasim.probe", b"")
+        (path / ".rasim.probe").unlink()
+    except OSError as e:
+        raise FolderError(f"--out {path}: cannot write files there ({e.strerror or e})") from None
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p)
+    else:
+        p.unlink(missing_ok=True)
