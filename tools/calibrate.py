@@ -137,6 +137,15 @@ def noise_aware_fit(args) -> dict:
     return final
 
 
+def diagnostics_at_current(args) -> dict:
+    """Residuals and Jacobian at the values in use, at ``args.polish_patients`` (no refit)."""
+    tlist = cal.targets()
+    x = np.array([current(*f) for f in cal.FITTED])
+    r = residuals_at(tlist, x, args.polish_patients, args.seed)
+    return {"x": x, "resid": r, "jac": jacobian_at(tlist, x, r, args.polish_patients, args.seed, args.diff_step),
+            "diagnostics": {"patients": args.polish_patients, "objective": float(r @ r)}}
+
+
 def leave_one_trial_out(x_full: np.ndarray, args) -> dict[str, list[float]]:
     """For each trial with calibrate rows: the parameters refitted without its rows."""
     tlist = cal.targets()
@@ -152,8 +161,9 @@ def leave_one_trial_out(x_full: np.ndarray, args) -> dict[str, list[float]]:
 def write(result: dict, loto: dict[str, list[float]], seconds: float) -> None:
     """calibrated.json (values, balance, fit summary) and the diagnostics file."""
     data = cal.overrides_from(result["x"])
-    data["fit"] = {k: result[k] for k in ("start", "objective", "status", "message", "nfev", "patients", "seed",
-                                          "stages")}
+    previous = json.loads(CALIBRATED.read_text()).get("fit", {}) if CALIBRATED.exists() else {}
+    data["fit"] = {k: result.get(k, previous.get(k)) for k in ("start", "objective", "status", "message", "nfev",
+                                                              "patients", "seed", "stages", "diagnostics")}
     data["fit"]["seconds"] = round(seconds, 1)
     data["fit"]["date"] = time.strftime("%Y-%m-%d")
     CALIBRATED.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -176,13 +186,15 @@ def main() -> None:
                     help="relative finite-difference step (log scale); wide enough to see through Monte Carlo jumps")
     ap.add_argument("--write", action="store_true", help="store the fit in calibrated.json and the diagnostics")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--diagnostics-only", action="store_true",
+                    help="no fit: Jacobian and leave-one-trial-out refits at the values in use")
     ap.add_argument("--report-patients", type=int, default=1000)
     ap.add_argument("--report-seed", type=int, default=7)
     args = ap.parse_args()
     if not args.report_only:
         t0 = time.perf_counter()
-        result = noise_aware_fit(args)
-        print(f"objective {result['start']:.3f} -> {result['objective']:.3f}: {result['message']}")
+        result = diagnostics_at_current(args) if args.diagnostics_only else noise_aware_fit(args)
+        print({k: result[k] for k in ("start", "objective", "message", "diagnostics") if k in result})
         loto = leave_one_trial_out(result["x"], args)
         if args.write:
             write(result, loto, time.perf_counter() - t0)

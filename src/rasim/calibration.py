@@ -39,7 +39,7 @@ ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
 # The fitted subset: (table, name).  Everything else keeps its literature or assumed value.
 FITTED: tuple[tuple[str, str], ...] = (
     ("params", "mtx_ec50"), ("params", "mtx_emax_m"),
-    ("params", "msc_treg_induction"), ("params", "msc_fls_reprogramming"), ("params", "fls_autonomy"),
+    ("params", "fls_autonomy"),
     ("params", "tjc_k"), ("params", "haq_floor"), ("params", "haq_k"),
     ("params", "esr_healthy_fraction"), ("measurement", "placebo_pro"),
 )

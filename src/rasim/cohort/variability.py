@@ -44,6 +44,9 @@ VARIABILITY: dict[str, Spread] = {
     "treg_mem_death": Spread(0.4, "assumed: durability differs between patients (Liang 2012, Yang 2017)"),
     "mtx_ec50": Spread(0.8, "literature: CV 86% of the csDMARD response rate (Wojciechowski 2015)"),
     "msc_k_immune": Spread(0.5, "assumed: responders and non-responders to MSCs (Yang 2017: 60%)"),
+    "msc_homing_max": Spread(1.0, "assumed: no human fraction of MSCs homing to joints was found (EVIDENCE "
+                                  "s3), so a wide between-patient spread; fixed at the top of the SD range "
+                                  "where a fit that included it put it (docs/calibration.md)"),
     "tjc_k": Spread(0.3, "assumed: tenderness threshold (pain sensitisation)"),
     "sjc_k": Spread(0.3, "assumed"),
     "pain_floor": Spread(0.5, "assumed: non-inflammatory pain (fibromyalgia overlap)"),

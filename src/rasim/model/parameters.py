@@ -78,9 +78,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("msc_effect_t", 0.6, "-", 0.0, 0.95,
        "maximal cut of effector T-cell activation by the MSC signal (IDO, PGE2)",
        "calibrated: Wang 2013 (TNF/IL-6 fall, Treg rise after infusion)"),
-    _p("msc_treg_induction", 0.5, "% CD4/day", 0.0, 10.0,
+    _p("msc_treg_induction", 10.0, "% CD4/day", 0.0, 10.0,
        "Treg expansion at a saturating MSC signal",
-       "calibrated: Wang 2013, Ghoryani 2019 (Treg up at 1 month)"),
+       "fixed at the top of its range, where a fit that included it put it (9.8; docs/calibration.md): "
+       "He 2020's 12-month response asks for the strongest MSC effect the range allows; Treg up at "
+       "1 month (Wang 2013, Ghoryani 2019)"),
     _p("msc_m2_polarization", 0.5, "1/day", 0.0, 3.0,
        "M1-to-M2 repolarisation at a saturating MSC signal (efferocytosis, PGE2)",
        "assumed: MSC-educated macrophages (review: immunomodulation)"),
@@ -89,7 +91,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("msc_fls_reprogramming", 0.05, "1/day", 0.0, 1.0,
        "reversion rate of imprinted fibroblasts at a saturating joint-resident MSC signal",
        "assumed: MSC secretome and exosomes curb RA fibroblast proliferation, migration and invasion "
-       "(Chen 2018 J Immunol 201:2472)"),
+       "(Chen 2018 J Immunol 201:2472); small enough that the typical patient's benefit lasts months "
+       "(Wang 2013: 3-6 months per infusion, the wang2013-duration check row)"),
     _p("repair_cartilage_gain", 3.0, "-", 0.0, 10.0,
        "fold increase of the cartilage repair rate at a saturating repair signal (IGF-1)",
        "assumed (review: tissue repair)"),
@@ -168,7 +171,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("m2_polarization", 0.05, "1/day", 0.0, 0.5, "maximal IL-10-driven M1-to-M2 repolarisation", "assumed"),
     _p("m2_k_il10", 5.0, "pg/mL", 1.0, 30.0, "IL-10 for half-maximal repolarisation", "assumed"),
     # ---- fibroblasts
-    _p("fls_source", 0.0140817, "rel/day", 0.005, 0.1, "basal fibroblast renewal (FLS = 1 in health)", "balance (tools/balance_parameters.py)"),
+    _p("fls_source", 0.0140817, "rel/day", 0.001, 0.1, "basal fibroblast renewal (FLS = 1 in health)", "balance (tools/balance_parameters.py)"),
     _p("fls_activation", 0.178529, "rel/day", 0.01, 1.0, "maximal IL-17/TNF-driven FLS expansion", "balance (tools/balance_parameters.py)"),
     _p("fls_k_il17", 5.0, "pg/mL", 1.0, 30.0, "IL-17 for half-maximal FLS activation", "assumed"),
     _p("fls_k_tnf", 10.0, "pg/mL", 2.0, 50.0, "TNF-a for half-maximal FLS activation", "assumed"),
