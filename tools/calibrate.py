@@ -162,8 +162,8 @@ def write(result: dict, loto: dict[str, list[float]], seconds: float) -> None:
     """calibrated.json (values, balance, fit summary) and the diagnostics file."""
     data = cal.overrides_from(result["x"])
     previous = json.loads(CALIBRATED.read_text()).get("fit", {}) if CALIBRATED.exists() else {}
-    data["fit"] = {k: result.get(k, previous.get(k)) for k in ("start", "objective", "status", "message", "nfev",
-                                                              "patients", "seed", "stages", "diagnostics")}
+    data["fit"] = {**previous, **{k: result[k] for k in ("start", "objective", "status", "message", "nfev",
+                                                         "patients", "seed", "stages", "diagnostics") if k in result}}
     data["fit"]["seconds"] = round(seconds, 1)
     data["fit"]["date"] = time.strftime("%Y-%m-%d")
     CALIBRATED.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

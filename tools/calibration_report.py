@@ -163,19 +163,27 @@ def spread_section(rows: list, patients: int, seed: int, over: dict) -> list[str
     lines = ["## Spreads and physical range at baseline", "",
              "| target | published mean (SD) | simulated mean (SD) |", "|---|---:|---:|"]
     targets = {t.id: t for t in cal.targets()}
-    res = {arm: Cohort(arm, patients=patients, seed=seed, observe=(0,), **kw).run()
+    res = {arm: Cohort(arm, patients=patients, seed=seed, observe=(0, 1), **kw).run()
            for arm in ("dmard", "mtx_naive")}
     for tid in BASELINE_SPREADS:
         t = targets[tid]
         x = res[t.arm][t.endpoint][:, 0]
         lines.append(f"| {tid} | {t.value:g} ({t.spread:g}) | {x.mean():.3g} ({x.std(ddof=1):.3g}) |")
     esr = res["dmard"]["ESR"][:, 0]
-    normal_tail = 0.5 * math.erfc((120 - 54.6) / 32.7 / math.sqrt(2))
+    normal, lognormal = _tails(120.0, targets["radiate-base-esr"].value, targets["radiate-base-esr"].spread)
     lines += ["", f"Refractory baseline ESR: 99th percentile {np.percentile(esr, 99):.0f} mm/h, maximum "
                   f"{esr.max():.0f} (ceiling {ESR_CEILING:g} mm/h, the Westergren column); "
-                  f"{np.mean(esr > 120):.1%} above 120 mm/h (a normal distribution with RADIATE's mean and SD "
-                  f"puts {normal_tail:.1%} there)."]
+                  f"{np.mean(esr > 120):.1%} above 120 mm/h. With RADIATE's mean and SD a log-normal "
+                  f"distribution (ESR is skewed) puts {lognormal:.1%} there, a normal one {normal:.1%}."]
     return lines
+
+
+def _tails(x: float, mean: float, sd: float) -> tuple[float, float]:
+    """P(value > x) under a normal and under a log-normal distribution with this mean and SD."""
+    normal = 0.5 * math.erfc((x - mean) / sd / math.sqrt(2))
+    s2 = math.log(1.0 + (sd / mean) ** 2)
+    mu = math.log(mean) - s2 / 2
+    return normal, 0.5 * math.erfc((math.log(x) - mu) / math.sqrt(2 * s2))
 
 
 def report(patients: int, seed: int) -> None:
@@ -202,6 +210,14 @@ def report(patients: int, seed: int) -> None:
         lines += [f"Optimiser: scipy least_squares (trf) with common random numbers, continued in sample size: "
                   f"{stages}. Objective (sum of squared residual/tolerance) at the start {fit_info['start']:.2f}.",
                   ""]
+        fixed = fit_info.get("fixed_after_fit", {})
+        if fixed:
+            lines += ["Fitted values that reached a bound were then fixed there and removed from the fitted set "
+                      "(the diagnostics below are for the remaining parameters): "
+                      + "; ".join(f"{k} fitted {v[0]:g}, fixed at {v[1]:g}" for k, v in fixed.items()) + ".", ""]
+        if "diagnostics" in fit_info:
+            lines += [f"Objective at the committed values, {fit_info['diagnostics']['patients']} patients per arm: "
+                      f"{fit_info['diagnostics']['objective']:.2f}.", ""]
     lines += loto_section(insample, loto) + [""]
     table, n_pass = cal.markdown_table(fits)
     lines += ["## In-sample fit (every calibrate row)", ""] + table

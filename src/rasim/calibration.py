@@ -40,7 +40,7 @@ ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
 FITTED: tuple[tuple[str, str], ...] = (
     ("params", "mtx_ec50"), ("params", "mtx_emax_m"),
     ("params", "fls_autonomy"),
-    ("params", "tjc_k"), ("params", "haq_floor"), ("params", "haq_k"),
+    ("params", "tjc_k"), ("params", "haq_k"),
     ("params", "esr_healthy_fraction"), ("measurement", "placebo_pro"),
 )
 
@@ -126,6 +126,7 @@ def simulate_targets(tlist: list[Target], overrides: dict | None = None, patient
     results = {}
     for key in sorted({t.arm for t in tlist}):
         days = sorted({0.0, *(t.day for t in tlist if t.arm == key)})
+        days += [1.0] if days == [0.0] else []  # a cohort runs for at least a day
         cohort = Cohort(arms[key], patients=patients, seed=seed, observe=tuple(days), rtol=rtol, **overrides)
         results[key] = cohort.run(threads=threads)
     return [(t, *_simulated(results[t.arm], t)) for t in tlist]
