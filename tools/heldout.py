@@ -54,13 +54,14 @@ VIJ = [
     "## Where the model and a published finding disagree: Vij 2022 (adipose MSC)", "",
     "Vij 2022 (autologous adipose MSC 2e8 IV, open label, n = 15, no control arm) reported tender and",
     "swollen joint counts improved at week 52 while TNF-a, IL-6 and ESR were unchanged. The model reads",
-    "joint counts and serum markers from the same synovial cells, and the lasting MSC effect is carried",
-    "by host cells rather than persisting MSCs (EVIDENCE s3), so it cannot move the joints without the",
-    "markers; with the adipose potency set so the markers stay flat (`tools/adipose_potency.py`), the",
-    "simulated `ad_msc+dmard` joint counts at a year stay near baseline (table below). The model's reading",
-    "is kept: Vij's trial was uncontrolled (regression to the mean and placebo move joint counts in any",
-    "open-label arm) and the randomised adipose trial, Cx611, was near placebo (rows above). No",
-    "joint-local memory was added to reproduce it.", "",
+    "joint counts and serum markers from the same synovial cells (fibroblasts and macrophages), and the",
+    "lasting MSC effect is carried by host cells rather than persisting MSCs (EVIDENCE s3), so it cannot",
+    "move the joints without the markers: in the simulated `ad_msc+dmard` arm (table below) they move",
+    "together. The model's reading is kept: Vij's trial was uncontrolled (regression to the mean and",
+    "placebo move joint counts in any open-label arm) and the randomised adipose trial, Cx611, was near",
+    "placebo (rows above). No joint-local memory was added to reproduce it. The adipose potency preset",
+    "was derived on the immune route alone, before the fibroblast-reprogramming route existed; with the",
+    "adipose product's repair potency that route now moves the markers too (known miss, issue 11 note).", "",
 ]
 
 
