@@ -5,10 +5,10 @@ ESR unchanged at weeks 4, 12, 26 and 52.  This script bisects (in log
 potency) for the largest ``presets.SOURCES["adipose"]["msc_potency_immune"]``
 at which the ``ad_msc+dmard`` arm's mean TNF, IL-6 and ESR stay within
 ``TOLERANCE`` of baseline at every one of those visits; the preset carries the
-result.  The cell effect saturates at a few million cells (``msc_k_immune``),
-so the allowed potency is small::
+result.  The repair route (joint-resident cells, which also reprogram imprinted
+fibroblasts and so lower IL-6) is bisected the same way with ``--route repair``::
 
-    python tools/adipose_potency.py [--patients 400] [--seed 5]
+    python tools/adipose_potency.py [--patients 400] [--seed 5] [--route immune|repair]
 """
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ MARKERS = ("TNF", "IL6", "ESR")
 TOLERANCE = 0.05  # largest mean relative change still read as "unchanged"
 
 
-def largest_change(potency: float, patients: int, seed: int) -> float:
-    """Largest |mean / baseline mean - 1| over MARKERS and visits at this source potency."""
+def largest_change(potency: float, patients: int, seed: int, route: str = "immune") -> float:
+    """Largest |mean / baseline mean - 1| over MARKERS and visits at this source potency
+    (``route``: "immune" or "repair"; the other keeps its preset value)."""
     effective = potency * presets.AUTOLOGOUS_POTENCY
     res = Cohort("ad_msc+dmard", patients=patients, seed=seed, observe=VISITS,
-                 params={"msc_potency_immune": effective}).run()
+                 params={f"msc_potency_{route}": effective}).run()
     ok = res.ok
     change = [np.abs(res[m][ok].mean(axis=0) / res[m][ok, 0].mean() - 1.0)[1:].max() for m in MARKERS]
     return float(max(change))
@@ -44,15 +45,17 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=400)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--steps", type=int, default=12)
+    ap.add_argument("--route", choices=("immune", "repair"), default="immune",
+                    help="which potency to bisect (the other keeps its preset value)")
     a = ap.parse_args()
-    lo, hi = math.log(1e-6), math.log(1.0)
+    lo, hi = math.log(1e-6), math.log(3.0)
     for _ in range(a.steps):
         mid = 0.5 * (lo + hi)
-        change = largest_change(math.exp(mid), a.patients, a.seed)
-        print(f"potency {math.exp(mid):.3g}: largest marker change {change:.3f}")
+        change = largest_change(math.exp(mid), a.patients, a.seed, a.route)
+        print(f"{a.route} potency {math.exp(mid):.3g}: largest marker change {change:.3f}")
         lo, hi = (mid, hi) if change <= TOLERANCE else (lo, mid)
-    print(f"largest potency within {TOLERANCE:.0%}: {math.exp(lo):.3g} "
-          f"(preset now {presets.SOURCES['adipose']['msc_potency_immune']:g})")
+    print(f"largest {a.route} potency within {TOLERANCE:.0%}: {math.exp(lo):.3g} "
+          f"(preset now {presets.SOURCES['adipose'][f'msc_potency_{a.route}']:g})")
 
 
 if __name__ == "__main__":

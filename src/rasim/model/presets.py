@@ -8,12 +8,13 @@ calibration refines them:
 * bone marrow: strongest osteo/chondrogenic repair (the review: for severe
   structural damage), Treg up by 1 month, Th17 down by 12 months (Ghoryani 2019);
 * adipose: trophic/repair activity; larger cells, more lung trapping; systemic
-  immunomodulation in vivo too weak to move serum markers.  Its potency is the
-  largest at which the ``ad_msc+dmard`` arm keeps mean TNF, IL-6 and ESR within
+  immunomodulation in vivo too weak to move serum markers.  Its potency was the
+  largest at which the ``ad_msc+dmard`` arm kept mean TNF, IL-6 and ESR within
   5% of baseline at weeks 4-52, as Vij 2022 saw (``tools/adipose_potency.py``,
-  400 patients, seed 5: 0.0024, rounded down to 0.002).  The cell effect
-  saturates at a few million cells (``msc_k_immune``), so only a potency this
-  small keeps it from showing; in vitro adipose MSCs suppress as well as
+  400 patients, seed 5: 0.0024, rounded down to 0.002, under the previous
+  calibration; the fibroblast-reprogramming route, which carries the repair
+  potency, now moves the markers and the preset needs re-deriving over both
+  routes).  In vitro adipose MSCs suppress as well as
   bone-marrow ones, so this is a property of the infused product in vivo.  The
   randomised allogeneic adipose trial (Cx611, Alvaro-Gracia 2017) was near
   placebo by 3 months as well (docs/heldout.md).
