@@ -157,10 +157,6 @@ def test_bone_marrow_msc_raise_treg_by_1_month_and_lower_th17_by_12(arms):
 VIJ_VISITS = (28, 91, 182, 365)  # Vij 2022 weeks 4, 12, 26, 52 (nearest observation days)
 
 
-@pytest.mark.xfail(strict=True, reason="adipose cells carry repair potency 1.5, and the joint-resident (repair) "
-                   "signal reprograms imprinted fibroblasts, so IL-6 falls ~17%, ESR ~12% and TNF ~11% by 6-12 "
-                   "months: the potency preset was bisected on the immune route only (tools/adipose_potency.py) "
-                   "and needs re-deriving over both routes")
 def test_adipose_msc_leave_tnf_il6_esr_flat(arms):
     """Vij 2022: TNF-a, IL-6 and ESR unchanged from baseline at every visit after adipose MSCs."""
     res = arms["ad_msc+dmard"]
@@ -172,14 +168,13 @@ def test_adipose_msc_leave_tnf_il6_esr_flat(arms):
             assert abs(now.mean() / x[:, 0].mean() - 1) < 0.05 + 2 * se, (name, day)
 
 
-def test_adipose_msc_move_joint_counts_and_markers_together(arms):
+def test_adipose_msc_leave_joint_counts_near_baseline_unlike_vij(arms):
     """The model's reading of Vij 2022 (docs/heldout.md): joint counts follow the same synovial
-    cells as the serum markers, so joints and IL-6 move together; Vij's improved joints with
-    unchanged markers (open label, no control) is stated there as a disagreement."""
+    cells as the serum markers, so cells too weak to move TNF, IL-6 and ESR leave the joints near
+    baseline; Vij's open-label joint-count fall is stated there as a disagreement."""
     res = arms["ad_msc+dmard"]
-    joints = _at(res, "TJC28", 365).mean() / res["TJC28"][:, 0].mean()
-    il6 = _at(res, "IL6", 365).mean() / res["IL6"][:, 0].mean()
-    assert (joints < 0.95) == (il6 < 0.95), (joints, il6)
+    for name in ("TJC28", "SJC28"):
+        assert _at(res, name, 365).mean() > 0.85 * res[name][:, 0].mean(), name
 
 
 @pytest.mark.xfail(strict=True, reason="at 3 years DAS28 (93% of virtual 64-patient trials) and HAQ (70%) stay "

@@ -35,8 +35,7 @@ def largest_change(potency: float, patients: int, seed: int, route: str = "immun
     effective = potency * presets.AUTOLOGOUS_POTENCY
     res = Cohort("ad_msc+dmard", patients=patients, seed=seed, observe=VISITS,
                  params={f"msc_potency_{route}": effective}).run()
-    ok = res.ok
-    change = [np.abs(res[m][ok].mean(axis=0) / res[m][ok, 0].mean() - 1.0)[1:].max() for m in MARKERS]
+    change = [np.abs(res[m].mean(axis=0) / res[m][:, 0].mean() - 1.0)[1:].max() for m in MARKERS]
     return float(max(change))
 
 

@@ -56,12 +56,12 @@ VIJ = [
     "swollen joint counts improved at week 52 while TNF-a, IL-6 and ESR were unchanged. The model reads",
     "joint counts and serum markers from the same synovial cells (fibroblasts and macrophages), and the",
     "lasting MSC effect is carried by host cells rather than persisting MSCs (EVIDENCE s3), so it cannot",
-    "move the joints without the markers: in the simulated `ad_msc+dmard` arm (table below) they move",
-    "together. The model's reading is kept: Vij's trial was uncontrolled (regression to the mean and",
+    "move the joints without the markers: in the simulated `ad_msc+dmard` arm (table below) both stay",
+    "near baseline. The model's reading is kept: Vij's trial was uncontrolled (regression to the mean and",
     "placebo move joint counts in any open-label arm) and the randomised adipose trial, Cx611, was near",
-    "placebo (rows above). No joint-local memory was added to reproduce it. The adipose potency preset",
-    "was derived on the immune route alone, before the fibroblast-reprogramming route existed; with the",
-    "adipose product's repair potency that route now moves the markers too (known miss, issue 11 note).", "",
+    "placebo (rows above). No joint-local memory was added to reproduce it: with both of the adipose",
+    "preset's potencies bounded by Vij's flat markers (`tools/adipose_potency.py`), the joints stay near",
+    "baseline too.", "",
 ]
 
 

@@ -42,6 +42,7 @@ import numpy as np
 
 from . import output, plots
 from .cohort import Arm, Cohort, CohortResult, warm_up
+from .cohort.cohort import capped_threads
 from .cohort.result import ArmSummary
 from .cohort.streaming import StreamingSummary
 from .errors import RasimError
@@ -168,7 +169,7 @@ def _simulate(folder, scenario, threads, quiet, progress) -> dict[str, Streaming
     done = sum(min(k * m["chunk_size"], scenario.patients) for k in m["chunks_done"].values())
     bar = _Progress(scenario.patients * len(scenario.arms), done, quiet, progress)
     try:
-        with _threads(threads):
+        with capped_threads(threads):
             return {a.name: _run_arm(folder, scenario, i, a, bar) for i, a in enumerate(scenario.arms)}
     finally:
         bar.close()
@@ -481,18 +482,3 @@ class _Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
-
-
-class _threads:
-    """Context manager capping Numba's thread count (None: leave as is; checked by ``check_threads``)."""
-
-    def __init__(self, n: int | None):
-        self.n = n
-
-    def __enter__(self):
-        self.old = numba.get_num_threads()
-        if self.n is not None:
-            numba.set_num_threads(int(self.n))
-
-    def __exit__(self, *exc):
-        numba.set_num_threads(self.old)

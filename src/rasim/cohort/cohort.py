@@ -146,7 +146,7 @@ class Cohort:
         t0 = time.perf_counter()
         chunks = []
         stream = StreamingSummary(self.arm.name, self._setup["t_out"])
-        with _threads(threads):
+        with capped_threads(threads):
             for start in range(0, self.patients, self.chunk_size):
                 chunk = self.run_chunk(start, min(start + self.chunk_size, self.patients))
                 if keep == "summary":
@@ -383,7 +383,7 @@ def warm_up(solver: str = "rodas4") -> float:
     return _COMPILE_S[solver]
 
 
-class _threads:
+class capped_threads:
     """Context manager capping Numba's thread count (None: leave as is)."""
 
     def __init__(self, n: int | None):

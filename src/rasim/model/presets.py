@@ -12,9 +12,10 @@ calibration refines them:
   largest at which the ``ad_msc+dmard`` arm kept mean TNF, IL-6 and ESR within
   5% of baseline at weeks 4-52, as Vij 2022 saw (``tools/adipose_potency.py``,
   400 patients, seed 5: 0.0024, rounded down to 0.002, under the previous
-  calibration; the fibroblast-reprogramming route, which carries the repair
-  potency, now moves the markers and the preset needs re-deriving over both
-  routes).  In vitro adipose MSCs suppress as well as
+  calibration).  The repair route (joint-resident cells, which also reprogram
+  imprinted fibroblasts and so lower IL-6) is bounded the same way: at most
+  0.074 (``--route repair``, 300 patients, seed 5), rounded down to 0.07, so
+  the product's in-vivo activity is small on both routes.  In vitro adipose MSCs suppress as well as
   bone-marrow ones, so this is a property of the infused product in vivo.  The
   randomised allogeneic adipose trial (Cx611, Alvaro-Gracia 2017) was near
   placebo by 3 months as well (docs/heldout.md).
@@ -34,7 +35,7 @@ SOURCES: dict[str, dict[str, float]] = {
                        "msc_homing_max": 0.05, "msc_immunogenicity": 0.3},
     "bone_marrow": {"msc_potency_immune": 0.8, "msc_potency_repair": 2.0,
                     "msc_homing_max": 0.05, "msc_immunogenicity": 0.5},
-    "adipose": {"msc_potency_immune": 0.002, "msc_potency_repair": 1.5,
+    "adipose": {"msc_potency_immune": 0.002, "msc_potency_repair": 0.07,
                 "msc_homing_max": 0.03, "msc_immunogenicity": 0.5},
 }
 DONORS = ("allogeneic", "autologous")
