@@ -52,11 +52,11 @@ MEASUREMENT: dict[str, Parameter] = {p.name: p for p in (
               "literature: HAQ-DI smallest detectable difference ~0.2"),
     Parameter("flare_sd", 0.3, "logit", 0.0, 1.0,
               "SD of the slow within-patient fluctuation of joint counts (flares)",
-              "assumed: joint counts vary between visits beyond test-retest noise; calibrated with "
+              "assumed (not fitted): joint counts vary between visits beyond test-retest noise; set for "
               "RADIATE's placebo ACR20"),
     Parameter("flare_vas_sd", 0.1, "log", 0.0, 0.5,
               "SD of the same fluctuation on pain, patient and physician global and HAQ (log scale)",
-              "assumed; calibrated with RADIATE's placebo ACR20"),
+              "assumed (not fitted)"),
     Parameter("flare_days", 60.0, "days", 14.0, 180.0, "correlation time of that fluctuation",
               "assumed: flares last weeks to months"),
     Parameter("screening_days", 14.0, "days", 0.0, 42.0, "time from the screening visit to day 0",
