@@ -28,6 +28,13 @@ BASELINE_SPREADS = ("radiate-base-das", "radiate-base-esr", "radiate-base-crp", 
                     "rw-base-esr", "rw-base-crp", "rw-base-das", "rw-base-haq", "swefot-0")
 
 
+def _cohort_kwargs(over: dict) -> dict:
+    """Cohort keyword tables from calibration overrides (balance constants merged into params)."""
+    kw = {k: v for k, v in over.items() if k != "balance"}
+    kw["params"] = {**over["balance"], **over["params"]}
+    return kw
+
+
 def _within(t, sim: float) -> bool:
     return abs(sim - t.value) <= t.tolerance
 
@@ -99,8 +106,7 @@ def parameter_section(diag: dict, unc: cal.Uncertainty) -> list[str]:
 
 def response_section(patients: int, seed: int, over: dict) -> list[str]:
     """MSC arm response distribution, switches to the resolved state, and the control arm."""
-    kw = {k: v for k, v in over.items() if k != "balance"}
-    kw["params"] = {**over["balance"], **over["params"]}
+    kw = _cohort_kwargs(over)
     days = (0, 30, 91, 168, 182, 365, 730, 1095)
     msc = Cohort("msc+dmard", patients=patients, seed=seed, observe=days, **kw).run()
     ctl = Cohort("dmard", patients=patients, seed=seed, observe=days, **kw).run()
@@ -156,10 +162,9 @@ def _histogram(msc, ctl, patients: int) -> None:
     fig.savefig(RESPONSE_FIGURE, dpi=90)
 
 
-def spread_section(rows: list, patients: int, seed: int, over: dict) -> list[str]:
+def spread_section(patients: int, seed: int, over: dict) -> list[str]:
     """Simulated SD of baseline values against the published SD, and the ESR tail."""
-    kw = {k: v for k, v in over.items() if k != "balance"}
-    kw["params"] = {**over["balance"], **over["params"]}
+    kw = _cohort_kwargs(over)
     lines = ["## Spreads and physical range at baseline", "",
              "| target | published mean (SD) | simulated mean (SD) |", "|---|---:|---:|"]
     targets = {t.id: t for t in cal.targets()}
@@ -224,7 +229,7 @@ def report(patients: int, seed: int) -> None:
     lines += ["", f"{n_pass} of {len(fits)} targets within tolerance in-sample.", ""]
     lines += parameter_section(diag, unc) + [""]
     lines += response_section(patients, seed, over) + [""]
-    lines += spread_section(fits, patients, seed, over) + [""]
+    lines += spread_section(patients, seed, over) + [""]
     context = cal.simulate_targets(cal.targets("context"), over, patients, seed)
     table, n_within = cal.markdown_table(context)
     lines += ["## Not fitted: the `context` rows", "",
@@ -245,8 +250,7 @@ def figure(rows, patients: int, seed: int, over: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    kw = {k: v for k, v in over.items() if k != "balance"}
-    kw["params"] = {**over["balance"], **over["params"]}
+    kw = _cohort_kwargs(over)
     arms = sorted({t.arm for t, _, _ in rows})
     endpoints = ("DAS28_ESR", "ESR", "CRP", "HAQ")
     units = {"DAS28_ESR": "score", "ESR": "mm/h", "CRP": "mg/L", "HAQ": "HAQ-DI"}
