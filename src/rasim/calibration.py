@@ -41,7 +41,7 @@ FITTED: tuple[tuple[str, str], ...] = (
     ("params", "mtx_ec50"), ("params", "mtx_emax_m"),
     ("params", "fls_autonomy"),
     ("params", "tjc_k"), ("params", "haq_k"),
-    ("params", "esr_healthy_fraction"), ("measurement", "placebo_pro"),
+    ("params", "esr_healthy_fraction"), ("measurement", "placebo_pro"), ("measurement", "flare_sd"),
 )
 
 

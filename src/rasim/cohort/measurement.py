@@ -4,7 +4,8 @@ From the model's expected values (``rasim.model.observables``) and standard
 normals drawn per patient and visit:
 
 * joint counts: integers 0-28, 28 * expit(logit(expected / 28) + joint_logit_sd * z
-  + flare_sd * f), where f is the patient's slow fluctuation (below);
+  + flare_sd * f), where f is the patient's slow fluctuation (below) and the expected tender
+  count carries the placebo factor (below);
 * ESR: log-normal around the expected value, whole mm/h >= 1;
 * CRP: log-normal (day-to-day biological and assay variation), mg/L;
 * pain, patient and physician global: expected * exp(flare_vas_sd * f) + vas_sd * z,
@@ -20,10 +21,11 @@ sampled at screening (``screening_days`` before day 0) and at every visit, so
 patients who qualify on a flare at screening drift back afterwards:
 regression to the mean continues past baseline, as in a placebo arm.
 
-Placebo (declared term): after enrolment, patient-reported items (pain,
-patient global, HAQ) read lower by a fraction ``placebo_pro`` reached with
-time constant ``placebo_onset``; it models expectation and contact effects in
-any trial arm and touches no model state.
+Placebo (declared term): after enrolment, patient-reported items (tender joints,
+elicited as pain on pressure; pain, patient global, HAQ) read lower by a fraction
+``placebo_pro`` reached with time constant ``placebo_onset``; it models expectation
+and contact effects in any trial arm and touches no model state.  Swollen joints,
+the physician's global and the acute-phase reactants carry no placebo term.
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from ..model.parameters import Parameter
 
 ITEMS = ("TJC28", "SJC28", "ESR", "CRP", "pain", "patient_global", "physician_global", "HAQ")
 N_NORMALS = len(ITEMS) + 1  # standard normals per visit: one per item, then the flare innovation
-PRO_ITEMS = ("pain", "patient_global", "HAQ")
+PRO_ITEMS = ("TJC28", "pain", "patient_global", "HAQ")
 
 MEASUREMENT: dict[str, Parameter] = {p.name: p for p in (
     Parameter("joint_logit_sd", 0.45, "logit", 0.2, 1.0,
@@ -52,8 +54,8 @@ MEASUREMENT: dict[str, Parameter] = {p.name: p for p in (
               "literature: HAQ-DI smallest detectable difference ~0.2"),
     Parameter("flare_sd", 0.3, "logit", 0.0, 1.0,
               "SD of the slow within-patient fluctuation of joint counts (flares)",
-              "assumed (not fitted): joint counts vary between visits beyond test-retest noise; set for "
-              "RADIATE's placebo ACR20"),
+              "calibrated: joint counts vary between visits beyond test-retest noise; with entry on high "
+              "screening values it sets the control arm's regression to the mean (RADIATE placebo ACR20)"),
     Parameter("flare_vas_sd", 0.1, "log", 0.0, 0.5,
               "SD of the same fluctuation on pain, patient and physician global and HAQ (log scale)",
               "assumed (not fitted)"),
@@ -117,13 +119,13 @@ def measure(expected: dict[str, np.ndarray], z: np.ndarray, days: np.ndarray,
     ``days`` (m,) since enrolment (<= 0: screening/baseline, no placebo)."""
     zi = {name: z[..., k] for k, name in enumerate(ITEMS)}
     out: dict[str, np.ndarray] = {}
+    placebo = 1.0 - s["placebo_pro"] * (1.0 - np.exp(-np.maximum(days, 0.0) / s["placebo_onset"]))
     for name in ("TJC28", "SJC28"):
-        frac = np.clip(expected[name] / 28.0, 1e-4, 1.0 - 1e-4)
+        frac = np.clip(expected[name] * (placebo if name in PRO_ITEMS else 1.0) / 28.0, 1e-4, 1.0 - 1e-4)
         logit = np.log(frac / (1.0 - frac)) + s["joint_logit_sd"] * zi[name] + s["flare_sd"] * flare
         out[name] = np.rint(28.0 / (1.0 + np.exp(-logit)))
     out["ESR"] = clinical.round_esr(expected["ESR"] * np.exp(s["esr_log_sd"] * zi["ESR"]))
     out["CRP"] = np.maximum(expected["CRP"], 0.1) * np.exp(s["crp_log_sd"] * zi["CRP"])
-    placebo = 1.0 - s["placebo_pro"] * (1.0 - np.exp(-np.maximum(days, 0.0) / s["placebo_onset"]))
     swing = np.exp(s["flare_vas_sd"] * flare)
     for name in ("pain", "patient_global", "physician_global"):
         value = expected[name] * swing * (placebo if name in PRO_ITEMS else 1.0)

@@ -47,6 +47,9 @@ VARIABILITY: dict[str, Spread] = {
     "msc_homing_max": Spread(1.0, "assumed: no human fraction of MSCs homing to joints was found (EVIDENCE "
                                   "s3), so a wide between-patient spread; fixed at the top of the SD range "
                                   "where a fit that included it put it (docs/calibration.md)"),
+    "msc_fls_reprogramming": Spread(2.5, "assumed: fibroblast subsets and their response to MSC "
+                                         "secretome differ between patients (Zhang 2019 Nat Immunol 20:928); "
+                                         "makes durable responders a minority (Yang 2017, Liang 2012)"),
     "tjc_k": Spread(0.3, "assumed: tenderness threshold (pain sensitisation)"),
     "sjc_k": Spread(0.3, "assumed"),
     "pain_floor": Spread(0.5, "assumed: non-inflammatory pain (fibromyalgia overlap)"),

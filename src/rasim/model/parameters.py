@@ -78,21 +78,22 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("msc_effect_t", 0.6, "-", 0.0, 0.95,
        "maximal cut of effector T-cell activation by the MSC signal (IDO, PGE2)",
        "assumed (not fitted): Wang 2013 (TNF/IL-6 fall, Treg rise after infusion)"),
-    _p("msc_treg_induction", 10.0, "% CD4/day", 0.0, 10.0,
+    _p("msc_treg_induction", 7.0, "% CD4/day", 0.0, 10.0,
        "Treg expansion at a saturating MSC signal",
-       "fixed at the top of its range, where a fit that included it put it (9.8; docs/calibration.md): "
-       "He 2020's 12-month response asks for the strongest MSC effect the range allows; Treg up at "
-       "1 month (Wang 2013, Ghoryani 2019)"),
+       "assumed (not fitted): Treg up at 1 month (Wang 2013, Ghoryani 2019); mid-range, so that with "
+       "treg_mem_death the immune response of a typical patient lasts 3-6 months (Wang 2013)"),
     _p("msc_m2_polarization", 0.5, "1/day", 0.0, 3.0,
        "M1-to-M2 repolarisation at a saturating MSC signal (efferocytosis, PGE2)",
        "assumed: MSC-educated macrophages (review: immunomodulation)"),
     _p("msc_tgfb", 20.0, "ng/mL/day", 0.0, 100.0,
        "TGF-b release at a saturating MSC signal", "assumed"),
-    _p("msc_fls_reprogramming", 0.05, "1/day", 0.0, 1.0,
-       "reversion rate of imprinted fibroblasts at a saturating joint-resident MSC signal",
+    _p("msc_fls_reprogramming", 0.005, "1/day", 0.0, 1.0,
+       "reversion rate of imprinted fibroblasts at a saturating joint-resident MSC signal (typical value; "
+       "it varies widely between patients, see cohort.variability)",
        "assumed: MSC secretome and exosomes curb RA fibroblast proliferation, migration and invasion "
-       "(Chen 2018 J Immunol 201:2472); small enough that the typical patient's benefit lasts months "
-       "(Wang 2013: 3-6 months per infusion, the wang2013-duration check row)"),
+       "(Chen 2018 J Immunol 201:2472); small in the typical patient, whose benefit lasts 3-6 months "
+       "(Wang 2013, the wang2013-duration check row), large in the minority whose benefit lasts a year "
+       "or more (Yang 2017, Liang 2012, Wang 2019)"),
     _p("repair_cartilage_gain", 3.0, "-", 0.0, 10.0,
        "fold increase of the cartilage repair rate at a saturating repair signal (IGF-1)",
        "assumed (review: tissue repair)"),
@@ -153,8 +154,8 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("treg_death", 0.1, "1/day", 0.03, 0.3, "turnover of short-lived Treg", "literature: days-weeks"),
     _p("treg_to_memory", 0.02, "1/day", 0.005, 0.1, "entry of Treg into the long-lived memory pool",
        "assumed: memory Treg are ~3/4 of blood Treg"),
-    _p("treg_mem_death", LN2 / 120.0, "1/day", LN2 / 365.0, LN2 / 60.0,
-       "turnover of memory Treg (t1/2 ~4 months)",
+    _p("treg_mem_death", LN2 / 75.0, "1/day", LN2 / 365.0, LN2 / 45.0,
+       "turnover of memory Treg (t1/2 ~2.5 months)",
        "assumed: memory T-cell half-lives of months; sets response durability (Wang 2013: 3-6 months)"),
     # ---- macrophages
     _p("mac_death", 0.1, "1/day", 0.03, 0.3, "turnover of synovial macrophages", "literature: days-weeks"),
