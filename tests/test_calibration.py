@@ -202,3 +202,18 @@ def test_heldout_rows_name_known_arms_and_simulate():
     assert rows and all(t.source and t.arm in heldout.ARMS_OF_TRIALS for t in rows)
     fits = cal.simulate_targets(rows, None, patients=20, seed=3, arms=heldout.ARMS_OF_TRIALS)
     assert all(np.isfinite(sim) and np.isfinite(se) for _, sim, se in fits)
+
+
+def test_refit_step_solves_a_linear_least_squares_problem():
+    """On residuals linear in log x, one undamped step reaches the least-squares solution,
+    damping shortens it, and the bounds clip it."""
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(12, 3)), rng.normal(size=12)
+    x0 = np.zeros(3)
+    wide = (np.full(3, -50.0), np.full(3, 50.0))
+    exact = np.linalg.lstsq(a, b, rcond=None)[0]
+    np.testing.assert_allclose(cal.refit_step(a, a @ x0 - b, x0, *wide, damping=0.0), exact, rtol=1e-10)
+    damped = cal.refit_step(a, a @ x0 - b, x0, *wide, damping=3.0)
+    assert np.linalg.norm(damped) < np.linalg.norm(exact)
+    clipped = cal.refit_step(a, a @ x0 - b, x0, np.full(3, -0.01), np.full(3, 0.01), damping=0.0)
+    assert np.all(np.abs(clipped) <= 0.01 + 1e-15)

@@ -14,8 +14,10 @@ is polished at ``--polish-patients``, whose Jacobian also gives the parameters'
 approximate standard errors and correlations.
 
 Each trial with calibrate rows is then left out in turn and the parameters are
-refitted without it (``--loto-evals`` evaluations from the full fit); the
-report's headline is how well each left-out trial is predicted.
+refitted without it (``--loto-evals`` evaluations from the full fit, or with
+``--loto-evals 0`` one damped Gauss-Newton step on the full fit's residual
+Jacobian without the trial's rows); the report's headline is how well each
+left-out trial is predicted.
 
 ``--write`` stores the values in ``src/rasim/data/calibrated.json`` and the fit
 diagnostics (Jacobian, residuals, leave-one-trial-out values) in
@@ -146,15 +148,23 @@ def diagnostics_at_current(args) -> dict:
             "diagnostics": {"patients": args.polish_patients, "objective": float(r @ r)}}
 
 
-def leave_one_trial_out(x_full: np.ndarray, args) -> dict[str, list[float]]:
-    """For each trial with calibrate rows: the parameters refitted without its rows."""
+def leave_one_trial_out(result: dict, args) -> dict[str, list[float]]:
+    """For each trial with calibrate rows: the parameters refitted without its rows, by
+    ``args.loto_evals`` least-squares evaluations from the full fit, or (0) by one damped
+    Gauss-Newton step on the full fit's residual Jacobian without the trial's rows."""
     tlist = cal.targets()
+    lo, hi = log_bounds()
     out = {}
     for trial in sorted({cal.trial_of(t) for t in tlist}):
-        rest = [t for t in tlist if cal.trial_of(t) != trial]
-        fit = least_squares_fit(rest, x_full, args.patients, args.seed, args.loto_evals, args.diff_step,
-                                f"without {trial}")
-        out[trial] = [float(v) for v in fit["x"]]
+        keep = np.array([cal.trial_of(t) != trial for t in tlist])
+        if args.loto_evals == 0:
+            x = np.exp(cal.refit_step(np.asarray(result["jac"])[keep], np.asarray(result["resid"])[keep],
+                                      np.log(result["x"]), lo, hi))
+        else:
+            rest = [t for t, k in zip(tlist, keep) if k]
+            x = least_squares_fit(rest, result["x"], args.patients, args.seed, args.loto_evals,
+                                  args.diff_step, f"without {trial}")["x"]
+        out[trial] = [float(v) for v in x]
     return out
 
 
@@ -181,7 +191,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026, help="seed of the fit's common random numbers")
     ap.add_argument("--max-evals", type=int, default=100, help="evaluations of the first fit")
     ap.add_argument("--polish-evals", type=int, default=30, help="evaluations of the polishing fit")
-    ap.add_argument("--loto-evals", type=int, default=15, help="evaluations of each leave-one-trial-out refit")
+    ap.add_argument("--loto-evals", type=int, default=15,
+                    help="evaluations of each leave-one-trial-out refit; 0: one damped Gauss-Newton step "
+                         "on the full fit's residual Jacobian")
     ap.add_argument("--diff-step", type=float, default=0.1,
                     help="relative finite-difference step (log scale); wide enough to see through Monte Carlo jumps")
     ap.add_argument("--write", action="store_true", help="store the fit in calibrated.json and the diagnostics")
@@ -195,7 +207,7 @@ def main() -> None:
         t0 = time.perf_counter()
         result = diagnostics_at_current(args) if args.diagnostics_only else noise_aware_fit(args)
         print({k: result[k] for k in ("start", "objective", "message", "diagnostics") if k in result})
-        loto = leave_one_trial_out(result["x"], args)
+        loto = leave_one_trial_out(result, args)
         if args.write:
             write(result, loto, time.perf_counter() - t0)
             print(f"wrote {CALIBRATED} and {DIAGNOSTICS}; run --report-only for the report")

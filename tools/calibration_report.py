@@ -47,7 +47,9 @@ def loto_section(insample: dict, loto: dict) -> list[str]:
     """The headline: each trial predicted by the fit that left it out."""
     lines = ["## Headline: each trial predicted without it (leave-one-trial-out)", "",
              "Each trial with calibrate rows was left out in turn and the fitted parameters were refitted",
-             "to the other trials (a short refit from the full fit); the left-out trial is then predicted.",
+             "to the other trials (one damped Gauss-Newton step from the full fit on its residual Jacobian",
+             "without the trial's rows, `rasim.calibration.refit_step`); the left-out trial is then predicted",
+             "by simulating at the refitted values.",
              "`in-sample` is the full fit for comparison; the tolerance is the calibration's rule.", "",
              "| trial | rows | in-sample within | predicted within | RMS residual/tolerance in-sample | "
              "predicted |", "|---|---:|---:|---:|---:|---:|"]

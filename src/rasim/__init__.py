@@ -4,9 +4,16 @@ The four nouns: the model (``rasim.model``), the regimen (``Regimen``,
 ``msc``, ``mtx``), the solver (``SolverOptions``, ``Status``) and, joining
 them, ``simulate`` for one patient and ``Cohort`` for many (``rasim.cohort``).
 """
+from importlib.metadata import PackageNotFoundError, version as _version
+
 from . import _cache
 
-_cache.refresh()
+try:
+    __version__ = _version("rasim")
+except PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
+
+CACHE_DIR = _cache.configure(__version__)  # before any kernel is decorated
 
 from . import clinical, model  # noqa: E402
 from .equilibrium import EquilibriumError  # noqa: E402
@@ -15,8 +22,6 @@ from .regimen import Regimen, msc, mtx  # noqa: E402
 from .simulation import SimulationResult, simulate  # noqa: E402
 from .solver import SolverOptions, Status  # noqa: E402
 from .cohort import ARMS, POPULATIONS, Cohort, CohortResult  # noqa: E402
-
-__version__ = "0.1.0"
 
 
 def parameters(search: str | None = None) -> list[model.Parameter]:

@@ -1,18 +1,30 @@
-"""Keep Numba's on-disk cache consistent with the package source.
+"""Where Numba caches rasim's compiled kernels: a directory keyed by the package source.
 
-Numba invalidates a cached function only when its own file changes, not when
-a function or constant it imports from another file does.  At import we hash
-every ``.py`` file of the package and, when the hash differs from the one
-recorded beside the cache, delete the package's cached kernels so they are
-recompiled once.
+Numba invalidates a cached function only when its own file changes, not when a
+function or constant it imports from another file does (numba/numba#1833, still
+open; numba/numba#8396 would fix it).  rasim's kernels inline functions from
+several files, so the cache directory is keyed by a hash of every source file of
+the package: ``<cache root>/numba/<version>-<hash>``.  A changed source gets a
+fresh directory; nothing in the package tree is written or deleted, so read-only
+installs, concurrent workers and Dask workers are safe (Numba writes each cache
+file to a temporary name and renames it into place).
+
+The cache root is ``$RASIM_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/rasim``, else the
+user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``; ``%LOCALAPPDATA%``
+on Windows) ``/rasim``; if none is writable, the system's temporary directory.
+Setting it sets ``numba.config.CACHE_DIR`` for the process, so Numba functions
+of other packages compiled afterwards are cached there too.
 """
 from __future__ import annotations
 
 import hashlib
+import os
+import tempfile
 from pathlib import Path
 
+import numba
+
 _ROOT = Path(__file__).resolve().parent
-_STAMP = _ROOT / "__pycache__" / "rasim-source.sha256"
 
 
 def source_fingerprint() -> str:
@@ -24,19 +36,32 @@ def source_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def refresh() -> None:
-    """Drop stale Numba cache files when the package source has changed."""
-    fingerprint = source_fingerprint()
+def cache_root() -> Path:
+    """The directory under which rasim keeps its Numba caches (see the module docstring)."""
+    if os.environ.get("RASIM_CACHE_DIR"):
+        return Path(os.environ["RASIM_CACHE_DIR"])
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return Path(os.environ["NUMBA_CACHE_DIR"]) / "rasim"
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "rasim"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rasim"
+
+
+def _writable(path: Path) -> bool:
     try:
-        if _STAMP.read_text() == fingerprint:
-            return
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            return True
     except OSError:
-        pass
-    for pattern in ("*.nbi", "*.nbc"):
-        for path in _ROOT.rglob(f"__pycache__/{pattern}"):
-            path.unlink(missing_ok=True)
-    try:
-        _STAMP.parent.mkdir(exist_ok=True)
-        _STAMP.write_text(fingerprint)
-    except OSError:  # read-only install: numba falls back to its own cache dir
-        pass
+        return False
+
+
+def configure(version: str) -> Path:
+    """Point Numba's cache at ``<cache root>/numba/<version>-<source hash>`` and return it."""
+    key = f"{version}-{source_fingerprint()[:16]}"
+    path = cache_root() / "numba" / key
+    if not _writable(path):
+        path = Path(tempfile.gettempdir()) / f"rasim-cache-{os.getuid() if hasattr(os, 'getuid') else 0}" / key
+        path.mkdir(parents=True, exist_ok=True)
+    numba.config.CACHE_DIR = str(path)
+    return path

@@ -214,6 +214,21 @@ def uncertainty(jac: np.ndarray, resid: np.ndarray) -> Uncertainty:
     return Uncertainty(sd, corr, s2)
 
 
+def refit_step(jac: np.ndarray, resid: np.ndarray, logx: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+               damping: float = 1.0) -> np.ndarray:
+    """One damped Gauss-Newton (Levenberg-Marquardt) refit from log-parameters ``logx``.
+
+    Minimises |resid + jac d|^2 + damping^2 |d|^2 over the step d (log units), with
+    ``jac`` (m, p) and ``resid`` (m,) the rows kept in the refit; the result is
+    clipped to the log bounds ``lo``, ``hi``.  ``damping`` (residual/tolerance per
+    log unit) keeps directions the kept rows barely see near the full fit."""
+    p = jac.shape[1]
+    a = np.vstack([jac, damping * np.eye(p)])
+    b = np.concatenate([-resid, np.zeros(p)])
+    step = np.linalg.lstsq(a, b, rcond=None)[0]
+    return np.clip(logx + step, lo, hi)
+
+
 def load_calibrated() -> dict:
     """The committed calibration (``data/calibrated.json``), or empty tables."""
     path = resources.files("rasim") / "data" / "calibrated.json"
