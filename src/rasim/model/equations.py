@@ -12,7 +12,7 @@ Inputs: ``y`` states (see ``states.py``), ``p`` the parameter vector
 supplied in closed form by ``pk.py``.  Time is in days.
 
 Numba's on-disk cache does not see edits to imported files; ``rasim._cache``
-clears it whenever any source file of the package changes.
+keys the cache directory by a hash of every source file of the package.
 """
 from __future__ import annotations
 
