@@ -71,7 +71,11 @@ def test_targets_file_carries_sources():
 _DURABLE = ("one infusion's benefit wanes over months in most patients (the typical patient keeps less than a "
             "quarter of its best gain at 3 years, Wang 2013: 3-6 months per infusion), so He 2020's and Yang "
             "2017's 12-month figures (completers, open label) are under-predicted; docs/calibration.md")
-KNOWN_MISSES: dict[str, str] = {"yang-eular": _DURABLE, "he-das-365": _DURABLE, "he-acr50-365": _DURABLE}
+_EARLY = ("the visit noise and placebo that give the control arm its regression to the mean also make EULAR "
+          "responders of 44% of MSC patients at 1 month against He 2020's 23% (the DAS28 change, -0.94 against "
+          "-0.69, is within tolerance); docs/calibration.md")
+KNOWN_MISSES: dict[str, str] = {"yang-eular": _DURABLE, "he-das-365": _DURABLE, "he-acr50-365": _DURABLE,
+                                "he-eular-30": _EARLY}
 
 
 @pytest.mark.parametrize("target_id", [
@@ -86,7 +90,7 @@ def test_calibrated_target_within_tolerance(fits, target_id):
 def test_optimiser_improves_a_perturbed_start():
     """A few least-squares iterations from a perturbed start lower the objective."""
     subset = [t for t in cal.targets() if t.id in ("rw-base-das", "rw-base-esr", "swefot-91")]
-    names = ("tjc_k", "esr_healthy_fraction", "mtx_ec50")
+    names = ("haq_k", "esr_healthy_fraction", "mtx_ec50")
     start = np.log([cal.load_calibrated()["params"][n] * 1.5 for n in names])
 
     def fun(logx):
@@ -98,10 +102,8 @@ def test_optimiser_improves_a_perturbed_start():
     assert 2 * sol.cost < float(r0 @ r0)
 
 
-@pytest.mark.xfail(strict=True, reason="relapsing responders lose a 0.6 improvement after a median of about "
-                   "290 days, not 90-180 (Wang 2013): msc_treg_induction at the top of its range makes the memory "
-                   "Treg pool hold the response longer in typical patients; see the closing note of issue 11")
 def test_msc_relapse_takes_three_to_six_months_in_relapsing_responders(arms):
+    """Wang 2013: benefit lasts 3-6 months per infusion in typical patients."""
     res = arms["msc+dmard"]
     das = res.expected_das28[res.ok]
     responding = (das[:, :1] - das) > 0.6  # EULAR moderate threshold on the noise-free DAS28
@@ -135,9 +137,15 @@ def test_second_infusion_strengthens_the_effect(arms):
         assert _change(twice, "DAS28_ESR", day).mean() < _change(once, "DAS28_ESR", day).mean() - 0.2
 
 
-def test_dmard_only_refractory_arm_moves_little(arms):
-    change = _change(arms["dmard"], "DAS28_ESR", 365)
-    assert abs(change.mean()) < 0.5
+def test_control_arm_moves_by_measurement_not_by_continued_mtx(arms):
+    """The `dmard` arm (long-standing MTX continued) moves like a placebo arm: measured DAS28
+    falls at 24 weeks (RADIATE's anti-TNF-inadequate control arm had ACR20 10%; Levi 2013's
+    DMARD-inadequate background term is -0.8) through regression to the mean after enrolment
+    and the placebo term, while the model's disease state does not move."""
+    res = arms["dmard"]
+    assert -1.1 <= _change(res, "DAS28_ESR", 168).mean() <= -0.2
+    expected = res.expected_das28[res.ok]
+    assert abs((expected[:, res.day_index(168)] - expected[:, 0]).mean()) < 0.1
 
 
 def test_msc_plus_dmard_beats_either_alone(arms):
@@ -168,18 +176,21 @@ def test_adipose_msc_leave_tnf_il6_esr_flat(arms):
             assert abs(now.mean() / x[:, 0].mean() - 1) < 0.05 + 2 * se, (name, day)
 
 
-def test_adipose_msc_leave_joint_counts_near_baseline_unlike_vij(arms):
-    """The model's reading of Vij 2022 (docs/heldout.md): joint counts follow the same synovial
-    cells as the serum markers, so cells too weak to move TNF, IL-6 and ESR leave the joints near
-    baseline; Vij's open-label joint-count fall is stated there as a disagreement."""
-    res = arms["ad_msc+dmard"]
+def test_adipose_msc_joint_counts_fall_only_as_the_control_arms_do(arms):
+    """The model's reading of Vij 2022 (docs/heldout.md): adipose cells too weak to move TNF,
+    IL-6 and ESR add nothing specific to the joints, yet the joint counts fall as in the control
+    arm (regression to the mean after enrolment, placebo on tender joints), as in Vij's
+    open-label trial, without a joint-local memory."""
+    ad, ctl = arms["ad_msc+dmard"], arms["dmard"]
     for name in ("TJC28", "SJC28"):
-        assert _at(res, name, 365).mean() > 0.85 * res[name][:, 0].mean(), name
+        ratio = {k: _at(r, name, 365).mean() / r[name][:, 0].mean() for k, r in (("ad", ad), ("ctl", ctl))}
+        assert ratio["ad"] < 0.95 and ratio["ad"] > ratio["ctl"] - 0.1, (name, ratio)
 
 
-@pytest.mark.xfail(strict=True, reason="at 3 years DAS28 (93% of virtual 64-patient trials) and HAQ (70%) stay "
-                   "significantly below baseline, but ESR (20%) and CRP (2%) have returned to it: the acute-phase "
-                   "markers follow the immune response, which wanes over months (issue 11 note)")
+@pytest.mark.xfail(strict=True, reason="at 3 years DAS28 (99.5% of virtual 64-patient trials) and HAQ (100%) stay "
+                   "significantly below baseline, as they do in the control arm (98.5%, 99%: regression to the mean "
+                   "and placebo), but ESR (10%) and CRP (0%) have returned to it: the acute-phase markers follow "
+                   "the immune response, which wanes over months in most patients (docs/calibration.md)")
 def test_three_year_trial_claim_is_reproduced_by_virtual_replicates(arms):
     """Wang 2019: ESR, CRP, DAS28 and HAQ significantly below baseline at 1 and 3 years (n = 64)."""
     from rasim.cohort import trial_replicates

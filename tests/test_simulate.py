@@ -224,11 +224,10 @@ def test_intra_articular_msc_acts_less_than_iv_in_the_first_week(routes):
         assert _fall_auc(t, r["ia"], name, 7.0) < _fall_auc(t, r["iv"], name, 7.0), name
 
 
-@pytest.mark.xfail(strict=True, reason="with msc_treg_induction at the top of its range (10 %CD4/day, where the "
-                   "calibration to He 2020 put it), IA cells that persist for weeks at a saturating local density "
-                   "induce more Treg over a year than an IV dose cleared from the lungs in days (IL-6 fall x days "
-                   "IA 3362 vs IV 2358): the Treg pool is one systemic compartment, so joint-local induction "
-                   "counts fully; a joint-local Treg compartment is the fix, not yet built")
+@pytest.mark.xfail(strict=True, reason="IA cells that persist for weeks at a saturating local density induce more "
+                   "Treg over a year than an IV dose cleared from the lungs in days (IL-6 fall x days IA 2451 vs IV "
+                   "1593): the Treg pool is one systemic compartment, so joint-local induction counts fully; a "
+                   "joint-local Treg compartment is the fix, not yet built")
 def test_intra_articular_msc_acts_less_than_iv_on_systemic_markers(routes):
     """The same cells into 2 of 28 joints should do less for systemic markers than
     IV.  (Observed over a year: IA 2e7 into 2 joints lowers IL-6, CRP and ESR

@@ -219,8 +219,9 @@ def report(patients: int, seed: int) -> None:
                   ""]
         fixed = fit_info.get("fixed_after_fit", {})
         if fixed:
-            lines += ["Fitted values that reached a bound were then fixed there and removed from the fitted set "
-                      "(the diagnostics below are for the remaining parameters): "
+            lines += ["Values that reached a bound, or were not identified, in this or an earlier fit that "
+                      "included them were then fixed and removed from the fitted set (the diagnostics below "
+                      "are for the remaining parameters): "
                       + "; ".join(f"{k} fitted {v[0]:g}, fixed at {v[1]:g}" for k, v in fixed.items()) + ".", ""]
         if "diagnostics" in fit_info:
             lines += [f"Objective at the committed values, {fit_info['diagnostics']['patients']} patients per arm: "

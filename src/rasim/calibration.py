@@ -40,7 +40,7 @@ ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
 FITTED: tuple[tuple[str, str], ...] = (
     ("params", "mtx_ec50"), ("params", "mtx_emax_m"),
     ("params", "fls_autonomy"),
-    ("params", "tjc_k"), ("params", "haq_k"),
+    ("params", "haq_k"),
     ("params", "esr_healthy_fraction"), ("measurement", "placebo_pro"), ("measurement", "flare_sd"),
 )
 
