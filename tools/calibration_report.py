@@ -135,10 +135,14 @@ def response_section(patients: int, seed: int, over: dict) -> list[str]:
               f"The `dmard` arm (MTX continued, no MSC) changes DAS28-ESR by {change.mean():.2f} "
               f"(SD {change.std(ddof=1):.2f}) at 24 weeks; Levi 2013's background (DMARD + placebo) term is -0.8.",
               "What moves in the model's control arm is regression to the mean after enrolment on noisy",
-              "screening values (flares, ESR/CRP entry criteria) and the placebo term on patient-reported",
-              "items; continuing a long-standing MTX dose changes nothing. Levi's term is a PKPD model's",
-              "typical value fitted to OPTION and TOWARD (placebo arms with escape at week 16, baseline",
-              "DAS28 about 6.5 and shorter disease) rather than a trial arm, so it is compared here, not fitted."]
+              "screening values (flares, ESR/CRP entry criteria) and the placebo term on tender joints and",
+              "patient-reported items; the disease state does not move, as continuing a long-standing MTX dose",
+              "changes nothing. Levi's term is not directly comparable: it is a PKPD model's typical value",
+              "fitted to OPTION and TOWARD (DMARD-inadequate responders, escape from week 16, shorter",
+              "disease) rather than a trial arm, whereas the `dmard` arm simulates anti-TNF-inadequate",
+              "responders, whose control arm in RADIATE (a calibrate row) had ACR20 10%. The held-out placebo",
+              "arms (docs/heldout.md) show the model under-predicting DMARD-inadequate control arms (ACR20",
+              "about 14% against 25-41%), so part of the gap to -0.8 is population and part is a real miss."]
     return lines
 
 

@@ -55,10 +55,11 @@ MISSES = [
     "(published ACR20 25-41%) and least for the anti-TNF-inadequate ones (ATTAIN, GO-AFTER: 15-20%),",
     "whose population the `dmard` arm simulates; their ACR50 (4-18%) comes out near 0, because in the",
     "model a 50% fall in both joint counts needs a real fall in synovitis, which continued MTX does not",
-    "give, and visit noise alone rarely halves both counts. The early-RA MTX arms are predicted about",
-    "right on ACR20 and HAQ but too often in remission at 24 weeks (FUNCTION) and too rarely at ACR50",
-    "at 12 weeks (SELECT-EARLY): the model's MTX response is a little slower and more uniform than",
-    "these trials'. ASPIRE enrolled more active disease (DAS28 6.7) than the `mtx_naive` population.", "",
+    "give, and visit noise alone rarely halves both counts. The early-RA MTX arms are right on ACR20 at",
+    "12-24 weeks (SELECT-EARLY, RA-BEGIN), on ACR50 and HAQ at a year (PREMIER, FUNCTION), but ACR20 at",
+    "a year and remission at 24 weeks come out too high and ACR50 at 12 weeks too low: the model's MTX",
+    "response is slower at first and more uniform later than these trials'. ASPIRE enrolled more active",
+    "disease (DAS28 6.7) than the `mtx_naive` population.", "",
 ]
 
 VIJ = [
