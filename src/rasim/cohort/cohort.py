@@ -38,7 +38,7 @@ from ..regimen import Regimen
 from ..simulation import _dosing, _horizon, _observation_days, _parameter_vector
 from ..solver import SolverOptions
 from . import measurement, variability
-from .arms import Arm, arm as builtin_arm, population
+from .arms import Arm, arm as builtin_arm
 from .kernel import NOT_SETTLED, make_kernels
 from .result import NOT_ENROLLED  # cohort status: no candidate qualified within MAX_CANDIDATES
 
@@ -205,7 +205,8 @@ class CohortProblem:
 
 def _setup(c: Cohort) -> dict:
     arm = c.arm
-    pop = population(arm.population)
+    pop = arm.pop
+    screened_on = arm.background if pop.background is None else pop.background  # the treatment history
     observe = tuple(float(d) for d in c.observe)
     days = _horizon(max(observe) if observe else 0.0)
     t_out = _observation_days(observe, days)
@@ -214,9 +215,10 @@ def _setup(c: Cohort) -> dict:
     var = variability.variability(c.variability)
     meas = measurement.settings(dict(c.measurement or {}))
     effects = variability.covariate_effects(c.covariate_effects)
-    pg_dose = _background_dose(arm.background)
+    pg_dose = _background_dose(screened_on)
     t0 = -RUNIN_DAYS if pg_dose else 0.0
-    one, two = (_dosing(arm.regimen, arm.background, days, _with_weight(base, w), t0) for w in (1.0, 2.0))
+    one, two = (_dosing(arm.regimen, arm.background, days, _with_weight(base, w), t0, pop.background)
+                for w in (1.0, 2.0))
     options = SolverOptions(method=c.solver, rtol=c.rtol)
     return {
         "pop": pop, "pop_key": zlib.crc32(pop.name.encode()), "base": base, "var": var, "meas": meas, "effects": effects,

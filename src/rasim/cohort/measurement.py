@@ -139,6 +139,11 @@ def qualifies(measured: dict[str, np.ndarray], entry) -> np.ndarray:
     das = measured["DAS28_ESR"]
     ok = (das > entry.das28_min) & (das <= entry.das28_max)
     ok &= (measured["TJC28"] >= entry.tjc_min) & (measured["SJC28"] >= entry.sjc_min)
-    if entry.esr_min > 0 or entry.crp_min > 0:
-        ok &= (measured["ESR"] >= entry.esr_min) | (measured["CRP"] >= entry.crp_min)
-    return ok
+    esr, crp = measured["ESR"] >= entry.esr_min, measured["CRP"] >= entry.crp_min
+    if entry.acute_phase == "esr":
+        return ok & esr
+    if entry.acute_phase == "crp":
+        return ok & crp
+    if entry.acute_phase == "both":
+        return ok & esr & crp
+    return ok & (esr | crp) if entry.esr_min > 0 or entry.crp_min > 0 else ok
