@@ -72,9 +72,18 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from ._toml import dumps
+    from .scenario import population_to_dict
+
     scenario = _scenario(args)
     print(f"# {scenario.name}, resolved from {scenario.source}")
     print(scenario.to_toml(), end="")
+    own = {p.name for p in scenario.populations}
+    builtin = dict.fromkeys(a.population for a in scenario.arms if a.population not in own)
+    if builtin:
+        print("\n# Built-in populations of these arms (to change one, copy it under another name):")
+        text = dumps({"populations": [population_to_dict(scenario.population(n)) for n in builtin]})
+        print("".join(f"# {line}\n" if line else "#\n" for line in text.splitlines()), end="")
     return 0
 
 

@@ -203,7 +203,8 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
 
 def arm_cohort(scenario, a) -> Cohort:
     """The ``Cohort`` of scenario arm ``a``."""
-    return Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
+    return Cohort(Arm(a.name, scenario.population(a.population), a.regimen, a.background),
+                  patients=scenario.patients,
                   seed=scenario.seed, observe=scenario.observe, params=scenario.params,
                   variability=scenario.variability)
 
