@@ -8,12 +8,19 @@ Grid keys are parameter names (``rasim params``) or the regimen settings
 infusion) and ``mtx_dose`` (oral MTX, mg weekly; 0: none).  Every
 combination is run.  MSC product and route come from the base arm.
 
-``patients=0`` runs the typical patient (``rasim.simulate``): the arm's
-regimen and its MTX both start on day 0 from the untreated inflamed steady
-state (the typical patient responds to MTX, so it has no active disease on
-an MTX background).  ``patients=N`` runs a cohort of the arm's population
-per grid point, with ``mtx_dose`` as its background (common random numbers:
-the same seed at every point).
+Every grid point starts from the same day 0: patients on the arm's own
+background (its treatment history), who switch to the point's ``mtx_dose``
+(and start its MSC) on day 0.
+
+``patients=0`` runs the typical patient (``rasim.simulate``) of the arm:
+on an MTX background, a patient whose disease stays active on it
+(``rasim.model.presets.MTX_REFRACTORY``, unless the grid or ``params`` set
+``mtx_ec50``), at the periodic state under that background; without one,
+at the untreated steady state.  ``patients=N`` runs a cohort of the arm's
+population per grid point: the same enrolled patients at every point
+(common random numbers, screened on the arm's own background), so the
+differences between points are the settings' effects.  Swept model
+parameters change the disease itself, so they also change who qualifies.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ import csv
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +41,7 @@ from .cohort.measurement import ITEMS
 from .equilibrium import EquilibriumError
 from .errors import RasimError, unknown_name
 from .model import OBSERVABLES, PINDEX, parameter_vector
+from .model.presets import MTX_REFRACTORY
 from .regimen import MscDose, Regimen, msc, mtx
 from .simulation import simulate
 
@@ -76,6 +84,11 @@ class SweepResult:
     def title(self) -> str:
         who = "typical patient" if self.patients == 0 else f"mean of {self.patients} patients"
         return f"{self.endpoint} at day {self.day:g}, {self.arm} ({who})"
+
+    @property
+    def unit(self) -> str:
+        """The endpoint's unit ("fraction" for responder rates)."""
+        return endpoint_unit(self.endpoint)
 
     def _select(self, keep: tuple[str, ...], where: Mapping | None) -> list[dict]:
         for name in (*keep, *(where or {})):
@@ -124,6 +137,8 @@ def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients:
     from day 0, or (cohorts) a responder criterion (rate).  Every input is
     checked before anything runs."""
     arm = builtin_arm(base_arm) if isinstance(base_arm, str) else base_arm
+    if not isinstance(arm, Arm):
+        raise RasimError(f"base_arm must be a built-in arm name or an Arm, got {base_arm!r}")
     names, points = _check_grid(grid)
     if isinstance(patients, bool) or not isinstance(patients, (int, np.integer)) or patients < 0:
         raise RasimError(f"patients must be an integer >= 0 (0: the typical patient), got {patients!r}")
@@ -132,16 +147,38 @@ def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients:
         raise RasimError(f"day must be a finite number > 0, got {day}")
     _check_endpoint(endpoint, patients)
     inputs = [(settings, *_point(arm, settings)) for settings in points]  # validates every point
+    history = screened_on(arm)
+    pop = replace(arm.pop, background=history)
     rows = []
     for settings, params, regimen, background in inputs:
         if patients == 0:
-            stats = _typical(regimen, background, params, day, endpoint)
+            value, status = typical_value(regimen, {**typical_patient(arm), **params}, day, endpoint,
+                                          background, history)
+            stats = {"mean": value, "status": status}
         else:
-            cohort = Cohort(Arm(arm.name, arm.population, regimen, background), patients=int(patients),
+            cohort = Cohort(Arm(arm.name, pop, regimen, background), patients=int(patients),
                             seed=seed, observe=(0.0, day), params=params)
             stats = _cohort(cohort.run(threads=threads), endpoint)
         rows.append({**settings, "endpoint": endpoint, "day": day, **stats})
     return SweepResult(names, endpoint, day, arm.name, int(patients), rows)
+
+
+def screened_on(arm: Arm) -> Regimen:
+    """The treatment an arm's patients are on before day 0 (``Regimen()``: none)."""
+    history = arm.pop.background if arm.pop.background is not None else arm.background
+    return history if history is not None else Regimen()
+
+
+def typical_patient(arm: Arm) -> dict[str, float]:
+    """Parameter overrides of an arm's typical patient: active on its MTX history (refractory)."""
+    return dict(MTX_REFRACTORY) if len(screened_on(arm)) else {}
+
+
+def endpoint_unit(endpoint: str) -> str:
+    """Unit of an endpoint (``DAS28_ESR``, ``CRP_change``, ``ACR20``, ...)."""
+    if endpoint in CRITERIA:
+        return "fraction"
+    return OBSERVABLES.get(endpoint.removesuffix("_change"), "")
 
 
 # ---- validation ----------------------------------------------------------------------------------
@@ -201,17 +238,15 @@ def _point(arm: Arm, s: dict) -> tuple[dict, Regimen, Regimen | None]:
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
-def _typical(regimen: Regimen, background: Regimen | None, params: dict, day: float, endpoint: str) -> dict:
-    value, status = typical_value(regimen if background is None else regimen + background, params, day, endpoint)
-    return {"mean": value, "status": status}
-
-
-def typical_value(regimen: Regimen, params: Mapping[str, float], day: float, endpoint: str) -> tuple[float, str]:
-    """(endpoint at ``day``, status) of the typical patient under ``regimen`` from day 0;
-    NaN with the reason when the parameters give no active disease or the solver fails."""
+def typical_value(regimen: Regimen, params: Mapping[str, float], day: float, endpoint: str,
+                  background: Regimen | None = None, history: Regimen | None = None) -> tuple[float, str]:
+    """(endpoint at ``day``, status) of one patient under ``regimen`` from day 0, on
+    ``background`` (after ``history`` before day 0: ``rasim.simulate``); NaN with the
+    reason when the parameters give no active disease or the solver fails."""
     base = endpoint[:-len("_change")] if endpoint.endswith("_change") else endpoint
     try:
-        r = simulate(regimen, days=day, observe=[0.0, day], params=params)
+        r = simulate(regimen, days=day, observe=[0.0, day], params=params, background=background,
+                     history=history)
     except EquilibriumError:
         return math.nan, "no active disease"
     if not r.ok:
