@@ -220,7 +220,7 @@ def test_sensitivity_warns_when_the_sample_is_too_small():
     from rasim import sensitivity
 
     with pytest.warns(UserWarning, match=r"sobol indices with n=8 are too uncertain.*raise n"):
-        sensitivity.sobol(["msc_homing_max", "mtx_ec50"], n=8, seed=1)
+        sensitivity.sobol(["msc_homing_max", "msc_k_immune"], n=8, seed=1)
 
 
 def test_typical_patient_starts_active_on_the_background_and_switches_dose():
