@@ -59,7 +59,7 @@ _KERNELS = {name: make_kernels(solve) for name, solve in KERNELS.items()}
 
 
 def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
-    """The random stream ``stream`` (0 candidates, 1 visits) of one patient."""
+    """The random stream ``stream`` (0 candidates; 1, 2 visits: ``measurement.visit_noise``) of one patient."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, stream))))
 
 
@@ -349,13 +349,11 @@ def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
 
 
 def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_screen: np.ndarray):
-    """Measured items (visit noise from each patient's stream 1) and expected biomarkers."""
+    """Measured items (visit noise keyed by patient and visit day) and expected biomarkers."""
     s = c._setup
     t = s["t_out"]
     expected = model.observables(y, P)
-    z = np.stack([patient_rng(c.seed, s["pop_key"], int(i), 1).standard_normal((len(t), measurement.N_NORMALS))
-                  for i in idx])
-    flare = measurement.flare_path(flare_screen, z[..., -1], t, s["meas"])
+    z, flare = measurement.visit_noise(c.seed, s["pop_key"], idx, t, flare_screen, s["meas"])
     values = measurement.measure(expected, z, t, s["meas"], flare)
     values.update({name: expected[name] for name in BIOMARKERS})
     resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]

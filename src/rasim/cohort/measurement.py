@@ -16,7 +16,8 @@ Within-patient fluctuation: joint activity waxes and wanes over weeks (flares)
 beyond what the model's systemic state carries, and the joints, the globals,
 pain and HAQ move together with it.  ``f`` is a stationary
 Ornstein-Uhlenbeck path in SD units with correlation time ``flare_days``,
-sampled at screening (``screening_days`` before day 0) and at every visit, so
+sampled at screening (``screening_days`` before day 0), then daily, and read
+at every visit (``visit_noise``: keyed by visit day), so
 patients who qualify on a flare at screening drift back afterwards:
 regression to the mean continues past baseline, as in a placebo arm.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy.signal import lfilter
 
 from .. import _calibrated, clinical
 from ..model.parameters import Parameter
@@ -96,17 +98,36 @@ def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
     return values
 
 
+def visit_noise(seed: int, key: int, patients: np.ndarray, days: np.ndarray, f_screen: np.ndarray,
+                s: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Item noise (n, m, len(ITEMS)) and fluctuation (n, m) at visit ``days`` (m,) of ``patients``.
+
+    Keyed by visit day, so adding or dropping a visit changes nothing at the others: each
+    visit's item noise comes from its own stream (patient, day to 1/1000 day), and the
+    fluctuation is one daily path per patient (``flare_path``) read at the visit days."""
+    codes = [int(round(float(d) * 1000)) for d in days]
+    z = np.array([[_rng(seed, key, int(i), 2, c).standard_normal(len(ITEMS)) for c in codes] for i in patients])
+    steps = int(np.ceil(max(days) + s["screening_days"])) + 1
+    innovations = np.array([_rng(seed, key, int(i), 1).standard_normal(steps) for i in patients])
+    return z.reshape(len(patients), len(codes), len(ITEMS)), flare_path(f_screen, innovations, days, s)
+
+
+def _rng(seed: int, key: int, patient: int, *stream: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, *stream))))
+
+
 def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[str, float]) -> np.ndarray:
-    """Fluctuation (n, m) at visit ``days`` (m,), given its value ``f_screen`` (n,) at
-    screening (day -screening_days) and innovations ``z`` (n, m): an exact AR(1) sampling
-    of a unit Ornstein-Uhlenbeck process with correlation time ``flare_days``."""
-    gaps = np.diff(np.concatenate([[-s["screening_days"]], np.asarray(days, dtype=np.float64)]))
-    rho = np.exp(-np.maximum(gaps, 0.0) / s["flare_days"])
-    f = np.empty(z.shape)
-    prev = f_screen
-    for k in range(len(rho)):  # over visits (a dozen), vectorised over patients
-        prev = f[:, k] = rho[k] * prev + np.sqrt(1.0 - rho[k] ** 2) * z[:, k]
-    return f
+    """Fluctuation (n, m) at visit ``days`` (m,): a unit Ornstein-Uhlenbeck process with
+    correlation time ``flare_days``, ``f_screen`` (n,) at screening (day -screening_days),
+    stepped exactly (AR(1)) on a daily grid from there with innovations ``z`` (n, steps),
+    and read at the visit days (linear between grid days)."""
+    rho = np.exp(-1.0 / s["flare_days"])
+    grid = lfilter([np.sqrt(1.0 - rho * rho)], [1.0, -rho], z[:, 1:], axis=1, zi=(rho * f_screen)[:, None])[0]
+    path = np.concatenate([f_screen[:, None], grid], axis=1)
+    x = np.asarray(days, dtype=np.float64) + s["screening_days"]  # grid position of each visit
+    lo = np.minimum(np.floor(x).astype(np.int64), path.shape[1] - 2)
+    w = x - lo
+    return path[:, lo] * (1.0 - w) + path[:, lo + 1] * w
 
 
 def measure(expected: dict[str, np.ndarray], z: np.ndarray, days: np.ndarray,
