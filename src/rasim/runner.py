@@ -213,7 +213,11 @@ def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResul
     """Every arm's per-patient results in memory (grows with the number of patients: for
     analyses that need each patient, e.g. ``trial_replicates``); ``write_results`` writes them."""
     check_threads(threads)
-    return {a.name: arm_cohort(scenario, a).run(threads=threads) for a in scenario.arms}
+    out = {}
+    for i, a in enumerate(scenario.arms):
+        out[a.name] = arm_cohort(scenario, a).run(threads=threads)
+        out[a.name].first_id = i * scenario.patients + 1  # dataset.csv's ID
+    return out
 
 
 def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start: int, parquet: bool) -> None:

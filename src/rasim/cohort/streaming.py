@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult, status_name
+from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult, status_name, summary_frame
 
 # (low, high, bin width) of each endpoint's histogram; changes use (-span, span).
 BINS = {"ESR": (0.0, 200.0, 0.5), "CRP": (0.0, 400.0, 0.25), "DAS28_ESR": (0.0, 10.0, 0.005),
@@ -153,6 +153,13 @@ class StreamingSummary:
 
     def resolved_fraction(self) -> np.ndarray:
         return self.resolved / self.n if self.n else np.full(len(self.days), np.nan)
+
+    def to_frame(self, kind: str = "summary"):
+        """pandas DataFrame of ``summary`` or ``responders`` (no ``patients``: none were kept)."""
+        if kind == "patients":
+            raise ValueError("a summary-only run keeps no patients: run with keep='patients' "
+                             "(rasim run --keep patients) for per-patient frames")
+        return summary_frame(self, kind)
 
     # ---- saving and restoring (resumable runs)
     def to_arrays(self) -> dict[str, np.ndarray]:
