@@ -28,7 +28,7 @@ from .cohort import Arm
 from .cohort import arm as builtin_arm
 from .errors import RasimError
 from .model import parameter
-from .sweep import _check_endpoint, screened_on, typical_patient, typical_value
+from .sweep import _check_endpoint, endpoint_unit, screened_on, typical_patient, typical_value
 
 
 SOBOL_CONF = 0.1  # widest 95% interval (+/-) of a Sobol index worth ranking on
@@ -62,11 +62,13 @@ class SensitivityResult:
 
     def plot(self, path) -> Path:
         """Tornado: mu* (Morris) or S1 with ST (Sobol), with confidence bars."""
-        title = f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient)"
+        title = (f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient), "
+                 f"{len(self.Y)} simulations")
         if self.method == "morris":
             return plots.bars(self.params, self.indices["mu_star"], self.indices["mu_star_conf"], path,
-                              "mu* (mean |elementary effect|)", title)
-        return plots.bars(self.params, self.indices["S1"], self.indices["S1_conf"], path, "Sobol index", title,
+                              f"mu*: mean |elementary effect| ({endpoint_unit(self.endpoint)})", title, label="mu*")
+        return plots.bars(self.params, self.indices["S1"], self.indices["S1_conf"], path,
+                          "Sobol index (share of output variance)", title,
                           label="S1 (first order)", second=("ST (total)", self.indices["ST"]))
 
 

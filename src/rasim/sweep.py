@@ -40,7 +40,7 @@ from .cohort.cohort import BIOMARKERS
 from .cohort.measurement import ITEMS
 from .equilibrium import EquilibriumError
 from .errors import RasimError, unknown_name
-from .model import OBSERVABLES, PINDEX, parameter_vector
+from .model import OBSERVABLES, PINDEX, parameter, parameter_vector
 from .model.presets import MTX_REFRACTORY
 from .regimen import MscDose, Regimen, msc, mtx
 from .simulation import simulate
@@ -50,6 +50,8 @@ SETTINGS = {"msc_cells": "cells per infusion (cells/kg for per-kg arms); 0: no M
             "mtx_dose": "oral MTX, mg weekly; 0: none"}
 COHORT_NAMES = (*ITEMS, "DAS28_ESR", "DAS28_CRP", *BIOMARKERS)
 STATS = ("mean", "sd", "p05", "p25", "p50", "p75", "p95")
+SETTING_UNITS = {"msc_cells": "cells per infusion", "msc_interval": "days to a 2nd infusion",
+                 "mtx_dose": "mg/week from day 0"}
 
 
 @dataclass
@@ -109,7 +111,9 @@ class SweepResult:
         for r in rows:
             z[ys.index(r[y]), xs.index(r[x])] = r["mean"]
         fixed = "".join(f"; {k}={v:g}" for k, v in (where or {}).items())
-        return plots.heatmap(z, xs, ys, path, x, y, self.title + fixed)
+        return plots.heatmap(z, xs, ys, path, axis_label(x), axis_label(y), self.title + fixed,
+                             f"{'mean ' if self.patients else ''}{self.endpoint} ({self.unit})",
+                             tick_labels(x, xs), tick_labels(y, ys))
 
     def plot(self, x: str, path) -> Path:
         """The mean over ``x`` (p25-p75 shaded for cohorts), one line per combination of the other names."""
@@ -125,8 +129,22 @@ class SweepResult:
             lines[label] = get("mean")
             if self.patients and self.endpoint not in CRITERIA:
                 bands[label] = (get("p25"), get("p75"))
-        spread = " (mean, p25-p75)" if bands else ""
-        return plots.lines(xs, lines, path, x, self.endpoint + spread, self.title, bands)
+        what = "mean" if self.patients else "typical patient"
+        return plots.lines(xs, lines, path, axis_label(x), f"{self.endpoint} ({self.unit}), {what}", self.title,
+                           bands)
+
+
+def axis_label(name: str) -> str:
+    """Axis label of a grid name with its unit."""
+    if name in SETTING_UNITS:
+        return f"{name} ({SETTING_UNITS[name]})"
+    return f"{name} ({parameter(name).unit})" if name in PINDEX else name
+
+
+def tick_labels(name: str, values) -> list[str]:
+    """Tick labels of a grid name's values, saying what 0 means for the regimen settings."""
+    zero = {"msc_cells": "no MSC", "msc_interval": "one infusion", "mtx_dose": "no MTX"}
+    return [zero[name] if name in zero and v == 0 else f"{v:g}" for v in values]
 
 
 def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients: int = 0, day: float = 365,

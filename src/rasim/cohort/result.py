@@ -64,6 +64,7 @@ class ArmSummary(Protocol):
     def percentiles(self, name: str) -> np.ndarray: ...  # (len(PERCENTILES), m)
     def rate(self, criterion: str) -> np.ndarray: ...  # (m,) fraction
     def resolved_fraction(self) -> np.ndarray: ...  # (m,)
+    def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray: ...  # (len(edges) - 1,)
 
 
 @dataclass
@@ -197,6 +198,15 @@ class CohortResult:
     def rate(self, criterion: str) -> np.ndarray:
         """(m,) fraction of successful patients meeting ``criterion``."""
         return self.responder_masks()[criterion].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
+
+    def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray:
+        """Patients per bin of ``edges`` of ``name`` (or ``<name>_change``) at ``day``
+        (values beyond the edges counted in the end bins)."""
+        base = name.removesuffix("_change")
+        x = self[base]
+        j = self.day_index(day)
+        v = x[:, j] - x[:, 0] if base != name else x[:, j]
+        return np.histogram(np.clip(v, edges[0], edges[-1]), edges)[0]
 
     @property
     def ids(self) -> np.ndarray:
