@@ -118,7 +118,7 @@ def responders(results: dict, path, published=None, panels=RESPONDER_PANELS, cap
                 continue
             ax.plot(res.days, 100 * res.rate(criterion), color=f"C{k}", marker=".", label=name)
             for p in _points(published, name, criterion):
-                shape = trials.setdefault(p.trial, "os^D"[len(trials) % 4])
+                shape = trials.setdefault(p.trial, "os^DvP*X"[len(trials) % 8])
                 ax.plot(p.day, 100 * p.value, shape, color=f"C{k}", mec="k", ms=7)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("day")
