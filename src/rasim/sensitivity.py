@@ -62,8 +62,10 @@ class SensitivityResult:
 
     def plot(self, path) -> Path:
         """Tornado: mu* (Morris) or S1 with ST (Sobol), with confidence bars."""
-        title = (f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient), "
-                 f"{len(self.Y)} simulations")
+        from .output import version
+
+        title = (f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient)\n"
+                 f"{len(self.Y)} simulations | rasim {version()}")
         if self.method == "morris":
             return plots.bars(self.params, self.indices["mu_star"], self.indices["mu_star_conf"], path,
                               f"mu*: mean |elementary effect| ({endpoint_unit(self.endpoint)})", title, label="mu*")

@@ -64,6 +64,7 @@ class SweepResult:
     arm: str
     patients: int
     rows: list[dict]
+    seed: int = 0
 
     def column(self, name: str) -> np.ndarray:
         return np.array([r[name] for r in self.rows])
@@ -86,6 +87,14 @@ class SweepResult:
     def title(self) -> str:
         who = "typical patient" if self.patients == 0 else f"mean of {self.patients} patients"
         return f"{self.endpoint} at day {self.day:g}, {self.arm} ({who})"
+
+    @property
+    def caption(self) -> str:
+        """The figure title: ``title``, then what was run (seed for cohorts, rasim version)."""
+        from .output import version
+
+        seed = f"seed {self.seed} | " if self.patients else ""
+        return f"{self.title}\n{seed}day 0 on the arm's own background | rasim {version()}"
 
     @property
     def unit(self) -> str:
@@ -111,7 +120,7 @@ class SweepResult:
         for r in rows:
             z[ys.index(r[y]), xs.index(r[x])] = r["mean"]
         fixed = "".join(f"; {k}={v:g}" for k, v in (where or {}).items())
-        return plots.heatmap(z, xs, ys, path, axis_label(x), axis_label(y), self.title + fixed,
+        return plots.heatmap(z, xs, ys, path, axis_label(x), axis_label(y), self.caption + fixed,
                              f"{'mean ' if self.patients else ''}{self.endpoint} ({self.unit})",
                              tick_labels(x, xs), tick_labels(y, ys))
 
@@ -130,7 +139,7 @@ class SweepResult:
             if self.patients and self.endpoint not in CRITERIA:
                 bands[label] = (get("p25"), get("p75"))
         what = "mean" if self.patients else "typical patient"
-        return plots.lines(xs, lines, path, axis_label(x), f"{self.endpoint} ({self.unit}), {what}", self.title,
+        return plots.lines(xs, lines, path, axis_label(x), f"{self.endpoint} ({self.unit}), {what}", self.caption,
                            bands)
 
 
@@ -178,7 +187,7 @@ def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients:
                             seed=seed, observe=(0.0, day), params=params)
             stats = _cohort(cohort.run(threads=threads), endpoint)
         rows.append({**settings, "endpoint": endpoint, "day": day, **stats})
-    return SweepResult(names, endpoint, day, arm.name, int(patients), rows)
+    return SweepResult(names, endpoint, day, arm.name, int(patients), rows, int(seed))
 
 
 def screened_on(arm: Arm) -> Regimen:
