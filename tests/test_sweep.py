@@ -245,3 +245,11 @@ def test_cohort_sweep_enrols_the_same_patients_at_every_mtx_dose():
     day0 = res.column("mean") - base.column("mean")
     assert day0[0] == pytest.approx(day0[1], abs=1e-9)  # identical baselines: the same patients
     assert res.rows[1]["mean"] < res.rows[0]["mean"]
+
+
+def test_cli_sensitivity_prints_the_small_sample_warning(capsys, tmp_path):
+    pytest.importorskip("SALib")
+    code = cli.main(["sensitivity", "--params", "msc_homing_max,msc_k_immune", "--samples", "8",
+                     "--out", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0 and "rasim: warning: sobol indices with n=8 are too uncertain" in err
