@@ -76,3 +76,18 @@ def test_repeated_msc_infusions():
                             ({"every": -1, "until": 30}, "every"), ({"every": 7, "until": 0}, "must be after")]:
         with pytest.raises(RegimenError, match=message):
             msc(4e7, **kwargs)
+
+
+def test_keyed_normals_depend_only_on_patient_and_day():
+    from scipy import stats
+
+    from rasim.cohort import measurement
+
+    keys = np.arange(1, 2001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    codes = np.array([0, 28_000, 91_000, 365_500], dtype=np.uint64)
+    z = measurement.keyed_normals(keys, codes, 8)
+    np.testing.assert_array_equal(measurement.keyed_normals(keys[5:9], codes[[3, 1]], 8), z[5:9][:, [3, 1]])
+    assert stats.kstest(z.ravel(), "norm").pvalue > 1e-3
+    flat = z.reshape(len(keys), -1)
+    corr = np.corrcoef(flat.T)[np.triu_indices(flat.shape[1], 1)]
+    assert np.max(np.abs(corr)) < 5 / np.sqrt(len(keys))  # independent across days and items

@@ -32,6 +32,7 @@ from dataclasses import replace
 
 import numpy as np
 from scipy.signal import lfilter
+from scipy.special import ndtri
 
 from .. import _calibrated, clinical
 from ..model.parameters import Parameter
@@ -103,17 +104,36 @@ def visit_noise(seed: int, key: int, patients: np.ndarray, days: np.ndarray, f_s
     """Item noise (n, m, len(ITEMS)) and fluctuation (n, m) at visit ``days`` (m,) of ``patients``.
 
     Keyed by visit day, so adding or dropping a visit changes nothing at the others: each
-    visit's item noise comes from its own stream (patient, day to 1/1000 day), and the
-    fluctuation is one daily path per patient (``flare_path``) read at the visit days."""
-    codes = [int(round(float(d) * 1000)) for d in days]
-    z = np.array([[_rng(seed, key, int(i), 2, c).standard_normal(len(ITEMS)) for c in codes] for i in patients])
+    visit's item noise is a function of the patient's key and the day (to 1/1000 day,
+    ``keyed_normals``), and the fluctuation is one daily path per patient (``flare_path``)
+    read at the visit days."""
+    codes = np.rint(np.asarray(days, dtype=np.float64) * 1000).astype(np.uint64)
+    keys = np.array([_seq(seed, key, int(i), 2).generate_state(1, np.uint64)[0] for i in patients], dtype=np.uint64)
     steps = int(np.ceil(max(days) + s["screening_days"])) + 1
-    innovations = np.array([_rng(seed, key, int(i), 1).standard_normal(steps) for i in patients])
-    return z.reshape(len(patients), len(codes), len(ITEMS)), flare_path(f_screen, innovations, days, s)
+    innovations = np.array([np.random.Generator(np.random.PCG64(_seq(seed, key, int(i), 1))).standard_normal(steps)
+                            for i in patients]).reshape(len(patients), steps)
+    return keyed_normals(keys, codes, len(ITEMS)), flare_path(f_screen, innovations, days, s)
 
 
-def _rng(seed: int, key: int, patient: int, *stream: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, *stream))))
+def _seq(seed: int, key: int, patient: int, stream: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed, spawn_key=(key, patient, stream))
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijective 64-bit hash (uint64 arithmetic wraps)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def keyed_normals(keys: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """Standard normals (n, m, k), each a function of (keys[i], codes[j], item) only:
+    counter-based (splitmix64 hashes of the key and counter, to 53-bit uniforms, inverse
+    normal CDF), so any subset of days gets the same values, vectorised."""
+    counter = codes[None, :, None] * np.uint64(k + 1) + np.arange(1, k + 1, dtype=np.uint64)[None, None, :]
+    bits = _mix(keys[:, None, None] ^ _mix(counter * np.uint64(0x9E3779B97F4A7C15)))
+    u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+    return ndtri(u)
 
 
 def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[str, float]) -> np.ndarray:
