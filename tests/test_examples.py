@@ -18,7 +18,8 @@ EXPECTED = {
     "01_single_patient.py": ["01_single_patient.png"],
     "02_cohort_msc_vs_mtx.py": ["02_cohort_msc_vs_mtx.png", "02_distribution.png"],
     "03_trial_3y_replicates.py": [f"03_trial3y/{f}" for f in RESULT_FILES],
-    "04_dose_response_sweep.py": ["04_dose_response.png", "04_dose_response.csv", "04_dose_response_cohort.png"],
+    "04_dose_response_sweep.py": ["04_dose_response.png", "04_dose_response.csv", "04_dose_response_cohort.png",
+                                 "04_mtx_dose.png"],
     "05_sobol_sensitivity.py": ["05_sobol.png", "05_sobol.csv"],
     "06_custom_scenario.py": [f"06_custom/{f}" for f in RESULT_FILES],
 }

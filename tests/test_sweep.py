@@ -232,6 +232,8 @@ def test_typical_patient_starts_active_on_the_background_and_switches_dose():
     base = sweep({"mtx_dose": [7.5, 25]}, day=182, endpoint="DAS28_ESR_change").column("mean")
     assert np.all(means[[1, 3]] - base == pytest.approx(means[1] - base[0]))  # the same day 0 at every dose
     assert res.unit == "score"
+    same = sweep({"mtx_dose": [15]}, base_arm="dmard", day=182, endpoint="DAS28_ESR_change").rows[0]["mean"]
+    assert abs(same) < 1e-3  # the arm's own dose continued: day 0 is its periodic state, nothing moves
 
 
 def test_cohort_sweep_enrols_the_same_patients_at_every_mtx_dose():
