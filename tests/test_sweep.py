@@ -255,3 +255,17 @@ def test_cli_sensitivity_prints_the_small_sample_warning(capsys, tmp_path):
                      "--out", str(tmp_path), "--quiet"])
     err = capsys.readouterr().err
     assert code == 0 and "rasim: warning: sobol indices with n=8 are too uncertain" in err
+
+
+def test_cohort_sweep_enrols_once(monkeypatch):
+    """Regimen settings share one enrolment; a swept parameter (another disease) enrols anew."""
+    import rasim.cohort.cohort as C
+
+    calls = []
+    enrol = C._enrol
+    monkeypatch.setattr(C, "_enrol", lambda c, idx: calls.append(len(idx)) or enrol(c, idx))
+    sweep({"mtx_dose": [7.5, 15, 25]}, base_arm="dmard", patients=3, day=28, seed=2, threads=1)
+    assert calls == [3]
+    sweep({"mtx_dose": [7.5, 25], "th1_activation": [1.0, 1.2]}, base_arm="dmard", patients=2, day=28, seed=2,
+          threads=1)
+    assert calls == [3, 2, 2]

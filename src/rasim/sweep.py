@@ -17,10 +17,11 @@ on an MTX background, a patient whose disease stays active on it
 (``rasim.model.presets.MTX_REFRACTORY``, unless the grid or ``params`` set
 ``mtx_ec50``), at the periodic state under that background; without one,
 at the untreated steady state.  ``patients=N`` runs a cohort of the arm's
-population per grid point: the same enrolled patients at every point
-(common random numbers, screened on the arm's own background), so the
-differences between points are the settings' effects.  Swept model
-parameters change the disease itself, so they also change who qualifies.
+population per grid point: the patients are enrolled once (screened on
+the arm's own background, ``SharedEnrolment``) and every point runs them,
+so the differences between points are the settings' effects.  Swept model
+parameters change the disease itself, so each value enrols anew (with
+common random numbers).
 """
 from __future__ import annotations
 
@@ -176,6 +177,7 @@ def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients:
     inputs = [(settings, *_point(arm, settings)) for settings in points]  # validates every point
     history = screened_on(arm)
     pop = replace(arm.pop, background=history)
+    enrolments: dict = {}
     rows = []
     for settings, params, regimen, background in inputs:
         if patients == 0:
@@ -183,11 +185,26 @@ def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients:
                                           background, history)
             stats = {"mean": value, "status": status}
         else:
-            cohort = Cohort(Arm(arm.name, pop, regimen, background), patients=int(patients),
-                            seed=seed, observe=(0.0, day), params=params)
+            cohort = SharedEnrolment(Arm(arm.name, pop, regimen, background), patients=int(patients),
+                                     seed=seed, observe=(0.0, day), params=params)
+            cohort.shared = enrolments
             stats = _cohort(cohort.run(threads=threads), endpoint)
         rows.append({**settings, "endpoint": endpoint, "day": day, **stats})
     return SweepResult(names, endpoint, day, arm.name, int(patients), rows, int(seed))
+
+
+class SharedEnrolment(Cohort):
+    """A cohort that enrols its patients once for every sweep point with the same parameters:
+    ``shared`` maps (parameter vector, chunk) to the enrolment (screening runs on the
+    population's history, so the point's regimen and background do not enter it)."""
+
+    shared: dict
+
+    def enrol(self, idx: np.ndarray) -> tuple:
+        key = (self._setup["base"].tobytes(), int(idx[0]), len(idx))
+        if key not in self.shared:
+            self.shared[key] = super().enrol(idx)
+        return self.shared[key]
 
 
 def screened_on(arm: Arm) -> Regimen:

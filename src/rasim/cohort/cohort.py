@@ -167,7 +167,7 @@ class Cohort:
             raise RasimError(f"chunk [{start}, {stop}) is outside the cohort's {self.patients} patients")
         s = self._setup
         idx = np.arange(start, stop)
-        P, y0, cov, counts, enrolled, flare = _enrol(self, idx)
+        P, y0, cov, counts, enrolled, flare = self.enrol(idx)
         ev_amt = s["ev_flat"][None, :] + cov["weight"][:, None] * s["ev_per_kg"][None, :]
         status, y, steps = _trial(self, P, y0, ev_amt)
         status[~enrolled] = NOT_ENROLLED
@@ -175,6 +175,11 @@ class Cohort:
         values, expected_das, resolved = _observe(self, P, y, idx, flare)
         return Chunk(start, stop, status, values, expected_das, resolved, cov, counts[0], counts[1],
                      steps, y if self.dense else None)
+
+    def enrol(self, idx: np.ndarray) -> tuple:
+        """Patients ``idx`` enrolled: (P, y0, covariates, candidate counts, enrolled, fluctuation
+        at screening); a subclass may share them between cohorts of the same patients."""
+        return _enrol(self, idx)
 
     def problems(self) -> "CohortProblem":
         """The enrolled patients' solver inputs (day-0 search done, regimen not solved)."""
