@@ -10,13 +10,11 @@ where it runs, or to the folder given as the first argument.
 import sys
 from pathlib import Path
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import rasim  # noqa: E402
-from rasim import msc, mtx  # noqa: E402
+import rasim
+from rasim import msc, mtx
+from rasim.output import version
 
 REGIMENS = {
     "no treatment": rasim.Regimen(),
@@ -24,12 +22,13 @@ REGIMENS = {
     "UC-MSC 4e7 IV day 0": msc(4e7, days=[0], source="umbilical_cord"),
     "MSC + MTX": msc(4e7, days=[0]) + mtx(15, every=7),
 }
-PANELS = [("DAS28_ESR", "DAS28-ESR"), ("CRP", "CRP (mg/L)"), ("ESR", "ESR (mm/h)"), ("Treg_pct", "Treg (% CD4+)")]
+PANELS = [("DAS28_ESR", "DAS28-ESR (score)"), ("CRP", "CRP (mg/L)"), ("ESR", "ESR (mm/h)"), ("Treg_pct", "Treg (% CD4+)")]
 
 
 def main(outdir: Path) -> Path:
     results = {name: rasim.simulate(reg, days=1095) for name, reg in REGIMENS.items()}
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    fig = Figure(figsize=(10, 7), layout="constrained")  # no pyplot: the backend is left alone
+    axes = fig.subplots(2, 2, sharex=True)
     for ax, (key, label) in zip(axes.flat, PANELS):
         for name, res in results.items():
             ax.plot(res.t, res[key], label=name)
@@ -38,8 +37,7 @@ def main(outdir: Path) -> Path:
         ax.set_xlabel("day")
     axes[0, 0].axhline(2.6, color="grey", lw=0.8, ls=":")
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle("One typical patient, four regimens")
-    fig.tight_layout()
+    fig.suptitle(f"One typical patient (untreated steady state at day 0), four regimens | rasim {version()}")
     out = outdir / "01_single_patient.png"
     fig.savefig(out, dpi=100)
     print(f"{'regimen':22s} {'DAS28 d0':>9s} {'d28':>6s} {'d182':>6s} {'d365':>6s} {'d1095':>6s}  status")

@@ -5,7 +5,9 @@ differences are the treatments': one UC-MSC infusion (4e7 cells IV, day 0),
 a first MTX course (7.5 mg/week titrated to 20 mg/week by week 8), or both.
 Prints mean DAS28-ESR, responder rates and the fraction of patients whose
 immune state has crossed to the remission side (resolved); writes
-``02_cohort_msc_vs_mtx.png`` (median and p25-p75 DAS28-ESR per arm).
+``02_cohort_msc_vs_mtx.png`` (median and p25-p75 DAS28-ESR per arm) and
+``02_distribution.png`` (the distribution of the DAS28-ESR change: responders and
+non-responders, not only a median).
 
     python examples/02_cohort_msc_vs_mtx.py [OUTDIR]      # RASIM_EXAMPLE_PATIENTS=N to resize
 """
@@ -13,14 +15,12 @@ import os
 import sys
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from rasim import msc, mtx  # noqa: E402
-from rasim.cohort import Arm, Cohort  # noqa: E402
+from rasim import msc, mtx, plots
+from rasim.cohort import Arm, Cohort
+from rasim.output import version
 
 PATIENTS = int(os.environ.get("RASIM_EXAMPLE_PATIENTS", 200))
 DAYS = (0, 28, 91, 182, 365)
@@ -46,19 +46,22 @@ def main(outdir: Path) -> Path:
         print(f"{name:8s}" + "".join(f"{v:7.2f}" for v in das)
               + f"  {rates[0]:4.0f}%  {rates[1]:5.0f}%  {rates[2]:8.0f}%  {resolved:7.0f}%")
 
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4.2), layout="constrained")  # no pyplot: the backend is left alone
+    ax = fig.subplots()
     for k, (name, res) in enumerate(results.items()):
         q25, q50, q75 = np.percentile(res["DAS28_ESR"], (25, 50, 75), axis=0)
-        ax.fill_between(res.days, q25, q75, color=f"C{k}", alpha=0.2)
-        ax.plot(res.days, q50, color=f"C{k}", marker="o", label=name)
-    ax.axhline(2.6, color="grey", lw=0.8, ls=":")
+        ax.fill_between(res.days, q25, q75, color=f"C{k}", alpha=0.2, label=f"{name} p25-p75")
+        ax.plot(res.days, q50, color=f"C{k}", marker="o", label=f"{name} median")
+    ax.axhline(2.6, color="grey", lw=0.8, ls=":", label="remission (2.6)")
     ax.set_xlabel("day")
-    ax.set_ylabel("DAS28-ESR (median, p25-p75)")
-    ax.legend()
-    fig.tight_layout()
+    ax.set_ylabel("DAS28-ESR (score)")
+    ax.legend(fontsize=7)
+    title = plots.caption("02_cohort_msc_vs_mtx", 1, PATIENTS, version())
+    fig.suptitle(title, fontsize=9)
     out = outdir / "02_cohort_msc_vs_mtx.png"
     fig.savefig(out, dpi=100)
-    print(f"figure: {out}")
+    split = plots.distribution(results, outdir / "02_distribution.png", [91, 365], caption=title)
+    print(f"figures: {out}, {split}")
     return out
 
 

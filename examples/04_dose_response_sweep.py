@@ -8,6 +8,9 @@
 2. The same doses in a cohort of refractory patients on MTX (the msc+dmard
    arm): mean and spread of the change in DAS28-ESR at one year.  Writes
    ``04_dose_response_cohort.png``.
+3. MTX dose from day 0 for the typical patient of the dmard arm: one whose
+   disease stays active on MTX 15 mg/week until day 0, so every dose starts
+   from the same day 0 (``04_mtx_dose.png``).
 
     python examples/04_dose_response_sweep.py [OUTDIR]    # RASIM_EXAMPLE_PATIENTS=N to resize
 """
@@ -40,7 +43,13 @@ def main(outdir: Path) -> Path:
     for r in cohort.rows:
         print(f"{r['msc_cells']:8.0e}{r['mean']:8.2f}{r['p25']:8.2f}{r['p75']:8.2f}")
     cohort.plot("msc_cells", outdir / "04_dose_response_cohort.png")
-    print(f"figures: {heat}, {outdir / '04_dose_response_cohort.png'}")
+
+    # 3. MTX dose-response from the same day 0 (active on the arm's MTX 15 mg/week)
+    doses = sweep({"mtx_dose": [0, 7.5, 15, 25]}, base_arm="dmard", patients=0, day=182,
+                  endpoint="DAS28_ESR_change")
+    print(f"\n{doses.title}: " + ", ".join(f"{r['mtx_dose']:g} mg {r['mean']:+.2f}" for r in doses.rows))
+    doses.plot("mtx_dose", outdir / "04_mtx_dose.png")
+    print(f"figures: {heat}, {outdir / '04_dose_response_cohort.png'}, {outdir / '04_mtx_dose.png'}")
     return heat
 
 

@@ -1,9 +1,10 @@
 """Which parameters decide DAS28-ESR at one year? Sobol indices for the typical patient.
 
 Six MSC and MTX parameters are drawn over their plausible ranges
-(``rasim parameters``; log scale for ranges above zero) and the typical
-patient on UC-MSC 4e7 IV plus MTX 15 mg/week (the msc+dmard arm, both from
-day 0) is simulated for each sample.  SALib estimates the first-order (S1:
+(``rasim parameters``; log scale for ranges above zero; the MTX EC50 over
+the part of its range where the patient stays active on MTX) and the
+typical patient of the msc+dmard arm (active on MTX 15 mg/week, given
+UC-MSC 4e7 IV on day 0) is simulated for each sample.  SALib estimates the first-order (S1:
 the share of the output variance a parameter explains alone) and total (ST:
 with its interactions) indices.  Writes ``05_sobol.png`` and ``05_sobol.csv``.
 Needs SALib (``pip install rasim[sensitivity]``); without it, says so and stops.
@@ -23,7 +24,8 @@ PARAMS = ["msc_homing_max", "msc_k_immune", "msc_treg_induction", "msc_lung_clea
 
 def main(outdir: Path) -> Path | None:
     try:
-        result = sensitivity.sobol(PARAMS, endpoint="DAS28_ESR", day=365, arm="msc+dmard", n=SAMPLES)
+        result = sensitivity.sobol(PARAMS, endpoint="DAS28_ESR", day=365, arm="msc+dmard", n=SAMPLES,
+                                   bounds={"mtx_ec50": (2.0, 10.0)})  # active on MTX 15 mg/week
     except ImportError as e:
         print(f"skipped: {e}")
         return None

@@ -168,7 +168,7 @@ def _dose(dose):
 
 BACKGROUND = '\nbackground.doses = [ { drug = "mtx", dose_mg = 15 } ]\n'
 BAD = [  # (edit of MINIMAL, key path, part of the message)
-    (_set_top("patient = 3"), "patient", "Did you mean 'patients'?"),
+    (_set_top("patient = 3"), "patient", "Did you mean 'patients'"),
     (_set_top("patients = 1.5"), "patients", "expected an integer >= 1, got 1.5"),
     (_set_top("patients = 0"), "patients", "expected an integer >= 1, got 0"),
     (_set_top('seed = "x"'), "seed", "expected an integer >= 0, got 'x' (a string)"),

@@ -125,6 +125,7 @@ def test_cli_errors(capsys, args, message):
 # ---- sensitivity -----------------------------------------------------------------------------------
 
 PARAMS = ["msc_homing_max", "mtx_ec50", "msc_treg_induction"]
+ACTIVE_ON_MTX = {"mtx_ec50": (2.0, 10.0)}  # the typical msc+dmard patient stays active on MTX 15 mg
 
 
 def test_sensitivity_needs_salib(monkeypatch):
@@ -140,7 +141,8 @@ def test_sobol_and_morris(tmp_path):
     pytest.importorskip("SALib")
     from rasim import sensitivity
 
-    s = sensitivity.sobol(PARAMS, n=16, seed=1)
+    with pytest.warns(UserWarning, match="too uncertain"):
+        s = sensitivity.sobol(PARAMS, n=16, seed=1, bounds=ACTIVE_ON_MTX)
     assert s.X.shape == (16 * 5, 3) and s.Y.shape == (80,) and s.failed == 0
     assert set(s.indices) == {"S1", "S1_conf", "ST", "ST_conf"}
     lo, hi = rasim.parameter("msc_homing_max").low, rasim.parameter("msc_homing_max").high
@@ -148,7 +150,7 @@ def test_sobol_and_morris(tmp_path):
     assert s.bounds["msc_treg_induction"][2] == "linear" and s.bounds["mtx_ec50"][2] == "log"
     assert [r["param"] for r in s.rows] == PARAMS
     assert s.plot(tmp_path / "s.png").stat().st_size > 0
-    m = sensitivity.morris(PARAMS, trajectories=4, seed=1, endpoint="CRP", day=182)
+    m = sensitivity.morris(PARAMS, trajectories=4, seed=1, endpoint="CRP", day=182, bounds=ACTIVE_ON_MTX)
     assert m.X.shape == (4 * 4, 3) and set(m.indices) == {"mu", "mu_star", "sigma", "mu_star_conf"}
     assert np.all(m.indices["mu_star"] >= 0)
     assert m.plot(tmp_path / "m.png").is_file()
@@ -174,7 +176,7 @@ def test_sensitivity_validation(kwargs, message):
 
 def test_cli_sensitivity(capsys, tmp_path):
     pytest.importorskip("SALib")
-    code = cli.main(["sensitivity", "--params", "msc_homing_max,mtx_ec50", "--method", "morris",
+    code = cli.main(["sensitivity", "--params", "msc_homing_max,msc_k_immune", "--method", "morris",
                      "--samples", "3", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -187,14 +189,83 @@ def test_sensitivity_failed_samples(monkeypatch):
     pytest.importorskip("SALib")
     from rasim import sensitivity
 
-    def fake(regimen, params, day, endpoint, cut):
+    def fake(regimen, params, day, endpoint, background, history, cut):
         x = params["mtx_ec50"]
         return (np.nan, "no active disease") if x > cut else (float(np.log(x) + params["msc_k_immune"]), "ok")
 
     monkeypatch.setattr(sensitivity, "typical_value", lambda *a: fake(*a, cut=9.0))
     with pytest.warns(UserWarning, match="replaced by the mean"):
-        s = sensitivity.sobol(["mtx_ec50", "msc_k_immune"], n=64, seed=2)
+        s = sensitivity.sobol(["mtx_ec50", "msc_k_immune"], n=64, seed=2)  # (and too uncertain)
     assert 0 < s.failed == int(np.isnan(s.Y).sum()) <= 0.1 * len(s.Y) and np.all(np.isfinite(s.indices["ST"]))
     monkeypatch.setattr(sensitivity, "typical_value", lambda *a: fake(*a, cut=1.0))
     with pytest.raises(RasimError, match="narrow the ranges with bounds"):
         sensitivity.sobol(["mtx_ec50", "msc_k_immune"], n=64, seed=2)
+
+
+def test_sensitivity_warns_when_the_sample_is_too_small():
+    from rasim.sensitivity import too_small
+
+    names = ("a", "b")
+    sobol = {"S1": np.array([0.6, 0.1]), "S1_conf": np.array([0.5, 0.05]), "ST": np.array([0.5, 0.2]),
+             "ST_conf": np.array([0.05, 0.05])}
+    assert len(too_small("sobol", names, sobol)) == 1 and "+/-0.50" in too_small("sobol", names, sobol)[0]
+    sobol.update(S1=np.array([0.9, 0.1]), S1_conf=np.array([0.05, 0.05]))
+    assert too_small("sobol", names, sobol) == ["S1 > ST for a (impossible: sampling error)"]
+    fine = {"S1": np.array([0.5, 0.1]), "S1_conf": np.array([0.05, 0.05]), "ST": np.array([0.6, 0.2]),
+            "ST_conf": np.array([0.05, 0.05])}
+    assert too_small("sobol", names, fine) == []
+    morris = {"mu_star": np.array([1.0, 0.1]), "mu_star_conf": np.array([0.2, 0.3])}
+    assert too_small("morris", names, morris) == ["mu* intervals wider than mu* for b"]
+    pytest.importorskip("SALib")
+    from rasim import sensitivity
+
+    with pytest.warns(UserWarning, match=r"sobol indices with n=8 are too uncertain.*raise n"):
+        sensitivity.sobol(["msc_homing_max", "msc_k_immune"], n=8, seed=1)
+
+
+def test_typical_patient_starts_active_on_the_background_and_switches_dose():
+    """msc+dmard's typical patient is active on MTX 15 mg at day 0 whatever the swept dose,
+    and more MTX from day 0 lowers DAS28 (a graded dose-response)."""
+    res = sweep({"mtx_dose": [0, 7.5, 15, 25]}, day=182, endpoint="DAS28_ESR")
+    means = res.column("mean")
+    assert np.all(np.diff(means) < 0) and means[0] - means[-1] > 0.1
+    base = sweep({"mtx_dose": [7.5, 25]}, day=182, endpoint="DAS28_ESR_change").column("mean")
+    assert np.all(means[[1, 3]] - base == pytest.approx(means[1] - base[0]))  # the same day 0 at every dose
+    assert res.unit == "score"
+    same = sweep({"mtx_dose": [15]}, base_arm="dmard", day=182, endpoint="DAS28_ESR_change").rows[0]["mean"]
+    assert abs(same) < 1e-3  # the arm's own dose continued: day 0 is its periodic state, nothing moves
+
+
+def test_cohort_sweep_enrols_the_same_patients_at_every_mtx_dose():
+    from rasim.sweep import screened_on
+
+    assert screened_on(rasim.cohort.arm("msc")) == rasim.Regimen()
+    res = sweep({"mtx_dose": [7.5, 25]}, base_arm="dmard", patients=6, day=91, seed=3, threads=1,
+                endpoint="DAS28_ESR")
+    base = sweep({"mtx_dose": [7.5, 25]}, base_arm="dmard", patients=6, day=91, seed=3, threads=1,
+                 endpoint="DAS28_ESR_change")
+    day0 = res.column("mean") - base.column("mean")
+    assert day0[0] == pytest.approx(day0[1], abs=1e-9)  # identical baselines: the same patients
+    assert res.rows[1]["mean"] < res.rows[0]["mean"]
+
+
+def test_cli_sensitivity_prints_the_small_sample_warning(capsys, tmp_path):
+    pytest.importorskip("SALib")
+    code = cli.main(["sensitivity", "--params", "msc_homing_max,msc_k_immune", "--samples", "8",
+                     "--out", str(tmp_path), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0 and "rasim: warning: sobol indices with n=8 are too uncertain" in err
+
+
+def test_cohort_sweep_enrols_once(monkeypatch):
+    """Regimen settings share one enrolment; a swept parameter (another disease) enrols anew."""
+    import rasim.cohort.cohort as C
+
+    calls = []
+    enrol = C._enrol
+    monkeypatch.setattr(C, "_enrol", lambda c, idx: calls.append(len(idx)) or enrol(c, idx))
+    sweep({"mtx_dose": [7.5, 15, 25]}, base_arm="dmard", patients=3, day=28, seed=2, threads=1)
+    assert calls == [3]
+    sweep({"mtx_dose": [7.5, 25], "th1_activation": [1.0, 1.2]}, base_arm="dmard", patients=2, day=28, seed=2,
+          threads=1)
+    assert calls == [3, 2, 2]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -72,9 +73,18 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_show(args) -> int:
+    from ._toml import dumps
+    from .scenario import population_to_dict
+
     scenario = _scenario(args)
     print(f"# {scenario.name}, resolved from {scenario.source}")
     print(scenario.to_toml(), end="")
+    own = {p.name for p in scenario.populations}
+    builtin = dict.fromkeys(a.population for a in scenario.arms if a.population not in own)
+    if builtin:
+        print("\n# Built-in populations of these arms (to change one, copy it under another name):")
+        text = dumps({"populations": [population_to_dict(scenario.population(n)) for n in builtin]})
+        print("".join(f"# {line}\n" if line else "#\n" for line in text.splitlines()), end="")
     return 0
 
 
@@ -149,10 +159,14 @@ def cmd_sensitivity(args) -> int:
     size = {"sobol": "n", "morris": "trajectories"}[args.method]
     samples = args.samples or {"sobol": 128, "morris": 20}[args.method]
     try:
-        result = method(args.params, endpoint=args.endpoint, day=args.day, arm=args.arm, seed=args.seed,
-                        **{size: samples})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = method(args.params, endpoint=args.endpoint, day=args.day, arm=args.arm, seed=args.seed,
+                            **{size: samples})
     except ImportError as e:
         raise RasimError(str(e)) from None
+    for w in caught:
+        print(f"rasim: warning: {w.message}", file=sys.stderr)
     out = args.out or DEFAULT_OUT / f"sensitivity.{args.method}"
     out.mkdir(parents=True, exist_ok=True)
     rows = result.rows

@@ -37,7 +37,8 @@ PATIENTS = "patients"
 FORMAT = 1  # manifest layout version
 # What a run may create (and patients.npz/.nc of rasim 0.1): all that --overwrite removes.
 OUTPUTS = (MANIFEST, "scenario.toml", STATE, PARTS, PATIENTS, "summary.csv", "responders.csv", "counts.csv",
-           "dataset.csv", "warnings.txt", "bands.png", "responders.png", "patients.npz", "patients.nc")
+           "dataset.csv", "warnings.txt", "bands.png", "responders.png", "distribution.png", "patients.npz",
+           "patients.nc")
 
 
 class FolderError(RasimError):

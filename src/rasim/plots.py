@@ -1,147 +1,211 @@
-"""Figures of cohort runs, sweeps and sensitivity analyses (matplotlib, Agg backend).
+"""Figures of cohort runs, sweeps and sensitivity analyses.
 
-matplotlib is imported inside each function, so importing rasim stays cheap.
-``published`` points are ``rasim.calibration.Target`` rows (arm, endpoint,
-day, value, spread): drawn as black markers with the spread (SD) as a bar.
+Each figure is a ``matplotlib.figure.Figure`` saved to a file: no pyplot, no
+global backend switch, so importing or calling these leaves a user's
+matplotlib alone.  ``caption`` (what was run: scenario, seed, patients,
+version; :func:`caption`) heads every figure.  Published trial points
+(``Published``) are named by trial and drawn only where the caller matched
+them to an arm of that trial's design; skewed markers (``SKEWED``) are shown
+as the trials' means without a +/- SD bar, which would run below zero.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-BAND_MARKERS = (("DAS28_ESR", "DAS28-ESR"), ("ESR", "ESR (mm/h)"), ("CRP", "CRP (mg/L)"), ("HAQ", "HAQ-DI"))
+BAND_MARKERS = (("DAS28_ESR", "DAS28-ESR (score)"), ("ESR", "ESR (mm/h)"), ("CRP", "CRP (mg/L)"),
+                ("HAQ", "HAQ-DI (score 0-3)"))
 RESPONDER_PANELS = (("EULAR_response", "EULAR good or moderate"), ("ACR20", "ACR20"),
                     ("DAS28_LDA", "DAS28-ESR <= 3.2"), ("DAS28_remission", "DAS28-ESR < 2.6"))
+SKEWED = ("CRP",)  # right-skewed markers: a published mean +/- SD would suggest values below 0
+CHANGE_BINS = np.arange(-6.0, 3.0001, 0.25)  # DAS28 change histogram edges (points)
 
 
-def _pyplot():
-    import matplotlib
+@dataclass(frozen=True)
+class Published:
+    """A published trial value to draw on scenario arm ``arm``: ``value`` (mean) with
+    ``spread`` (SD, NaN if none) at ``day`` of ``endpoint`` (a marker or a responder
+    criterion, as a fraction), from ``trial``."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    arm: str
+    endpoint: str
+    day: float
+    value: float
+    spread: float
+    trial: str
 
-    return plt
+
+def caption(scenario: str, seed: int, patients: int, version: str) -> str:
+    """The line heading a figure: what was run."""
+    return f"scenario {scenario} | seed {seed} | {patients} patients per arm | rasim {version}"
 
 
-def _save(fig, path) -> Path:
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def _save(fig, path, title: str = "") -> Path:
     path = Path(path)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    _pyplot().close(fig)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.savefig(path, dpi=100, format="png")
     return path
 
 
-def _points(published, arm: str, endpoint: str):
+def _points(published, arm: str, endpoint: str) -> list[Published]:
     return [t for t in published or () if t.arm == arm and t.endpoint == endpoint]
 
 
-def bands(results: dict, path, published=None, markers=BAND_MARKERS) -> Path:
-    """Median, p25-p75 and p05-p95 bands over time: one row per marker, one column per arm
-    (``results``: arm name -> ``rasim.cohort.result.ArmSummary``)."""
-    plt = _pyplot()
+def _legend(ax, axes) -> None:
+    """One legend on ``ax`` with every label drawn on any of ``axes`` (first handle per label)."""
+    seen = {}
+    for a in np.ravel(axes):
+        for h, lab in zip(*a.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    if seen:
+        ax.legend(seen.values(), seen.keys(), fontsize=7)
+
+
+def bands(results: dict, path, published=None, markers=BAND_MARKERS, caption: str = "") -> Path:
+    """Median, p25-p75 and p05-p95 of the patients over time: one row per marker, one
+    column per arm (``results``: arm name -> ``ArmSummary``), published trial means with
+    their SD (no SD bar for ``SKEWED`` markers)."""
     arms = list(results)
-    fig, axes = plt.subplots(len(markers), len(arms), figsize=(3.2 * len(arms) + 0.8, 2.3 * len(markers)),
-                             sharex=True, sharey="row", squeeze=False)
+    fig = _figure(3.2 * len(arms) + 0.8, 2.3 * len(markers) + 0.6)
+    axes = fig.subplots(len(markers), len(arms), sharex=True, sharey="row", squeeze=False)
     for col, name in enumerate(arms):
         res = results[name]
         for row, (key, label) in enumerate(markers):
             ax = axes[row, col]
             if res.n:
                 q = res.percentiles(key)  # p05, p25, p50, p75, p95
-                ax.fill_between(res.days, q[0], q[4], color="C0", alpha=0.2, lw=0, label="p05-p95")
-                ax.fill_between(res.days, q[1], q[3], color="C0", alpha=0.4, lw=0, label="p25-p75")
-                ax.plot(res.days, q[2], color="C0", lw=1.5, label="median")
-            for t in _points(published, name, key):
-                ax.errorbar(t.day, t.value, yerr=t.spread if np.isfinite(t.spread) else None, fmt="o",
-                            color="k", ms=4, capsize=2, label="published")
+                ax.fill_between(res.days, q[0], q[4], color="C0", alpha=0.2, lw=0, label="model p05-p95")
+                ax.fill_between(res.days, q[1], q[3], color="C0", alpha=0.4, lw=0, label="model p25-p75 (IQR)")
+                ax.plot(res.days, q[2], color="C0", lw=1.5, label="model median")
+            for k, t in enumerate(sorted({p.trial for p in _points(published, name, key)})):
+                pts = [p for p in _points(published, name, key) if p.trial == t]
+                sd = None if key in SKEWED else [p.spread if np.isfinite(p.spread) else 0.0 for p in pts]
+                what = "mean" if key in SKEWED else "mean +/- SD"
+                ax.errorbar([p.day for p in pts], [p.value for p in pts], yerr=sd, fmt="os^D"[k % 4], color="k",
+                            ms=4, capsize=2, label=f"{t} ({what})")
+            if key in SKEWED:
+                ax.set_ylim(bottom=0)
             if row == 0:
                 ax.set_title(f"{name} (n={res.n})", fontsize=9)
             if col == 0:
                 ax.set_ylabel(label)
             if row == len(markers) - 1:
                 ax.set_xlabel("day")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    seen = dict(zip(labels, handles))
-    for ax in axes.flat:  # 'published' may appear in another panel only
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            seen.setdefault(lab, h)
-    axes[0, 0].legend(seen.values(), seen.keys(), fontsize=7)
-    return _save(fig, path)
+    _legend(axes[0, 0], axes)
+    return _save(fig, path, caption)
 
 
-def responders(results: dict, path, published=None, panels=RESPONDER_PANELS) -> Path:
-    """Responder rates (%) over time, one line per arm, one panel per criterion."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.2), sharey=True, squeeze=False)
+def responders(results: dict, path, published=None, panels=RESPONDER_PANELS, caption: str = "") -> Path:
+    """Responder rates (% of patients) over time, one line per arm, one panel per criterion;
+    published rates as large markers of the arm's colour, named by trial."""
+    from matplotlib.lines import Line2D
+
+    fig = _figure(3.4 * len(panels), 3.6)
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
+    trials = {}
     for ax, (criterion, label) in zip(axes[0], panels):
         for k, (name, res) in enumerate(results.items()):
             if not res.n:
                 continue
-            rate = 100 * res.rate(criterion)
-            ax.plot(res.days, rate, color=f"C{k}", marker=".", label=name)
-            for t in _points(published, name, criterion):
-                ax.plot(t.day, 100 * t.value, "o", color=f"C{k}", mec="k", ms=6)
+            ax.plot(res.days, 100 * res.rate(criterion), color=f"C{k}", marker=".", label=name)
+            for p in _points(published, name, criterion):
+                shape = trials.setdefault(p.trial, "os^DvP*X"[len(trials) % 8])
+                ax.plot(p.day, 100 * p.value, shape, color=f"C{k}", mec="k", ms=7)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("day")
         ax.set_ylim(0, 100)
     axes[0, 0].set_ylabel("patients (%)")
-    axes[0, 0].legend(fontsize=7)
-    return _save(fig, path)
+    handles = [Line2D([], [], color=f"C{k}", marker=".", label=name) for k, name in enumerate(results)]
+    handles += [Line2D([], [], ls="", marker=shape, color="w", mec="k", ms=7, label=f"{t} (published)")
+                for t, shape in trials.items()]
+    axes[0, 0].legend(handles=handles, fontsize=7)
+    return _save(fig, path, caption)
 
 
-def heatmap(z: np.ndarray, xs, ys, path, xlabel: str, ylabel: str, title: str) -> Path:
-    """Annotated heat map of ``z`` (len(ys), len(xs)) on categorical axes."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(1.0 * len(xs) + 2.5, 0.6 * len(ys) + 2.0))
+def distribution(results: dict, path, days, name: str = "DAS28_ESR_change", caption: str = "") -> Path:
+    """Where the patients are, not only their median: the histogram (% of patients) of
+    ``name`` (default the change in DAS28-ESR from day 0) at each of ``days``, one panel
+    per arm.  A cohort that splits into responders and non-responders shows two humps;
+    dashed lines mark the EULAR improvement thresholds (-0.6, -1.2)."""
+    arms = list(results)
+    fig = _figure(3.4 * len(arms) + 0.6, 3.4)
+    axes = fig.subplots(1, len(arms), sharex=True, sharey=True, squeeze=False)[0]
+    for ax, arm in zip(axes, arms):
+        res = results[arm]
+        for k, day in enumerate(days):
+            counts = res.histogram(name, day, CHANGE_BINS)
+            if counts.sum():
+                ax.stairs(100 * counts / counts.sum(), CHANGE_BINS, color=f"C{k}", lw=1.5, label=f"day {day:g}")
+        for x in (-1.2, -0.6):
+            ax.axvline(x, color="0.5", ls="--", lw=0.8)
+        ax.set_title(f"{arm} (n={res.n})", fontsize=9)
+        ax.set_xlabel("change in DAS28-ESR from day 0 (points)" if name == "DAS28_ESR_change" else name)
+    axes[0].set_ylabel("patients (%) per 0.25-point bin")
+    _legend(axes[0], axes)
+    return _save(fig, path, caption)
+
+
+def heatmap(z: np.ndarray, xs, ys, path, xlabel: str, ylabel: str, title: str, colorbar: str,
+            xticks=None, yticks=None) -> Path:
+    """Annotated heat map of ``z`` (len(ys), len(xs)) on categorical axes; ``colorbar``
+    labels the colour bar (quantity and unit); tick labels default to the values."""
+    fig = _figure(1.0 * len(xs) + 3.0, 0.6 * len(ys) + 2.2)
+    ax = fig.subplots()
     im = ax.imshow(z, origin="lower", aspect="auto", cmap="viridis_r")
-    ax.set_xticks(range(len(xs)), [f"{v:g}" for v in xs])
-    ax.set_yticks(range(len(ys)), [f"{v:g}" for v in ys])
+    ax.set_xticks(range(len(xs)), xticks or [f"{v:g}" for v in xs])
+    ax.set_yticks(range(len(ys)), yticks or [f"{v:g}" for v in ys])
     for (i, j), v in np.ndenumerate(z):
         ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
                 color="w" if np.isfinite(v) and v > np.nanmean(z) else "k")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    fig.colorbar(im, ax=ax)
-    return _save(fig, path)
+    fig.colorbar(im, ax=ax, label=colorbar)
+    return _save(fig, path, title)
 
 
 def lines(x, ys: dict, path, xlabel: str, ylabel: str, title: str, bands: dict | None = None) -> Path:
     """One line per entry of ``ys`` (label -> values over ``x``), with an optional shaded
     ``bands[label]`` = (low, high); log x axis if x > 0 spans 10x."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig = _figure(5.5, 3.8)
+    ax = fig.subplots()
     for k, (label, y) in enumerate(ys.items()):
         ax.plot(x, y, marker="o", color=f"C{k}", label=label or None)
         if bands and label in bands:
-            ax.fill_between(x, *bands[label], color=f"C{k}", alpha=0.2, lw=0)
+            ax.fill_between(x, *bands[label], color=f"C{k}", alpha=0.2, lw=0,
+                            label=f"{label + ': ' if label else ''}p25-p75")
     x = np.asarray(x, dtype=float)
     if np.all(x > 0) and x.max() >= 10 * x.min():
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    if any(ys):
+    if any(ys) or bands:
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return _save(fig, path, title)
 
 
 def bars(names, value, error, path, xlabel: str, title: str, label=None, second=None) -> Path:
     """Horizontal bars (tornado, largest on top) of ``value`` (legend ``label``) with ``error``
-    whiskers; ``second`` = (label, values) draws a wider pale bar behind (e.g. ST behind S1)."""
-    plt = _pyplot()
+    whiskers (95% intervals); ``second`` = (label, values) draws a wider pale bar behind
+    (e.g. ST behind S1)."""
     value, error = np.asarray(value, float), np.asarray(error, float)
     order = np.argsort(np.abs(value if second is None else second[1]))
     y = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(6, 0.45 * len(names) + 1.5))
+    fig = _figure(6, 0.45 * len(names) + 1.7)
+    ax = fig.subplots()
     if second is not None:
         ax.barh(y, np.asarray(second[1], float)[order], color="C1", alpha=0.5, label=second[0])
     ax.barh(y, value[order], xerr=error[order], height=0.5, color="C0", capsize=2,
-            label=label)
+            label=f"{label} (95% interval)" if label else "95% interval")
     ax.set_yticks(y, [names[i] for i in order])
     ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=10)
-    if label or second is not None:
-        ax.legend(fontsize=7)
-    return _save(fig, path)
+    ax.legend(fontsize=7)
+    return _save(fig, path, title)

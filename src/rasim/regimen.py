@@ -539,15 +539,34 @@ def _check_mtx_overlap(doses: tuple[Dose, ...]) -> None:
 
 # -- constructors ------------------------------------------------------------
 
-def msc(cells: float, *, days=(0,), per_kg: bool = False, source: str = "umbilical_cord",
-        donor: str = "allogeneic", route: str = "iv", joints: int | None = None) -> Regimen:
-    """MSC infusions of `cells` (cells, or cells/kg if `per_kg`) on each of `days`.
+def msc(cells: float, *, days=(0,), every: float | None = None, until: float | None = None,
+        per_kg: bool = False, source: str = "umbilical_cord", donor: str = "allogeneic", route: str = "iv",
+        joints: int | None = None) -> Regimen:
+    """MSC infusions of `cells` (cells, or cells/kg if `per_kg`) on each of `days`, or
+    repeated: from the one day in `days` every `every` days before day `until` (exclusive),
+    e.g. ``msc(4e7, every=91, until=730)``: days 0, 91, ..., 728.
 
     source: umbilical_cord (uc), bone_marrow (bm), adipose (ad, adipose_tissue);
     donor: allogeneic, autologous; route: iv or intra_articular (ia), which needs
     `joints`, the number of injected joints (1..28).
     """
+    if every is not None or until is not None:
+        days = _repeated(days, every, until)
     return Regimen((MscDose(cells, days, per_kg, source, donor, route, joints),))
+
+
+def _repeated(days, every, until) -> list[float]:
+    """Infusion days from the single first day in ``days`` every ``every`` days before ``until``."""
+    if every is None or until is None:
+        raise RegimenError("repeated MSC infusions need both every= (days) and until= (day)")
+    first = _msc_days(days)
+    if len(first) != 1:
+        raise RegimenError(f"with every=, give one first infusion day in days, got {list(first)}")
+    every = _positive("MSC interval `every`", every, "days")
+    until = _real("MSC `until` (days)", until)
+    if until <= first[0]:
+        raise RegimenError(f"MSC until={_fmt(until)} must be after the first infusion on day {_fmt(first[0])}")
+    return [first[0] + k * every for k in range(int(math.ceil((until - first[0]) / every)))]
 
 
 def mtx(dose_mg, *, every: float = 7, start: float = 0, until: float | None = None,

@@ -33,6 +33,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -203,7 +204,8 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
 
 def arm_cohort(scenario, a) -> Cohort:
     """The ``Cohort`` of scenario arm ``a``."""
-    return Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
+    return Cohort(Arm(a.name, scenario.population(a.population), a.regimen, a.background),
+                  patients=scenario.patients,
                   seed=scenario.seed, observe=scenario.observe, params=scenario.params,
                   variability=scenario.variability)
 
@@ -212,7 +214,11 @@ def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResul
     """Every arm's per-patient results in memory (grows with the number of patients: for
     analyses that need each patient, e.g. ``trial_replicates``); ``write_results`` writes them."""
     check_threads(threads)
-    return {a.name: arm_cohort(scenario, a).run(threads=threads) for a in scenario.arms}
+    out = {}
+    for i, a in enumerate(scenario.arms):
+        out[a.name] = arm_cohort(scenario, a).run(threads=threads)
+        out[a.name].first_id = i * scenario.patients + 1  # dataset.csv's ID
+    return out
 
 
 def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start: int, parquet: bool) -> None:
@@ -244,11 +250,26 @@ def write_results(scenario, results: dict[str, ArmSummary], out, warnings=(),
         files.append(_join_parts(out / output.PARTS, out / "dataset.csv"))
     files.append(output.write_atomic(out / "scenario.toml", scenario.to_toml()))
     published = _published(scenario)
-    for name, draw in (("bands.png", plots.bands), ("responders.png", plots.responders)):
+    title = plots.caption(scenario.name, scenario.seed, scenario.patients, output.version())
+    figures = {"bands.png": lambda tmp: plots.bands(results, tmp, published, caption=title),
+               "responders.png": lambda tmp: plots.responders(results, tmp, published, caption=title),
+               "distribution.png": lambda tmp: plots.distribution(results, tmp, distribution_days(scenario.observe),
+                                                                  caption=title)}
+    for name, draw in figures.items():
         with output.atomic(out / name) as tmp:
-            draw(results, tmp, published)
+            draw(tmp)
         files.append(out / name)
     return files
+
+
+def distribution_days(observe, wanted=(91.0, 365.0)) -> list[float]:
+    """Days for the DAS28-change histograms: the observed days nearest 3 months and 1 year,
+    and the last day (distinct, after day 0)."""
+    days = np.asarray([d for d in observe if d > 0], dtype=float)
+    if days.size == 0:
+        return []
+    near = {float(days[np.argmin(np.abs(days - w))]) for w in wanted}
+    return sorted(near | {float(days[-1])})
 
 
 def _per_patient_files(scenario, results, out: Path) -> list[Path]:
@@ -448,13 +469,31 @@ def _csv_text(cols: dict[str, np.ndarray]) -> str:
 
 
 def _published(scenario) -> list:
-    """Published trial points (``calibration.targets``) of the arms that are a target arm in its population."""
+    """Published trial points (``calibration.targets``) for the scenario arms of the same design
+    as the trial arm (population, regimen and background equal), named by trial."""
     from .calibration import TARGET_ARMS, targets
 
-    pops = {a.name: a.population for a in scenario.arms}
-    return [t for t in targets(use=None) if t.arm in pops and t.arm in TARGET_ARMS
-            and TARGET_ARMS[t.arm].population == pops[t.arm] and math.isfinite(t.value)
-            and 0 <= t.day <= scenario.observe[-1]]
+    out = []
+    for a in scenario.arms:
+        design = (a.population, a.regimen, a.background or None)
+        keys = {k for k, t in TARGET_ARMS.items()
+                if (t.population if isinstance(t.population, str) else t.population.name, t.regimen,
+                    t.background or None) == design}
+        out += [plots.Published(a.name, t.endpoint, t.day, t.value, t.spread, _trial(t.source))
+                for t in targets(use=None) if t.arm in keys and math.isfinite(t.value)
+                and 0 <= t.day <= scenario.observe[-1]]
+    return out
+
+
+def _trial(source: str) -> str:
+    """A trial's short name from its source: 'Emery 2008 Ann Rheum Dis (RADIATE)' ->
+    'RADIATE (Emery 2008)', 'Ghoryani 2019 Biomed Pharmacother' -> 'Ghoryani 2019'."""
+    cited = re.match(r"([A-Z][a-z]+) (\d{4})", source)
+    acronym = next((a for a in re.findall(r"\(([A-Z][A-Z0-9-]{2,}[a-z]*)\)", source)
+                    if not a.startswith(("PMC", "NCT"))), None)
+    if cited:
+        return f"{acronym} ({cited.group(0)})" if acronym else cited.group(0)
+    return re.split(r" \(| doi:", source)[0]
 
 
 class _Progress:

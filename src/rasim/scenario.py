@@ -17,9 +17,13 @@ A scenario file (see ``docs/scenarios.md``)::
                                 # (`rasim params`); fractions within [0, 1] always
     [variability]               # between-patient SD of log(parameter), name = sd >= 0
 
+    [[populations]]             # optional: trial populations of this file (docs/scenarios.md)
+    name = "mtx_ir"             # age = {mean, sd, min, max}, female, duration = {median, sd_log},
+                                # seropositive, weight = {median, sd_log}, entry = {...}, background
+
     [[arms]]                    # one or more
     name = "msc+dmard"          # unique, file-name safe
-    population = "refractory"   # a key of rasim.cohort.POPULATIONS
+    population = "refractory"   # a [[populations]] name or a key of rasim.cohort.POPULATIONS
     regimen = { doses = [...] } # Regimen.to_dict() form (Regimen.from_dict reads it)
     background = { doses = [...] }  # optional: running since before day 0 ({ doses = [] }: none)
 
@@ -48,10 +52,16 @@ from . import _toml, model
 from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
 from .model import PINDEX
 from .regimen import MscDose, MtxDose, Regimen, after_horizon
+from .simulation import _background_period
 
 DEFAULT_OBSERVE = (0.0, 14.0, 28.0, 56.0, 91.0, 182.0, 273.0, 365.0, 548.0, 730.0, 912.0, 1095.0)
 TOP_KEYS = ("name", "description", "patients", "seed", "days", "observe", "allow_out_of_range", "params",
-            "variability", "arms")
+            "variability", "populations", "arms")
+POPULATION_KEYS = ("name", "description", "age", "female", "duration", "seropositive", "weight", "entry",
+                   "background")
+_POPULATION_TABLES = {"age": ("mean", "sd", "min", "max"), "duration": ("median", "sd_log"),
+                      "weight": ("median", "sd_log")}
+ENTRY_KEYS = ("das28_min", "das28_max", "tjc_min", "sjc_min", "esr_min", "crp_min", "acute_phase")
 # Ceilings on a scenario's size, each raised with the environment variable RASIM_MAX_<NAME>.
 LIMITS = {"patients": 10_000_000, "arms": 100, "observe": 1000, "days": 36525.0, "size": 1e12}
 _LIMIT_WHAT = {"patients": "patients per arm", "arms": "arms", "observe": "observation days",
@@ -99,6 +109,12 @@ class Scenario:
     variability: dict[str, float] = field(default_factory=dict)
     allow_out_of_range: bool = False
     source: str = field(default="<dict>", compare=False, repr=False)
+    populations: tuple = ()  # the file's own ``Population`` s
+
+    def population(self, name: str):
+        """The ``Population`` ``name``: the file's own, else a built-in one."""
+        own = {p.name: p for p in self.populations}
+        return own[name] if name in own else catalog()[1][name]
 
     @classmethod
     def from_dict(cls, d: Mapping, source: str = "<dict>") -> Scenario:
@@ -113,8 +129,10 @@ class Scenario:
         d.update(patients=self.patients, seed=self.seed, days=self.days, observe=list(self.observe))
         if self.allow_out_of_range:
             d["allow_out_of_range"] = True
-        d.update(params=dict(self.params),
-                 variability=dict(self.variability), arms=[a.to_dict() for a in self.arms])
+        d.update(params=dict(self.params), variability=dict(self.variability))
+        if self.populations:
+            d["populations"] = [population_to_dict(p) for p in self.populations]
+        d["arms"] = [a.to_dict() for a in self.arms]
         return d
 
     def to_toml(self) -> str:
@@ -137,6 +155,22 @@ class Scenario:
             changes["observe"] = _default_observe(float(changes["days"]), self.observe)
         d.update(changes)
         return Scenario.from_dict(d, source or self.source)
+
+
+def population_to_dict(p) -> dict:
+    """A ``Population`` as its ``[[populations]]`` table (``_Reader.population_table`` reads it)."""
+    entry = {k: getattr(p.entry, k) for k in ENTRY_KEYS}
+    if not math.isfinite(entry["das28_max"]):
+        del entry["das28_max"]
+    d = {"name": p.name}
+    if p.description:
+        d["description"] = p.description
+    d.update(age=dict(zip(_POPULATION_TABLES["age"], p.age)), female=p.female,
+             duration=dict(zip(_POPULATION_TABLES["duration"], p.duration)), seropositive=p.seropositive,
+             weight=dict(zip(_POPULATION_TABLES["weight"], p.weight)), entry=entry)
+    if p.background is not None:
+        d["background"] = p.background.to_dict()
+    return d
 
 
 def builtin_names() -> list[str]:
@@ -204,6 +238,7 @@ class _Reader:
 
     def __init__(self, source: str):
         self.source = source
+        self.own = {}  # the file's own populations, by name
 
     def fail(self, path: str, message: str):
         raise ScenarioError(f"{self.source}: {path}: {message}")
@@ -260,6 +295,8 @@ class _Reader:
         allow = self.boolean(d.get("allow_out_of_range", False), "allow_out_of_range")
         params = self.params(d.get("params", {}), allow)
         variability = self.names(d.get("variability", {}), "variability")
+        populations = self.populations(d.get("populations", []))
+        self.own = {p.name: p for p in populations}
         if not isinstance(d["arms"], (list, tuple)) or not d["arms"]:
             self.fail("arms", f"expected one or more [[arms]] tables, got {_got(d['arms'])}")
         self.limit("arms", len(d["arms"]))
@@ -271,7 +308,7 @@ class _Reader:
                 self.fail(f"arms[{i}].name", f"duplicate arm name {arm.name!r} (also arms[{seen[arm.name]}])")
             seen[arm.name] = i
         return Scenario(name, arms, description, patients, seed, days, observe, params,
-                        variability, allow, self.source)
+                        variability, allow, self.source, populations)
 
     def limit(self, key: str, value):
         """``value`` of ``key`` (a name of ``LIMITS``), refused above its ceiling."""
@@ -317,6 +354,61 @@ class _Reader:
                 self.fail(f"observe[{i}]", f"days must increase: {t:g} follows {out[i - 1]:g}")
         return out if out[0] == 0.0 else (0.0, *out)  # day 0: the baseline visit
 
+    # -- populations ---------------------------------------------------------
+    def populations(self, v) -> tuple:
+        if not isinstance(v, (list, tuple)):
+            self.fail("populations", f"expected [[populations]] tables, got {_got(v)}")
+        out, seen = [], {}
+        builtin = self.lookup("populations")[1]
+        for i, d in enumerate(v):
+            p = self.population_table(d, f"populations[{i}]")
+            if p.name in builtin:
+                self.fail(f"populations[{i}].name", f"{p.name!r} is a built-in population; give yours another name")
+            if p.name in seen:
+                self.fail(f"populations[{i}].name", f"duplicate population name {p.name!r} "
+                                                    f"(also populations[{seen[p.name]}])")
+            seen[p.name] = i
+            out.append(p)
+        return tuple(out)
+
+    def population_table(self, d, path: str):
+        """A ``Population`` from its table; errors name the key."""
+        from .cohort import Entry, Population
+
+        d = self.table(d, path, POPULATION_KEYS, ("name", "age", "female", "duration", "seropositive"))
+        kw = {"name": self.string(d["name"], f"{path}.name", name=True),
+              "description": self.string(d.get("description", ""), f"{path}.description")}
+        for key, keys in _POPULATION_TABLES.items():
+            if key in d:
+                t = self.table(d[key], f"{path}.{key}", keys, keys)
+                kw[key] = tuple(self.real(t[k], f"{path}.{key}.{k}") for k in keys)
+        for key in ("female", "seropositive"):
+            kw[key] = self.real(d[key], f"{path}.{key}")
+        entry = dict(self.table(d.get("entry", {}), f"{path}.entry", ENTRY_KEYS))
+        for k, x in entry.items():
+            entry[k] = self.string(x, f"{path}.entry.{k}") if k == "acute_phase" else \
+                self.integer(x, f"{path}.entry.{k}", 0) if k in ("tjc_min", "sjc_min") else \
+                self.real(x, f"{path}.entry.{k}")
+        try:
+            kw["entry"] = Entry(**entry)
+        except RasimError as e:
+            self.fail(_at(f"{path}.entry", str(e), entry), str(e))
+        if "background" in d:
+            kw["background"] = self.regimen(d["background"], f"{path}.background")
+            try:
+                kw["background"] and _background_period(kw["background"])
+            except RasimError as e:
+                self.fail(f"{path}.background", str(e))
+        try:
+            return Population(**kw)
+        except RasimError as e:
+            self.fail(_at(path, str(e), d), str(e))
+
+    def real(self, v, path: str) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            self.fail(path, f"expected a finite number, got {_got(v)}")
+        return float(v)
+
     # -- arms ----------------------------------------------------------------
     def arm(self, d, path: str, days: float) -> ScenarioArm:
         d = self.table(d, path, ARM_KEYS)
@@ -333,6 +425,8 @@ class _Reader:
             fields_["regimen"] = self.regimen(d["regimen"], f"{path}.regimen")
         if "background" in d:
             fields_["background"] = self.regimen(d["background"], f"{path}.background") or None
+        elif "arm" not in d and fields_["population"] in self.own:  # on the population's history
+            fields_["background"] = self.own[fields_["population"]].background or None
         arm = ScenarioArm(**fields_)
         self.check_arm(arm, path, d)
         late = after_horizon(arm.regimen, days)[0]
@@ -358,7 +452,7 @@ class _Reader:
                 "background": a.background or None}
 
     def population(self, v, path: str) -> str:
-        pops = self.lookup(path)[1]
+        pops = [*self.own, *self.lookup(path)[1]]
         name = self.string(v, path)
         if name not in pops:
             self.fail(path, unknown_name("population", name, pops) + f" Populations: {', '.join(pops)}.")
@@ -415,6 +509,12 @@ class _Reader:
                 check()
             except RasimError as e:
                 self.fail(where, str(e))
+
+
+def _at(path: str, message: str, keys) -> str:
+    """``path``.key for the key of ``keys`` that ``message`` names first (else ``path``)."""
+    found = [(m.start(), k) for k in keys if (m := re.search(rf"\b{k}\b", message))]
+    return f"{path}.{min(found)[1]}" if found else path
 
 
 def _join(path: str, key) -> str:

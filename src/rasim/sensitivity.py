@@ -5,8 +5,9 @@
 
 Each parameter is drawn uniformly over its plausible range
 (``rasim.parameter(name).low/high``, or ``bounds``), on a log scale when the
-lower bound is > 0.  The model is the typical patient under the arm's
-regimen with its MTX from day 0 (as in :mod:`rasim.sweep`).  Samples without
+lower bound is > 0.  The model is the arm's typical patient (as in
+:mod:`rasim.sweep`: on an MTX background, one whose disease stays active on
+it), from day 0 under the arm's regimen.  Samples without
 an active disease state (or a failed solve) are counted in ``failed``;
 up to ``max_failed`` of them are replaced by the mean of the others (with a
 warning), more raise.  Sampling and estimators are SALib's
@@ -27,7 +28,10 @@ from .cohort import Arm
 from .cohort import arm as builtin_arm
 from .errors import RasimError
 from .model import parameter
-from .sweep import _check_endpoint, typical_value
+from .sweep import _check_endpoint, endpoint_unit, screened_on, typical_patient, typical_value
+
+
+SOBOL_CONF = 0.1  # widest 95% interval (+/-) of a Sobol index worth ranking on
 
 
 @dataclass
@@ -58,11 +62,15 @@ class SensitivityResult:
 
     def plot(self, path) -> Path:
         """Tornado: mu* (Morris) or S1 with ST (Sobol), with confidence bars."""
-        title = f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient)"
+        from .output import version
+
+        title = (f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient)\n"
+                 f"{len(self.Y)} simulations | rasim {version()}")
         if self.method == "morris":
             return plots.bars(self.params, self.indices["mu_star"], self.indices["mu_star_conf"], path,
-                              "mu* (mean |elementary effect|)", title)
-        return plots.bars(self.params, self.indices["S1"], self.indices["S1_conf"], path, "Sobol index", title,
+                              f"mu*: mean |elementary effect| ({endpoint_unit(self.endpoint)})", title, label="mu*")
+        return plots.bars(self.params, self.indices["S1"], self.indices["S1_conf"], path,
+                          "Sobol index (share of output variance)", title,
                           label="S1 (first order)", second=("ST (total)", self.indices["ST"]))
 
 
@@ -78,6 +86,7 @@ def morris(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365,
     Si = analyze(problem, X, Y, num_levels=levels, seed=seed)
     keys = ("mu", "mu_star", "sigma", "mu_star_conf")
     indices = {k: np.asarray(Si[k], float) for k in keys}
+    _warn_if_too_small("morris", names, indices, f"trajectories={trajectories}")
     return _result("morris", names, spec, endpoint, day, arm, indices, X, raw, failed)
 
 
@@ -93,10 +102,34 @@ def sobol(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, 
     Si = analyze(problem, Y, calc_second_order=False, seed=seed)
     keys = ("S1", "S1_conf", "ST", "ST_conf")
     indices = {k: np.asarray(Si[k], float) for k in keys}
+    _warn_if_too_small("sobol", names, indices, f"n={n}")
     return _result("sobol", names, spec, endpoint, day, arm, indices, X, raw, failed)
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
+
+def too_small(method: str, names, indices: Mapping[str, np.ndarray]) -> list[str]:
+    """Why a sample is too small for its indices (empty if it is not): Sobol 95% intervals
+    wider than +/-``SOBOL_CONF`` or S1 above ST beyond them; Morris mu* intervals wider than mu*."""
+    if method == "sobol":
+        out = []
+        conf = max(np.nanmax(indices["S1_conf"]), np.nanmax(indices["ST_conf"]))
+        if not conf <= SOBOL_CONF:
+            out.append(f"95% intervals up to +/-{conf:.2f} (more than +/-{SOBOL_CONF:g})")
+        over = [p for p, s1, st, c in zip(names, indices["S1"], indices["ST"], indices["S1_conf"]) if s1 > st + c]
+        if over:
+            out.append(f"S1 > ST for {', '.join(over)} (impossible: sampling error)")
+        return out
+    wide = [p for p, m, c in zip(names, indices["mu_star"], indices["mu_star_conf"]) if c > m]
+    return [f"mu* intervals wider than mu* for {', '.join(wide)}"] if wide else []
+
+
+def _warn_if_too_small(method: str, names, indices, size: str) -> None:
+    reasons = too_small(method, names, indices)
+    if reasons:
+        more = "n (a power of 2, e.g. 1024)" if method == "sobol" else "trajectories (e.g. 50)"
+        warnings.warn(f"{method} indices with {size} are too uncertain to rank the parameters: "
+                      f"{'; '.join(reasons)}; raise {more}", stacklevel=3)
 
 def _salib(method: str):
     try:
@@ -144,9 +177,10 @@ def _check(endpoint: str, day: float, count: int, what: str) -> None:
 def _evaluate(X, names, spec, endpoint, day, arm, max_failed) -> tuple[np.ndarray, np.ndarray, int]:
     """(outputs with failures imputed, raw outputs (NaN = failed), failures)."""
     a = builtin_arm(arm) if isinstance(arm, str) else arm
-    regimen = a.regimen if a.background is None else a.regimen + a.background
+    patient, history = typical_patient(a), screened_on(a)
     natural = _natural(X, names, spec)
-    Y = np.array([typical_value(regimen, dict(zip(names, map(float, x))), float(day), endpoint)[0] for x in natural])
+    Y = np.array([typical_value(a.regimen, {**patient, **dict(zip(names, map(float, x)))}, float(day), endpoint,
+                                a.background, history)[0] for x in natural])
     bad = ~np.isfinite(Y)
     failed = int(bad.sum())
     if failed > max_failed * len(Y) or failed == len(Y):

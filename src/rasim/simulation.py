@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -14,7 +14,8 @@ from .integrate import integrate
 from .regimen import Regimen, after_horizon
 from .solver import SolverOptions, Status
 
-COVARIATES = ("age", "female", "weight", "creatinine_clearance", "seropositive")
+COVARIATES = ("age", "female", "weight", "creatinine_clearance", "seropositive", "duration")
+DURATION_RANGE = (0.01, 60.0)  # years of disease: the ``duration`` covariate's range
 STAT_NAMES = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations",
               "lu_factorisations")
 PK_HISTORY_DAYS = 1500.0  # background doses before day 0: > 40 polyglutamate half-lives, so PK is periodic
@@ -67,18 +68,23 @@ class SimulationResult:
 
 def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
              params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
-             background: Regimen | None = None, solver: str | SolverOptions = "rodas4",
-             rtol: float | None = None, atol: float | None = None,
+             background: Regimen | None = None, history: Regimen | None = None,
+             solver: str | SolverOptions = "rodas4", rtol: float | None = None, atol: float | None = None,
              allow_out_of_range: bool = False) -> SimulationResult:
     """Simulate one patient for ``days`` days under ``regimen``.
 
     Day 0 is established disease: the inflamed steady state, or the periodic
     state under ``background`` (a regimen already running long before day 0
-    and continuing, e.g. ``mtx(15)`` for patients on MTX).  ``observe`` are
+    and continuing, e.g. ``mtx(15)`` for patients on MTX); ``history``, if
+    given, is what ran before day 0 instead (day 0 is its periodic state, and
+    ``background`` takes over at day 0: a dose change or stop, ``Regimen()``
+    for none).  ``observe`` are
     the output days (default: every day); an observation at a dose time reads
     the pre-dose value.  ``params`` override parameters by name, ``covariates``
-    set age, female (0/1), weight (kg), creatinine_clearance (mL/min),
-    seropositive (0/1); overrides outside a parameter's plausible range are
+    set age (years), female (0/1), weight (kg), creatinine_clearance (mL/min),
+    seropositive (0/1) and duration (years of disease: the damage accrued by
+    day 0 and the disability covariate effect of the cohorts; fibroblast
+    imprinting stays at its steady level); overrides outside a parameter's plausible range are
     refused unless ``allow_out_of_range``.  ``solver`` is "rodas4" (default), "dopri5", "scipy"
     (Radau), "scipy-lsoda", "scipy-bdf" or a :class:`SolverOptions`; ``atol``
     is relative to each state's typical magnitude.  Input errors raise before
@@ -86,7 +92,7 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
     """
     options = _options(solver, rtol, atol)
     problem = prepare(regimen, days=days, observe=observe, params=params, covariates=covariates,
-                      background=background, allow_out_of_range=allow_out_of_range)
+                      background=background, history=history, allow_out_of_range=allow_out_of_range)
     status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.events)
     mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out, pre_dose=True)
     return SimulationResult(problem.t_out, y, problem.params, status, dict(zip(STAT_NAMES, map(int, stats))),
@@ -115,18 +121,43 @@ class Problem:
 
 def prepare(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
             params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
-            background: Regimen | None = None, allow_out_of_range: bool = False) -> Problem:
+            background: Regimen | None = None, history: Regimen | None = None,
+            allow_out_of_range: bool = False) -> Problem:
     """Validate the inputs of :func:`simulate` and find the day-0 state (no solving of the regimen)."""
     regimen = Regimen() if regimen is None else regimen
+    for what, r in (("background", background), ("history", history)):
+        if r is not None and not isinstance(r, Regimen):
+            raise RasimError(f"{what} must be a Regimen (e.g. mtx(15)) or None, got {r!r}")
     days = _horizon(days)
     t_out = _observation_days(observe, days)
     p = _parameter_vector(regimen, params, covariates, allow_out_of_range)
-    dosing = _dosing(regimen, background, days, p)
+    duration = _covariates(covariates).get("duration")
+    if duration is not None:
+        p = _with_duration(p, duration)
+    dosing = _dosing(regimen, background, days, p, history=history)
     args = model.build_args(p, *dosing["mtx"])
     day0 = inflamed_equilibrium(p)
     if dosing["period"] > 0.0:
         day0 = periodic_state(p, args, day0, 0.0, dosing["period"])
+    if duration is not None:
+        day0 = replace(day0, y=_damage_by(day0.y, p, duration))
     return Problem(regimen, p, args, day0, t_out, dosing["mtx"], dosing["events"])
+
+
+def _with_duration(p: np.ndarray, years: float) -> np.ndarray:
+    """Parameters with the cohorts' disease-duration covariate effect on ``haq_floor``."""
+    from .cohort.variability import DURATION_REF, covariate_effects
+
+    p = p.copy()
+    p[model.PINDEX["haq_floor"]] *= (years / DURATION_REF) ** covariate_effects()["duration_on_haq_floor"]
+    return p
+
+
+def _damage_by(y: np.ndarray, p: np.ndarray, years: float) -> np.ndarray:
+    """Day-0 state with the cartilage loss and erosion accrued over ``years`` (as in cohorts)."""
+    from .cohort.cohort import _accrue_damage
+
+    return _accrue_damage(y[None, :], p[None, :], np.array([years]))[0]
 
 
 def _options(solver, rtol, atol) -> SolverOptions:
@@ -174,7 +205,8 @@ def _parameter_vector(regimen: Regimen, params, covariates, allow_out_of_range: 
     if ia_joints:
         overrides["ia_joint_fraction"] = ia_joints.pop() / 28.0
     params = dict(params or {})
-    overrides.update(_covariates({**(covariates or {}), **{k: v for k, v in params.items() if k in COVARIATES}}))
+    given = _covariates({**(covariates or {}), **{k: v for k, v in params.items() if k in COVARIATES}})
+    overrides.update({k: v for k, v in given.items() if k != "duration"})
     base = model.parameter_vector(overrides, allow_out_of_range=True)  # presets: the product's own values
     return model.parameter_vector({k: v for k, v in params.items() if k not in COVARIATES}, base,
                                   allow_out_of_range)
@@ -184,25 +216,28 @@ def _covariates(covariates) -> dict[str, float]:
     out = {}
     for name, value in (covariates or {}).items():
         if name not in COVARIATES:
-            raise CovariateError(unknown_name("covariate", name, COVARIATES))
-        entry = model.parameter(name)
-        if isinstance(value, (bool, np.bool_, str)):
-            raise CovariateError(f"covariate {name} must be a number ({entry.unit}), got {value!r}")
+            raise CovariateError(unknown_name("covariate", str(name), COVARIATES)
+                                 + f" Valid covariates: {', '.join(COVARIATES)}.")
+        low, high, unit = (*DURATION_RANGE, "years") if name == "duration" else \
+            (model.parameter(name).low, model.parameter(name).high, model.parameter(name).unit)
+        if isinstance(value, (bool, np.bool_, str)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise CovariateError(f"covariate {name} must be a number ({unit}), got {value!r}")
         value = float(value)
-        if not (entry.low <= value <= entry.high):
-            raise CovariateError(f"covariate {name} = {value:g} is outside its range "
-                                 f"[{entry.low:g}, {entry.high:g}] {entry.unit}")
+        if not (low <= value <= high):
+            raise CovariateError(f"covariate {name} = {value:g} is outside its range [{low:g}, {high:g}] {unit}")
         out[name] = value
     return out
 
 
 def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.ndarray,
-            t_start: float = 0.0) -> dict:
-    """MTX dose table arrays, solver events and the background's dosing period.
+            t_start: float = 0.0, history: Regimen | None = None) -> dict:
+    """MTX dose table arrays, solver events and the dosing period before day 0.
 
-    Solver events are the MSC boluses plus every MTX dose time from ``t_start``
-    on as a zero-amount breakpoint: the polyglutamate forcing has a kink there,
-    and stopping on it (with a fresh step-size estimate) saves rejected steps."""
+    Before day 0 the doses are ``history``'s (default: ``background``'s), from
+    day 0 on the background's.  Solver events are the MSC boluses plus every
+    MTX dose time from ``t_start`` on as a zero-amount breakpoint: the
+    polyglutamate forcing has a kink there, and stopping on it (with a fresh
+    step-size estimate) saves rejected steps."""
     refused = after_horizon(regimen, days)[0]
     if refused:
         raise RegimenError(f"{refused[0]} is after the last day simulated (day {days:g}) and would not be "
@@ -211,13 +246,22 @@ def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.nda
     ev = regimen.events(days, weight_kg=weight)
     times, depots, amounts = [ev.time], [ev.depot], [ev.amount]
     period = 0.0
-    if background is not None and len(background):
-        period = _background_period(background)
+    before = background if history is None else history
+    if before is not None and len(before):
+        period = _background_period(before)
         lead = period * math.ceil(max(PK_HISTORY_DAYS, RUNIN_DAYS + 2 * period) / period)
-        bg = background.events(days + lead, weight_kg=weight)
-        times.insert(0, bg.time - lead)
-        depots.insert(0, bg.depot)
-        amounts.insert(0, bg.amount)
+        bg = before.events(days + lead if history is None else lead, weight_kg=weight)
+        keep = slice(None) if history is None else bg.time - lead < 0.0
+        times.insert(0, bg.time[keep] - lead)
+        depots.insert(0, bg.depot[keep])
+        amounts.insert(0, bg.amount[keep])
+    if history is not None and background is not None and len(background):
+        _background_period(background)
+        after = background.events(days, weight_kg=weight)
+        times.append(after.time)
+        depots.append(after.depot)
+        amounts.append(after.amount)
+    if background is not None and len(background):
         _check_combinable(regimen, background)
     t, d, a = (np.concatenate(x) for x in (times, depots, amounts))
     order = np.argsort(t, kind="stable")

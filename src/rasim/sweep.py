@@ -8,12 +8,20 @@ Grid keys are parameter names (``rasim params``) or the regimen settings
 infusion) and ``mtx_dose`` (oral MTX, mg weekly; 0: none).  Every
 combination is run.  MSC product and route come from the base arm.
 
-``patients=0`` runs the typical patient (``rasim.simulate``): the arm's
-regimen and its MTX both start on day 0 from the untreated inflamed steady
-state (the typical patient responds to MTX, so it has no active disease on
-an MTX background).  ``patients=N`` runs a cohort of the arm's population
-per grid point, with ``mtx_dose`` as its background (common random numbers:
-the same seed at every point).
+Every grid point starts from the same day 0: patients on the arm's own
+background (its treatment history), who switch to the point's ``mtx_dose``
+(and start its MSC) on day 0.
+
+``patients=0`` runs the typical patient (``rasim.simulate``) of the arm:
+on an MTX background, a patient whose disease stays active on it
+(``rasim.model.presets.MTX_REFRACTORY``, unless the grid or ``params`` set
+``mtx_ec50``), at the periodic state under that background; without one,
+at the untreated steady state.  ``patients=N`` runs a cohort of the arm's
+population per grid point: the patients are enrolled once (screened on
+the arm's own background, ``SharedEnrolment``) and every point runs them,
+so the differences between points are the settings' effects.  Swept model
+parameters change the disease itself, so each value enrols anew (with
+common random numbers).
 """
 from __future__ import annotations
 
@@ -21,7 +29,7 @@ import csv
 import itertools
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +41,8 @@ from .cohort.cohort import BIOMARKERS
 from .cohort.measurement import ITEMS
 from .equilibrium import EquilibriumError
 from .errors import RasimError, unknown_name
-from .model import OBSERVABLES, PINDEX, parameter_vector
+from .model import OBSERVABLES, PINDEX, parameter, parameter_vector
+from .model.presets import MTX_REFRACTORY
 from .regimen import MscDose, Regimen, msc, mtx
 from .simulation import simulate
 
@@ -42,6 +51,8 @@ SETTINGS = {"msc_cells": "cells per infusion (cells/kg for per-kg arms); 0: no M
             "mtx_dose": "oral MTX, mg weekly; 0: none"}
 COHORT_NAMES = (*ITEMS, "DAS28_ESR", "DAS28_CRP", *BIOMARKERS)
 STATS = ("mean", "sd", "p05", "p25", "p50", "p75", "p95")
+SETTING_UNITS = {"msc_cells": "cells per infusion", "msc_interval": "days to a 2nd infusion",
+                 "mtx_dose": "mg/week from day 0"}
 
 
 @dataclass
@@ -54,6 +65,7 @@ class SweepResult:
     arm: str
     patients: int
     rows: list[dict]
+    seed: int = 0
 
     def column(self, name: str) -> np.ndarray:
         return np.array([r[name] for r in self.rows])
@@ -77,6 +89,19 @@ class SweepResult:
         who = "typical patient" if self.patients == 0 else f"mean of {self.patients} patients"
         return f"{self.endpoint} at day {self.day:g}, {self.arm} ({who})"
 
+    @property
+    def caption(self) -> str:
+        """The figure title: ``title``, then what was run (seed for cohorts, rasim version)."""
+        from .output import version
+
+        seed = f"seed {self.seed} | " if self.patients else ""
+        return f"{self.title}\n{seed}day 0 on the arm's own background | rasim {version()}"
+
+    @property
+    def unit(self) -> str:
+        """The endpoint's unit ("fraction" for responder rates)."""
+        return endpoint_unit(self.endpoint)
+
     def _select(self, keep: tuple[str, ...], where: Mapping | None) -> list[dict]:
         for name in (*keep, *(where or {})):
             if name not in self.names:
@@ -96,7 +121,9 @@ class SweepResult:
         for r in rows:
             z[ys.index(r[y]), xs.index(r[x])] = r["mean"]
         fixed = "".join(f"; {k}={v:g}" for k, v in (where or {}).items())
-        return plots.heatmap(z, xs, ys, path, x, y, self.title + fixed)
+        return plots.heatmap(z, xs, ys, path, axis_label(x), axis_label(y), self.caption + fixed,
+                             f"{'mean ' if self.patients else ''}{self.endpoint} ({self.unit})",
+                             tick_labels(x, xs), tick_labels(y, ys))
 
     def plot(self, x: str, path) -> Path:
         """The mean over ``x`` (p25-p75 shaded for cohorts), one line per combination of the other names."""
@@ -112,8 +139,22 @@ class SweepResult:
             lines[label] = get("mean")
             if self.patients and self.endpoint not in CRITERIA:
                 bands[label] = (get("p25"), get("p75"))
-        spread = " (mean, p25-p75)" if bands else ""
-        return plots.lines(xs, lines, path, x, self.endpoint + spread, self.title, bands)
+        what = "mean" if self.patients else "typical patient"
+        return plots.lines(xs, lines, path, axis_label(x), f"{self.endpoint} ({self.unit}), {what}", self.caption,
+                           bands)
+
+
+def axis_label(name: str) -> str:
+    """Axis label of a grid name with its unit."""
+    if name in SETTING_UNITS:
+        return f"{name} ({SETTING_UNITS[name]})"
+    return f"{name} ({parameter(name).unit})" if name in PINDEX else name
+
+
+def tick_labels(name: str, values) -> list[str]:
+    """Tick labels of a grid name's values, saying what 0 means for the regimen settings."""
+    zero = {"msc_cells": "no MSC", "msc_interval": "one infusion", "mtx_dose": "no MTX"}
+    return [zero[name] if name in zero and v == 0 else f"{v:g}" for v in values]
 
 
 def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients: int = 0, day: float = 365,
@@ -124,6 +165,8 @@ def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients:
     from day 0, or (cohorts) a responder criterion (rate).  Every input is
     checked before anything runs."""
     arm = builtin_arm(base_arm) if isinstance(base_arm, str) else base_arm
+    if not isinstance(arm, Arm):
+        raise RasimError(f"base_arm must be a built-in arm name or an Arm, got {base_arm!r}")
     names, points = _check_grid(grid)
     if isinstance(patients, bool) or not isinstance(patients, (int, np.integer)) or patients < 0:
         raise RasimError(f"patients must be an integer >= 0 (0: the typical patient), got {patients!r}")
@@ -132,16 +175,54 @@ def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients:
         raise RasimError(f"day must be a finite number > 0, got {day}")
     _check_endpoint(endpoint, patients)
     inputs = [(settings, *_point(arm, settings)) for settings in points]  # validates every point
+    history = screened_on(arm)
+    pop = replace(arm.pop, background=history)
+    enrolments: dict = {}
     rows = []
     for settings, params, regimen, background in inputs:
         if patients == 0:
-            stats = _typical(regimen, background, params, day, endpoint)
+            value, status = typical_value(regimen, {**typical_patient(arm), **params}, day, endpoint,
+                                          background, history)
+            stats = {"mean": value, "status": status}
         else:
-            cohort = Cohort(Arm(arm.name, arm.population, regimen, background), patients=int(patients),
-                            seed=seed, observe=(0.0, day), params=params)
+            cohort = SharedEnrolment(Arm(arm.name, pop, regimen, background), patients=int(patients),
+                                     seed=seed, observe=(0.0, day), params=params)
+            cohort.shared = enrolments
             stats = _cohort(cohort.run(threads=threads), endpoint)
         rows.append({**settings, "endpoint": endpoint, "day": day, **stats})
-    return SweepResult(names, endpoint, day, arm.name, int(patients), rows)
+    return SweepResult(names, endpoint, day, arm.name, int(patients), rows, int(seed))
+
+
+class SharedEnrolment(Cohort):
+    """A cohort that enrols its patients once for every sweep point with the same parameters:
+    ``shared`` maps (parameter vector, chunk) to the enrolment (screening runs on the
+    population's history, so the point's regimen and background do not enter it)."""
+
+    shared: dict
+
+    def enrol(self, idx: np.ndarray) -> tuple:
+        key = (self._setup["base"].tobytes(), int(idx[0]), len(idx))
+        if key not in self.shared:
+            self.shared[key] = super().enrol(idx)
+        return self.shared[key]
+
+
+def screened_on(arm: Arm) -> Regimen:
+    """The treatment an arm's patients are on before day 0 (``Regimen()``: none)."""
+    history = arm.pop.background if arm.pop.background is not None else arm.background
+    return history if history is not None else Regimen()
+
+
+def typical_patient(arm: Arm) -> dict[str, float]:
+    """Parameter overrides of an arm's typical patient: active on its MTX history (refractory)."""
+    return dict(MTX_REFRACTORY) if len(screened_on(arm)) else {}
+
+
+def endpoint_unit(endpoint: str) -> str:
+    """Unit of an endpoint (``DAS28_ESR``, ``CRP_change``, ``ACR20``, ...)."""
+    if endpoint in CRITERIA:
+        return "fraction"
+    return OBSERVABLES.get(endpoint.removesuffix("_change"), "")
 
 
 # ---- validation ----------------------------------------------------------------------------------
@@ -201,17 +282,15 @@ def _point(arm: Arm, s: dict) -> tuple[dict, Regimen, Regimen | None]:
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
-def _typical(regimen: Regimen, background: Regimen | None, params: dict, day: float, endpoint: str) -> dict:
-    value, status = typical_value(regimen if background is None else regimen + background, params, day, endpoint)
-    return {"mean": value, "status": status}
-
-
-def typical_value(regimen: Regimen, params: Mapping[str, float], day: float, endpoint: str) -> tuple[float, str]:
-    """(endpoint at ``day``, status) of the typical patient under ``regimen`` from day 0;
-    NaN with the reason when the parameters give no active disease or the solver fails."""
+def typical_value(regimen: Regimen, params: Mapping[str, float], day: float, endpoint: str,
+                  background: Regimen | None = None, history: Regimen | None = None) -> tuple[float, str]:
+    """(endpoint at ``day``, status) of one patient under ``regimen`` from day 0, on
+    ``background`` (after ``history`` before day 0: ``rasim.simulate``); NaN with the
+    reason when the parameters give no active disease or the solver fails."""
     base = endpoint[:-len("_change")] if endpoint.endswith("_change") else endpoint
     try:
-        r = simulate(regimen, days=day, observe=[0.0, day], params=params)
+        r = simulate(regimen, days=day, observe=[0.0, day], params=params, background=background,
+                     history=history)
     except EquilibriumError:
         return math.nan, "no active disease"
     if not r.ok:

@@ -10,19 +10,32 @@ are enriched in poor MTX responders by selection, not by assumption.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from ..errors import RasimError, unknown_name
 from ..regimen import Regimen, msc, mtx
 
+ACUTE_PHASE = ("either", "esr", "crp", "both")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
+
+
+def _real(what: str, v, low: float = -math.inf, high: float = math.inf, inf_ok: bool = False) -> float:
+    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and (math.isfinite(v) or inf_ok) \
+        and not math.isnan(v) and low <= v <= high
+    if not ok:
+        raise RasimError(f"{what} must be a number in [{low:g}, {high:g}], got {v!r}")
+    return float(v)
+
 
 @dataclass(frozen=True)
 class Entry:
-    """Entry criteria on screening measurements (28-joint counts, mm/h, mg/L).
+    """Entry criteria on screening measurements (28-joint counts, ESR mm/h, CRP mg/L).
 
     DAS28-ESR must be > ``das28_min`` and <= ``das28_max``; TJC28 >= ``tjc_min``,
-    SJC28 >= ``sjc_min``; if ``esr_min`` or ``crp_min`` is set, ESR >= esr_min
-    or CRP >= crp_min (either acute-phase reactant qualifies)."""
+    SJC28 >= ``sjc_min``; ``acute_phase`` says which reactant must reach its
+    minimum: "either" (ESR >= esr_min or CRP >= crp_min; no test when both
+    minima are 0), "esr", "crp" or "both"."""
 
     das28_min: float = 3.2
     das28_max: float = math.inf
@@ -30,37 +43,86 @@ class Entry:
     sjc_min: int = 0
     esr_min: float = 0.0
     crp_min: float = 0.0
+    acute_phase: str = "either"
+
+    def __post_init__(self):
+        _real("entry das28_min", self.das28_min, 0.0, 10.0)
+        _real("entry das28_max", self.das28_max, 0.0, math.inf, inf_ok=True)
+        if self.das28_max <= self.das28_min:
+            raise RasimError(f"entry das28_max ({self.das28_max:g}) must be above das28_min ({self.das28_min:g})")
+        for name in ("tjc_min", "sjc_min"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 28:
+                raise RasimError(f"entry {name} must be a whole number of joints in 0..28, got {v!r}")
+        _real("entry esr_min (mm/h)", self.esr_min, 0.0, 200.0)
+        _real("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0)
+        if self.acute_phase not in ACUTE_PHASE:
+            raise RasimError(unknown_name("acute_phase", str(self.acute_phase), ACUTE_PHASE)
+                             + f" Valid: {', '.join(ACUTE_PHASE)}.")
 
 
 @dataclass(frozen=True)
 class Population:
-    """Who a trial enrolled: covariate distributions and entry criteria.
+    """Who a trial enrolled: covariate distributions, entry criteria, treatment history.
 
-    age: (mean, SD, low, high) years, truncated normal; female: fraction;
+    age: (mean, SD, min, max) years, truncated normal; female: fraction;
     duration: (median years, SD of log) disease duration; seropositive: fraction;
-    weight: (median kg, SD of log)."""
+    weight: (median kg, SD of log); background: the regimen patients were on at
+    screening (day 0 settles under it, and it runs until day 0, where the arm's own
+    background takes over); None: screened on the arm's background."""
 
     name: str
-    description: str
-    source: str
-    age: tuple[float, float, float, float]
-    female: float
-    duration: tuple[float, float]
-    seropositive: float
-    entry: Entry
+    description: str = ""
+    source: str = ""
+    age: tuple[float, float, float, float] = (53.0, 12.0, 18.0, 80.0)
+    female: float = 0.8
+    duration: tuple[float, float] = (5.0, 0.6)
+    seropositive: float = 0.8
+    entry: Entry = field(default_factory=Entry)
     weight: tuple[float, float] = (68.0, 0.18)
+    background: Regimen | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise RasimError(f"population name must be letters, digits and _ . + = -, got {self.name!r}")
+        if not isinstance(self.age, (tuple, list)) or len(self.age) != 4:
+            raise RasimError(f"population age must be (mean, sd, min, max) years, got {self.age!r}")
+        mean, sd, lo, hi = (_real(f"age {k} (years)", v, 18.0, 90.0) if k != "sd" else
+                            _real("age sd (years)", v, 0.0, 50.0) for k, v in zip(("mean", "sd", "min", "max"), self.age))
+        if not lo <= mean <= hi or lo >= hi:
+            raise RasimError(f"population age needs min < max and mean within them, got mean {mean:g}, "
+                             f"min {lo:g}, max {hi:g}")
+        object.__setattr__(self, "age", (mean, sd, lo, hi))
+        for name, (lo_m, hi_m, unit) in {"duration": (0.01, 60.0, "years"), "weight": (35.0, 180.0, "kg")}.items():
+            v = getattr(self, name)
+            if not isinstance(v, (tuple, list)) or len(v) != 2:
+                raise RasimError(f"population {name} must be (median {unit}, sd_log), got {v!r}")
+            object.__setattr__(self, name, (_real(f"{name} median ({unit})", v[0], lo_m, hi_m),
+                                            _real(f"{name} sd_log", v[1], 0.0, 2.0)))
+        _real("female (fraction)", self.female, 0.0, 1.0)
+        _real("seropositive (fraction)", self.seropositive, 0.0, 1.0)
+        if not isinstance(self.entry, Entry):
+            raise RasimError(f"population entry must be an Entry, got {self.entry!r}")
+        if self.background is not None and not isinstance(self.background, Regimen):
+            raise RasimError(f"population background must be a Regimen or None, got {self.background!r}")
 
 
 @dataclass(frozen=True)
 class Arm:
     """A regimen given to a population from day 0, on an optional background
-    regimen running since long before day 0 (e.g. MTX 15 mg weekly)."""
+    regimen running since long before day 0 (e.g. MTX 15 mg weekly).
+    ``population``: a built-in name (``POPULATIONS``) or a ``Population``."""
 
     name: str
-    population: str
+    population: str | Population
     regimen: Regimen = field(default_factory=Regimen)
     background: Regimen | None = None
     description: str = ""
+
+    @property
+    def pop(self) -> Population:
+        """The ``Population`` (a built-in name looked up)."""
+        return self.population if isinstance(self.population, Population) else population(self.population)
 
 
 POPULATIONS: dict[str, Population] = {p.name: p for p in (

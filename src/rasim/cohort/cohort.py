@@ -38,7 +38,7 @@ from ..regimen import Regimen
 from ..simulation import _dosing, _horizon, _observation_days, _parameter_vector
 from ..solver import SolverOptions
 from . import measurement, variability
-from .arms import Arm, arm as builtin_arm, population
+from .arms import Arm, arm as builtin_arm
 from .kernel import NOT_SETTLED, make_kernels
 from .result import NOT_ENROLLED  # cohort status: no candidate qualified within MAX_CANDIDATES
 
@@ -59,7 +59,7 @@ _KERNELS = {name: make_kernels(solve) for name, solve in KERNELS.items()}
 
 
 def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
-    """The random stream ``stream`` (0 candidates, 1 visits) of one patient."""
+    """The random stream ``stream`` (0 candidates; 1, 2 visits: ``measurement.visit_noise``) of one patient."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, stream))))
 
 
@@ -167,7 +167,7 @@ class Cohort:
             raise RasimError(f"chunk [{start}, {stop}) is outside the cohort's {self.patients} patients")
         s = self._setup
         idx = np.arange(start, stop)
-        P, y0, cov, counts, enrolled, flare = _enrol(self, idx)
+        P, y0, cov, counts, enrolled, flare = self.enrol(idx)
         ev_amt = s["ev_flat"][None, :] + cov["weight"][:, None] * s["ev_per_kg"][None, :]
         status, y, steps = _trial(self, P, y0, ev_amt)
         status[~enrolled] = NOT_ENROLLED
@@ -175,6 +175,11 @@ class Cohort:
         values, expected_das, resolved = _observe(self, P, y, idx, flare)
         return Chunk(start, stop, status, values, expected_das, resolved, cov, counts[0], counts[1],
                      steps, y if self.dense else None)
+
+    def enrol(self, idx: np.ndarray) -> tuple:
+        """Patients ``idx`` enrolled: (P, y0, covariates, candidate counts, enrolled, fluctuation
+        at screening); a subclass may share them between cohorts of the same patients."""
+        return _enrol(self, idx)
 
     def problems(self) -> "CohortProblem":
         """The enrolled patients' solver inputs (day-0 search done, regimen not solved)."""
@@ -205,7 +210,8 @@ class CohortProblem:
 
 def _setup(c: Cohort) -> dict:
     arm = c.arm
-    pop = population(arm.population)
+    pop = arm.pop
+    screened_on = arm.background if pop.background is None else pop.background  # the treatment history
     observe = tuple(float(d) for d in c.observe)
     days = _horizon(max(observe) if observe else 0.0)
     t_out = _observation_days(observe, days)
@@ -214,9 +220,10 @@ def _setup(c: Cohort) -> dict:
     var = variability.variability(c.variability)
     meas = measurement.settings(dict(c.measurement or {}))
     effects = variability.covariate_effects(c.covariate_effects)
-    pg_dose = _background_dose(arm.background)
+    pg_dose = _background_dose(screened_on)
     t0 = -RUNIN_DAYS if pg_dose else 0.0
-    one, two = (_dosing(arm.regimen, arm.background, days, _with_weight(base, w), t0) for w in (1.0, 2.0))
+    one, two = (_dosing(arm.regimen, arm.background, days, _with_weight(base, w), t0, pop.background)
+                for w in (1.0, 2.0))
     options = SolverOptions(method=c.solver, rtol=c.rtol)
     return {
         "pop": pop, "pop_key": zlib.crc32(pop.name.encode()), "base": base, "var": var, "meas": meas, "effects": effects,
@@ -347,13 +354,11 @@ def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
 
 
 def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_screen: np.ndarray):
-    """Measured items (visit noise from each patient's stream 1) and expected biomarkers."""
+    """Measured items (visit noise keyed by patient and visit day) and expected biomarkers."""
     s = c._setup
     t = s["t_out"]
     expected = model.observables(y, P)
-    z = np.stack([patient_rng(c.seed, s["pop_key"], int(i), 1).standard_normal((len(t), measurement.N_NORMALS))
-                  for i in idx])
-    flare = measurement.flare_path(flare_screen, z[..., -1], t, s["meas"])
+    z, flare = measurement.visit_noise(c.seed, s["pop_key"], idx, t, flare_screen, s["meas"])
     values = measurement.measure(expected, z, t, s["meas"], flare)
     values.update({name: expected[name] for name in BIOMARKERS})
     resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]

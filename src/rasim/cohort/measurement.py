@@ -17,7 +17,8 @@ Within-patient fluctuation: joint activity waxes and wanes over weeks (flares)
 beyond what the model's systemic state carries, and the joints, the globals,
 pain and HAQ move together with it.  ``f`` is a stationary
 Ornstein-Uhlenbeck path in SD units with correlation time ``flare_days``,
-sampled at screening (``screening_days`` before day 0) and at every visit, so
+sampled at screening (``screening_days`` before day 0), then daily, and read
+at every visit (``visit_noise``: keyed by visit day), so
 patients who qualify on a flare at screening drift back afterwards:
 regression to the mean continues past baseline, as in a placebo arm.
 
@@ -32,6 +33,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy.signal import lfilter
+from scipy.special import ndtri
 
 from .. import _calibrated, clinical
 from ..model.parameters import Parameter
@@ -98,17 +101,55 @@ def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
     return values
 
 
+def visit_noise(seed: int, key: int, patients: np.ndarray, days: np.ndarray, f_screen: np.ndarray,
+                s: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Item noise (n, m, len(ITEMS)) and fluctuation (n, m) at visit ``days`` (m,) of ``patients``.
+
+    Keyed by visit day, so adding or dropping a visit changes nothing at the others: each
+    visit's item noise is a function of the patient's key and the day (to 1/1000 day,
+    ``keyed_normals``), and the fluctuation is one daily path per patient (``flare_path``)
+    read at the visit days."""
+    codes = np.rint(np.asarray(days, dtype=np.float64) * 1000).astype(np.uint64)
+    keys = np.array([_seq(seed, key, int(i), 2).generate_state(1, np.uint64)[0] for i in patients], dtype=np.uint64)
+    steps = int(np.ceil(max(days) + s["screening_days"])) + 1
+    innovations = np.array([np.random.Generator(np.random.PCG64(_seq(seed, key, int(i), 1))).standard_normal(steps)
+                            for i in patients]).reshape(len(patients), steps)
+    return keyed_normals(keys, codes, len(ITEMS)), flare_path(f_screen, innovations, days, s)
+
+
+def _seq(seed: int, key: int, patient: int, stream: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence(seed, spawn_key=(key, patient, stream))
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: a bijective 64-bit hash (uint64 arithmetic wraps)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def keyed_normals(keys: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
+    """Standard normals (n, m, k), each a function of (keys[i], codes[j], item) only:
+    counter-based (splitmix64 hashes of the key and counter, to 53-bit uniforms, inverse
+    normal CDF), so any subset of days gets the same values, vectorised."""
+    counter = codes[None, :, None] * np.uint64(k + 1) + np.arange(1, k + 1, dtype=np.uint64)[None, None, :]
+    bits = _mix(keys[:, None, None] ^ _mix(counter * np.uint64(0x9E3779B97F4A7C15)))
+    u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+    return ndtri(u)
+
+
 def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[str, float]) -> np.ndarray:
-    """Fluctuation (n, m) at visit ``days`` (m,), given its value ``f_screen`` (n,) at
-    screening (day -screening_days) and innovations ``z`` (n, m): an exact AR(1) sampling
-    of a unit Ornstein-Uhlenbeck process with correlation time ``flare_days``."""
-    gaps = np.diff(np.concatenate([[-s["screening_days"]], np.asarray(days, dtype=np.float64)]))
-    rho = np.exp(-np.maximum(gaps, 0.0) / s["flare_days"])
-    f = np.empty(z.shape)
-    prev = f_screen
-    for k in range(len(rho)):  # over visits (a dozen), vectorised over patients
-        prev = f[:, k] = rho[k] * prev + np.sqrt(1.0 - rho[k] ** 2) * z[:, k]
-    return f
+    """Fluctuation (n, m) at visit ``days`` (m,): a unit Ornstein-Uhlenbeck process with
+    correlation time ``flare_days``, ``f_screen`` (n,) at screening (day -screening_days),
+    stepped exactly (AR(1)) on a daily grid from there with innovations ``z`` (n, steps),
+    and read at the visit days (linear between grid days)."""
+    rho = np.exp(-1.0 / s["flare_days"])
+    grid = lfilter([np.sqrt(1.0 - rho * rho)], [1.0, -rho], z[:, 1:], axis=1, zi=(rho * f_screen)[:, None])[0]
+    path = np.concatenate([f_screen[:, None], grid], axis=1)
+    x = np.asarray(days, dtype=np.float64) + s["screening_days"]  # grid position of each visit
+    lo = np.minimum(np.floor(x).astype(np.int64), path.shape[1] - 2)
+    w = x - lo
+    return path[:, lo] * (1.0 - w) + path[:, lo + 1] * w
 
 
 def measure(expected: dict[str, np.ndarray], z: np.ndarray, days: np.ndarray,
@@ -141,6 +182,11 @@ def qualifies(measured: dict[str, np.ndarray], entry) -> np.ndarray:
     das = measured["DAS28_ESR"]
     ok = (das > entry.das28_min) & (das <= entry.das28_max)
     ok &= (measured["TJC28"] >= entry.tjc_min) & (measured["SJC28"] >= entry.sjc_min)
-    if entry.esr_min > 0 or entry.crp_min > 0:
-        ok &= (measured["ESR"] >= entry.esr_min) | (measured["CRP"] >= entry.crp_min)
-    return ok
+    esr, crp = measured["ESR"] >= entry.esr_min, measured["CRP"] >= entry.crp_min
+    if entry.acute_phase == "esr":
+        return ok & esr
+    if entry.acute_phase == "crp":
+        return ok & crp
+    if entry.acute_phase == "both":
+        return ok & esr & crp
+    return ok & (esr | crp) if entry.esr_min > 0 or entry.crp_min > 0 else ok

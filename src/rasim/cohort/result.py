@@ -64,6 +64,7 @@ class ArmSummary(Protocol):
     def percentiles(self, name: str) -> np.ndarray: ...  # (len(PERCENTILES), m)
     def rate(self, criterion: str) -> np.ndarray: ...  # (m,) fraction
     def resolved_fraction(self) -> np.ndarray: ...  # (m,)
+    def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray: ...  # (len(edges) - 1,)
 
 
 @dataclass
@@ -82,7 +83,8 @@ class CohortResult:
     screen_failures: int
     steps: np.ndarray
     timing: dict[str, float]
-    states: np.ndarray | None = None
+    states: np.ndarray | None = None  # (n, m, n_states) with Cohort(dense=True)
+    first_id: int = 1  # the dataset.csv ID of patient 0 (arm index * patients + 1 in a scenario)
 
     @classmethod
     def from_chunks(cls, cohort, chunks, timing) -> "CohortResult":
@@ -93,7 +95,7 @@ class CohortResult:
         values = {k: cat(lambda ch, k=k: ch.values[k]) for k in chunks[0].values}
         cov = {k: cat(lambda ch, k=k: ch.covariates[k]) for k in chunks[0].covariates}
         dense = cat(lambda ch: ch.states) if cohort.dense else None
-        return cls(cohort.arm.name, cohort.arm.population, cohort._setup["t_out"], cat(lambda ch: ch.status),
+        return cls(cohort.arm.name, cohort._setup["pop"].name, cohort._setup["t_out"], cat(lambda ch: ch.status),
                    values, cat(lambda ch: ch.expected_das28), cat(lambda ch: ch.resolved), cov,
                    sum(ch.not_inflamed for ch in chunks), sum(ch.screen_failures for ch in chunks),
                    cat(lambda ch: ch.steps), timing, dense)
@@ -197,21 +199,78 @@ class CohortResult:
         """(m,) fraction of successful patients meeting ``criterion``."""
         return self.responder_masks()[criterion].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
 
+    def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray:
+        """Patients per bin of ``edges`` of ``name`` (or ``<name>_change``) at ``day``
+        (values beyond the edges counted in the end bins)."""
+        base = name.removesuffix("_change")
+        x = self[base]
+        j = self.day_index(day)
+        v = x[:, j] - x[:, 0] if base != name else x[:, j]
+        return np.histogram(np.clip(v, edges[0], edges[-1]), edges)[0]
+
+    @property
+    def ids(self) -> np.ndarray:
+        """(n,) patient IDs, as ``ID`` in ``dataset.csv`` and ``id`` in ``patients/``."""
+        return np.arange(self.first_id, self.first_id + self.status.shape[0])
+
     def to_frame(self, kind: str = "summary"):
-        """pandas DataFrame of ``summary``, ``responders`` or ``patients`` (long: id, day, values)."""
+        """pandas DataFrame of ``summary``, ``responders`` or ``patients``: one row per patient
+        and day with id (as in dataset.csv), patient (index), arm, day, status, resolved, the
+        measured items and biomarkers, and the covariates (age years, female, weight kg,
+        creatinine_clearance mL/min, duration years, seropositive)."""
         import pandas as pd
 
-        if kind == "summary":
-            return pd.DataFrame(self.summary())
-        if kind == "responders":
-            return pd.DataFrame(self.responders())
-        if kind == "patients":
-            n, m = self.status.shape[0], len(self.days)
-            data = {"id": np.repeat(np.arange(n), m), "day": np.tile(self.days, n),
-                    "status": np.repeat(self.status, m)}
-            data.update({k: v.reshape(-1) for k, v in self.values.items()})
-            return pd.DataFrame(data)
-        raise ValueError(f"kind must be 'summary', 'responders' or 'patients', got {kind!r}")
+        if kind != "patients":
+            return summary_frame(self, kind)
+        n, m = self.status.shape[0], len(self.days)
+        data = {"id": np.repeat(self.ids, m), "patient": np.repeat(np.arange(n), m),
+                "arm": np.repeat(self.arm, n * m), "day": np.tile(self.days, n),
+                "status": np.repeat(self.status, m), "resolved": self.resolved.reshape(-1)}
+        data.update({k: v.reshape(-1) for k, v in self.values.items()})
+        data.update({k: np.repeat(v, m) for k, v in self.covariates.items()})
+        return pd.DataFrame(data)
+
+    def trajectories(self, kind: str = "auto"):
+        """The model states at the observation days by name (``Cohort(dense=True)``).
+
+        kind="xarray" (the default when xarray is installed): a Dataset with one variable
+        per state (``rasim.model.STATES``, dims id, day) and the covariates, arm and status
+        (dim id); kind="frame": a long pandas DataFrame id, arm, day, state, value."""
+        from .. import model
+
+        if self.states is None:
+            raise ValueError("no trajectories kept: run the cohort with Cohort(..., dense=True)")
+        if kind not in ("auto", "xarray", "frame"):
+            raise ValueError(f"kind must be 'auto', 'xarray' or 'frame', got {kind!r}")
+        if kind != "frame":
+            try:
+                import xarray as xr
+            except ImportError:
+                if kind == "xarray":
+                    raise ImportError("trajectories as a Dataset need xarray: pip install rasim[xarray]") from None
+            else:
+                coords = {"id": self.ids, "day": self.days}
+                data = {name: (("id", "day"), self.states[..., i]) for i, name in enumerate(model.NAMES)}
+                data.update({k: ("id", v) for k, v in self.covariates.items()})
+                data["status"] = ("id", self.status)
+                return xr.Dataset(data, coords=coords, attrs={"arm": self.arm, "population": self.population})
+        import pandas as pd
+
+        n, m, k = self.states.shape
+        return pd.DataFrame({"id": np.repeat(self.ids, m * k), "arm": np.repeat(self.arm, n * m * k),
+                             "day": np.tile(np.repeat(self.days, k), n),
+                             "state": np.tile(np.array(model.NAMES), n * m), "value": self.states.reshape(-1)})
+
+
+def summary_frame(res: "ArmSummary", kind: str):
+    """pandas DataFrame of ``res.summary()`` (kind "summary") or ``res.responders()``."""
+    import pandas as pd
+
+    if kind == "summary":
+        return pd.DataFrame(res.summary())
+    if kind == "responders":
+        return pd.DataFrame(res.responders())
+    raise ValueError(f"kind must be 'summary', 'responders' or 'patients', got {kind!r}")
 
 
 def trial_replicates(res: CohortResult, trials: int = 1000, size: int = 64, days=(365, 1095),

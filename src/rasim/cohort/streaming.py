@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult, status_name
+from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult, status_name, summary_frame
 
 # (low, high, bin width) of each endpoint's histogram; changes use (-span, span).
 BINS = {"ESR": (0.0, 200.0, 0.5), "CRP": (0.0, 400.0, 0.25), "DAS28_ESR": (0.0, 10.0, 0.005),
         "DAS28_CRP": (0.0, 10.0, 0.005), "HAQ": (-0.0625, 3.0625, 0.125), "TJC28": (-0.5, 28.5, 1.0),
         "SJC28": (-0.5, 28.5, 1.0)}
 QUANTILE_ERROR = {name: w / 2 for name, (_, _, w) in BINS.items()}
+KEEP_HISTOGRAMS = ("DAS28_ESR_change",)  # kept once an arm is finished (``histogram``, figures)
 
 
 def _edges(name: str) -> tuple[float, float, float]:
@@ -105,9 +106,9 @@ class StreamingSummary:
         self.hist[label] = h
 
     def finish(self) -> None:
-        """Keep the percentiles and drop the histograms (the arm is complete)."""
+        """Keep the percentiles and drop the histograms but ``KEEP_HISTOGRAMS`` (the arm is complete)."""
         self._quantiles_of = {label: self.percentiles(label) for label in self.hist}
-        self.hist = {}
+        self.hist = {k: v for k, v in self.hist.items() if k in KEEP_HISTOGRAMS}
 
     # ---- results
     def summary(self) -> list[dict]:
@@ -153,6 +154,26 @@ class StreamingSummary:
 
     def resolved_fraction(self) -> np.ndarray:
         return self.resolved / self.n if self.n else np.full(len(self.days), np.nan)
+
+    def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray:
+        """Patients per bin of ``edges`` of ``name`` at ``day``, from the fine histogram
+        (each fine bin counted at its centre; values beyond ``edges`` in the end bins)."""
+        hits = np.flatnonzero(self.days == day)
+        if hits.size == 0:
+            raise KeyError(f"day {day:g} was not observed; observation days: {self.days.tolist()}")
+        if name not in self.hist:
+            raise KeyError(f"no histogram of {name!r} is kept (kept: {', '.join(self.hist) or 'none'})")
+        lo, _, w = _edges(name)
+        counts = self.hist[name][hits[0]]
+        centres = np.clip(lo + (np.arange(counts.size) + 0.5) * w, edges[0], edges[-1])
+        return np.histogram(centres, edges, weights=counts)[0].astype(np.int64)
+
+    def to_frame(self, kind: str = "summary"):
+        """pandas DataFrame of ``summary`` or ``responders`` (no ``patients``: none were kept)."""
+        if kind == "patients":
+            raise ValueError("a summary-only run keeps no patients: run with keep='patients' "
+                             "(rasim run --keep patients) for per-patient frames")
+        return summary_frame(self, kind)
 
     # ---- saving and restoring (resumable runs)
     def to_arrays(self) -> dict[str, np.ndarray]:
