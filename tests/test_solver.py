@@ -7,7 +7,9 @@ from numba import njit
 from scipy.integrate import solve_ivp
 
 from rasim.solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
+from rasim.model import jacobian
 from rasim.solver.linalg import lu_factor, lu_solve
+from rasim.solver.sparse import lu_source, markowitz_order
 
 NO_EVENTS = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0))
 
@@ -201,6 +203,72 @@ def test_lu_reports_singular():
     a[:, 2] = a[:, 0] + a[:, 1]  # exactly dependent columns
     assert lu_factor(a.copy(), np.empty(3, dtype=np.int64)) != 0
     assert lu_factor(np.zeros((2, 2)), np.empty(2, dtype=np.int64)) == 1
+
+
+def compiled_sparse_lu(pattern, n):
+    """(lu_factor, lu_solve) generated for ``pattern`` and compiled without a cache file."""
+    namespace = {"njit": njit}
+    exec(lu_source(pattern, n).replace("cache=True, ", ""), namespace)
+    return namespace["lu_factor"], namespace["lu_solve"]
+
+
+def random_on(pattern, n, rng):
+    """A matrix with random entries on ``pattern`` (which holds the diagonal), the diagonal negative."""
+    jm = np.zeros((n, n))
+    for i, j in pattern:
+        jm[i, j] = rng.normal()
+    jm[np.diag_indices(n)] = -np.abs(np.diag(jm)) - 1.0
+    return jm
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generated_sparse_lu_matches_numpy(seed):
+    rng = np.random.default_rng(seed)
+    n = 12
+    pattern = sorted({(int(i), int(j)) for i, j in rng.integers(0, n, size=(30, 2))} | {(i, i) for i in range(n)})
+    factor, solve = compiled_sparse_lu(pattern, n)
+    for d in (1e3, 1.0, 1e-3):
+        jm = random_on(pattern, n, rng)
+        e, b = np.zeros((n, n)), rng.normal(size=n)
+        if factor(jm, d, e) == 0:  # else a pivot failed the threshold: the solver goes dense
+            x = b.copy()
+            solve(e, x)
+            np.testing.assert_allclose(x, np.linalg.solve(d * np.eye(n) - jm, b), rtol=1e-9, atol=1e-12)
+
+
+def test_model_sparse_lu_matches_numpy_and_has_little_fill():
+    rng = np.random.default_rng(5)
+    n = max(max(ij) for ij in jacobian.SPARSITY) + 1
+    order, filled = markowitz_order(jacobian.SPARSITY, n)
+    assert sorted(order) == list(range(n))
+    assert len(filled) <= len(set(jacobian.SPARSITY) | {(i, i) for i in range(n)}) + 2 * n
+    for d in (1e4, 10.0, 0.1):
+        jm = random_on(jacobian.SPARSITY, n, rng)
+        e, b = np.zeros((n, n)), rng.normal(size=n)
+        assert jacobian.lu_factor(jm, d, e) == 0
+        x = b.copy()
+        jacobian.lu_solve(e, x)
+        np.testing.assert_allclose(x, np.linalg.solve(d * np.eye(n) - jm, b), rtol=1e-10, atol=1e-12)
+
+
+def test_sparse_lu_reports_a_small_pivot():
+    pattern = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    factor, _ = compiled_sparse_lu(pattern, 2)
+    d = 2.0
+    assert factor(np.array([[d, 1.0], [1.0, 0.0]]), d, np.zeros((2, 2))) == 1  # zero pivot
+    assert factor(np.array([[d - 1e-9, 1.0], [1.0, 0.0]]), d, np.zeros((2, 2))) == 1  # below threshold
+    assert factor(np.array([[np.nan, 1.0], [1.0, 0.0]]), d, np.zeros((2, 2))) == 1
+    assert factor(np.array([[0.0, 1.0], [1.0, 0.0]]), d, np.zeros((2, 2))) == 0
+
+
+def test_rodas_with_sparse_lu_matches_dense():
+    pattern = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 1)]
+    sparse = make_rodas(robertson_rhs, robertson_jac, zero_dfdt, sparse_lu=compiled_sparse_lu(pattern, 3))
+    dense = make_rodas(robertson_rhs, robertson_jac, zero_dfdt)
+    t_out = np.array([0.0, 1.0, 10.0, 1e3, 1e5])
+    results = [run(s, 0.0, [1.0, 0.0, 0.0], [], t_out, rtol=1e-8, atol=1e-12) for s in (sparse, dense)]
+    assert results[0][0] == results[1][0] == Status.SUCCESS
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-8, atol=1e-14)
 
 
 # ---------------------------------------------------------------- events and outputs

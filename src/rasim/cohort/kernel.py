@@ -30,7 +30,7 @@ NOT_SETTLED = 100  # cohort status: the settle run did not reach a steady state
 def make_kernels(solve):
     """Build (settle, trial) around a compiled ``solve`` kernel (rodas4 or dopri5)."""
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, error_model="numpy")
     def settle(P, pg_mean, y_start, days, rtol, atol, scale, max_steps, y_out, status):
         """Steady states: P (n, N_PARAMS), pg_mean (n,) mg -> y_out (n, n_states), status (n,).
 
@@ -57,7 +57,7 @@ def make_kernels(solve):
                         code = NOT_SETTLED
             status[i] = code
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, error_model="numpy")
     def trial(P, y0, t0, dose_t, dose_depot, dose_mg, t_out, ev_t, ev_cmt, ev_amt,
               rtol, atol, max_steps, y_out, status, stats):
         """Trajectories: y0 (n, ns) at t0; shared MTX doses; MSC events with

@@ -47,14 +47,14 @@ DEPOT_GUT = 1
 DEPOT_CENTRAL = 2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rates(p):
     """(ka, kc = kel + kin, kout, kel, kin, F_oral) in 1/day."""
     kel = p[_KEL] * (1.0 - p[_FR] + p[_FR] * p[_CRCL] / 100.0)
     return p[_KA], kel + p[_KIN], p[_KOUT], kel, p[_KIN], p[_F_ORAL]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _phi(a, b, t):
     """(exp(-a t) - exp(-b t)) / (b - a), stable as b -> a and for large t.
 
@@ -66,13 +66,13 @@ def _phi(a, b, t):
     return math.exp(-lo * t) * (-math.expm1(-d * t)) / d
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _int1(a, t):
     """Integral over [0, t] of exp(-a s): (1 - exp(-a t)) / a."""
     return -math.expm1(-a * t) / a
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def propagate(p, x0, dt, out):
     """Amounts ``out`` (mg, order GUT..ELIMINATED) ``dt`` days after ``x0``."""
     a, b, c, kel, kin, f = _rates(p)
@@ -87,7 +87,7 @@ def propagate(p, x0, dt, out):
     out[ELIMINATED] = x0[ELIMINATED] + kel * int_c + c * int_q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def add_dose(p, x, depot, amount):
     """Give ``amount`` mg into ``depot`` (oral gut or subcutaneous central)."""
     if depot == DEPOT_GUT:
@@ -98,7 +98,7 @@ def add_dose(p, x, depot, amount):
         x[UNABSORBED] += (1.0 - f_sc) * amount
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def write_table(args, times, depots, amounts):
     """Fill the dose table in ``args`` (after the parameters) for sorted MTX doses."""
     m = times.shape[0]
@@ -117,7 +117,7 @@ def write_table(args, times, depots, amounts):
         args[r + 3] = x[PG]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _last_dose(args, t):
     """Index of the last dose at or before ``t`` (-1 if none), by bisection."""
     lo, hi = 0, int(args[TABLE_START]) - 1
@@ -132,7 +132,7 @@ def _last_dose(args, t):
     return lo
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _central_pg(p, g0, c0, q0, dt):
     """Central and PG amounts (mg) ``dt`` days after (gut, central, PG) = (g0, c0, q0)."""
     a, b, c, _, kin, f = _rates(p)
@@ -142,7 +142,7 @@ def _central_pg(p, g0, c0, q0, dt):
     return central, pg
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def polyglutamate(t, args):
     """MTX polyglutamate amount (mg) and its time derivative (mg/day) at ``t``."""
     if args[TABLE_START] < 0.0:
@@ -155,7 +155,7 @@ def polyglutamate(t, args):
     return pg, args[_KIN] * central - args[_KOUT] * pg
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def constant_table(args, pg):
     """Make the table in ``args`` a constant polyglutamate amount ``pg`` (mg)."""
     args[TABLE_START] = -1.0

@@ -44,7 +44,7 @@ MAX_RETRIES = 5  # consecutive singular / non-finite attempts before giving up
 N_STATS = 5  # accepted, rejected, rhs evaluations, jacobian evaluations, LU factorisations
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def all_finite(x):
     """True if every entry of the 1-D array ``x`` is finite."""
     for v in x:
@@ -53,7 +53,7 @@ def all_finite(x):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _is_sorted(x):
     """True if the 1-D array ``x`` is nondecreasing."""
     for i in range(1, x.shape[0]):
@@ -62,7 +62,7 @@ def _is_sorted(x):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
     """Return BAD_INPUT if the arguments of ``solve`` are inconsistent, else SUCCESS."""
     n = y0.shape[0]
@@ -91,7 +91,7 @@ def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_
     return _SUCCESS
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def error_norm(err, y, ynew, rtol, atol):
     """RMS norm of ``err / (atol + rtol * max(|y|, |ynew|))`` (dimensionless)."""
     n = err.shape[0]
@@ -145,7 +145,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
     """
     expo = 1.0 / order - 0.75 * beta
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def initial_step(t, y, args, f0, rtol, atol, hmax, y1, f1, stats):
         """Hairer's starting step estimate (HINIT of DOPRI5/RADAU), time units."""
         n = y.shape[0]
@@ -170,7 +170,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
         h = min(100.0 * h, h1, hmax)
         return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
         """Integrate from t0 to t_out[-1] with bolus events; see rasim.solver docs.
 
