@@ -64,7 +64,7 @@ def make_kernels(solve):
         per-patient amounts ev_amt (n, k) -> y_out (n, m, ns), status (n,), stats (n, N_STATS)."""
         n = P.shape[0]
         for i in prange(n):
-            args = np.zeros(N_PARAMS + 1 + pk.ROW * dose_t.shape[0])
+            args = np.zeros(N_PARAMS + pk.HEADER + pk.ROW * dose_t.shape[0])
             args[:N_PARAMS] = P[i]
             pk.write_table(args, dose_t, dose_depot, dose_mg)
             status[i] = solve(t0, y0[i], args, t_out, ev_t, ev_cmt, ev_amt[i],
