@@ -187,7 +187,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
         y = y0.copy()
         ynew = np.empty(n)
         ws = np.empty((n_vec, n))
-        wm = np.empty((2, n, n))
+        wm = np.zeros((2, n, n))  # wm[0]: J, whose zeros a static-pattern jac never writes
         piv = np.empty(n, dtype=np.int64)
 
         t = t0

@@ -58,10 +58,13 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None):
     sparse_lu:              optional ``(lu_factor, lu_solve)`` generated for the model's
                             Jacobian pattern by :func:`rasim.solver.sparse.lu_source`; the
                             pivoted dense LU is then used only when it reports a small pivot.
+                            ``jac`` must then write the same entries at every call (the
+                            generated pattern): J is zeroed once per solve, not per step.
 
     The kernel's signature is documented in :mod:`rasim.solver`.
     """
     sp_factor, sp_solve = sparse_lu if sparse_lu is not None else (no_sparse_factor, no_sparse_solve)
+    zero_jac = sparse_lu is None
 
     @njit(cache=True, error_model="numpy")
     def factor(jm, diag, e, piv, nc):
@@ -88,7 +91,8 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None):
     def prepare(t, y, args, ws, wm, after_step, stats):
         """Evaluate f, J and df/dt at (t, y) into ws[_F0], wm[0] and ws[_FT]."""
         rhs(t, y, args, ws[_F0])
-        wm[0, :, :] = 0.0
+        if zero_jac:
+            wm[0, :, :] = 0.0
         jac(t, y, args, wm[0])
         ws[_FT, :] = 0.0
         dfdt(t, y, args, ws[_FT])
