@@ -300,6 +300,47 @@ def test_events_keep_the_step_size_proposal():
     assert dosed[0] <= quiet[0] + ev_t.size + 5  # at most ~one extra (clipped) step per dose
 
 
+@njit(cache=True)
+def weekly_rhs(t, y, a, dydt):
+    """A state driven by a forcing u that jumps at every multiple of a[1] and decays at rate a[0],
+    feeding a slow second state: a = (decay rate, period, gain)."""
+    u = math.exp(-a[0] * (t - math.floor(t / a[1]) * a[1]))
+    dydt[0] = a[2] * u - y[0] * (1.0 + y[1])
+    dydt[1] = u - 0.1 * y[1]
+
+
+@njit(cache=True)
+def weekly_jac(t, y, a, jm):
+    jm[0, 0] = -(1.0 + y[1])
+    jm[0, 1] = -y[0]
+    jm[1, 1] = -0.1
+
+
+@njit(cache=True)
+def weekly_dfdt(t, y, a, out):
+    du = -a[0] * math.exp(-a[0] * (t - math.floor(t / a[1]) * a[1]))
+    out[0] = a[2] * du
+    out[1] = du
+
+
+def test_step_size_memory_saves_attempts_at_the_same_accuracy():
+    """Breakpoints at the kinks of a weekly forcing: remembering last week's step sizes takes
+    fewer attempts than re-estimating the step after every kink, within the tolerance."""
+    args, t_out = [0.5, 7.0, 10.0], [420.0]
+    kinks = np.arange(7.0, 420.0, 7.0)
+    events = (kinks, np.zeros(kinks.size, dtype=np.int64), np.zeros(kinks.size))
+    _, ref, _ = run(make_rodas(weekly_rhs, weekly_jac, weekly_dfdt, step_memory=False), 0.0, [0.0, 0.0], args,
+                    t_out, events, rtol=1e-9, atol=1e-12, max_steps=10**6)
+    attempts = {}
+    for memory in (True, False):
+        solve = make_rodas(weekly_rhs, weekly_jac, weekly_dfdt, step_memory=memory)
+        status, y, stats = run(solve, 0.0, [0.0, 0.0], args, t_out, events, rtol=1e-4, atol=1e-7)
+        assert status == Status.SUCCESS
+        np.testing.assert_allclose(y, ref, rtol=1e-3)
+        attempts[memory] = stats[0] + stats[1]
+    assert attempts[True] < 0.95 * attempts[False]
+
+
 # ---------------------------------------------------------------- accuracy on classic problems
 def test_rodas_robertson_matches_radau():
     t_out = np.concatenate(([0.0], np.logspace(-5, 5, 21)))

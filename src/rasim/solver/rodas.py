@@ -45,7 +45,7 @@ _F0, _FT, _K1, _DY = 0, 1, 2, 8  # f(t,y), df/dt(t,y), k1..k6 in rows 2..7, scra
 _N_VEC = 9
 
 
-def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None):
+def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True):
     """Return the compiled RODAS4 ``solve`` kernel for one model.
 
     rhs(t, y, args, dydt):  writes dy/dt into dydt.
@@ -60,6 +60,8 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None):
                             pivoted dense LU is then used only when it reports a small pivot.
                             ``jac`` must then write the same entries at every call (the
                             generated pattern): J is zeroed once per solve, not per step.
+    step_memory:            reuse the previous breakpoint interval's step sizes as a floor
+                            (see :mod:`rasim.solver._driver`).
 
     The kernel's signature is documented in :mod:`rasim.solver`.
     """
@@ -159,4 +161,4 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None):
         stats[2] += 5
         return _SUCCESS, error_norm(k6, y, ynew, rtol, atol)
 
-    return make_driver(rhs, prepare, attempt, _N_VEC, order=4, beta=0.0, fac_max=6.0)
+    return make_driver(rhs, prepare, attempt, _N_VEC, order=4, beta=0.0, fac_max=6.0, step_memory=step_memory)
