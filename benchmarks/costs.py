@@ -60,7 +60,7 @@ def _unit_costs(reps, t, y, args, jm, e, b):
                 u, du = polyglutamate(tr, args)
                 acc += u + du
             elif which == 4:
-                lu_factor(jm, 4.0 + 1e-9 * r, e)
+                lu_factor(jm.reshape(n * n), 4.0 + 1e-9 * r, e)
             else:
                 out[:] = b
                 lu_solve(e, out)
@@ -84,7 +84,7 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
     n = prob.y0.shape[1]
     jm = np.zeros((n, n))
     model.jac(1.0, prob.y0[0], prob.args[0], jm)
-    unit = np.min([_unit_costs(UNIT_REPS, 1.0, prob.y0[0].copy(), prob.args[0], jm, np.empty((n, n)),
+    unit = np.min([_unit_costs(UNIT_REPS, 1.0, prob.y0[0].copy(), prob.args[0], jm, np.empty(n * n),
                                np.ones(n))[0] for _ in range(3)], axis=0)
     accepted, rejected, n_rhs, n_jac, n_lu = (int(v) for v in stats)
     parts = {

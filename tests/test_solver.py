@@ -229,8 +229,8 @@ def test_generated_sparse_lu_matches_numpy(seed):
     factor, solve = compiled_sparse_lu(pattern, n)
     for d in (1e3, 1.0, 1e-3):
         jm = random_on(pattern, n, rng)
-        e, b = np.zeros((n, n)), rng.normal(size=n)
-        if factor(jm, d, e) == 0:  # else a pivot failed the threshold: the solver goes dense
+        e, b = np.zeros(n * n), rng.normal(size=n)
+        if factor(jm.ravel(), d, e) == 0:  # else a pivot failed the threshold: the solver goes dense
             x = b.copy()
             solve(e, x)
             np.testing.assert_allclose(x, np.linalg.solve(d * np.eye(n) - jm, b), rtol=1e-9, atol=1e-12)
@@ -244,8 +244,8 @@ def test_model_sparse_lu_matches_numpy_and_has_little_fill():
     assert len(filled) <= len(set(jacobian.SPARSITY) | {(i, i) for i in range(n)}) + 2 * n
     for d in (1e4, 10.0, 0.1):
         jm = random_on(jacobian.SPARSITY, n, rng)
-        e, b = np.zeros((n, n)), rng.normal(size=n)
-        assert jacobian.lu_factor(jm, d, e) == 0
+        e, b = np.zeros(n * n), rng.normal(size=n)
+        assert jacobian.lu_factor(jm.ravel(), d, e) == 0
         x = b.copy()
         jacobian.lu_solve(e, x)
         np.testing.assert_allclose(x, np.linalg.solve(d * np.eye(n) - jm, b), rtol=1e-10, atol=1e-12)
@@ -255,10 +255,10 @@ def test_sparse_lu_reports_a_small_pivot():
     pattern = [(0, 0), (0, 1), (1, 0), (1, 1)]
     factor, _ = compiled_sparse_lu(pattern, 2)
     d = 2.0
-    assert factor(np.array([[d, 1.0], [1.0, 0.0]]), d, np.zeros((2, 2))) == 1  # zero pivot
-    assert factor(np.array([[d - 1e-9, 1.0], [1.0, 0.0]]), d, np.zeros((2, 2))) == 1  # below threshold
-    assert factor(np.array([[np.nan, 1.0], [1.0, 0.0]]), d, np.zeros((2, 2))) == 1
-    assert factor(np.array([[0.0, 1.0], [1.0, 0.0]]), d, np.zeros((2, 2))) == 0
+    assert factor(np.array([d, 1.0, 1.0, 0.0]), d, np.zeros(4)) == 1  # zero pivot
+    assert factor(np.array([d - 1e-9, 1.0, 1.0, 0.0]), d, np.zeros(4)) == 1  # below threshold
+    assert factor(np.array([np.nan, 1.0, 1.0, 0.0]), d, np.zeros(4)) == 1
+    assert factor(np.array([0.0, 1.0, 1.0, 0.0]), d, np.zeros(4)) == 0
 
 
 def test_rodas_with_sparse_lu_matches_dense():

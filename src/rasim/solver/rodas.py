@@ -72,9 +72,9 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True):
     def factor(jm, diag, e, piv, nc):
         """LU of E = diag I - jm into e: sparse if it can, else pivoted dense.
         Returns (status, sparse used)."""
-        if sp_factor(jm, diag, e) == 0:
-            return _SUCCESS, True
         n = jm.shape[0]
+        if sp_factor(jm.reshape(n * n), diag, e.reshape(n * n)) == 0:
+            return _SUCCESS, True
         for i in range(n):
             for jj in range(n):
                 e[i, jj] = -jm[i, jj]
@@ -85,7 +85,7 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True):
     def lin_solve(e, piv, b, nc, sparse):
         """b <- E^-1 b with ``factor``'s output."""
         if sparse:
-            sp_solve(e, b)
+            sp_solve(e.reshape(e.shape[0] * e.shape[1]), b)
         else:
             lu_solve_block(e, piv, b, nc)
 

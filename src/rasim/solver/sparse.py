@@ -4,14 +4,17 @@
 written into a model's generated module (``tools/generate_jacobian.py`` does
 this for rasim's model; a user model can do the same)::
 
-    code = lu_factor(J, d, e)   # J (n, n) Jacobian, d = 1 / (h gamma) (1/time), e (n, n) out
+    code = lu_factor(J, d, e)   # J: Jacobian, flat row-major (n * n,); d = 1 / (h gamma) (1/time);
+                                # e: flat (>= number of LU entries) out
     lu_solve(e, b)              # b (n,) <- E^-1 b in place
 
 The pivots are the diagonal entries, taken in a fill-reducing (Markowitz)
 order fixed at generation time, so there is no pivot search at run time and
-only the pattern's entries (plus fill) are touched.  ``lu_factor`` stores the
-multipliers of L and the entries of U in ``e`` at their original (row, column)
-positions, with 1 / pivot on the diagonal, and returns 0, or the 1-based
+only the pattern's entries (plus fill) are touched, each held in a local
+variable and read or written once (straight-line scalar code on flat arrays
+compiles several times faster than repeated 2-D indexing).  ``lu_factor``
+stores the multipliers of L and the entries of U in ``e``, row by row, with
+1 / pivot on the diagonal, and returns 0, or the 1-based
 state index of a pivot that is zero, not finite or below ``PIVOT_TOL`` times
 the largest entry under it in its column (threshold pivoting): the solver
 then factors E with its pivoted dense LU instead.  Sinks (states nothing else
@@ -46,35 +49,39 @@ def lu_source(pattern, n):
     order, filled = markowitz_order(pattern, n)
     pos = {k: s for s, k in enumerate(order)}
     jac = set(pattern)
+    fill = len(filled - jac - {(i, i) for i in range(n)})
+    slot = {ij: q for q, ij in enumerate(sorted(filled))}
     lines = ["", "", "@njit(cache=True, error_model=\"numpy\")", "def lu_factor(J, d, e):",
-             f'    """Factor E = d I - J in place into e (fill {len(filled) - len(jac | {(i, i) for i in range(n)})}); '
-             f'0 or the 1-based index of a too small pivot."""']
+             f'    """Factor E = d I - J into e ({len(filled)} entries, {fill} of them fill); 0, or the '
+             f'1-based index of a pivot below the threshold."""']
     for i, j in sorted(filled):
-        if i == j:
-            lines.append(f"    e[{i}, {i}] = d - J[{i}, {i}]" if (i, i) in jac else f"    e[{i}, {i}] = d")
+        if (i, j) in jac:
+            lines.append(f"    a_{i}_{j} = {'d - ' if i == j else '-'}J[{i * n + j}]")
         else:
-            lines.append(f"    e[{i}, {j}] = -J[{i}, {j}]" if (i, j) in jac else f"    e[{i}, {j}] = 0.0")
+            lines.append(f"    a_{i}_{j} = {'d' if i == j else '0.0'}")
     for k in order:
         below = [i for i in sorted(filled_col(filled, k)) if pos[i] > pos[k]]
         right = [j for j in sorted(filled_row(filled, k)) if pos[j] > pos[k]]
-        test = "abs(p) > 0.0"
+        test = f"abs(a_{k}_{k}) > 0.0"
         if below:
-            col = ", ".join(f"abs(e[{i}, {k}])" for i in below)
-            test += f" and abs(p) >= {PIVOT_TOL!r} * max({col}{', 0.0' if len(below) == 1 else ''})"
-        lines += [f"    p = e[{k}, {k}]", f"    if not ({test}):", f"        return {k + 1}",
-                  "    r = 1.0 / p", f"    e[{k}, {k}] = r"]
+            col = ", ".join(f"abs(a_{i}_{k})" for i in below)
+            test += f" and abs(a_{k}_{k}) >= {PIVOT_TOL!r} * max({col}{', 0.0' if len(below) == 1 else ''})"
+        lines += [f"    if not ({test}):", f"        return {k + 1}", f"    a_{k}_{k} = 1.0 / a_{k}_{k}"]
         for i in below:
-            lines += [f"    m = e[{i}, {k}] * r", f"    e[{i}, {k}] = m"]
-            lines += [f"    e[{i}, {j}] -= m * e[{k}, {j}]" for j in right]
+            lines.append(f"    a_{i}_{k} = a_{i}_{k} * a_{k}_{k}")
+            lines += [f"    a_{i}_{j} = a_{i}_{j} - a_{i}_{k} * a_{k}_{j}" for j in right]
+    lines += [f"    e[{slot[ij]}] = a_{ij[0]}_{ij[1]}" for ij in sorted(filled)]
     lines += ["    return 0", "", "", "@njit(cache=True, error_model=\"numpy\")", "def lu_solve(e, b):",
               '    """Solve E x = b in place with lu_factor\'s e."""']
+    lines += [f"    x_{k} = b[{k}]" for k in range(n)]
     for k in order:
-        terms = "".join(f" - e[{k}, {j}] * b[{j}]" for j in sorted(filled_row(filled, k)) if pos[j] < pos[k])
+        terms = "".join(f" - e[{slot[k, j]}] * x_{j}" for j in sorted(filled_row(filled, k)) if pos[j] < pos[k])
         if terms:
-            lines.append(f"    b[{k}] = b[{k}]{terms}")
+            lines.append(f"    x_{k} = x_{k}{terms}")
     for k in reversed(order):
-        terms = "".join(f" - e[{k}, {j}] * b[{j}]" for j in sorted(filled_row(filled, k)) if pos[j] > pos[k])
-        lines.append(f"    b[{k}] = (b[{k}]{terms}) * e[{k}, {k}]" if terms else f"    b[{k}] *= e[{k}, {k}]")
+        terms = "".join(f" - e[{slot[k, j]}] * x_{j}" for j in sorted(filled_row(filled, k)) if pos[j] > pos[k])
+        lines.append(f"    x_{k} = (x_{k}{terms}) * e[{slot[k, k]}]")
+    lines += [f"    b[{k}] = x_{k}" for k in range(n)]
     return "\n".join(lines)
 
 
