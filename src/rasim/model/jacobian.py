@@ -412,7 +412,7 @@ def lu_factor(J, d, e):
     a_22_8 = -J[514]
     a_22_10 = -J[516]
     a_22_22 = d - J[528]
-    if not (abs(a_2_2) > 0.0 and abs(a_2_2) >= 0.01 * max(abs(a_3_2), abs(a_4_2), abs(a_5_2), abs(a_6_2), abs(a_8_2), abs(a_9_2), abs(a_10_2), abs(a_11_2), abs(a_16_2), abs(a_20_2), abs(a_21_2))):
+    if not (abs(a_2_2) > 0.0 and abs(a_2_2) >= 0.0001 * max(abs(a_3_2), abs(a_4_2), abs(a_5_2), abs(a_6_2), abs(a_8_2), abs(a_9_2), abs(a_10_2), abs(a_11_2), abs(a_16_2), abs(a_20_2), abs(a_21_2))):
         return 3
     a_2_2 = 1.0 / a_2_2
     a_3_2 = a_3_2 * a_2_2
@@ -447,21 +447,21 @@ def lu_factor(J, d, e):
     if not (abs(a_22_22) > 0.0):
         return 23
     a_22_22 = 1.0 / a_22_22
-    if not (abs(a_11_11) > 0.0 and abs(a_11_11) >= 0.01 * max(abs(a_10_11), 0.0)):
+    if not (abs(a_11_11) > 0.0 and abs(a_11_11) >= 0.0001 * max(abs(a_10_11), 0.0)):
         return 12
     a_11_11 = 1.0 / a_11_11
     a_10_11 = a_10_11 * a_11_11
     a_10_1 = a_10_1 - a_10_11 * a_11_1
     a_10_12 = a_10_12 - a_10_11 * a_11_12
     a_10_14 = a_10_14 - a_10_11 * a_11_14
-    if not (abs(a_14_14) > 0.0 and abs(a_14_14) >= 0.01 * max(abs(a_10_14), abs(a_13_14))):
+    if not (abs(a_14_14) > 0.0 and abs(a_14_14) >= 0.0001 * max(abs(a_10_14), abs(a_13_14))):
         return 15
     a_14_14 = 1.0 / a_14_14
     a_10_14 = a_10_14 * a_14_14
     a_10_4 = a_10_4 - a_10_14 * a_14_4
     a_13_14 = a_13_14 * a_14_14
     a_13_4 = a_13_4 - a_13_14 * a_14_4
-    if not (abs(a_7_7) > 0.0 and abs(a_7_7) >= 0.01 * max(abs(a_3_7), abs(a_4_7), abs(a_15_7), abs(a_16_7))):
+    if not (abs(a_7_7) > 0.0 and abs(a_7_7) >= 0.0001 * max(abs(a_3_7), abs(a_4_7), abs(a_15_7), abs(a_16_7))):
         return 8
     a_7_7 = 1.0 / a_7_7
     a_3_7 = a_3_7 * a_7_7
@@ -472,7 +472,7 @@ def lu_factor(J, d, e):
     a_15_6 = a_15_6 - a_15_7 * a_7_6
     a_16_7 = a_16_7 * a_7_7
     a_16_6 = a_16_6 - a_16_7 * a_7_6
-    if not (abs(a_16_16) > 0.0 and abs(a_16_16) >= 0.01 * max(abs(a_6_16), 0.0)):
+    if not (abs(a_16_16) > 0.0 and abs(a_16_16) >= 0.0001 * max(abs(a_6_16), 0.0)):
         return 17
     a_16_16 = 1.0 / a_16_16
     a_6_16 = a_6_16 * a_16_16
@@ -480,7 +480,7 @@ def lu_factor(J, d, e):
     a_6_1 = a_6_1 - a_6_16 * a_16_1
     a_6_6 = a_6_6 - a_6_16 * a_16_6
     a_6_9 = a_6_9 - a_6_16 * a_16_9
-    if not (abs(a_0_0) > 0.0 and abs(a_0_0) >= 0.01 * max(abs(a_1_0), abs(a_3_0), abs(a_4_0), abs(a_6_0), abs(a_8_0), abs(a_9_0))):
+    if not (abs(a_0_0) > 0.0 and abs(a_0_0) >= 0.0001 * max(abs(a_1_0), abs(a_3_0), abs(a_4_0), abs(a_6_0), abs(a_8_0), abs(a_9_0))):
         return 1
     a_0_0 = 1.0 / a_0_0
     a_1_0 = a_1_0 * a_0_0
@@ -495,7 +495,7 @@ def lu_factor(J, d, e):
     a_8_12 = a_8_12 - a_8_0 * a_0_12
     a_9_0 = a_9_0 * a_0_0
     a_9_12 = a_9_12 - a_9_0 * a_0_12
-    if not (abs(a_1_1) > 0.0 and abs(a_1_1) >= 0.01 * max(abs(a_3_1), abs(a_4_1), abs(a_6_1), abs(a_8_1), abs(a_9_1), abs(a_10_1))):
+    if not (abs(a_1_1) > 0.0 and abs(a_1_1) >= 0.0001 * max(abs(a_3_1), abs(a_4_1), abs(a_6_1), abs(a_8_1), abs(a_9_1), abs(a_10_1))):
         return 2
     a_1_1 = 1.0 / a_1_1
     a_3_1 = a_3_1 * a_1_1
@@ -510,7 +510,7 @@ def lu_factor(J, d, e):
     a_9_12 = a_9_12 - a_9_1 * a_1_12
     a_10_1 = a_10_1 * a_1_1
     a_10_12 = a_10_12 - a_10_1 * a_1_12
-    if not (abs(a_10_10) > 0.0 and abs(a_10_10) >= 0.01 * max(abs(a_8_10), abs(a_13_10))):
+    if not (abs(a_10_10) > 0.0 and abs(a_10_10) >= 0.0001 * max(abs(a_8_10), abs(a_13_10))):
         return 11
     a_10_10 = 1.0 / a_10_10
     a_8_10 = a_8_10 * a_10_10
@@ -519,7 +519,7 @@ def lu_factor(J, d, e):
     a_13_10 = a_13_10 * a_10_10
     a_13_4 = a_13_4 - a_13_10 * a_10_4
     a_13_12 = a_13_12 - a_13_10 * a_10_12
-    if not (abs(a_9_9) > 0.0 and abs(a_9_9) >= 0.01 * max(abs(a_6_9), abs(a_15_9))):
+    if not (abs(a_9_9) > 0.0 and abs(a_9_9) >= 0.0001 * max(abs(a_6_9), abs(a_15_9))):
         return 10
     a_9_9 = 1.0 / a_9_9
     a_6_9 = a_6_9 * a_9_9
@@ -530,7 +530,7 @@ def lu_factor(J, d, e):
     a_15_8 = a_15_8 - a_15_9 * a_9_8
     a_15_12 = a_15_12 - a_15_9 * a_9_12
     a_15_15 = a_15_15 - a_15_9 * a_9_15
-    if not (abs(a_3_3) > 0.0 and abs(a_3_3) >= 0.01 * max(abs(a_8_3), abs(a_12_3))):
+    if not (abs(a_3_3) > 0.0 and abs(a_3_3) >= 0.0001 * max(abs(a_8_3), abs(a_12_3))):
         return 4
     a_3_3 = 1.0 / a_3_3
     a_8_3 = a_8_3 * a_3_3
@@ -543,7 +543,7 @@ def lu_factor(J, d, e):
     a_12_8 = a_12_8 - a_12_3 * a_3_8
     a_12_12 = a_12_12 - a_12_3 * a_3_12
     a_12_15 = a_12_15 - a_12_3 * a_3_15
-    if not (abs(a_13_13) > 0.0 and abs(a_13_13) >= 0.01 * max(abs(a_4_13), abs(a_6_13))):
+    if not (abs(a_13_13) > 0.0 and abs(a_13_13) >= 0.0001 * max(abs(a_4_13), abs(a_6_13))):
         return 14
     a_13_13 = 1.0 / a_13_13
     a_4_13 = a_4_13 * a_13_13
@@ -556,7 +556,7 @@ def lu_factor(J, d, e):
     a_6_8 = a_6_8 - a_6_13 * a_13_8
     a_6_12 = a_6_12 - a_6_13 * a_13_12
     a_6_15 = a_6_15 - a_6_13 * a_13_15
-    if not (abs(a_4_4) > 0.0 and abs(a_4_4) >= 0.01 * max(abs(a_6_4), abs(a_8_4))):
+    if not (abs(a_4_4) > 0.0 and abs(a_4_4) >= 0.0001 * max(abs(a_6_4), abs(a_8_4))):
         return 5
     a_4_4 = 1.0 / a_4_4
     a_6_4 = a_6_4 * a_4_4
@@ -569,7 +569,7 @@ def lu_factor(J, d, e):
     a_8_8 = a_8_8 - a_8_4 * a_4_8
     a_8_12 = a_8_12 - a_8_4 * a_4_12
     a_8_15 = a_8_15 - a_8_4 * a_4_15
-    if not (abs(a_6_6) > 0.0 and abs(a_6_6) >= 0.01 * max(abs(a_8_6), abs(a_12_6), abs(a_15_6))):
+    if not (abs(a_6_6) > 0.0 and abs(a_6_6) >= 0.0001 * max(abs(a_8_6), abs(a_12_6), abs(a_15_6))):
         return 7
     a_6_6 = 1.0 / a_6_6
     a_8_6 = a_8_6 * a_6_6
@@ -584,7 +584,7 @@ def lu_factor(J, d, e):
     a_15_8 = a_15_8 - a_15_6 * a_6_8
     a_15_12 = a_15_12 - a_15_6 * a_6_12
     a_15_15 = a_15_15 - a_15_6 * a_6_15
-    if not (abs(a_8_8) > 0.0 and abs(a_8_8) >= 0.01 * max(abs(a_12_8), abs(a_15_8))):
+    if not (abs(a_8_8) > 0.0 and abs(a_8_8) >= 0.0001 * max(abs(a_12_8), abs(a_15_8))):
         return 9
     a_8_8 = 1.0 / a_8_8
     a_12_8 = a_12_8 * a_8_8
@@ -593,7 +593,7 @@ def lu_factor(J, d, e):
     a_15_8 = a_15_8 * a_8_8
     a_15_12 = a_15_12 - a_15_8 * a_8_12
     a_15_15 = a_15_15 - a_15_8 * a_8_15
-    if not (abs(a_12_12) > 0.0 and abs(a_12_12) >= 0.01 * max(abs(a_15_12), 0.0)):
+    if not (abs(a_12_12) > 0.0 and abs(a_12_12) >= 0.0001 * max(abs(a_15_12), 0.0)):
         return 13
     a_12_12 = 1.0 / a_12_12
     a_15_12 = a_15_12 * a_12_12

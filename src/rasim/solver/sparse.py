@@ -22,7 +22,7 @@ depends on) cost no fill: their column is empty, so they are eliminated first.
 """
 from __future__ import annotations
 
-PIVOT_TOL = 0.01  # threshold-pivoting ratio |pivot| / max |entry below it|
+PIVOT_TOL = 1e-4  # threshold-pivoting ratio |pivot| / max |entry below it|
 
 
 def markowitz_order(pattern, n):
