@@ -2,8 +2,8 @@
 
 * ``kernel_profile``: one patient's rodas4 trial (one thread), split by a cost
   model: measured unit costs (ns per call) of the RHS, the Jacobian, df/dt, the
-  MTX forcing alone, forming + LU-factorising the 21x21 iteration matrix and one
-  LU solve, times the solver's own call counts; the rest (measured total minus
+  MTX forcing alone, forming + factorising the iteration matrix E = d I - J with
+  the model's generated sparse LU and one sparse solve, times the solver's own call counts; the rest (measured total minus
   the modelled parts) is the driver (step control, vector updates, outputs),
   give or take the cost model's own error.  Times are minima over repeats, the
   figure least disturbed by other jobs on a shared machine.
@@ -21,7 +21,7 @@ from numba import njit, objmode
 from rasim import model
 from rasim.integrate import KERNELS
 from rasim.model.pk import polyglutamate
-from rasim.solver.linalg import lu_factor, lu_solve
+from rasim.model.jacobian import lu_factor, lu_solve
 
 from cases import Problems, atol_vector
 
@@ -37,8 +37,8 @@ def time_ns():
 
 
 @njit
-def _unit_costs(reps, t, y, args, jm, e, piv, b):
-    """Nanoseconds per call of (rhs, jac, dfdt, polyglutamate, form E + LU factor, LU solve)."""
+def _unit_costs(reps, t, y, args, jm, e, b):
+    """Nanoseconds per call of (rhs, jac, dfdt, polyglutamate, form E + sparse LU, sparse solve)."""
     n = y.shape[0]
     out = np.empty(n)
     mat = np.zeros((n, n))
@@ -60,14 +60,10 @@ def _unit_costs(reps, t, y, args, jm, e, piv, b):
                 u, du = polyglutamate(tr, args)
                 acc += u + du
             elif which == 4:
-                for i in range(n):
-                    for j in range(n):
-                        e[i, j] = -jm[i, j]
-                    e[i, i] += 4.0 + 1e-9 * r
-                lu_factor(e, piv)
+                lu_factor(jm.reshape(n * n), 4.0 + 1e-9 * r, e)
             else:
                 out[:] = b
-                lu_solve(e, piv, out)
+                lu_solve(e, out)
         res[which] = (time_ns() - t0) / reps
         acc += out[0] + mat[0, 0]
     return res, acc
@@ -88,15 +84,15 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
     n = prob.y0.shape[1]
     jm = np.zeros((n, n))
     model.jac(1.0, prob.y0[0], prob.args[0], jm)
-    unit = np.min([_unit_costs(UNIT_REPS, 1.0, prob.y0[0].copy(), prob.args[0], jm, np.empty((n, n)),
-                               np.empty(n, dtype=np.int64), np.ones(n))[0] for _ in range(3)], axis=0)
+    unit = np.min([_unit_costs(UNIT_REPS, 1.0, prob.y0[0].copy(), prob.args[0], jm, np.empty(n * n),
+                               np.ones(n))[0] for _ in range(3)], axis=0)
     accepted, rejected, n_rhs, n_jac, n_lu = (int(v) for v in stats)
     parts = {
         "rhs (incl. MTX forcing)": n_rhs * unit[0],
         "Jacobian": n_jac * unit[1],
         "df/dt": n_jac * unit[2],
-        "form E + LU factor": n_lu * unit[4],
-        "LU solves (6 per attempt)": 6 * n_lu * unit[5],
+        "form E + sparse LU": n_lu * unit[4],
+        "sparse solves (6 per attempt)": 6 * n_lu * unit[5],
     }
     parts = {k: v * 1e-9 for k, v in parts.items()}
     parts["rest: driver, vector updates (+- model error)"] = total - sum(parts.values())

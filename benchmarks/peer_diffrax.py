@@ -64,7 +64,7 @@ def _polyglutamate(jnp, t, args, n_doses):
     p = args
     kel = p[pk._KEL] * (1.0 - p[pk._FR] + p[pk._FR] * p[pk._CRCL] / 100.0)
     a, b, c, kin, f = p[pk._KA], kel + p[pk._KIN], p[pk._KOUT], p[pk._KIN], p[pk._F_ORAL]
-    table = args[pk.TABLE_START + 1:pk.TABLE_START + 1 + pk.ROW * n_doses].reshape(n_doses, pk.ROW)
+    table = args[pk.ROWS_START:pk.ROWS_START + pk.ROW * n_doses].reshape(n_doses, pk.ROW)
     k = jnp.searchsorted(table[:, 0], t, side="right") - 1
     row = table[jnp.maximum(k, 0)]
     g0, c0, q0, dt = row[1], row[2], row[3], t - row[0]

@@ -8,14 +8,17 @@ Sections (all figures measured in this one run, on this machine):
    import + a first 8-patient cohort run minus a warm run, in fresh processes;
 2. one patient, 3 years (UC-MSC day 0 + MTX 15 mg weekly): rodas4 / dopri5 run time;
 3. work-precision on the ``msc+dmard`` arm: rasim rodas4/dopri5 and the peers
-   (numbalsoda, scipy solve_ivp LSODA/BDF/Radau, diffrax) at several
+   (numbalsoda, scipy solve_ivp LSODA/BDF/Radau and odeint, diffrax) at several
    tolerances, errors against scipy Radau at rtol 1e-11; speed ratios at equal
    achieved error;
 4. cohort runs of 1,000 / 10,000 / 100,000 patients (summary only), each in a
    fresh process: patients per second, wall time, peak memory; a size whose
    projected time exceeds ``--case-budget`` is skipped and its time projected;
-5. where the time goes (solver cost model, cohort pipeline stages);
-6. the issue's targets: met / missed and by how much.
+5. the standard stiff problems HIRES, ROBER, POLLU (``standard.py``): rasim
+   rodas4 against scipy Radau/BDF/LSODA/odeint and numbalsoda, errors against
+   the test set's published reference solutions;
+6. where the time goes (solver cost model, cohort pipeline stages);
+7. the issue's targets: met / missed and by how much.
 
 The JSON follows pytest-benchmark's layout (machine_info, commit_info,
 benchmarks[] with stats and extra_info, datetime, version) plus the targets,
@@ -46,6 +49,7 @@ import numpy as np  # noqa: E402
 import cases  # noqa: E402
 import costs  # noqa: E402
 import solvers  # noqa: E402
+import standard  # noqa: E402
 import targets  # noqa: E402
 import workprec  # noqa: E402
 from child import START_PATIENTS  # noqa: E402
@@ -164,7 +168,7 @@ def workprec_section(cfg: Config, want_peers: bool) -> dict:
             missing[method.name] = method.reason
             say(f"  {method.name:12s} MISSING: {method.reason}")
     if not want_peers:
-        for name in ("numbalsoda", "scipy-lsoda", "scipy-bdf", "scipy-radau", "diffrax"):
+        for name in ("numbalsoda", "scipy-lsoda", "scipy-bdf", "scipy-radau", "scipy-odeint", "diffrax"):
             missing[name] = "peers not run (--no-peers)"
             say(f"  {name:12s} MISSING: {missing[name]}")
     try:
@@ -207,9 +211,17 @@ def cohort_section(cfg: Config) -> list[dict]:
         rate, measured_n = n / r["run_s"], n
         runs.append(r)
         say(f"cohort N={n:>7,}: wall {r['wall_s']:8.1f} s (compile/load before it {r['compile_s']:.1f} s), "
-            f"{n / r['run_s']:8.1f} patients/s, peak memory {r['peak_mib']:.0f} MiB "
+            f"{n / r['wall_s']:8.1f} patients/s end to end, {n / r['trial_s']:8.1f} solve-only (trial "
+            f"integration), peak memory {r['peak_mib']:.0f} MiB "
             f"(before run {r['peak_mib_before']:.0f}), status != 0: {r['failures']}")
     return runs
+
+
+def standard_section(cfg: Config) -> dict:
+    """HIRES, ROBER, POLLU: work-precision against the published reference solutions."""
+    say("standard problems (IVP test set, one solve at a time, one core; error vs published reference):")
+    quick = cfg.tolerances == workprec.QUICK_TOLERANCES
+    return standard.run(standard.QUICK_TOLERANCES if quick else standard.TOLERANCES, 0.05 if quick else 0.2, say)
 
 
 def profile_section(cfg: Config) -> dict:
@@ -257,7 +269,7 @@ def _bench(group: str, name: str, values: list[float], params: dict | None = Non
             "params": params or {}, "stats": stats, "extra_info": extra}
 
 
-def benchmarks_json(startup, single, wp, runs, profile) -> list[dict]:
+def benchmarks_json(startup, single, wp, runs, profile, std) -> list[dict]:
     """Every figure as a benchmark entry."""
     out = [_bench("compile", "cold", [startup["cold_s"]], **startup["cold"]),
            _bench("compile", "cached", [startup["cached_s"]], **startup["cached"])]
@@ -269,6 +281,10 @@ def benchmarks_json(startup, single, wp, runs, profile) -> list[dict]:
     for r in runs:
         vals = [r["wall_s"]] if "wall_s" in r else [r["projected_s"]]
         out.append(_bench("cohort", f"N={r['patients']}", vals, {"patients": r["patients"]}, **r))
+    for problem, pts in std["points"].items():
+        for name, ps in pts.items():
+            for p in ps:
+                out.append(_bench(f"standard-{problem}", name, [p.seconds], {"rtol": p.rtol}, **p.as_dict()))
     out.append(_bench("profile", "rodas4-one-patient", [profile["kernel"]["seconds"]], **profile["kernel"]))
     if "stages" in profile:
         out.append(_bench("profile", "cohort-stages", [profile["stages"]["run_s"]], **profile["stages"]))
@@ -315,14 +331,18 @@ def main() -> None:
     single = single_section(cfg)
     wp = workprec_section(cfg, not a.no_peers)
     runs = cohort_section(cfg)
+    std = standard_section(cfg)
     profile = profile_section(cfg)
     verdicts = targets.evaluate(wp["ratios"], wp["missing"], runs, startup)
     print_targets(verdicts)
     doc = {"machine_info": machine, "commit_info": commit, "datetime": started.isoformat(),
            "version": "rasim-suite/1", "config": cfg.__dict__, "source": cases.SOURCE,
-           "benchmarks": benchmarks_json(startup, single, wp, runs, profile),
+           "benchmarks": benchmarks_json(startup, single, wp, runs, profile, std),
+           "standard_ratios_at_equal_error": {pr: {k: [{"error": e, "ratio": r} for e, r in v] for k, v in rat.items()}
+                                              for pr, rat in std["ratios"].items()},
            "ratios_at_equal_error": {k: [{"error": e, "ratio": r} for e, r in v] for k, v in wp["ratios"].items()},
-           "missing": wp["missing"], "targets": verdicts}
+           "missing": {**wp["missing"], **{f"standard-{k}": v for k, v in std["missing"].items()}},
+           "targets": verdicts}
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     write_json(a.json or HERE / "results" / f"{stamp}_{str(commit['id'])[:10]}.json", doc)
 

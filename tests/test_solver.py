@@ -7,7 +7,9 @@ from numba import njit
 from scipy.integrate import solve_ivp
 
 from rasim.solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
+from rasim.model import jacobian
 from rasim.solver.linalg import lu_factor, lu_solve
+from rasim.solver.sparse import lu_source, markowitz_order
 
 NO_EVENTS = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0))
 
@@ -203,6 +205,72 @@ def test_lu_reports_singular():
     assert lu_factor(np.zeros((2, 2)), np.empty(2, dtype=np.int64)) == 1
 
 
+def compiled_sparse_lu(pattern, n):
+    """(lu_factor, lu_solve) generated for ``pattern`` and compiled without a cache file."""
+    namespace = {"njit": njit}
+    exec(lu_source(pattern, n).replace("cache=True, ", ""), namespace)
+    return namespace["lu_factor"], namespace["lu_solve"]
+
+
+def random_on(pattern, n, rng):
+    """A matrix with random entries on ``pattern`` (which holds the diagonal), the diagonal negative."""
+    jm = np.zeros((n, n))
+    for i, j in pattern:
+        jm[i, j] = rng.normal()
+    jm[np.diag_indices(n)] = -np.abs(np.diag(jm)) - 1.0
+    return jm
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_generated_sparse_lu_matches_numpy(seed):
+    rng = np.random.default_rng(seed)
+    n = 12
+    pattern = sorted({(int(i), int(j)) for i, j in rng.integers(0, n, size=(30, 2))} | {(i, i) for i in range(n)})
+    factor, solve = compiled_sparse_lu(pattern, n)
+    for d in (1e3, 1.0, 1e-3):
+        jm = random_on(pattern, n, rng)
+        e, b = np.zeros(n * n), rng.normal(size=n)
+        if factor(jm.ravel(), d, e) == 0:  # else a pivot failed the threshold: the solver goes dense
+            x = b.copy()
+            solve(e, x)
+            np.testing.assert_allclose(x, np.linalg.solve(d * np.eye(n) - jm, b), rtol=1e-9, atol=1e-12)
+
+
+def test_model_sparse_lu_matches_numpy_and_has_little_fill():
+    rng = np.random.default_rng(5)
+    n = max(max(ij) for ij in jacobian.SPARSITY) + 1
+    order, filled = markowitz_order(jacobian.SPARSITY, n)
+    assert sorted(order) == list(range(n))
+    assert len(filled) <= len(set(jacobian.SPARSITY) | {(i, i) for i in range(n)}) + 2 * n
+    for d in (1e4, 10.0, 0.1):
+        jm = random_on(jacobian.SPARSITY, n, rng)
+        e, b = np.zeros(n * n), rng.normal(size=n)
+        assert jacobian.lu_factor(jm.ravel(), d, e) == 0
+        x = b.copy()
+        jacobian.lu_solve(e, x)
+        np.testing.assert_allclose(x, np.linalg.solve(d * np.eye(n) - jm, b), rtol=1e-10, atol=1e-12)
+
+
+def test_sparse_lu_reports_a_small_pivot():
+    pattern = [(0, 0), (0, 1), (1, 0), (1, 1)]
+    factor, _ = compiled_sparse_lu(pattern, 2)
+    d = 2.0
+    assert factor(np.array([d, 1.0, 1.0, 0.0]), d, np.zeros(4)) == 1  # zero pivot
+    assert factor(np.array([d - 1e-9, 1.0, 1.0, 0.0]), d, np.zeros(4)) == 1  # below threshold
+    assert factor(np.array([np.nan, 1.0, 1.0, 0.0]), d, np.zeros(4)) == 1
+    assert factor(np.array([0.0, 1.0, 1.0, 0.0]), d, np.zeros(4)) == 0
+
+
+def test_rodas_with_sparse_lu_matches_dense():
+    pattern = [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (2, 1)]
+    sparse = make_rodas(robertson_rhs, robertson_jac, zero_dfdt, sparse_lu=compiled_sparse_lu(pattern, 3))
+    dense = make_rodas(robertson_rhs, robertson_jac, zero_dfdt)
+    t_out = np.array([0.0, 1.0, 10.0, 1e3, 1e5])
+    results = [run(s, 0.0, [1.0, 0.0, 0.0], [], t_out, rtol=1e-8, atol=1e-12) for s in (sparse, dense)]
+    assert results[0][0] == results[1][0] == Status.SUCCESS
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-8, atol=1e-14)
+
+
 # ---------------------------------------------------------------- events and outputs
 @pytest.mark.parametrize("method", ["rodas4", "dopri5"])
 def test_chain_with_bolus_events_matches_exact(method):
@@ -230,6 +298,47 @@ def test_events_keep_the_step_size_proposal():
     status, _, dosed = run(CHAIN["rodas4"], 0.0, [1.0, 0.0], CHAIN_ARGS, t_out, events, rtol=1e-6, atol=1e-9)
     assert status == Status.SUCCESS
     assert dosed[0] <= quiet[0] + ev_t.size + 5  # at most ~one extra (clipped) step per dose
+
+
+@njit(cache=True)
+def weekly_rhs(t, y, a, dydt):
+    """A state driven by a forcing u that jumps at every multiple of a[1] and decays at rate a[0],
+    feeding a slow second state: a = (decay rate, period, gain)."""
+    u = math.exp(-a[0] * (t - math.floor(t / a[1]) * a[1]))
+    dydt[0] = a[2] * u - y[0] * (1.0 + y[1])
+    dydt[1] = u - 0.1 * y[1]
+
+
+@njit(cache=True)
+def weekly_jac(t, y, a, jm):
+    jm[0, 0] = -(1.0 + y[1])
+    jm[0, 1] = -y[0]
+    jm[1, 1] = -0.1
+
+
+@njit(cache=True)
+def weekly_dfdt(t, y, a, out):
+    du = -a[0] * math.exp(-a[0] * (t - math.floor(t / a[1]) * a[1]))
+    out[0] = a[2] * du
+    out[1] = du
+
+
+def test_step_size_memory_saves_attempts_at_the_same_accuracy():
+    """Breakpoints at the kinks of a weekly forcing: remembering last week's step sizes takes
+    fewer attempts than re-estimating the step after every kink, within the tolerance."""
+    args, t_out = [0.5, 7.0, 10.0], [420.0]
+    kinks = np.arange(7.0, 420.0, 7.0)
+    events = (kinks, np.zeros(kinks.size, dtype=np.int64), np.zeros(kinks.size))
+    _, ref, _ = run(make_rodas(weekly_rhs, weekly_jac, weekly_dfdt, step_memory=False), 0.0, [0.0, 0.0], args,
+                    t_out, events, rtol=1e-9, atol=1e-12, max_steps=10**6)
+    attempts = {}
+    for memory in (True, False):
+        solve = make_rodas(weekly_rhs, weekly_jac, weekly_dfdt, step_memory=memory)
+        status, y, stats = run(solve, 0.0, [0.0, 0.0], args, t_out, events, rtol=1e-4, atol=1e-7)
+        assert status == Status.SUCCESS
+        np.testing.assert_allclose(y, ref, rtol=1e-3)
+        attempts[memory] = stats[0] + stats[1]
+    assert attempts[True] < 0.95 * attempts[False]
 
 
 # ---------------------------------------------------------------- accuracy on classic problems

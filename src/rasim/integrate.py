@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 
 from . import model
+from .model import jacobian
 from .solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
 
 KERNELS = {
-    "rodas4": make_rodas(model.rhs, model.jac, model.dfdt, model.N_COUPLED),
+    "rodas4": make_rodas(model.rhs, model.jac, model.dfdt, model.N_COUPLED,
+                         (jacobian.lu_factor, jacobian.lu_solve)),
     "dopri5": make_dopri5(model.rhs),
 }
 N_STATS = 5

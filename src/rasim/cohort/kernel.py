@@ -30,7 +30,7 @@ NOT_SETTLED = 100  # cohort status: the settle run did not reach a steady state
 def make_kernels(solve):
     """Build (settle, trial) around a compiled ``solve`` kernel (rodas4 or dopri5)."""
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, error_model="numpy")
     def settle(P, pg_mean, y_start, days, rtol, atol, scale, max_steps, y_out, status):
         """Steady states: P (n, N_PARAMS), pg_mean (n,) mg -> y_out (n, n_states), status (n,).
 
@@ -57,14 +57,14 @@ def make_kernels(solve):
                         code = NOT_SETTLED
             status[i] = code
 
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=True, error_model="numpy")
     def trial(P, y0, t0, dose_t, dose_depot, dose_mg, t_out, ev_t, ev_cmt, ev_amt,
               rtol, atol, max_steps, y_out, status, stats):
         """Trajectories: y0 (n, ns) at t0; shared MTX doses; MSC events with
         per-patient amounts ev_amt (n, k) -> y_out (n, m, ns), status (n,), stats (n, N_STATS)."""
         n = P.shape[0]
         for i in prange(n):
-            args = np.zeros(N_PARAMS + 1 + pk.ROW * dose_t.shape[0])
+            args = np.zeros(N_PARAMS + pk.HEADER + pk.ROW * dose_t.shape[0])
             args[:N_PARAMS] = P[i]
             pk.write_table(args, dose_t, dose_depot, dose_mg)
             status[i] = solve(t0, y0[i], args, t_out, ev_t, ev_cmt, ev_amt[i],

@@ -31,7 +31,7 @@ CELLS_PER_UNIT = 1e6
 def build_args(p: np.ndarray, mtx_times: np.ndarray, mtx_depots: np.ndarray,
                mtx_mg: np.ndarray) -> np.ndarray:
     """The solver's ``args``: parameters followed by the MTX dose table."""
-    args = np.zeros(N_PARAMS + 1 + pk.ROW * len(mtx_times))
+    args = np.zeros(N_PARAMS + pk.table_size(len(mtx_times)))
     args[:N_PARAMS] = p
     pk.write_table(args, np.asarray(mtx_times, np.float64), np.asarray(mtx_depots, np.int64),
                    np.asarray(mtx_mg, np.float64))

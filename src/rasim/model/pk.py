@@ -13,11 +13,22 @@ smooth forcing ``u(t)`` = PG amount (mg), so weekly doses cause no solver
 restarts.
 
 The table that carries the dose history is appended to the parameter
-vector (``args``): ``args[N_PARAMS]`` holds the number of doses ``m``, then
-``m`` rows of ``(time, gut, central, pg)`` just after each dose.  A table with
-``m = -1`` instead holds one constant PG amount in ``args[N_PARAMS + 1]``
-(``constant_table``): the mean polyglutamate level under a long-running
-background, used to find a patient's day-0 state quickly.
+vector (``args``): ``args[N_PARAMS]`` holds the number of doses ``m``, then a
+header of ``HEADER - 1`` slots (the row last used, the last forcing evaluated
+and the patient's constant exponential coefficients), then ``m`` rows of
+``(time, gut, central, pg)`` just after each dose (``table_size(m)`` slots in
+all).  A table with ``m = -1`` instead holds one constant PG amount in
+``args[N_PARAMS + 1]`` (``constant_table``): the mean polyglutamate level
+under a long-running background, used to find a patient's day-0 state quickly.
+
+Between doses PG and central amounts are sums of exponentials in the time
+since the dose, exp(-ka dt), exp(-kc dt), exp(-kout dt), with coefficients
+linear in the amounts just after it; ``polyglutamate`` evaluates those three
+exponentials (or the divided-difference form when two rates are within
+``RATE_GAP`` of each other), starts its row search from the row last used and
+returns the stored values when called again at the same time (the solver
+evaluates rhs, Jacobian and df/dt at one time).  Those slots make ``args``
+scratch space: one ``args`` array must not be shared by concurrent solves.
 """
 from __future__ import annotations
 
@@ -32,7 +43,12 @@ N_PK = 5
 GUT, CENTRAL, PG, UNABSORBED, ELIMINATED = range(N_PK)
 PK_NAMES = ("mtx_gut", "mtx_central", "mtx_pg", "mtx_unabsorbed", "mtx_eliminated")
 TABLE_START = N_PARAMS
+# header slots after the dose count (offsets from TABLE_START)
+_HINT, _T_LAST, _U_LAST, _DU_LAST, _EXACT, _RA, _RB, _RC, _KAB, _KAC, _KCB, _KBB = range(1, 13)
+HEADER = 13
+ROWS_START = TABLE_START + HEADER
 ROW = 4
+RATE_GAP = 1e-2  # relative gap between two rates below which the divided-difference form is used
 
 _KA = PINDEX["mtx_ka"]
 _F_ORAL = PINDEX["mtx_f_oral"]
@@ -47,14 +63,14 @@ DEPOT_GUT = 1
 DEPOT_CENTRAL = 2
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rates(p):
     """(ka, kc = kel + kin, kout, kel, kin, F_oral) in 1/day."""
     kel = p[_KEL] * (1.0 - p[_FR] + p[_FR] * p[_CRCL] / 100.0)
     return p[_KA], kel + p[_KIN], p[_KOUT], kel, p[_KIN], p[_F_ORAL]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _phi(a, b, t):
     """(exp(-a t) - exp(-b t)) / (b - a), stable as b -> a and for large t.
 
@@ -66,13 +82,13 @@ def _phi(a, b, t):
     return math.exp(-lo * t) * (-math.expm1(-d * t)) / d
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _int1(a, t):
     """Integral over [0, t] of exp(-a s): (1 - exp(-a t)) / a."""
     return -math.expm1(-a * t) / a
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def propagate(p, x0, dt, out):
     """Amounts ``out`` (mg, order GUT..ELIMINATED) ``dt`` days after ``x0``."""
     a, b, c, kel, kin, f = _rates(p)
@@ -87,7 +103,7 @@ def propagate(p, x0, dt, out):
     out[ELIMINATED] = x0[ELIMINATED] + kel * int_c + c * int_q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def add_dose(p, x, depot, amount):
     """Give ``amount`` mg into ``depot`` (oral gut or subcutaneous central)."""
     if depot == DEPOT_GUT:
@@ -98,11 +114,17 @@ def add_dose(p, x, depot, amount):
         x[UNABSORBED] += (1.0 - f_sc) * amount
 
 
-@njit(cache=True)
+def table_size(m: int) -> int:
+    """Slots of a dose table of ``m`` doses (after the parameters in ``args``)."""
+    return HEADER + ROW * m
+
+
+@njit(cache=True, error_model="numpy")
 def write_table(args, times, depots, amounts):
     """Fill the dose table in ``args`` (after the parameters) for sorted MTX doses."""
     m = times.shape[0]
     args[TABLE_START] = m
+    _write_header(args)
     x = np.zeros(N_PK)
     nxt = np.zeros(N_PK)
     for k in range(m):
@@ -110,29 +132,60 @@ def write_table(args, times, depots, amounts):
             propagate(args, x, times[k] - times[k - 1], nxt)
             x[:] = nxt
         add_dose(args, x, depots[k], amounts[k])
-        r = TABLE_START + 1 + ROW * k
+        r = ROWS_START + ROW * k
         args[r] = times[k]
         args[r + 1] = x[GUT]
         args[r + 2] = x[CENTRAL]
         args[r + 3] = x[PG]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _write_header(args):
+    """Row hint, empty memo, the rates (1/day) and the coefficient factors of one patient."""
+    a, b, c, _, kin, f = _rates(args)
+    h = args[TABLE_START:TABLE_START + HEADER]
+    h[_HINT] = 0.0
+    h[_T_LAST] = np.nan
+    h[_RA], h[_RB], h[_RC] = a, b, c
+    gap = min(abs(b - a) / max(a, b), abs(c - a) / max(a, c), abs(c - b) / max(b, c))
+    h[_EXACT] = 1.0 if not gap > RATE_GAP else 0.0
+    if h[_EXACT] == 0.0:
+        h[_KAB] = f * a / (b - a)
+        h[_KAC] = kin * f * a / ((c - a) * (b - a))
+        h[_KCB] = kin / (c - b)
+        h[_KBB] = kin * f * a / ((c - b) * (b - a))
+
+
+@njit(cache=True, error_model="numpy")
+def _row_time(args, k):
+    """Time (day) of dose row ``k``."""
+    return args[ROWS_START + ROW * k]
+
+
+@njit(cache=True, error_model="numpy")
 def _last_dose(args, t):
-    """Index of the last dose at or before ``t`` (-1 if none), by bisection."""
-    lo, hi = 0, int(args[TABLE_START]) - 1
-    if hi < 0 or args[TABLE_START + 1] > t:
+    """Index of the last dose at or before ``t`` (-1 if none): the row last used or
+    the next one, else by bisection; remembers the answer."""
+    m = int(args[TABLE_START])
+    if m == 0 or _row_time(args, 0) > t:
         return -1
+    k = int(args[TABLE_START + _HINT])
+    for j in (k, k + 1):
+        if j < m and _row_time(args, j) <= t and (j == m - 1 or _row_time(args, j + 1) > t):
+            args[TABLE_START + _HINT] = j
+            return j
+    lo, hi = 0, m - 1
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if args[TABLE_START + 1 + ROW * mid] <= t:
+        if _row_time(args, mid) <= t:
             lo = mid
         else:
             hi = mid - 1
+    args[TABLE_START + _HINT] = lo
     return lo
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _central_pg(p, g0, c0, q0, dt):
     """Central and PG amounts (mg) ``dt`` days after (gut, central, PG) = (g0, c0, q0)."""
     a, b, c, _, kin, f = _rates(p)
@@ -142,20 +195,35 @@ def _central_pg(p, g0, c0, q0, dt):
     return central, pg
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def polyglutamate(t, args):
     """MTX polyglutamate amount (mg) and its time derivative (mg/day) at ``t``."""
-    if args[TABLE_START] < 0.0:
-        return args[TABLE_START + 1], 0.0
+    h = TABLE_START
+    if args[h] < 0.0:
+        return args[h + 1], 0.0
+    if t == args[h + _T_LAST]:
+        return args[h + _U_LAST], args[h + _DU_LAST]
     k = _last_dose(args, t)
     if k < 0:
-        return 0.0, 0.0
-    r = TABLE_START + 1 + ROW * k
-    central, pg = _central_pg(args, args[r + 1], args[r + 2], args[r + 3], t - args[r])
-    return pg, args[_KIN] * central - args[_KOUT] * pg
+        central, pg = 0.0, 0.0
+    else:
+        r = ROWS_START + ROW * k
+        g0, c0, q0, dt = args[r + 1], args[r + 2], args[r + 3], t - args[r]
+        if args[h + _EXACT] != 0.0:
+            central, pg = _central_pg(args, g0, c0, q0, dt)
+        else:
+            ea = math.exp(-args[h + _RA] * dt)
+            eb = math.exp(-args[h + _RB] * dt)
+            ec = math.exp(-args[h + _RC] * dt)
+            kab, kac, kcb, kbb = args[h + _KAB], args[h + _KAC], args[h + _KCB], args[h + _KBB]
+            central = kab * g0 * ea + (c0 - kab * g0) * eb
+            pg = kac * g0 * ea + (kcb * c0 - kbb * g0) * eb + (q0 - kcb * c0 + (kbb - kac) * g0) * ec
+    du = args[_KIN] * central - args[_KOUT] * pg
+    args[h + _T_LAST], args[h + _U_LAST], args[h + _DU_LAST] = t, pg, du
+    return pg, du
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def constant_table(args, pg):
     """Make the table in ``args`` a constant polyglutamate amount ``pg`` (mg)."""
     args[TABLE_START] = -1.0

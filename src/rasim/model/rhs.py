@@ -16,21 +16,21 @@ from .states import N_STATES
 rates = equations.rates
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rhs(t, y, args, dydt):
     """dy/dt (state units per day) at day ``t``."""
     u, _ = polyglutamate(t, args)
     rates(y, args, u, dydt)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def jac(t, y, args, out):
     """Write the nonzero entries of df/dy into ``out`` (zeroed by the caller)."""
     u, _ = polyglutamate(t, args)
     jacobian.jac_y(y, args, u, out)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def dfdt(t, y, args, out):
     """df/dt: the model is autonomous except through the MTX forcing u(t)."""
     u, du = polyglutamate(t, args)

@@ -22,6 +22,12 @@ Compiled kernels (built per model by the factories)::
 * ``stats`` int64[>=5]: accepted steps, rejected steps, rhs evaluations,
   Jacobian evaluations, LU factorisations.
 * Returns an int :class:`Status` code (0 = success) and never raises.
+
+``make_rodas(rhs, jac, dfdt, n_coupled, sparse_lu)`` takes an optional
+``(lu_factor, lu_solve)`` pair generated for the model's Jacobian pattern by
+:func:`rasim.solver.sparse.lu_source` (straight-line sparse LU, pivoted dense
+fallback); without it the solver uses its dense LU.  :mod:`rasim.solver.testset`
+holds the standard stiff problems HIRES, ROBER and POLLU in this API.
 """
 from .dopri import make_dopri5
 from .options import SolverOptions

@@ -13,6 +13,14 @@ control, status codes) around a method-specific pair of closures:
 
 The last row of ``ws`` is scratch space that ``prepare`` must not use.
 
+Step-size memory: a periodic forcing (weekly doses) makes the same transient
+after every breakpoint, and the controller, growing h by at most ``fac_max``
+per step, lags it each time.  The driver remembers the accepted steps of the
+last breakpoint interval against the time since its breakpoint and uses them
+as a floor of the next interval's proposals at the same phase; error control
+stays on, and after any rejection the floor is dropped until the next
+breakpoint.
+
 Caching of the model-specific kernels: numba keys the on-disk cache of a
 closure on a pickle of its closure variables, and a pickled dispatcher
 contains a random per-process uuid, so closures over jitted functions would
@@ -42,9 +50,11 @@ FAC_MIN = 0.2  # smallest allowed ratio h_new / h
 H_REL_MIN = 1e-14  # a step below H_REL_MIN * |t| is "too small"
 MAX_RETRIES = 5  # consecutive singular / non-finite attempts before giving up
 N_STATS = 5  # accepted, rejected, rhs evaluations, jacobian evaluations, LU factorisations
+MEMORY = 64  # accepted steps remembered per breakpoint interval (step-size memory)
+MEMORY_GROWTH = 20.0  # largest ratio of a remembered step size to the step actually taken
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def all_finite(x):
     """True if every entry of the 1-D array ``x`` is finite."""
     for v in x:
@@ -53,7 +63,7 @@ def all_finite(x):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _is_sorted(x):
     """True if the 1-D array ``x`` is nondecreasing."""
     for i in range(1, x.shape[0]):
@@ -62,7 +72,7 @@ def _is_sorted(x):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
     """Return BAD_INPUT if the arguments of ``solve`` are inconsistent, else SUCCESS."""
     n = y0.shape[0]
@@ -91,7 +101,19 @@ def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_
     return _SUCCESS
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def memory_floor(mem, prev, n_prev, tau):
+    """Size of the step the previous breakpoint interval took at ``tau`` (time since its
+    breakpoint), from ``mem[prev]`` = (start times, sizes) of its first n_prev steps; 0 if none."""
+    h = 0.0
+    for i in range(n_prev):
+        if mem[prev, 0, i] > tau:
+            break
+        h = mem[prev, 1, i]
+    return h
+
+
+@njit(cache=True, error_model="numpy")
 def error_norm(err, y, ynew, rtol, atol):
     """RMS norm of ``err / (atol + rtol * max(|y|, |ynew|))`` (dimensionless)."""
     n = err.shape[0]
@@ -133,7 +155,7 @@ def pin_uuids(disp, _active=()):
     disp._set_uuid(str(uuid.UUID(bytes=digest.digest()[:16])))
 
 
-def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
+def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=True):
     """Build the compiled ``solve`` kernel for one method.
 
     rhs:      model right-hand side ``rhs(t, y, args, dydt)``.
@@ -142,10 +164,11 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
     order:    order used in the controller exponent (4 for rodas4, 5 for dopri5).
     beta:     PI-controller coefficient (0 = standard controller, 0.04 for dopri5).
     fac_max:  largest allowed ratio h_new / h.
+    step_memory: use the step-size memory across breakpoint intervals (module docstring).
     """
     expo = 1.0 / order - 0.75 * beta
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def initial_step(t, y, args, f0, rtol, atol, hmax, y1, f1, stats):
         """Hairer's starting step estimate (HINIT of DOPRI5/RADAU), time units."""
         n = y.shape[0]
@@ -170,7 +193,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
         h = min(100.0 * h, h1, hmax)
         return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
         """Integrate from t0 to t_out[-1] with bolus events; see rasim.solver docs.
 
@@ -187,8 +210,11 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
         y = y0.copy()
         ynew = np.empty(n)
         ws = np.empty((n_vec, n))
-        wm = np.empty((2, n, n))
+        wm = np.zeros((2, n, n))  # wm[0]: J, whose zeros a static-pattern jac never writes
         piv = np.empty(n, dtype=np.int64)
+
+        mem = np.empty((2, 2, MEMORY))  # step-size memory: [interval][start since breakpoint, size][step]
+        cur, n_cur, n_prev, t_bp, use_floor = 0, 0, 0, np.nan, False
 
         t = t0
         h = min(h0, hmax)  # current step-size proposal; 0 = not yet estimated
@@ -209,6 +235,8 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
                 need = 2
                 if ev_amt[j - 1] == 0.0:  # a breakpoint (kink in a forcing): estimate the step afresh
                     h = 0.0
+                    if t != t_bp:  # start remembering this interval's steps; recall the last one's
+                        cur, n_prev, n_cur, t_bp, use_floor = 1 - cur, n_cur, 0, t, step_memory and n_cur > 0
             t_stop = t_out[k]
             if j < ne and ev_t[j] < t_stop:
                 t_stop = ev_t[j]
@@ -225,6 +253,8 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
                     h = initial_step(t, y, args, ws[0], rtol, atol, hmax, ynew, ws[n_vec - 1], stats)
                 if n_steps >= max_steps:
                     return _MAX_STEPS
+                if use_floor and not reject:
+                    h = min(max(h, memory_floor(mem, 1 - cur, n_prev, t - t_bp)), hmax)
                 if not h > H_REL_MIN * abs(t):
                     return _STEP_TOO_SMALL
                 clipped = t + 1.0001 * h >= t_stop
@@ -237,7 +267,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
                     if n_bad > MAX_RETRIES:
                         return code if code != _SUCCESS else _NONFINITE
                     h = 0.5 * h_step if code != _SUCCESS else FAC_MIN * h_step
-                    reject = True
+                    reject, use_floor = True, False
                     continue
                 n_bad = 0
                 fac11 = err**expo
@@ -250,6 +280,9 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
                     if clipped:  # keep the controller's unclipped proposal
                         hnew = max(hnew, h)
                     facold = max(err, 1e-4)
+                    if n_cur < MEMORY and not clipped and t_bp == t_bp:
+                        mem[cur, 0, n_cur], mem[cur, 1, n_cur] = t - t_bp, h_step * min(SAFETY / fac11, MEMORY_GROWTH)
+                        n_cur += 1
                     t = t_stop if clipped else t + h_step
                     y[:] = ynew
                     h = min(hnew, hmax)
@@ -259,7 +292,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max):
                 else:
                     stats[1] += 1
                     h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
-                    reject = True
+                    reject, use_floor = True, False
 
     pin_uuids(solve)
     return solve

@@ -41,7 +41,7 @@ def make_dopri5(rhs):
     stats[3] and stats[4] stay 0).
     """
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def prepare(t, y, args, ws, wm, after_step, stats):
         """Put f(t, y) in ws[0]: re-use the FSAL stage after an accepted step."""
         if after_step:
@@ -51,7 +51,7 @@ def make_dopri5(rhs):
             stats[2] += 1
         return _SUCCESS if all_finite(ws[0]) else _NONFINITE
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def attempt(t, h, y, args, rtol, atol, ws, wm, piv, ynew, stats):
         """One DOPRI5 step of size h; returns (status, error norm)."""
         n = y.shape[0]

@@ -6,7 +6,7 @@ every step of a compiled integrator.
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lu_factor(a, piv):
     """Factor ``P a = L U`` in place with partial (row) pivoting.
 
@@ -42,7 +42,7 @@ def lu_factor(a, piv):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lu_solve(lu, piv, b):
     """Solve ``a x = b`` in place (``b`` becomes ``x``) using ``lu_factor``'s output."""
     n = lu.shape[0]
@@ -64,7 +64,7 @@ def lu_solve(lu, piv, b):
         b[i] = s / lu[i, i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lu_factor_block(a, piv, nc):
     """Factor a matrix whose trailing states ``nc..n-1`` are sinks.
 
@@ -81,7 +81,7 @@ def lu_factor_block(a, piv, nc):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def lu_solve_block(lu, piv, b, nc):
     """Solve in place with ``lu_factor_block``'s output: the leading block by LU,
     then each sink from its own row: x_i = (b_i - sum_{j<nc} a_ij x_j) / a_ii."""
@@ -91,3 +91,14 @@ def lu_solve_block(lu, piv, b, nc):
         for j in range(nc):
             s -= lu[i, j] * b[j]
         b[i] = s / lu[i, i]
+
+
+@njit(cache=True, error_model="numpy")
+def no_sparse_factor(jm, diag, e):
+    """Stand-in sparse factor for models without one: always defers to the dense LU."""
+    return 1
+
+
+@njit(cache=True, error_model="numpy")
+def no_sparse_solve(e, b):
+    """Stand-in sparse solve (never called: ``no_sparse_factor`` always fails)."""

@@ -14,7 +14,7 @@ error estimate of the embedded order-3 solution ``y + A5. k + k5``.
 from numba import njit
 
 from ._driver import all_finite, error_norm, make_driver
-from .linalg import lu_factor_block, lu_solve_block
+from .linalg import lu_factor_block, lu_solve_block, no_sparse_factor, no_sparse_solve
 from .status import Status
 
 _SUCCESS = int(Status.SUCCESS)
@@ -45,7 +45,7 @@ _F0, _FT, _K1, _DY = 0, 1, 2, 8  # f(t,y), df/dt(t,y), k1..k6 in rows 2..7, scra
 _N_VEC = 9
 
 
-def make_rodas(rhs, jac, dfdt, n_coupled=-1):
+def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True):
     """Return the compiled RODAS4 ``solve`` kernel for one model.
 
     rhs(t, y, args, dydt):  writes dy/dt into dydt.
@@ -55,15 +55,46 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1):
                             derivative depends on them, each depends on itself only
                             among them): the stage systems then need an LU of the
                             leading block only (``linalg.lu_factor_block``).
+    sparse_lu:              optional ``(lu_factor, lu_solve)`` generated for the model's
+                            Jacobian pattern by :func:`rasim.solver.sparse.lu_source`; the
+                            pivoted dense LU is then used only when it reports a small pivot.
+                            ``jac`` must then write the same entries at every call (the
+                            generated pattern): J is zeroed once per solve, not per step.
+    step_memory:            reuse the previous breakpoint interval's step sizes as a floor
+                            (see :mod:`rasim.solver._driver`).
 
     The kernel's signature is documented in :mod:`rasim.solver`.
     """
+    sp_factor, sp_solve = sparse_lu if sparse_lu is not None else (no_sparse_factor, no_sparse_solve)
+    zero_jac = sparse_lu is None
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
+    def factor(jm, diag, e, piv, nc):
+        """LU of E = diag I - jm into e: sparse if it can, else pivoted dense.
+        Returns (status, sparse used)."""
+        n = jm.shape[0]
+        if sp_factor(jm.reshape(n * n), diag, e.reshape(n * n)) == 0:
+            return _SUCCESS, True
+        for i in range(n):
+            for jj in range(n):
+                e[i, jj] = -jm[i, jj]
+            e[i, i] += diag
+        return (_SUCCESS if lu_factor_block(e, piv, nc) == 0 else _SINGULAR), False
+
+    @njit(cache=True, error_model="numpy")
+    def lin_solve(e, piv, b, nc, sparse):
+        """b <- E^-1 b with ``factor``'s output."""
+        if sparse:
+            sp_solve(e.reshape(e.shape[0] * e.shape[1]), b)
+        else:
+            lu_solve_block(e, piv, b, nc)
+
+    @njit(cache=True, error_model="numpy")
     def prepare(t, y, args, ws, wm, after_step, stats):
         """Evaluate f, J and df/dt at (t, y) into ws[_F0], wm[0] and ws[_FT]."""
         rhs(t, y, args, ws[_F0])
-        wm[0, :, :] = 0.0
+        if zero_jac:
+            wm[0, :, :] = 0.0
         jac(t, y, args, wm[0])
         ws[_FT, :] = 0.0
         dfdt(t, y, args, ws[_FT])
@@ -71,7 +102,7 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1):
         stats[3] += 1
         return _SUCCESS if all_finite(ws[_F0]) else _NONFINITE
 
-    @njit(cache=True)
+    @njit(cache=True, error_model="numpy")
     def attempt(t, h, y, args, rtol, atol, ws, wm, piv, ynew, stats):
         """One RODAS4 step of size h; returns (status, error norm)."""
         n = y.shape[0]
@@ -80,58 +111,54 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1):
         k1, k2, k3 = ws[_K1], ws[_K1 + 1], ws[_K1 + 2]
         k4, k5, k6 = ws[_K1 + 3], ws[_K1 + 4], ws[_K1 + 5]
         e = wm[1]
-        diag = 1.0 / (h * GAMMA)
-        for i in range(n):
-            for jj in range(n):
-                e[i, jj] = -wm[0, i, jj]
-            e[i, i] += diag
         stats[4] += 1
-        if lu_factor_block(e, piv, nc) != 0:
-            return _SINGULAR, 0.0
+        code, sparse = factor(wm[0], 1.0 / (h * GAMMA), e, piv, nc)
+        if code != _SUCCESS:
+            return code, 0.0
         hinv = 1.0 / h
 
         for i in range(n):
             k1[i] = f0[i] + h * D1 * ft[i]
-        lu_solve_block(e, piv, k1, nc)
+        lin_solve(e, piv, k1, nc, sparse)
 
         for i in range(n):
             ynew[i] = y[i] + A21 * k1[i]
         rhs(t + C2 * h, ynew, args, dy)
         for i in range(n):
             k2[i] = dy[i] + hinv * C21 * k1[i] + h * D2 * ft[i]
-        lu_solve_block(e, piv, k2, nc)
+        lin_solve(e, piv, k2, nc, sparse)
 
         for i in range(n):
             ynew[i] = y[i] + A31 * k1[i] + A32 * k2[i]
         rhs(t + C3 * h, ynew, args, dy)
         for i in range(n):
             k3[i] = dy[i] + hinv * (C31 * k1[i] + C32 * k2[i]) + h * D3 * ft[i]
-        lu_solve_block(e, piv, k3, nc)
+        lin_solve(e, piv, k3, nc, sparse)
 
         for i in range(n):
             ynew[i] = y[i] + A41 * k1[i] + A42 * k2[i] + A43 * k3[i]
         rhs(t + C4 * h, ynew, args, dy)
         for i in range(n):
             k4[i] = dy[i] + hinv * (C41 * k1[i] + C42 * k2[i] + C43 * k3[i]) + h * D4 * ft[i]
-        lu_solve_block(e, piv, k4, nc)
+        lin_solve(e, piv, k4, nc, sparse)
 
         for i in range(n):
             ynew[i] = y[i] + A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]
         rhs(t + h, ynew, args, dy)
         for i in range(n):
             k5[i] = dy[i] + hinv * (C51 * k1[i] + C52 * k2[i] + C53 * k3[i] + C54 * k4[i])
-        lu_solve_block(e, piv, k5, nc)
+        lin_solve(e, piv, k5, nc, sparse)
 
         for i in range(n):
             ynew[i] += k5[i]
         rhs(t + h, ynew, args, dy)
         for i in range(n):
             k6[i] = dy[i] + hinv * (C61 * k1[i] + C62 * k2[i] + C63 * k3[i] + C64 * k4[i] + C65 * k5[i])
-        lu_solve_block(e, piv, k6, nc)
+        lin_solve(e, piv, k6, nc, sparse)
 
         for i in range(n):
             ynew[i] += k6[i]
         stats[2] += 5
         return _SUCCESS, error_norm(k6, y, ynew, rtol, atol)
 
-    return make_driver(rhs, prepare, attempt, _N_VEC, order=4, beta=0.0, fac_max=6.0)
+    return make_driver(rhs, prepare, attempt, _N_VEC, order=4, beta=0.0, fac_max=6.0, step_memory=step_memory)
