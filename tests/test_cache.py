@@ -11,10 +11,10 @@ import rasim
 
 CHILD = """
 import numpy as np, rasim
-from rasim.model import parameter_vector
+from rasim.model import build_args, parameter_vector
 from rasim.model.rhs import rhs
 from rasim.model.states import N_STATES
-args = np.concatenate([parameter_vector(), np.zeros(2)])
+args = build_args(parameter_vector(), np.empty(0), np.empty(0, np.int64), np.empty(0))
 rhs(0.0, np.ones(N_STATES), args, np.empty(N_STATES))
 print(sum(rhs.stats.cache_hits.values()), rasim.CACHE_DIR)
 """
