@@ -75,8 +75,9 @@ def test_subprocess_params():
     r = rasim_cmd("params", "--search", "homing")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["name", "value", "unit", "range", "source"]
-    names = [line.split()[0] for line in lines[1:]]
+    assert lines[0].startswith("# parameter set ")
+    assert lines[1].split() == ["name", "value", "start", "unit", "range", "kind", "source"]
+    names = [line.split()[0] for line in lines[2:]]
     assert "msc_homing_max" in names and names == [p.name for p in cli.parameters("homing")]
 
 
@@ -120,9 +121,9 @@ def test_scenarios_and_show(capsys):
 
 def test_params(capsys):
     code, out, _ = main(capsys, "params")
-    assert code == 0 and len(out.splitlines()) == 1 + len(cli.parameters())
-    code, out, _ = main(capsys, "params", "--search", "literature")  # matches sources too
-    rows = [line.split()[0] for line in out.splitlines()[1:]]
+    assert code == 0 and len(out.splitlines()) == 2 + len(cli.parameters())
+    code, out, _ = main(capsys, "params", "--search", "literature")  # matches kinds and sources too
+    rows = [line.split()[0] for line in out.splitlines()[2:]]
     assert code == 0 and rows == [p.name for p in cli.parameters("literature")] and rows
     code, out, err = main(capsys, "params", "--search", "no-such-word")
     assert code == 1 and out == "" and "no parameter matches" in err

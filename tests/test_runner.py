@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import rasim
 from rasim.cohort import CRITERIA, ENDPOINTS, Arm, Cohort
 from rasim.cohort.streaming import QUANTILE_ERROR, StreamingSummary
 from rasim.errors import RasimError
@@ -89,6 +90,7 @@ def test_files_and_manifest(run, scenario):
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "complete" and m["seed"] == 3 and m["chunks"] == m["chunks_done"] == {"dmard": 3, "bm": 3}
     assert m["chunk_size"] == 5 and "summary.csv" in m["files"]
+    assert m["parameter_set"] == rasim.model.SET_NAME and m["parameter_fingerprint"] == rasim.model.fingerprint()
     leftovers = {p.name for p in out.iterdir()} - set(m["files"]) - {"manifest.json"}
     assert leftovers == set()  # no lock, state, parts or temporary files
 
@@ -130,6 +132,10 @@ def test_parquet_equals_in_memory(run, memory, scenario):
     from rasim.runner import read_patients
 
     out, _, _ = run
+    part = next((out / "patients").rglob("*.parquet"))
+    import pyarrow.parquet as pq
+    meta = pq.read_schema(part).metadata
+    assert meta[b"parameter_fingerprint"].decode() == rasim.model.fingerprint() and b"rasim_version" in meta
     table = read_patients(out).to_pandas()
     for k, (name, res) in enumerate(memory.items()):
         mine = table[table["arm"] == name].sort_values(["patient", "day"])

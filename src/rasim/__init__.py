@@ -4,6 +4,7 @@ The four nouns: the model (``rasim.model``), the regimen (``Regimen``,
 ``msc``, ``mtx``), the solver (``SolverOptions``, ``Status``) and, joining
 them, ``simulate`` for one patient and ``Cohort`` for many (``rasim.cohort``).
 """
+import dataclasses
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import _cache
@@ -24,14 +25,34 @@ from .solver import SolverOptions, Status  # noqa: E402
 from .cohort import ARMS, POPULATIONS, Cohort, CohortResult  # noqa: E402
 
 
-def parameters(search: str | None = None) -> list[model.Parameter]:
-    """The parameter table (name, value, unit, range, meaning, source), optionally filtered by a word."""
+def parameters(search: str | None = None, set: str | None = None) -> list[model.Parameter]:
+    """The parameter table: value in use (or in parameter set ``set``), start value, unit, range,
+    kind and source, optionally filtered by a word (in name, meaning, kind or source)."""
     rows = list(model.PARAMETERS)
+    if set is not None and set != model.SET_NAME:
+        chosen = model.sets.parameter_set(set)
+        rows = [dataclasses.replace(p, value=chosen.value(p.name), source=_in_set(p, set)) for p in rows]
     if search:
         word = search.lower()
-        rows = [p for p in rows if word in p.name.lower() or word in p.meaning.lower()
-                or word in p.source.lower()]
+        rows = [p for p in rows if any(word in text.lower() for text in (p.name, p.meaning, p.kind, p.source))]
     return rows
+
+
+def _in_set(p: model.Parameter, set: str) -> str:
+    """``p``'s source line, as a member of the parameter set ``set``."""
+    if p.kind == "calibrated":
+        return f"start value of a fit: {p.note} ({set})"
+    return p.source if p.kind != "balance" else f"{p.source.split(' (')[0]} ({set})"
+
+
+def parameter_sets() -> list[str]:
+    """Names of the parameter sets (the one in use first); see :mod:`rasim.model.sets`."""
+    return model.sets.names()
+
+
+def parameter_set(name: str) -> model.sets.ParameterSet:
+    """The parameter set ``name``: values, fingerprint, ``overrides()`` for ``simulate(params=...)``."""
+    return model.sets.parameter_set(name)
 
 
 def parameter(name: str) -> model.Parameter:
@@ -41,6 +62,6 @@ def parameter(name: str) -> model.Parameter:
 
 __all__ = [
     "simulate", "SimulationResult", "Cohort", "CohortResult", "ARMS", "POPULATIONS", "Regimen", "msc", "mtx", "SolverOptions", "Status",
-    "parameters", "parameter", "clinical", "model",
+    "parameters", "parameter", "parameter_sets", "parameter_set", "clinical", "model",
     "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError",
 ]

@@ -2,7 +2,7 @@
 
     rasim scenarios                     built-in scenarios with their descriptions
     rasim show [SCENARIO] [overrides]   the resolved scenario as TOML
-    rasim params [--search WORD]        the parameter table
+    rasim params [--search WORD] [--set NAME] [--diff SET SET]   the parameter table
     rasim run [SCENARIO] [overrides] [--keep patients|summary] [--unsafe-params] [--threads T]
               [--out DIR] [--overwrite] [--chunk-size N] [--quiet]
     rasim run --resume DIR [--threads T] [--quiet]
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import parameters
+from . import model, parameter_sets, parameters
 from .errors import RasimError
 from .model import parameter
 from .output import version
@@ -89,15 +89,34 @@ def cmd_show(args) -> int:
 
 
 def cmd_params(args) -> int:
-    rows = parameters(args.search)
+    if args.diff:
+        return _print_diff(*args.diff)
+    rows = parameters(args.search, set=args.set)
     if not rows:
         print(f"rasim: no parameter matches {args.search!r}", file=sys.stderr)
         return 1
-    table = [("name", "value", "unit", "range", "source")]
-    table += [(p.name, _fmt(p.value), p.unit, f"{_fmt(p.low)}-{_fmt(p.high)}", p.source) for p in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    print(f"# parameter set {args.set or model.SET_NAME} (fingerprint "
+          f"{model.sets.parameter_set(args.set or model.SET_NAME).fingerprint}); sets: {', '.join(parameter_sets())}")
+    table = [("name", "value", "start", "unit", "range", "kind", "source")]
+    table += [(p.name, f"{p.value:.6g}{_bound_flag(p)}", "-" if p.start is None else f"{p.start:.6g}", p.unit,
+               f"{p.low:.4g}-{p.high:.4g}", p.kind, p.source) for p in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(6)]
     for r in table:
-        print("  ".join(f"{c:{w}s}" for c, w in zip(r, widths)) + "  " + r[4])
+        print("  ".join(f"{c:{w}s}" for c, w in zip(r, widths)) + "  " + r[6])
+    return 0
+
+
+def _bound_flag(p) -> str:
+    """" (at low bound)" / " (at high bound)" for a fitted or chosen value on or within 1% of a bound."""
+    side = p.at_bound if p.kind in ("calibrated", "assumed", "literature") else ""
+    return f" (at {side} bound)" if side else ""
+
+
+def _print_diff(a: str, b: str) -> int:
+    rows = model.sets.diff(a, b)
+    print(f"# {len(rows)} parameters differ between {a} and {b}")
+    for name, x, y in rows:
+        print(f"{name:24s} {x:>12.6g} {y:>12.6g}")
     return 0
 
 
@@ -314,8 +333,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("scenarios", help="list the built-in scenarios").set_defaults(command=cmd_scenarios)
     sub.add_parser("show", parents=[scen], help="print the resolved scenario as TOML") \
         .set_defaults(command=cmd_show)
-    p = sub.add_parser("params", help="the parameter table (name, value, unit, range, source)")
-    p.add_argument("--search", metavar="WORD", help="only parameters whose name, meaning or source has WORD")
+    p = sub.add_parser("params", help="the parameter table (name, value in use, start, unit, range, kind, source)")
+    p.add_argument("--search", metavar="WORD", help="only parameters whose name, meaning, kind or source has WORD")
+    p.add_argument("--set", metavar="NAME", help="show parameter set NAME (default: the one in use)")
+    p.add_argument("--diff", nargs=2, metavar=("SET", "SET"), help="the parameters that differ between two sets")
     p.set_defaults(command=cmd_params)
     sub.add_parser("run", parents=[scen, run], help="simulate a scenario's cohort") \
         .set_defaults(command=cmd_run)

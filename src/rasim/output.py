@@ -2,7 +2,8 @@
 
 Layout of a folder written by ``rasim run``::
 
-    manifest.json     run identity (scenario hash, seed, rasim version, keep, chunk size),
+    manifest.json     run identity (scenario hash, seed, rasim version, parameter set and its
+                      fingerprint, keep, chunk size),
                       chunks done per arm, warnings; "status": "running" until every
                       whole-run file is in place, then "complete"
     scenario.toml     the resolved scenario (written first: the run's identity)
@@ -43,6 +44,13 @@ OUTPUTS = (MANIFEST, "scenario.toml", STATE, PARTS, PATIENTS, "summary.csv", "re
 
 class FolderError(RasimError):
     """An output folder that cannot be used (busy, holding another run, not writable)."""
+
+
+def parameter_identity() -> dict[str, str]:
+    """The parameter set in use: its name and fingerprint (``rasim.model.fingerprint``)."""
+    from .model import SET_NAME, fingerprint
+
+    return {"parameter_set": SET_NAME, "parameter_fingerprint": fingerprint()}
 
 
 def version() -> str:
@@ -122,6 +130,10 @@ class RunFolder:
                 raise FolderError(f"{path}: the run was started by rasim {m['rasim_version']} and this is "
                                   f"rasim {version()}: resuming would mix results of two versions; "
                                   "start again with --overwrite")
+            if m.get("parameter_fingerprint") != parameter_identity()["parameter_fingerprint"]:
+                raise FolderError(f"{path}: the run was started with parameter set {m.get('parameter_set')} "
+                                  f"({m.get('parameter_fingerprint')}) and this rasim uses "
+                                  f"{parameter_identity()['parameter_set']}; start again with --overwrite")
             if sha256((path / "scenario.toml").read_text()) != m["scenario_sha256"]:
                 raise FolderError(f"{path}: scenario.toml does not match the manifest's scenario hash; "
                                   "start again with --overwrite")

@@ -95,7 +95,7 @@ def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = Fa
     n_chunks = -(-scenario.patients // size)
     manifest = {"format": output.FORMAT, "status": "running", "scenario": scenario.name,
                 "scenario_sha256": output.sha256(toml), "seed": scenario.seed,
-                "rasim_version": output.version(), "keep": keep, "chunk_size": size,
+                "rasim_version": output.version(), **output.parameter_identity(), "keep": keep, "chunk_size": size,
                 "parquet": keep == "patients" and not _missing_parquet(keep),
                 "chunks": {a.name: n_chunks for a in scenario.arms},
                 "chunks_done": {a.name: 0 for a in scenario.arms}, "warnings": warnings}
@@ -380,6 +380,8 @@ def write_parquet(path: Path, table) -> Path:
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"rasim_version": output.version(), **output.parameter_identity()}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **{k: str(v) for k, v in meta.items()}})
     with output.atomic(path) as tmp:
         pq.write_table(table, tmp)
     return path
