@@ -17,8 +17,8 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
 CACHE_DIR = _cache.configure(__version__)  # before any kernel is decorated
 
 from . import clinical, model  # noqa: E402
-from .equilibrium import EquilibriumError  # noqa: E402
-from .errors import CovariateError, ParameterError, RasimError, RegimenError  # noqa: E402
+from .errors import (CovariateError, EquilibriumError, FolderError, ParameterError, RasimError,  # noqa: E402
+                     RegimenError, RunInterrupted, ScenarioError, SolverOptionsError)
 from .regimen import Regimen, msc, mtx  # noqa: E402
 from .simulation import SimulationResult, simulate  # noqa: E402
 from .solver import SolverOptions, Status  # noqa: E402
@@ -63,5 +63,6 @@ def parameter(name: str) -> model.Parameter:
 __all__ = [
     "simulate", "SimulationResult", "Cohort", "CohortResult", "ARMS", "POPULATIONS", "Regimen", "msc", "mtx", "SolverOptions", "Status",
     "parameters", "parameter", "parameter_sets", "parameter_set", "clinical", "model",
-    "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError",
+    "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError", "ScenarioError",
+    "SolverOptionsError", "FolderError", "RunInterrupted",
 ]

@@ -28,7 +28,7 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
-from .errors import RasimError
+from .errors import FolderError
 
 MANIFEST = "manifest.json"
 LOCK = ".rasim.lock"
@@ -40,10 +40,6 @@ FORMAT = 1  # manifest layout version
 OUTPUTS = (MANIFEST, "scenario.toml", STATE, PARTS, PATIENTS, "summary.csv", "responders.csv", "counts.csv",
            "dataset.csv", "warnings.txt", "bands.png", "responders.png", "distribution.png", "patients.npz",
            "patients.nc")
-
-
-class FolderError(RasimError):
-    """An output folder that cannot be used (busy, holding another run, not writable)."""
 
 
 def parameter_identity() -> dict[str, str]:

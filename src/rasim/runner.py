@@ -46,7 +46,7 @@ from .cohort import Arm, Cohort, CohortResult, warm_up
 from .cohort.cohort import capped_threads
 from .cohort.result import ArmSummary
 from .cohort.streaming import StreamingSummary
-from .errors import RasimError
+from .errors import RasimError, RunInterrupted
 from .solver import Status
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
@@ -63,10 +63,6 @@ DATASET_COLUMNS = ("ID", "TIME", "DV", "MDV", "EVID", "AMT", "CMT", "II", "ADDL"
 KEEP = ("patients", "summary")
 CHUNK_PATIENT_DAYS = 6000  # patients x observation days per chunk: bounds a chunk's memory
 MAX_CHUNK = 1000  # patients per chunk
-
-
-class RunInterrupted(RasimError):
-    """Ctrl-C during a run: the committed chunks are kept; the message says how to resume."""
 
 
 def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = False, progress=None,
