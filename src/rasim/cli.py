@@ -73,7 +73,7 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from ._toml import dumps
+    from tomli_w import dumps
     from .scenario import population_to_dict
 
     scenario = _scenario(args)

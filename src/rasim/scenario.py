@@ -48,7 +48,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import _toml, model
+import tomli_w
+
+from . import model
 from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
 from .model import PINDEX
 from .regimen import MscDose, MtxDose, Regimen, after_horizon
@@ -137,7 +139,7 @@ class Scenario:
 
     def to_toml(self) -> str:
         """TOML text of :meth:`to_dict`; ``load`` of it gives an equal Scenario."""
-        return _toml.dumps(self.to_dict())
+        return tomli_w.dumps(self.to_dict())
 
     def warnings(self) -> list[str]:
         """What the results should carry: parameters used outside their plausible range
