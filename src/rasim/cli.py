@@ -30,7 +30,7 @@ import numpy as np
 from . import model, parameter_sets, parameters
 from .errors import RasimError
 from .model import parameter
-from .output import version
+from .output import version, write_csv
 from .regimen import _fmt
 from .scenario import Scenario, builtin_description, builtin_names, load
 
@@ -189,9 +189,7 @@ def cmd_sensitivity(args) -> int:
     out = args.out or DEFAULT_OUT / f"sensitivity.{args.method}"
     out.mkdir(parents=True, exist_ok=True)
     rows = result.rows
-    with (out / "sensitivity.csv").open("w") as f:
-        f.write(",".join(rows[0]) + "\n")
-        f.writelines(",".join(v if isinstance(v, str) else f"{v:.6g}" for v in r.values()) + "\n" for r in rows)
+    write_csv(out / "sensitivity.csv", list(rows[0]), rows)
     result.plot(out / "sensitivity.png")
     if not args.quiet:
         print(f"{args.method}: {args.endpoint} at day {args.day:g}, arm {args.arm}, typical patient, "

@@ -19,14 +19,19 @@ once the manifest lists it; its files are written before that.
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import fcntl
 import hashlib
+import io
 import json
+import math
 import os
 import shutil
 from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 from .errors import FolderError
 
@@ -59,6 +64,29 @@ def version() -> str:
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def csv_cell(v) -> str:
+    """One CSV cell: strings as they are, integers exactly, floats as %.6g (non-finite: empty)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return f"{v:.6g}" if math.isfinite(v) else ""
+
+
+def write_csv(path, columns, rows) -> Path:
+    """The CSV file ``path`` (atomically): header ``columns``, then a line per mapping of ``rows``."""
+    with atomic(path) as tmp, open(tmp, "w", newline="") as f:
+        f.write(csv_text([columns, *([csv_cell(r[c]) for c in columns] for r in rows)]))
+    return Path(path)
+
+
+def csv_text(rows) -> str:
+    """CSV lines (``\\n``-terminated) of ``rows``, sequences of cell strings: rasim's one CSV dialect."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:

@@ -30,8 +30,6 @@ resolved scenario) is written first.
 """
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 import sys
@@ -235,10 +233,10 @@ def write_results(scenario, results: dict[str, ArmSummary], out, warnings=(),
     is joined from its chunk files (``dataset_parts``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = [_csv(out / "summary.csv", SUMMARY_COLUMNS, (r for res in results.values() for r in res.summary())),
-             _csv(out / "responders.csv", RESPONDER_COLUMNS,
+    files = [output.write_csv(out / "summary.csv", SUMMARY_COLUMNS, (r for res in results.values() for r in res.summary())),
+             output.write_csv(out / "responders.csv", RESPONDER_COLUMNS,
                   (r for res in results.values() for r in res.responders())),
-             _csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values()))]
+             output.write_csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values()))]
     if warnings:
         files.append(output.write_atomic(out / "warnings.txt", "".join(f"{w}\n" for w in warnings)))
     files += _per_patient_files(scenario, results, out) if not dataset_parts else []
@@ -281,7 +279,7 @@ def _per_patient_files(scenario, results, out: Path) -> list[Path]:
                 files.append(write_parquet(path, patient_table(per_patient[a.name], i * scenario.patients + 1, 0)))
     with output.atomic(out / "dataset.csv") as tmp:
         with open(tmp, "w") as f:
-            f.write(",".join(DATASET_COLUMNS) + "\n")
+            f.write(output.csv_text([DATASET_COLUMNS]))
             f.writelines(_csv_text(arm_dataset(scenario, i, per_patient[a.name], 0))
                          for i, a in enumerate(scenario.arms) if a.name in per_patient)
     return [*files, out / "dataset.csv"]
@@ -291,7 +289,7 @@ def _join_parts(parts: Path, path: Path) -> Path:
     """dataset.csv from the chunk files (in arm and chunk order), streamed."""
     with output.atomic(path) as tmp:
         with open(tmp, "wb") as f:
-            f.write((",".join(DATASET_COLUMNS) + "\n").encode())
+            f.write(output.csv_text([DATASET_COLUMNS]).encode())
             for part in sorted(parts.glob("*.csv")):
                 with open(part, "rb") as src:
                     _copy(src, f)
@@ -311,22 +309,6 @@ def _counts(scenario, res: ArmSummary) -> dict:
 
 
 # ---- tables ------------------------------------------------------------------------------------
-
-def _fmt(v) -> str:
-    if isinstance(v, (str, np.str_)):
-        return str(v)
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    return "" if not math.isfinite(v) else f"{v:.6g}"
-
-
-def _csv(path: Path, columns, rows) -> Path:
-    with output.atomic(path) as tmp, tmp.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        w.writerows([_fmt(r[c]) for c in columns] for r in rows)
-    return path
-
 
 def table(scenario, results: dict[str, ArmSummary], seconds: float) -> str:
     """Per arm: patients, failures, day-0 -> last-day means and last-day rates."""
@@ -461,9 +443,7 @@ def _dose_lines(arm, days: float) -> list[dict]:
 def _csv_text(cols: dict[str, np.ndarray]) -> str:
     """Rows (no header) of dataset columns: floats as %.6g."""
     text = [np.char.mod("%.6g", v) if v.dtype.kind == "f" else v.astype(str) for v in cols.values()]
-    buf = io.StringIO()
-    buf.writelines(",".join(row) + "\n" for row in zip(*text))
-    return buf.getvalue()
+    return output.csv_text(zip(*text))
 
 
 def _published(scenario) -> list:
