@@ -241,15 +241,26 @@ def test_keep_summary_writes_no_per_patient_files(scenario, tmp_path):
     assert {"summary.csv", "responders.csv", "counts.csv"} <= names and not names & {"dataset.csv", "patients"}
 
 
-def test_printed_table(scenario, tmp_path, capsys):
-    small = scenario.replace(patients=3, days=28)
-    run_scenario(small, tmp_path, threads=1)
+def test_printed_table(tmp_path, capsys):
+    from rasim.cli import main
+
+    (tmp_path / "tiny.toml").write_text(TOML)
+    assert main(["run", str(tmp_path / "tiny.toml"), "--patients", "3", "--days", "28", "--threads", "1",
+                 "--out", str(tmp_path / "o")]) == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0].startswith("tiny: 2 arm(s) x 3 patients")
     assert lines[1].split()[:4] == ["arm", "n", "failed", "not_enrolled"] and "DAS28-ESR" in lines[1]
     assert lines[2].split()[0] == "dmard" and lines[3].split()[0] == "bm"
-    assert "summary.csv" in lines[-1] and "compiling the kernels (first run only" in err
+    assert lines[-1] == f"results: {tmp_path / 'o'}"
+    assert "rasim: compiling the kernels (first run only" in err and "summary.csv" in err
+
+
+def test_library_logs_instead_of_printing(scenario, tmp_path, capsys, caplog):
+    with caplog.at_level("INFO", logger="rasim"):
+        run_scenario(scenario.replace(patients=3, days=28), tmp_path, threads=1, quiet=True)
+    assert capsys.readouterr().out == ""
+    assert any("compiling the kernels" in r.getMessage() for r in caplog.records)
 
 
 def test_cli_run_custom_scenario(tmp_path):

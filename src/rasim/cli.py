@@ -20,8 +20,10 @@ with status 130.  ``rasim --version`` prints the version.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     from .runner import RunInterrupted
 
+    _log_to_stderr(logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
     try:
         return args.command(args)
     except RunInterrupted as e:
@@ -59,6 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     except (RasimError, OSError) as e:
         print(f"rasim: error: {e}", file=sys.stderr)
         return 2
+
+
+class _Prefixed(logging.Formatter):
+    """``rasim: warning: <message>`` for warnings and above, ``rasim: <message>`` below."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "warning: " if record.levelno == logging.WARNING else "error: " if record.levelno > logging.WARNING else ""
+        return f"rasim: {kind}{record.getMessage()}"
+
+
+def _log_to_stderr(level: int) -> None:
+    """Route the library's ``rasim`` log records to stderr, from ``level`` up (one handler)."""
+    logger = logging.getLogger("rasim")
+    for h in [h for h in logger.handlers if isinstance(h.formatter, _Prefixed)]:
+        logger.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Prefixed())
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 # -- commands ----------------------------------------------------------------
@@ -124,6 +146,7 @@ def cmd_run(args) -> int:
     from . import runner
 
     runner.check_threads(args.threads)
+    t0 = time.perf_counter()
     if args.resume is not None:
         given = [flag for flag, v in (("SCENARIO", args.scenario), ("--out", args.out), ("--keep", args.keep),
                                       ("--unsafe-params", args.unsafe_params or None),
@@ -131,14 +154,17 @@ def cmd_run(args) -> int:
                                       *((f"--{k}", getattr(args, k)) for k in OVERRIDES)) if v is not None]
         if given:
             raise RasimError(f"--resume continues the run in its folder as it was started; drop {', '.join(given)}")
-        runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet)
+        results = runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet)
         out = args.resume
     else:
         scenario = _scenario(args)
         out = args.out or DEFAULT_OUT / scenario.name
-        runner.run_scenario(scenario, out, threads=args.threads, quiet=args.quiet, keep=args.keep or "patients",
-                            overwrite=args.overwrite, chunk_size=args.chunk_size)
+        results = runner.run_scenario(scenario, out, threads=args.threads, quiet=args.quiet,
+                                      keep=args.keep or "patients", overwrite=args.overwrite,
+                                      chunk_size=args.chunk_size)
     if not args.quiet:
+        if results:  # the summary table of the run (its scenario is the folder's scenario.toml)
+            print(runner.table(load(Path(out) / "scenario.toml"), results, time.perf_counter() - t0))
         print(f"results: {out}")
     return 0
 

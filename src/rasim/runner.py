@@ -30,6 +30,7 @@ resolved scenario) is written first.
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 import sys
@@ -58,6 +59,7 @@ COVARIATE_COLUMNS = {"AGE": "age", "SEX": "female", "WT": "weight", "CRCL": "cre
                      "DUR": "duration", "SERO": "seropositive"}
 DATASET_COLUMNS = ("ID", "TIME", "DV", "MDV", "EVID", "AMT", "CMT", "II", "ADDL", "SS", "DVID",
                    *COVARIATE_COLUMNS, "ARM", "NAME")
+log = logging.getLogger(__name__)  # the scenario's warnings; the compile notice and files written (INFO)
 KEEP = ("patients", "summary")
 CHUNK_PATIENT_DAYS = 6000  # patients x observation days per chunk: bounds a chunk's memory
 MAX_CHUNK = 1000  # patients per chunk
@@ -133,8 +135,8 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> di
     m = folder.manifest
     for name in (output.STATE, output.PARTS):
         (folder.path / name).mkdir(exist_ok=True)
-    for line in m["warnings"] if not quiet else ():
-        print(f"rasim: warning: {line}", file=sys.stderr)
+    for line in m["warnings"]:
+        log.warning(line)
     t0 = time.perf_counter()
     try:
         results = _simulate(folder, scenario, threads, quiet, progress)
@@ -149,17 +151,14 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> di
         raise
     names = sorted({p.name for p in files} | ({output.PATIENTS} if m["parquet"] else set()))
     folder.complete(names)
-    if not quiet:
-        print(table(scenario, results, time.perf_counter() - t0))
-        print(f"wrote {', '.join(names)}")
+    log.info("wrote %s in %.1f s", ", ".join(names), time.perf_counter() - t0)
     return results
 
 
 def _simulate(folder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
     """Every arm's remaining chunks, with the compile line and progress on stderr."""
     m = folder.manifest
-    if not quiet:
-        print("rasim: compiling the kernels (first run only; cached afterwards)...", file=sys.stderr, flush=True)
+    log.info("compiling the kernels (first run only; cached afterwards)...")
     warm_up()
     done = sum(min(k * m["chunk_size"], scenario.patients) for k in m["chunks_done"].values())
     bar = _Progress(scenario.patients * len(scenario.arms), done, quiet, progress)
