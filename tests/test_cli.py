@@ -9,27 +9,6 @@ import pytest
 from rasim import cli
 from rasim import scenario as S
 
-POPULATION_NAMES = ("refractory", "moderate_mtx", "early_mtx_naive")
-
-
-def has_populations() -> bool:
-    try:
-        from rasim.cohort import POPULATIONS  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_cohort = pytest.mark.skipif(not has_populations(), reason="rasim.cohort.POPULATIONS not available")
-
-
-@pytest.fixture(autouse=True)
-def populations(monkeypatch):
-    """In-process: a stand-in for rasim.cohort's populations until it has them."""
-    if not has_populations():
-        monkeypatch.setattr(S, "catalog", lambda: ({}, dict.fromkeys(POPULATION_NAMES)))
-
-
 @pytest.fixture
 def runs(monkeypatch):
     """Replace rasim.runner.run_scenario and resume_run by recorders of their calls."""
@@ -63,7 +42,6 @@ def test_subprocess_scenarios():
     assert "(default)" in r.stdout.splitlines()[2]
 
 
-@needs_cohort
 def test_subprocess_show_is_the_resolved_toml():
     r = rasim_cmd("show", "trial3y", "--patients", "7")
     assert r.returncode == 0, r.stderr

@@ -11,7 +11,6 @@ from rasim import scenario as S
 from rasim.errors import RasimError, ScenarioError
 from rasim.regimen import Regimen
 
-POPULATION_NAMES = ("refractory", "moderate_mtx", "early_mtx_naive")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
 
 MINIMAL = '''name = "t"
@@ -22,22 +21,11 @@ regimen.doses = [ { drug = "msc", cells = 4e7 } ]
 '''
 
 
-@pytest.fixture(autouse=True)
-def populations(monkeypatch):
-    """rasim.cohort's populations, or a stand-in with their names until it has them."""
-    try:
-        from rasim.cohort import POPULATIONS  # noqa: F401
-    except ImportError:
-        monkeypatch.setattr(S, "catalog", lambda: ({}, dict.fromkeys(POPULATION_NAMES)))
-
-
 @pytest.fixture
 def arms():
-    """The built-in arms; tests that need them skip until rasim.cohort has them."""
-    try:
-        from rasim.cohort import ARMS
-    except ImportError:
-        pytest.skip("rasim.cohort.ARMS is not available")
+    """The built-in arms."""
+    from rasim.cohort import ARMS
+
     return ARMS
 
 
