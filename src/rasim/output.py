@@ -28,7 +28,6 @@ import json
 import math
 import os
 import shutil
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +54,10 @@ def parameter_identity() -> dict[str, str]:
 
 
 def version() -> str:
-    """The installed rasim version."""
-    try:
-        return metadata.version("rasim")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """The rasim version (``rasim.__version__``, from the installed package's metadata)."""
+    from . import __version__
+
+    return __version__
 
 
 def sha256(text: str) -> str:
