@@ -4,7 +4,6 @@ The four nouns: the model (``rasim.model``), the regimen (``Regimen``,
 ``msc``, ``mtx``), the solver (``SolverOptions``, ``Status``) and, joining
 them, ``simulate`` for one patient and ``Cohort`` for many (``rasim.cohort``).
 """
-import dataclasses
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import _cache
@@ -28,21 +27,11 @@ from .cohort import ARMS, POPULATIONS, Cohort, CohortResult  # noqa: E402
 def parameters(search: str | None = None, set: str | None = None) -> list[model.Parameter]:
     """The parameter table: value in use (or in parameter set ``set``), start value, unit, range,
     kind and source, optionally filtered by a word (in name, meaning, kind or source)."""
-    rows = list(model.PARAMETERS)
-    if set is not None and set != model.SET_NAME:
-        chosen = model.sets.parameter_set(set)
-        rows = [dataclasses.replace(p, value=chosen.value(p.name), source=_in_set(p, set)) for p in rows]
+    rows = list(model.PARAMETERS if set in (None, model.SET_NAME) else model.sets.parameter_set(set).table())
     if search:
         word = search.lower()
         rows = [p for p in rows if any(word in text.lower() for text in (p.name, p.meaning, p.kind, p.source))]
     return rows
-
-
-def _in_set(p: model.Parameter, set: str) -> str:
-    """``p``'s source line, as a member of the parameter set ``set``."""
-    if p.kind == "calibrated":
-        return f"start value of a fit: {p.note} ({set})"
-    return p.source if p.kind != "balance" else f"{p.source.split(' (')[0]} ({set})"
 
 
 def parameter_sets() -> list[str]:

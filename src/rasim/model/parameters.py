@@ -93,19 +93,27 @@ def _source(kind: str, note: str, refs: tuple[str, ...], fitted_in: str = "") ->
     return f"{text} ({fitted_in})" if fitted_in else text
 
 
-def _entry(row: Mapping[str, str], value: float, fitted_in: str) -> Parameter:
-    refs = tuple(k for k in row["ref"].split(";") if k)
+def _entry(row: Mapping[str, str], values: Mapping[str, float], set_name: str) -> Parameter:
+    """The table row ``row`` in the parameter set ``set_name`` (``values``: its non-start values)."""
+    name, refs = row["name"], tuple(k for k in row["ref"].split(";") if k)
     start = float(row["start"]) if row["start"] else None
-    return Parameter(row["name"], value, row["unit"], float(row["low"]), float(row["high"]), row["meaning"],
+    if name not in values and start is None:
+        raise RuntimeError(f"balance constant {name} missing from parameter set {set_name} "
+                           "(data/calibrated.json: run tools/calibrate.py --write)")
+    value, fitted_in = (values[name], set_name) if name in values else (start, "")
+    return Parameter(name, value, row["unit"], float(row["low"]), float(row["high"]), row["meaning"],
                      _source(row["kind"], row["note"], refs, fitted_in), start, row["kind"], refs, row["note"])
+
+
+def table(values: Mapping[str, float], set_name: str) -> tuple[Parameter, ...]:
+    """The parameter table with ``values`` (name -> value; the rest at their start values) in use."""
+    return tuple(_entry(r, values, set_name) for r in _ROWS)
 
 
 _ROWS = _read_csv("parameters.csv")
 SET_NAME = _calibrated.set_name()  # the parameter set in use (the committed calibration)
-_IN_USE = {**_calibrated.fitted("params"), **_calibrated.fitted("balance")}
-PARAMETERS: tuple[Parameter, ...] = tuple(
-    _entry(r, _IN_USE.get(r["name"], float(r["start"] or "nan")), SET_NAME if r["name"] in _IN_USE else "")
-    for r in _ROWS)
+PARAMETERS: tuple[Parameter, ...] = table({**_calibrated.fitted("params"), **_calibrated.fitted("balance")},
+                                          SET_NAME)
 
 # The two steady states the ``balance`` parameters are derived from
 # (rasim.model.balance): untreated established RA and the threshold of

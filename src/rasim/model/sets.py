@@ -15,7 +15,8 @@ from functools import cache
 import numpy as np
 
 from ..errors import ParameterError, unknown_name
-from .parameters import DEFAULTS, PARAMETERS, PINDEX, SET_NAME, STARTS, fingerprint
+from .parameters import DEFAULTS, PARAMETERS, PINDEX, SET_NAME, STARTS, Parameter, fingerprint
+from .parameters import table as parameters_table
 
 LITERATURE = "literature"
 
@@ -31,6 +32,11 @@ class ParameterSet:
     def value(self, name: str) -> float:
         """The value of parameter ``name`` in this set."""
         return float(self.values[PINDEX[name]])
+
+    def table(self) -> tuple[Parameter, ...]:
+        """The parameter table with this set's values in use (sources say where they come from)."""
+        return parameters_table({p.name: float(v) for p, v in zip(PARAMETERS, self.values)
+                                 if p.start is None or v != p.start}, self.name)
 
     def overrides(self) -> dict[str, float]:
         """The values that differ from the set in use, as ``params=`` overrides."""
