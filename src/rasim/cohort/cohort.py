@@ -120,7 +120,8 @@ class Cohort:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise RasimError(f"seed must be an integer >= 0, got {self.seed!r}")
         if self.solver not in _KERNELS:
-            raise SolverOptionsError(unknown_name("cohort solver", str(self.solver), _KERNELS))
+            raise SolverOptionsError(unknown_name("cohort solver", str(self.solver), _KERNELS,
+                                                  f"the cohort solvers {', '.join(_KERNELS)}"))
         if not (isinstance(self.rtol, (int, float)) and 0.0 < self.rtol < 1.0):
             raise SolverOptionsError(f"rtol must be a number in (0, 1), got {self.rtol!r}")
         if not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
