@@ -87,6 +87,11 @@ def test_files_and_manifest(run, scenario):
     for name in FILES:
         assert (out / name).stat().st_size > 0, name
     assert (out / "bands.png").read_bytes()[:4] == b"\x89PNG"
+    from PIL import Image
+
+    with Image.open(out / "bands.png") as png:
+        assert png.text["parameter_fingerprint"] == rasim.model.fingerprint()
+        assert png.text["Software"] == f"rasim {rasim.__version__}"
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "complete" and m["seed"] == 3 and m["chunks"] == m["chunks_done"] == {"dmard": 3, "bm": 3}
     assert m["chunk_size"] == 5 and "summary.csv" in m["files"]
