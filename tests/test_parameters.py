@@ -79,3 +79,11 @@ def test_cli_shows_value_start_kind_and_bound(capsys):
     assert cli_main(["params", "--diff", model.SET_NAME, "literature"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in FITTED)
+
+
+def test_a_parameter_set_is_selected_through_params():
+    lit = rasim.parameter_set("literature").overrides()
+    a = rasim.simulate(rasim.msc(4e7), days=28, observe=[0, 28])
+    b = rasim.simulate(rasim.msc(4e7), days=28, observe=[0, 28], params=lit)
+    assert a.ok and b.ok and not np.array_equal(a["DAS28_ESR"], b["DAS28_ESR"])
+    assert lit and all(b.params[model.PINDEX[k]] == v for k, v in lit.items())  # MSC presets apply on top

@@ -4,8 +4,8 @@ A set is a full parameter vector.  ``literature`` is the table's starting
 values with the ``balance`` constants computed at them; ``calibrated-<date>``
 (the default, ``parameters.SET_NAME``) is the committed calibration
 (``data/calibrated.json``): fitted values, and balance constants recomputed at
-them.  Select one with ``rasim.simulate(..., params=parameter_set(name).overrides(),
-allow_out_of_range=True)``; compare two with ``diff``.
+them.  Select one with ``rasim.simulate(..., params=parameter_set(name).overrides())``
+(or ``Cohort(..., params=...)``); compare two with ``diff``.
 """
 from __future__ import annotations
 
