@@ -24,6 +24,14 @@ def test_labels_are_truthful():
         assert (p.name in FITTED) == ("calibrated" in p.source.split(":")[0]), p.name
 
 
+def test_fitted_measurement_settings_say_so():
+    from rasim.cohort.measurement import MEASUREMENT
+
+    for name, p in MEASUREMENT.items():
+        fitted = name in _calibrated.fitted("measurement")
+        assert (p.kind == "calibrated") == fitted and (p.start is not None) == fitted, name
+
+
 def test_start_values_only_in_the_table_balance_computed():
     for p in model.PARAMETERS:
         assert (p.start is None) == (p.kind == "balance") == (p.name in balance.BALANCED), p.name
