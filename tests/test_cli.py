@@ -9,27 +9,6 @@ import pytest
 from rasim import cli
 from rasim import scenario as S
 
-POPULATION_NAMES = ("refractory", "moderate_mtx", "early_mtx_naive")
-
-
-def has_populations() -> bool:
-    try:
-        from rasim.cohort import POPULATIONS  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_cohort = pytest.mark.skipif(not has_populations(), reason="rasim.cohort.POPULATIONS not available")
-
-
-@pytest.fixture(autouse=True)
-def populations(monkeypatch):
-    """In-process: a stand-in for rasim.cohort's populations until it has them."""
-    if not has_populations():
-        monkeypatch.setattr(S, "catalog", lambda: ({}, dict.fromkeys(POPULATION_NAMES)))
-
-
 @pytest.fixture
 def runs(monkeypatch):
     """Replace rasim.runner.run_scenario and resume_run by recorders of their calls."""
@@ -63,7 +42,6 @@ def test_subprocess_scenarios():
     assert "(default)" in r.stdout.splitlines()[2]
 
 
-@needs_cohort
 def test_subprocess_show_is_the_resolved_toml():
     r = rasim_cmd("show", "trial3y", "--patients", "7")
     assert r.returncode == 0, r.stderr
@@ -75,8 +53,9 @@ def test_subprocess_params():
     r = rasim_cmd("params", "--search", "homing")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["name", "value", "unit", "range", "source"]
-    names = [line.split()[0] for line in lines[1:]]
+    assert lines[0].startswith("# parameter set ")
+    assert lines[1].split() == ["name", "value", "start", "unit", "range", "kind", "source"]
+    names = [line.split()[0] for line in lines[2:]]
     assert "msc_homing_max" in names and names == [p.name for p in cli.parameters("homing")]
 
 
@@ -120,9 +99,9 @@ def test_scenarios_and_show(capsys):
 
 def test_params(capsys):
     code, out, _ = main(capsys, "params")
-    assert code == 0 and len(out.splitlines()) == 1 + len(cli.parameters())
-    code, out, _ = main(capsys, "params", "--search", "literature")  # matches sources too
-    rows = [line.split()[0] for line in out.splitlines()[1:]]
+    assert code == 0 and len(out.splitlines()) == 2 + len(cli.parameters())
+    code, out, _ = main(capsys, "params", "--search", "literature")  # matches kinds and sources too
+    rows = [line.split()[0] for line in out.splitlines()[2:]]
     assert code == 0 and rows == [p.name for p in cli.parameters("literature")] and rows
     code, out, err = main(capsys, "params", "--search", "no-such-word")
     assert code == 1 and out == "" and "no parameter matches" in err

@@ -198,6 +198,7 @@ def test_visit_noise_is_keyed_by_visit_day():
         np.testing.assert_allclose(b.values[name][:, [0, 2, 3]], a.values[name], rtol=1e-6, err_msg=name)
 
 
+@pytest.mark.slow
 def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
     """In the DMARD-only arm the disease state barely moves (TNF within 1 %), but HAQ
     measured after baseline falls further with the fluctuation than without it: patients

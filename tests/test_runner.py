@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 
+import rasim
 from rasim.cohort import CRITERIA, ENDPOINTS, Arm, Cohort
 from rasim.cohort.streaming import QUANTILE_ERROR, StreamingSummary
 from rasim.errors import RasimError
@@ -86,9 +87,15 @@ def test_files_and_manifest(run, scenario):
     for name in FILES:
         assert (out / name).stat().st_size > 0, name
     assert (out / "bands.png").read_bytes()[:4] == b"\x89PNG"
+    from PIL import Image
+
+    with Image.open(out / "bands.png") as png:
+        assert png.text["parameter_fingerprint"] == rasim.model.fingerprint()
+        assert png.text["Software"] == f"rasim {rasim.__version__}"
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "complete" and m["seed"] == 3 and m["chunks"] == m["chunks_done"] == {"dmard": 3, "bm": 3}
     assert m["chunk_size"] == 5 and "summary.csv" in m["files"]
+    assert m["parameter_set"] == rasim.model.SET_NAME and m["parameter_fingerprint"] == rasim.model.fingerprint()
     leftovers = {p.name for p in out.iterdir()} - set(m["files"]) - {"manifest.json"}
     assert leftovers == set()  # no lock, state, parts or temporary files
 
@@ -130,6 +137,10 @@ def test_parquet_equals_in_memory(run, memory, scenario):
     from rasim.runner import read_patients
 
     out, _, _ = run
+    part = next((out / "patients").rglob("*.parquet"))
+    import pyarrow.parquet as pq
+    meta = pq.read_schema(part).metadata
+    assert meta[b"parameter_fingerprint"].decode() == rasim.model.fingerprint() and b"rasim_version" in meta
     table = read_patients(out).to_pandas()
     for k, (name, res) in enumerate(memory.items()):
         mine = table[table["arm"] == name].sort_values(["patient", "day"])
@@ -235,15 +246,26 @@ def test_keep_summary_writes_no_per_patient_files(scenario, tmp_path):
     assert {"summary.csv", "responders.csv", "counts.csv"} <= names and not names & {"dataset.csv", "patients"}
 
 
-def test_printed_table(scenario, tmp_path, capsys):
-    small = scenario.replace(patients=3, days=28)
-    run_scenario(small, tmp_path, threads=1)
+def test_printed_table(tmp_path, capsys):
+    from rasim.cli import main
+
+    (tmp_path / "tiny.toml").write_text(TOML)
+    assert main(["run", str(tmp_path / "tiny.toml"), "--patients", "3", "--days", "28", "--threads", "1",
+                 "--out", str(tmp_path / "o")]) == 0
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0].startswith("tiny: 2 arm(s) x 3 patients")
     assert lines[1].split()[:4] == ["arm", "n", "failed", "not_enrolled"] and "DAS28-ESR" in lines[1]
     assert lines[2].split()[0] == "dmard" and lines[3].split()[0] == "bm"
-    assert "summary.csv" in lines[-1] and "compiling the kernels (first run only" in err
+    assert lines[-1] == f"results: {tmp_path / 'o'}"
+    assert "rasim: compiling the kernels (first run only" in err and "summary.csv" in err
+
+
+def test_library_logs_instead_of_printing(scenario, tmp_path, capsys, caplog):
+    with caplog.at_level("INFO", logger="rasim"):
+        run_scenario(scenario.replace(patients=3, days=28), tmp_path, threads=1, quiet=True)
+    assert capsys.readouterr().out == ""
+    assert any("compiling the kernels" in r.getMessage() for r in caplog.records)
 
 
 def test_cli_run_custom_scenario(tmp_path):

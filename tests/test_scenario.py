@@ -6,12 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rasim import _toml, msc, mtx
+from rasim import msc, mtx
 from rasim import scenario as S
 from rasim.errors import RasimError, ScenarioError
 from rasim.regimen import Regimen
 
-POPULATION_NAMES = ("refractory", "moderate_mtx", "early_mtx_naive")
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
 
 MINIMAL = '''name = "t"
@@ -22,22 +21,11 @@ regimen.doses = [ { drug = "msc", cells = 4e7 } ]
 '''
 
 
-@pytest.fixture(autouse=True)
-def populations(monkeypatch):
-    """rasim.cohort's populations, or a stand-in with their names until it has them."""
-    try:
-        from rasim.cohort import POPULATIONS  # noqa: F401
-    except ImportError:
-        monkeypatch.setattr(S, "catalog", lambda: ({}, dict.fromkeys(POPULATION_NAMES)))
-
-
 @pytest.fixture
 def arms():
-    """The built-in arms; tests that need them skip until rasim.cohort has them."""
-    try:
-        from rasim.cohort import ARMS
-    except ImportError:
-        pytest.skip("rasim.cohort.ARMS is not available")
+    """The built-in arms."""
+    from rasim.cohort import ARMS
+
     return ARMS
 
 
@@ -144,16 +132,6 @@ def test_replace_revalidates_and_trims_observe():
     assert s.patients == 1000
     with pytest.raises(ScenarioError, match=r"^cli: observe\[1\]: day 2000 is after"):
         s.replace(source="cli", observe=[0, 2000])
-
-
-def test_toml_writer():
-    d = {"a": 1, "b": True, "f": [1.5, 1e-5, -3.0, 4e7, 0.1 + 0.2], "s": "x\"\\\n\x7f\x01é",
-         "k": {"3.5": 1, "a b": {"c": [{"x": {}}]}}, "t": [{"u": [{"v": 1}], "w": {}}], "e": {}}
-    text = _toml.dumps(d)
-    assert tomllib.loads(text) == d
-    assert "cells = 4e+07" in _toml.dumps({"cells": 4e7}) and '"3.5" = 1' in text
-    with pytest.raises(ValueError):
-        _toml.value(float("nan"))
 
 
 # -- errors: file, key path, expectation -------------------------------------

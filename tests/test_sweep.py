@@ -135,6 +135,8 @@ def test_sensitivity_needs_salib(monkeypatch):
         monkeypatch.setitem(sys.modules, mod, None)
     with pytest.raises(ImportError, match=r"pip install rasim\[sensitivity\]"):
         sensitivity.sobol(PARAMS)
+    with pytest.raises(RasimError, match="Did you mean 'msc_homing_max'"):  # input checked first
+        sensitivity.sobol(["msc_homing_mx"])
 
 
 def test_sobol_and_morris(tmp_path):

@@ -16,22 +16,32 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
 CACHE_DIR = _cache.configure(__version__)  # before any kernel is decorated
 
 from . import clinical, model  # noqa: E402
-from .equilibrium import EquilibriumError  # noqa: E402
-from .errors import CovariateError, ParameterError, RasimError, RegimenError  # noqa: E402
+from .errors import (CovariateError, EquilibriumError, FolderError, ParameterError, RasimError,  # noqa: E402
+                     RegimenError, RunInterrupted, ScenarioError, SolverOptionsError)
 from .regimen import Regimen, msc, mtx  # noqa: E402
 from .simulation import SimulationResult, simulate  # noqa: E402
 from .solver import SolverOptions, Status  # noqa: E402
 from .cohort import ARMS, POPULATIONS, Cohort, CohortResult  # noqa: E402
 
 
-def parameters(search: str | None = None) -> list[model.Parameter]:
-    """The parameter table (name, value, unit, range, meaning, source), optionally filtered by a word."""
-    rows = list(model.PARAMETERS)
+def parameters(search: str | None = None, set: str | None = None) -> list[model.Parameter]:
+    """The parameter table: value in use (or in parameter set ``set``), start value, unit, range,
+    kind and source, optionally filtered by a word (in name, meaning, kind or source)."""
+    rows = list(model.PARAMETERS if set in (None, model.SET_NAME) else model.sets.parameter_set(set).table())
     if search:
         word = search.lower()
-        rows = [p for p in rows if word in p.name.lower() or word in p.meaning.lower()
-                or word in p.source.lower()]
+        rows = [p for p in rows if any(word in text.lower() for text in (p.name, p.meaning, p.kind, p.source))]
     return rows
+
+
+def parameter_sets() -> list[str]:
+    """Names of the parameter sets (the one in use first); see :mod:`rasim.model.sets`."""
+    return model.sets.names()
+
+
+def parameter_set(name: str) -> model.sets.ParameterSet:
+    """The parameter set ``name``: values, fingerprint, ``overrides()`` for ``simulate(params=...)``."""
+    return model.sets.parameter_set(name)
 
 
 def parameter(name: str) -> model.Parameter:
@@ -41,6 +51,7 @@ def parameter(name: str) -> model.Parameter:
 
 __all__ = [
     "simulate", "SimulationResult", "Cohort", "CohortResult", "ARMS", "POPULATIONS", "Regimen", "msc", "mtx", "SolverOptions", "Status",
-    "parameters", "parameter", "clinical", "model",
-    "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError",
+    "parameters", "parameter", "parameter_sets", "parameter_set", "clinical", "model",
+    "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError", "ScenarioError",
+    "SolverOptionsError", "FolderError", "RunInterrupted",
 ]

@@ -7,15 +7,25 @@ rasim so that those tables can use it.
 from __future__ import annotations
 
 import json
+from functools import cache
 from importlib import resources
 
 SOURCE = "calibrated (tools/calibrate.py, docs/calibration.md): fitted to the targets.csv calibrate rows"
 
 
+@cache
+def _data() -> dict:
+    path = resources.files("rasim") / "data" / "calibrated.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def fitted(table: str) -> dict[str, float]:
     """Values of ``table`` ("params", "balance", "variability", "measurement" or
     "covariate_effects"); {} if none."""
-    path = resources.files("rasim") / "data" / "calibrated.json"
-    if not path.is_file():
-        return {}
-    return dict(json.loads(path.read_text()).get(table, {}))
+    return dict(_data().get(table, {}))
+
+
+def set_name() -> str:
+    """The calibration's parameter-set name, ``calibrated-<fit date>`` ("literature" without one)."""
+    date = _data().get("fit", {}).get("date")
+    return f"calibrated-{date}" if date else "literature"

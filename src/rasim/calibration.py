@@ -3,7 +3,7 @@ and the simulated value of each in its own population and arm.
 
 Only the rows with ``use == "calibrate"`` are fitted; ``check`` rows are
 qualitative findings tested in ``tests/test_calibration.py``; ``context``
-rows are reported, not fitted.  Tolerances (issue 3): DAS28 levels and
+rows are reported, not fitted.  Tolerances: DAS28 levels and
 changes 0.3, HAQ 0.15, ESR and CRP levels 15 %, responder rates 10
 percentage points; each widened to twice the target's standard error where
 that is larger.  ``tools/calibrate.py`` fits ``FITTED`` and writes
@@ -67,7 +67,7 @@ class Target:
 
     @property
     def tolerance(self) -> float:
-        """Issue-3 tolerance, widened to 2 standard errors of the target where larger."""
+        """The row's tolerance (see the module docstring), widened to 2 standard errors of the target where larger."""
         if self.is_rate or self.endpoint.endswith("pct_change"):
             base = 0.10 if self.is_rate else 10.0
             se = math.sqrt(self.value * (1 - self.value) / self.n) if self.is_rate and self.n > 0 else 0.0

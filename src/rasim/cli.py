@@ -2,7 +2,7 @@
 
     rasim scenarios                     built-in scenarios with their descriptions
     rasim show [SCENARIO] [overrides]   the resolved scenario as TOML
-    rasim params [--search WORD]        the parameter table
+    rasim params [--search WORD] [--set NAME] [--diff SET SET]   the parameter table
     rasim run [SCENARIO] [overrides] [--keep patients|summary] [--unsafe-params] [--threads T]
               [--out DIR] [--overwrite] [--chunk-size N] [--quiet]
     rasim run --resume DIR [--threads T] [--quiet]
@@ -20,17 +20,19 @@ with status 130.  ``rasim --version`` prints the version.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from . import parameters
+from . import model, parameter_sets, parameters
 from .errors import RasimError
 from .model import parameter
-from .output import version
+from .output import version, write_csv
 from .regimen import _fmt
 from .scenario import Scenario, builtin_description, builtin_names, load
 
@@ -48,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(e.code or 0)
     from .runner import RunInterrupted
 
+    _log_to_stderr(logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
     try:
         return args.command(args)
     except RunInterrupted as e:
@@ -59,6 +62,25 @@ def main(argv: list[str] | None = None) -> int:
     except (RasimError, OSError) as e:
         print(f"rasim: error: {e}", file=sys.stderr)
         return 2
+
+
+class _Prefixed(logging.Formatter):
+    """``rasim: warning: <message>`` for warnings and above, ``rasim: <message>`` below."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "warning: " if record.levelno == logging.WARNING else "error: " if record.levelno > logging.WARNING else ""
+        return f"rasim: {kind}{record.getMessage()}"
+
+
+def _log_to_stderr(level: int) -> None:
+    """Route the library's ``rasim`` log records to stderr, from ``level`` up (one handler)."""
+    logger = logging.getLogger("rasim")
+    for h in [h for h in logger.handlers if isinstance(h.formatter, _Prefixed)]:
+        logger.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Prefixed())
+    logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 # -- commands ----------------------------------------------------------------
@@ -73,7 +95,7 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_show(args) -> int:
-    from ._toml import dumps
+    from tomli_w import dumps
     from .scenario import population_to_dict
 
     scenario = _scenario(args)
@@ -89,15 +111,34 @@ def cmd_show(args) -> int:
 
 
 def cmd_params(args) -> int:
-    rows = parameters(args.search)
+    if args.diff:
+        return _print_diff(*args.diff)
+    rows = parameters(args.search, set=args.set)
     if not rows:
         print(f"rasim: no parameter matches {args.search!r}", file=sys.stderr)
         return 1
-    table = [("name", "value", "unit", "range", "source")]
-    table += [(p.name, _fmt(p.value), p.unit, f"{_fmt(p.low)}-{_fmt(p.high)}", p.source) for p in rows]
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    print(f"# parameter set {args.set or model.SET_NAME} (fingerprint "
+          f"{model.sets.parameter_set(args.set or model.SET_NAME).fingerprint}); sets: {', '.join(parameter_sets())}")
+    table = [("name", "value", "start", "unit", "range", "kind", "source")]
+    table += [(p.name, f"{p.value:.6g}{_bound_flag(p)}", "-" if p.start is None else f"{p.start:.6g}", p.unit,
+               f"{p.low:.4g}-{p.high:.4g}", p.kind, p.source) for p in rows]
+    widths = [max(len(r[i]) for r in table) for i in range(6)]
     for r in table:
-        print("  ".join(f"{c:{w}s}" for c, w in zip(r, widths)) + "  " + r[4])
+        print("  ".join(f"{c:{w}s}" for c, w in zip(r, widths)) + "  " + r[6])
+    return 0
+
+
+def _bound_flag(p) -> str:
+    """" (at low bound)" / " (at high bound)" for a fitted or chosen value on or within 1% of a bound."""
+    side = p.at_bound if p.kind in ("calibrated", "assumed", "literature") else ""
+    return f" (at {side} bound)" if side else ""
+
+
+def _print_diff(a: str, b: str) -> int:
+    rows = model.sets.diff(a, b)
+    print(f"# {len(rows)} parameters differ between {a} and {b}")
+    for name, x, y in rows:
+        print(f"{name:24s} {x:>12.6g} {y:>12.6g}")
     return 0
 
 
@@ -105,6 +146,7 @@ def cmd_run(args) -> int:
     from . import runner
 
     runner.check_threads(args.threads)
+    t0 = time.perf_counter()
     if args.resume is not None:
         given = [flag for flag, v in (("SCENARIO", args.scenario), ("--out", args.out), ("--keep", args.keep),
                                       ("--unsafe-params", args.unsafe_params or None),
@@ -112,14 +154,17 @@ def cmd_run(args) -> int:
                                       *((f"--{k}", getattr(args, k)) for k in OVERRIDES)) if v is not None]
         if given:
             raise RasimError(f"--resume continues the run in its folder as it was started; drop {', '.join(given)}")
-        runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet)
+        results = runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet)
         out = args.resume
     else:
         scenario = _scenario(args)
         out = args.out or DEFAULT_OUT / scenario.name
-        runner.run_scenario(scenario, out, threads=args.threads, quiet=args.quiet, keep=args.keep or "patients",
-                            overwrite=args.overwrite, chunk_size=args.chunk_size)
+        results = runner.run_scenario(scenario, out, threads=args.threads, quiet=args.quiet,
+                                      keep=args.keep or "patients", overwrite=args.overwrite,
+                                      chunk_size=args.chunk_size)
     if not args.quiet:
+        if results:  # the summary table of the run (its scenario is the folder's scenario.toml)
+            print(runner.table(load(Path(out) / "scenario.toml"), results, time.perf_counter() - t0))
         print(f"results: {out}")
     return 0
 
@@ -170,9 +215,7 @@ def cmd_sensitivity(args) -> int:
     out = args.out or DEFAULT_OUT / f"sensitivity.{args.method}"
     out.mkdir(parents=True, exist_ok=True)
     rows = result.rows
-    with (out / "sensitivity.csv").open("w") as f:
-        f.write(",".join(rows[0]) + "\n")
-        f.writelines(",".join(v if isinstance(v, str) else f"{v:.6g}" for v in r.values()) + "\n" for r in rows)
+    write_csv(out / "sensitivity.csv", list(rows[0]), rows)
     result.plot(out / "sensitivity.png")
     if not args.quiet:
         print(f"{args.method}: {args.endpoint} at day {args.day:g}, arm {args.arm}, typical patient, "
@@ -314,8 +357,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("scenarios", help="list the built-in scenarios").set_defaults(command=cmd_scenarios)
     sub.add_parser("show", parents=[scen], help="print the resolved scenario as TOML") \
         .set_defaults(command=cmd_show)
-    p = sub.add_parser("params", help="the parameter table (name, value, unit, range, source)")
-    p.add_argument("--search", metavar="WORD", help="only parameters whose name, meaning or source has WORD")
+    p = sub.add_parser("params", help="the parameter table (name, value in use, start, unit, range, kind, source)")
+    p.add_argument("--search", metavar="WORD", help="only parameters whose name, meaning, kind or source has WORD")
+    p.add_argument("--set", metavar="NAME", help="show parameter set NAME (default: the one in use)")
+    p.add_argument("--diff", nargs=2, metavar=("SET", "SET"), help="the parameters that differ between two sets")
     p.set_defaults(command=cmd_params)
     sub.add_parser("run", parents=[scen, run], help="simulate a scenario's cohort") \
         .set_defaults(command=cmd_run)

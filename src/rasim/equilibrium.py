@@ -18,17 +18,13 @@ import numpy as np
 
 from . import model
 from .clinical import LOW
-from .errors import RasimError
+from .errors import EquilibriumError
 from .integrate import integrate
 from .solver import SolverOptions, Status
 
 SETTLE_DAYS = 3000.0  # several memory-Treg half-lives
 RUNIN_DAYS = 364.0  # run-in under the background before shooting
 TIGHT = SolverOptions(rtol=1e-9, atol=1e-11, max_steps=200_000)
-
-
-class EquilibriumError(RasimError):
-    """The parameters give no stable, active (inflamed) disease state."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Exceptions raised by rasim before any solving starts.
 
 Solver failures are never exceptions: they come back as a status code
-(see :mod:`rasim.solver.status`).
+(see :mod:`rasim.solver.status`).  Every class here derives from
+``RasimError`` and is exported from ``rasim``.
 """
 from __future__ import annotations
 
@@ -30,6 +31,22 @@ class CovariateError(RasimError):
 
 class ScenarioError(RasimError):
     """An invalid scenario file; the message names the file and the key path."""
+
+
+class SolverOptionsError(RasimError):
+    """Solver settings that cannot be used (method, tolerances, step limits)."""
+
+
+class EquilibriumError(RasimError):
+    """The parameters give no stable, active (inflamed) disease state."""
+
+
+class FolderError(RasimError):
+    """An output folder that cannot be used (busy, holding another run, not writable)."""
+
+
+class RunInterrupted(RasimError):
+    """Ctrl-C during a run: the committed chunks are kept; the message says how to resume."""
 
 
 def unknown_name(kind: str, name: str, valid: Iterable[str], where: str | None = None) -> str:

@@ -2,7 +2,8 @@
 
 Layout of a folder written by ``rasim run``::
 
-    manifest.json     run identity (scenario hash, seed, rasim version, keep, chunk size),
+    manifest.json     run identity (scenario hash, seed, rasim version, parameter set and its
+                      fingerprint, keep, chunk size),
                       chunks done per arm, warnings; "status": "running" until every
                       whole-run file is in place, then "complete"
     scenario.toml     the resolved scenario (written first: the run's identity)
@@ -18,16 +19,20 @@ once the manifest lists it; its files are written before that.
 from __future__ import annotations
 
 import contextlib
+import csv
 import errno
 import fcntl
 import hashlib
+import io
 import json
+import math
 import os
 import shutil
-from importlib import metadata
 from pathlib import Path
 
-from .errors import RasimError
+import numpy as np
+
+from .errors import FolderError
 
 MANIFEST = "manifest.json"
 LOCK = ".rasim.lock"
@@ -41,20 +46,45 @@ OUTPUTS = (MANIFEST, "scenario.toml", STATE, PARTS, PATIENTS, "summary.csv", "re
            "patients.nc")
 
 
-class FolderError(RasimError):
-    """An output folder that cannot be used (busy, holding another run, not writable)."""
+def parameter_identity() -> dict[str, str]:
+    """The parameter set in use: its name and fingerprint (``rasim.model.fingerprint``)."""
+    from .model import SET_NAME, fingerprint
+
+    return {"parameter_set": SET_NAME, "parameter_fingerprint": fingerprint()}
 
 
 def version() -> str:
-    """The installed rasim version."""
-    try:
-        return metadata.version("rasim")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    """The rasim version (``rasim.__version__``, from the installed package's metadata)."""
+    from . import __version__
+
+    return __version__
 
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def csv_cell(v) -> str:
+    """One CSV cell: strings as they are, integers exactly, floats as %.6g (non-finite: empty)."""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return f"{v:.6g}" if math.isfinite(v) else ""
+
+
+def write_csv(path, columns, rows) -> Path:
+    """The CSV file ``path`` (atomically): header ``columns``, then a line per mapping of ``rows``."""
+    with atomic(path) as tmp, open(tmp, "w", newline="") as f:
+        f.write(csv_text([columns, *([csv_cell(r[c]) for c in columns] for r in rows)]))
+    return Path(path)
+
+
+def csv_text(rows) -> str:
+    """CSV lines (``\\n``-terminated) of ``rows``, sequences of cell strings: rasim's one CSV dialect."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    return buf.getvalue()
 
 
 def write_atomic(path: Path, data: str | bytes) -> Path:
@@ -122,6 +152,10 @@ class RunFolder:
                 raise FolderError(f"{path}: the run was started by rasim {m['rasim_version']} and this is "
                                   f"rasim {version()}: resuming would mix results of two versions; "
                                   "start again with --overwrite")
+            if m.get("parameter_fingerprint") != parameter_identity()["parameter_fingerprint"]:
+                raise FolderError(f"{path}: the run was started with parameter set {m.get('parameter_set')} "
+                                  f"({m.get('parameter_fingerprint')}) and this rasim uses "
+                                  f"{parameter_identity()['parameter_set']}; start again with --overwrite")
             if sha256((path / "scenario.toml").read_text()) != m["scenario_sha256"]:
                 raise FolderError(f"{path}: scenario.toml does not match the manifest's scenario hash; "
                                   "start again with --overwrite")

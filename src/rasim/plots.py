@@ -49,10 +49,13 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path, title: str = "") -> Path:
+    """``fig`` as a PNG at ``path``, its text chunks naming the rasim version and parameter set."""
+    from .output import parameter_identity, version
+
     path = Path(path)
     if title:
         fig.suptitle(title, fontsize=9)
-    fig.savefig(path, dpi=100, format="png")
+    fig.savefig(path, dpi=100, format="png", metadata={"Software": f"rasim {version()}", **parameter_identity()})
     return path
 
 

@@ -30,8 +30,7 @@ resolved scenario) is written first.
 """
 from __future__ import annotations
 
-import csv
-import io
+import logging
 import math
 import re
 import sys
@@ -46,7 +45,7 @@ from .cohort import Arm, Cohort, CohortResult, warm_up
 from .cohort.cohort import capped_threads
 from .cohort.result import ArmSummary
 from .cohort.streaming import StreamingSummary
-from .errors import RasimError
+from .errors import RasimError, RunInterrupted
 from .solver import Status
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
@@ -60,13 +59,10 @@ COVARIATE_COLUMNS = {"AGE": "age", "SEX": "female", "WT": "weight", "CRCL": "cre
                      "DUR": "duration", "SERO": "seropositive"}
 DATASET_COLUMNS = ("ID", "TIME", "DV", "MDV", "EVID", "AMT", "CMT", "II", "ADDL", "SS", "DVID",
                    *COVARIATE_COLUMNS, "ARM", "NAME")
+log = logging.getLogger(__name__)  # the scenario's warnings; the compile notice and files written (INFO)
 KEEP = ("patients", "summary")
 CHUNK_PATIENT_DAYS = 6000  # patients x observation days per chunk: bounds a chunk's memory
 MAX_CHUNK = 1000  # patients per chunk
-
-
-class RunInterrupted(RasimError):
-    """Ctrl-C during a run: the committed chunks are kept; the message says how to resume."""
 
 
 def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = False, progress=None,
@@ -95,7 +91,7 @@ def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = Fa
     n_chunks = -(-scenario.patients // size)
     manifest = {"format": output.FORMAT, "status": "running", "scenario": scenario.name,
                 "scenario_sha256": output.sha256(toml), "seed": scenario.seed,
-                "rasim_version": output.version(), "keep": keep, "chunk_size": size,
+                "rasim_version": output.version(), **output.parameter_identity(), "keep": keep, "chunk_size": size,
                 "parquet": keep == "patients" and not _missing_parquet(keep),
                 "chunks": {a.name: n_chunks for a in scenario.arms},
                 "chunks_done": {a.name: 0 for a in scenario.arms}, "warnings": warnings}
@@ -139,8 +135,8 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> di
     m = folder.manifest
     for name in (output.STATE, output.PARTS):
         (folder.path / name).mkdir(exist_ok=True)
-    for line in m["warnings"] if not quiet else ():
-        print(f"rasim: warning: {line}", file=sys.stderr)
+    for line in m["warnings"]:
+        log.warning(line)
     t0 = time.perf_counter()
     try:
         results = _simulate(folder, scenario, threads, quiet, progress)
@@ -155,17 +151,14 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> di
         raise
     names = sorted({p.name for p in files} | ({output.PATIENTS} if m["parquet"] else set()))
     folder.complete(names)
-    if not quiet:
-        print(table(scenario, results, time.perf_counter() - t0))
-        print(f"wrote {', '.join(names)}")
+    log.info("wrote %s in %.1f s", ", ".join(names), time.perf_counter() - t0)
     return results
 
 
 def _simulate(folder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
     """Every arm's remaining chunks, with the compile line and progress on stderr."""
     m = folder.manifest
-    if not quiet:
-        print("rasim: compiling the kernels (first run only; cached afterwards)...", file=sys.stderr, flush=True)
+    log.info("compiling the kernels (first run only; cached afterwards)...")
     warm_up()
     done = sum(min(k * m["chunk_size"], scenario.patients) for k in m["chunks_done"].values())
     bar = _Progress(scenario.patients * len(scenario.arms), done, quiet, progress)
@@ -239,10 +232,10 @@ def write_results(scenario, results: dict[str, ArmSummary], out, warnings=(),
     is joined from its chunk files (``dataset_parts``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = [_csv(out / "summary.csv", SUMMARY_COLUMNS, (r for res in results.values() for r in res.summary())),
-             _csv(out / "responders.csv", RESPONDER_COLUMNS,
+    files = [output.write_csv(out / "summary.csv", SUMMARY_COLUMNS, (r for res in results.values() for r in res.summary())),
+             output.write_csv(out / "responders.csv", RESPONDER_COLUMNS,
                   (r for res in results.values() for r in res.responders())),
-             _csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values()))]
+             output.write_csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values()))]
     if warnings:
         files.append(output.write_atomic(out / "warnings.txt", "".join(f"{w}\n" for w in warnings)))
     files += _per_patient_files(scenario, results, out) if not dataset_parts else []
@@ -285,7 +278,7 @@ def _per_patient_files(scenario, results, out: Path) -> list[Path]:
                 files.append(write_parquet(path, patient_table(per_patient[a.name], i * scenario.patients + 1, 0)))
     with output.atomic(out / "dataset.csv") as tmp:
         with open(tmp, "w") as f:
-            f.write(",".join(DATASET_COLUMNS) + "\n")
+            f.write(output.csv_text([DATASET_COLUMNS]))
             f.writelines(_csv_text(arm_dataset(scenario, i, per_patient[a.name], 0))
                          for i, a in enumerate(scenario.arms) if a.name in per_patient)
     return [*files, out / "dataset.csv"]
@@ -295,7 +288,7 @@ def _join_parts(parts: Path, path: Path) -> Path:
     """dataset.csv from the chunk files (in arm and chunk order), streamed."""
     with output.atomic(path) as tmp:
         with open(tmp, "wb") as f:
-            f.write((",".join(DATASET_COLUMNS) + "\n").encode())
+            f.write(output.csv_text([DATASET_COLUMNS]).encode())
             for part in sorted(parts.glob("*.csv")):
                 with open(part, "rb") as src:
                     _copy(src, f)
@@ -315,22 +308,6 @@ def _counts(scenario, res: ArmSummary) -> dict:
 
 
 # ---- tables ------------------------------------------------------------------------------------
-
-def _fmt(v) -> str:
-    if isinstance(v, (str, np.str_)):
-        return str(v)
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    return "" if not math.isfinite(v) else f"{v:.6g}"
-
-
-def _csv(path: Path, columns, rows) -> Path:
-    with output.atomic(path) as tmp, tmp.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(columns)
-        w.writerows([_fmt(r[c]) for c in columns] for r in rows)
-    return path
-
 
 def table(scenario, results: dict[str, ArmSummary], seconds: float) -> str:
     """Per arm: patients, failures, day-0 -> last-day means and last-day rates."""
@@ -380,6 +357,8 @@ def write_parquet(path: Path, table) -> Path:
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"rasim_version": output.version(), **output.parameter_identity()}
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **{k: str(v) for k, v in meta.items()}})
     with output.atomic(path) as tmp:
         pq.write_table(table, tmp)
     return path
@@ -463,9 +442,7 @@ def _dose_lines(arm, days: float) -> list[dict]:
 def _csv_text(cols: dict[str, np.ndarray]) -> str:
     """Rows (no header) of dataset columns: floats as %.6g."""
     text = [np.char.mod("%.6g", v) if v.dtype.kind == "f" else v.astype(str) for v in cols.values()]
-    buf = io.StringIO()
-    buf.writelines(",".join(row) + "\n" for row in zip(*text))
-    return buf.getvalue()
+    return output.csv_text(zip(*text))
 
 
 def _published(scenario) -> list:

@@ -48,7 +48,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from . import _toml, model
+import tomli_w
+
+from . import model
 from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
 from .model import PINDEX
 from .regimen import MscDose, MtxDose, Regimen, after_horizon
@@ -137,7 +139,7 @@ class Scenario:
 
     def to_toml(self) -> str:
         """TOML text of :meth:`to_dict`; ``load`` of it gives an equal Scenario."""
-        return _toml.dumps(self.to_dict())
+        return tomli_w.dumps(self.to_dict())
 
     def warnings(self) -> list[str]:
         """What the results should carry: parameters used outside their plausible range
@@ -359,7 +361,7 @@ class _Reader:
         if not isinstance(v, (list, tuple)):
             self.fail("populations", f"expected [[populations]] tables, got {_got(v)}")
         out, seen = [], {}
-        builtin = self.lookup("populations")[1]
+        builtin = catalog()[1]
         for i, d in enumerate(v):
             p = self.population_table(d, f"populations[{i}]")
             if p.name in builtin:
@@ -436,14 +438,8 @@ class _Reader:
                              "drop it or raise days")
         return arm
 
-    def lookup(self, path: str) -> tuple[Mapping, Mapping]:
-        try:
-            return catalog()
-        except ImportError as e:
-            self.fail(path, f"built-in arms and populations need rasim.cohort ({e})")
-
     def builtin_arm(self, v, path: str) -> dict:
-        arms = self.lookup(path)[0]
+        arms = catalog()[0]
         name = self.string(v, path)
         if name not in arms:
             self.fail(path, unknown_name("built-in arm", name, arms) + f" Built-in arms: {', '.join(arms)}.")
@@ -452,7 +448,7 @@ class _Reader:
                 "background": a.background or None}
 
     def population(self, v, path: str) -> str:
-        pops = [*self.own, *self.lookup(path)[1]]
+        pops = [*self.own, *catalog()[1]]
         name = self.string(v, path)
         if name not in pops:
             self.fail(path, unknown_name("population", name, pops) + f" Populations: {', '.join(pops)}.")

@@ -78,9 +78,9 @@ def morris(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365,
            trajectories: int = 20, levels: int = 4, seed: int = 0, bounds: Mapping | None = None,
            max_failed: float = 0.1) -> SensitivityResult:
     """Morris elementary effects: ``trajectories`` * (len(params) + 1) simulations."""
-    sample, analyze = _salib("morris")
     problem, names, spec = _problem(params, bounds)
     _check(endpoint, day, trajectories, "trajectories")
+    sample, analyze = _salib("morris")  # after the input checks: bad input is refused without SALib too
     X = sample(problem, int(trajectories), num_levels=levels, seed=seed)
     Y, raw, failed = _evaluate(X, names, spec, endpoint, day, arm, max_failed)
     Si = analyze(problem, X, Y, num_levels=levels, seed=seed)
@@ -94,9 +94,9 @@ def sobol(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, 
           n: int = 128, seed: int = 0, bounds: Mapping | None = None, max_failed: float = 0.1) -> SensitivityResult:
     """Sobol first-order and total indices (Saltelli sampling): ``n`` * (len(params) + 2)
     simulations; ``n`` a power of 2."""
-    sample, analyze = _salib("sobol")
     problem, names, spec = _problem(params, bounds)
     _check(endpoint, day, n, "n")
+    sample, analyze = _salib("sobol")  # after the input checks: bad input is refused without SALib too
     X = sample(problem, int(n), calc_second_order=False, seed=seed)
     Y, raw, failed = _evaluate(X, names, spec, endpoint, day, arm, max_failed)
     Si = analyze(problem, Y, calc_second_order=False, seed=seed)
@@ -130,6 +130,7 @@ def _warn_if_too_small(method: str, names, indices, size: str) -> None:
         more = "n (a power of 2, e.g. 1024)" if method == "sobol" else "trajectories (e.g. 50)"
         warnings.warn(f"{method} indices with {size} are too uncertain to rank the parameters: "
                       f"{'; '.join(reasons)}; raise {more}", stacklevel=3)
+
 
 def _salib(method: str):
     try:

@@ -9,10 +9,11 @@ import numpy as np
 
 from . import model
 from .equilibrium import Equilibrium, RUNIN_DAYS, inflamed_equilibrium, periodic_state
-from .errors import CovariateError, RasimError, RegimenError, unknown_name
+from .errors import CovariateError, RasimError, RegimenError, SolverOptionsError, unknown_name
 from .integrate import integrate
 from .regimen import Regimen, after_horizon
 from .solver import SolverOptions, Status
+from .solver.options import METHODS
 
 COVARIATES = ("age", "female", "weight", "creatinine_clearance", "seropositive", "duration")
 DURATION_RANGE = (0.01, 60.0)  # years of disease: the ``duration`` covariate's range
@@ -161,14 +162,22 @@ def _damage_by(y: np.ndarray, p: np.ndarray, years: float) -> np.ndarray:
 
 
 def _options(solver, rtol, atol) -> SolverOptions:
-    if isinstance(solver, SolverOptions):
-        options = solver
-    elif isinstance(solver, str):
-        options = SolverOptions(method=SOLVER_ALIASES.get(solver.lower(), solver.lower()))
-    else:
-        raise RasimError(f"solver must be a method name or SolverOptions, got {solver!r}")
+    """The solver settings, checked: every refusal is a SolverOptionsError (a RasimError)."""
+    if isinstance(solver, str):
+        method = SOLVER_ALIASES.get(solver.lower(), solver.lower())
+        if method not in METHODS:
+            raise SolverOptionsError(unknown_name("solver", solver, [*METHODS, *SOLVER_ALIASES],
+                                                  f"the methods {', '.join(METHODS)}"))
+        solver = SolverOptions(method=method)
+    if not isinstance(solver, SolverOptions):
+        raise SolverOptionsError(f"solver must be a method name or SolverOptions, got {solver!r}")
     changes = {k: v for k, v in (("rtol", rtol), ("atol", atol)) if v is not None}
-    return SolverOptions(**{**options.__dict__, **changes}) if changes else options
+    try:
+        options = SolverOptions(**{**solver.__dict__, **changes}) if changes else solver
+        options.atol_vector(model.N_STATES)
+    except (TypeError, ValueError) as e:
+        raise SolverOptionsError(str(e)) from e
+    return options
 
 
 def _horizon(days) -> float:

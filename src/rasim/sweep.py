@@ -25,7 +25,6 @@ common random numbers).
 """
 from __future__ import annotations
 
-import csv
 import itertools
 import math
 from collections.abc import Mapping
@@ -77,12 +76,9 @@ class SweepResult:
         return pd.DataFrame(self.rows)
 
     def to_csv(self, path) -> Path:
-        path = Path(path)
-        with path.open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(self.rows[0]))
-            w.writeheader()
-            w.writerows({k: f"{v:.6g}" if isinstance(v, float) else v for k, v in r.items()} for r in self.rows)
-        return path
+        from .output import write_csv
+
+        return write_csv(path, list(self.rows[0]), self.rows)
 
     @property
     def title(self) -> str:

@@ -3,7 +3,8 @@
 ``Cohort(arm, patients, seed).run()`` gives a ``CohortResult``; populations
 and arms are in ``arms``, between-patient variability in ``variability``,
 clinic measurement in ``measurement``, the compiled kernels in ``kernel``.
-``run_scenario`` (from ``rasim.runner``) runs a scenario's arms and writes files.
+Running a scenario and writing its files is the application layer's:
+``rasim.runner.run_scenario``.
 """
 from .arms import ARMS, POPULATIONS, Arm, Entry, Population, arm, population
 from .cohort import DEFAULT_DAYS, NOT_ENROLLED, NOT_SETTLED, Chunk, Cohort, CohortProblem, warm_up
@@ -11,11 +12,5 @@ from .result import CRITERIA, ENDPOINTS, CohortResult, trial_replicates
 
 __all__ = ["ARMS", "POPULATIONS", "Arm", "Entry", "Population", "arm", "population", "Cohort",
            "CohortResult", "CohortProblem", "Chunk", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
-           "CRITERIA", "ENDPOINTS", "trial_replicates", "warm_up", "run_scenario"]
+           "CRITERIA", "ENDPOINTS", "trial_replicates", "warm_up"]
 
-
-def run_scenario(scenario, out_dir, **options):
-    """Simulate a scenario's arms and write the result files: :func:`rasim.runner.run_scenario`."""
-    from ..runner import run_scenario as run  # imported here: rasim.runner imports this package
-
-    return run(scenario, out_dir, **options)

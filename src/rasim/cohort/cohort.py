@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import model
 from ..clinical import LOW
-from ..errors import RasimError
+from ..errors import RasimError, SolverOptionsError, unknown_name
 from ..integrate import KERNELS
 from ..model.parameters import REFERENCE_STATES
 from ..regimen import Regimen
@@ -120,11 +120,12 @@ class Cohort:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise RasimError(f"seed must be an integer >= 0, got {self.seed!r}")
         if self.solver not in _KERNELS:
-            raise RasimError(f"cohort solver must be one of {', '.join(_KERNELS)}, got {self.solver!r}")
+            raise SolverOptionsError(unknown_name("cohort solver", str(self.solver), _KERNELS,
+                                                  f"the cohort solvers {', '.join(_KERNELS)}"))
         if not (isinstance(self.rtol, (int, float)) and 0.0 < self.rtol < 1.0):
-            raise RasimError(f"rtol must be a number in (0, 1), got {self.rtol!r}")
+            raise SolverOptionsError(f"rtol must be a number in (0, 1), got {self.rtol!r}")
         if not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
-            raise RasimError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
+            raise SolverOptionsError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
         if not isinstance(self.chunk_size, (int, np.integer)) or self.chunk_size < 1:
             raise RasimError(f"chunk_size must be an integer >= 1, got {self.chunk_size!r}")
         self._setup = _setup(self)

@@ -74,7 +74,9 @@ MEASUREMENT: dict[str, Parameter] = {p.name: p for p in (
 )}
 
 
-MEASUREMENT.update({name: replace(MEASUREMENT[name], value=value, source=_calibrated.SOURCE)
+MEASUREMENT.update({name: replace(MEASUREMENT[name], value=value, start=MEASUREMENT[name].value, kind="calibrated",
+                                  source=f"{_calibrated.SOURCE}; start {MEASUREMENT[name].value:g}: "
+                                         f"{MEASUREMENT[name].source}")
                     for name, value in _calibrated.fitted("measurement").items()})
 
 

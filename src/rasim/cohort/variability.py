@@ -44,8 +44,8 @@ VARIABILITY: dict[str, Spread] = {
     "treg_mem_death": Spread(0.4, "assumed: durability differs between patients (Liang 2012, Yang 2017)"),
     "mtx_ec50": Spread(0.8, "literature: CV 86% of the csDMARD response rate (Wojciechowski 2015)"),
     "msc_k_immune": Spread(0.5, "assumed: responders and non-responders to MSCs (Yang 2017: 60%)"),
-    "msc_homing_max": Spread(1.0, "assumed: no human fraction of MSCs homing to joints was found (EVIDENCE "
-                                  "s3), so a wide between-patient spread; fixed at the top of the SD range "
+    "msc_homing_max": Spread(1.0, "assumed: no human fraction of MSCs homing to joints was found (kinetics "
+                                  "notes, data/references.csv), so a wide between-patient spread; fixed at the top of the SD range "
                                   "where a fit that included it put it (docs/calibration.md)"),
     "msc_fls_reprogramming": Spread(2.5, "assumed: fibroblast subsets and their response to MSC "
                                          "secretome differ between patients (Zhang 2019 Nat Immunol 20:928); "

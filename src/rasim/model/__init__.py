@@ -10,8 +10,9 @@ import numpy as np
 
 from . import pk
 from .observables import OBSERVABLES, observables
-from .parameters import (DEFAULTS, N_PARAMS, PARAMETERS, PINDEX, Parameter,
-                         parameter, parameter_vector)
+from . import sets
+from .parameters import (DEFAULTS, N_PARAMS, PARAMETERS, PINDEX, REFERENCES, SET_NAME, Parameter,
+                         fingerprint, parameter, parameter_vector)
 from .presets import msc_overrides
 from .references import reference_vector
 from .rhs import dfdt, jac, rhs
@@ -40,7 +41,7 @@ def build_args(p: np.ndarray, mtx_times: np.ndarray, mtx_depots: np.ndarray,
 
 __all__ = [
     "STATES", "NAMES", "INDEX", "N_STATES", "N_COUPLED", "PARAMETERS", "PINDEX", "N_PARAMS", "DEFAULTS",
-    "Parameter", "parameter", "parameter_vector", "msc_overrides", "reference_vector",
+    "Parameter", "parameter", "parameter_vector", "REFERENCES", "SET_NAME", "fingerprint", "sets", "msc_overrides", "reference_vector",
     "OBSERVABLES", "observables", "rhs", "jac", "dfdt", "build_args", "pk",
     "STATE_SCALE", "MSC_DEPOT_STATE", "MTX_DEPOTS", "CELLS_PER_UNIT",
 ]

@@ -1,8 +1,7 @@
 """MSC product presets: tissue source x donor type, as parameter overrides.
 
 Relative to umbilical-cord MSCs (potencies 1).  Values are assumptions that
-encode the review's and the trials' qualitative findings; issue-3
-calibration refines them:
+encode the review's and the trials' qualitative findings (they are not fitted):
 
 * umbilical cord: accessible, low HLA expression, strongly immunomodulatory;
 * bone marrow: strongest osteo/chondrogenic repair (the review: for severe
