@@ -76,6 +76,8 @@ def test_at_bound():
     assert p.at_bound == "high"
     assert model.parameter("mtx_ec50").at_bound == ""
     assert P.Parameter("x", 0.1005, "mg", 0.1, 10.0, "m", "s").at_bound == "low"
+    assert P.Parameter("x", 0.005, "1/day", 0.0, 1.0, "m", "s").at_bound == ""
+    assert P.Parameter("x", 0.0, "1/day", 0.0, 1.0, "m", "s").at_bound == "low"
 
 
 def test_cli_shows_value_start_kind_and_bound(capsys):

@@ -67,7 +67,7 @@ VIJ = [
     "Vij 2022 (autologous adipose MSC 2e8 IV, open label, n = 15, no control arm) reported tender and",
     "swollen joint counts improved at week 52 while TNF-a, IL-6 and ESR were unchanged. The model reads",
     "joint counts and serum markers from the same synovial cells (fibroblasts and macrophages), and the",
-    "lasting MSC effect is carried by host cells rather than persisting MSCs (EVIDENCE s3), so adipose",
+    "lasting MSC effect is carried by host cells rather than persisting MSCs (`kinetics` in data/references.csv), so adipose",
     "cells whose potencies are bounded by Vij's flat markers (`tools/adipose_potency.py`) do nothing",
     "specific to the joints. The simulated `ad_msc+dmard` arm nevertheless shows Vij's pattern (table",
     "below): its joint counts fall about as much as the control arm's, through regression to the mean",

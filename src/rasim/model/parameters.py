@@ -67,11 +67,12 @@ class Parameter:
 
     @property
     def at_bound(self) -> str:
-        """"low" or "high" if the value lies on or within 1% of that bound, else ""."""
-        width = self.high - self.low
-        if self.value <= self.low + BOUND_SLACK * (abs(self.low) or width):
+        """"low" or "high" if the value lies on or within 1% (relative) of that bound, else "".
+
+        A bound at 0 is reached only by the value 0: a rate of 0.005 is not "near" 0."""
+        if self.value <= self.low + BOUND_SLACK * abs(self.low):
             return "low"
-        if self.value >= self.high - BOUND_SLACK * (abs(self.high) or width):
+        if self.value >= self.high - BOUND_SLACK * abs(self.high):
             return "high"
         return ""
 
