@@ -33,12 +33,12 @@ def test_msc_defaults_and_aliases():
     assert msc(1e6, source="Umbilical Cord").doses[0].source == "umbilical_cord"
     ia = msc(2e7, route="ia", joints=2)
     assert ia.doses[0].route == "intra_articular"
-    assert [(l.depot, l.joints) for l in ia] == [(MSC_IA, 2)]
+    assert [(d.depot, d.joints) for d in ia] == [(MSC_IA, 2)]
 
 
 def test_msc_per_kg_and_days():
     reg = msc(1e6, per_kg=True, source="bone_marrow", donor="autologous", days=[120, 0])
-    assert [(l.time, l.amount, l.unit) for l in reg] == [(0.0, 1e6, "cells/kg"),
+    assert [(d.time, d.amount, d.unit) for d in reg] == [(0.0, 1e6, "cells/kg"),
                                                          (120.0, 1e6, "cells/kg")]
     assert reg.msc_product() == ("bone_marrow", "autologous")
 
@@ -49,14 +49,14 @@ def test_mtx_lines():
     assert line.depot == MTX_GUT
     assert mtx(15, route="sc").lines[0].depot == MTX_CENTRAL
     titr = mtx({0: 7.5, 28: 15, 56: 20}, every=7)
-    assert [(l.time, l.amount, l.ii, l.addl) for l in titr] == [
+    assert [(d.time, d.amount, d.ii, d.addl) for d in titr] == [
         (0.0, 7.5, 7.0, 3), (28.0, 15.0, 7.0, 3), (56.0, 20.0, 7.0, None)]
 
 
 def test_mtx_titration_off_grid_and_until():
     # doses on days 3, 10, 17, 24, 31...; step 2 in force from day 30 -> first at 31
     reg = mtx({0: 7.5, 30: 15}, every=7, start=3, until=60)
-    assert [(l.time, l.amount, l.addl) for l in reg] == [(3.0, 7.5, 3), (31.0, 15.0, 4)]
+    assert [(d.time, d.amount, d.addl) for d in reg] == [(3.0, 7.5, 3), (31.0, 15.0, 4)]
     # a step that begins after until is never given
     assert len(mtx({0: 10, 28: 15, 100: 20}, until=56)) == 2
 
@@ -66,7 +66,7 @@ def test_combination_order_len_equality():
     reg = a + b
     assert isinstance(reg, Regimen)
     assert len(reg) == 3 and len(Regimen()) == 0 and not Regimen()
-    assert [l.drug for l in reg] == ["msc", "msc", "mtx"]
+    assert [d.drug for d in reg] == ["msc", "msc", "mtx"]
     assert reg.doses == a.doses + b.doses
     assert reg == msc(4e7, days=[0, 120], source="uc") + mtx(15.0)
     assert reg != b + a

@@ -33,7 +33,6 @@ from . import model, parameter_sets, parameters
 from .errors import RasimError
 from .model import parameter
 from .output import version, write_csv
-from .regimen import _fmt
 from .scenario import Scenario, builtin_description, builtin_names, load
 
 DEFAULT_SCENARIO = "trial3y"

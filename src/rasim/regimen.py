@@ -450,15 +450,15 @@ class Regimen:
         horizon = None if horizon_days is None else _day("horizon_days", horizon_days)
         rows = [(line, _addl(line, horizon)) for line in self.lines]
         lines = [line for line, addl in rows if addl >= 0]
-        table = {"TIME": np.array([l.time for l in lines], dtype=np.float64),
-                 "AMT": np.array([l.amount for l in lines], dtype=np.float64),
-                 "CMT": np.array([l.depot for l in lines], dtype=np.int64),
+        table = {"TIME": np.array([d.time for d in lines], dtype=np.float64),
+                 "AMT": np.array([d.amount for d in lines], dtype=np.float64),
+                 "CMT": np.array([d.depot for d in lines], dtype=np.int64),
                  "EVID": np.ones(len(lines), dtype=np.int64),
-                 "II": np.array([l.ii for l in lines], dtype=np.float64),
+                 "II": np.array([d.ii for d in lines], dtype=np.float64),
                  "ADDL": np.array([addl for _, addl in rows if addl >= 0], dtype=np.int64)}
         for name in ("drug", "route", "unit", "source", "donor"):
-            table[name.upper()] = np.array([getattr(l, name) for l in lines], dtype=str)
-        table["JOINTS"] = np.array([l.joints for l in lines], dtype=np.int64)
+            table[name.upper()] = np.array([getattr(d, name) for d in lines], dtype=str)
+        table["JOINTS"] = np.array([d.joints for d in lines], dtype=np.int64)
         return table
 
     def to_dict(self) -> dict:

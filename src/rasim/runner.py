@@ -328,7 +328,10 @@ def table(scenario, results: dict[str, ArmSummary], seconds: float) -> str:
         if failed:
             notes.append(f"{name}: solver failures " + ", ".join(f"{k} {v}" for k, v in failed.items()))
     widths = [max(len(r[i]) for r in (cols, *rows)) for i in range(len(cols))]
-    line = lambda r: "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
+    def line(r):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+
     return "\n".join([head, line(cols), *map(line, rows), *notes])
 
 
