@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.signal import lfilter
 from scipy.special import ndtri
 
 from .. import _calibrated, clinical
@@ -145,6 +144,8 @@ def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[st
     correlation time ``flare_days``, ``f_screen`` (n,) at screening (day -screening_days),
     stepped exactly (AR(1)) on a daily grid from there with innovations ``z`` (n, steps),
     and read at the visit days (linear between grid days)."""
+    from scipy.signal import lfilter  # scipy.signal costs ~0.3 s to import: only when cohorts run
+
     rho = np.exp(-1.0 / s["flare_days"])
     grid = lfilter([np.sqrt(1.0 - rho * rho)], [1.0, -rho], z[:, 1:], axis=1, zi=(rho * f_screen)[:, None])[0]
     path = np.concatenate([f_screen[:, None], grid], axis=1)
