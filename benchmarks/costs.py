@@ -107,12 +107,15 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
 
 def stage_profile(n: int) -> dict:
     """A summary-only cohort run of ``n`` patients split into pipeline stages (s)."""
+    from rasim import day0
     from rasim.cohort import Cohort, cohort as cohort_module
 
     from cases import ARM
 
-    spent = {"_enrol": 0.0, "_settle": 0.0, "_trial": 0.0, "_observe": 0.0}
-    originals = {name: getattr(cohort_module, name) for name in spent}
+    homes = {"_enrol": cohort_module, "_trial": cohort_module, "_observe": cohort_module,
+             "replay": day0, "growth": day0}
+    spent = dict.fromkeys(homes, 0.0)
+    originals = {name: getattr(home, name) for name, home in homes.items()}
 
     def timed(name):
         def wrapper(*a, **k):
@@ -124,16 +127,17 @@ def stage_profile(n: int) -> dict:
         return wrapper
 
     try:
-        for name in spent:
-            setattr(cohort_module, name, timed(name))
+        for name, home in homes.items():
+            setattr(home, name, timed(name))
         res = Cohort(ARM, patients=n, seed=0).run()
     finally:
-        for name, fn in originals.items():
-            setattr(cohort_module, name, fn)
+        for name, home in homes.items():
+            setattr(home, name, originals[name])
     run_s = res.timing["run_s"]
     stages = {
-        "candidate draws + screening": spent["_enrol"] - spent["_settle"],
-        "settle day-0 state (every candidate)": spent["_settle"],
+        "candidate draws + screening": spent["_enrol"] - spent["replay"] - spent["growth"],
+        "day-0 replay + Newton polish (every candidate)": spent["replay"],
+        "day-0 stability check (qualifying candidates)": spent["growth"],
         "trial (run-in + 3 years, rodas4)": spent["_trial"],
         "observation (measurement noise, observables)": spent["_observe"],
     }

@@ -1,14 +1,13 @@
 """The cohort layer: reproducibility, failure isolation, measurement, input errors, day 0."""
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pytest
 
 import rasim
 from rasim import model
-from rasim.cohort import ARMS, Arm, Cohort, arms as arms_module, cohort as cohort_module, trial_replicates
+from rasim.cohort import Cohort, cohort as cohort_module, trial_replicates
 from rasim.errors import ParameterError, RasimError
 from rasim.solver import Status
 
@@ -99,26 +98,6 @@ def test_bad_input_is_refused_before_running(kwargs, match):
 def test_negative_variability_refused():
     with pytest.raises(ParameterError, match="SD of log"):
         Cohort("dmard", variability={"m1_activation": -0.1})
-
-
-def test_fast_day0_matches_newton_shooting(monkeypatch):
-    """The cohort's day 0 (mean-exposure steady state + 56-day run-in of real doses) is
-    the periodic state that simulate() finds by Newton shooting, for disease old enough
-    (40 years) that fibroblast imprinting has reached the steady state simulate() starts from."""
-    long_standing = dataclasses.replace(arms_module.POPULATIONS["refractory"], name="long_standing",
-                                        duration=(40.0, 0.0))
-    monkeypatch.setitem(arms_module.POPULATIONS, "long_standing", long_standing)
-    c = Cohort(Arm("dmard", "long_standing", background=ARMS["dmard"].background), patients=2, seed=5,
-               observe=(0.0, 28.0))
-    prob = c.problems()
-    p = prob.args[0, :model.N_PARAMS]
-    params = {q.name: p[i] for i, q in enumerate(model.PARAMETERS) if p[i] != model.DEFAULTS[i]}
-    ref = rasim.simulate(None, days=28, observe=[0.0], params=params, background=ARMS["dmard"].background)
-    breakpoints = np.zeros((1, len(c._setup["ev_t"])))  # dmard: MTX dose-time breakpoints only
-    status, y, _ = cohort_module._trial(c, prob.args[:1, :model.N_PARAMS], prob.y0[:1], breakpoints)
-    assert status[0] == Status.SUCCESS
-    immune = [model.INDEX[n] for n in ("th1", "th17", "treg", "treg_mem", "m1", "fls", "tnf", "il6", "crp")]
-    assert y[0, 0, immune] == pytest.approx(ref.states[0, immune], rel=2e-2)
 
 
 def test_trial_replicates_are_fractions(small):

@@ -21,10 +21,11 @@ def no_solving(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("simulate started solving before rejecting the input")
 
-    import rasim.equilibrium
+    import rasim.day0
     import rasim.simulation
-    for module, name in ((rasim.simulation, "integrate"), (rasim.equilibrium, "integrate"),
-                         (rasim.simulation, "inflamed_equilibrium"), (rasim.simulation, "periodic_state")):
+    for module, name in ((rasim.simulation, "integrate"), (rasim.day0, "integrate"), (rasim.day0, "replay"),
+                         (rasim.simulation, "inflamed_equilibrium"), (rasim.simulation, "periodic_state"),
+                         (rasim.simulation, "replayed")):
         if hasattr(module, name):
             monkeypatch.setattr(module, name, forbidden)
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import model
-from .equilibrium import Equilibrium, RUNIN_DAYS, inflamed_equilibrium, periodic_state
+from .day0 import STRATEGIES, Equilibrium, accrue_damage, inflamed_equilibrium, periodic_state, replayed, strategy
 from .errors import CovariateError, RasimError, RegimenError, SolverOptionsError, unknown_name
 from .integrate import integrate
 from .regimen import Regimen, after_horizon
@@ -20,6 +20,7 @@ DURATION_RANGE = (0.01, 60.0)  # years of disease: the ``duration`` covariate's 
 STAT_NAMES = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations",
               "lu_factorisations")
 PK_HISTORY_DAYS = 1500.0  # background doses before day 0: > 40 polyglutamate half-lives, so PK is periodic
+_RUNIN_DAYS = max(STRATEGIES["steady"].shooting_runin_days, STRATEGIES["replay"].runin_days)
 SOLVER_ALIASES = {"scipy": "scipy-radau", "radau": "scipy-radau", "lsoda": "scipy-lsoda", "bdf": "scipy-bdf"}
 
 
@@ -71,7 +72,7 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
              params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
              background: Regimen | None = None, history: Regimen | None = None,
              solver: str | SolverOptions = "rodas4", rtol: float | None = None, atol: float | None = None,
-             allow_out_of_range: bool = False) -> SimulationResult:
+             allow_out_of_range: bool = False, day0: str = "steady") -> SimulationResult:
     """Simulate one patient for ``days`` days under ``regimen``.
 
     Day 0 is established disease: the inflamed steady state, or the periodic
@@ -84,16 +85,20 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
     the pre-dose value.  ``params`` override parameters by name, ``covariates``
     set age (years), female (0/1), weight (kg), creatinine_clearance (mL/min),
     seropositive (0/1) and duration (years of disease: the damage accrued by
-    day 0 and the disability covariate effect of the cohorts; fibroblast
-    imprinting stays at its steady level); overrides outside a parameter's plausible range are
+    day 0 and the disability covariate effect of the cohorts); overrides outside a parameter's plausible range are
     refused unless ``allow_out_of_range``.  ``solver`` is "rodas4" (default), "dopri5", "scipy"
     (Radau), "scipy-lsoda", "scipy-bdf" or a :class:`SolverOptions`; ``atol``
     is relative to each state's typical magnitude.  Input errors raise before
     any solving; solver failures come back as ``result.status``.
+
+    ``day0`` is how day 0 is found (``rasim.day0``): "steady" (default; fibroblast
+    imprinting at its long-run level) or "replay" (as in the cohorts: the disease course
+    replayed over ``duration``, default 5 years, so imprinting is what that duration accrued).
     """
     options = _options(solver, rtol, atol)
     problem = prepare(regimen, days=days, observe=observe, params=params, covariates=covariates,
-                      background=background, history=history, allow_out_of_range=allow_out_of_range)
+                      background=background, history=history, allow_out_of_range=allow_out_of_range,
+                      day0=day0)
     status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.events)
     mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out, pre_dose=True)
     return SimulationResult(problem.t_out, y, problem.params, status, dict(zip(STAT_NAMES, map(int, stats))),
@@ -123,8 +128,9 @@ class Problem:
 def prepare(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
             params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
             background: Regimen | None = None, history: Regimen | None = None,
-            allow_out_of_range: bool = False) -> Problem:
+            allow_out_of_range: bool = False, day0: str = "steady") -> Problem:
     """Validate the inputs of :func:`simulate` and find the day-0 state (no solving of the regimen)."""
+    strategy(day0)
     regimen = Regimen() if regimen is None else regimen
     for what, r in (("background", background), ("history", history)):
         if r is not None and not isinstance(r, Regimen):
@@ -137,12 +143,18 @@ def prepare(regimen: Regimen | None = None, *, days: float = 1095.0, observe=Non
         p = _with_duration(p, duration)
     dosing = _dosing(regimen, background, days, p, history=history)
     args = model.build_args(p, *dosing["mtx"])
-    day0 = inflamed_equilibrium(p)
+    if day0 == "replay":
+        from .cohort.variability import DURATION_REF  # the cohorts' typical duration (years)
+
+        before = background if history is None else history
+        start = replayed(p, DURATION_REF if duration is None else duration, before, args)
+        return Problem(regimen, p, args, start, t_out, dosing["mtx"], dosing["events"])
+    start = inflamed_equilibrium(p)
     if dosing["period"] > 0.0:
-        day0 = periodic_state(p, args, day0, 0.0, dosing["period"])
+        start = periodic_state(p, args, start, 0.0, dosing["period"])
     if duration is not None:
-        day0 = replace(day0, y=_damage_by(day0.y, p, duration))
-    return Problem(regimen, p, args, day0, t_out, dosing["mtx"], dosing["events"])
+        start = replace(start, y=accrue_damage(start.y[None, :], p[None, :], np.array([duration]))[0])
+    return Problem(regimen, p, args, start, t_out, dosing["mtx"], dosing["events"])
 
 
 def _with_duration(p: np.ndarray, years: float) -> np.ndarray:
@@ -152,13 +164,6 @@ def _with_duration(p: np.ndarray, years: float) -> np.ndarray:
     p = p.copy()
     p[model.PINDEX["haq_floor"]] *= (years / DURATION_REF) ** covariate_effects()["duration_on_haq_floor"]
     return p
-
-
-def _damage_by(y: np.ndarray, p: np.ndarray, years: float) -> np.ndarray:
-    """Day-0 state with the cartilage loss and erosion accrued over ``years`` (as in cohorts)."""
-    from .cohort.cohort import _accrue_damage
-
-    return _accrue_damage(y[None, :], p[None, :], np.array([years]))[0]
 
 
 def _options(solver, rtol, atol) -> SolverOptions:
@@ -258,7 +263,7 @@ def _dosing(regimen: Regimen, background: Regimen | None, days: float, p: np.nda
     before = background if history is None else history
     if before is not None and len(before):
         period = _background_period(before)
-        lead = period * math.ceil(max(PK_HISTORY_DAYS, RUNIN_DAYS + 2 * period) / period)
+        lead = period * math.ceil(max(PK_HISTORY_DAYS, _RUNIN_DAYS + 2 * period) / period)
         bg = before.events(days + lead if history is None else lead, weight_kg=weight)
         keep = slice(None) if history is None else bg.time - lead < 0.0
         times.insert(0, bg.time[keep] - lead)

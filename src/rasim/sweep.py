@@ -38,8 +38,7 @@ from .cohort import CRITERIA, Arm, Cohort
 from .cohort import arm as builtin_arm
 from .cohort.cohort import BIOMARKERS
 from .cohort.measurement import ITEMS
-from .equilibrium import EquilibriumError
-from .errors import RasimError, unknown_name
+from .errors import EquilibriumError, RasimError, unknown_name
 from .model import OBSERVABLES, PINDEX, parameter, parameter_vector
 from .model.presets import MTX_REFRACTORY
 from .regimen import MscDose, Regimen, msc, mtx

@@ -4,12 +4,14 @@ One patient's life in the cohort:
 
 1. candidates are drawn from the patient's own random stream (``streams``)
    until one has an active disease state and passes screening: parameters and
-   covariates (``variability``), the steady state under the mean background
-   exposure (``kernel.settle``), damage scaled to the disease duration, then
+   covariates (``variability``), the day-0 state replayed over the disease
+   duration under the mean background exposure (``day0.replay``, with damage
+   accrued over the duration by ``day0.accrue_damage``), then
    noisy screening measurements against the population's entry criteria
    (``measurement.qualifies``).  Candidates without an inflamed state and
-   screen failures are counted;
-2. the enrolled patient runs in (background doses for ``RUNIN_DAYS``) and
+   screen failures are counted (a candidate that qualifies is also checked to
+   be a stable state, ``day0.growth``);
+2. the enrolled patient runs in (background doses for ``day0.REPLAY.runin_days``) and
    through the arm's regimen to the last observation day (``kernel.trial``);
 3. the clinic measures at each observation day with the patient's own
    visit noise (``measurement.measure``).
@@ -29,33 +31,24 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from .. import model
+from .. import day0, model
 from ..clinical import LOW
+from ..day0 import NOT_SETTLED
 from ..errors import RasimError, SolverOptionsError, unknown_name
 from ..integrate import KERNELS
 from ..model.parameters import REFERENCE_STATES
-from ..regimen import Regimen
 from ..simulation import _dosing, _horizon, _observation_days, _parameter_vector
 from ..solver import SolverOptions
 from . import measurement, variability
 from .arms import Arm, arm as builtin_arm
-from .kernel import NOT_SETTLED, make_kernels
+from .kernel import make_trial
 from .result import NOT_ENROLLED  # cohort status: no candidate qualified within MAX_CANDIDATES
 
 DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
-SETTLE_DAYS = 6000.0  # many memory-Treg half-lives: the untreated (or mean-background) steady state
-RUNIN_DAYS = 56.0  # real weekly background doses before day 0 (fast states reach the periodic pattern)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
 BIOMARKERS = ("Treg_pct", "Th17_pct", "TNF", "IL6", "IL17", "IL10", "TGFb", "RF", "anti_CCP",
               "cartilage", "erosion")
-SETTLE_OPTIONS = SolverOptions(rtol=1e-4, atol=1e-6, max_steps=50_000)  # a contracting run: errors do not accumulate
-# Steadiness is judged on the states that feed back on inflammation, except fibroblast
-# imprinting, which accrues over the disease duration (``_settle``); cartilage and
-# erosion are reset from the disease duration afterwards (``_accrue_damage``).
-_STEADY_SCALE = model.STATE_SCALE.copy()
-_STEADY_SCALE[[model.INDEX[name] for name in ("fls_imprint", "cartilage", "erosion")]] = np.inf
-_IMPRINT_RATES = [model.PINDEX["imprint_rate"], model.PINDEX["imprint_reversal"]]
-_KERNELS = {name: make_kernels(solve) for name, solve in KERNELS.items()}
+_KERNELS = {name: make_trial(solve) for name, solve in KERNELS.items()}
 
 
 def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
@@ -221,8 +214,8 @@ def _setup(c: Cohort) -> dict:
     var = variability.variability(c.variability)
     meas = measurement.settings(dict(c.measurement or {}))
     effects = variability.covariate_effects(c.covariate_effects)
-    pg_dose = _background_dose(screened_on)
-    t0 = -RUNIN_DAYS if pg_dose else 0.0
+    pg_dose = day0.background_dose(screened_on)
+    t0 = -day0.REPLAY.runin_days if pg_dose else 0.0
     one, two = (_dosing(arm.regimen, arm.background, days, _with_weight(base, w), t0, pop.background)
                 for w in (1.0, 2.0))
     options = SolverOptions(method=c.solver, rtol=c.rtol)
@@ -232,7 +225,7 @@ def _setup(c: Cohort) -> dict:
         "mtx": one["mtx"], "ev_t": one["events"][0], "ev_cmt": one["events"][1],
         "ev_flat": 2.0 * one["events"][2] - two["events"][2], "ev_per_kg": two["events"][2] - one["events"][2],
         "atol": options.atol_vector(model.N_STATES) * model.STATE_SCALE,
-        "y_start": _onset(model.reference_vector(model.DEFAULTS, "inflamed")),
+        "y_start": day0.onset(model.reference_vector(model.DEFAULTS, "inflamed")),
     }
 
 
@@ -240,15 +233,6 @@ def _with_weight(p: np.ndarray, weight: float) -> np.ndarray:
     p = p.copy()
     p[model.PINDEX["weight"]] = weight
     return p
-
-
-def _background_dose(background: Regimen | None) -> tuple | None:
-    """(mg, every days, depot) of a background MTX line, or None."""
-    if background is None or not len(background):
-        return None
-    line = background.lines[0]
-    ev = background.events(line.ii, weight_kg=1.0)
-    return float(ev.amount[0]), float(line.ii), int(ev.depot[0])
 
 
 # ---- enrolment -----------------------------------------------------------------------------
@@ -272,14 +256,18 @@ def _enrol(c: Cohort, idx: np.ndarray):
         z = np.stack([gens[i].standard_normal(k_norm) for i in pending])
         u = np.stack([gens[i].random(2) for i in pending])
         Pc, covc = variability.sample(s["base"], var, pop, z, u, s["effects"])
-        y, settled = _settle(c, Pc, covc["duration"])
-        y = _accrue_damage(y, Pc, covc["duration"])
+        pg = day0.mean_exposure(Pc, s["pg_dose"])
+        state, status = day0.replay(Pc, pg, covc["duration"], c.solver)
+        y = day0.accrue_damage(state, Pc, covc["duration"])
         expected = model.observables(y, Pc)
-        inflamed = settled & (expected["DAS28_ESR"] > LOW)
+        inflamed = (status == 0) & (expected["DAS28_ESR"] > LOW)
         z_meas = z[:, -measurement.N_NORMALS:]
         screen = measurement.measure({k: v[:, None] for k, v in expected.items()}, z_meas[:, None, :],
                                      np.zeros(1), s["meas"], z_meas[:, -1:])
         ok = inflamed & measurement.qualifies({k: v[:, 0] for k, v in screen.items()}, pop.entry)
+        stable = day0.growth(Pc[ok], pg[ok], state[ok]) < 0.0  # checked only where it matters
+        inflamed[ok] = stable
+        ok[ok] = stable
         counts[0] += int(np.sum(~inflamed))
         counts[1] += int(np.sum(inflamed & ~ok))
         take = pending[ok]
@@ -295,54 +283,11 @@ def _enrol(c: Cohort, idx: np.ndarray):
     return P, y0, cov, counts, enrolled, flare
 
 
-def _settle(c: Cohort, P: np.ndarray, duration_years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Day-0 states under the mean background exposure: (y (n, ns), settled (n,) bool).
-
-    The run replays the disease course: fibroblast imprinting starts at 0 (onset) and its
-    rates are scaled by duration / SETTLE_DAYS, so it accrues over the patient's disease
-    duration along the quasi-steady disease state, while every other state settles."""
-    s = c._setup
-    pg = np.zeros(len(P)) if s["pg_dose"] is None else model.pk.mean_polyglutamate(P, *s["pg_dose"])
-    settle, _ = _KERNELS[c.solver]
-    P = P.copy()
-    P[:, _IMPRINT_RATES] *= (365.25 * duration_years / SETTLE_DAYS)[:, None]
-    y = np.empty((len(P), model.N_STATES))
-    status = np.empty(len(P), dtype=np.int64)
-    atol = SETTLE_OPTIONS.atol_vector(model.N_STATES) * model.STATE_SCALE
-    settle(P, pg, s["y_start"], SETTLE_DAYS, SETTLE_OPTIONS.rtol, atol,
-           _STEADY_SCALE, SETTLE_OPTIONS.max_steps, y, status)
-    return y, status == 0
-
-
-def _onset(y: np.ndarray) -> np.ndarray:
-    """The settle's start: the inflamed reference without fibroblast imprinting (disease onset)."""
-    y = y.copy()
-    y[model.INDEX["fls_imprint"]] = 0.0
-    return y
-
-
-def _accrue_damage(y: np.ndarray, P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:
-    """Cartilage loss and erosion accrued over the disease duration.
-
-    The settled values are the long-run limits; both relax linearly toward them
-    from a healthy joint at onset, at their own rates at that state."""
-    y = y.copy()
-    t = 365.25 * duration_years
-    ic, ie = model.INDEX["cartilage"], model.INDEX["erosion"]
-    c_eq = np.clip(y[:, ic], 1e-9, 1.0)
-    e_eq = np.clip(y[:, ie], 0.0, 1.0 - 1e-9)
-    rate_c = P[:, model.PINDEX["cartilage_repair"]] / c_eq
-    rate_e = P[:, model.PINDEX["erosion_repair"]] / (1.0 - e_eq)
-    y[:, ic] = 1.0 - (1.0 - c_eq) * -np.expm1(-rate_c * t)
-    y[:, ie] = e_eq * -np.expm1(-rate_e * t)
-    return y
-
-
 # ---- trial and observation ---------------------------------------------------------------------
 
 def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     s = c._setup
-    _, trial = _KERNELS[c.solver]
+    trial = _KERNELS[c.solver]
     n, m = len(P), len(s["t_out"])
     y = np.empty((n, m, model.N_STATES))
     status = np.empty(n, dtype=np.int64)
@@ -376,12 +321,11 @@ def warm_up(solver: str = "rodas4") -> float:
     if solver in _COMPILE_S:
         return 0.0
     t0 = time.perf_counter()
-    settle, trial = _KERNELS[solver]
+    trial = _KERNELS[solver]
     P = model.DEFAULTS[None, :].copy()
-    y = np.empty((1, model.N_STATES))
-    st = np.empty(1, dtype=np.int64)
+    y, st = day0.replay(P, np.zeros(1), np.ones(1), solver)
+    day0.growth(P, np.zeros(1), y)
     atol = np.full(model.N_STATES, 1e-6)
-    settle(P, np.zeros(1), model.reference_vector(model.DEFAULTS), 1.0, 1e-3, atol, model.STATE_SCALE, 10, y, st)
     yo = np.empty((1, 1, model.N_STATES))
     trial(P, y, 0.0, np.zeros(1), np.ones(1, np.int64), np.ones(1), np.ones(1), np.zeros(0),
           np.zeros(0, np.int64), np.zeros((1, 0)), 1e-3, atol, 10, yo, st, np.zeros((1, 5), np.int64))

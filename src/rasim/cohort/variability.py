@@ -72,7 +72,7 @@ CORRELATIONS: dict[tuple[str, str], float] = {
 # Covariate effect of disease duration (a power law around DURATION_REF years): more
 # disability from deformity and comorbidity in established than in early RA (a declared
 # population-model term).  Disease duration also sets the fibroblast imprinting and the
-# damage accrued before day 0, through the model's own equations (``cohort._settle``).
+# damage accrued before day 0, through the model's own equations (``day0.replay``).
 DURATION_REF = 5.0  # years
 COVARIATE_EFFECTS: dict[str, Parameter] = {p.name: p for p in (
     Parameter("duration_on_haq_floor", 0.2, "-", 0.0, 1.0,

@@ -1,0 +1,337 @@
+"""Day 0: the state a trial starts from, by one of two named strategies.
+
+* ``"steady"`` (``simulate``'s default): established disease at its long-run
+  state. Integrate from the inflamed reference for ``run_days``, polish with
+  Newton's method, check stability (eigenvalues) and active disease; under a
+  background regimen, solve the periodic state by Newton shooting after a run-in
+  of ``shooting_runin_days`` (Floquet multipliers inside the unit circle).
+  Fibroblast imprinting is at its steady level.
+* ``"replay"`` (the cohorts'): the disease course replayed from onset.
+  Fibroblast imprinting starts at 0 and its rates are scaled by duration /
+  ``days``, so over ``days`` of integration it accrues as it would over the
+  patient's disease duration, along the quasi-steady disease state, under the
+  background's mean MTX exposure; the other states are then polished by Newton's
+  method to their quasi-steady state at the imprinting reached (imprinting is
+  still moving after a short disease), stability is checked on the enrolled
+  candidates (``growth``) and a background runs in under its real doses for
+  ``runin_days`` before day 0.
+
+Both strategies accrue cartilage loss and erosion over the disease duration by
+one rule (``accrue_damage``); without a duration, ``"steady"`` keeps their
+long-run limits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from . import model
+from .clinical import LOW
+from .errors import EquilibriumError, RasimError, unknown_name
+from .integrate import KERNELS, integrate
+from .model import pk
+from .model.parameters import N_PARAMS
+from .regimen import Regimen
+from .solver import SolverOptions, Status
+from .solver._driver import N_STATS, pin_uuids
+from .solver.steady import CONVERGED, make_steady
+
+NOT_SETTLED = 100  # cohort status: no stable steady disease state was found for the candidate
+NEWTON_TOL = 1e-10  # max |dy/dt| / scale (1/day) of a polished steady state
+NEWTON_ITER = 30
+NEWTON_MAX_MOVE = 0.5  # a polish moves no state by more than this fraction of |y| + scale
+
+
+@dataclass(frozen=True)
+class Steady:
+    """The ``"steady"`` strategy's settings."""
+
+    run_days: float = 3000.0  # several memory-Treg half-lives before the Newton polish
+    shooting_runin_days: float = 364.0  # under the background's real doses, before shooting
+    options: SolverOptions = SolverOptions(rtol=1e-9, atol=1e-11, max_steps=200_000)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The ``"replay"`` strategy's settings."""
+
+    days: float = 6000.0  # many memory-Treg half-lives: the replayed disease course
+    runin_days: float = 56.0  # real weekly background doses before day 0 (fast states reach their pattern)
+    options: SolverOptions = SolverOptions(rtol=1e-4, atol=1e-6, max_steps=50_000)  # a contracting run
+
+
+STRATEGIES = {"steady": Steady(), "replay": Replay()}
+REPLAY: Replay = STRATEGIES["replay"]
+
+_FROZEN = np.zeros(model.N_STATES, dtype=bool)  # replay: held during the polish
+_FROZEN[model.INDEX["fls_imprint"]] = True
+_NONE_FROZEN = np.zeros(model.N_STATES, dtype=bool)
+_STABILITY = np.zeros(model.N_STATES, dtype=bool)  # the coupled block (sinks add their own diagonal)
+_STABILITY[:model.N_COUPLED] = True
+_IMPRINT_RATES = [model.PINDEX["imprint_rate"], model.PINDEX["imprint_reversal"]]
+_newton, _growth = make_steady(model.rhs, model.jac)
+
+
+@dataclass(frozen=True)
+class Equilibrium:
+    """A day-0 state and how it was found."""
+
+    y: np.ndarray
+    kind: str  # "steady", "periodic" or "replay"
+    max_growth: float  # largest real eigenvalue (1/day) or |Floquet multiplier|
+    das28_esr: float
+
+
+def strategy(name: str):
+    """The settings of strategy ``name`` ("steady" or "replay")."""
+    if name not in STRATEGIES:
+        raise RasimError(unknown_name("day-0 strategy", str(name), STRATEGIES)
+                         + f" Valid: {', '.join(STRATEGIES)}.")
+    return STRATEGIES[name]
+
+
+# ---- shared rules ---------------------------------------------------------------------------
+
+def onset(y: np.ndarray) -> np.ndarray:
+    """The replay's start: ``y`` (the inflamed reference) without fibroblast imprinting."""
+    y = y.copy()
+    y[..., model.INDEX["fls_imprint"]] = 0.0
+    return y
+
+
+def accrue_damage(y: np.ndarray, P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:
+    """Cartilage loss and erosion accrued over the disease duration (years), for a batch.
+
+    The settled values are the long-run limits; both relax linearly toward them
+    from a healthy joint at onset, at their own rates at that state."""
+    y = y.copy()
+    t = 365.25 * np.asarray(duration_years, dtype=np.float64)
+    ic, ie = model.INDEX["cartilage"], model.INDEX["erosion"]
+    c_eq = np.clip(y[:, ic], 1e-9, 1.0)
+    e_eq = np.clip(y[:, ie], 0.0, 1.0 - 1e-9)
+    rate_c = P[:, model.PINDEX["cartilage_repair"]] / c_eq
+    rate_e = P[:, model.PINDEX["erosion_repair"]] / (1.0 - e_eq)
+    y[:, ic] = 1.0 - (1.0 - c_eq) * -np.expm1(-rate_c * t)
+    y[:, ie] = e_eq * -np.expm1(-rate_e * t)
+    return y
+
+
+def background_dose(background: Regimen | None) -> tuple[float, float, int] | None:
+    """(mg, every days, depot) of a background MTX line at 1 kg, or None."""
+    if background is None or not len(background):
+        return None
+    line = background.lines[0]
+    ev = background.events(line.ii, weight_kg=1.0)
+    return float(ev.amount[0]), float(line.ii), int(ev.depot[0])
+
+
+def _das28(y: np.ndarray, p: np.ndarray) -> float:
+    return float(model.observables(y, p)["DAS28_ESR"])
+
+
+def _require_active(das: float, where: str) -> None:
+    if das <= LOW:
+        raise EquilibriumError(f"{where} the disease is not active (DAS28-ESR {das:.2f} <= {LOW}, "
+                               f"low activity): these parameters have no active disease state")
+
+
+# ---- "steady" --------------------------------------------------------------------------------
+
+def _run(args, t0, y0, t_end, options):
+    empty = (np.empty(0), np.empty(0, np.int64), np.empty(0))
+    status, y, _ = integrate(options, t0, y0, args, np.array([t_end]), *empty)
+    if status != Status.SUCCESS:
+        raise EquilibriumError(f"run-in integration failed: {status.message}")
+    return y[-1]
+
+
+def inflamed_equilibrium(p: np.ndarray) -> Equilibrium:
+    """The stable inflamed steady state without treatment, for parameters ``p``."""
+    s: Steady = STRATEGIES["steady"]
+    args = model.build_args(p, np.empty(0), np.empty(0, np.int64), np.empty(0))
+    y = _run(args, 0.0, model.reference_vector(p, "inflamed"), s.run_days, s.options)
+    code = _newton(0.0, y, args, _NONE_FROZEN, model.STATE_SCALE, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE)
+    if code != CONVERGED or np.any(y < -1e-9 * model.STATE_SCALE):
+        raise EquilibriumError("no inflamed steady state found (Newton's method did not converge)")
+    growth = float(_growth(0.0, y, args, ~_NONE_FROZEN))
+    if growth >= 0.0:
+        raise EquilibriumError(f"the inflamed steady state is unstable (eigenvalue {growth:.3g}/day)")
+    das = _das28(y, p)
+    _require_active(das, "without treatment")
+    return Equilibrium(np.maximum(y, 0.0), "steady", growth, das)
+
+
+def periodic_state(p: np.ndarray, args: np.ndarray, start: Equilibrium, t_end: float,
+                   period: float) -> Equilibrium:
+    """The stable periodic state at ``t_end`` under the dosing in ``args`` (period in days).
+
+    ``args`` must carry the background doses from at least ``shooting_runin_days``
+    + period before ``t_end``; the state is integrated from ``start``."""
+    s: Steady = STRATEGIES["steady"]
+    x = _run(args, t_end - s.shooting_runin_days - period, start.y, t_end - period, s.options)
+
+    def period_map(v):
+        return _run(args, t_end - period, v, t_end, s.options)
+
+    fx = period_map(x)
+    for _ in range(30):
+        residual = fx - x
+        if np.max(np.abs(residual) / model.STATE_SCALE) < 1e-10:
+            break
+        step = np.linalg.solve(_monodromy(period_map, x, fx) - np.eye(model.N_STATES), residual)
+        x, fx = _damped(period_map, x, step, _norm(residual))
+    else:
+        raise EquilibriumError("no periodic state under the background regimen (shooting did not converge)")
+    multiplier = float(np.max(np.abs(np.linalg.eigvals(_monodromy(period_map, x, period_map(x))))))
+    if multiplier >= 1.0:
+        raise EquilibriumError(f"the periodic state is unstable (Floquet multiplier {multiplier:.4f})")
+    das = _das28(x, p)
+    _require_active(das, "under the background regimen")
+    return Equilibrium(np.maximum(x, 0.0), "periodic", multiplier, das)
+
+
+def _norm(residual: np.ndarray) -> float:
+    """Root-mean-square of a residual scaled by the states' typical magnitudes."""
+    return float(np.sqrt(np.mean((residual / model.STATE_SCALE) ** 2)))
+
+
+def _damped(period_map, x: np.ndarray, step: np.ndarray, worst: float) -> tuple[np.ndarray, np.ndarray]:
+    """A shooting step ``x - lam * step`` (lam = 1, 1/2, ...) that keeps the states >= 0 and
+    reduces the scaled residual norm ``worst``: (new x, period_map(new x))."""
+    lam = 1.0
+    for _ in range(12):
+        new = x - lam * step
+        if np.all(new >= -1e-9 * model.STATE_SCALE):
+            try:
+                f_new = period_map(new)
+            except EquilibriumError:
+                f_new = None
+            if f_new is not None and _norm(f_new - new) < worst:
+                return new, f_new
+        lam *= 0.5
+    raise EquilibriumError("no periodic state under the background regimen (shooting made no progress: "
+                           "the disease may be leaving its active state under this background)")
+
+
+def _monodromy(period_map, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
+    """Finite-difference Jacobian of the period map at ``x`` (fx = period_map(x))."""
+    n = model.N_STATES
+    m = np.empty((n, n))
+    for j in range(n):
+        h = 1e-6 * model.STATE_SCALE[j]
+        xp = x.copy()
+        xp[j] += h
+        m[:, j] = (period_map(xp) - fx) / h
+    return m
+
+
+# ---- "replay" --------------------------------------------------------------------------------
+
+def _make_settle(solve):
+    """The compiled, patient-parallel replay around a ``solve`` kernel (rodas4 or dopri5)."""
+
+    @numba.njit(parallel=True, cache=True, error_model="numpy")
+    def settle(P, pg_mean, y_start, days, rtol, atol, max_steps, frozen, scale, y_out, status):
+        """P (n, N_PARAMS), pg_mean (n,) mg -> y_out (n, n_states), status (n,): 0 or a solver
+        code or NOT_SETTLED (the polish failed or left a negative state)."""
+        n = P.shape[0]
+        ns = y_start.shape[0]
+        t_end = np.array([days])
+        empty_t = np.empty(0)
+        empty_i = np.empty(0, dtype=np.int64)
+        for i in numba.prange(n):
+            args = np.zeros(N_PARAMS + 2)
+            args[:N_PARAMS] = P[i]
+            pk.constant_table(args, pg_mean[i])
+            y = np.empty((1, ns))
+            stats = np.zeros(N_STATS, dtype=np.int64)
+            code = solve(0.0, y_start, args, t_end, empty_t, empty_i, empty_t,
+                         rtol, atol, 0.0, np.inf, max_steps, y, stats)
+            yi = y[0].copy()
+            if code == 0:
+                if _newton(days, yi, args, frozen, scale, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE) != CONVERGED:
+                    code = NOT_SETTLED
+                for j in range(ns):
+                    if yi[j] < -1e-9 * scale[j]:
+                        code = NOT_SETTLED
+            y_out[i] = yi
+            status[i] = code
+
+    pin_uuids(settle)
+    return settle
+
+
+@numba.njit(parallel=True, cache=True, error_model="numpy")
+def _growth_batch(P, pg_mean, y, include, out):
+    """Largest real eigenvalue (1/day) of each patient's Jacobian block ``include``."""
+    for i in numba.prange(P.shape[0]):
+        args = np.zeros(N_PARAMS + 2)
+        args[:N_PARAMS] = P[i]
+        pk.constant_table(args, pg_mean[i])
+        out[i] = _growth(0.0, y[i], args, include)
+
+
+pin_uuids(_growth_batch)
+_SETTLE = {name: _make_settle(solve) for name, solve in KERNELS.items()}
+
+
+def replay_parameters(P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:
+    """``P`` (n, N_PARAMS) with the imprinting rates compressed into the replay's ``days``."""
+    P = np.array(P, dtype=np.float64)
+    P[:, _IMPRINT_RATES] *= (365.25 * np.asarray(duration_years) / REPLAY.days)[:, None]
+    return P
+
+
+def mean_exposure(P: np.ndarray, dose: tuple[float, float, int] | None) -> np.ndarray:
+    """Each patient's mean polyglutamate (mg) under a background ``dose`` (``background_dose``)."""
+    return np.zeros(len(P)) if dose is None else model.pk.mean_polyglutamate(P, *dose)
+
+
+def replay(P: np.ndarray, pg_mean: np.ndarray, duration_years: np.ndarray, solver: str = "rodas4"
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Replayed, polished day-0 states before damage: (y (n, n_states), status (n,) int64).
+
+    ``P`` are the patients' parameters, ``pg_mean`` their mean MTX exposure (mg,
+    ``mean_exposure``), ``duration_years`` their disease duration."""
+    n = len(P)
+    y = np.empty((n, model.N_STATES))
+    status = np.empty(n, dtype=np.int64)
+    atol = REPLAY.options.atol_vector(model.N_STATES) * model.STATE_SCALE
+    y_start = onset(model.reference_vector(model.DEFAULTS, "inflamed"))
+    _SETTLE[solver](replay_parameters(P, duration_years), np.ascontiguousarray(pg_mean, dtype=np.float64),
+                    y_start, REPLAY.days, REPLAY.options.rtol, atol, REPLAY.options.max_steps,
+                    _FROZEN, model.STATE_SCALE, y, status)
+    return y, status
+
+
+def growth(P: np.ndarray, pg_mean: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Largest real eigenvalue (1/day) of each replayed state's coupled Jacobian block
+    (imprinting held); < 0: the state is stable."""
+    out = np.empty(len(P))
+    _growth_batch(np.ascontiguousarray(P, dtype=np.float64), np.ascontiguousarray(pg_mean, dtype=np.float64),
+                  np.ascontiguousarray(y), _STABILITY & ~_FROZEN, out)
+    return out
+
+
+def replayed(p: np.ndarray, duration_years: float, before: Regimen | None, args: np.ndarray,
+             solver: str = "rodas4") -> Equilibrium:
+    """One patient's day 0 by the ``"replay"`` strategy (what a cohort does per candidate).
+
+    ``before`` is the regimen before day 0 (None: untreated); ``args`` carry its doses
+    for the run-in (from at least ``runin_days`` before day 0)."""
+    P = p[None, :]
+    pg = mean_exposure(P, background_dose(before))
+    y, status = replay(P, pg, np.array([duration_years]), solver)
+    if status[0] != 0:
+        why = "the polish did not converge" if status[0] == NOT_SETTLED else Status(int(status[0])).message
+        raise EquilibriumError(f"no steady disease state found by the replay: {why}")
+    g = float(growth(P, pg, y)[0])
+    if g >= 0.0:
+        raise EquilibriumError(f"the replayed disease state is unstable (eigenvalue {g:.3g}/day)")
+    y = accrue_damage(y, P, np.array([duration_years]))[0]
+    _require_active(_das28(y, p), "after the replayed disease course")
+    if before is not None and len(before):
+        y = _run(args, -REPLAY.runin_days, y, 0.0, SolverOptions(rtol=1e-9, atol=1e-11, max_steps=200_000))
+    return Equilibrium(y, "replay", g, _das28(y, p))
