@@ -28,7 +28,7 @@ import numpy as np
 CHILD = """
 import time
 t0 = time.perf_counter()
-from rasim.benchmark_case import problem, solve
+from benchmark_case import problem, solve
 solve(problem())
 t1 = time.perf_counter()
 solve(problem())
@@ -42,13 +42,15 @@ def first_call_seconds(cache_dir: str | None) -> float:
     env = dict(os.environ)
     if cache_dir is not None:
         env["NUMBA_CACHE_DIR"] = cache_dir
+    here = os.path.dirname(os.path.abspath(__file__))  # benchmark_case.py lives beside this script
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [here, env.get("PYTHONPATH")]))
     out = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
 
 
 def time_runs(prob, method: str, repeat: int):
     """Median solve time (s) of ``method`` on the prepared problem, and its last output."""
-    from rasim.benchmark_case import solve
+    from benchmark_case import solve
 
     solve(prob, method)  # load / compile
     times, result = [], None
@@ -70,7 +72,7 @@ def main() -> None:
         cached = first_call_seconds(cold_dir)  # same dir, now filled
     figures = {"compile_cold_s": cold, "load_cached_s": cached, "methods": {}}
     from rasim import model
-    from rasim.benchmark_case import problem
+    from benchmark_case import problem
 
     prob = problem()
     rows = []

@@ -132,7 +132,7 @@ def startup_section() -> dict:
 
 def single_section(cfg: Config) -> dict:
     """One patient, 3 years, rasim's compiled solvers at rtol 1e-6 (median run, ms)."""
-    from rasim.benchmark_case import problem, solve
+    from benchmark_case import problem, solve
 
     prob = problem()
     out = {}

@@ -12,7 +12,8 @@
                 [--arm ARM] [--day D] [--endpoint E] [--seed S] [--out DIR] [--quiet]
 
 SCENARIO is a built-in name or a .toml path (default trial3y); overrides are
---patients, --seed, --days, --observe.  Input errors print
+--patients, --seed, --days, --observe and --parameter-set (a name of
+``rasim params``' sets; replaces the scenario's ``parameter_set``).  Input errors print
 ``rasim: error: <message>`` and exit with status 2, before anything runs;
 Ctrl-C during a run keeps the finished chunks, prints how to resume and exits
 with status 130.  ``rasim --version`` prints the version.
@@ -30,14 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from . import model, parameter_sets, parameters
-from .errors import RasimError
+from .errors import RasimError, unknown_name
 from .model import parameter
 from .output import version, write_csv
 from .scenario import Scenario, builtin_description, builtin_names, load
 
 DEFAULT_SCENARIO = "trial3y"
 DEFAULT_OUT = Path("rasim-out")
-OVERRIDES = ("patients", "seed", "days", "observe")  # scenario keys settable on the command line
+OVERRIDES = ("patients", "seed", "days", "observe", "parameter_set")  # scenario keys settable on the command line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,7 +151,8 @@ def cmd_run(args) -> int:
         given = [flag for flag, v in (("SCENARIO", args.scenario), ("--out", args.out), ("--keep", args.keep),
                                       ("--unsafe-params", args.unsafe_params or None),
                                       ("--overwrite", args.overwrite or None), ("--chunk-size", args.chunk_size),
-                                      *((f"--{k}", getattr(args, k)) for k in OVERRIDES)) if v is not None]
+                                      *((f"--{k.replace('_', '-')}", getattr(args, k)) for k in OVERRIDES))
+                 if v is not None]
         if given:
             raise RasimError(f"--resume continues the run in its folder as it was started; drop {', '.join(given)}")
         results = runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet)
@@ -228,6 +230,9 @@ def cmd_sensitivity(args) -> int:
 
 def _scenario(args) -> Scenario:
     """The loaded scenario with the command line's overrides applied (and validated)."""
+    if args.parameter_set is not None and args.parameter_set not in parameter_sets():
+        raise RasimError(f"--parameter-set: {unknown_name('parameter set', args.parameter_set, parameter_sets())} "
+                         f"Parameter sets: {', '.join(parameter_sets())}.")
     scenario = load(args.scenario or DEFAULT_SCENARIO, allow_out_of_range=getattr(args, "unsafe_params", False))
     changes = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
     return scenario.replace(source=f"{scenario.source} with command-line options", **changes) \
@@ -335,6 +340,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="horizon in days (alone, also trims the observation days)")
     scen.add_argument("--observe", type=_numbers, metavar="DAYS",
                       help="output days, e.g. 0,28,91 (day 0, the baseline, is added if missing)")
+    scen.add_argument("--parameter-set", metavar="NAME",
+                      help="simulate with parameter set NAME (`rasim params --set`; default: the scenario's "
+                           "parameter_set, else the set in use); the scenario's [params] apply on top")
     run = _Parser(add_help=False)
     run.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
     run.add_argument("--out", type=Path, metavar="DIR",

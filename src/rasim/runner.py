@@ -26,7 +26,11 @@ Last, from the streaming statistics (``StreamingSummary``):
 * ``warnings.txt`` (if any); ``bands.png`` and ``responders.png``;
 
 then the manifest's status becomes ``complete``.  ``scenario.toml`` (the
-resolved scenario) is written first.
+resolved scenario) is written first.  The manifest and the Parquet files carry
+the parameter set in use by this rasim (``parameter_set``,
+``parameter_fingerprint``) and the one the scenario simulates
+(``scenario_parameter_set``, ``scenario_parameter_fingerprint``: its
+``parameter_set`` key or ``rasim run --parameter-set``; by default the same).
 """
 from __future__ import annotations
 
@@ -45,7 +49,7 @@ from .cohort import Arm, Cohort, CohortResult, warm_up
 from .cohort.cohort import capped_threads
 from .cohort.result import ArmSummary
 from .cohort.streaming import StreamingSummary
-from .errors import RasimError, RunInterrupted
+from .errors import FolderError, RasimError, RunInterrupted
 from .solver import Status
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
@@ -91,7 +95,8 @@ def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = Fa
     n_chunks = -(-scenario.patients // size)
     manifest = {"format": output.FORMAT, "status": "running", "scenario": scenario.name,
                 "scenario_sha256": output.sha256(toml), "seed": scenario.seed,
-                "rasim_version": output.version(), **output.parameter_identity(), "keep": keep, "chunk_size": size,
+                "rasim_version": output.version(), **output.parameter_identity(), **_scenario_identity(scenario),
+                "keep": keep, "chunk_size": size,
                 "parquet": keep == "patients" and not _missing_parquet(keep),
                 "chunks": {a.name: n_chunks for a in scenario.arms},
                 "chunks_done": {a.name: 0 for a in scenario.arms}, "warnings": warnings}
@@ -108,10 +113,21 @@ def resume_run(out_dir, threads: int | None = None, quiet: bool = False, progres
     folder = output.RunFolder.reopen(out_dir)
     try:
         scenario = load(Path(out_dir) / "scenario.toml")
+        started = folder.manifest.get("scenario_parameter_fingerprint")
+        now = _scenario_identity(scenario)
+        if started is not None and started != now["scenario_parameter_fingerprint"]:
+            raise FolderError(f"{out_dir}: the run was started with parameter set {now['scenario_parameter_set']} "
+                              f"at fingerprint {started} and this rasim's {now['scenario_parameter_set']} is "
+                              f"{now['scenario_parameter_fingerprint']}; start again with --overwrite")
     except BaseException:
         folder.release()
         raise
     return _execute(folder, scenario, threads, quiet, progress)
+
+
+def _scenario_identity(scenario) -> dict[str, str]:
+    """The parameter set ``scenario`` simulates, as manifest and Parquet metadata keys."""
+    return {f"scenario_{k}": v for k, v in scenario.parameter_identity().items()}
 
 
 def check_threads(threads: int | None) -> None:
@@ -199,7 +215,7 @@ def arm_cohort(scenario, a) -> Cohort:
     """The ``Cohort`` of scenario arm ``a``."""
     return Cohort(Arm(a.name, scenario.population(a.population), a.regimen, a.background),
                   patients=scenario.patients,
-                  seed=scenario.seed, observe=scenario.observe, params=scenario.params,
+                  seed=scenario.seed, observe=scenario.observe, params=scenario.parameter_overrides(),
                   variability=scenario.variability)
 
 
@@ -219,7 +235,7 @@ def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start:
     arm = scenario.arms[i]
     if parquet:
         write_parquet(out / output.PATIENTS / f"arm={arm.name}" / f"part-{k:06d}.parquet",
-                      patient_table(part, i * scenario.patients + start + 1, start))
+                      patient_table(part, i * scenario.patients + start + 1, start), _scenario_identity(scenario))
     text = _csv_text(arm_dataset(scenario, i, part, start))
     output.write_atomic(out / output.PARTS / f"{i:03d}.{k:06d}.csv", text)
 
@@ -275,7 +291,8 @@ def _per_patient_files(scenario, results, out: Path) -> list[Path]:
         for i, a in enumerate(scenario.arms):
             if a.name in per_patient:
                 path = out / output.PATIENTS / f"arm={a.name}" / "part-000000.parquet"
-                files.append(write_parquet(path, patient_table(per_patient[a.name], i * scenario.patients + 1, 0)))
+                files.append(write_parquet(path, patient_table(per_patient[a.name], i * scenario.patients + 1, 0),
+                                           _scenario_identity(scenario)))
     with output.atomic(out / "dataset.csv") as tmp:
         with open(tmp, "w") as f:
             f.write(output.csv_text([DATASET_COLUMNS]))
@@ -355,12 +372,13 @@ def patient_table(res: CohortResult, first_id: int, start: int):
     return pa.table(cols)
 
 
-def write_parquet(path: Path, table) -> Path:
-    """``table`` as a Parquet file at ``path`` (folders created), atomically."""
+def write_parquet(path: Path, table, identity: dict[str, str] | None = None) -> Path:
+    """``table`` as a Parquet file at ``path`` (folders created), atomically; the schema metadata
+    hold the rasim version, its parameter set and ``identity`` (more keys)."""
     import pyarrow.parquet as pq
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"rasim_version": output.version(), **output.parameter_identity()}
+    meta = {"rasim_version": output.version(), **output.parameter_identity(), **(identity or {})}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **{k: str(v) for k, v in meta.items()}})
     with output.atomic(path) as tmp:
         pq.write_table(table, tmp)

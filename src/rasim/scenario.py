@@ -12,6 +12,8 @@ A scenario file (see ``docs/scenarios.md``)::
                                 # (default: DEFAULT_OBSERVE days up to `days`, plus `days`)
     allow_out_of_range = false  # accept [params] outside their plausible range (a warning
                                 # is written with the results)
+    parameter_set = "literature"  # optional: a named parameter set (`rasim params --set`;
+                                # default: the one in use); [params] apply on top of it
 
     [params]                    # parameter overrides, name = value in its plausible range
                                 # (`rasim params`); fractions within [0, 1] always
@@ -57,8 +59,8 @@ from .regimen import MscDose, MtxDose, Regimen, after_horizon
 from .simulation import _background_period
 
 DEFAULT_OBSERVE = (0.0, 14.0, 28.0, 56.0, 91.0, 182.0, 273.0, 365.0, 548.0, 730.0, 912.0, 1095.0)
-TOP_KEYS = ("name", "description", "patients", "seed", "days", "observe", "allow_out_of_range", "params",
-            "variability", "populations", "arms")
+TOP_KEYS = ("name", "description", "patients", "seed", "days", "observe", "allow_out_of_range", "parameter_set",
+            "params", "variability", "populations", "arms")
 POPULATION_KEYS = ("name", "description", "age", "female", "duration", "seropositive", "weight", "entry",
                    "background")
 _POPULATION_TABLES = {"age": ("mean", "sd", "min", "max"), "duration": ("median", "sd_log"),
@@ -112,6 +114,19 @@ class Scenario:
     allow_out_of_range: bool = False
     source: str = field(default="<dict>", compare=False, repr=False)
     populations: tuple = ()  # the file's own ``Population`` s
+    parameter_set: str | None = None  # a name of ``rasim.parameter_sets()``; None: the set in use
+
+    def parameter_identity(self) -> dict[str, str]:
+        """The parameter set the arms are simulated with: its name and fingerprint."""
+        s = model.sets.parameter_set(self.parameter_set or model.SET_NAME)
+        return {"parameter_set": s.name, "parameter_fingerprint": s.fingerprint}
+
+    def parameter_overrides(self) -> dict[str, float]:
+        """The ``params=`` of the arms' cohorts: the parameter set's values that differ from
+        the set in use, with ``params`` applied on top."""
+        base = {} if self.parameter_set in (None, model.SET_NAME) else \
+            model.sets.parameter_set(self.parameter_set).overrides()
+        return {**base, **self.params}
 
     def population(self, name: str):
         """The ``Population`` ``name``: the file's own, else a built-in one."""
@@ -131,6 +146,8 @@ class Scenario:
         d.update(patients=self.patients, seed=self.seed, days=self.days, observe=list(self.observe))
         if self.allow_out_of_range:
             d["allow_out_of_range"] = True
+        if self.parameter_set is not None:
+            d["parameter_set"] = self.parameter_set
         d.update(params=dict(self.params), variability=dict(self.variability))
         if self.populations:
             d["populations"] = [population_to_dict(p) for p in self.populations]
@@ -295,6 +312,7 @@ class _Reader:
         days = self.limit("days", self.number(d.get("days", 1095.0), "days", strict=True))
         observe = self.observe(d.get("observe", None), days)
         allow = self.boolean(d.get("allow_out_of_range", False), "allow_out_of_range")
+        parameter_set = self.parameter_set(d.get("parameter_set", None))
         params = self.params(d.get("params", {}), allow)
         variability = self.names(d.get("variability", {}), "variability")
         populations = self.populations(d.get("populations", []))
@@ -310,7 +328,7 @@ class _Reader:
                 self.fail(f"arms[{i}].name", f"duplicate arm name {arm.name!r} (also arms[{seen[arm.name]}])")
             seen[arm.name] = i
         return Scenario(name, arms, description, patients, seed, days, observe, params,
-                        variability, allow, self.source, populations)
+                        variability, allow, self.source, populations, parameter_set)
 
     def limit(self, key: str, value):
         """``value`` of ``key`` (a name of ``LIMITS``), refused above its ceiling."""
@@ -328,6 +346,17 @@ class _Reader:
         if not isinstance(v, bool):
             self.fail(path, f"expected true or false, got {_got(v)}")
         return v
+
+    def parameter_set(self, v) -> str | None:
+        """parameter_set: a name of ``rasim.parameter_sets()`` (None: the set in use)."""
+        if v is None:
+            return None
+        name = self.string(v, "parameter_set")
+        valid = model.sets.names()
+        if name not in valid:
+            self.fail("parameter_set", unknown_name("parameter set", name, valid)
+                      + f" Parameter sets: {', '.join(valid)}.")
+        return name
 
     def params(self, v, allow: bool) -> dict[str, float]:
         """[params]: names of ``rasim params`` with values in range (unless ``allow``); a

@@ -1,14 +1,14 @@
-"""The standard benchmark case, shared by ``benchmarks/`` and the tests:
+"""The standard benchmark case of ``benchmarks/`` (moved out of the library):
 one patient, 3 years, UC-MSC 4e7 IV on day 0 plus oral MTX 15 mg weekly
 from day 0, observed on the default trial days."""
 from __future__ import annotations
 
 import numpy as np
 
-from .integrate import integrate
-from .regimen import msc, mtx
-from .simulation import Problem, prepare
-from .solver import SolverOptions, Status
+from rasim.integrate import integrate
+from rasim.regimen import msc, mtx
+from rasim.simulation import Problem, prepare
+from rasim.solver import SolverOptions, Status
 
 OBSERVE = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 REGIMEN = msc(4e7, days=[0]) + mtx(15, every=7)
