@@ -75,7 +75,7 @@ def _legend(ax, axes) -> None:
 
 def bands(results: dict, path, published=None, markers=BAND_MARKERS, caption: str = "") -> Path:
     """Median, p25-p75 and p05-p95 of the patients over time: one row per marker, one
-    column per arm (``results``: arm name -> ``ArmSummary``), published trial means with
+    column per arm (``results``: arm name -> ``CohortSummary``), published trial means with
     their SD (no SD bar for ``SKEWED`` markers)."""
     arms = list(results)
     fig = _figure(3.2 * len(arms) + 0.8, 2.3 * len(markers) + 0.6)
