@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from .. import model
+from .. import endpoints, model
 from ..clinical import LOW
 from ..errors import RasimError, SolverOptionsError, unknown_name
 from ..integrate import KERNELS
@@ -46,8 +46,7 @@ DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 SETTLE_DAYS = 6000.0  # many memory-Treg half-lives: the untreated (or mean-background) steady state
 RUNIN_DAYS = 56.0  # real weekly background doses before day 0 (fast states reach the periodic pattern)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
-BIOMARKERS = ("Treg_pct", "Th17_pct", "TNF", "IL6", "IL17", "IL10", "TGFb", "RF", "anti_CCP",
-              "cartilage", "erosion")
+BIOMARKERS = endpoints.BIOMARKERS
 SETTLE_OPTIONS = SolverOptions(rtol=1e-4, atol=1e-6, max_steps=50_000)  # a contracting run: errors do not accumulate
 # Steadiness is judged on the states that feed back on inflammation, except fibroblast
 # imprinting, which accrues over the disease duration (``_settle``); cartilage and

@@ -22,9 +22,10 @@ from ..model import pk
 from ..model.parameters import N_PARAMS
 from ..model.rhs import rhs
 from ..solver._driver import N_STATS, pin_uuids
+from .status import PatientStatus
 
 SETTLE_TOL = 1e-5  # max |dy/dt| / scale (1/day) accepted as a steady state
-NOT_SETTLED = 100  # cohort status: the settle run did not reach a steady state
+NOT_SETTLED = int(PatientStatus.NOT_SETTLED)  # the settle run did not reach a steady state (a plain int)
 
 
 def make_kernels(solve):
