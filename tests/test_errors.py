@@ -11,7 +11,7 @@ from rasim import errors
 def test_every_error_is_exported_and_a_rasim_error():
     classes = {name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception)}
     assert classes == {"RasimError", "ParameterError", "RegimenError", "CovariateError", "ScenarioError",
-                       "SolverOptionsError", "EquilibriumError", "FolderError", "RunInterrupted"}
+                       "SolverOptionsError", "EquilibriumError", "FolderError", "RunInterrupted", "OutputError"}
     for name in classes:
         assert getattr(rasim, name) is getattr(errors, name) and name in rasim.__all__
         assert issubclass(getattr(errors, name), rasim.RasimError)

@@ -16,12 +16,13 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
 CACHE_DIR = _cache.configure(__version__)  # before any kernel is decorated
 
 from . import clinical, model  # noqa: E402
-from .errors import (CovariateError, EquilibriumError, FolderError, ParameterError, RasimError,  # noqa: E402
-                     RegimenError, RunInterrupted, ScenarioError, SolverOptionsError)
+from .errors import (CovariateError, EquilibriumError, FolderError, OutputError, ParameterError,  # noqa: E402
+                     RasimError, RegimenError, RunInterrupted, ScenarioError, SolverOptionsError)
 from .regimen import Regimen, msc, mtx  # noqa: E402
 from .simulation import SimulationResult, simulate  # noqa: E402
 from .solver import SolverOptions, Status  # noqa: E402
-from .cohort import ARMS, POPULATIONS, Cohort, CohortResult  # noqa: E402
+from .cohort import ARMS, POPULATIONS, Cohort, CohortResult, CohortSummary, PatientStatus  # noqa: E402
+from . import endpoints  # noqa: E402
 
 
 def parameters(search: str | None = None, set: str | None = None) -> list[model.Parameter]:
@@ -50,8 +51,8 @@ def parameter(name: str) -> model.Parameter:
 
 
 __all__ = [
-    "simulate", "SimulationResult", "Cohort", "CohortResult", "ARMS", "POPULATIONS", "Regimen", "msc", "mtx", "SolverOptions", "Status",
+    "simulate", "SimulationResult", "Cohort", "CohortResult", "CohortSummary", "PatientStatus", "endpoints", "ARMS", "POPULATIONS", "Regimen", "msc", "mtx", "SolverOptions", "Status",
     "parameters", "parameter", "parameter_sets", "parameter_set", "clinical", "model",
     "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError", "ScenarioError",
-    "SolverOptionsError", "FolderError", "RunInterrupted",
+    "SolverOptionsError", "FolderError", "RunInterrupted", "OutputError",
 ]

@@ -20,6 +20,7 @@ from importlib import resources
 
 import numpy as np
 
+from . import endpoints
 from .cohort import ARMS, CRITERIA, Arm, Cohort
 from .cohort.arms import DMARD
 from .model import parameter_vector
@@ -68,7 +69,7 @@ class Target:
     @property
     def tolerance(self) -> float:
         """The row's tolerance (see the module docstring), widened to 2 standard errors of the target where larger."""
-        if self.is_rate or self.endpoint.endswith("pct_change"):
+        if self.is_rate or endpoints.split(self.endpoint)[1] == endpoints.PCT_CHANGE:
             base = 0.10 if self.is_rate else 10.0
             se = math.sqrt(self.value * (1 - self.value) / self.n) if self.is_rate and self.n > 0 else 0.0
         elif self.endpoint.startswith("DAS28"):
@@ -138,14 +139,7 @@ def _simulated(res, t: Target) -> tuple[float, float]:
     if t.is_rate:
         p = float(np.mean(res.responder_masks()[t.endpoint][:, j]))
         return p, math.sqrt(max(p * (1 - p), 1e-12) / max(int(np.sum(res.ok)), 1))
-    name = t.endpoint.replace("_pct_change", "").replace("_change", "")
-    x = res[name]
-    if t.endpoint.endswith("_pct_change"):
-        data = 100.0 * (x[:, j] - x[:, 0]) / x[:, 0]
-    elif t.endpoint.endswith("_change"):
-        data = x[:, j] - x[:, 0]
-    else:
-        data = x[:, j]
+    data = res[t.endpoint][:, j]  # a level, or its change or percent change from day 0 (rasim.endpoints)
     value = float(np.median(data)) if t.statistic == "median" else float(np.mean(data))
     return value, float(np.std(data, ddof=1) / math.sqrt(len(data)))
 

@@ -38,7 +38,7 @@ from .solver import SolverOptions, Status
 from .solver._driver import N_STATS, pin_uuids
 from .solver.steady import CONVERGED, make_steady
 
-NOT_SETTLED = 100  # cohort status: no stable steady disease state was found for the candidate
+NOT_SETTLED = 100  # replay status (``rasim.cohort.PatientStatus.NOT_SETTLED``): no stable disease state found
 NEWTON_TOL = 1e-10  # max |dy/dt| / scale (1/day) of a polished steady state
 NEWTON_ITER = 30
 NEWTON_MAX_MOVE = 0.5  # a polish moves no state by more than this fraction of |y| + scale

@@ -21,6 +21,13 @@ class ParameterError(RasimError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class OutputError(RasimError, KeyError):
+    """An unknown output or endpoint name (``rasim.endpoints``)."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return str(self.args[0]) if self.args else ""
+
+
 class RegimenError(RasimError):
     """A dose or schedule that cannot be given."""
 

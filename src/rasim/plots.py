@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-BAND_MARKERS = (("DAS28_ESR", "DAS28-ESR (score)"), ("ESR", "ESR (mm/h)"), ("CRP", "CRP (mg/L)"),
-                ("HAQ", "HAQ-DI (score 0-3)"))
-RESPONDER_PANELS = (("EULAR_response", "EULAR good or moderate"), ("ACR20", "ACR20"),
-                    ("DAS28_LDA", "DAS28-ESR <= 3.2"), ("DAS28_remission", "DAS28-ESR < 2.6"))
+from . import endpoints
+
+BAND_MARKERS = tuple((k, endpoints.axis_label(k)) for k in ("DAS28_ESR", "ESR", "CRP", "HAQ"))
+RESPONDER_PANELS = tuple((k, endpoints.label(k)) for k in ("EULAR_response", "ACR20", "DAS28_LDA", "DAS28_remission"))
 SKEWED = ("CRP",)  # right-skewed markers: a published mean +/- SD would suggest values below 0
 CHANGE_BINS = np.arange(-6.0, 3.0001, 0.25)  # DAS28 change histogram edges (points)
 
@@ -75,7 +75,7 @@ def _legend(ax, axes) -> None:
 
 def bands(results: dict, path, published=None, markers=BAND_MARKERS, caption: str = "") -> Path:
     """Median, p25-p75 and p05-p95 of the patients over time: one row per marker, one
-    column per arm (``results``: arm name -> ``ArmSummary``), published trial means with
+    column per arm (``results``: arm name -> ``CohortSummary``), published trial means with
     their SD (no SD bar for ``SKEWED`` markers)."""
     arms = list(results)
     fig = _figure(3.2 * len(arms) + 0.8, 2.3 * len(markers) + 0.6)
@@ -151,7 +151,7 @@ def distribution(results: dict, path, days, name: str = "DAS28_ESR_change", capt
         for x in (-1.2, -0.6):
             ax.axvline(x, color="0.5", ls="--", lw=0.8)
         ax.set_title(f"{arm} (n={res.n})", fontsize=9)
-        ax.set_xlabel("change in DAS28-ESR from day 0 (points)" if name == "DAS28_ESR_change" else name)
+        ax.set_xlabel(endpoints.axis_label(name))
     axes[0].set_ylabel("patients (%) per 0.25-point bin")
     _legend(axes[0], axes)
     return _save(fig, path, caption)

@@ -47,18 +47,18 @@ import numpy as np
 from . import output, plots
 from .cohort import Arm, Cohort, CohortResult, warm_up
 from .cohort.cohort import capped_threads
-from .cohort.result import ArmSummary
+from . import endpoints
+from .cohort.result import CohortSummary
+from .cohort.status import SOLVER_FAILURES, PatientStatus
 from .cohort.streaming import StreamingSummary
 from .errors import FolderError, RasimError, RunInterrupted
-from .solver import Status
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
 RESPONDER_COLUMNS = ("arm", "day", "criterion", "rate", "n")
-FAILURES = tuple(s.name.lower() for s in Status if s != Status.SUCCESS)
+FAILURES = tuple(s.label for s in SOLVER_FAILURES)
 COUNT_COLUMNS = ("arm", "patients", "n", "n_failed", "n_not_enrolled", "candidates_not_inflamed",
                  "candidates_screen_failed", *FAILURES)
-MEASURED = ("ESR", "CRP", "DAS28_ESR", "DAS28_CRP", "HAQ", "TJC28", "SJC28", "pain", "patient_global",
-            "physician_global")  # DV names of dataset.csv (clinic values, with measurement error)
+MEASURED = endpoints.DATASET  # DV names of dataset.csv (clinic values, with measurement error)
 COVARIATE_COLUMNS = {"AGE": "age", "SEX": "female", "WT": "weight", "CRCL": "creatinine_clearance",
                      "DUR": "duration", "SERO": "seropositive"}
 DATASET_COLUMNS = ("ID", "TIME", "DV", "MDV", "EVID", "AMT", "CMT", "II", "ADDL", "SS", "DVID",
@@ -240,12 +240,13 @@ def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start:
     output.write_atomic(out / output.PARTS / f"{i:03d}.{k:06d}.csv", text)
 
 
-def write_results(scenario, results: dict[str, ArmSummary], out, warnings=(),
+def write_results(scenario, results: dict[str, CohortSummary], out, warnings=(),
                   dataset_parts: bool = False) -> list[Path]:
-    """The whole-run files of ``results`` (``CohortResult`` or ``StreamingSummary`` per arm),
-    each written atomically; returns their paths.  Per-patient ``CohortResult`` s also
-    give ``patients/`` (with pyarrow) and ``dataset.csv``; a streamed run's dataset.csv
-    is joined from its chunk files (``dataset_parts``)."""
+    """The whole-run files of ``results`` (any ``CohortSummary`` per arm: a ``CohortResult``,
+    or a ``StreamingSummary`` from ``Cohort.run(keep="summary")`` or ``run_scenario``), each
+    written atomically; returns their paths.  Per-patient results also give ``patients/``
+    (with pyarrow) and ``dataset.csv``; summary-only arms have none (logged), a streamed
+    run's dataset.csv is joined from its chunk files (``dataset_parts``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = [output.write_csv(out / "summary.csv", SUMMARY_COLUMNS, (r for res in results.values() for r in res.summary())),
@@ -254,9 +255,12 @@ def write_results(scenario, results: dict[str, ArmSummary], out, warnings=(),
              output.write_csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values()))]
     if warnings:
         files.append(output.write_atomic(out / "warnings.txt", "".join(f"{w}\n" for w in warnings)))
-    files += _per_patient_files(scenario, results, out) if not dataset_parts else []
-    if dataset_parts and (out / output.PARTS).is_dir() and any((out / output.PARTS).iterdir()):
+    if not dataset_parts:
+        files += _per_patient_files(scenario, results, out)
+    elif (out / output.PARTS).is_dir() and any((out / output.PARTS).iterdir()):
         files.append(_join_parts(out / output.PARTS, out / "dataset.csv"))
+    else:
+        log.info("summaries only (keep='summary'): no per-patient files (patients/, dataset.csv)")
     files.append(output.write_atomic(out / "scenario.toml", scenario.to_toml()))
     published = _published(scenario)
     title = plots.caption(scenario.name, scenario.seed, scenario.patients, output.version())
@@ -282,8 +286,12 @@ def distribution_days(observe, wanted=(91.0, 365.0)) -> list[float]:
 
 
 def _per_patient_files(scenario, results, out: Path) -> list[Path]:
-    """patients/ (with pyarrow) and dataset.csv of in-memory ``CohortResult`` s."""
-    per_patient = {k: r for k, r in results.items() if isinstance(r, CohortResult)}
+    """patients/ (with pyarrow) and dataset.csv of the arms with per-patient results."""
+    per_patient = {k: r for k, r in results.items() if r.keeps_patients}
+    summary_only = [k for k in results if k not in per_patient]
+    if summary_only:
+        log.info("arm(s) %s kept summaries only: no per-patient files (patients/, dataset.csv) for them; "
+                 "run with keep='patients' for those", ", ".join(summary_only))
     if not per_patient:
         return []
     files = []
@@ -317,7 +325,7 @@ def _copy(src, dst, block: int = 1 << 20) -> None:
         dst.write(data)
 
 
-def _counts(scenario, res: ArmSummary) -> dict:
+def _counts(scenario, res: CohortSummary) -> dict:
     by_name = res.status_counts()
     return {"arm": res.arm, "patients": scenario.patients, "n": res.n, "n_failed": res.n_failed,
             "n_not_enrolled": res.n_not_enrolled, "candidates_not_inflamed": res.not_inflamed,
@@ -326,7 +334,7 @@ def _counts(scenario, res: ArmSummary) -> dict:
 
 # ---- tables ------------------------------------------------------------------------------------
 
-def table(scenario, results: dict[str, ArmSummary], seconds: float) -> str:
+def table(scenario, results: dict[str, CohortSummary], seconds: float) -> str:
     """Per arm: patients, failures, day-0 -> last-day means and last-day rates."""
     last = float(scenario.observe[-1])
     head = (f"{scenario.name}: {len(results)} arm(s) x {scenario.patients} patients, days "
@@ -344,6 +352,7 @@ def table(scenario, results: dict[str, ArmSummary], seconds: float) -> str:
         failed = {k: v for k, v in res.status_counts().items() if k in FAILURES}
         if failed:
             notes.append(f"{name}: solver failures " + ", ".join(f"{k} {v}" for k, v in failed.items()))
+            notes += [f"  {k}: {PatientStatus[k.upper()].remedy}" for k in failed]
     widths = [max(len(r[i]) for r in (cols, *rows)) for i in range(len(cols))]
 
     def line(r):
@@ -417,6 +426,10 @@ def nonmem_dataset(scenario, results: dict[str, CohortResult]) -> dict[str, np.n
     MDV 0, CMT 0): the clinic values of ``MEASURED`` (with measurement error),
     NAME and DVID (1-based index in ``MEASURED``).  Covariates: AGE years,
     SEX (1 female, 0 male), WT kg, CRCL mL/min, DUR years, SERO (1 seropositive)."""
+    streamed = [k for k, r in results.items() if not r.keeps_patients]
+    if streamed:
+        raise RasimError(f"a NONMEM dataset needs per-patient results; arm(s) {', '.join(streamed)} kept "
+                         "summaries only: run with keep='patients'")
     parts = [arm_dataset(scenario, k, results[a.name], 0) for k, a in enumerate(scenario.arms)]
     return {c: np.concatenate([p[c] for p in parts]) for c in DATASET_COLUMNS}
 

@@ -33,11 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
+from . import endpoints, plots
 from .cohort import CRITERIA, Arm, Cohort
 from .cohort import arm as builtin_arm
-from .cohort.cohort import BIOMARKERS
-from .cohort.measurement import ITEMS
 from .errors import EquilibriumError, RasimError, unknown_name
 from .model import OBSERVABLES, PINDEX, parameter, parameter_vector
 from .model.presets import MTX_REFRACTORY
@@ -47,7 +45,7 @@ from .simulation import simulate
 SETTINGS = {"msc_cells": "cells per infusion (cells/kg for per-kg arms); 0: no MSC",
             "msc_interval": "days from the first MSC infusion to a second; 0: one infusion",
             "mtx_dose": "oral MTX, mg weekly; 0: none"}
-COHORT_NAMES = (*ITEMS, "DAS28_ESR", "DAS28_CRP", *BIOMARKERS)
+COHORT_NAMES = endpoints.COHORT
 STATS = ("mean", "sd", "p05", "p25", "p50", "p75", "p95")
 SETTING_UNITS = {"msc_cells": "cells per infusion", "msc_interval": "days to a 2nd infusion",
                  "mtx_dose": "mg/week from day 0"}
@@ -217,7 +215,7 @@ def endpoint_unit(endpoint: str) -> str:
     """Unit of an endpoint (``DAS28_ESR``, ``CRP_change``, ``ACR20``, ...)."""
     if endpoint in CRITERIA:
         return "fraction"
-    return OBSERVABLES.get(endpoint.removesuffix("_change"), "")
+    return OBSERVABLES.get(endpoints.split(endpoint)[0], "")
 
 
 # ---- validation ----------------------------------------------------------------------------------
@@ -241,12 +239,12 @@ def _check_grid(grid) -> tuple[tuple[str, ...], list[dict]]:
 
 def _check_endpoint(endpoint: str, patients: int) -> None:
     names = OBSERVABLES if patients == 0 else COHORT_NAMES
-    base = endpoint[:-len("_change")] if endpoint.endswith("_change") else endpoint
-    if base in names or (patients > 0 and endpoint in CRITERIA):
+    base, suffix = endpoints.split(endpoint)
+    if (base in names and suffix in ("", endpoints.CHANGE)) or (patients > 0 and endpoint in CRITERIA):
         return
     if patients == 0 and endpoint in CRITERIA:
         raise RasimError(f"endpoint {endpoint!r} is a responder rate: it needs a cohort (patients > 0)")
-    valid = [*names, *(f"{n}_change" for n in names), *(CRITERIA if patients else ())]
+    valid = [*endpoints.names(names), *(CRITERIA if patients else ())]
     raise RasimError(unknown_name("endpoint", endpoint, valid))
 
 
@@ -282,7 +280,7 @@ def typical_value(regimen: Regimen, params: Mapping[str, float], day: float, end
     """(endpoint at ``day``, status) of one patient under ``regimen`` from day 0, on
     ``background`` (after ``history`` before day 0: ``rasim.simulate``); NaN with the
     reason when the parameters give no active disease or the solver fails."""
-    base = endpoint[:-len("_change")] if endpoint.endswith("_change") else endpoint
+    base, suffix = endpoints.split(endpoint)
     try:
         r = simulate(regimen, days=day, observe=[0.0, day], params=params, background=background,
                      history=history)
@@ -290,8 +288,7 @@ def typical_value(regimen: Regimen, params: Mapping[str, float], day: float, end
         return math.nan, "no active disease"
     if not r.ok:
         return math.nan, r.status.name
-    x = r[base]
-    return float(x[-1] - x[0] if base != endpoint else x[-1]), "ok"
+    return float(endpoints.derive(r[base], suffix)[-1]), "ok"
 
 
 def _cohort(res, endpoint: str) -> dict:
@@ -299,9 +296,7 @@ def _cohort(res, endpoint: str) -> dict:
     if endpoint in CRITERIA:
         rate = float(res.responder_masks()[endpoint][:, -1].mean()) if n else math.nan
         return {"mean": rate, **dict.fromkeys(STATS[1:], math.nan), "n": n, "failed": res.n_failed}
-    base = endpoint[:-len("_change")] if endpoint.endswith("_change") else endpoint
-    x = res[base]
-    x = x[:, -1] - x[:, 0] if base != endpoint else x[:, -1]
+    x = res[endpoint][:, -1]
     q = np.percentile(x, (5, 25, 50, 75, 95)) if n else np.full(5, np.nan)
     return {"mean": float(np.mean(x)) if n else math.nan, "sd": float(np.std(x, ddof=1)) if n > 1 else math.nan,
             **{k: float(v) for k, v in zip(STATS[2:], q)}, "n": n, "failed": res.n_failed}

@@ -1,6 +1,8 @@
 """Monte Carlo cohorts: virtual patients, trial populations and arms, summaries.
 
-``Cohort(arm, patients, seed).run()`` gives a ``CohortResult``; populations
+``Cohort(arm, patients, seed).run()`` gives a ``CohortResult`` (``keep="summary"``:
+a ``StreamingSummary``; both are ``CohortSummary`` s, patients' outcomes are
+``PatientStatus`` codes); populations
 and arms are in ``arms``, between-patient variability in ``variability``,
 clinic measurement in ``measurement``, the compiled kernels in ``kernel``.
 Running a scenario and writing its files is the application layer's:
@@ -8,9 +10,12 @@ Running a scenario and writing its files is the application layer's:
 """
 from .arms import ARMS, POPULATIONS, Arm, Entry, Population, arm, population
 from .cohort import DEFAULT_DAYS, NOT_ENROLLED, NOT_SETTLED, Chunk, Cohort, CohortProblem, warm_up
-from .result import CRITERIA, ENDPOINTS, CohortResult, trial_replicates
+from .result import CRITERIA, ENDPOINTS, ArmSummary, CohortResult, CohortSummary, trial_replicates
+from .status import PatientStatus
+from .streaming import StreamingSummary
 
 __all__ = ["ARMS", "POPULATIONS", "Arm", "Entry", "Population", "arm", "population", "Cohort",
            "CohortResult", "CohortProblem", "Chunk", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
-           "CRITERIA", "ENDPOINTS", "trial_replicates", "warm_up"]
+           "CRITERIA", "ENDPOINTS", "trial_replicates", "warm_up", "CohortSummary", "ArmSummary",
+           "StreamingSummary", "PatientStatus"]
 

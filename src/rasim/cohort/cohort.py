@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from .. import day0, model
+from .. import day0, endpoints, model
 from ..clinical import LOW
 from ..day0 import NOT_SETTLED
 from ..errors import RasimError, SolverOptionsError, unknown_name
@@ -46,8 +46,7 @@ from .result import NOT_ENROLLED  # cohort status: no candidate qualified within
 
 DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
-BIOMARKERS = ("Treg_pct", "Th17_pct", "TNF", "IL6", "IL17", "IL10", "TGFb", "RF", "anti_CCP",
-              "cartilage", "erosion")
+BIOMARKERS = endpoints.BIOMARKERS
 _KERNELS = {name: make_trial(solve) for name, solve in KERNELS.items()}
 
 

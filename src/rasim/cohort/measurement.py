@@ -35,10 +35,10 @@ from dataclasses import replace
 import numpy as np
 from scipy.special import ndtri
 
-from .. import _calibrated, clinical
+from .. import _calibrated, clinical, endpoints
 from ..model.parameters import Parameter
 
-ITEMS = ("TJC28", "SJC28", "ESR", "CRP", "pain", "patient_global", "physician_global", "HAQ")
+ITEMS = endpoints.ITEMS  # the order of the noise columns
 N_NORMALS = len(ITEMS) + 1  # standard normals per visit: one per item, then the flare innovation
 PRO_ITEMS = ("TJC28", "pain", "patient_global", "HAQ")
 

@@ -2,9 +2,12 @@
 
 Summaries leave out patients whose solve failed (``n_failed``, solver status
 codes) and candidates never enrolled (``n_not_enrolled``): ``status_counts``
-names every status.  ``ArmSummary`` is the interface that both per-patient
-results (``CohortResult``) and summary-only runs (``StreamingSummary``) offer,
-and all that tables, figures and ``rasim.runner.write_results`` use.
+names every status (``PatientStatus``).  ``CohortSummary`` is the interface that
+both per-patient results (``CohortResult``) and summary-only runs
+(``StreamingSummary``, ``Cohort.run(keep="summary")``) offer, and all that
+tables, figures and ``rasim.runner.write_results`` use; ``keeps_patients`` tells
+them apart.  Output names are ``rasim.endpoints``'; ``res[name]`` also takes a
+change from day 0 (``DAS28_ESR_change``, ``CRP_pct_change``).
 Responder criteria compare each visit with the day-0 (baseline) visit:
 EULAR response, DAS28 remission (< 2.6) and low activity (<= 3.2) on
 DAS28-ESR; ACR20/50/70 on the 28-joint counts, pain, patient and physician
@@ -17,40 +20,31 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .. import clinical
-from ..solver import Status
+from .. import clinical, endpoints
+from ..errors import OutputError, unknown_name
+from .status import PatientStatus, status_counts, status_name  # noqa: F401  (status_name: re-exported)
 
-ENDPOINTS = ("ESR", "CRP", "DAS28_ESR", "DAS28_CRP", "HAQ", "TJC28", "SJC28")
-CRITERIA = ("EULAR_good", "EULAR_moderate", "EULAR_none", "EULAR_response", "ACR20", "ACR50", "ACR70",
-            "DAS28_remission", "DAS28_LDA")
+ENDPOINTS = endpoints.SUMMARY  # summarised (levels and changes from day 0)
+CRITERIA = endpoints.CRITERIA
 PERCENTILES = (5, 25, 50, 75, 95)
-NOT_ENROLLED = 101  # cohort status: no candidate qualified (``cohort.MAX_CANDIDATES``)
-STATUS_NAMES = {**{int(s): s.name.lower() for s in Status}, NOT_ENROLLED: "not_enrolled"}
+NOT_ENROLLED = int(PatientStatus.NOT_ENROLLED)  # no candidate qualified (``cohort.MAX_CANDIDATES``)
 _ACR_KEYS = {"tjc": "TJC28", "sjc": "SJC28", "pain": "pain", "patient_global": "patient_global",
              "physician_global": "physician_global", "haq": "HAQ", "crp": "CRP"}
 
 
-def status_name(code: int) -> str:
-    """``success``, a solver status (``max_steps`` ...) or ``not_enrolled``."""
-    return STATUS_NAMES.get(int(code), f"status_{int(code)}")
-
-
-def status_counts(status: np.ndarray) -> dict[str, int]:
-    """Patients per status name, in code order (``success`` first)."""
-    codes, counts = np.unique(np.asarray(status, dtype=np.int64), return_counts=True)
-    return {status_name(c): int(k) for c, k in zip(codes, counts)}
-
-
 @runtime_checkable
-class ArmSummary(Protocol):
+class CohortSummary(Protocol):
     """What one arm's results offer, per patient or streamed: counts, summary rows,
-    responder rows, and per-day curves for tables and figures."""
+    responder rows, frames, and per-day curves for tables and figures."""
 
     arm: str
     days: np.ndarray
     not_inflamed: int  # candidates redrawn for having no active disease state
     screen_failures: int  # candidates that failed the entry criteria
+    timing: dict  # seconds (compile_s, run_s) when run by ``Cohort.run``
 
+    @property
+    def keeps_patients(self) -> bool: ...  # per-patient values kept (patients/, dataset.csv, trajectories)
     @property
     def n(self) -> int: ...  # patients whose solve succeeded
     @property
@@ -65,6 +59,10 @@ class ArmSummary(Protocol):
     def rate(self, criterion: str) -> np.ndarray: ...  # (m,) fraction
     def resolved_fraction(self) -> np.ndarray: ...  # (m,)
     def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray: ...  # (len(edges) - 1,)
+    def to_frame(self, kind: str = "summary"): ...  # pandas DataFrame: "summary", "responders"
+
+
+ArmSummary = CohortSummary  # the former name
 
 
 @dataclass
@@ -101,6 +99,8 @@ class CohortResult:
                    cat(lambda ch: ch.steps), timing, dense)
 
     # ---- bookkeeping
+    keeps_patients = True  # per-patient values (``CohortSummary``)
+
     @property
     def ok(self) -> np.ndarray:
         """(n,) True for patients whose solve succeeded."""
@@ -126,8 +126,14 @@ class CohortResult:
         return status_counts(self.status)
 
     def __getitem__(self, name: str) -> np.ndarray:
-        """Values of ``name`` (n, m) for the successful patients."""
-        return self.values[name][self.ok]
+        """Values of ``name`` (n, m) for the successful patients; ``<name>_change`` and
+        ``<name>_pct_change`` from day 0 too.  An unknown name raises ``OutputError``."""
+        if name in self.values:
+            return self.values[name][self.ok]
+        base, suffix = endpoints.split(name)
+        if suffix and base in self.values:
+            return endpoints.derive(self.values[base][self.ok], suffix)
+        raise OutputError(unknown_name("output", name, endpoints.names(self.values), "rasim.endpoints"))
 
     def day_index(self, day: float) -> int:
         """Column of observation ``day`` (must be one of ``days``)."""
@@ -164,13 +170,13 @@ class CohortResult:
                  "n": n} for j, d in enumerate(self.days) for c in CRITERIA]
 
     # ---- summaries
-    def summary(self, endpoints=ENDPOINTS) -> list[dict]:
+    def summary(self, names=ENDPOINTS) -> list[dict]:
         """Rows arm, day, endpoint, mean, sd, p05, p25, p50, p75, p95, n (levels and *_change)."""
         rows = []
-        for name in endpoints:
+        for name in names:
             x = self[name]
-            for label, data in ((name, x), (f"{name}_change", x - x[:, :1])):
-                rows.extend(self._describe(label, data))
+            for suffix in ("", endpoints.CHANGE):
+                rows.extend(self._describe(name + suffix, endpoints.derive(x, suffix)))
         return rows
 
     def _describe(self, label: str, data: np.ndarray) -> list[dict]:
@@ -197,15 +203,13 @@ class CohortResult:
 
     def rate(self, criterion: str) -> np.ndarray:
         """(m,) fraction of successful patients meeting ``criterion``."""
+        endpoints.output(criterion, CRITERIA, "responder criterion")
         return self.responder_masks()[criterion].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
 
     def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray:
         """Patients per bin of ``edges`` of ``name`` (or ``<name>_change``) at ``day``
         (values beyond the edges counted in the end bins)."""
-        base = name.removesuffix("_change")
-        x = self[base]
-        j = self.day_index(day)
-        v = x[:, j] - x[:, 0] if base != name else x[:, j]
+        v = self[name][:, self.day_index(day)]
         return np.histogram(np.clip(v, edges[0], edges[-1]), edges)[0]
 
     @property
@@ -262,7 +266,7 @@ class CohortResult:
                              "state": np.tile(np.array(model.NAMES), n * m), "value": self.states.reshape(-1)})
 
 
-def summary_frame(res: "ArmSummary", kind: str):
+def summary_frame(res: CohortSummary, kind: str):
     """pandas DataFrame of ``res.summary()`` (kind "summary") or ``res.responders()``."""
     import pandas as pd
 

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult, status_name, summary_frame
+from .. import endpoints
+from ..errors import OutputError, unknown_name
+from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult, summary_frame
+from .status import status_counts
 
 # (low, high, bin width) of each endpoint's histogram; changes use (-span, span).
 BINS = {"ESR": (0.0, 200.0, 0.5), "CRP": (0.0, 400.0, 0.25), "DAS28_ESR": (0.0, 10.0, 0.005),
@@ -32,9 +35,11 @@ KEEP_HISTOGRAMS = ("DAS28_ESR_change",)  # kept once an arm is finished (``histo
 
 
 def _edges(name: str) -> tuple[float, float, float]:
-    base = name.removesuffix("_change")
+    base, suffix = endpoints.split(name)
+    if base not in BINS or suffix not in ("", endpoints.CHANGE):
+        raise OutputError(unknown_name("summarised output", name, endpoints.names(BINS), "rasim.cohort.ENDPOINTS"))
     lo, hi, w = BINS[base]
-    if name.endswith("_change"):
+    if suffix:
         span = hi - lo
         return -span, span, w
     return lo, hi, w
@@ -42,7 +47,7 @@ def _edges(name: str) -> tuple[float, float, float]:
 
 @dataclass
 class StreamingSummary:
-    """Running statistics of one arm at ``days`` (an ``ArmSummary``)."""
+    """Running statistics of one arm at ``days`` (a ``CohortSummary`` without patients)."""
 
     arm: str
     days: np.ndarray
@@ -57,6 +62,8 @@ class StreamingSummary:
     timing: dict = field(default_factory=dict)
     _quantiles_of: dict = field(default_factory=dict, repr=False)  # name -> (5, m) once finished
 
+    keeps_patients = False  # no per-patient values (``CohortSummary``)
+
     @property
     def n_failed(self) -> int:
         """Enrolled patients whose solve failed."""
@@ -64,11 +71,12 @@ class StreamingSummary:
 
     @property
     def n_not_enrolled(self) -> int:
+        """Patients for whom no candidate qualified."""
         return self.status.get(NOT_ENROLLED, 0)
 
     def status_counts(self) -> dict[str, int]:
-        """Patients per status name, in code order."""
-        return {status_name(c): self.status[c] for c in sorted(self.status)}
+        """Patients per status name, in code order (``PatientStatus``)."""
+        return status_counts(self.status)
 
     def add(self, part: CohortResult) -> None:
         """Fold in the per-patient results of one chunk (patients in order)."""
@@ -81,7 +89,7 @@ class StreamingSummary:
         m = len(self.days)
         for name in ENDPOINTS:
             x = part.values[name][ok]
-            for label, data in ((name, x), (f"{name}_change", x - x[:, :1])):
+            for label, data in ((name, x), (endpoints.derived(name), endpoints.derive(x, endpoints.CHANGE))):
                 self._add_moments(label, data, m)
                 self._add_hist(label, data, m)
         masks = part.responder_masks()
@@ -127,12 +135,14 @@ class StreamingSummary:
 
     def mean(self, name: str) -> np.ndarray:
         """(m,) mean of endpoint ``name`` (or ``<name>_change``)."""
+        self._check(name, self.sums)
         return self.sums[name][0] / self.n if self.n else np.full(len(self.days), np.nan)
 
     def percentiles(self, name: str) -> np.ndarray:
         """(len(PERCENTILES), m): each the centre of the histogram bin where the count crosses it."""
         if name in self._quantiles_of:
             return self._quantiles_of[name]
+        self._check(name, self.hist)
         lo, _, w = _edges(name)
         out = np.full((len(PERCENTILES), len(self.days)), np.nan)
         if self.n:
@@ -144,6 +154,7 @@ class StreamingSummary:
 
     def rate(self, criterion: str) -> np.ndarray:
         """(m,) fraction of successful patients meeting ``criterion``."""
+        endpoints.output(criterion, CRITERIA, "responder criterion")
         return self.responder_counts[criterion] / self.n if self.n else np.full(len(self.days), np.nan)
 
     def responders(self) -> list[dict]:
@@ -152,7 +163,18 @@ class StreamingSummary:
                  "rate": float(self.responder_counts[c][j] / self.n) if self.n else np.nan, "n": self.n}
                 for j, d in enumerate(self.days) for c in CRITERIA]
 
+    def _check(self, name: str, kept: dict) -> None:
+        """Refuse a name that is not summarised (``OutputError`` naming the closest)."""
+        if name in kept:
+            return
+        if name not in endpoints.names(ENDPOINTS):
+            raise OutputError(unknown_name("summarised output", name, endpoints.names(ENDPOINTS),
+                                           "rasim.cohort.ENDPOINTS; other outputs need keep='patients'"))
+        if self.n:
+            raise OutputError(f"no running statistics of {name!r} are kept (kept: {', '.join(kept) or 'none'})")
+
     def resolved_fraction(self) -> np.ndarray:
+        """(m,) fraction of the successful patients past the saddle toward remission."""
         return self.resolved / self.n if self.n else np.full(len(self.days), np.nan)
 
     def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray:
@@ -162,7 +184,7 @@ class StreamingSummary:
         if hits.size == 0:
             raise KeyError(f"day {day:g} was not observed; observation days: {self.days.tolist()}")
         if name not in self.hist:
-            raise KeyError(f"no histogram of {name!r} is kept (kept: {', '.join(self.hist) or 'none'})")
+            raise OutputError(f"no histogram of {name!r} is kept (kept: {', '.join(self.hist) or 'none'})")
         lo, _, w = _edges(name)
         counts = self.hist[name][hits[0]]
         centres = np.clip(lo + (np.arange(counts.size) + 0.5) * w, edges[0], edges[-1])
@@ -174,6 +196,11 @@ class StreamingSummary:
             raise ValueError("a summary-only run keeps no patients: run with keep='patients' "
                              "(rasim run --keep patients) for per-patient frames")
         return summary_frame(self, kind)
+
+    def trajectories(self, kind: str = "auto"):
+        """Not available: a summary-only run keeps no states (``CohortResult.trajectories``)."""
+        raise ValueError("a summary-only run keeps no trajectories: run with keep='patients' and "
+                         "Cohort(..., dense=True)")
 
     # ---- saving and restoring (resumable runs)
     def to_arrays(self) -> dict[str, np.ndarray]:

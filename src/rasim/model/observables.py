@@ -21,32 +21,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import clinical
+from ..endpoints import MODEL, REGISTRY
 from .parameters import PINDEX
 from .states import INDEX
 
-OBSERVABLES: dict[str, str] = {
-    "CRP": "mg/L",
-    "ESR": "mm/h",
-    "TJC28": "joints (expected, 0-28)",
-    "SJC28": "joints (expected, 0-28)",
-    "pain": "mm VAS (0-100)",
-    "patient_global": "mm VAS (0-100)",
-    "physician_global": "mm VAS (0-100)",
-    "HAQ": "HAQ-DI (0-3, continuous)",
-    "DAS28_ESR": "score",
-    "DAS28_CRP": "score",
-    "RF": "IU/mL",
-    "anti_CCP": "U/mL",
-    "Treg_pct": "% of CD4+",
-    "Th17_pct": "% of CD4+",
-    "TNF": "pg/mL",
-    "IL6": "pg/mL",
-    "IL17": "pg/mL",
-    "IL10": "pg/mL",
-    "TGFb": "ng/mL",
-    "cartilage": "fraction intact",
-    "erosion": "fraction of bone surface",
-}
+OBSERVABLES: dict[str, str] = {name: REGISTRY[name].expected_unit for name in MODEL}  # name -> unit
 
 
 def _param(p: np.ndarray, name: str, state_ndim: int) -> np.ndarray | float:

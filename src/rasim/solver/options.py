@@ -1,10 +1,13 @@
-"""User-facing solver settings."""
+"""User-facing solver settings; a refusal is a ``SolverOptionsError`` (a ``ValueError`` and a
+``rasim.RasimError``: ``rasim.errors`` is a leaf module of exception types, nothing of the model)."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ..errors import SolverOptionsError
 
 METHODS = ("rodas4", "dopri5", "scipy-radau", "scipy-lsoda", "scipy-bdf")
 
@@ -32,22 +35,22 @@ class SolverOptions:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"unknown solver method {self.method!r}; choose one of {', '.join(METHODS)}")
+            raise SolverOptionsError(f"unknown solver method {self.method!r}; choose one of {', '.join(METHODS)}")
         if not (isinstance(self.rtol, (int, float)) and math.isfinite(self.rtol) and self.rtol > 0):
-            raise ValueError(f"rtol must be a finite number > 0, got {self.rtol!r}")
+            raise SolverOptionsError(f"rtol must be a finite number > 0, got {self.rtol!r}")
         object.__setattr__(self, "atol", _checked_atol(self.atol))
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
-            raise ValueError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
+            raise SolverOptionsError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
         if not (isinstance(self.h0, (int, float)) and math.isfinite(self.h0) and self.h0 >= 0):
-            raise ValueError(f"h0 must be a finite number >= 0 (0 = automatic), got {self.h0!r}")
+            raise SolverOptionsError(f"h0 must be a finite number >= 0 (0 = automatic), got {self.h0!r}")
         if not (isinstance(self.hmax, (int, float)) and self.hmax > 0):
-            raise ValueError(f"hmax must be > 0 (inf allowed), got {self.hmax!r}")
+            raise SolverOptionsError(f"hmax must be > 0 (inf allowed), got {self.hmax!r}")
 
     def atol_vector(self, n: int) -> np.ndarray:
         """Absolute tolerance as a float64 array of length ``n`` (one per state)."""
         if isinstance(self.atol, tuple):
             if len(self.atol) != n:
-                raise ValueError(f"atol has {len(self.atol)} entries but the model has {n} states")
+                raise SolverOptionsError(f"atol has {len(self.atol)} entries but the model has {n} states")
             return np.array(self.atol, dtype=np.float64)
         return np.full(n, self.atol, dtype=np.float64)
 
@@ -56,7 +59,7 @@ def _checked_atol(atol) -> float | tuple[float, ...]:
     """Validate ``atol``; return a float or a tuple of floats."""
     arr = np.asarray(atol, dtype=np.float64) if not isinstance(atol, str) else None
     if arr is None or arr.ndim > 1 or arr.size == 0:
-        raise ValueError(f"atol must be a positive number or a 1-D array of positive numbers, got {atol!r}")
+        raise SolverOptionsError(f"atol must be a positive number or a 1-D array of positive numbers, got {atol!r}")
     if not (np.all(np.isfinite(arr)) and np.all(arr > 0)):
-        raise ValueError(f"atol values must be finite and > 0, got {atol!r}")
+        raise SolverOptionsError(f"atol values must be finite and > 0, got {atol!r}")
     return float(arr) if arr.ndim == 0 else tuple(float(v) for v in arr)
