@@ -62,7 +62,7 @@ def test_failed_patient_is_flagged_and_the_rest_complete():
     P = np.repeat(model.DEFAULTS[None, :], 4, axis=0)
     P[2, model.PINDEX["tnf_deg"]] = np.nan
     y0 = np.repeat(model.reference_vector(model.DEFAULTS)[None, :], 4, axis=0)
-    ev = np.full((4, len(c._setup["ev_t"])), 40.0)
+    ev = np.full((4, len(c.plan.dosing.ev_t)), 40.0)
     status, y, _ = cohort_module._trial(c, P, y0, ev)
     assert status[2] != Status.SUCCESS
     assert np.all(status[[0, 1, 3]] == Status.SUCCESS) and np.all(np.isfinite(y[[0, 1, 3]]))
@@ -139,13 +139,13 @@ def test_patient_draws_do_not_depend_on_the_batch_they_are_drawn_in():
     from rasim.cohort import variability
 
     c = Cohort("msc+dmard", patients=2, seed=1)
-    s = c._setup
+    s = c.plan
     rng = np.random.default_rng(0)
-    z = rng.standard_normal((257, variability.draws_per_candidate(s["var"])))
+    z = rng.standard_normal((257, variability.draws_per_candidate(s.var)))
     u = rng.random((257, 2))
-    whole, _ = variability.sample(s["base"], s["var"], s["pop"], z, u, s["effects"])
+    whole, _ = variability.sample(s.base, s.var, s.pop, z, u, s.effects)
     for rows in (slice(0, 1), slice(5, 12), slice(100, 257)):
-        part, _ = variability.sample(s["base"], s["var"], s["pop"], z[rows], u[rows], s["effects"])
+        part, _ = variability.sample(s.base, s.var, s.pop, z[rows], u[rows], s.effects)
         assert np.array_equal(part, whole[rows])
 
 

@@ -98,9 +98,9 @@ def test_cohort_inputs():
     with pytest.raises(ParameterError, match="'msc_effect_t' is a fraction"):
         Cohort("msc+dmard", patients=2, params={"msc_effect_t": 5})
     wide = Cohort("msc+dmard", patients=2, params={"msc_homing_max": 1.0})  # ranges: the scenario's job
-    assert wide._setup["base"][PINDEX["msc_homing_max"]] == 1.0
+    assert wide.plan.base[PINDEX["msc_homing_max"]] == 1.0
     c = Cohort("msc+dmard", patients=2, observe=(28, 91))
-    assert c._setup["t_out"].tolist() == [0.0, 28.0, 91.0]  # day 0 added: the baseline visit
+    assert c.plan.t_out.tolist() == [0.0, 28.0, 91.0]  # day 0 added: the baseline visit
 
 
 def test_observe_gets_day_0_and_refuses_duplicates():

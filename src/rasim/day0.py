@@ -31,8 +31,8 @@ from . import model
 from .clinical import LOW
 from .errors import EquilibriumError, RasimError, unknown_name
 from .integrate import KERNELS, integrate
-from .model import pk
-from .model.parameters import N_PARAMS
+from .lowering import background_dose
+from .model.args import CONSTANT_SIZE, write_constant_args
 from .regimen import Regimen
 from .solver import SolverOptions, Status
 from .solver._driver import N_STATS, pin_uuids
@@ -116,15 +116,6 @@ def accrue_damage(y: np.ndarray, P: np.ndarray, duration_years: np.ndarray) -> n
     y[:, ic] = 1.0 - (1.0 - c_eq) * -np.expm1(-rate_c * t)
     y[:, ie] = e_eq * -np.expm1(-rate_e * t)
     return y
-
-
-def background_dose(background: Regimen | None) -> tuple[float, float, int] | None:
-    """(mg, every days, depot) of a background MTX line at 1 kg, or None."""
-    if background is None or not len(background):
-        return None
-    line = background.lines[0]
-    ev = background.events(line.ii, weight_kg=1.0)
-    return float(ev.amount[0]), float(line.ii), int(ev.depot[0])
 
 
 def _das28(y: np.ndarray, p: np.ndarray) -> float:
@@ -242,9 +233,8 @@ def _make_settle(solve):
         empty_t = np.empty(0)
         empty_i = np.empty(0, dtype=np.int64)
         for i in numba.prange(n):
-            args = np.zeros(N_PARAMS + 2)
-            args[:N_PARAMS] = P[i]
-            pk.constant_table(args, pg_mean[i])
+            args = np.empty(CONSTANT_SIZE)
+            write_constant_args(args, P[i], pg_mean[i])
             y = np.empty((1, ns))
             stats = np.zeros(N_STATS, dtype=np.int64)
             code = solve(0.0, y_start, args, t_end, empty_t, empty_i, empty_t,
@@ -267,9 +257,8 @@ def _make_settle(solve):
 def _growth_batch(P, pg_mean, y, include, out):
     """Largest real eigenvalue (1/day) of each patient's Jacobian block ``include``."""
     for i in numba.prange(P.shape[0]):
-        args = np.zeros(N_PARAMS + 2)
-        args[:N_PARAMS] = P[i]
-        pk.constant_table(args, pg_mean[i])
+        args = np.empty(CONSTANT_SIZE)
+        write_constant_args(args, P[i], pg_mean[i])
         out[i] = _growth(0.0, y[i], args, include)
 
 

@@ -372,6 +372,7 @@ class Events:
     depot: np.ndarray  # dosing compartment code (DEPOTS), int64
     amount: np.ndarray  # mg for MTX, cells for MSC (per-kg doses times weight), float64
     joints: np.ndarray  # injected joints, int64; 0 unless intra-articular
+    per_kg: np.ndarray  # bool: the dose is per kg of body weight (``amount`` is per kg without a weight)
 
     def __len__(self) -> int:
         return self.time.size
@@ -435,7 +436,8 @@ class Regimen:
         order = np.argsort(time, kind="stable")
         columns = (time, per_line([line.depot for line in lines], np.int64),
                    per_line([_cells_or_mg(line, weight) for line in lines], np.float64),
-                   per_line([line.joints for line in lines], np.int64))
+                   per_line([line.joints for line in lines], np.int64),
+                   per_line([line.unit == "cells/kg" for line in lines], np.bool_))
         columns = tuple(c[order] for c in columns)
         for c in columns:
             c.setflags(write=False)

@@ -194,7 +194,7 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
         with np.load(folder.state_path(i, done)) as z:
             stream = StreamingSummary.from_arrays(z)
     else:
-        stream = StreamingSummary(a.name, cohort._setup["t_out"])
+        stream = StreamingSummary(a.name, cohort.plan.t_out)
     for k in range(done, n_chunks):
         start = k * size
         chunk = cohort.run_chunk(start, min(start + size, scenario.patients))

@@ -56,7 +56,7 @@ from . import model
 from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
 from .model import PINDEX
 from .regimen import MscDose, MtxDose, Regimen, after_horizon
-from .simulation import _background_period
+from .lowering import COVARIATES, background_period, check_combinable, check_covariates, parameter_vector
 
 DEFAULT_OBSERVE = (0.0, 14.0, 28.0, 56.0, 91.0, 182.0, 273.0, 365.0, 548.0, 730.0, 912.0, 1095.0)
 TOP_KEYS = ("name", "description", "patients", "seed", "days", "observe", "allow_out_of_range", "parameter_set",
@@ -361,12 +361,10 @@ class _Reader:
     def params(self, v, allow: bool) -> dict[str, float]:
         """[params]: names of ``rasim params`` with values in range (unless ``allow``); a
         covariate set here is checked as a covariate."""
-        from .simulation import COVARIATES, _covariates
-
         out = self.names(v, "params")
         for k, x in out.items():
             try:
-                _covariates({k: x}) if k in COVARIATES else model.parameter_vector({k: x}, None, allow)
+                check_covariates({k: x}) if k in COVARIATES else model.parameter_vector({k: x}, None, allow)
             except (CovariateError, ParameterError) as e:
                 self.fail(_join("params", k), str(e))
         return out
@@ -427,7 +425,7 @@ class _Reader:
         if "background" in d:
             kw["background"] = self.regimen(d["background"], f"{path}.background")
             try:
-                kw["background"] and _background_period(kw["background"])
+                kw["background"] and background_period(kw["background"])
             except RasimError as e:
                 self.fail(f"{path}.background", str(e))
         try:
@@ -519,15 +517,13 @@ class _Reader:
 
     def check_arm(self, arm: ScenarioArm, path: str, d: Mapping) -> None:
         """The regimen/background checks simulate makes, blamed on the key that set them."""
-        from .simulation import _background_period, _check_combinable, _parameter_vector
-
         def blame(*keys):  # the first of `keys` the arm table sets, else its built-in `arm`
             return next((f"{path}.{k}" for k in keys if k in d), f"{path}.arm")
 
-        checks = [(lambda: _parameter_vector(arm.regimen, None, None), blame("regimen")),
-                  (lambda: arm.background and _background_period(arm.background),
+        checks = [(lambda: parameter_vector(arm.regimen, None, None), blame("regimen")),
+                  (lambda: arm.background and background_period(arm.background),
                    blame("background")),
-                  (lambda: arm.background and _check_combinable(arm.regimen, arm.background),
+                  (lambda: arm.background and check_combinable(arm.regimen, arm.background),
                    blame("background", "regimen"))]
         for check, where in checks:
             try:

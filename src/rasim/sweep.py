@@ -194,7 +194,7 @@ class SharedEnrolment(Cohort):
     shared: dict
 
     def enrol(self, idx: np.ndarray) -> tuple:
-        key = (self._setup["base"].tobytes(), int(idx[0]), len(idx))
+        key = (self.plan.base.tobytes(), int(idx[0]), len(idx))
         if key not in self.shared:
             self.shared[key] = super().enrol(idx)
         return self.shared[key]

@@ -9,13 +9,13 @@ Running a scenario and writing its files is the application layer's:
 ``rasim.runner.run_scenario``.
 """
 from .arms import ARMS, POPULATIONS, Arm, Entry, Population, arm, population
-from .cohort import DEFAULT_DAYS, NOT_ENROLLED, NOT_SETTLED, Chunk, Cohort, CohortProblem, warm_up
+from .cohort import DEFAULT_DAYS, NOT_ENROLLED, NOT_SETTLED, Chunk, Cohort, CohortPlan, CohortProblem, warm_up
 from .result import CRITERIA, ENDPOINTS, ArmSummary, CohortResult, CohortSummary, trial_replicates
 from .status import PatientStatus
 from .streaming import StreamingSummary
 
 __all__ = ["ARMS", "POPULATIONS", "Arm", "Entry", "Population", "arm", "population", "Cohort",
-           "CohortResult", "CohortProblem", "Chunk", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
+           "CohortResult", "CohortPlan", "CohortProblem", "Chunk", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
            "CRITERIA", "ENDPOINTS", "trial_replicates", "warm_up", "CohortSummary", "ArmSummary",
            "StreamingSummary", "PatientStatus"]
 

@@ -37,10 +37,10 @@ from ..day0 import NOT_SETTLED
 from ..errors import RasimError, SolverOptionsError, unknown_name
 from ..integrate import KERNELS
 from ..model.parameters import REFERENCE_STATES
-from ..simulation import _dosing, _horizon, _observation_days, _parameter_vector
+from .. import lowering
 from ..solver import SolverOptions
 from . import measurement, variability
-from .arms import Arm, arm as builtin_arm
+from .arms import Arm, Population, arm as builtin_arm
 from .kernel import make_trial
 from .result import NOT_ENROLLED  # cohort status: no candidate qualified within MAX_CANDIDATES
 
@@ -102,7 +102,7 @@ class Cohort:
     max_steps: int = 100_000
     chunk_size: int = 2000
     dense: bool = False
-    _setup: dict = field(init=False, repr=False)
+    plan: CohortPlan = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.arm, str):
@@ -120,7 +120,7 @@ class Cohort:
             raise SolverOptionsError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
         if not isinstance(self.chunk_size, (int, np.integer)) or self.chunk_size < 1:
             raise RasimError(f"chunk_size must be an integer >= 1, got {self.chunk_size!r}")
-        self._setup = _setup(self)
+        self.plan = make_plan(self)
 
     # ---- running
     def run(self, threads: int | None = None, progress=None, keep: str = "patients"):
@@ -138,7 +138,7 @@ class Cohort:
         t_compile = warm_up(self.solver)
         t0 = time.perf_counter()
         chunks = []
-        stream = StreamingSummary(self.arm.name, self._setup["t_out"])
+        stream = StreamingSummary(self.arm.name, self.plan.t_out)
         with capped_threads(threads):
             for start in range(0, self.patients, self.chunk_size):
                 chunk = self.run_chunk(start, min(start + self.chunk_size, self.patients))
@@ -158,10 +158,10 @@ class Cohort:
         """Patients ``start`` .. ``stop - 1``: an independent unit of work."""
         if not 0 <= start < stop <= self.patients:
             raise RasimError(f"chunk [{start}, {stop}) is outside the cohort's {self.patients} patients")
-        s = self._setup
+        s = self.plan
         idx = np.arange(start, stop)
         P, y0, cov, counts, enrolled, flare = self.enrol(idx)
-        ev_amt = s["ev_flat"][None, :] + cov["weight"][:, None] * s["ev_per_kg"][None, :]
+        ev_amt = s.dosing.amounts(cov["weight"])
         status, y, steps = _trial(self, P, y0, ev_amt)
         status[~enrolled] = NOT_ENROLLED
         y[~enrolled] = np.nan
@@ -176,11 +176,11 @@ class Cohort:
 
     def problems(self) -> "CohortProblem":
         """The enrolled patients' solver inputs (day-0 search done, regimen not solved)."""
-        s = self._setup
+        s = self.plan
         P, y0, cov = _enrol(self, np.arange(self.patients))[:3]
-        ev_amt = s["ev_flat"][None, :] + cov["weight"][:, None] * s["ev_per_kg"][None, :]
-        args = np.stack([model.build_args(p, *s["mtx"]) for p in P])
-        return CohortProblem(args, y0, s["t0"], s["t_out"], s["ev_t"], s["ev_cmt"], ev_amt, s["atol"])
+        args = np.stack([model.build_args(p, *s.dosing.mtx) for p in P])
+        return CohortProblem(args, y0, s.t0, s.t_out, s.dosing.ev_t, s.dosing.ev_cmt,
+                             s.dosing.amounts(cov["weight"]), s.atol)
 
 
 @dataclass(frozen=True)
@@ -199,39 +199,50 @@ class CohortProblem:
     atol: np.ndarray
 
 
-# ---- setup (once per cohort) -------------------------------------------------------------
+# ---- plan (once per cohort) --------------------------------------------------------------
 
-def _setup(c: Cohort) -> dict:
+@dataclass(frozen=True)
+class CohortPlan:
+    """A cohort's inputs lowered once (``Cohort.plan``): who enrols (``pop``, its random-stream
+    key, the typical parameters ``base``, variability, measurement settings and covariate
+    effects), the output days ``t_out`` from ``t0`` (< 0: a run-in of the background's real
+    doses), the background's mean exposure for day 0 (``pg_dose``: mg, every days, depot),
+    the regimen lowered (``dosing``), absolute tolerances and the replay's start state."""
+
+    pop: Population
+    pop_key: int
+    base: np.ndarray
+    var: variability.Variability
+    meas: dict[str, float]
+    effects: dict[str, float]
+    t_out: np.ndarray
+    t0: float
+    pg_dose: tuple[float, float, int] | None
+    dosing: lowering.Dosing
+    atol: np.ndarray
+    y_start: np.ndarray
+
+
+def make_plan(c: Cohort) -> CohortPlan:
+    """Lower cohort ``c``'s arm, observation days and settings (checked) into a ``CohortPlan``."""
     arm = c.arm
     pop = arm.pop
     screened_on = arm.background if pop.background is None else pop.background  # the treatment history
     observe = tuple(float(d) for d in c.observe)
-    days = _horizon(max(observe) if observe else 0.0)
-    t_out = _observation_days(observe, days)
+    days = lowering.horizon(max(observe) if observe else 0.0)
+    t_out = lowering.observation_days(observe, days)
     t_out = t_out if t_out[0] == 0.0 else np.concatenate([[0.0], t_out])  # day 0: the baseline visit
-    base = _parameter_vector(arm.regimen, c.params, None, allow_out_of_range=True)
-    var = variability.variability(c.variability)
-    meas = measurement.settings(dict(c.measurement or {}))
-    effects = variability.covariate_effects(c.covariate_effects)
-    pg_dose = day0.background_dose(screened_on)
+    pg_dose = lowering.background_dose(screened_on)
     t0 = -day0.REPLAY.runin_days if pg_dose else 0.0
-    one, two = (_dosing(arm.regimen, arm.background, days, _with_weight(base, w), t0, pop.background)
-                for w in (1.0, 2.0))
     options = SolverOptions(method=c.solver, rtol=c.rtol)
-    return {
-        "pop": pop, "pop_key": zlib.crc32(pop.name.encode()), "base": base, "var": var, "meas": meas, "effects": effects,
-        "t_out": t_out, "t0": t0, "pg_dose": pg_dose,
-        "mtx": one["mtx"], "ev_t": one["events"][0], "ev_cmt": one["events"][1],
-        "ev_flat": 2.0 * one["events"][2] - two["events"][2], "ev_per_kg": two["events"][2] - one["events"][2],
-        "atol": options.atol_vector(model.N_STATES) * model.STATE_SCALE,
-        "y_start": day0.onset(model.reference_vector(model.DEFAULTS, "inflamed")),
-    }
-
-
-def _with_weight(p: np.ndarray, weight: float) -> np.ndarray:
-    p = p.copy()
-    p[model.PINDEX["weight"]] = weight
-    return p
+    return CohortPlan(
+        pop=pop, pop_key=zlib.crc32(pop.name.encode()),
+        base=lowering.parameter_vector(arm.regimen, c.params, None, allow_out_of_range=True),
+        var=variability.variability(c.variability), meas=measurement.settings(dict(c.measurement or {})),
+        effects=variability.covariate_effects(c.covariate_effects), t_out=t_out, t0=t0, pg_dose=pg_dose,
+        dosing=lowering.dosing(arm.regimen, arm.background, days, t0, pop.background, day0.REPLAY.runin_days),
+        atol=options.atol_vector(model.N_STATES) * model.STATE_SCALE,
+        y_start=day0.onset(model.reference_vector(model.DEFAULTS, "inflamed")))
 
 
 # ---- enrolment -----------------------------------------------------------------------------
@@ -239,12 +250,12 @@ def _with_weight(p: np.ndarray, weight: float) -> np.ndarray:
 def _enrol(c: Cohort, idx: np.ndarray):
     """Draw candidates per patient until one qualifies:
     (P, y0, covariates, counts, enrolled, fluctuation at screening)."""
-    s = c._setup
-    var, pop = s["var"], s["pop"]
+    s = c.plan
+    var, pop = s.var, s.pop
     k_norm = variability.draws_per_candidate(var) + measurement.N_NORMALS
-    gens = [patient_rng(c.seed, s["pop_key"], int(i), 0) for i in idx]
+    gens = [patient_rng(c.seed, s.pop_key, int(i), 0) for i in idx]
     n = len(idx)
-    P = np.repeat(s["base"][None, :], n, axis=0)
+    P = np.repeat(s.base[None, :], n, axis=0)
     y0 = np.full((n, model.N_STATES), np.nan)
     cov = {name: np.full(n, np.nan) for name in ("age", "female", "weight", "creatinine_clearance",
                                                  "duration", "seropositive")}
@@ -254,15 +265,15 @@ def _enrol(c: Cohort, idx: np.ndarray):
     for _ in range(MAX_CANDIDATES):
         z = np.stack([gens[i].standard_normal(k_norm) for i in pending])
         u = np.stack([gens[i].random(2) for i in pending])
-        Pc, covc = variability.sample(s["base"], var, pop, z, u, s["effects"])
-        pg = day0.mean_exposure(Pc, s["pg_dose"])
+        Pc, covc = variability.sample(s.base, var, pop, z, u, s.effects)
+        pg = day0.mean_exposure(Pc, s.pg_dose)
         state, status = day0.replay(Pc, pg, covc["duration"], c.solver)
         y = day0.accrue_damage(state, Pc, covc["duration"])
         expected = model.observables(y, Pc)
         inflamed = (status == 0) & (expected["DAS28_ESR"] > LOW)
         z_meas = z[:, -measurement.N_NORMALS:]
         screen = measurement.measure({k: v[:, None] for k, v in expected.items()}, z_meas[:, None, :],
-                                     np.zeros(1), s["meas"], z_meas[:, -1:])
+                                     np.zeros(1), s.meas, z_meas[:, -1:])
         ok = inflamed & measurement.qualifies({k: v[:, 0] for k, v in screen.items()}, pop.entry)
         stable = day0.growth(Pc[ok], pg[ok], state[ok]) < 0.0  # checked only where it matters
         inflamed[ok] = stable
@@ -278,33 +289,33 @@ def _enrol(c: Cohort, idx: np.ndarray):
             break
     enrolled = np.ones(n, dtype=bool)
     enrolled[pending] = False
-    y0[pending] = s["y_start"]
+    y0[pending] = s.y_start
     return P, y0, cov, counts, enrolled, flare
 
 
 # ---- trial and observation ---------------------------------------------------------------------
 
 def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
-    s = c._setup
+    s = c.plan
     trial = _KERNELS[c.solver]
-    n, m = len(P), len(s["t_out"])
+    n, m = len(P), len(s.t_out)
     y = np.empty((n, m, model.N_STATES))
     status = np.empty(n, dtype=np.int64)
     stats = np.zeros((n, 5), dtype=np.int64)
-    t_mtx, d_mtx, a_mtx = s["mtx"]
-    trial(np.ascontiguousarray(P), np.ascontiguousarray(y0), s["t0"], t_mtx, d_mtx.astype(np.int64), a_mtx,
-          s["t_out"], s["ev_t"], s["ev_cmt"], np.ascontiguousarray(ev_amt), c.rtol, s["atol"], c.max_steps,
+    d = s.dosing
+    trial(np.ascontiguousarray(P), np.ascontiguousarray(y0), s.t0, d.mtx_t, d.mtx_depot.astype(np.int64), d.mtx_mg,
+          s.t_out, d.ev_t, d.ev_cmt, np.ascontiguousarray(ev_amt), c.rtol, s.atol, c.max_steps,
           y, status, stats)
     return status, y, stats[:, 0].copy()
 
 
 def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_screen: np.ndarray):
     """Measured items (visit noise keyed by patient and visit day) and expected biomarkers."""
-    s = c._setup
-    t = s["t_out"]
+    s = c.plan
+    t = s.t_out
     expected = model.observables(y, P)
-    z, flare = measurement.visit_noise(c.seed, s["pop_key"], idx, t, flare_screen, s["meas"])
-    values = measurement.measure(expected, z, t, s["meas"], flare)
+    z, flare = measurement.visit_noise(c.seed, s.pop_key, idx, t, flare_screen, s.meas)
+    values = measurement.measure(expected, z, t, s.meas, flare)
     values.update({name: expected[name] for name in BIOMARKERS})
     resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]
     return values, expected["DAS28_ESR"], resolved

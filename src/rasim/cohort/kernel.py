@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ..model import pk
-from ..model.parameters import N_PARAMS
+from ..model.args import args_size, write_args
 from ..solver._driver import pin_uuids
 
 
@@ -29,9 +28,8 @@ def make_trial(solve):
         per-patient amounts ev_amt (n, k) -> y_out (n, m, ns), status (n,), stats (n, N_STATS)."""
         n = P.shape[0]
         for i in prange(n):
-            args = np.zeros(N_PARAMS + pk.HEADER + pk.ROW * dose_t.shape[0])
-            args[:N_PARAMS] = P[i]
-            pk.write_table(args, dose_t, dose_depot, dose_mg)
+            args = np.empty(args_size(dose_t.shape[0]))
+            write_args(args, P[i], dose_t, dose_depot, dose_mg)
             status[i] = solve(t0, y0[i], args, t_out, ev_t, ev_cmt, ev_amt[i],
                               rtol, atol, 0.0, np.inf, max_steps, y_out[i], stats[i])
 

@@ -93,7 +93,7 @@ class CohortResult:
         values = {k: cat(lambda ch, k=k: ch.values[k]) for k in chunks[0].values}
         cov = {k: cat(lambda ch, k=k: ch.covariates[k]) for k in chunks[0].covariates}
         dense = cat(lambda ch: ch.states) if cohort.dense else None
-        return cls(cohort.arm.name, cohort._setup["pop"].name, cohort._setup["t_out"], cat(lambda ch: ch.status),
+        return cls(cohort.arm.name, cohort.plan.pop.name, cohort.plan.t_out, cat(lambda ch: ch.status),
                    values, cat(lambda ch: ch.expected_das28), cat(lambda ch: ch.resolved), cov,
                    sum(ch.not_inflamed for ch in chunks), sum(ch.screen_failures for ch in chunks),
                    cat(lambda ch: ch.steps), timing, dense)

@@ -1,14 +1,15 @@
 """The RA model: named states, annotated parameters, compiled right-hand side, observables.
 
 It knows nothing of numerics: a solver receives ``rhs``, ``jac`` and ``dfdt``
-(compiled, flat float64 arrays only) and the argument vector built by
-``build_args``.
+(compiled, flat float64 arrays only) and the argument vector whose layout
+``args`` writes (``build_args``, and compiled ``args.write_args``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import pk
+from .args import build_args, constant_args
 from .observables import OBSERVABLES, observables
 from . import sets
 from .parameters import (DEFAULTS, N_PARAMS, PARAMETERS, PINDEX, REFERENCES, SET_NAME, Parameter,
@@ -29,19 +30,9 @@ MTX_DEPOTS = (pk.DEPOT_GUT, pk.DEPOT_CENTRAL)
 CELLS_PER_UNIT = 1e6
 
 
-def build_args(p: np.ndarray, mtx_times: np.ndarray, mtx_depots: np.ndarray,
-               mtx_mg: np.ndarray) -> np.ndarray:
-    """The solver's ``args``: parameters followed by the MTX dose table."""
-    args = np.zeros(N_PARAMS + pk.table_size(len(mtx_times)))
-    args[:N_PARAMS] = p
-    pk.write_table(args, np.asarray(mtx_times, np.float64), np.asarray(mtx_depots, np.int64),
-                   np.asarray(mtx_mg, np.float64))
-    return args
-
-
 __all__ = [
     "STATES", "NAMES", "INDEX", "N_STATES", "N_COUPLED", "PARAMETERS", "PINDEX", "N_PARAMS", "DEFAULTS",
     "Parameter", "parameter", "parameter_vector", "REFERENCES", "SET_NAME", "fingerprint", "sets", "msc_overrides", "reference_vector",
-    "OBSERVABLES", "observables", "rhs", "jac", "dfdt", "build_args", "pk",
+    "OBSERVABLES", "observables", "rhs", "jac", "dfdt", "build_args", "constant_args", "pk",
     "STATE_SCALE", "MSC_DEPOT_STATE", "MTX_DEPOTS", "CELLS_PER_UNIT",
 ]

@@ -114,7 +114,8 @@ def add_dose(p, x, depot, amount):
         x[UNABSORBED] += (1.0 - f_sc) * amount
 
 
-def table_size(m: int) -> int:
+@njit(cache=True, error_model="numpy")
+def table_size(m):
     """Slots of a dose table of ``m`` doses (after the parameters in ``args``)."""
     return HEADER + ROW * m
 
