@@ -59,7 +59,9 @@ class Replay:
 
     days: float = 6000.0  # many memory-Treg half-lives: the replayed disease course
     runin_days: float = 56.0  # real weekly background doses before day 0 (fast states reach their pattern)
-    options: SolverOptions = SolverOptions(rtol=1e-4, atol=1e-6, max_steps=50_000)  # a contracting run
+    # A contracting run whose end state Newton's method polishes: its tolerance only matters for the
+    # imprinting accrued on the way (rtol 1e-3 vs 1e-4: day-0 DAS28-ESR within 7e-4, 1.4x faster).
+    options: SolverOptions = SolverOptions(rtol=1e-3, atol=1e-6, max_steps=50_000)
 
 
 STRATEGIES = {"steady": Steady(), "replay": Replay()}
