@@ -203,3 +203,20 @@ def test_fibroblast_imprinting_accrues_with_disease_duration():
     established, _ = imprint("dmard")  # refractory, about 10 years
     assert np.median(early) < 0.5 * np.median(established)
     assert np.corrcoef(np.log(duration), early)[0, 1] > 0.3  # not yet saturated in early RA
+
+
+def test_streamed_histograms_count_values_outside_their_range_and_say_so(monkeypatch):
+    """Values beyond a histogram's range land in its underflow/overflow bins, and a
+    percentile that falls there is reported as the range's edge with a warning."""
+    from rasim.cohort import streaming
+
+    monkeypatch.setitem(streaming.BINS, "ESR", (0.0, 10.0, 0.5))  # most ESR values lie above 10 mm/h
+    stream = Cohort("dmard", patients=12, seed=3, observe=(0, 28)).run(keep="summary")
+    kept = Cohort("dmard", patients=12, seed=3, observe=(0, 28)).run()
+    esr = kept["ESR"]
+    below, above = stream.outside("ESR")
+    assert above.tolist() == np.sum(esr >= 10.0, axis=0).tolist() and above.sum() > 0
+    assert below.tolist() == [0, 0]
+    with pytest.warns(RuntimeWarning, match="outside its histogram's range"):
+        q = stream.percentiles("ESR")
+    assert q[list(streaming.PERCENTILES).index(95), 0] == 10.0

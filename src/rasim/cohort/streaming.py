@@ -8,7 +8,9 @@ Each chunk is folded into running statistics and dropped:
 * quantiles from fixed-bin histograms (integer counts, exact to merge): a
   reported percentile is the centre of the bin where the cumulative count
   crosses it, within ``QUANTILE_ERROR[endpoint]`` (half a bin) of the exact
-  sample percentile's bin;
+  sample percentile's bin.  Values outside a histogram's range are counted in
+  an underflow and an overflow bin (``outside``); a percentile that falls there
+  is reported as the range's edge, with a warning that it lies beyond it;
 * responder counts per criterion and day, the resolved count, and patients
   per status (``n_failed`` solver failures apart from ``n_not_enrolled``).
 
@@ -17,6 +19,7 @@ resumed after an interruption gives the same numbers bit for bit.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,9 +108,11 @@ class StreamingSummary:
         self.sums[label] = acc
 
     def _add_hist(self, label: str, data: np.ndarray, m: int) -> None:
+        """Fold ``data`` (n, m) into the histogram: bin 0 counts values below the range, the
+        last bin values at or above its top, the bins between the range in steps of its width."""
         lo, hi, w = _edges(label)
-        nbins = int(round((hi - lo) / w))
-        idx = np.clip(np.floor((data - lo) / w).astype(np.int64), 0, nbins - 1)
+        nbins = int(round((hi - lo) / w)) + 2
+        idx = np.clip(np.floor((data - lo) / w).astype(np.int64) + 1, 0, nbins - 1)
         h = self.hist.get(label, np.zeros((m, nbins), np.int64))
         for j in range(m):
             h[j] += np.bincount(idx[:, j], minlength=nbins)
@@ -139,18 +144,31 @@ class StreamingSummary:
         return self.sums[name][0] / self.n if self.n else np.full(len(self.days), np.nan)
 
     def percentiles(self, name: str) -> np.ndarray:
-        """(len(PERCENTILES), m): each the centre of the histogram bin where the count crosses it."""
+        """(len(PERCENTILES), m): each the centre of the histogram bin where the count crosses it
+        (the range's edge, with a warning, where it crosses in the underflow or overflow bin)."""
         if name in self._quantiles_of:
             return self._quantiles_of[name]
         self._check(name, self.hist)
-        lo, _, w = _edges(name)
+        lo, hi, w = _edges(name)
         out = np.full((len(PERCENTILES), len(self.days)), np.nan)
         if self.n:
             cum = np.cumsum(self.hist[name], axis=1)
+            last = cum.shape[1] - 1
             for k, p in enumerate(PERCENTILES):
                 first = np.argmax(cum >= p / 100.0 * self.n, axis=1)
-                out[k] = lo + (first + 0.5) * w
+                out[k] = np.where(first == 0, lo, np.where(first == last, hi, lo + (first - 0.5) * w))
+                beyond = (first == 0) | (first == last)
+                if np.any(beyond):
+                    warnings.warn(f"{self.arm}: the {p}th percentile of {name} on day(s) "
+                                  f"{self.days[beyond].tolist()} lies outside its histogram's range "
+                                  f"[{lo:g}, {hi:g}); reported as the range's edge", RuntimeWarning, stacklevel=2)
         return out
+
+    def outside(self, name: str) -> np.ndarray:
+        """(2, m): patients below and at or above the histogram range of ``name`` per day."""
+        self._check(name, self.hist)
+        h = self.hist[name]
+        return np.stack([h[:, 0], h[:, -1]])
 
     def rate(self, criterion: str) -> np.ndarray:
         """(m,) fraction of successful patients meeting ``criterion``."""
@@ -187,7 +205,7 @@ class StreamingSummary:
             raise OutputError(f"no histogram of {name!r} is kept (kept: {', '.join(self.hist) or 'none'})")
         lo, _, w = _edges(name)
         counts = self.hist[name][hits[0]]
-        centres = np.clip(lo + (np.arange(counts.size) + 0.5) * w, edges[0], edges[-1])
+        centres = np.clip(lo + (np.arange(counts.size) - 0.5) * w, edges[0], edges[-1])
         return np.histogram(centres, edges, weights=counts)[0].astype(np.int64)
 
     def to_frame(self, kind: str = "summary"):
