@@ -129,3 +129,18 @@ def test_cohort_day0_matches_newton_shooting_after_a_long_disease(monkeypatch):
 def test_unknown_strategy_is_refused_with_a_suggestion():
     with pytest.raises(RasimError, match="Did you mean 'replay'"):
         rasim.simulate(None, days=1, day0="replya")
+
+
+def test_newton_accepts_a_step_that_raises_the_residual_before_converging():
+    """From the end of a 3000-day run with IL-17 production halved, the first full Newton step
+    raises the residual 40-fold, then converges quadratically: a monotone line search stalled."""
+    p = model.parameter_vector({"il17_th17": 0.5 * model.DEFAULTS[model.PINDEX["il17_th17"]]}, None, True)
+    start = day0.inflamed_equilibrium(p)
+    dy = np.empty(model.N_STATES)
+    model.rhs(0.0, start.y, model.build_args(p, np.empty(0), np.empty(0, np.int64), np.empty(0)), dy)
+    assert np.max(np.abs(dy) / model.STATE_SCALE) <= day0.NEWTON_TOL
+
+
+def test_growth_of_a_missing_state_is_infinite():
+    P = model.DEFAULTS[None, :].copy()
+    assert day0.growth(P, np.zeros(1), np.full((1, model.N_STATES), np.nan))[0] == np.inf

@@ -74,7 +74,7 @@ def test_fingerprint_follows_the_values():
 def test_at_bound():
     p = model.parameter("tjc_k")
     assert p.at_bound == "high"
-    assert model.parameter("mtx_ec50").at_bound == ""
+    assert model.parameter("haq_k").at_bound == ""
     assert P.Parameter("x", 0.1005, "mg", 0.1, 10.0, "m", "s").at_bound == "low"
     assert P.Parameter("x", 0.005, "1/day", 0.0, 1.0, "m", "s").at_bound == ""
     assert P.Parameter("x", 0.0, "1/day", 0.0, 1.0, "m", "s").at_bound == "low"

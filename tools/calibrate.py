@@ -172,6 +172,7 @@ def write(result: dict, loto: dict[str, list[float]], seconds: float) -> None:
     """calibrated.json (values, balance, fit summary) and the diagnostics file."""
     data = cal.overrides_from(result["x"])
     previous = json.loads(CALIBRATED.read_text()).get("fit", {}) if CALIBRATED.exists() else {}
+    previous.pop("diagnostics", None)  # an evaluation at the previous values: stale once these are written
     data["fit"] = {**previous, **{k: result[k] for k in ("start", "objective", "status", "message", "nfev",
                                                          "patients", "seed", "stages", "diagnostics") if k in result}}
     data["fit"]["seconds"] = round(seconds, 1)

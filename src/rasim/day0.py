@@ -259,6 +259,9 @@ def _make_settle(solve):
 def _growth_batch(P, pg_mean, y, include, out):
     """Largest real eigenvalue (1/day) of each patient's Jacobian block ``include``."""
     for i in numba.prange(P.shape[0]):
+        if not np.all(np.isfinite(y[i])):
+            out[i] = np.inf  # no state: not stable (LAPACK refuses non-finite input)
+            continue
         args = np.empty(CONSTANT_SIZE)
         write_constant_args(args, P[i], pg_mean[i])
         out[i] = _growth(0.0, y[i], args, include)
