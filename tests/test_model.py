@@ -636,6 +636,34 @@ def test_trailing_states_are_sinks_as_the_solver_assumes():
         assert np.all(sinks == np.diag(np.diag(sinks)))
 
 
+def test_n_coupled_is_where_the_trailing_sinks_begin():
+    """N_COUPLED, generated from the symbolic Jacobian's sparsity, is the smallest index from which
+    every state is a sink; today that is CRP (the block split is part of the outputs)."""
+    from rasim.model.jacobian import SPARSITY
+
+    nc = model.N_COUPLED
+    assert nc == model.INDEX["crp"]
+    feeds = {j for i, j in SPARSITY if i != j}  # states some other state's rate depends on
+    assert not feeds & set(range(nc, model.N_STATES))
+    assert nc == 0 or nc - 1 in feeds
+
+
+def test_generator_rule_for_n_coupled():
+    """tools/generate_jacobian.py's rule on small patterns: trailing sinks only; n without any."""
+    pytest.importorskip("sympy")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_jacobian", ROOT / "tools" / "generate_jacobian.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    diagonal = [(i, i) for i in range(3)]
+    assert gen.coupled_states(diagonal + [(1, 0), (2, 1)], 3) == 2  # state 1 feeds 2; 2 feeds nothing
+    assert gen.coupled_states(diagonal + [(0, 2)], 3) == 3  # the last state feeds state 0: no sinks
+    assert gen.coupled_states(diagonal + [(1, 2)], 3) == 3  # state 0 is a sink, but not a trailing one
+    assert gen.coupled_states(diagonal, 3) == 0  # all decoupled
+    assert gen.coupled_states(diagonal + [(0, 1)], 3) == 2
+
+
 def test_esr_follows_fibrinogen_and_immunoglobulins():
     """ESR by hand: a 60-year-old woman's healthy median (Miller: (age + 10) / 2, times the
     healthy fraction) at reference fibrinogen and basal antibodies; each driver scales it."""

@@ -250,6 +250,8 @@ def test_from_dict_errors():
         Regimen.from_dict({"doses": [{"drug": "mtx", "dose": 15}]})
     with pytest.raises(RegimenError, match="needs 'drug': one of msc, mtx"):
         Regimen.from_dict({"doses": [{"drug": "abatacept", "dose_mg": 15}]})
+    with pytest.raises(RegimenError, match="needs 'drug': one of msc, mtx"):  # unhashable: was a TypeError
+        Regimen.from_dict({"doses": [{"drug": ["mtx"], "dose_mg": 15}]})
     with pytest.raises(RegimenError, match="mtx dose needs 'dose_mg'"):
         Regimen.from_dict({"doses": [{"drug": "mtx"}]})
     with pytest.raises(RegimenError, match="'doses' must be a list"):

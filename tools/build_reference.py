@@ -58,10 +58,12 @@ def states_page() -> str:
     from rasim.model.states import N_COUPLED, STATES
 
     rows = [(i, f"`{s.name}`", s.unit, s.meaning) for i, s in enumerate(STATES)]
+    sinks = (f" States from `{STATES[N_COUPLED].name}` on are read-outs that no earlier state depends on."
+             if N_COUPLED < len(STATES) else "")  # N_COUPLED is generated: no trailing sinks is possible
     return ("# States\n\n" + GENERATED +
             f"The model's {len(STATES)} state variables in the order of the state vector "
-            "(`rasim.model.states`; `rasim.model.INDEX[name]` is the position). Time is in days. "
-            f"States from `{STATES[N_COUPLED].name}` on are read-outs that no earlier state depends on.\n\n"
+            "(`rasim.model.states`; `rasim.model.INDEX[name]` is the position). Time is in days."
+            f"{sinks}\n\n"
             + _table(("#", "name", "unit", "meaning"), rows, "r---"))
 
 

@@ -63,5 +63,5 @@ def configure(version: str) -> Path:
     if not _writable(path):
         path = Path(tempfile.gettempdir()) / f"rasim-cache-{os.getuid() if hasattr(os, 'getuid') else 0}" / key
         path.mkdir(parents=True, exist_ok=True)
-    numba.config.CACHE_DIR = str(path)
+    numba.config.CACHE_DIR = str(path)  # type: ignore[attr-defined]  # numba.config sets its options at run time
     return path

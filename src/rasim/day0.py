@@ -64,8 +64,9 @@ class Replay:
     options: SolverOptions = SolverOptions(rtol=1e-3, atol=1e-6, max_steps=50_000)
 
 
-STRATEGIES = {"steady": Steady(), "replay": Replay()}
-REPLAY: Replay = STRATEGIES["replay"]
+STEADY = Steady()
+REPLAY = Replay()
+STRATEGIES: dict[str, Steady | Replay] = {"steady": STEADY, "replay": REPLAY}
 
 _FROZEN = np.zeros(model.N_STATES, dtype=bool)  # replay: held during the polish
 _FROZEN[model.INDEX["fls_imprint"]] = True
@@ -86,7 +87,7 @@ class Equilibrium:
     das28_esr: float
 
 
-def strategy(name: str):
+def strategy(name: str) -> Steady | Replay:
     """The settings of strategy ``name`` ("steady" or "replay")."""
     if name not in STRATEGIES:
         raise RasimError(unknown_name("day-0 strategy", str(name), STRATEGIES)
@@ -142,7 +143,7 @@ def _run(args, t0, y0, t_end, options):
 
 def inflamed_equilibrium(p: np.ndarray) -> Equilibrium:
     """The stable inflamed steady state without treatment, for parameters ``p``."""
-    s: Steady = STRATEGIES["steady"]
+    s = STEADY
     args = model.build_args(p, np.empty(0), np.empty(0, np.int64), np.empty(0))
     y = _run(args, 0.0, model.reference_vector(p, "inflamed"), s.run_days, s.options)
     code = _newton(0.0, y, args, _NONE_FROZEN, model.STATE_SCALE, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE)
@@ -162,7 +163,7 @@ def periodic_state(p: np.ndarray, args: np.ndarray, start: Equilibrium, t_end: f
 
     ``args`` must carry the background doses from at least ``shooting_runin_days``
     + period before ``t_end``; the state is integrated from ``start``."""
-    s: Steady = STRATEGIES["steady"]
+    s = STEADY
     x = _run(args, t_end - s.shooting_runin_days - period, start.y, t_end - period, s.options)
 
     def period_map(v):

@@ -10,8 +10,10 @@ as the trials' means without a +/- SD bar, which would run below zero.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +67,7 @@ def _points(published, arm: str, endpoint: str) -> list[Published]:
 
 def _legend(ax, axes) -> None:
     """One legend on ``ax`` with every label drawn on any of ``axes`` (first handle per label)."""
-    seen = {}
+    seen: dict[str, Any] = {}  # label -> handle
     for a in np.ravel(axes):
         for h, lab in zip(*a.get_legend_handles_labels()):
             seen.setdefault(lab, h)
@@ -73,7 +75,7 @@ def _legend(ax, axes) -> None:
         ax.legend(seen.values(), seen.keys(), fontsize=7)
 
 
-def bands(results: dict, path, published=None, markers=BAND_MARKERS, caption: str = "") -> Path:
+def bands(results: Mapping, path, published=None, markers=BAND_MARKERS, caption: str = "") -> Path:
     """Median, p25-p75 and p05-p95 of the patients over time: one row per marker, one
     column per arm (``results``: arm name -> ``CohortSummary``), published trial means with
     their SD (no SD bar for ``SKEWED`` markers)."""
@@ -107,14 +109,14 @@ def bands(results: dict, path, published=None, markers=BAND_MARKERS, caption: st
     return _save(fig, path, caption)
 
 
-def responders(results: dict, path, published=None, panels=RESPONDER_PANELS, caption: str = "") -> Path:
+def responders(results: Mapping, path, published=None, panels=RESPONDER_PANELS, caption: str = "") -> Path:
     """Responder rates (% of patients) over time, one line per arm, one panel per criterion;
     published rates as large markers of the arm's colour, named by trial."""
     from matplotlib.lines import Line2D
 
     fig = _figure(3.4 * len(panels), 3.6)
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)
-    trials = {}
+    trials: dict[str, str] = {}  # trial -> marker
     for ax, (criterion, label) in zip(axes[0], panels):
         for k, (name, res) in enumerate(results.items()):
             if not res.n:
@@ -134,7 +136,7 @@ def responders(results: dict, path, published=None, panels=RESPONDER_PANELS, cap
     return _save(fig, path, caption)
 
 
-def distribution(results: dict, path, days, name: str = "DAS28_ESR_change", caption: str = "") -> Path:
+def distribution(results: Mapping, path, days, name: str = "DAS28_ESR_change", caption: str = "") -> Path:
     """Where the patients are, not only their median: the histogram (% of patients) of
     ``name`` (default the change in DAS28-ESR from day 0) at each of ``days``, one panel
     per arm.  A cohort that splits into responders and non-responders shows two humps;

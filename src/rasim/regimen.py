@@ -130,7 +130,7 @@ def _joints(route: str, joints) -> int | None:
                                "leave it out (None) for route='iv'")
         return None
     if isinstance(joints, (bool, np.bool_)) or not isinstance(joints, numbers.Integral) \
-            or not 1 <= joints <= N_JOINTS:
+            or not 1 <= int(joints) <= N_JOINTS:
         raise RegimenError(f"intra-articular MSC needs joints = the number of injected joints, "
                            f"an integer in 1..{N_JOINTS}, got {joints!r}")
     return int(joints)
@@ -434,11 +434,10 @@ class Regimen:
 
         time = np.concatenate([np.empty(0), *times])
         order = np.argsort(time, kind="stable")
-        columns = (time, per_line([line.depot for line in lines], np.int64),
-                   per_line([_cells_or_mg(line, weight) for line in lines], np.float64),
-                   per_line([line.joints for line in lines], np.int64),
-                   per_line([line.unit == "cells/kg" for line in lines], np.bool_))
-        columns = tuple(c[order] for c in columns)
+        columns = tuple(c[order] for c in (time, per_line([line.depot for line in lines], np.int64),
+                                           per_line([_cells_or_mg(line, weight) for line in lines], np.float64),
+                                           per_line([line.joints for line in lines], np.int64),
+                                           per_line([line.unit == "cells/kg" for line in lines], np.bool_)))
         for c in columns:
             c.setflags(write=False)
         return Events(*columns)
@@ -507,7 +506,8 @@ def _check_keys(what: str, data, valid: tuple[str, ...]) -> None:
 def _dose_from_dict(d: Mapping) -> Dose:
     if not isinstance(d, Mapping):
         raise RegimenError(f"a dose must be a dict, got {d!r}")
-    cls = _DOSE_TYPES.get(d.get("drug"))
+    drug = d.get("drug")
+    cls = _DOSE_TYPES.get(drug) if isinstance(drug, str) else None  # (an unhashable drug is refused too)
     if cls is None:
         raise RegimenError(f"dose {dict(d)!r} needs 'drug': one of {', '.join(_DOSE_TYPES)}")
     _check_keys(f"{d['drug']} dose", d, ("drug", *(f.name for f in fields(cls))))

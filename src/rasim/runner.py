@@ -39,7 +39,9 @@ import math
 import re
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -132,7 +134,7 @@ def _scenario_identity(scenario) -> dict[str, str]:
 
 def check_threads(threads: int | None) -> None:
     """Refuse a thread count this machine (or NUMBA_NUM_THREADS) does not allow."""
-    limit = numba.config.NUMBA_NUM_THREADS
+    limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # numba.config sets its options at run time
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
                                 or not 1 <= threads <= limit):
         raise RasimError(f"threads: expected an integer in 1..{limit} (the cores of this machine, "
@@ -205,7 +207,7 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
         if m["keep"] == "patients":
             _write_chunk(folder.path, scenario, i, k, part, start, m["parquet"])
         with output.atomic(folder.state_path(i, k + 1)) as tmp, open(tmp, "wb") as f:
-            np.savez_compressed(f, **stream.to_arrays())
+            np.savez_compressed(f, **stream.to_arrays())  # type: ignore[arg-type]  # names never clash with allow_pickle
         folder.commit(a.name, i, k + 1)
         bar.update(chunk.stop - chunk.start)
     return stream
@@ -240,7 +242,7 @@ def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start:
     output.write_atomic(out / output.PARTS / f"{i:03d}.{k:06d}.csv", text)
 
 
-def write_results(scenario, results: dict[str, CohortSummary], out, warnings=(),
+def write_results(scenario, results: Mapping[str, CohortSummary], out, warnings=(),
                   dataset_parts: bool = False) -> list[Path]:
     """The whole-run files of ``results`` (any ``CohortSummary`` per arm: a ``CohortResult``,
     or a ``StreamingSummary`` from ``Cohort.run(keep="summary")`` or ``run_scenario``), each
@@ -442,7 +444,7 @@ def arm_dataset(scenario, k: int, res: CohortResult, start: int) -> dict[str, np
     cov = {c: res.covariates[name][idx] for c, name in COVARIATE_COLUMNS.items()}
     m, n_items = len(res.days), len(MEASURED)
     dv = np.stack([res.values[name][idx] for name in MEASURED], axis=-1)  # (k, m, items)
-    obs = {"ID": np.repeat(ids, m * n_items), "TIME": np.tile(np.repeat(res.days, n_items), len(idx)),
+    obs: dict[str, Any] = {"ID": np.repeat(ids, m * n_items), "TIME": np.tile(np.repeat(res.days, n_items), len(idx)),
            "DV": dv.reshape(-1), "MDV": 0, "EVID": 0, "AMT": 0.0, "CMT": 0, "II": 0.0, "ADDL": 0, "SS": 0,
            "DVID": np.tile(np.arange(1, n_items + 1), len(idx) * m),
            "NAME": np.tile(np.array(MEASURED), len(idx) * m)}

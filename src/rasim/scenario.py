@@ -46,6 +46,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from typing import Any, NoReturn
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -140,7 +141,7 @@ class Scenario:
 
     def to_dict(self) -> dict:
         """Plain dict in file form (every arm written out); from_dict inverts it."""
-        d = {"name": self.name}
+        d: dict[str, Any] = {"name": self.name}
         if self.description:
             d["description"] = self.description
         d.update(patients=self.patients, seed=self.seed, days=self.days, observe=list(self.observe))
@@ -257,17 +258,17 @@ class _Reader:
 
     def __init__(self, source: str):
         self.source = source
-        self.own = {}  # the file's own populations, by name
+        self.own: dict[str, Any] = {}  # the file's own populations, by name
 
-    def fail(self, path: str, message: str):
+    def fail(self, path: str, message: str) -> NoReturn:
         raise ScenarioError(f"{self.source}: {path}: {message}")
 
     # -- typed values --------------------------------------------------------
     def table(self, v, path: str, keys: tuple[str, ...] | None, required=()) -> Mapping:
         if not isinstance(v, Mapping):
             self.fail(path, f"expected a table, got {_got(v)}")
-        for k in v if keys is not None else ():
-            if k not in keys:
+        for k in v:
+            if keys is not None and k not in keys:
                 self.fail(_join(path, k), unknown_name("key", str(k), keys) + f" Valid keys: {', '.join(keys)}.")
         for k in required:
             if k not in v:
@@ -322,7 +323,7 @@ class _Reader:
         self.limit("arms", len(d["arms"]))
         self.limit("size", patients * len(d["arms"]) * len(observe) * days)
         arms = tuple(self.arm(a, f"arms[{i}]", days) for i, a in enumerate(d["arms"]))
-        seen = {}
+        seen: dict[str, int] = {}
         for i, arm in enumerate(arms):
             if arm.name in seen:
                 self.fail(f"arms[{i}].name", f"duplicate arm name {arm.name!r} (also arms[{seen[arm.name]}])")
@@ -387,7 +388,8 @@ class _Reader:
     def populations(self, v) -> tuple:
         if not isinstance(v, (list, tuple)):
             self.fail("populations", f"expected [[populations]] tables, got {_got(v)}")
-        out, seen = [], {}
+        out: list = []
+        seen: dict[str, int] = {}
         builtin = catalog()[1]
         for i, d in enumerate(v):
             p = self.population_table(d, f"populations[{i}]")
@@ -405,7 +407,7 @@ class _Reader:
         from .cohort import Entry, Population
 
         d = self.table(d, path, POPULATION_KEYS, ("name", "age", "female", "duration", "seropositive"))
-        kw = {"name": self.string(d["name"], f"{path}.name", name=True),
+        kw: dict[str, Any] = {"name": self.string(d["name"], f"{path}.name", name=True),
               "description": self.string(d.get("description", ""), f"{path}.description")}
         for key, keys in _POPULATION_TABLES.items():
             if key in d:
@@ -520,11 +522,16 @@ class _Reader:
         def blame(*keys):  # the first of `keys` the arm table sets, else its built-in `arm`
             return next((f"{path}.{k}" for k in keys if k in d), f"{path}.arm")
 
+        def period() -> None:
+            if arm.background:
+                background_period(arm.background)
+
+        def combinable() -> None:
+            if arm.background:
+                check_combinable(arm.regimen, arm.background)
+
         checks = [(lambda: parameter_vector(arm.regimen, None, None), blame("regimen")),
-                  (lambda: arm.background and background_period(arm.background),
-                   blame("background")),
-                  (lambda: arm.background and check_combinable(arm.regimen, arm.background),
-                   blame("background", "regimen"))]
+                  (period, blame("background")), (combinable, blame("background", "regimen"))]
         for check, where in checks:
             try:
                 check()

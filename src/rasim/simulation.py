@@ -8,7 +8,7 @@ import numpy as np
 
 from . import model
 from . import lowering
-from .day0 import STRATEGIES, Equilibrium, accrue_damage, inflamed_equilibrium, periodic_state, replayed, strategy
+from .day0 import REPLAY, STEADY, Equilibrium, accrue_damage, inflamed_equilibrium, periodic_state, replayed, strategy
 from .errors import RasimError, SolverOptionsError, unknown_name
 from .integrate import integrate
 from .regimen import Regimen
@@ -17,7 +17,7 @@ from .solver.options import METHODS
 
 STAT_NAMES = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations",
               "lu_factorisations")
-_RUNIN_DAYS = max(STRATEGIES["steady"].shooting_runin_days, STRATEGIES["replay"].runin_days)  # what day 0 runs through
+_RUNIN_DAYS = max(STEADY.shooting_runin_days, REPLAY.runin_days)  # what day 0 runs through
 SOLVER_ALIASES = {"scipy": "scipy-radau", "radau": "scipy-radau", "lsoda": "scipy-lsoda", "bdf": "scipy-bdf"}
 
 

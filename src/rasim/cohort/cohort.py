@@ -122,6 +122,12 @@ class Cohort:
             raise RasimError(f"chunk_size must be an integer >= 1, got {self.chunk_size!r}")
         self.plan = make_plan(self)
 
+    @property
+    def _arm(self) -> Arm:
+        """``arm`` as an ``Arm`` (a name given to the constructor is looked up there)."""
+        assert isinstance(self.arm, Arm)
+        return self.arm
+
     # ---- running
     def run(self, threads: int | None = None, progress=None, keep: str = "patients"):
         """All patients, chunk by chunk in patient order; ``threads`` caps Numba's threads.
@@ -138,7 +144,7 @@ class Cohort:
         t_compile = warm_up(self.solver)
         t0 = time.perf_counter()
         chunks = []
-        stream = StreamingSummary(self.arm.name, self.plan.t_out)
+        stream = StreamingSummary(self._arm.name, self.plan.t_out)
         with capped_threads(threads):
             for start in range(0, self.patients, self.chunk_size):
                 chunk = self.run_chunk(start, min(start + self.chunk_size, self.patients))
@@ -225,7 +231,7 @@ class CohortPlan:
 
 def make_plan(c: Cohort) -> CohortPlan:
     """Lower cohort ``c``'s arm, observation days and settings (checked) into a ``CohortPlan``."""
-    arm = c.arm
+    arm = c._arm
     pop = arm.pop
     screened_on = arm.background if pop.background is None else pop.background  # the treatment history
     observe = tuple(float(d) for d in c.observe)
@@ -352,8 +358,9 @@ class capped_threads:
     def __enter__(self):
         self.old = numba.get_num_threads()
         if self.n is not None:
-            if not 1 <= int(self.n) <= numba.config.NUMBA_NUM_THREADS:
-                raise RasimError(f"threads must be in 1..{numba.config.NUMBA_NUM_THREADS}, got {self.n}")
+            limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # numba.config sets its options at run time
+            if not 1 <= int(self.n) <= limit:
+                raise RasimError(f"threads must be in 1..{limit}, got {self.n}")
             numba.set_num_threads(int(self.n))
 
     def __exit__(self, *exc):

@@ -254,7 +254,8 @@ class CohortResult:
                     raise ImportError("trajectories as a Dataset need xarray: pip install rasim[xarray]") from None
             else:
                 coords = {"id": self.ids, "day": self.days}
-                data = {name: (("id", "day"), self.states[..., i]) for i, name in enumerate(model.NAMES)}
+                data: dict[str, tuple[str | tuple[str, str], np.ndarray]] = {
+                    name: (("id", "day"), self.states[..., i]) for i, name in enumerate(model.NAMES)}
                 data.update({k: ("id", v) for k, v in self.covariates.items()})
                 data["status"] = ("id", self.status)
                 return xr.Dataset(data, coords=coords, attrs={"arm": self.arm, "population": self.population})

@@ -193,7 +193,9 @@ class StreamingSummary:
 
     def resolved_fraction(self) -> np.ndarray:
         """(m,) fraction of the successful patients past the saddle toward remission."""
-        return self.resolved / self.n if self.n else np.full(len(self.days), np.nan)
+        if not self.n or self.resolved is None:
+            return np.full(len(self.days), np.nan)
+        return self.resolved / self.n
 
     def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray:
         """Patients per bin of ``edges`` of ``name`` at ``day``, from the fine histogram
@@ -238,7 +240,8 @@ class StreamingSummary:
         """The summary saved by ``to_arrays`` (a mapping such as an ``np.load`` of it)."""
         group = {p: {k.split("/", 1)[1]: a[k] for k in a if k.startswith(p + "/")}
                  for p in ("sums", "hist", "responders", "quantiles")}
+        not_inflamed, screen_failures = (int(k) for k in a["candidates"])
         return cls(str(a["arm"]), a["days"], int(a["n"]), {int(c): int(k) for c, k in a["status"]},
                    group["sums"], group["hist"], group["responders"],
-                   a["resolved"] if "resolved" in a else None, *map(int, a["candidates"]),
+                   a["resolved"] if "resolved" in a else None, not_inflamed, screen_failures,
                    _quantiles_of=group["quantiles"])

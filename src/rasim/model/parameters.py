@@ -98,10 +98,13 @@ def _entry(row: Mapping[str, str], values: Mapping[str, float], set_name: str) -
     """The table row ``row`` in the parameter set ``set_name`` (``values``: its non-start values)."""
     name, refs = row["name"], tuple(k for k in row["ref"].split(";") if k)
     start = float(row["start"]) if row["start"] else None
-    if name not in values and start is None:
+    if name in values:
+        value, fitted_in = values[name], set_name
+    elif start is not None:
+        value, fitted_in = start, ""
+    else:
         raise RuntimeError(f"balance constant {name} missing from parameter set {set_name} "
                            "(data/calibrated.json: run tools/calibrate.py --write)")
-    value, fitted_in = (values[name], set_name) if name in values else (start, "")
     return Parameter(name, value, row["unit"], float(row["low"]), float(row["high"]), row["meaning"],
                      _source(row["kind"], row["note"], refs, fitted_in), start, row["kind"], refs, row["note"])
 

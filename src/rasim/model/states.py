@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import indices
+
 
 @dataclass(frozen=True)
 class State:
@@ -54,8 +56,8 @@ INDEX: dict[str, int] = {name: i for i, name in enumerate(NAMES)}
  I_M1, I_M2, I_FLS, I_IMPRINT, I_TNF, I_IL6, I_IL17, I_IL10, I_TGFB, I_CRP, I_FIB,
  I_AUTOAB, I_CART, I_EROS, I_SYNOVITIS) = range(N_STATES)
 
-# States from here on are sinks: read-outs that no other state's rate depends on
-# (CRP, fibrinogen, autoantibodies, cartilage, erosion, synovitis), each depending on itself
-# only among them.  The solver then factors the leading block only (tested
-# against the Jacobian's sparsity in tests/test_model.py).
-N_COUPLED = INDEX["crp"]
+# States from N_COUPLED on are sinks: read-outs that no other state's rate depends on
+# (today CRP, fibrinogen, autoantibodies, cartilage, erosion, synovitis), each depending on itself
+# only among them.  The solver then factors the leading block only.  Derived from the Jacobian's
+# sparsity by tools/generate_jacobian.py (N_STATES when the state order leaves no trailing sinks).
+N_COUPLED: int = indices.N_COUPLED

@@ -132,16 +132,20 @@ def pin_uuids(disp, _active=()):
     already have a uuid (already pickled in this process) are left alone: the
     cache then merely misses, it is never wrong.
     """
-    if not isinstance(disp, Dispatcher) or disp._MemoMixin__uuid is not None:
+    if not isinstance(disp, Dispatcher) or disp._MemoMixin__uuid is not None:  # type: ignore[attr-defined]  # a Numba private attribute
         return
     func = disp.py_func
     digest = hashlib.sha256(f"{func.__module__}.{func.__qualname__}".encode())
     digest.update(func.__code__.co_code)
     try:
-        stamp = os.stat(inspect.getsourcefile(func))
-        digest.update(f"{stamp.st_mtime_ns}:{stamp.st_size}".encode())
-    except (TypeError, OSError):  # no source file: stay unique to this process
+        source = inspect.getsourcefile(func)
+        stamp = None if source is None else os.stat(source)
+    except (TypeError, OSError):
+        stamp = None
+    if stamp is None:  # no source file: stay unique to this process
         digest.update(os.urandom(16))
+    else:
+        digest.update(f"{stamp.st_mtime_ns}:{stamp.st_size}".encode())
     used = [cell.cell_contents for cell in func.__closure__ or ()]
     used += [func.__globals__[name] for name in func.__code__.co_names if name in func.__globals__]
     for value in used:
@@ -149,10 +153,10 @@ def pin_uuids(disp, _active=()):
             digest.update(value.py_func.__qualname__.encode())
         elif isinstance(value, Dispatcher):
             pin_uuids(value, _active + (disp,))
-            digest.update(value._uuid.encode())
+            digest.update(value._uuid.encode())  # type: ignore[attr-defined]  # a Numba private attribute
         elif isinstance(value, (int, float, str)):
             digest.update(repr(value).encode())
-    disp._set_uuid(str(uuid.UUID(bytes=digest.digest()[:16])))
+    disp._set_uuid(str(uuid.UUID(bytes=digest.digest()[:16])))  # type: ignore[attr-defined]  # a Numba private attribute
 
 
 def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=True):
