@@ -62,7 +62,7 @@ def diffrax_methods(threads: int = THREADS) -> list[Method]:
         if hasattr(diffrax, s):
             found.append(Diffrax(s, threads))
         else:
-            found.append(Missing(f"diffrax-{s.lower()}", f"diffrax {s} (Rosenbrock)",
+            found.append(Missing(f"diffrax-{s.lower()}", f"diffrax {s} (Rosenbrock; not in diffrax {diffrax.__version__})",
                                  f"diffrax {diffrax.__version__} has no {s} (no Rosenbrock solver in this version)"))
     return found
 

@@ -24,8 +24,8 @@ Sections (all figures measured in this one run, on this machine):
 
 The JSON follows pytest-benchmark's layout (machine_info, commit_info,
 benchmarks[] with stats and extra_info, datetime, version) plus the targets,
-ratios and missing peers; by default it goes to
-``benchmarks/results/<UTC time>_<commit>.json``.
+ratios, the diffrax solver behind diffrax-best at each error level and missing
+peers; by default it goes to ``benchmarks/results/<UTC time>_<commit>.json``.
 """
 from __future__ import annotations
 
@@ -360,6 +360,7 @@ def main() -> None:
            "standard_ratios_at_equal_error": {pr: {k: [{"error": e, "ratio": r} for e, r in v] for k, v in rat.items()}
                                               for pr, rat in std["ratios"].items()},
            "ratios_at_equal_error": {k: [{"error": e, "ratio": r} for e, r in v] for k, v in wp["ratios"].items()},
+           "diffrax_best_of": wp["diffrax_best_of"],
            "missing": {**wp["missing"], **{f"standard-{k}": v for k, v in std["missing"].items()}},
            "targets": verdicts}
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
