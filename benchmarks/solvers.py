@@ -3,7 +3,8 @@
 A method solves a batch of prepared patients (``cases.Problems``) at one
 relative tolerance, with absolute tolerances ``cases.atol_vector(rtol)``, and
 returns the states at the output days.  ``methods()`` lists rasim's compiled
-rodas4 and dopri5 and the peers (numbalsoda, scipy solve_ivp, diffrax); a peer
+rodas4 and dopri5 and the peers (numbalsoda, scipy solve_ivp and odeint, diffrax's stiff
+solvers, one method each); a peer
 that cannot run is returned with ``available = False`` and the reason.
 
 Bolus events (MSC infusions) follow rasim's convention for every method: an
@@ -164,6 +165,6 @@ def methods(want_peers: bool = True) -> list[Method]:
         return found
     from peer_numbalsoda import numbalsoda_method
     from peer_scipy import scipy_methods
-    from peer_diffrax import diffrax_method
+    from peer_diffrax import diffrax_methods
 
-    return found + [numbalsoda_method()] + scipy_methods() + [diffrax_method()]
+    return found + [numbalsoda_method()] + scipy_methods() + diffrax_methods()

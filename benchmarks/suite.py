@@ -8,9 +8,11 @@ Sections (all figures measured in this one run, on this machine):
    import + a first 8-patient cohort run minus a warm run, in fresh processes;
 2. one patient, 3 years (UC-MSC day 0 + MTX 15 mg weekly): rodas4 / dopri5 run time;
 3. work-precision on the ``msc+dmard`` arm: rasim rodas4/dopri5 and the peers
-   (numbalsoda, scipy solve_ivp LSODA/BDF/Radau and odeint, diffrax) at several
-   tolerances, errors against scipy Radau at rtol 1e-11; speed ratios at equal
-   achieved error;
+   (numbalsoda, scipy solve_ivp LSODA/BDF/Radau and odeint, diffrax Kvaerno5 /
+   Kvaerno3 / its Rosenbrock solvers if it has them, each with the patients
+   split over two threads) at several tolerances, errors against scipy Radau at
+   rtol 1e-11; speed ratios at equal achieved error, for diffrax also against
+   the lower envelope of its solvers' fronts ("diffrax-best");
 4. cohort runs of 1,000 / 10,000 / 100,000 patients (summary only), each in a
    fresh process: patients per second, wall time, peak memory; a size whose
    projected time exceeds ``--case-budget`` is skipped and its time projected;
@@ -22,8 +24,8 @@ Sections (all figures measured in this one run, on this machine):
 
 The JSON follows pytest-benchmark's layout (machine_info, commit_info,
 benchmarks[] with stats and extra_info, datetime, version) plus the targets,
-ratios and missing peers; by default it goes to
-``benchmarks/results/<UTC time>_<commit>.json``.
+ratios, the diffrax solver behind diffrax-best at each error level and missing
+peers; by default it goes to ``benchmarks/results/<UTC time>_<commit>.json``.
 """
 from __future__ import annotations
 
@@ -71,6 +73,8 @@ class Config:
 
 FULL = Config((1_000, 10_000, 100_000), workprec.TOLERANCES, 24, 3, 0.3, 900.0, 500, 7)
 QUICK = Config((100, 1_000, 100_000), workprec.QUICK_TOLERANCES, 6, 2, 0.1, 120.0, 100, 3)
+DIFFRAX_NAMES = ("diffrax-kvaerno5", "diffrax-kvaerno3", "diffrax-ros3p", "diffrax-rodas5p")  # peer_diffrax's methods
+DIFFRAX_BEST = "diffrax-best"  # their lower envelope, the issue's "diffrax"
 PACKAGES = ("rasim", "numpy", "scipy", "numba", "llvmlite", "numbalsoda", "jax", "jaxlib", "diffrax")
 
 
@@ -166,11 +170,11 @@ def workprec_section(cfg: Config, want_peers: bool) -> dict:
             runnable.append(method)
         else:
             missing[method.name] = method.reason
-            say(f"  {method.name:12s} MISSING: {method.reason}")
+            say(f"  {method.name:18s} MISSING: {method.reason}")
     if not want_peers:
-        for name in ("numbalsoda", "scipy-lsoda", "scipy-bdf", "scipy-radau", "scipy-odeint", "diffrax"):
+        for name in ("numbalsoda", "scipy-lsoda", "scipy-bdf", "scipy-radau", "scipy-odeint", *DIFFRAX_NAMES):
             missing[name] = "peers not run (--no-peers)"
-            say(f"  {name:12s} MISSING: {missing[name]}")
+            say(f"  {name:18s} MISSING: {missing[name]}")
     try:
         points, failed = workprec.sweep(runnable, sample, ref, cfg.tolerances, cfg.rounds, cfg.min_seconds, say)
     finally:
@@ -179,21 +183,36 @@ def workprec_section(cfg: Config, want_peers: bool) -> dict:
     missing.update(failed)
     base = points["rasim-rodas4"]
     ratio = {name: workprec.ratios(base, pts) for name, pts in points.items() if name != "rasim-rodas4"}
-    print_workprec(points, ratio, labels)
-    return {"points": points, "ratios": ratio, "missing": missing, "labels": labels, "reference_check": check}
+    family = {name: pts for name, pts in points.items() if name.startswith("diffrax-")}
+    best_of = {}
+    if family:  # the best diffrax solver at each error level: lower envelope of their fronts
+        envelope = workprec.envelope_ratios(base, family)
+        ratio[DIFFRAX_BEST] = [(e, r) for e, r, _ in envelope]
+        best_of = {"members": sorted(family), "at": [{"error": e, "method": m} for e, _, m in envelope]}
+        labels[DIFFRAX_BEST] = "diffrax, best of " + " / ".join(n[len("diffrax-"):] for n in sorted(family))
+    else:
+        missing[DIFFRAX_BEST] = "no diffrax solver ran"
+    print_workprec(points, ratio, labels, best_of)
+    return {"points": points, "ratios": ratio, "missing": missing, "labels": labels, "reference_check": check,
+            "diffrax_best_of": best_of}
 
 
-def print_workprec(points: dict, ratio: dict, labels: dict) -> None:
+def print_workprec(points: dict, ratio: dict, labels: dict, best_of: dict) -> None:
     """Table: per method and rtol, error and patients/s; then ratios at equal error."""
-    say(f"  {'method':12s} {'rtol':>7s} {'error':>9s} {'patients/s':>11s} {'ms/patient':>11s}  failures")
+    say(f"  {'method':18s} {'rtol':>7s} {'error':>9s} {'patients/s':>11s} {'ms/patient':>11s}  failures")
     for name, pts in points.items():
         for p in pts:
-            say(f"  {name:12s} {p.rtol:7.0e} {p.error:9.2e} {p.patients / p.seconds:11.1f} "
+            say(f"  {name:18s} {p.rtol:7.0e} {p.error:9.2e} {p.patients / p.seconds:11.1f} "
                 f"{1e3 * p.per_patient:11.2f}  {p.failures}")
     say("  speed of rasim rodas4 relative to each method at equal achieved error (x faster):")
     for name, levels in ratio.items():
         text = ", ".join(f"{r:.2f}x @ {e:.0e}" for e, r in levels) or "no overlap of achieved errors"
-        say(f"    {name:12s} {text}")
+        if name == DIFFRAX_BEST and best_of.get("at"):
+            text = ", ".join(f"{r:.2f}x @ {e:.0e} ({a['method'][len('diffrax-'):]})"
+                             for (e, r), a in zip(levels, best_of["at"]))
+            text += f"  [{labels[name]}: lower envelope of their fronts]"
+        say(f"    {name:18s} {text}")
+
 
 
 def cohort_section(cfg: Config) -> list[dict]:
@@ -341,6 +360,7 @@ def main() -> None:
            "standard_ratios_at_equal_error": {pr: {k: [{"error": e, "ratio": r} for e, r in v] for k, v in rat.items()}
                                               for pr, rat in std["ratios"].items()},
            "ratios_at_equal_error": {k: [{"error": e, "ratio": r} for e, r in v] for k, v in wp["ratios"].items()},
+           "diffrax_best_of": wp["diffrax_best_of"],
            "missing": {**wp["missing"], **{f"standard-{k}": v for k, v in std["missing"].items()}},
            "targets": verdicts}
     stamp = started.strftime("%Y%m%dT%H%M%SZ")

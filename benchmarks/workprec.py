@@ -11,7 +11,10 @@ at equal achieved error.
 * ratio at equal error: on each method's Pareto front (no point both slower and
   less accurate than another), log(seconds per patient) is interpolated
   linearly in log(error); the ratio peer / rasim is read at rasim's front
-  points inside the peer's error range (no extrapolation).
+  points inside the peer's error range (no extrapolation);
+* a family of methods (diffrax's solvers) is also compared through the lower
+  envelope of its members' fronts: at each of rasim's front points, the
+  cheapest member whose front covers that error (``envelope_ratios``).
 """
 from __future__ import annotations
 
@@ -141,4 +144,16 @@ def ratios(base: list[Point], peer: list[Point]) -> list[tuple[float, float]]:
     for e, t in zip(be, bt):
         if pe[0] <= e <= pe[-1]:
             out.append((10.0 ** e, 10.0 ** (np.interp(e, pe, pt) - t)))
+    return out
+
+
+def envelope_ratios(base: list[Point], peers: dict[str, list[Point]]) -> list[tuple[float, float, str]]:
+    """(error, ratio, member) against the lower envelope of several methods' Pareto fronts: at each of
+    ``base``'s front points, the smallest ``ratios`` value over the members whose front error range
+    holds it, and which member that is; no point where none does."""
+    per = {name: dict(ratios(base, pts)) for name, pts in peers.items()}
+    out = []
+    for e in sorted({e for levels in per.values() for e in levels}):
+        name = min((n for n in per if e in per[n]), key=lambda n: per[n][e])
+        out.append((e, per[name][e], name))
     return out
