@@ -11,6 +11,7 @@ JIT compile time reported apart from run time:
 
     python benchmarks/bench_single_patient.py [--repeat N] [--json FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -83,12 +84,18 @@ def main() -> None:
         if reference is None:
             reference = das
         err = float(np.max(np.abs(das - reference)))
-        figures["methods"][method] = {"seconds": seconds, "status": status.name, "steps": int(stats[0]),
-                                      "max_das28_diff_vs_rodas4": err}
+        figures["methods"][method] = {
+            "seconds": seconds,
+            "status": status.name,
+            "steps": int(stats[0]),
+            "max_das28_diff_vs_rodas4": err,
+        }
         rows.append((method, seconds, status.name, int(stats[0]), err))
     base = figures["methods"]["rodas4"]["seconds"]
-    print(f"one patient, 3 years, UC-MSC day 0 + MTX 15 mg weekly (156 doses), rtol 1e-6; "
-          f"python {platform.python_version()}, {os.cpu_count()} cores")
+    print(
+        f"one patient, 3 years, UC-MSC day 0 + MTX 15 mg weekly (156 doses), rtol 1e-6; "
+        f"python {platform.python_version()}, {os.cpu_count()} cores"
+    )
     print(f"{'method':14s} {'run (ms)':>10s} {'x rodas4':>9s} {'steps':>7s} {'|dDAS28|':>9s}  status")
     for method, seconds, status, steps, err in rows:
         print(f"{method:14s} {1e3 * seconds:10.2f} {seconds / base:9.1f} {steps:7d} {err:9.1e}  {status}")

@@ -1,6 +1,7 @@
 """The standard benchmark case of ``benchmarks/`` (moved out of the library):
 one patient, 3 years, UC-MSC 4e7 IV on day 0 plus oral MTX 15 mg weekly
 from day 0, observed on the default trial days."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,5 +22,4 @@ def problem() -> Problem:
 
 def solve(prob: Problem, method: str = "rodas4", rtol: float = 1e-6) -> tuple[Status, np.ndarray, np.ndarray]:
     """Solve the prepared problem: (status, states at OBSERVE, solver stats)."""
-    return integrate(SolverOptions(method=method, rtol=rtol), 0.0, prob.y0, prob.args, prob.t_out,
-                     *prob.events)
+    return integrate(SolverOptions(method=method, rtol=rtol), 0.0, prob.y0, prob.args, prob.t_out, *prob.events)

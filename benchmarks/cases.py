@@ -7,6 +7,7 @@ returns the ``Cohort`` whose summary-only run is benchmarked.
 
 Units: time in days, states in the model's units (``rasim.model.STATES``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -84,6 +85,12 @@ def _as_problems(raw) -> Problems:
     """Normalise the cohort's problems (event amounts shared (k,) or per patient (N, k))."""
     f64 = functools.partial(np.ascontiguousarray, dtype=np.float64)
     n, k = raw.args.shape[0], len(raw.ev_t)
-    return Problems(f64(raw.args), f64(raw.y0), float(getattr(raw, "t0", 0.0)), f64(raw.t_out), f64(raw.ev_t),
-                    np.ascontiguousarray(raw.ev_cmt, dtype=np.int64),
-                    f64(np.broadcast_to(np.asarray(raw.ev_amt, dtype=np.float64), (n, k))))
+    return Problems(
+        f64(raw.args),
+        f64(raw.y0),
+        float(getattr(raw, "t0", 0.0)),
+        f64(raw.t_out),
+        f64(raw.ev_t),
+        np.ascontiguousarray(raw.ev_cmt, dtype=np.int64),
+        f64(np.broadcast_to(np.asarray(raw.ev_amt, dtype=np.float64), (n, k))),
+    )

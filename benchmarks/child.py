@@ -11,6 +11,7 @@ run again); the suite runs it with an empty and then a filled
 module's ``_trial``, for the solve-only throughput), failures and peak resident
 memory (MiB) at its start and its peak.
 """
+
 from __future__ import annotations
 
 import json
@@ -83,10 +84,18 @@ def cohort(n: int) -> dict:
     c = cases.cohort(n)
     res = cases.run_summary(c)
     wall = time.perf_counter() - t0
-    return {"patients": n, "wall_s": wall, "run_s": res.timing.get("run_s", wall), "trial_s": spent[0],
-            "compile_s": warm.timing.get("compile_s", 0.0), "failures": cases.failures(res),
-            "peak_mib_before": before, "peak_mib": _peak_mib(), "chunk_size": getattr(c, "chunk_size", None),
-            "source": cases.SOURCE}
+    return {
+        "patients": n,
+        "wall_s": wall,
+        "run_s": res.timing.get("run_s", wall),
+        "trial_s": spent[0],
+        "compile_s": warm.timing.get("compile_s", 0.0),
+        "failures": cases.failures(res),
+        "peak_mib_before": before,
+        "peak_mib": _peak_mib(),
+        "chunk_size": getattr(c, "chunk_size", None),
+        "source": cases.SOURCE,
+    }
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
   draws and screening, settling the day-0 state, the trial, observation) by
   timing the cohort module's stage functions; needs ``rasim.cohort``.
 """
+
 from __future__ import annotations
 
 import time
@@ -77,15 +78,34 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
-        solve(prob.t0, prob.y0[0], prob.args[0], prob.t_out, prob.ev_t, prob.ev_cmt, prob.ev_amt[0], rtol,
-              atol_vector(rtol), 0.0, np.inf, 1_000_000, y_out, stats)
+        solve(
+            prob.t0,
+            prob.y0[0],
+            prob.args[0],
+            prob.t_out,
+            prob.ev_t,
+            prob.ev_cmt,
+            prob.ev_amt[0],
+            rtol,
+            atol_vector(rtol),
+            0.0,
+            np.inf,
+            1_000_000,
+            y_out,
+            stats,
+        )
         times.append(time.perf_counter() - t)
     total = min(times)
     n = prob.y0.shape[1]
     jm = np.zeros((n, n))
     model.jac(1.0, prob.y0[0], prob.args[0], jm)
-    unit = np.min([_unit_costs(UNIT_REPS, 1.0, prob.y0[0].copy(), prob.args[0], jm, np.empty(n * n),
-                               np.ones(n))[0] for _ in range(3)], axis=0)
+    unit = np.min(
+        [
+            _unit_costs(UNIT_REPS, 1.0, prob.y0[0].copy(), prob.args[0], jm, np.empty(n * n), np.ones(n))[0]
+            for _ in range(3)
+        ],
+        axis=0,
+    )
     accepted, rejected, n_rhs, n_jac, n_lu = (int(v) for v in stats)
     parts = {
         "rhs (incl. MTX forcing)": n_rhs * unit[0],
@@ -97,8 +117,13 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
     parts = {k: v * 1e-9 for k, v in parts.items()}
     parts["rest: driver, vector updates (+- model error)"] = total - sum(parts.values())
     return {
-        "rtol": rtol, "seconds": total, "accepted": accepted, "rejected": rejected, "rhs_calls": n_rhs,
-        "jac_calls": n_jac, "lu": n_lu,
+        "rtol": rtol,
+        "seconds": total,
+        "accepted": accepted,
+        "rejected": rejected,
+        "rhs_calls": n_rhs,
+        "jac_calls": n_jac,
+        "lu": n_lu,
         "unit_ns": dict(zip(("rhs", "jac", "dfdt", "polyglutamate", "lu_factor", "lu_solve"), unit.tolist())),
         "mtx_forcing_s": (n_rhs + 2 * n_jac) * unit[3] * 1e-9,
         "parts_s": parts,
@@ -112,8 +137,13 @@ def stage_profile(n: int) -> dict:
 
     from cases import ARM
 
-    homes = {"_enrol": cohort_module, "_trial": cohort_module, "_observe": cohort_module,
-             "replay": day0, "growth": day0}
+    homes = {
+        "_enrol": cohort_module,
+        "_trial": cohort_module,
+        "_observe": cohort_module,
+        "replay": day0,
+        "growth": day0,
+    }
     spent = dict.fromkeys(homes, 0.0)
     originals = {name: getattr(home, name) for name, home in homes.items()}
 
@@ -124,6 +154,7 @@ def stage_profile(n: int) -> dict:
                 return originals[name](*a, **k)
             finally:
                 spent[name] += time.perf_counter() - t
+
         return wrapper
 
     try:
@@ -143,5 +174,10 @@ def stage_profile(n: int) -> dict:
     }
     stages["rest (chunk assembly, summaries)"] = run_s - sum(stages.values())
     candidates = (n + res.not_inflamed + res.screen_failures) / n
-    return {"patients": n, "run_s": run_s, "stages_s": stages, "candidates_per_patient": candidates,
-            "mean_trial_steps": float(np.mean(res.steps))}
+    return {
+        "patients": n,
+        "run_s": run_s,
+        "stages_s": stages,
+        "candidates_per_patient": candidates,
+        "mean_trial_steps": float(np.mean(res.steps)),
+    }

@@ -22,6 +22,7 @@ CPU / wall 1.9 and 2.1x less wall time than one batch; one compilation, and
 each batch's while loops step only its own patients (lockstep: a vmapped
 while loop runs until its slowest patient is done).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,17 +54,28 @@ def diffrax_methods(threads: int = THREADS) -> list[Method]:
         import diffrax
         import jax
     except Exception as exc:  # noqa: BLE001
-        return [Missing(n, f"diffrax {n[8:]} (JAX)",
-                        f"JAX/diffrax not importable ({type(exc).__name__}: {exc}); "
-                        f"`pip install jax diffrax` (benchmarks/setup.sh) to add this peer") for n in names]
+        return [
+            Missing(
+                n,
+                f"diffrax {n[8:]} (JAX)",
+                f"JAX/diffrax not importable ({type(exc).__name__}: {exc}); "
+                f"`pip install jax diffrax` (benchmarks/setup.sh) to add this peer",
+            )
+            for n in names
+        ]
     jax.config.update("jax_enable_x64", True)
     found: list[Method] = [Diffrax(s, threads) for s in ESDIRK]
     for s in ROSENBROCK:
         if hasattr(diffrax, s):
             found.append(Diffrax(s, threads))
         else:
-            found.append(Missing(f"diffrax-{s.lower()}", f"diffrax {s} (Rosenbrock; not in diffrax {diffrax.__version__})",
-                                 f"diffrax {diffrax.__version__} has no {s} (no Rosenbrock solver in this version)"))
+            found.append(
+                Missing(
+                    f"diffrax-{s.lower()}",
+                    f"diffrax {s} (Rosenbrock; not in diffrax {diffrax.__version__})",
+                    f"diffrax {diffrax.__version__} has no {s} (no Rosenbrock solver in this version)",
+                )
+            )
     return found
 
 
@@ -90,12 +102,15 @@ def _polyglutamate(jnp, t, args, n_doses):
     p = args
     kel = p[pk._KEL] * (1.0 - p[pk._FR] + p[pk._FR] * p[pk._CRCL] / 100.0)
     a, b, c, kin, f = p[pk._KA], kel + p[pk._KIN], p[pk._KOUT], p[pk._KIN], p[pk._F_ORAL]
-    table = args[pk.ROWS_START:pk.ROWS_START + pk.ROW * n_doses].reshape(n_doses, pk.ROW)
+    table = args[pk.ROWS_START : pk.ROWS_START + pk.ROW * n_doses].reshape(n_doses, pk.ROW)
     k = jnp.searchsorted(table[:, 0], t, side="right") - 1
     row = table[jnp.maximum(k, 0)]
     g0, c0, q0, dt = row[1], row[2], row[3], t - row[0]
-    pg = (q0 * jnp.exp(-c * dt) + kin * c0 * _phi(jnp, b, c, dt)
-          + kin * f * a * g0 * (_phi(jnp, a, c, dt) - _phi(jnp, b, c, dt)) / (b - a))
+    pg = (
+        q0 * jnp.exp(-c * dt)
+        + kin * c0 * _phi(jnp, b, c, dt)
+        + kin * f * a * g0 * (_phi(jnp, a, c, dt) - _phi(jnp, b, c, dt)) / (b - a)
+    )
     return jnp.where(k < 0, 0.0, pg)
 
 
@@ -163,10 +178,20 @@ class Diffrax(Method):
             solver = getattr(diffrax, self.solver)()
 
             def one(z0, args, t0, t1, ts, rtol, atol):
-                sol = diffrax.diffeqsolve(term, solver, t0, t1, None, z0, args,
-                                          saveat=diffrax.SaveAt(ts=ts),
-                                          stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-                                          max_steps=MAX_STEPS, adjoint=adjoint, throw=False)
+                sol = diffrax.diffeqsolve(
+                    term,
+                    solver,
+                    t0,
+                    t1,
+                    None,
+                    z0,
+                    args,
+                    saveat=diffrax.SaveAt(ts=ts),
+                    stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+                    max_steps=MAX_STEPS,
+                    adjoint=adjoint,
+                    throw=False,
+                )
                 return sol.ys, sol.result != diffrax.RESULTS.successful
 
             self._solvers[n_doses] = jax.jit(jax.vmap(one, in_axes=(0, 0, None, None, None, None, None)))
@@ -196,18 +221,18 @@ class Diffrax(Method):
         atol = float(atol_vector(rtol)[0] / model.STATE_SCALE[0])
         z = prob.y0 / model.STATE_SCALE
         y = np.full((prob.n, prob.t_out.size, N), np.nan)
-        y[:, :plan.n_pre] = prob.y0[:, None, :]
+        y[:, : plan.n_pre] = prob.y0[:, None, :]
         failed = np.zeros(prob.n, dtype=bool)
         ev_lo, out_lo = 0, plan.n_pre
         for s in range(plan.bounds.size - 1):
             for e in range(ev_lo, plan.ev_hi[s]):
                 z[:, plan.ev_cmt[e]] += plan.ev_amt[:, e] / model.STATE_SCALE[plan.ev_cmt[e]]
             ev_lo = plan.ev_hi[s]
-            ts_out = prob.t_out[out_lo:plan.out_hi[s]]
+            ts_out = prob.t_out[out_lo : plan.out_hi[s]]
             ts = np.unique(np.append(ts_out, plan.bounds[s + 1]))
             zs, bad = solver(z, prob.args, plan.bounds[s], plan.bounds[s + 1], ts, rtol, atol)
             zs = np.asarray(zs)
-            y[:, out_lo:plan.out_hi[s]] = zs[:, np.searchsorted(ts, ts_out)] * model.STATE_SCALE
+            y[:, out_lo : plan.out_hi[s]] = zs[:, np.searchsorted(ts, ts_out)] * model.STATE_SCALE
             z = zs[:, -1].copy()
             failed |= np.asarray(bad)
             out_lo = plan.out_hi[s]

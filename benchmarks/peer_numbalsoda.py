@@ -12,6 +12,7 @@ its Jacobian by finite differences (numbalsoda passes none).
 numbalsoda has no wheel for every Python: it builds from source and needs
 gfortran (``benchmarks/setup.sh`` installs both).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,9 +36,12 @@ def numbalsoda_method() -> Method:
     try:
         import numbalsoda  # noqa: F401
     except Exception as exc:  # noqa: BLE001  (ImportError, or a broken build's OSError)
-        return Missing("numbalsoda", "numbalsoda LSODA (Numba)",
-                       f"numbalsoda not importable ({type(exc).__name__}: {exc}); it builds from source "
-                       f"and needs gfortran: run `bash benchmarks/setup.sh`")
+        return Missing(
+            "numbalsoda",
+            "numbalsoda LSODA (Numba)",
+            f"numbalsoda not importable ({type(exc).__name__}: {exc}); it builds from source "
+            f"and needs gfortran: run `bash benchmarks/setup.sh`",
+        )
     return Numbalsoda()
 
 
@@ -46,10 +50,10 @@ def _lsoda_rhs(t, z, dz, data):
     """dz/dt (scaled states per day) from rasim's rhs; ``data`` as in the module docstring."""
     n_args = int(data[0])
     buf = carray(data, (1 + n_args + 3 * N,))
-    args = buf[1:1 + n_args]
-    scale = buf[1 + n_args:1 + n_args + N]
-    y = buf[1 + n_args + N:1 + n_args + 2 * N]
-    dy = buf[1 + n_args + 2 * N:]
+    args = buf[1 : 1 + n_args]
+    scale = buf[1 + n_args : 1 + n_args + N]
+    y = buf[1 + n_args + N : 1 + n_args + 2 * N]
+    dy = buf[1 + n_args + 2 * N :]
     for i in range(N):
         y[i] = z[i] * scale[i]
     _rhs(t, y, args, dy)
@@ -62,15 +66,14 @@ def _make_batch():
     from numbalsoda import lsoda
 
     @njit(parallel=True)
-    def batch(funcptr, y0, args, scale, t_out, bounds, ev_hi, out_hi, n_pre, ev_cmt, ev_amt, rtol, atol, y_out,
-              status):
+    def batch(funcptr, y0, args, scale, t_out, bounds, ev_hi, out_hi, n_pre, ev_cmt, ev_amt, rtol, atol, y_out, status):
         """All patients; the plan (bounds, ev_hi, out_hi, n_pre) is ``solvers.segments``."""
         n_pat, n_args = args.shape
         for i in prange(n_pat):
             data = np.zeros(1 + n_args + 3 * N)
             data[0] = n_args
-            data[1:1 + n_args] = args[i]
-            data[1 + n_args:1 + n_args + N] = scale
+            data[1 : 1 + n_args] = args[i]
+            data[1 + n_args : 1 + n_args + N] = scale
             z = y0[i] / scale
             y_out[i, :n_pre] = y0[i]
             status[i] = 0
@@ -122,7 +125,21 @@ class Numbalsoda(Method):
         y = np.empty((prob.n, prob.t_out.size, N))
         status = np.empty(prob.n, dtype=np.int64)
         atol = float(atol_vector(rtol)[0] / model.STATE_SCALE[0])  # the same factor for every scaled state
-        self._batch(_lsoda_rhs.address, prob.y0, prob.args, model.STATE_SCALE.astype(np.float64), prob.t_out,
-                    plan.bounds, plan.ev_hi, plan.out_hi, plan.n_pre, plan.ev_cmt, plan.ev_amt, rtol, atol,
-                    y, status)
+        self._batch(
+            _lsoda_rhs.address,
+            prob.y0,
+            prob.args,
+            model.STATE_SCALE.astype(np.float64),
+            prob.t_out,
+            plan.bounds,
+            plan.ev_hi,
+            plan.out_hi,
+            plan.n_pre,
+            plan.ev_cmt,
+            plan.ev_amt,
+            rtol,
+            atol,
+            y,
+            status,
+        )
         return Output(y, status)

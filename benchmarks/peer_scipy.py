@@ -7,6 +7,7 @@ method (``solvers.segments``).  scipy steps in Python on one core, so the
 patients are spread over a process pool with one worker per core (spawned,
 warmed before timing): throughput is compared at the same core count.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,7 @@ def scipy_methods() -> list[Method]:
     return [Scipy(m) for m in SCIPY_METHODS]
 
 
-def solve_serial(method: str, prob: Problems, rtol: float, atol: np.ndarray, breakpoints: bool = BREAKPOINTS
-                 ) -> Output:
+def solve_serial(method: str, prob: Problems, rtol: float, atol: np.ndarray, breakpoints: bool = BREAKPOINTS) -> Output:
     """Every patient of ``prob`` in this process with ``solve_ivp(method=method)`` or ``odeint``."""
     from scipy.integrate import odeint, solve_ivp
 
@@ -58,8 +58,17 @@ def solve_serial(method: str, prob: Problems, rtol: float, atol: np.ndarray, bre
         def advance(y0, t0, t1, ts):
             t_eval = np.unique(np.append(ts, t1))
             if method == "odeint":
-                ys, info = odeint(fun, y0, np.append(t0, t_eval), Dfun=jac, rtol=rtol, atol=atol, tfirst=True,
-                                  mxstep=ODEINT_MXSTEP, full_output=True)
+                ys, info = odeint(
+                    fun,
+                    y0,
+                    np.append(t0, t_eval),
+                    Dfun=jac,
+                    rtol=rtol,
+                    atol=atol,
+                    tfirst=True,
+                    mxstep=ODEINT_MXSTEP,
+                    full_output=True,
+                )
                 if info["message"] != "Integration successful.":
                     raise ArithmeticError(info["message"])
                 return ys[1:][np.searchsorted(t_eval, ts)], ys[-1].copy()
@@ -94,15 +103,26 @@ class Scipy(Method):
     def warm(self, prob: Problems) -> None:
         """Start every worker (import rasim, load the compiled RHS) outside the timed runs."""
         one = prob.take(1)
-        jobs = [_pool().submit(solve_serial, self.method, one, 1e-3, atol_vector(1e-3), self.breakpoints)
-                for _ in range(os.cpu_count())]
+        jobs = [
+            _pool().submit(solve_serial, self.method, one, 1e-3, atol_vector(1e-3), self.breakpoints)
+            for _ in range(os.cpu_count())
+        ]
         for job in jobs:
             job.result()
 
     def solve(self, prob: Problems, rtol: float) -> Output:
         parts = np.array_split(np.arange(prob.n), min(prob.n, os.cpu_count()))
-        jobs = [_pool().submit(solve_serial, self.method, prob.rows(int(idx[0]), int(idx[-1]) + 1), rtol, atol_vector(rtol), self.breakpoints)
-                for idx in parts]
+        jobs = [
+            _pool().submit(
+                solve_serial,
+                self.method,
+                prob.rows(int(idx[0]), int(idx[-1]) + 1),
+                rtol,
+                atol_vector(rtol),
+                self.breakpoints,
+            )
+            for idx in parts
+        ]
         outs = [j.result() for j in jobs]
         return Output(np.concatenate([o.y for o in outs]), np.concatenate([o.status for o in outs]))
 

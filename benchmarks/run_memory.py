@@ -9,6 +9,7 @@ memory (``VmHWM`` of /proc/self/status, Linux) at exit, after a warm start (kern
 before the first size).  Prints one row per size and writes them as JSON
 (``benchmarks/results/run_memory_<UTC time>.json``) unless ``--json -``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,14 @@ def measure(patients: int, keep: str, threads: int | None, scenario: str) -> dic
             raise RuntimeError(f"rasim run failed ({r.returncode}): {r.stderr}")
         hwm = int(r.stderr.rsplit("VmHWM_kB=", 1)[1].split()[0])
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return {"patients_per_arm": patients, "keep": keep, "threads": threads, "wall_s": round(wall, 1),
-            "peak_rss_mib": round(hwm / 1024, 1), "output_mib": round(size / 2**20, 1)}
+    return {
+        "patients_per_arm": patients,
+        "keep": keep,
+        "threads": threads,
+        "wall_s": round(wall, 1),
+        "peak_rss_mib": round(hwm / 1024, 1),
+        "output_mib": round(size / 2**20, 1),
+    }
 
 
 def main() -> None:

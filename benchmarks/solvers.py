@@ -10,6 +10,7 @@ that cannot run is returned with ``available = False`` and the reason.
 Bolus events (MSC infusions) follow rasim's convention for every method: an
 output at an event time reads the pre-event state (``segments``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,15 +56,23 @@ def segments(prob: Problems, breakpoints: bool = True) -> Segments:
     MTX forcing): the integration then runs through those kinks under error control."""
     if not breakpoints:
         keep = np.any(prob.ev_amt != 0.0, axis=0)
-        prob = Problems(prob.args, prob.y0, prob.t0, prob.t_out, prob.ev_t[keep], prob.ev_cmt[keep],
-                        np.ascontiguousarray(prob.ev_amt[:, keep]))
+        prob = Problems(
+            prob.args,
+            prob.y0,
+            prob.t0,
+            prob.t_out,
+            prob.ev_t[keep],
+            prob.ev_cmt[keep],
+            np.ascontiguousarray(prob.ev_amt[:, keep]),
+        )
     t_last = prob.t_out[-1]
     inner = prob.ev_t[(prob.ev_t > prob.t0) & (prob.ev_t < t_last)]
     bounds = np.unique(np.concatenate([[prob.t0], inner, [t_last]]))
     ev_hi = np.searchsorted(prob.ev_t, bounds[:-1], side="right").astype(np.int64)
     out_hi = np.searchsorted(prob.t_out, bounds[1:], side="right").astype(np.int64)
-    return Segments(bounds, ev_hi, out_hi, int(np.searchsorted(prob.t_out, prob.t0, side="right")), prob.ev_cmt,
-                    prob.ev_amt)
+    return Segments(
+        bounds, ev_hi, out_hi, int(np.searchsorted(prob.t_out, prob.t0, side="right")), prob.ev_cmt, prob.ev_amt
+    )
 
 
 def integrate_segments(plan: Segments, prob: Problems, i: int, advance) -> np.ndarray:
@@ -72,14 +81,14 @@ def integrate_segments(plan: Segments, prob: Problems, i: int, advance) -> np.nd
     ``advance(y, t0, t1, ts) -> (states at ts (len(ts), n), state at t1)`` integrates one segment."""
     y = prob.y0[i].copy()
     out = np.full((prob.t_out.size, y.size), np.nan)
-    out[:plan.n_pre] = y
+    out[: plan.n_pre] = y
     ev_lo, out_lo = 0, plan.n_pre
     for s in range(plan.bounds.size - 1):
         for e in range(ev_lo, plan.ev_hi[s]):
             y[plan.ev_cmt[e]] += plan.ev_amt[i, e]
         ev_lo = plan.ev_hi[s]
-        ys, y = advance(y, plan.bounds[s], plan.bounds[s + 1], prob.t_out[out_lo:plan.out_hi[s]])
-        out[out_lo:plan.out_hi[s]] = ys
+        ys, y = advance(y, plan.bounds[s], plan.bounds[s + 1], prob.t_out[out_lo : plan.out_hi[s]])
+        out[out_lo : plan.out_hi[s]] = ys
         out_lo = plan.out_hi[s]
     return out
 
@@ -97,8 +106,9 @@ def _make_batch(kernel, fingerprint: str):
             return
         for i in prange(y0.shape[0]):
             stats = np.zeros(N_STATS, dtype=np.int64)
-            status[i] = kernel(t0, y0[i], args[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol,
-                               0.0, np.inf, max_steps, y_out[i], stats)
+            status[i] = kernel(
+                t0, y0[i], args[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, 0.0, np.inf, max_steps, y_out[i], stats
+            )
 
     pin_uuids(batch)
     return batch
@@ -113,8 +123,20 @@ def solve_rasim(name: str, prob: Problems, rtol: float) -> Output:
         _BATCHES[name] = _make_batch(KERNELS[name], _cache.source_fingerprint())
     y = np.empty((prob.n, prob.t_out.size, prob.y0.shape[1]))
     status = np.empty(prob.n, dtype=np.int64)
-    _BATCHES[name](prob.t0, prob.y0, prob.args, prob.t_out, prob.ev_t, prob.ev_cmt, prob.ev_amt,
-                   rtol, atol_vector(rtol), MAX_STEPS, y, status)
+    _BATCHES[name](
+        prob.t0,
+        prob.y0,
+        prob.args,
+        prob.t_out,
+        prob.ev_t,
+        prob.ev_cmt,
+        prob.ev_amt,
+        rtol,
+        atol_vector(rtol),
+        MAX_STEPS,
+        y,
+        status,
+    )
     return Output(y, status)
 
 

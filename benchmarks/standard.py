@@ -9,6 +9,7 @@ API, dense LU), scipy ``solve_ivp`` Radau / BDF / LSODA and ``odeint`` with the
 same compiled RHS and analytic Jacobian, numbalsoda LSODA (RHS as a Numba
 ``cfunc``; numbalsoda takes no Jacobian, it builds one by finite differences).
 """
+
 from __future__ import annotations
 
 import math
@@ -46,11 +47,11 @@ def _scipy(method: str):
 
         atol = p.atol_ratio * rtol
         if method == "odeint":
-            ys, info = odeint(fun, p.y0, [0.0, p.t_end], Dfun=jac, rtol=rtol, atol=atol, tfirst=True,
-                              mxstep=MXSTEP, full_output=True)
+            ys, info = odeint(
+                fun, p.y0, [0.0, p.t_end], Dfun=jac, rtol=rtol, atol=atol, tfirst=True, mxstep=MXSTEP, full_output=True
+            )
             return ys[-1] if info["message"] == "Integration successful." else np.full(n, np.nan)
-        sol = solve_ivp(fun, (0.0, p.t_end), p.y0, method=method, rtol=rtol, atol=atol, jac=jac,
-                        t_eval=[p.t_end])
+        sol = solve_ivp(fun, (0.0, p.t_end), p.y0, method=method, rtol=rtol, atol=atol, jac=jac, t_eval=[p.t_end])
         return sol.y[:, -1] if sol.success else np.full(n, np.nan)
 
     return solve
@@ -70,13 +71,15 @@ def _numbalsoda():
         @cfunc("void(float64, CPointer(float64), CPointer(float64), CPointer(float64))")
         def f(t, u, du, data):
             rhs(t, carray(u, (n,)), carray(data, (0,)), carray(du, (n,)))
+
         return f
 
     def solve(p, rtol):
         if p.name not in funcs:
             funcs[p.name] = make(p)
-        usol, ok = lsoda(funcs[p.name].address, p.y0.copy(), np.array([0.0, p.t_end]), np.zeros(1), rtol,
-                         p.atol_ratio * rtol, MXSTEP)
+        usol, ok = lsoda(
+            funcs[p.name].address, p.y0.copy(), np.array([0.0, p.t_end]), np.zeros(1), rtol, p.atol_ratio * rtol, MXSTEP
+        )
         return usol[-1] if ok else np.full(p.y0.size, np.nan)
 
     return solve

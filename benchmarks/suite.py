@@ -27,6 +27,7 @@ benchmarks[] with stats and extra_info, datetime, version) plus the targets,
 ratios, the diffrax solver behind diffrax-best at each error level and missing
 peers; by default it goes to ``benchmarks/results/<UTC time>_<commit>.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -85,6 +86,7 @@ def say(text: str = "") -> None:
 
 # ---- environment --------------------------------------------------------------------------
 
+
 def machine_info() -> dict:
     """pytest-benchmark's machine_info fields, plus the package versions."""
     versions = {}
@@ -93,27 +95,43 @@ def machine_info() -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"node": platform.node(), "processor": platform.processor(), "machine": platform.machine(),
-            "python_implementation": platform.python_implementation(), "python_version": platform.python_version(),
-            "release": platform.release(), "system": platform.system(), "cpu": {"count": os.cpu_count()},
-            "versions": versions}
+    return {
+        "node": platform.node(),
+        "processor": platform.processor(),
+        "machine": platform.machine(),
+        "python_implementation": platform.python_implementation(),
+        "python_version": platform.python_version(),
+        "release": platform.release(),
+        "system": platform.system(),
+        "cpu": {"count": os.cpu_count()},
+        "versions": versions,
+    }
 
 
 def commit_info() -> dict:
     """Commit id, time, branch and whether the work tree has changes."""
+
     def git(*a):
         out = subprocess.run(["git", *a], cwd=HERE, capture_output=True, text=True)
         return out.stdout.strip() if out.returncode == 0 else None
 
-    return {"id": git("rev-parse", "HEAD"), "time": git("log", "-1", "--format=%cI"),
-            "branch": git("rev-parse", "--abbrev-ref", "HEAD"), "dirty": bool(git("status", "--porcelain")),
-            "project": "rasim"}
+    return {
+        "id": git("rev-parse", "HEAD"),
+        "time": git("log", "-1", "--format=%cI"),
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(git("status", "--porcelain")),
+        "project": "rasim",
+    }
 
 
 def run_child(*argv: str, env: dict | None = None) -> dict:
     """Run ``child.py`` in a fresh process; its JSON line."""
-    out = subprocess.run([sys.executable, str(HERE / "child.py"), *argv], capture_output=True, text=True,
-                         env={**os.environ, **(env or {})})
+    out = subprocess.run(
+        [sys.executable, str(HERE / "child.py"), *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
     if out.returncode != 0:
         raise RuntimeError(f"child.py {' '.join(argv)} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -121,16 +139,23 @@ def run_child(*argv: str, env: dict | None = None) -> dict:
 
 # ---- sections -------------------------------------------------------------------------------
 
+
 def startup_section() -> dict:
     """Cold compile and cached start (s), each first run minus a warm run."""
     with tempfile.TemporaryDirectory() as cache_dir:
         cold = run_child("start", env={"NUMBA_CACHE_DIR": cache_dir})
         cached = run_child("start", env={"NUMBA_CACHE_DIR": cache_dir})
-    out = {"cold_s": cold["first_s"] - cold["warm_s"], "cached_s": cached["first_s"] - cached["warm_s"],
-           "cold": cold, "cached": cached}
-    say(f"JIT start: cold compile {out['cold_s']:.1f} s; cached start {out['cached_s']:.2f} s "
+    out = {
+        "cold_s": cold["first_s"] - cold["warm_s"],
+        "cached_s": cached["first_s"] - cached["warm_s"],
+        "cold": cold,
+        "cached": cached,
+    }
+    say(
+        f"JIT start: cold compile {out['cold_s']:.1f} s; cached start {out['cached_s']:.2f} s "
         f"(import + first {START_PATIENTS}-patient cohort run minus a warm run; the cohort's own "
-        f"compile_s: cold {_fmt(cold['reported_compile_s'])} s, cached {_fmt(cached['reported_compile_s'])} s)")
+        f"compile_s: cold {_fmt(cold['reported_compile_s'])} s, cached {_fmt(cached['reported_compile_s'])} s)"
+    )
     return out
 
 
@@ -147,11 +172,19 @@ def single_section(cfg: Config) -> dict:
             t = time.perf_counter()
             status, _, stats = solve(prob, method)
             times.append(time.perf_counter() - t)
-        out[method] = {"median_s": float(np.median(times)), "min_s": min(times), "max_s": max(times),
-                       "rounds": len(times), "accepted_steps": int(stats[0]), "rejected_steps": int(stats[1]),
-                       "status": status.name}
-    say("one patient, 3 years (UC-MSC 4e7 IV day 0 + MTX 15 mg weekly), rtol 1e-6, one thread: "
-        + "; ".join(f"{m} {1e3 * v['median_s']:.1f} ms ({v['accepted_steps']} steps)" for m, v in out.items()))
+        out[method] = {
+            "median_s": float(np.median(times)),
+            "min_s": min(times),
+            "max_s": max(times),
+            "rounds": len(times),
+            "accepted_steps": int(stats[0]),
+            "rejected_steps": int(stats[1]),
+            "status": status.name,
+        }
+    say(
+        "one patient, 3 years (UC-MSC 4e7 IV day 0 + MTX 15 mg weekly), rtol 1e-6, one thread: "
+        + "; ".join(f"{m} {1e3 * v['median_s']:.1f} ms ({v['accepted_steps']} steps)" for m, v in out.items())
+    )
     return out
 
 
@@ -159,10 +192,12 @@ def workprec_section(cfg: Config, want_peers: bool) -> dict:
     """Work-precision points per method, ratios at equal error, missing peers."""
     sample = cases.problems(cfg.wp_patients)
     ref, check = workprec.reference(sample)
-    say(f"work-precision: {cases.SOURCE}; {cfg.wp_patients} patients, every method on the same ones, "
+    say(
+        f"work-precision: {cases.SOURCE}; {cfg.wp_patients} patients, every method on the same ones, "
         f"taking turns {cfg.rounds} rounds per tolerance (best time kept); error = max over patients, days and "
         f"states vs scipy Radau rtol {workprec.REFERENCE_RTOL:g} (rodas4 at that rtol differs by {check:.1e}); "
-        f"atol = 1e-3 rtol x state scale")
+        f"atol = 1e-3 rtol x state scale"
+    )
     missing, labels, runnable = {}, {}, []
     for method in solvers.methods(want_peers):
         labels[method.name] = method.label
@@ -189,12 +224,18 @@ def workprec_section(cfg: Config, want_peers: bool) -> dict:
         envelope = workprec.envelope_ratios(base, family)
         ratio[DIFFRAX_BEST] = [(e, r) for e, r, _ in envelope]
         best_of = {"members": sorted(family), "at": [{"error": e, "method": m} for e, _, m in envelope]}
-        labels[DIFFRAX_BEST] = "diffrax, best of " + " / ".join(n[len("diffrax-"):] for n in sorted(family))
+        labels[DIFFRAX_BEST] = "diffrax, best of " + " / ".join(n[len("diffrax-") :] for n in sorted(family))
     else:
         missing[DIFFRAX_BEST] = "no diffrax solver ran"
     print_workprec(points, ratio, labels, best_of)
-    return {"points": points, "ratios": ratio, "missing": missing, "labels": labels, "reference_check": check,
-            "diffrax_best_of": best_of}
+    return {
+        "points": points,
+        "ratios": ratio,
+        "missing": missing,
+        "labels": labels,
+        "reference_check": check,
+        "diffrax_best_of": best_of,
+    }
 
 
 def print_workprec(points: dict, ratio: dict, labels: dict, best_of: dict) -> None:
@@ -202,17 +243,19 @@ def print_workprec(points: dict, ratio: dict, labels: dict, best_of: dict) -> No
     say(f"  {'method':18s} {'rtol':>7s} {'error':>9s} {'patients/s':>11s} {'ms/patient':>11s}  failures")
     for name, pts in points.items():
         for p in pts:
-            say(f"  {name:18s} {p.rtol:7.0e} {p.error:9.2e} {p.patients / p.seconds:11.1f} "
-                f"{1e3 * p.per_patient:11.2f}  {p.failures}")
+            say(
+                f"  {name:18s} {p.rtol:7.0e} {p.error:9.2e} {p.patients / p.seconds:11.1f} "
+                f"{1e3 * p.per_patient:11.2f}  {p.failures}"
+            )
     say("  speed of rasim rodas4 relative to each method at equal achieved error (x faster):")
     for name, levels in ratio.items():
         text = ", ".join(f"{r:.2f}x @ {e:.0e}" for e, r in levels) or "no overlap of achieved errors"
         if name == DIFFRAX_BEST and best_of.get("at"):
-            text = ", ".join(f"{r:.2f}x @ {e:.0e} ({a['method'][len('diffrax-'):]})"
-                             for (e, r), a in zip(levels, best_of["at"]))
+            text = ", ".join(
+                f"{r:.2f}x @ {e:.0e} ({a['method'][len('diffrax-') :]})" for (e, r), a in zip(levels, best_of["at"])
+            )
             text += f"  [{labels[name]}: lower envelope of their fronts]"
         say(f"    {name:18s} {text}")
-
 
 
 def cohort_section(cfg: Config) -> list[dict]:
@@ -221,18 +264,28 @@ def cohort_section(cfg: Config) -> list[dict]:
     for n in cfg.sizes:
         projected = None if rate is None else n / rate
         if projected is not None and projected > cfg.case_budget:
-            runs.append({"patients": n, "projected_s": projected, "projected_from": measured_n,
-                         "skipped": f"projected {projected:.0f} s > budget {cfg.case_budget:.0f} s"})
-            say(f"cohort N={n:>7,}: SKIPPED, projected {projected:.0f} s from N={measured_n:,} "
-                f"(> --case-budget {cfg.case_budget:.0f} s)")
+            runs.append(
+                {
+                    "patients": n,
+                    "projected_s": projected,
+                    "projected_from": measured_n,
+                    "skipped": f"projected {projected:.0f} s > budget {cfg.case_budget:.0f} s",
+                }
+            )
+            say(
+                f"cohort N={n:>7,}: SKIPPED, projected {projected:.0f} s from N={measured_n:,} "
+                f"(> --case-budget {cfg.case_budget:.0f} s)"
+            )
             continue
         r = run_child("cohort", str(n))
         rate, measured_n = n / r["run_s"], n
         runs.append(r)
-        say(f"cohort N={n:>7,}: wall {r['wall_s']:8.1f} s (compile/load before it {r['compile_s']:.1f} s), "
+        say(
+            f"cohort N={n:>7,}: wall {r['wall_s']:8.1f} s (compile/load before it {r['compile_s']:.1f} s), "
             f"{n / r['wall_s']:8.1f} patients/s end to end, {n / r['trial_s']:8.1f} solve-only (trial "
             f"integration), peak memory {r['peak_mib']:.0f} MiB "
-            f"(before run {r['peak_mib_before']:.0f}), status != 0: {r['failures']}")
+            f"(before run {r['peak_mib_before']:.0f}), status != 0: {r['failures']}"
+        )
     return runs
 
 
@@ -246,21 +299,28 @@ def standard_section(cfg: Config) -> dict:
 def profile_section(cfg: Config) -> dict:
     """Solver cost model and, with rasim.cohort, the cohort pipeline stages."""
     kp = costs.kernel_profile(cases.problems(1))
-    say(f"where rodas4's time goes, one patient, rtol {kp['rtol']:g}, one thread: {1e3 * kp['seconds']:.1f} ms, "
-        f"{kp['accepted']} accepted + {kp['rejected']} rejected steps, {kp['rhs_calls']} RHS calls")
+    say(
+        f"where rodas4's time goes, one patient, rtol {kp['rtol']:g}, one thread: {1e3 * kp['seconds']:.1f} ms, "
+        f"{kp['accepted']} accepted + {kp['rejected']} rejected steps, {kp['rhs_calls']} RHS calls"
+    )
     for part, s in kp["parts_s"].items():
         say(f"  {part:46s} {1e3 * s:7.2f} ms  {s / kp['seconds']:6.1%}")
-    say(f"  (MTX forcing alone, inside RHS/Jacobian/df/dt: {1e3 * kp['mtx_forcing_s']:.2f} ms; unit costs ns: "
-        + ", ".join(f"{k} {v:.0f}" for k, v in kp["unit_ns"].items()) + ")")
+    say(
+        f"  (MTX forcing alone, inside RHS/Jacobian/df/dt: {1e3 * kp['mtx_forcing_s']:.2f} ms; unit costs ns: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in kp["unit_ns"].items())
+        + ")"
+    )
     out = {"kernel": kp}
     try:
         sp = costs.stage_profile(cfg.profile_patients)
     except Exception as exc:  # noqa: BLE001  (depends on the cohort module's internals)
         say(f"  cohort pipeline stages: not available ({type(exc).__name__}: {exc})")
         return out
-    say(f"cohort pipeline, {sp['patients']} patients, all cores: {sp['run_s']:.1f} s; "
+    say(
+        f"cohort pipeline, {sp['patients']} patients, all cores: {sp['run_s']:.1f} s; "
         f"{sp['candidates_per_patient']:.2f} candidates per enrolled patient; "
-        f"{sp['mean_trial_steps']:.0f} accepted trial steps per patient")
+        f"{sp['mean_trial_steps']:.0f} accepted trial steps per patient"
+    )
     for stage, s in sp["stages_s"].items():
         say(f"  {stage:54s} {s:7.2f} s  {s / sp['run_s']:6.1%}")
     out["stages"] = sp
@@ -275,6 +335,7 @@ def print_targets(results: list[dict]) -> None:
 
 # ---- JSON ----------------------------------------------------------------------------------
 
+
 def _fmt(x) -> str:
     return "-" if x is None else f"{x:.2f}"
 
@@ -282,16 +343,30 @@ def _fmt(x) -> str:
 def _bench(group: str, name: str, values: list[float], params: dict | None = None, **extra) -> dict:
     """One pytest-benchmark style entry (seconds)."""
     v = np.asarray(values, dtype=float)
-    stats = {"min": float(v.min()), "max": float(v.max()), "mean": float(v.mean()), "median": float(np.median(v)),
-             "stddev": float(v.std()), "rounds": int(v.size)}
-    return {"group": group, "name": name, "fullname": f"benchmarks/suite.py::{group}::{name}",
-            "params": params or {}, "stats": stats, "extra_info": extra}
+    stats = {
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "mean": float(v.mean()),
+        "median": float(np.median(v)),
+        "stddev": float(v.std()),
+        "rounds": int(v.size),
+    }
+    return {
+        "group": group,
+        "name": name,
+        "fullname": f"benchmarks/suite.py::{group}::{name}",
+        "params": params or {},
+        "stats": stats,
+        "extra_info": extra,
+    }
 
 
 def benchmarks_json(startup, single, wp, runs, profile, std) -> list[dict]:
     """Every figure as a benchmark entry."""
-    out = [_bench("compile", "cold", [startup["cold_s"]], **startup["cold"]),
-           _bench("compile", "cached", [startup["cached_s"]], **startup["cached"])]
+    out = [
+        _bench("compile", "cold", [startup["cold_s"]], **startup["cold"]),
+        _bench("compile", "cached", [startup["cached_s"]], **startup["cached"]),
+    ]
     for m, v in single.items():
         out.append(_bench("single-patient", m, [v["median_s"]], {"rtol": 1e-6}, **v))
     for name, pts in wp["points"].items():
@@ -331,6 +406,7 @@ def write_json(path: Path, doc: dict) -> None:
 
 # ---- main ----------------------------------------------------------------------------------
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run: fewer tolerances, patients and sizes")
@@ -343,9 +419,11 @@ def main() -> None:
         cfg = Config(**{**cfg.__dict__, "case_budget": a.case_budget})
     started = datetime.datetime.now(datetime.timezone.utc)
     machine, commit = machine_info(), commit_info()
-    say(f"rasim suite ({'quick' if a.quick else 'full'}), commit {str(commit['id'])[:10]}"
+    say(
+        f"rasim suite ({'quick' if a.quick else 'full'}), commit {str(commit['id'])[:10]}"
         f"{' (dirty)' if commit['dirty'] else ''}, python {machine['python_version']}, {os.cpu_count()} cores, "
-        f"numba {machine['versions']['numba']}; patients: {cases.SOURCE}")
+        f"numba {machine['versions']['numba']}; patients: {cases.SOURCE}"
+    )
     startup = startup_section()
     single = single_section(cfg)
     wp = workprec_section(cfg, not a.no_peers)
@@ -354,15 +432,23 @@ def main() -> None:
     profile = profile_section(cfg)
     verdicts = targets.evaluate(wp["ratios"], wp["missing"], runs, startup)
     print_targets(verdicts)
-    doc = {"machine_info": machine, "commit_info": commit, "datetime": started.isoformat(),
-           "version": "rasim-suite/1", "config": cfg.__dict__, "source": cases.SOURCE,
-           "benchmarks": benchmarks_json(startup, single, wp, runs, profile, std),
-           "standard_ratios_at_equal_error": {pr: {k: [{"error": e, "ratio": r} for e, r in v] for k, v in rat.items()}
-                                              for pr, rat in std["ratios"].items()},
-           "ratios_at_equal_error": {k: [{"error": e, "ratio": r} for e, r in v] for k, v in wp["ratios"].items()},
-           "diffrax_best_of": wp["diffrax_best_of"],
-           "missing": {**wp["missing"], **{f"standard-{k}": v for k, v in std["missing"].items()}},
-           "targets": verdicts}
+    doc = {
+        "machine_info": machine,
+        "commit_info": commit,
+        "datetime": started.isoformat(),
+        "version": "rasim-suite/1",
+        "config": cfg.__dict__,
+        "source": cases.SOURCE,
+        "benchmarks": benchmarks_json(startup, single, wp, runs, profile, std),
+        "standard_ratios_at_equal_error": {
+            pr: {k: [{"error": e, "ratio": r} for e, r in v] for k, v in rat.items()}
+            for pr, rat in std["ratios"].items()
+        },
+        "ratios_at_equal_error": {k: [{"error": e, "ratio": r} for e, r in v] for k, v in wp["ratios"].items()},
+        "diffrax_best_of": wp["diffrax_best_of"],
+        "missing": {**wp["missing"], **{f"standard-{k}": v for k, v in std["missing"].items()}},
+        "targets": verdicts,
+    }
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     write_json(a.json or HERE / "results" / f"{stamp}_{str(commit['id'])[:10]}.json", doc)
 

@@ -6,6 +6,7 @@ much.  Ratios are peer seconds per patient / rasim rodas4 seconds per patient at
 equal achieved error (``workprec.ratios``), so a ratio of 3 means rasim's cohort
 throughput is 3x the peer's.
 """
+
 from __future__ import annotations
 
 MEMORY_GROWTH_LIMIT = 0.10  # peak RSS of the largest run may exceed the smallest's by this fraction
@@ -25,8 +26,10 @@ def ratio_target(name: str, peer: str, levels: list, goal: float, missing: dict)
     best = max(r for _, r in levels)
     at = min(levels, key=lambda x: x[1])[0]
     short = sum(r < goal for _, r in levels)
-    detail = (f"{worst:.2f}x to {best:.2f}x over {len(levels)} error levels; worst {worst:.2f}x at error "
-              f"{at:.1e} = {worst / goal:.2f} of the goal" + (f"; below goal at {short}" if short else ""))
+    detail = (
+        f"{worst:.2f}x to {best:.2f}x over {len(levels)} error levels; worst {worst:.2f}x at error "
+        f"{at:.1e} = {worst / goal:.2f} of the goal" + (f"; below goal at {short}" if short else "")
+    )
     return _target(name, "met" if worst >= goal else "missed", worst, goal, detail)
 
 
@@ -53,8 +56,9 @@ def memory_target(runs: list[dict]) -> dict:
     lo, hi = pair
     growth = hi["peak_mib"] / lo["peak_mib"] - 1.0
     sizes = ", ".join(f"{r['peak_mib']:.0f} MiB at N={r['patients']:,}" for r in done)
-    detail = (f"{growth:+.1%} from N={lo['patients']:,} to N={hi['patients']:,} (limit +{MEMORY_GROWTH_LIMIT:.0%}); "
-              f"{sizes}")
+    detail = (
+        f"{growth:+.1%} from N={lo['patients']:,} to N={hi['patients']:,} (limit +{MEMORY_GROWTH_LIMIT:.0%}); {sizes}"
+    )
     chunk = lo.get("chunk_size")
     if chunk and lo["patients"] < 2 * chunk:
         detail += f"; N={lo['patients']:,} fills fewer than two {chunk:,}-patient chunks"
@@ -72,12 +76,27 @@ def evaluate(ratios: dict, missing: dict, runs: list[dict], startup: dict) -> li
         big_s, how = big["projected_s"], f" projected from N={big['projected_from']:,}"
     return [
         time_target("100,000 msc+dmard patients end to end <= 40 s on 2 cores (stretch 20 s)", big_s, 40.0, how),
-        ratio_target("cohort throughput >= 10x numbalsoda at equal error", "numbalsoda",
-                     ratios.get("numbalsoda", []), 10.0, missing),
-        ratio_target("cohort throughput >= 50x scipy odeint (LSODA Fortran driver) at equal error", "scipy-odeint",
-                     ratios.get("scipy-odeint", []), 50.0, missing),
-        ratio_target("diffrax (best of its stiff solvers at each error) slower than rasim at every error level",
-                     "diffrax-best", ratios.get("diffrax-best", []), 1.0, missing),
+        ratio_target(
+            "cohort throughput >= 10x numbalsoda at equal error",
+            "numbalsoda",
+            ratios.get("numbalsoda", []),
+            10.0,
+            missing,
+        ),
+        ratio_target(
+            "cohort throughput >= 50x scipy odeint (LSODA Fortran driver) at equal error",
+            "scipy-odeint",
+            ratios.get("scipy-odeint", []),
+            50.0,
+            missing,
+        ),
+        ratio_target(
+            "diffrax (best of its stiff solvers at each error) slower than rasim at every error level",
+            "diffrax-best",
+            ratios.get("diffrax-best", []),
+            1.0,
+            missing,
+        ),
         memory_target(runs),
         time_target("cold compile <= 20 s", startup.get("cold_s"), 20.0),
         time_target("cached start <= 1 s", startup.get("cached_s"), 1.0),

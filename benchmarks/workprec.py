@@ -16,6 +16,7 @@ at equal achieved error.
   envelope of its members' fronts: at each of rasim's front points, the
   cheapest member whose front covers that error (``envelope_ratios``).
 """
+
 from __future__ import annotations
 
 import math
@@ -87,8 +88,9 @@ def timed(method, prob: Problems, rtol: float, min_seconds: float, max_repeats: 
     return best, out
 
 
-def sweep(methods: list, prob: Problems, ref: np.ndarray, tolerances, rounds: int, min_seconds: float,
-          log=print) -> tuple[dict, dict]:
+def sweep(
+    methods: list, prob: Problems, ref: np.ndarray, tolerances, rounds: int, min_seconds: float, log=print
+) -> tuple[dict, dict]:
     """Every method at every tolerance on the same patients: ({name: [Point]}, {name: reason failed}).
 
     At each tolerance the methods take turns, ``rounds`` times, so a change in the
@@ -106,8 +108,9 @@ def sweep(methods: list, prob: Problems, ref: np.ndarray, tolerances, rounds: in
                     best[m.name], outs[m.name] = min(best.get(m.name, math.inf), got[0]), got[1]
         for name, out in outs.items():
             if name not in failed:
-                points[name].append(Point(rtol, error(out.y, ref), best[name], prob.n, rounds,
-                                          int(np.count_nonzero(out.status))))
+                points[name].append(
+                    Point(rtol, error(out.y, ref), best[name], prob.n, rounds, int(np.count_nonzero(out.status)))
+                )
     return {k: v for k, v in points.items() if k not in failed}, failed
 
 
@@ -123,8 +126,9 @@ def _attempt(method, failed: dict, log, fn, *args):
 
 def front(points: list[Point]) -> tuple[np.ndarray, np.ndarray]:
     """Pareto front as (log10 error, log10 seconds per patient), error ascending, cost descending."""
-    good = sorted((p for p in points if math.isfinite(p.error) and p.error > 0 and p.failures == 0),
-                  key=lambda p: p.error)
+    good = sorted(
+        (p for p in points if math.isfinite(p.error) and p.error > 0 and p.failures == 0), key=lambda p: p.error
+    )
     le, lt = [], []
     for p in good:
         if not lt or math.log10(p.per_patient) < lt[-1]:
@@ -143,7 +147,7 @@ def ratios(base: list[Point], peer: list[Point]) -> list[tuple[float, float]]:
     out = []
     for e, t in zip(be, bt):
         if pe[0] <= e <= pe[-1]:
-            out.append((10.0 ** e, 10.0 ** (np.interp(e, pe, pt) - t)))
+            out.append((10.0**e, 10.0 ** (np.interp(e, pe, pt) - t)))
     return out
 
 

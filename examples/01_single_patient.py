@@ -7,6 +7,7 @@ where it runs, or to the folder given as the first argument.
 
     python examples/01_single_patient.py [OUTDIR]
 """
+
 import sys
 from pathlib import Path
 
@@ -22,7 +23,12 @@ REGIMENS = {
     "UC-MSC 4e7 IV day 0": msc(4e7, days=[0], source="umbilical_cord"),
     "MSC + MTX": msc(4e7, days=[0]) + mtx(15, every=7),
 }
-PANELS = [("DAS28_ESR", "DAS28-ESR (score)"), ("CRP", "CRP (mg/L)"), ("ESR", "ESR (mm/h)"), ("Treg_pct", "Treg (% CD4+)")]
+PANELS = [
+    ("DAS28_ESR", "DAS28-ESR (score)"),
+    ("CRP", "CRP (mg/L)"),
+    ("ESR", "ESR (mm/h)"),
+    ("Treg_pct", "Treg (% CD4+)"),
+]
 
 
 def main(outdir: Path) -> Path:
@@ -43,8 +49,10 @@ def main(outdir: Path) -> Path:
     print(f"{'regimen':22s} {'DAS28 d0':>9s} {'d28':>6s} {'d182':>6s} {'d365':>6s} {'d1095':>6s}  status")
     for name, res in results.items():
         das = res["DAS28_ESR"]
-        print(f"{name:22s} {das[0]:9.2f} {das[28]:6.2f} {das[182]:6.2f} {das[365]:6.2f} {das[1095]:6.2f}  "
-              f"{res.status.name}")
+        print(
+            f"{name:22s} {das[0]:9.2f} {das[28]:6.2f} {das[182]:6.2f} {das[365]:6.2f} {das[1095]:6.2f}  "
+            f"{res.status.name}"
+        )
     print(f"figure: {out}")
     return out
 

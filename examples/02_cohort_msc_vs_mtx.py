@@ -11,6 +11,7 @@ non-responders, not only a median).
 
     python examples/02_cohort_msc_vs_mtx.py [OUTDIR]      # RASIM_EXAMPLE_PATIENTS=N to resize
 """
+
 import os
 import sys
 from pathlib import Path
@@ -26,8 +27,11 @@ PATIENTS = int(os.environ.get("RASIM_EXAMPLE_PATIENTS", 200))
 DAYS = (0, 28, 91, 182, 365)
 MSC = msc(4e7, days=[0], source="umbilical_cord")
 MTX = mtx({0: 7.5, 14: 10, 28: 15, 56: 20}, every=7)  # COMET titration
-ARMS = [Arm("MSC", "early_mtx_naive", MSC), Arm("MTX", "early_mtx_naive", MTX),
-        Arm("MSC+MTX", "early_mtx_naive", MSC + MTX)]
+ARMS = [
+    Arm("MSC", "early_mtx_naive", MSC),
+    Arm("MTX", "early_mtx_naive", MTX),
+    Arm("MSC+MTX", "early_mtx_naive", MSC + MTX),
+]
 
 
 def main(outdir: Path) -> Path:
@@ -43,8 +47,11 @@ def main(outdir: Path) -> Path:
         masks = res.responder_masks()  # (patients, days) booleans per criterion
         rates = [100 * masks[c][:, -1].mean() for c in ("EULAR_response", "ACR20", "DAS28_remission")]
         resolved = 100 * res.resolved_fraction()[-1]
-        print(f"{name:8s}" + "".join(f"{v:7.2f}" for v in das)
-              + f"  {rates[0]:4.0f}%  {rates[1]:5.0f}%  {rates[2]:8.0f}%  {resolved:7.0f}%")
+        print(
+            f"{name:8s}"
+            + "".join(f"{v:7.2f}" for v in das)
+            + f"  {rates[0]:4.0f}%  {rates[1]:5.0f}%  {rates[2]:8.0f}%  {resolved:7.0f}%"
+        )
 
     fig = Figure(figsize=(6, 4.2), layout="constrained")  # no pyplot: the backend is left alone
     ax = fig.subplots()

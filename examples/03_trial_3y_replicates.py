@@ -11,6 +11,7 @@ real trial of that size reports the effect.
 
     python examples/03_trial_3y_replicates.py [OUTDIR]    # RASIM_EXAMPLE_PATIENTS=N to resize
 """
+
 import os
 import sys
 from pathlib import Path
@@ -27,14 +28,17 @@ MARKERS = ("ESR", "CRP", "DAS28_ESR", "HAQ", "RF", "anti_CCP")
 
 def main(outdir: Path) -> Path:
     base = load("trial3y")
-    scenario = base.replace(patients=PATIENTS, observe=[0, 91, 182, 365, 730, 1095],
-                            arms=[a.to_dict() for a in base.arms if a.name in ARMS])
+    scenario = base.replace(
+        patients=PATIENTS, observe=[0, 91, 182, 365, 730, 1095], arms=[a.to_dict() for a in base.arms if a.name in ARMS]
+    )
     out = outdir / "03_trial3y"
     results = run_in_memory(scenario)  # per-patient results: the replicates draw patients
     write_results(scenario, results, out)
 
-    print(f"\nvirtual trials of {TRIAL_SIZE} patients (or the whole cohort if smaller): fraction of "
-          "trials with the marker significantly below baseline")
+    print(
+        f"\nvirtual trials of {TRIAL_SIZE} patients (or the whole cohort if smaller): fraction of "
+        "trials with the marker significantly below baseline"
+    )
     print(f"{'arm':18s}{'day':>6s}" + "".join(f"{m:>10s}" for m in MARKERS))
     for name, res in results.items():
         size = min(TRIAL_SIZE, int(res.ok.sum()))

@@ -14,6 +14,7 @@
 
     python examples/04_dose_response_sweep.py [OUTDIR]    # RASIM_EXAMPLE_PATIENTS=N to resize
 """
+
 import os
 import sys
 from pathlib import Path
@@ -36,8 +37,7 @@ def main(outdir: Path) -> Path:
     heat = typical.heatmap("msc_cells", "msc_interval", outdir / "04_dose_response.png")
 
     # 2. cohorts: the same patients (same seed) at every dose, MTX as their background
-    cohort = sweep({"msc_cells": CELLS}, base_arm="msc+dmard", patients=PATIENTS, day=365,
-                   endpoint="DAS28_ESR_change")
+    cohort = sweep({"msc_cells": CELLS}, base_arm="msc+dmard", patients=PATIENTS, day=365, endpoint="DAS28_ESR_change")
     print(f"\n{cohort.title}")
     print(f"{'cells':>8s}{'mean':>8s}{'p25':>8s}{'p75':>8s}")
     for r in cohort.rows:
@@ -45,8 +45,7 @@ def main(outdir: Path) -> Path:
     cohort.plot("msc_cells", outdir / "04_dose_response_cohort.png")
 
     # 3. MTX dose-response from the same day 0 (active on the arm's MTX 15 mg/week)
-    doses = sweep({"mtx_dose": [0, 7.5, 15, 25]}, base_arm="dmard", patients=0, day=182,
-                  endpoint="DAS28_ESR_change")
+    doses = sweep({"mtx_dose": [0, 7.5, 15, 25]}, base_arm="dmard", patients=0, day=182, endpoint="DAS28_ESR_change")
     print(f"\n{doses.title}: " + ", ".join(f"{r['mtx_dose']:g} mg {r['mean']:+.2f}" for r in doses.rows))
     doses.plot("mtx_dose", outdir / "04_mtx_dose.png")
     print(f"figures: {heat}, {outdir / '04_dose_response_cohort.png'}, {outdir / '04_mtx_dose.png'}")

@@ -9,6 +9,7 @@ below is what ``rasim show`` prints and ``rasim run my_trial.toml`` reads;
 
     python examples/06_custom_scenario.py [OUTDIR]    # RASIM_EXAMPLE_PATIENTS=N to resize
 """
+
 import os
 import sys
 import tempfile
@@ -51,8 +52,10 @@ def main(outdir: Path) -> Path:
         path = Path(tmp) / "bm_msc_moderate.toml"
         path.write_text(SCENARIO)
         scenario = load(path)  # validates everything; errors name the file and key
-    print(f"loaded {scenario.name}: {len(scenario.arms)} arms, {scenario.patients} patients each, "
-          f"params {scenario.params}")
+    print(
+        f"loaded {scenario.name}: {len(scenario.arms)} arms, {scenario.patients} patients each, "
+        f"params {scenario.params}"
+    )
     out = outdir / "06_custom"
     results = run_scenario(scenario, out)
     change = {name: res.mean("DAS28_ESR_change")[-1] for name, res in results.items()}

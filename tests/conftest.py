@@ -4,6 +4,7 @@ The model functions are wrapped as plain numpy callables so the tests can
 hand them to scipy (finite differences, solve_ivp, optimize.root) without
 going through rasim's own integrators.
 """
+
 from __future__ import annotations
 
 import numpy as np

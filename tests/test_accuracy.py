@@ -6,6 +6,7 @@ reference runs are live (~10 s in all); no stored reference file is needed.
 Observed rodas4 errors at default tolerances are ~2e-6 relative, well
 inside the 1e-4 requirement.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,14 +25,29 @@ RTOL = 1e-4
 # inflamed state (units as in rasim.model.OBSERVABLES), so that an observable
 # that falls far below its usual size is still held to 1e-4 of that size.
 TYPICAL = {
-    "CRP": 40.0, "ESR": 55.0, "TJC28": 14.0, "SJC28": 11.0, "pain": 65.0,
-    "patient_global": 68.0, "physician_global": 50.0, "HAQ": 1.7, "DAS28_ESR": 6.8,
-    "DAS28_CRP": 6.5, "RF": 100.0, "anti_CCP": 200.0, "Treg_pct": 3.8, "Th17_pct": 2.0,
-    "TNF": 15.0, "IL6": 25.0, "IL17": 8.0, "IL10": 5.0, "TGFb": 25.0, "cartilage": 0.5,
+    "CRP": 40.0,
+    "ESR": 55.0,
+    "TJC28": 14.0,
+    "SJC28": 11.0,
+    "pain": 65.0,
+    "patient_global": 68.0,
+    "physician_global": 50.0,
+    "HAQ": 1.7,
+    "DAS28_ESR": 6.8,
+    "DAS28_CRP": 6.5,
+    "RF": 100.0,
+    "anti_CCP": 200.0,
+    "Treg_pct": 3.8,
+    "Th17_pct": 2.0,
+    "TNF": 15.0,
+    "IL6": 25.0,
+    "IL17": 8.0,
+    "IL10": 5.0,
+    "TGFb": 25.0,
+    "cartilage": 0.5,
     "erosion": 0.5,
 }
 FLOOR = {name: 1e-4 * typical for name, typical in TYPICAL.items()}
-
 
 
 REGIMENS = {
@@ -66,8 +82,12 @@ def assert_close(result, reference, label):
 @pytest.mark.parametrize("name", list(REGIMENS))
 def test_rodas4_matches_tight_radau_over_three_years(name):
     regimen, background = REGIMENS[name]
-    reference = rasim.simulate(regimen, background=background, params=refractory(background), observe=DAYS, solver=TIGHT)
-    result = rasim.simulate(regimen, background=background, params=refractory(background), observe=DAYS, solver="rodas4")
+    reference = rasim.simulate(
+        regimen, background=background, params=refractory(background), observe=DAYS, solver=TIGHT
+    )
+    result = rasim.simulate(
+        regimen, background=background, params=refractory(background), observe=DAYS, solver="rodas4"
+    )
     # both start from the same day-0 state: only the integration differs
     np.testing.assert_array_equal(result.states[0], reference.states[0])
     assert_close(result, reference, f"rodas4 {name}")
@@ -77,8 +97,12 @@ def test_the_comparison_detects_an_inaccurate_solution():
     """The check above can fail: rodas4 at rtol 1e-2 is not within 1e-4 of Radau."""
     regimen, background = REGIMENS["msc+mtx"]
     days = DAYS[DAYS <= 120]
-    reference = rasim.simulate(regimen, background=background, params=refractory(background), days=120, observe=days, solver=TIGHT)
-    sloppy = rasim.simulate(regimen, background=background, params=refractory(background), days=120, observe=days, rtol=1e-2, atol=1e-2)
+    reference = rasim.simulate(
+        regimen, background=background, params=refractory(background), days=120, observe=days, solver=TIGHT
+    )
+    sloppy = rasim.simulate(
+        regimen, background=background, params=refractory(background), days=120, observe=days, rtol=1e-2, atol=1e-2
+    )
     with pytest.raises(AssertionError, match="rodas4 sloppy"):
         assert_close(sloppy, reference, "rodas4 sloppy")
 
@@ -89,8 +113,12 @@ SHORT = np.array([0, 0.5, 1, 2, 3, 7, 14, 21, 28, 42, 56, 91, 120])
 @pytest.mark.parametrize("name", ["msc", "msc+mtx"])
 def test_dopri5_matches_tight_radau_over_120_days(name):
     regimen, background = REGIMENS[name]
-    reference = rasim.simulate(regimen, background=background, params=refractory(background), days=120, observe=SHORT, solver=TIGHT)
-    result = rasim.simulate(regimen, background=background, params=refractory(background), days=120, observe=SHORT, solver="dopri5")
+    reference = rasim.simulate(
+        regimen, background=background, params=refractory(background), days=120, observe=SHORT, solver=TIGHT
+    )
+    result = rasim.simulate(
+        regimen, background=background, params=refractory(background), days=120, observe=SHORT, solver="dopri5"
+    )
     assert_close(result, reference, f"dopri5 {name}")
 
 

@@ -1,4 +1,5 @@
 """Numba's cache: outside the package tree, keyed by the source, reused by a second process."""
+
 from __future__ import annotations
 
 import os

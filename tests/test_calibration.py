@@ -6,6 +6,7 @@ tools/calibrate.py); tolerances are widened by the Monte Carlo error of the
 small cohort (2 standard errors) on top of each row's tolerance.  The tests on
 calibration-size cohorts are marked ``slow`` (``-m "not slow"`` leaves them out).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -69,26 +70,39 @@ def test_targets_file_carries_sources():
 
 
 # Targets the calibrated model still misses (docs/calibration.md); empty when all pass.
-_DURABLE = ("one infusion's benefit wanes over months in most patients (the typical patient keeps less than a "
-            "quarter of its best gain at 3 years, Wang 2013: 3-6 months per infusion), so He 2020's and Yang "
-            "2017's 12-month figures (completers, open label) are under-predicted; docs/calibration.md")
-_HAQ = ("one HAQ-DI map (haq_floor fixed, haq_k fitted) serves both populations: early RA reads 1.21 at baseline "
-        "against 1.0 while the refractory population reads 1.52 against RADIATE's 1.7, so the published gap "
-        "between the populations is wider than the model's; docs/calibration.md")
-_ONSET = ("the model's response to one infusion is near its peak at 1 month (EULAR response 46%, DAS28 "
-          "-0.98), while He 2020's completers reached 23% at 1 month and 53% at 3 months: the cells act "
-          "within days in the model, and their effect on memory Treg is fast; docs/calibration.md")
+_DURABLE = (
+    "one infusion's benefit wanes over months in most patients (the typical patient keeps less than a "
+    "quarter of its best gain at 3 years, Wang 2013: 3-6 months per infusion), so He 2020's and Yang "
+    "2017's 12-month figures (completers, open label) are under-predicted; docs/calibration.md"
+)
+_HAQ = (
+    "one HAQ-DI map (haq_floor fixed, haq_k fitted) serves both populations: early RA reads 1.21 at baseline "
+    "against 1.0 while the refractory population reads 1.52 against RADIATE's 1.7, so the published gap "
+    "between the populations is wider than the model's; docs/calibration.md"
+)
+_ONSET = (
+    "the model's response to one infusion is near its peak at 1 month (EULAR response 46%, DAS28 "
+    "-0.98), while He 2020's completers reached 23% at 1 month and 53% at 3 months: the cells act "
+    "within days in the model, and their effect on memory Treg is fast; docs/calibration.md"
+)
 KNOWN_MISSES: dict[str, str] = {"he-acr50-365": _DURABLE, "rw-base-haq": _HAQ, "he-eular-30": _ONSET}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target_id", [
-    pytest.param(t.id, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[t.id]))
-    if t.id in KNOWN_MISSES else t.id for t in cal.targets()])
+@pytest.mark.parametrize(
+    "target_id",
+    [
+        pytest.param(t.id, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[t.id]))
+        if t.id in KNOWN_MISSES
+        else t.id
+        for t in cal.targets()
+    ],
+)
 def test_calibrated_target_within_tolerance(fits, target_id):
     t, sim, se = next(f for f in fits if f[0].id == target_id)
-    assert abs(sim - t.value) <= t.tolerance + 2.0 * se, \
+    assert abs(sim - t.value) <= t.tolerance + 2.0 * se, (
         f"{t.id}: published {t.value}, simulated {sim:.3g} +/- {se:.2g}, tolerance {t.tolerance:.3g}"
+    )
 
 
 @pytest.mark.slow
@@ -200,17 +214,21 @@ def test_adipose_msc_joint_counts_fall_only_as_the_control_arms_do(arms):
         assert ratio["ad"] < 0.95 and ratio["ad"] > ratio["ctl"] - 0.1, (name, ratio)
 
 
-@pytest.mark.xfail(strict=True, reason="at 3 years DAS28 (99.5% of virtual 64-patient trials) and HAQ (100%) stay "
-                   "significantly below baseline, as they do in the control arm (98.5%, 99%: regression to the mean "
-                   "and placebo), but ESR (10%) and CRP (0%) have returned to it: the acute-phase markers follow "
-                   "the immune response, which wanes over months in most patients (docs/calibration.md)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="at 3 years DAS28 (99.5% of virtual 64-patient trials) and HAQ (100%) stay "
+    "significantly below baseline, as they do in the control arm (98.5%, 99%: regression to the mean "
+    "and placebo), but ESR (10%) and CRP (0%) have returned to it: the acute-phase markers follow "
+    "the immune response, which wanes over months in most patients (docs/calibration.md)",
+)
 @pytest.mark.slow
 def test_three_year_trial_claim_is_reproduced_by_virtual_replicates(arms):
     """Wang 2019: ESR, CRP, DAS28 and HAQ significantly below baseline at 1 and 3 years (n = 64)."""
     from rasim.cohort import trial_replicates
 
-    power = trial_replicates(arms["msc+dmard"], trials=200, size=64, days=(365, 1095),
-                             markers=("ESR", "CRP", "DAS28_ESR", "HAQ"), seed=1)
+    power = trial_replicates(
+        arms["msc+dmard"], trials=200, size=64, days=(365, 1095), markers=("ESR", "CRP", "DAS28_ESR", "HAQ"), seed=1
+    )
     assert all(p >= 0.8 for by_day in power.values() for p in by_day.values()), power
 
 

@@ -1,4 +1,5 @@
 """The ``rasim`` command line: subprocess (``python -m rasim``) and in-process (``cli.main``)."""
+
 import subprocess
 import sys
 import tomllib
@@ -9,22 +10,30 @@ import pytest
 from rasim import cli
 from rasim import scenario as S
 
+
 @pytest.fixture
 def runs(monkeypatch):
     """Replace rasim.runner.run_scenario and resume_run by recorders of their calls."""
     from rasim import runner
 
     calls = []
-    monkeypatch.setattr(runner, "run_scenario", lambda scenario, out_dir, threads=None, quiet=False, **kw:
-                        calls.append((scenario, Path(out_dir), threads, quiet)))
-    monkeypatch.setattr(runner, "resume_run", lambda out_dir, threads=None, quiet=False:
-                        calls.append(("resume", Path(out_dir), threads, quiet)))
+    monkeypatch.setattr(
+        runner,
+        "run_scenario",
+        lambda scenario, out_dir, threads=None, quiet=False, **kw: calls.append(
+            (scenario, Path(out_dir), threads, quiet)
+        ),
+    )
+    monkeypatch.setattr(
+        runner,
+        "resume_run",
+        lambda out_dir, threads=None, quiet=False: calls.append(("resume", Path(out_dir), threads, quiet)),
+    )
     return calls
 
 
 def rasim_cmd(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "rasim", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+    return subprocess.run([sys.executable, "-m", "rasim", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
 def main(capsys, *args):
@@ -34,6 +43,7 @@ def main(capsys, *args):
 
 
 # -- subprocess ----------------------------------------------------------------
+
 
 def test_subprocess_scenarios():
     r = rasim_cmd("scenarios")
@@ -59,12 +69,15 @@ def test_subprocess_params():
     assert "msc_homing_max" in names and names == [p.name for p in cli.parameters("homing")]
 
 
-@pytest.mark.parametrize("args, message", [
-    (("run", "nope"), "rasim: error: unknown scenario 'nope'"),
-    (("run", "--patients", "0"), "rasim: error: run: argument --patients: expected an integer >= 1"),
-    (("show", "missing.toml"), "rasim: error: missing.toml: no such scenario file"),
-    (("bogus",), "rasim: error: argument COMMAND: invalid choice: 'bogus'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("run", "nope"), "rasim: error: unknown scenario 'nope'"),
+        (("run", "--patients", "0"), "rasim: error: run: argument --patients: expected an integer >= 1"),
+        (("show", "missing.toml"), "rasim: error: missing.toml: no such scenario file"),
+        (("bogus",), "rasim: error: argument COMMAND: invalid choice: 'bogus'"),
+    ],
+)
 def test_subprocess_errors_exit_2_without_traceback(args, message, tmp_path):
     r = rasim_cmd(*args, cwd=tmp_path)
     assert r.returncode == 2
@@ -72,14 +85,17 @@ def test_subprocess_errors_exit_2_without_traceback(args, message, tmp_path):
 
 
 def test_subprocess_bad_file_names_the_key_path(tmp_path):
-    (tmp_path / "t.toml").write_text('name = "t"\n[[arms]]\nname = "a"\npopulation = "refractory"\n'
-                                     'regimen.doses = [ { drug = "msc", cells = -4e7 } ]\n')
+    (tmp_path / "t.toml").write_text(
+        'name = "t"\n[[arms]]\nname = "a"\npopulation = "refractory"\n'
+        'regimen.doses = [ { drug = "msc", cells = -4e7 } ]\n'
+    )
     r = rasim_cmd("show", "t.toml", cwd=tmp_path)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("rasim: error: t.toml: arms[0].regimen.doses[0].cells: MSC dose must be > 0")
 
 
 # -- in process ------------------------------------------------------------------
+
 
 def test_help_and_no_command(capsys):
     assert main(capsys, "--help")[0] == 0
@@ -107,21 +123,29 @@ def test_params(capsys):
     assert code == 1 and out == "" and "no parameter matches" in err
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "--observe", "0,x"], "argument --observe: expected a number, got 'x'"),
-    (["run", "--observe", "0,,28"], "argument --observe: expected numbers separated by commas"),
-    (["run", "--observe", "0,nan"], "expected a finite number"),
-    (["run", "--observe", "0,2000"], "trial3y.toml with command-line options: observe[1]: day 2000 is after"),
-    (["run", "--observe", "28,0"], "observe[1]: days must increase"),
-    (["run", "--days", "-5"], "trial3y.toml with command-line options: days: expected a finite number > 0"),
-    (["run", "--seed", "-1"], "argument --seed: expected an integer >= 0"),
-    (["run", "--threads", "0"], "argument --threads: expected an integer >= 1"),
-    (["show", "trial3"], "Did you mean 'trial3y'?"),
-    (["sweep", "--grid", "msc_homng_max=0.1"],
-     "unknown parameter or regimen setting 'msc_homng_max'. Did you mean 'msc_homing_max'"),
-    (["sweep", "--grid", "msc_homing_max=0.1,-1"], "grid['msc_homing_max']: expected finite numbers >= 0"),
-    (["sweep", "--grid", "msc_homing_max=0.1", "--patients", "-2"], "argument --patients: expected an integer >= 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--observe", "0,x"], "argument --observe: expected a number, got 'x'"),
+        (["run", "--observe", "0,,28"], "argument --observe: expected numbers separated by commas"),
+        (["run", "--observe", "0,nan"], "expected a finite number"),
+        (["run", "--observe", "0,2000"], "trial3y.toml with command-line options: observe[1]: day 2000 is after"),
+        (["run", "--observe", "28,0"], "observe[1]: days must increase"),
+        (["run", "--days", "-5"], "trial3y.toml with command-line options: days: expected a finite number > 0"),
+        (["run", "--seed", "-1"], "argument --seed: expected an integer >= 0"),
+        (["run", "--threads", "0"], "argument --threads: expected an integer >= 1"),
+        (["show", "trial3"], "Did you mean 'trial3y'?"),
+        (
+            ["sweep", "--grid", "msc_homng_max=0.1"],
+            "unknown parameter or regimen setting 'msc_homng_max'. Did you mean 'msc_homing_max'",
+        ),
+        (["sweep", "--grid", "msc_homing_max=0.1,-1"], "grid['msc_homing_max']: expected finite numbers >= 0"),
+        (
+            ["sweep", "--grid", "msc_homing_max=0.1", "--patients", "-2"],
+            "argument --patients: expected an integer >= 0",
+        ),
+    ],
+)
 def test_errors_exit_2(capsys, runs, args, message):
     code, _, err = main(capsys, *args)
     assert code == 2 and err.splitlines()[-1].startswith("rasim: error: ")
@@ -130,8 +154,21 @@ def test_errors_exit_2(capsys, runs, args, message):
 
 
 def test_run_passes_the_validated_scenario(capsys, runs, tmp_path):
-    code, out, _ = main(capsys, "run", "sources", "--patients", "5", "--observe", "0,28,91",
-                        "--days", "91", "--threads", "1", "--out", str(tmp_path))
+    code, out, _ = main(
+        capsys,
+        "run",
+        "sources",
+        "--patients",
+        "5",
+        "--observe",
+        "0,28,91",
+        "--days",
+        "91",
+        "--threads",
+        "1",
+        "--out",
+        str(tmp_path),
+    )
     assert code == 0 and out == f"results: {tmp_path}\n"
     ((scenario, out_dir, threads, quiet),) = runs
     assert (scenario.patients, scenario.days, scenario.observe) == (5, 91.0, (0.0, 28.0, 91.0))
@@ -156,16 +193,18 @@ def test_sweep(capsys, runs, tmp_path):
     assert lines[0] == "DAS28_ESR at day 365, msc+dmard (typical patient)"
     assert [line.split()[0] for line in lines[2:4]] == ["0.01", "0.1"] and lines[-1] == f"results: {tmp_path}"
     assert (tmp_path / "sweep.csv").is_file() and (tmp_path / "sweep.png").is_file()
-    assert main(capsys, "sweep", "--grid", "msc_homing_max", "--points", "3", "--quiet",
-                "--out", str(tmp_path))[:2] == (0, "")
+    assert main(capsys, "sweep", "--grid", "msc_homing_max", "--points", "3", "--quiet", "--out", str(tmp_path))[
+        :2
+    ] == (0, "")
     entry = cli.parameter("msc_homing_max")
     values = [float(line.split(",")[0]) for line in (tmp_path / "sweep.csv").read_text().splitlines()[1:]]
     assert values == pytest.approx([entry.low, (entry.low * entry.high) ** 0.5, entry.high], rel=1e-3)  # log
 
 
 def test_run_for_real(tmp_path):
-    r = rasim_cmd("run", "sources", "--patients", "4", "--days", "28", "--threads", "1",
-                  "--out", str(tmp_path / "out"), "--quiet")
+    r = rasim_cmd(
+        "run", "sources", "--patients", "4", "--days", "28", "--threads", "1", "--out", str(tmp_path / "out"), "--quiet"
+    )
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "out" / "summary.csv").is_file()
 
@@ -178,8 +217,9 @@ def test_version():
 def test_too_many_threads_refused_before_the_folder_is_made(capsys, runs, tmp_path):
     import numba
 
-    code, _, err = main(capsys, "run", "--threads", str(numba.config.NUMBA_NUM_THREADS + 1), "--out",
-                        str(tmp_path / "new"))
+    code, _, err = main(
+        capsys, "run", "--threads", str(numba.config.NUMBA_NUM_THREADS + 1), "--out", str(tmp_path / "new")
+    )
     assert code == 2 and "threads: expected an integer in 1.." in err and "cores" in err
     assert runs == [] and not (tmp_path / "new").exists()
 
@@ -192,7 +232,7 @@ def test_resume_takes_nothing_else(capsys, runs, tmp_path):
 
 
 def test_unsafe_params(capsys, runs, tmp_path):
-    text = (S.load("sources").to_toml().replace("[params]", "[params]\nmsc_effect_t = 0.99"))
+    text = S.load("sources").to_toml().replace("[params]", "[params]\nmsc_effect_t = 0.99")
     (tmp_path / "s.toml").write_text(text)
     code, _, err = main(capsys, "run", str(tmp_path / "s.toml"), "--out", str(tmp_path / "o"))
     assert code == 2 and "params.msc_effect_t" in err and "--unsafe-params" in err and runs == []

@@ -1,4 +1,5 @@
 """Clinical scores against hand-computed values (arithmetic written out)."""
+
 import math
 
 import numpy as np
@@ -8,6 +9,7 @@ from rasim import clinical as c
 
 
 # -- DAS28 -------------------------------------------------------------------
+
 
 def test_das28_esr_hand_computed():
     # 0.56*sqrt(10) = 0.56*3.16227766017 = 1.77087548969
@@ -42,8 +44,7 @@ def test_das28_crp_hand_computed():
 
 
 def test_das28_vectorised_and_broadcast():
-    got = c.das28_esr(np.array([10, 16, 4]), np.array([5, 4, 9]), np.array([30, 20, 1]),
-                      np.array([50, 40, 20]))
+    got = c.das28_esr(np.array([10, 16, 4]), np.array([5, 4, 9]), np.array([30, 20, 1]), np.array([50, 40, 20]))
     np.testing.assert_allclose(got, [5.47781269056, 5.45701259149, 2.24], atol=1e-10)
     got = c.das28_crp([4, 0], [9, 0], [9, 0], 20)  # scalar GH broadcast
     np.testing.assert_allclose(got, [4.02893063348, 0.96 + 0.28], atol=1e-10)
@@ -58,7 +59,16 @@ def test_das28_category_edges():
     assert codes.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, c.UNKNOWN]
     assert (c.CAT_REMISSION, c.CAT_LOW, c.CAT_MODERATE, c.CAT_HIGH) == (0, 1, 2, 3)
     assert c.das28_category(das, names=True).tolist() == [
-        "remission", "remission", "low", "low", "moderate", "moderate", "high", "high", ""]
+        "remission",
+        "remission",
+        "low",
+        "low",
+        "moderate",
+        "moderate",
+        "high",
+        "high",
+        "",
+    ]
     assert c.das28_category(3.2) == c.CAT_LOW
     assert c.das28_category(5.2, names=True) == "high"
     assert (c.REMISSION, c.LOW, c.HIGH) == (2.6, 3.2, 5.1)
@@ -76,18 +86,41 @@ def test_remission_and_low_activity():
 N, M, G = c.EULAR_NONE, c.EULAR_MODERATE, c.EULAR_GOOD
 
 
-@pytest.mark.parametrize("baseline, now, expected", [
-    # current <= 3.2
-    (2.6, 2.0, N), (2.61, 2.0, M), (3.2, 2.0, M), (3.21, 2.0, G), (5.0, 2.0, G),
-    (3.8, 3.2, N), (3.81, 3.2, M), (4.4, 3.2, M), (4.41, 3.2, G),
-    # 3.2 < current <= 5.1
-    (3.81, 3.21, N), (3.82, 3.21, M), (4.41, 3.21, M), (4.42, 3.21, M), (7.0, 4.0, M),
-    (5.7, 5.1, N), (5.71, 5.1, M), (6.3, 5.1, M), (6.31, 5.1, M),
-    # current > 5.1
-    (5.71, 5.11, N), (5.72, 5.11, N), (6.31, 5.11, N), (6.32, 5.11, M), (8.0, 5.5, M),
-    # worsening or no change
-    (3.0, 4.0, N), (4.0, 4.0, N), (6.0, 7.0, N),
-])
+@pytest.mark.parametrize(
+    "baseline, now, expected",
+    [
+        # current <= 3.2
+        (2.6, 2.0, N),
+        (2.61, 2.0, M),
+        (3.2, 2.0, M),
+        (3.21, 2.0, G),
+        (5.0, 2.0, G),
+        (3.8, 3.2, N),
+        (3.81, 3.2, M),
+        (4.4, 3.2, M),
+        (4.41, 3.2, G),
+        # 3.2 < current <= 5.1
+        (3.81, 3.21, N),
+        (3.82, 3.21, M),
+        (4.41, 3.21, M),
+        (4.42, 3.21, M),
+        (7.0, 4.0, M),
+        (5.7, 5.1, N),
+        (5.71, 5.1, M),
+        (6.3, 5.1, M),
+        (6.31, 5.1, M),
+        # current > 5.1
+        (5.71, 5.11, N),
+        (5.72, 5.11, N),
+        (6.31, 5.11, N),
+        (6.32, 5.11, M),
+        (8.0, 5.5, M),
+        # worsening or no change
+        (3.0, 4.0, N),
+        (4.0, 4.0, N),
+        (6.0, 7.0, N),
+    ],
+)
 def test_eular_full_table(baseline, now, expected):
     assert c.eular_response(baseline, now) == expected
 
@@ -101,8 +134,7 @@ def test_eular_vectorised_and_nan():
 
 # -- ACR ---------------------------------------------------------------------
 
-BASE = dict(tjc=10.0, sjc=10.0, pain=50.0, patient_global=50.0, physician_global=50.0,
-            haq=1.125, crp=20.0, esr=40.0)
+BASE = dict(tjc=10.0, sjc=10.0, pain=50.0, patient_global=50.0, physician_global=50.0, haq=1.125, crp=20.0, esr=40.0)
 
 
 def now(**changes):
@@ -119,8 +151,7 @@ def test_acr20_needs_tjc_sjc_and_3_of_5():
     # HAQ 1.125 -> 0.9 is exactly 20 % (0.225 / 1.125); physician 50 -> 40
     assert c.acr_response(BASE, now(tjc=8, sjc=8, haq=0.9, physician_global=40, pain=40))
     # all five core measures but TJC/SJC unchanged: no response
-    assert not c.acr_response(BASE, now(pain=0, patient_global=0, physician_global=0, haq=0,
-                                        crp=0))
+    assert not c.acr_response(BASE, now(pain=0, patient_global=0, physician_global=0, haq=0, crp=0))
 
 
 def test_acr50_and_acr70():
@@ -169,10 +200,10 @@ def test_acr_vectorised():
 
 # -- rounding ----------------------------------------------------------------
 
+
 def test_round_haq():
     x = [-0.3, 0.0, 0.06, 0.0625, 0.1, 0.18, 0.19, 1.0, 2.9, 2.95, 3.4]
-    assert c.round_haq(x).tolist() == [0.0, 0.0, 0.0, 0.125, 0.125, 0.125, 0.25, 1.0, 2.875,
-                                       3.0, 3.0]
+    assert c.round_haq(x).tolist() == [0.0, 0.0, 0.0, 0.125, 0.125, 0.125, 0.25, 1.0, 2.875, 3.0, 3.0]
     assert c.round_haq(1.3) == 1.25  # 1.3 / 0.125 = 10.4 -> 10 steps
     assert c.HAQ_MCID == 0.22
     assert math.isnan(c.round_haq(np.nan))

@@ -1,4 +1,5 @@
 """The cohort layer: reproducibility, failure isolation, measurement, input errors, day 0."""
+
 from __future__ import annotations
 
 
@@ -20,8 +21,9 @@ def small():
 
 
 def _same(a, b):
-    return all(np.array_equal(a.values[k], b.values[k], equal_nan=True) for k in a.values) \
-        and np.array_equal(a.status, b.status)
+    return all(np.array_equal(a.values[k], b.values[k], equal_nan=True) for k in a.values) and np.array_equal(
+        a.status, b.status
+    )
 
 
 def test_bit_for_bit_across_threads_and_chunks(small):
@@ -81,15 +83,18 @@ def test_max_steps_failure_is_a_status_not_an_exception():
     assert np.all(res.status == Status.MAX_STEPS) and res.n_failed == 3
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"arm": "msc+dmrd"}, "msc\\+dmard"),
-    ({"arm": "dmard", "patients": 0}, "patients"),
-    ({"arm": "dmard", "seed": -1}, "seed"),
-    ({"arm": "dmard", "variability": {"m1_activaton": 0.2}}, "m1_activation"),
-    ({"arm": "dmard", "params": {"mtx_ec5": 1.0}}, "mtx_ec50"),
-    ({"arm": "dmard", "observe": (0, 91, 28)}, "sorted"),
-    ({"arm": "dmard", "solver": "euler"}, "rodas4"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"arm": "msc+dmrd"}, "msc\\+dmard"),
+        ({"arm": "dmard", "patients": 0}, "patients"),
+        ({"arm": "dmard", "seed": -1}, "seed"),
+        ({"arm": "dmard", "variability": {"m1_activaton": 0.2}}, "m1_activation"),
+        ({"arm": "dmard", "params": {"mtx_ec5": 1.0}}, "mtx_ec50"),
+        ({"arm": "dmard", "observe": (0, 91, 28)}, "sorted"),
+        ({"arm": "dmard", "solver": "euler"}, "rodas4"),
+    ],
+)
 def test_bad_input_is_refused_before_running(kwargs, match):
     with pytest.raises(RasimError, match=match):
         Cohort(**kwargs)
@@ -183,6 +188,7 @@ def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
     months, upward only: imprinting still accrues in shorter disease), but HAQ measured after
     baseline falls further with the fluctuation than without it: patients qualified on a flare
     at screening drift back."""
+
     def drift(**measurement):
         res = Cohort("dmard", patients=2000, seed=8, observe=(0, 91, 182, 273), measurement=measurement).run()
         change = res["HAQ"][:, 1:].mean(axis=1) - res["HAQ"][:, 0]
@@ -197,6 +203,7 @@ def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
 def test_fibroblast_imprinting_accrues_with_disease_duration():
     """Day-0 imprinting grows with disease duration (early RA far below established RA),
     through the model's own accrual during the settle, not through a covariate effect."""
+
     def imprint(arm):
         c = Cohort(arm, patients=40, seed=2, observe=(0.0, 1.0))
         return c.problems().y0[:, model.INDEX["fls_imprint"]], c.run().covariates["duration"]

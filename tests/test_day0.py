@@ -1,4 +1,5 @@
 """Day 0: the generic Newton polish and stability test, and the two named strategies."""
+
 import dataclasses
 
 import numpy as np
@@ -99,9 +100,16 @@ def test_simulate_with_the_cohort_strategy_reproduces_a_cohort_patients_day0():
     res = c.run()
     for i in range(2):
         params = {q.name: P[i, k] for k, q in enumerate(model.PARAMETERS) if P[i, k] != model.DEFAULTS[k]}
-        one = rasim.simulate(None, days=1, observe=[0.0], params=params, background=ARMS["dmard"].background,
-                             covariates={"duration": float(cov["duration"][i])}, day0="replay",
-                             allow_out_of_range=True)
+        one = rasim.simulate(
+            None,
+            days=1,
+            observe=[0.0],
+            params=params,
+            background=ARMS["dmard"].background,
+            covariates={"duration": float(cov["duration"][i])},
+            day0="replay",
+            allow_out_of_range=True,
+        )
         assert one.observables["DAS28_ESR"][0] == pytest.approx(res.expected_das28[i, 0], abs=1e-4)
 
 
@@ -109,18 +117,25 @@ def test_cohort_day0_matches_newton_shooting_after_a_long_disease(monkeypatch):
     """The cohort's day 0 (mean-exposure replay + 56-day run-in of real doses) is the periodic
     state simulate() finds by Newton shooting, for disease old enough (40 years) that
     imprinting has reached the steady level the "steady" strategy starts from."""
-    long_standing = dataclasses.replace(arms_module.POPULATIONS["refractory"], name="long_standing",
-                                        duration=(40.0, 0.0))
+    long_standing = dataclasses.replace(
+        arms_module.POPULATIONS["refractory"], name="long_standing", duration=(40.0, 0.0)
+    )
     monkeypatch.setitem(arms_module.POPULATIONS, "long_standing", long_standing)
-    c = Cohort(Arm("dmard", "long_standing", background=ARMS["dmard"].background), patients=2, seed=5,
-               observe=(0.0, 1.0), dense=True)
+    c = Cohort(
+        Arm("dmard", "long_standing", background=ARMS["dmard"].background),
+        patients=2,
+        seed=5,
+        observe=(0.0, 1.0),
+        dense=True,
+    )
     P = c.enrol(np.arange(2))[0]
     res = c.run()
     immune = [model.INDEX[n] for n in ("th1", "th17", "treg", "treg_mem", "m1", "fls", "tnf", "il6", "crp")]
     for i in range(2):
         params = {q.name: P[i, k] for k, q in enumerate(model.PARAMETERS) if P[i, k] != model.DEFAULTS[k]}
-        ref = rasim.simulate(None, days=1, observe=[0.0], params=params, background=ARMS["dmard"].background,
-                             allow_out_of_range=True)
+        ref = rasim.simulate(
+            None, days=1, observe=[0.0], params=params, background=ARMS["dmard"].background, allow_out_of_range=True
+        )
         assert ref.day0.kind == "periodic"
         assert res.expected_das28[i, 0] == pytest.approx(ref.observables["DAS28_ESR"][0], abs=0.02)
         assert res.states[i, 0, immune] == pytest.approx(ref.states[0, immune], rel=2e-2)

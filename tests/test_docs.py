@@ -7,6 +7,7 @@
 * ``rasim`` command lines parse with the CLI's own parser; ``scenarios``,
   ``show`` and ``params`` run for real; install lines name extras that exist.
 """
+
 import os
 import re
 import shlex
@@ -30,8 +31,12 @@ QUICK = ("scenarios", "show", "params")  # commands run for real (seconds); the 
 
 
 def blocks(lang: str) -> list:
-    return [pytest.param(m.group(2), id=f"{path.name}:{path.read_text()[:m.start()].count(chr(10)) + 1}")
-            for path in DOCS for m in FENCE.finditer(path.read_text()) if m.group(1) == lang]
+    return [
+        pytest.param(m.group(2), id=f"{path.name}:{path.read_text()[: m.start()].count(chr(10)) + 1}")
+        for path in DOCS
+        for m in FENCE.finditer(path.read_text())
+        if m.group(1) == lang
+    ]
 
 
 def small(code: str) -> str:
@@ -47,10 +52,15 @@ def test_blocks_are_found():
 def test_python_block_runs(code, tmp_path):
     script = tmp_path / "block.py"
     script.write_text(small(code))
-    env = {**os.environ, "MPLBACKEND": "Agg", "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "2"),
-           "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")])}
-    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env,
-                       timeout=600)
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "2"),
+        "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]),
+    }
+    r = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600
+    )
     assert r.returncode == 0, r.stderr[-3000:]
 
 

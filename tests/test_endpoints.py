@@ -1,5 +1,6 @@
 """Names, statuses and the result protocol: the output registry (``rasim.endpoints``), patient
 statuses with remedies (``PatientStatus``), and ``CohortSummary`` as the runner and CLI use it."""
+
 import logging
 
 import numpy as np
@@ -15,6 +16,7 @@ DAYS = (0, 28)
 
 
 # ---- the registry -----------------------------------------------------------------------------
+
 
 def test_every_group_is_a_view_of_the_registry():
     for group in (E.MODEL, E.ITEMS, E.SCORES, E.BIOMARKERS, E.COHORT, E.SUMMARY, E.DATASET, E.CRITERIA):
@@ -44,8 +46,9 @@ def test_units_and_labels():
     assert E.label("EULAR_response") == "EULAR good or moderate"
 
 
-@pytest.mark.parametrize("name, hint", [("DAS28ESR", "'DAS28_ESR'"), ("CRP_chnge", "'CRP_change'"),
-                                        ("ACR20_change", "ACR20")])
+@pytest.mark.parametrize(
+    "name, hint", [("DAS28ESR", "'DAS28_ESR'"), ("CRP_chnge", "'CRP_change'"), ("ACR20_change", "ACR20")]
+)
 def test_unknown_names_say_did_you_mean(name, hint):
     with pytest.raises(rasim.OutputError, match=f"Did you mean .*{hint}") as e:
         E.output(name)
@@ -53,6 +56,7 @@ def test_unknown_names_say_did_you_mean(name, hint):
 
 
 # ---- statuses -----------------------------------------------------------------------------------
+
 
 def test_every_status_has_a_message_with_a_remedy():
     for s in [*Status, *PatientStatus]:
@@ -82,6 +86,7 @@ def test_solver_options_refusals_are_rasim_errors():
 
 
 # ---- one result protocol, through the runner and the command line ----------------------------------
+
 
 @pytest.fixture(scope="module")
 def cohorts():
@@ -121,8 +126,14 @@ def test_write_results_takes_a_summary_only_cohort(cohorts, tmp_path, caplog):
     scenario = load(path)
     with caplog.at_level(logging.INFO, logger="rasim"):
         files = runner.write_results(scenario, {"dmard": stream}, tmp_path / "s")
-    assert {p.name for p in files} >= {"summary.csv", "responders.csv", "counts.csv", "bands.png",
-                                       "responders.png", "distribution.png"}
+    assert {p.name for p in files} >= {
+        "summary.csv",
+        "responders.csv",
+        "counts.csv",
+        "bands.png",
+        "responders.png",
+        "distribution.png",
+    }
     assert not (tmp_path / "s" / "dataset.csv").exists() and not (tmp_path / "s" / "patients").exists()
     assert "kept summaries only" in caplog.text and "dmard" in caplog.text
     runner.write_results(scenario, {"dmard": full}, tmp_path / "p")
@@ -136,8 +147,24 @@ def test_write_results_takes_a_summary_only_cohort(cohorts, tmp_path, caplog):
 def test_cli_run_keep_summary_writes_its_outputs(tmp_path, capsys):
     from rasim import cli
 
-    code = cli.main(["run", "sources", "--patients", "20", "--days", "28", "--observe", "0,28", "--threads", "1",
-                     "--keep", "summary", "--out", str(tmp_path / "out")])
+    code = cli.main(
+        [
+            "run",
+            "sources",
+            "--patients",
+            "20",
+            "--days",
+            "28",
+            "--observe",
+            "0,28",
+            "--threads",
+            "1",
+            "--keep",
+            "summary",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     names = {p.name for p in (tmp_path / "out").iterdir()}

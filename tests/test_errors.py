@@ -1,4 +1,5 @@
 """Every refusal is a RasimError, and every exception class is exported from rasim."""
+
 import inspect
 
 import numpy as np
@@ -10,32 +11,48 @@ from rasim import errors
 
 def test_every_error_is_exported_and_a_rasim_error():
     classes = {name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception)}
-    assert classes == {"RasimError", "ParameterError", "RegimenError", "CovariateError", "ScenarioError",
-                       "SolverOptionsError", "EquilibriumError", "FolderError", "RunInterrupted", "OutputError"}
+    assert classes == {
+        "RasimError",
+        "ParameterError",
+        "RegimenError",
+        "CovariateError",
+        "ScenarioError",
+        "SolverOptionsError",
+        "EquilibriumError",
+        "FolderError",
+        "RunInterrupted",
+        "OutputError",
+    }
     for name in classes:
         assert getattr(rasim, name) is getattr(errors, name) and name in rasim.__all__
         assert issubclass(getattr(errors, name), rasim.RasimError)
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(solver="rodas"), "Did you mean 'rodas4'"),
-    (dict(solver=3), "solver must be a method name"),
-    (dict(rtol=0.0), "rtol must be a finite number > 0"),
-    (dict(rtol="x"), "rtol"),
-    (dict(atol=np.full(3, 1e-9)), "atol has 3 entries"),
-    (dict(atol=-1.0), "atol values must be finite and > 0"),
-    (dict(solver=rasim.SolverOptions(), rtol=-1.0), "rtol"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(solver="rodas"), "Did you mean 'rodas4'"),
+        (dict(solver=3), "solver must be a method name"),
+        (dict(rtol=0.0), "rtol must be a finite number > 0"),
+        (dict(rtol="x"), "rtol"),
+        (dict(atol=np.full(3, 1e-9)), "atol has 3 entries"),
+        (dict(atol=-1.0), "atol values must be finite and > 0"),
+        (dict(solver=rasim.SolverOptions(), rtol=-1.0), "rtol"),
+    ],
+)
 def test_simulate_refuses_solver_options_as_rasim_error(options, message):
     with pytest.raises(rasim.SolverOptionsError, match=message):
         rasim.simulate(days=10, **options)
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(solver="rodas"), "Did you mean 'rodas4'"),
-    (dict(rtol=2.0), "rtol must be a number in"),
-    (dict(max_steps=0), "max_steps"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(solver="rodas"), "Did you mean 'rodas4'"),
+        (dict(rtol=2.0), "rtol must be a number in"),
+        (dict(max_steps=0), "max_steps"),
+    ],
+)
 def test_cohort_refuses_solver_options_as_rasim_error(options, message):
     with pytest.raises(rasim.RasimError, match=message):
         rasim.Cohort("dmard", patients=2, **options)

@@ -1,12 +1,21 @@
 """The measurement model: which items the declared placebo term touches."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from rasim.cohort import measurement
 
-EXPECTED = {"TJC28": 14.0, "SJC28": 10.0, "ESR": 50.0, "CRP": 30.0, "pain": 60.0,
-            "patient_global": 60.0, "physician_global": 60.0, "HAQ": 1.5}
+EXPECTED = {
+    "TJC28": 14.0,
+    "SJC28": 10.0,
+    "ESR": 50.0,
+    "CRP": 30.0,
+    "pain": 60.0,
+    "patient_global": 60.0,
+    "physician_global": 60.0,
+    "HAQ": 1.5,
+}
 
 
 def _measured(placebo_pro: float, day: float) -> dict[str, np.ndarray]:

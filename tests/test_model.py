@@ -6,6 +6,7 @@ linear PK ODE written out here, the published DAS28 formulas, or a
 qualitative law of the biology the model encodes (a knocked-out interaction
 moves its read-out the right way).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -32,11 +33,28 @@ N = model.N_STATES
 
 # States whose production constants are balanced (tools/balance_parameters.py)
 # plus the two states set "at balance" by reference_vector.
-IMMUNE = ("th1", "th17", "tfh", "treg", "treg_mem", "m1", "m2", "fls", "tnf", "il6", "il17",
-          "il10", "tgfb", "crp", "fibrinogen", "autoab")
+IMMUNE = (
+    "th1",
+    "th17",
+    "tfh",
+    "treg",
+    "treg_mem",
+    "m1",
+    "m2",
+    "fls",
+    "tnf",
+    "il6",
+    "il17",
+    "il10",
+    "tgfb",
+    "crp",
+    "fibrinogen",
+    "autoab",
+)
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def fd_jacobian(f, t, y, rel=1e-5):
     """Central finite differences of f(t, y) in y (step relative to the state scale)."""
@@ -60,15 +78,13 @@ def assert_jacobian_matches(m: Model, t: float, y: np.ndarray, rtol=1e-5):
     bad = np.abs(a - n) > rtol * np.abs(n) + floor
     if bad.any():
         rows, cols = np.nonzero(bad)
-        detail = [(model.NAMES[i], model.NAMES[j], analytic[i, j], numeric[i, j])
-                  for i, j in zip(rows[:10], cols[:10])]
+        detail = [(model.NAMES[i], model.NAMES[j], analytic[i, j], numeric[i, j]) for i, j in zip(rows[:10], cols[:10])]
         pytest.fail(f"Jacobian differs from finite differences at (d f_i / d y_j, analytic, FD): {detail}")
 
 
 def polish(m: Model, y0: np.ndarray) -> np.ndarray:
     """Newton-type polishing (scipy hybr with the analytic Jacobian) of f(y) = 0."""
-    sol = root(lambda y: m.f(0.0, y), y0, jac=lambda y: m.jac(0.0, y), method="hybr",
-               options={"xtol": 1e-14})
+    sol = root(lambda y: m.f(0.0, y), y0, jac=lambda y: m.jac(0.0, y), method="hybr", options={"xtol": 1e-14})
     residual = np.max(np.abs(m.f(0.0, sol.x)) / S)
     assert residual < 1e-10, f"root finding did not converge: scaled residual {residual:.2e} ({sol.message})"
     return sol.x
@@ -100,8 +116,7 @@ def das28_esr(y, p=model.DEFAULTS):
 def steady(params=None, covariates=None) -> rasim.SimulationResult:
     """Day-0 (untreated inflamed steady state) of a patient with ``params`` (knockouts may leave
     the plausible ranges)."""
-    return rasim.simulate(None, days=1, observe=[0.0], params=params, covariates=covariates,
-                          allow_out_of_range=True)
+    return rasim.simulate(None, days=1, observe=[0.0], params=params, covariates=covariates, allow_out_of_range=True)
 
 
 def value(result, name, i=0):
@@ -109,6 +124,7 @@ def value(result, name, i=0):
 
 
 # --------------------------------------------------------------------------- Jacobian
+
 
 @pytest.mark.parametrize("which", ["inflamed", "resolved"])
 def test_jacobian_matches_finite_differences_at_reference_states(default_model, which):
@@ -123,8 +139,7 @@ def test_jacobian_matches_finite_differences_at_random_state_with_msc_and_mtx():
     rng = np.random.default_rng(20240611)
     p = model.parameter_vector({"ia_joint_fraction": 3.0 / 28.0})
     times = np.array([0.0, 7.0, 14.0])
-    m = Model(p, (times, np.array([pk.DEPOT_GUT, pk.DEPOT_CENTRAL, pk.DEPOT_GUT]),
-                  np.array([15.0, 10.0, 15.0])))
+    m = Model(p, (times, np.array([pk.DEPOT_GUT, pk.DEPOT_CENTRAL, pk.DEPOT_GUT]), np.array([15.0, 10.0, 15.0])))
     t = 16.3
     assert pk.polyglutamate(t, m.args)[0] > 0.1
     for _ in range(3):
@@ -144,8 +159,9 @@ def test_dfdt_matches_finite_differences_in_time_with_mtx_doses():
         analytic = m.dfdt(t, y)
         h = 1e-4
         numeric = (m.f(t + h, y) - m.f(t - h, y)) / (2 * h)
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-5, atol=1e-9 * np.max(np.abs(numeric)),
-                                   err_msg=f"dfdt at t={t}")
+        np.testing.assert_allclose(
+            analytic, numeric, rtol=1e-5, atol=1e-9 * np.max(np.abs(numeric)), err_msg=f"dfdt at t={t}"
+        )
         checked += np.count_nonzero(np.abs(analytic) > 1e-8)
     assert checked > 0, "dfdt was zero everywhere: the test would not test anything"
     # Without MTX the model is autonomous.
@@ -154,12 +170,18 @@ def test_dfdt_matches_finite_differences_in_time_with_mtx_doses():
 
 def test_generated_jacobian_is_up_to_date():
     pytest.importorskip("sympy")
-    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "generate_jacobian.py"), "--check"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "generate_jacobian.py"), "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 # --------------------------------------------------------------------------- balance
+
 
 def test_balanced_values_equal_the_table():
     """The balance constants in use (table, or the calibration's recomputed ones) make
@@ -183,13 +205,15 @@ def test_reference_states_are_steady_for_immune_and_cytokine_states(default_mode
         i = IX[name]
         # residual relative to the state's own turnover flux (loss rate x level)
         assert abs(f[i]) <= 1e-5 * turnover[i], (
-            f"d{name}/dt = {f[i]:.3g} at the {which} reference (turnover {turnover[i]:.3g})")
+            f"d{name}/dt = {f[i]:.3g} at the {which} reference (turnover {turnover[i]:.3g})"
+        )
     # The reference levels are the ones in the table.
     for name, level in model.parameters.REFERENCE_STATES[which].items():
         assert y[IX[name]] == level
 
 
 # --------------------------------------------------------------------------- equilibria
+
 
 def _eig(m, y):
     return np.linalg.eigvals(m.jac(0.0, y))
@@ -276,11 +300,13 @@ def test_bistable_with_a_saddle_between_the_attractors(default_model, attractors
 
 # --------------------------------------------------------------------------- periodic background
 
+
 @pytest.fixture(scope="module")
 def background_run():
     tight = rasim.SolverOptions(rtol=1e-10, atol=1e-12)
-    return rasim.simulate(None, background=mtx(15), days=70, observe=np.arange(0.0, 71.0, 7.0),
-                          solver=tight, params=MTX_REFRACTORY)
+    return rasim.simulate(
+        None, background=mtx(15), days=70, observe=np.arange(0.0, 71.0, 7.0), solver=tight, params=MTX_REFRACTORY
+    )
 
 
 def test_background_day0_is_the_periodic_state(background_run):
@@ -308,14 +334,22 @@ def test_background_day0_is_periodic_to_the_shooting_accuracy(background_run):
 # --------------------------------------------------------------------------- MTX PK
 
 DOSE_TIMES = np.array([0.0, 7.0, 14.0, 14.5, 21.0, 30.0, 30.0])
-DOSE_DEPOTS = np.array([pk.DEPOT_GUT, pk.DEPOT_GUT, pk.DEPOT_GUT, pk.DEPOT_CENTRAL,
-                        pk.DEPOT_GUT, pk.DEPOT_CENTRAL, pk.DEPOT_GUT])
+DOSE_DEPOTS = np.array(
+    [pk.DEPOT_GUT, pk.DEPOT_GUT, pk.DEPOT_GUT, pk.DEPOT_CENTRAL, pk.DEPOT_GUT, pk.DEPOT_CENTRAL, pk.DEPOT_GUT]
+)
 DOSE_MG = np.array([7.5, 15.0, 15.0, 10.0, 20.0, 12.5, 2.5])
 
 
 def pk_grid():
-    t = np.concatenate([np.linspace(0.0, 45.0, 181), DOSE_TIMES, DOSE_TIMES + 1e-9,
-                        DOSE_TIMES[DOSE_TIMES > 0] - 1e-9, [0.01, 0.05, 14.51]])
+    t = np.concatenate(
+        [
+            np.linspace(0.0, 45.0, 181),
+            DOSE_TIMES,
+            DOSE_TIMES + 1e-9,
+            DOSE_TIMES[DOSE_TIMES > 0] - 1e-9,
+            [0.01, 0.05, 14.51],
+        ]
+    )
     return np.unique(t)
 
 
@@ -328,11 +362,13 @@ def pk_reference(p, t_eval):
 
     def f(t, x):
         gut, central, pg, _, _ = x
-        return [-ka * gut,
-                f_oral * ka * gut - (kel + kin) * central,
-                kin * central - kout * pg,
-                (1 - f_oral) * ka * gut,
-                kel * central + kout * pg]
+        return [
+            -ka * gut,
+            f_oral * ka * gut - (kel + kin) * central,
+            kin * central - kout * pg,
+            (1 - f_oral) * ka * gut,
+            kel * central + kout * pg,
+        ]
 
     out = np.zeros((len(t_eval), 5))
     x = np.zeros(5)
@@ -351,8 +387,16 @@ def pk_reference(p, t_eval):
                     x[3] += (1 - f_sc) * mg
         sel = (t_eval >= a) & (t_eval < b)
         if sel.any():
-            seg = solve_ivp(f, (a, max(t_eval[sel].max(), a)), x, method="Radau", rtol=1e-12,
-                            atol=1e-14, t_eval=t_eval[sel], dense_output=False)
+            seg = solve_ivp(
+                f,
+                (a, max(t_eval[sel].max(), a)),
+                x,
+                method="Radau",
+                rtol=1e-12,
+                atol=1e-14,
+                t_eval=t_eval[sel],
+                dense_output=False,
+            )
             out[sel] = seg.y.T
     return out
 
@@ -428,7 +472,6 @@ def test_low_renal_function_raises_mtx_exposure():
 # --------------------------------------------------------------------------- non-negativity
 
 
-
 REGIMENS = {
     "none": (None, None),
     "mtx": (mtx(15), None),
@@ -444,7 +487,9 @@ REGIMENS = {
 @pytest.mark.parametrize("name", list(REGIMENS))
 def test_states_stay_non_negative(name):
     regimen, background = REGIMENS[name]
-    r = rasim.simulate(regimen, background=background, params=refractory(background), days=1095, observe=np.arange(0.0, 1095.5, 0.5))
+    r = rasim.simulate(
+        regimen, background=background, params=refractory(background), days=1095, observe=np.arange(0.0, 1095.5, 0.5)
+    )
     assert r.ok, r.status.message
     worst = np.min(r.states / S, axis=0)
     assert np.all(worst >= -1e-9), {n: w for n, w in zip(model.NAMES, worst) if w < -1e-9}
@@ -452,6 +497,7 @@ def test_states_stay_non_negative(name):
 
 
 # --------------------------------------------------------------------------- knockouts
+
 
 def test_tnf_il6_crp_chain(untreated):
     """TNF-a -> IL-6 -> CRP: removing TNF's boost of IL-6 lowers IL-6 and CRP;
@@ -498,12 +544,21 @@ def test_tfh_autoantibody_chain(untreated):
         assert value(ko, "IL6") == pytest.approx(value(untreated, "IL6"), rel=1e-9)
     seroneg = steady(covariates={"seropositive": 0})
     p = model.DEFAULTS
-    assert value(seroneg, "RF") == pytest.approx(p[model.PINDEX["rf_scale"]] * p[model.PINDEX["autoab_basal"]],
-                                                 rel=1e-6)
+    assert value(seroneg, "RF") == pytest.approx(
+        p[model.PINDEX["rf_scale"]] * p[model.PINDEX["autoab_basal"]], rel=1e-6
+    )
 
 
-MSC_EFFECTS = ("msc_effect_t", "msc_treg_induction", "msc_fls_reprogramming", "msc_m2_polarization",
-               "msc_tgfb", "vegf_pannus", "repair_cartilage_gain", "repair_bone_gain")
+MSC_EFFECTS = (
+    "msc_effect_t",
+    "msc_treg_induction",
+    "msc_fls_reprogramming",
+    "msc_m2_polarization",
+    "msc_tgfb",
+    "vegf_pannus",
+    "repair_cartilage_gain",
+    "repair_bone_gain",
+)
 
 
 def _rise(result, name):
@@ -530,8 +585,7 @@ def test_msc_signal_drives_treg_and_m2():
     assert _rise(no_m2, "m2") < 0.1 * _rise(full, "m2")  # only indirectly, via IL-10
     inert = run({name: 0.0 for name in MSC_EFFECTS})
     untreated_run = rasim.simulate(None, days=120, observe=obs)
-    np.testing.assert_allclose(inert.states[:, 3:], untreated_run.states[:, 3:], rtol=1e-7,
-                               atol=1e-9 * S[3:].max())
+    np.testing.assert_allclose(inert.states[:, 3:], untreated_run.states[:, 3:], rtol=1e-7, atol=1e-9 * S[3:].max())
 
 
 def test_mtx_effect_on_t_cells_and_macrophages():
@@ -553,6 +607,7 @@ def test_mtx_effect_on_t_cells_and_macrophages():
 
 # --------------------------------------------------------------------------- scenario facts
 
+
 @pytest.fixture(scope="module")
 def scenarios():
     obs = np.arange(0.0, 366.0, 1.0)
@@ -570,8 +625,10 @@ def refractory_msc():
     """The typical MTX-refractory patient on MTX 15 mg weekly: UC-MSC 4e7 IV once, twice, or not at all."""
     obs = np.arange(0.0, 1096.0, 1.0)
     regs = {"none": None, "once": msc(4e7), "twice": msc(4e7, days=[0, 120])}
-    return {k: rasim.simulate(r, days=1095, observe=obs, background=mtx(15), params=MTX_REFRACTORY)["DAS28_ESR"]
-            for k, r in regs.items()}
+    return {
+        k: rasim.simulate(r, days=1095, observe=obs, background=mtx(15), params=MTX_REFRACTORY)["DAS28_ESR"]
+        for k, r in regs.items()
+    }
 
 
 def test_one_infusion_gives_a_gradual_partial_response(refractory_msc):
@@ -600,14 +657,21 @@ def test_second_infusion_gives_a_larger_or_longer_improvement(refractory_msc):
 
 # --------------------------------------------------------------------------- observables
 
+
 def test_das28_equals_the_published_formulas(scenarios):
     for r in scenarios.values():
         o = r.observables
         esr = np.maximum(o["ESR"], 1.0)
-        das_esr = (0.56 * np.sqrt(o["TJC28"]) + 0.28 * np.sqrt(o["SJC28"]) + 0.70 * np.log(esr)
-                   + 0.014 * o["patient_global"])
-        das_crp = (0.56 * np.sqrt(o["TJC28"]) + 0.28 * np.sqrt(o["SJC28"]) + 0.36 * np.log(o["CRP"] + 1.0)
-                   + 0.014 * o["patient_global"] + 0.96)
+        das_esr = (
+            0.56 * np.sqrt(o["TJC28"]) + 0.28 * np.sqrt(o["SJC28"]) + 0.70 * np.log(esr) + 0.014 * o["patient_global"]
+        )
+        das_crp = (
+            0.56 * np.sqrt(o["TJC28"])
+            + 0.28 * np.sqrt(o["SJC28"])
+            + 0.36 * np.log(o["CRP"] + 1.0)
+            + 0.014 * o["patient_global"]
+            + 0.96
+        )
         np.testing.assert_allclose(o["DAS28_ESR"], das_esr, rtol=1e-12)
         np.testing.assert_allclose(o["DAS28_CRP"], das_crp, rtol=1e-12)
         assert np.all((o["TJC28"] >= 0) & (o["TJC28"] <= 28) & (o["SJC28"] >= 0) & (o["SJC28"] <= 28))
@@ -668,8 +732,10 @@ def test_esr_follows_fibrinogen_and_immunoglobulins():
     """ESR by hand: a 60-year-old woman's healthy median (Miller: (age + 10) / 2, times the
     healthy fraction) at reference fibrinogen and basal antibodies; each driver scales it."""
     p = model.parameter_vector({"age": 60.0, "female": 1.0})
-    q = {n: p[model.PINDEX[n]] for n in ("esr_healthy_fraction", "esr_fib_ref", "esr_fib_exponent",
-                                         "esr_ig_gain", "autoab_basal")}
+    q = {
+        n: p[model.PINDEX[n]]
+        for n in ("esr_healthy_fraction", "esr_fib_ref", "esr_fib_exponent", "esr_ig_gain", "autoab_basal")
+    }
     y = model.reference_vector(p, "inflamed")
     y[model.INDEX["fibrinogen"]] = q["esr_fib_ref"]
     y[model.INDEX["autoab"]] = q["autoab_basal"]

@@ -1,5 +1,6 @@
 """Trajectories and frames: named dense outputs, per-patient frames with the dataset's IDs,
 summary-only frames, repeated MSC infusions."""
+
 import numpy as np
 import pytest
 
@@ -38,8 +39,16 @@ def test_trajectories_as_an_xarray_dataset(dense):
 def test_patient_frames_carry_arm_covariates_and_the_dataset_ids():
     from rasim import runner
 
-    s = Scenario.from_dict({"name": "t", "patients": 3, "days": 28, "observe": [0, 28], "seed": 1,
-                            "arms": [{"arm": "dmard"}, {"arm": "msc+dmard"}]})
+    s = Scenario.from_dict(
+        {
+            "name": "t",
+            "patients": 3,
+            "days": 28,
+            "observe": [0, 28],
+            "seed": 1,
+            "arms": [{"arm": "dmard"}, {"arm": "msc+dmard"}],
+        }
+    )
     results = runner.run_in_memory(s, threads=1)
     data = runner.nonmem_dataset(s, results)
     for name, res in results.items():
@@ -71,9 +80,13 @@ def test_repeated_msc_infusions():
     assert r.doses[0].days == tuple(91.0 * k for k in range(9))
     assert r.to_dict()["doses"][0]["days"][-1] == 728.0
     assert msc(1e6, days=[14], every=28, until=70, per_kg=True).doses[0].days == (14.0, 42.0)
-    for kwargs, message in [({"every": 91}, "both every= .* and until="), ({"until": 100}, "both every="),
-                            ({"days": [0, 5], "every": 9, "until": 30}, "one first infusion day"),
-                            ({"every": -1, "until": 30}, "every"), ({"every": 7, "until": 0}, "must be after")]:
+    for kwargs, message in [
+        ({"every": 91}, "both every= .* and until="),
+        ({"until": 100}, "both every="),
+        ({"days": [0, 5], "every": 9, "until": 30}, "one first infusion day"),
+        ({"every": -1, "until": 30}, "every"),
+        ({"every": 7, "until": 0}, "must be after"),
+    ]:
         with pytest.raises(RegimenError, match=message):
             msc(4e7, **kwargs)
 

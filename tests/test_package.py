@@ -1,4 +1,5 @@
 """Packaging: one version, typed marker, changelog."""
+
 from importlib import resources
 from pathlib import Path
 
@@ -10,7 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_one_version():
     assert output.version() == rasim.__version__
-    assert f'version = "{rasim.__version__}"' in (ROOT / "pyproject.toml").read_text() or rasim.__version__ == "0+unknown"
+    assert (
+        f'version = "{rasim.__version__}"' in (ROOT / "pyproject.toml").read_text() or rasim.__version__ == "0+unknown"
+    )
 
 
 def test_typed_and_changelog():

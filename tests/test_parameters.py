@@ -1,4 +1,5 @@
 """The parameter table as data: kinds, references, parameter sets, fingerprints."""
+
 import numpy as np
 import pytest
 
@@ -35,9 +36,10 @@ def test_fitted_measurement_settings_say_so():
 def test_start_values_only_in_the_table_balance_computed():
     for p in model.PARAMETERS:
         assert (p.start is None) == (p.kind == "balance") == (p.name in balance.BALANCED), p.name
-    assert np.array_equal(P.DEFAULTS[~np.isnan(P.STARTS)] != P.STARTS[~np.isnan(P.STARTS)],
-                          np.array([p.kind == "calibrated" and p.value != p.start
-                                    for p in model.PARAMETERS if p.start is not None]))
+    assert np.array_equal(
+        P.DEFAULTS[~np.isnan(P.STARTS)] != P.STARTS[~np.isnan(P.STARTS)],
+        np.array([p.kind == "calibrated" and p.value != p.start for p in model.PARAMETERS if p.start is not None]),
+    )
 
 
 def test_calibrated_balance_constants_are_the_computed_ones():

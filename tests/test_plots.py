@@ -1,5 +1,6 @@
 """Figures: Figure objects without pyplot, captions, published markers by trial and design,
 units and complete legends, the distribution view."""
+
 import subprocess
 import sys
 
@@ -40,7 +41,7 @@ def test_no_pyplot_and_no_backend_switch(tmp_path):
 import sys, matplotlib
 matplotlib.use("svg")
 from rasim import plots
-plots.lines([1, 2], {{"a": [1, 2]}}, {str(tmp_path / 'l.png')!r}, "x (days)", "y (mm/h)", "t")
+plots.lines([1, 2], {{"a": [1, 2]}}, {str(tmp_path / "l.png")!r}, "x (days)", "y (mm/h)", "t")
 assert "matplotlib.pyplot" not in sys.modules
 assert matplotlib.get_backend() == "svg"
 """
@@ -50,11 +51,26 @@ assert matplotlib.get_backend() == "svg"
 
 
 def test_published_markers_only_on_arms_of_the_trials_design():
-    s = Scenario.from_dict({"name": "t", "days": 365, "arms": [
-        {"name": "control", "population": "refractory", "regimen": {"doses": []},
-         "background": {"doses": [{"drug": "mtx", "dose_mg": 15}]}},  # RADIATE's placebo + MTX design
-        {"name": "dmard", "population": "moderate_mtx", "regimen": {"doses": []},  # same name, other design
-         "background": {"doses": [{"drug": "mtx", "dose_mg": 15}]}}]})
+    s = Scenario.from_dict(
+        {
+            "name": "t",
+            "days": 365,
+            "arms": [
+                {
+                    "name": "control",
+                    "population": "refractory",
+                    "regimen": {"doses": []},
+                    "background": {"doses": [{"drug": "mtx", "dose_mg": 15}]},
+                },  # RADIATE's placebo + MTX design
+                {
+                    "name": "dmard",
+                    "population": "moderate_mtx",
+                    "regimen": {"doses": []},  # same name, other design
+                    "background": {"doses": [{"drug": "mtx", "dose_mg": 15}]},
+                },
+            ],
+        }
+    )
     pub = runner._published(s)
     assert pub and {p.arm for p in pub} == {"control"}
     assert "RADIATE (Emery 2008)" in {p.trial for p in pub}
@@ -62,8 +78,10 @@ def test_published_markers_only_on_arms_of_the_trials_design():
 
 
 def test_bands_caption_units_and_legend(tmp_path, results, figures):
-    pub = [plots.Published("dmard", "DAS28_ESR", 0.0, 6.8, 1.06, "RADIATE (Emery 2008)"),
-           plots.Published("dmard", "CRP", 0.0, 37.1, 41.2, "RADIATE (Emery 2008)")]
+    pub = [
+        plots.Published("dmard", "DAS28_ESR", 0.0, 6.8, 1.06, "RADIATE (Emery 2008)"),
+        plots.Published("dmard", "CRP", 0.0, 37.1, 41.2, "RADIATE (Emery 2008)"),
+    ]
     title = plots.caption("trial", 3, 12, "0.1.0")
     plots.bands({"dmard": results["dmard"]}, tmp_path / "bands.png", pub, caption=title)
     fig = figures["bands.png"]
@@ -101,9 +119,12 @@ def test_distribution_view_from_patients_and_from_streams(tmp_path, results, fig
 def test_sweep_heatmap_has_units_on_axes_and_colour_bar(tmp_path, figures):
     from rasim.sweep import SweepResult
 
-    rows = [{"msc_cells": c, "msc_interval": i, "mean": 5.0 - c / 1e8 - i / 1e3} for c in (0.0, 4e7) for i in (0.0, 90.0)]
+    rows = [
+        {"msc_cells": c, "msc_interval": i, "mean": 5.0 - c / 1e8 - i / 1e3} for c in (0.0, 4e7) for i in (0.0, 90.0)
+    ]
     SweepResult(("msc_cells", "msc_interval"), "DAS28_ESR", 365.0, "msc", 0, rows).heatmap(
-        "msc_cells", "msc_interval", tmp_path / "h.png")
+        "msc_cells", "msc_interval", tmp_path / "h.png"
+    )
     fig = figures["h.png"]
     assert {"msc_cells (cells per infusion)", "msc_interval (days to a 2nd infusion)"} <= labels(fig)
     assert fig.axes[1].get_ylabel() == "DAS28_ESR (score)"  # the colour bar

@@ -1,4 +1,5 @@
 """Populations and entry criteria as data: Python objects, [[populations]] tables, simulate covariates."""
+
 import dataclasses
 import math
 import tomllib
@@ -13,7 +14,7 @@ from rasim.cohort.measurement import qualifies
 from rasim.errors import CovariateError, RasimError, ScenarioError
 from rasim.model.presets import MTX_REFRACTORY
 
-POPULATION = '''
+POPULATION = """
 [[populations]]
 name = "mtx_ir"
 description = "active RA despite MTX"
@@ -24,13 +25,13 @@ seropositive = 0.75
 weight = { median = 72, sd_log = 0.2 }
 entry = { das28_min = 0, tjc_min = 8, sjc_min = 6, crp_min = 10, acute_phase = "crp" }
 background.doses = [ { drug = "mtx", dose_mg = 15.0, every = 7.0 } ]
-'''
-ARM = '''
+"""
+ARM = """
 [[arms]]
 name = "placebo+mtx"
 population = "mtx_ir"
 regimen.doses = []
-'''
+"""
 TEXT = 'name = "t"\npatients = 4\ndays = 28\nobserve = [0, 28]\n' + POPULATION + ARM
 
 
@@ -48,33 +49,66 @@ def error(tmp_path, text) -> str:
 
 # -- Entry and Population objects -------------------------------------------------------------
 
-@pytest.mark.parametrize("phase, expected", [("either", [True, True, True, False]), ("esr", [True, True, False, False]),
-                                             ("crp", [True, False, True, False]), ("both", [True, False, False, False])])
+
+@pytest.mark.parametrize(
+    "phase, expected",
+    [
+        ("either", [True, True, True, False]),
+        ("esr", [True, True, False, False]),
+        ("crp", [True, False, True, False]),
+        ("both", [True, False, False, False]),
+    ],
+)
 def test_acute_phase_rule(phase, expected):
-    measured = {"DAS28_ESR": np.full(4, 6.0), "TJC28": np.full(4, 10.0), "SJC28": np.full(4, 8.0),
-                "ESR": np.array([30.0, 30.0, 10.0, 10.0]), "CRP": np.array([12.0, 5.0, 12.0, 5.0])}
+    measured = {
+        "DAS28_ESR": np.full(4, 6.0),
+        "TJC28": np.full(4, 10.0),
+        "SJC28": np.full(4, 8.0),
+        "ESR": np.array([30.0, 30.0, 10.0, 10.0]),
+        "CRP": np.array([12.0, 5.0, 12.0, 5.0]),
+    }
     entry = Entry(das28_min=0.0, esr_min=28.0, crp_min=10.0, acute_phase=phase)
     assert qualifies(measured, entry).tolist() == expected
 
 
 def test_entry_without_acute_phase_minima_takes_everyone():
-    measured = {"DAS28_ESR": np.array([3.0, 4.0]), "TJC28": np.zeros(2), "SJC28": np.zeros(2),
-                "ESR": np.ones(2), "CRP": np.ones(2)}
+    measured = {
+        "DAS28_ESR": np.array([3.0, 4.0]),
+        "TJC28": np.zeros(2),
+        "SJC28": np.zeros(2),
+        "ESR": np.ones(2),
+        "CRP": np.ones(2),
+    }
     assert qualifies(measured, Entry(das28_min=0.0)).tolist() == [True, True]
     assert qualifies(measured, Entry()).tolist() == [False, True]  # DAS28 > 3.2
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"acute_phase": "crpp"}, "Did you mean 'crp'"), ({"tjc_min": 30}, "tjc_min"), ({"crp_min": -1}, "crp_min"),
-    ({"das28_min": 5.0, "das28_max": 4.0}, "das28_max"), ({"sjc_min": 2.5}, "sjc_min")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"acute_phase": "crpp"}, "Did you mean 'crp'"),
+        ({"tjc_min": 30}, "tjc_min"),
+        ({"crp_min": -1}, "crp_min"),
+        ({"das28_min": 5.0, "das28_max": 4.0}, "das28_max"),
+        ({"sjc_min": 2.5}, "sjc_min"),
+    ],
+)
 def test_entry_is_validated(kwargs, message):
     with pytest.raises(RasimError, match=message):
         Entry(**kwargs)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"age": (50, 10, 60, 80)}, "mean within"), ({"female": 1.5}, "female"), ({"duration": (0, 0.5)}, "duration"),
-    ({"weight": (70,)}, "weight"), ({"name": "a b"}, "name"), ({"entry": {"das28_min": 3}}, "Entry")])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"age": (50, 10, 60, 80)}, "mean within"),
+        ({"female": 1.5}, "female"),
+        ({"duration": (0, 0.5)}, "duration"),
+        ({"weight": (70,)}, "weight"),
+        ({"name": "a b"}, "name"),
+        ({"entry": {"das28_min": 3}}, "Entry"),
+    ],
+)
 def test_population_is_validated(kwargs, message):
     with pytest.raises(RasimError, match=message):
         Population(**{"name": "p", **kwargs})
@@ -92,10 +126,13 @@ def test_population_object_runs_in_an_arm_without_registry_edits():
 def test_entry_criteria_hold_at_screening_and_history_sets_day0():
     """Patients of a CRP-only population are screened on its background; changing the arm's
     background (a dose change at day 0) leaves the enrolled patients and day 0 alone."""
-    pop = Population("crp_only", entry=Entry(das28_min=0.0, tjc_min=8, crp_min=10.0, acute_phase="crp"),
-                     background=mtx(15))
-    runs = [Cohort(Arm("x", pop, background=mtx(dose)), patients=4, seed=2, observe=(0, 91)).run(threads=1)
-            for dose in (7.5, 25)]
+    pop = Population(
+        "crp_only", entry=Entry(das28_min=0.0, tjc_min=8, crp_min=10.0, acute_phase="crp"), background=mtx(15)
+    )
+    runs = [
+        Cohort(Arm("x", pop, background=mtx(dose)), patients=4, seed=2, observe=(0, 91)).run(threads=1)
+        for dose in (7.5, 25)
+    ]
     for name in ("age", "duration", "weight"):
         np.testing.assert_array_equal(runs[0].covariates[name], runs[1].covariates[name])
     np.testing.assert_allclose(runs[0].values["CRP"][:, 0], runs[1].values["CRP"][:, 0], rtol=1e-9)
@@ -103,6 +140,7 @@ def test_entry_criteria_hold_at_screening_and_history_sets_day0():
 
 
 # -- [[populations]] in scenario files ------------------------------------------------------------
+
 
 def test_populations_table_loads_round_trips_and_arm_inherits_background(tmp_path):
     s = load(tmp_path, TEXT)
@@ -119,21 +157,29 @@ def test_arm_can_drop_the_population_background(tmp_path):
     assert s.arms[0].background is None
 
 
-@pytest.mark.parametrize("edit, where, expected", [
-    (lambda t: t.replace('population = "mtx_ir"', 'population = "mtx_iR"'), "arms[0].population",
-     "Did you mean 'mtx_ir'"),
-    (lambda t: t.replace("female = 0.82", "femal = 0.82"), "populations[0].femal", "Did you mean 'female'"),
-    (lambda t: t.replace('acute_phase = "crp"', 'acute_phase = "CRP"'), "populations[0].entry.acute_phase",
-     "Valid: either, esr, crp, both"),
-    (lambda t: t.replace("tjc_min = 8", "tjc_minn = 8"), "populations[0].entry.tjc_minn", "Did you mean 'tjc_min'"),
-    (lambda t: t.replace("sd = 12,", "sd = -1,"), "populations[0].age", "age sd"),
-    (lambda t: t.replace("seropositive = 0.75", "seropositive = 2"), "populations[0].seropositive", "[0, 1]"),
-    (lambda t: t.replace("median = 7.5, ", ""), "populations[0].duration.median", "required key is missing"),
-    (lambda t: t.replace('name = "mtx_ir"', 'name = "refractory"'), "populations[0].name", "built-in"),
-    (lambda t: t.replace("every = 7.0 }", "every = 7.0, start = 3.0 }"), "populations[0].background",
-     "no start"),
-    (lambda t: t.replace("female = 0.82", 'female = "many"'), "populations[0].female", "finite number"),
-])
+@pytest.mark.parametrize(
+    "edit, where, expected",
+    [
+        (
+            lambda t: t.replace('population = "mtx_ir"', 'population = "mtx_iR"'),
+            "arms[0].population",
+            "Did you mean 'mtx_ir'",
+        ),
+        (lambda t: t.replace("female = 0.82", "femal = 0.82"), "populations[0].femal", "Did you mean 'female'"),
+        (
+            lambda t: t.replace('acute_phase = "crp"', 'acute_phase = "CRP"'),
+            "populations[0].entry.acute_phase",
+            "Valid: either, esr, crp, both",
+        ),
+        (lambda t: t.replace("tjc_min = 8", "tjc_minn = 8"), "populations[0].entry.tjc_minn", "Did you mean 'tjc_min'"),
+        (lambda t: t.replace("sd = 12,", "sd = -1,"), "populations[0].age", "age sd"),
+        (lambda t: t.replace("seropositive = 0.75", "seropositive = 2"), "populations[0].seropositive", "[0, 1]"),
+        (lambda t: t.replace("median = 7.5, ", ""), "populations[0].duration.median", "required key is missing"),
+        (lambda t: t.replace('name = "mtx_ir"', 'name = "refractory"'), "populations[0].name", "built-in"),
+        (lambda t: t.replace("every = 7.0 }", "every = 7.0, start = 3.0 }"), "populations[0].background", "no start"),
+        (lambda t: t.replace("female = 0.82", 'female = "many"'), "populations[0].female", "finite number"),
+    ],
+)
 def test_population_errors_name_the_key(tmp_path, edit, where, expected):
     text = edit(TEXT)
     message = error(tmp_path, text)
@@ -157,6 +203,7 @@ def test_rasim_show_prints_the_populations(tmp_path, capsys):
 
 
 # -- simulate() covariates --------------------------------------------------------------------------
+
 
 def test_unknown_covariate_lists_the_valid_names():
     with pytest.raises(CovariateError) as e:

@@ -1,5 +1,6 @@
 """The documentation site: generated reference pages current, every page in the nav, CI's install
 equal to the README's."""
+
 import importlib.util
 import re
 from pathlib import Path

@@ -1,5 +1,6 @@
 """``rasim run`` as a real process: killed (SIGKILL) and resumed, Ctrl-C (SIGINT), and a
 second run into a folder that another process is writing."""
+
 import json
 import os
 import signal
@@ -39,9 +40,25 @@ def scenario_file(tmp_path_factory):
 
 
 def start(scenario_file, out, *extra):
-    return subprocess.Popen([sys.executable, "-m", "rasim", "run", str(scenario_file), "--out", str(out),
-                             "--threads", "1", "--chunk-size", str(CHUNK), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "rasim",
+            "run",
+            str(scenario_file),
+            "--out",
+            str(out),
+            "--threads",
+            "1",
+            "--chunk-size",
+            str(CHUNK),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for_chunks(out, proc, chunks: int, timeout: float = 240.0) -> dict:

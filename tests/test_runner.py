@@ -1,5 +1,6 @@
 """``run_scenario``: a small two-arm scenario streamed into a folder, checked against
 in-memory cohorts; folder rules (busy, occupied, overwrite), interruption and resume."""
+
 import csv
 import json
 import subprocess
@@ -13,8 +14,17 @@ from rasim.cohort import CRITERIA, ENDPOINTS, Arm, Cohort
 from rasim.cohort.streaming import QUANTILE_ERROR, StreamingSummary
 from rasim.errors import RasimError
 from rasim.output import FolderError
-from rasim.runner import (COUNT_COLUMNS, DATASET_COLUMNS, MEASURED, RunInterrupted, _csv_text, nonmem_dataset,
-                          resume_run, run_scenario, write_results)
+from rasim.runner import (
+    COUNT_COLUMNS,
+    DATASET_COLUMNS,
+    MEASURED,
+    RunInterrupted,
+    _csv_text,
+    nonmem_dataset,
+    resume_run,
+    run_scenario,
+    write_results,
+)
 from rasim.scenario import Scenario
 
 TOML = """
@@ -33,8 +43,16 @@ population = "refractory"
 regimen.doses = [ { drug = "msc", cells = 1e6, per_kg = true, days = [0, 28], source = "bone_marrow", donor = "autologous" } ]
 background.doses = [ { drug = "mtx", dose_mg = 15.0, every = 7.0 } ]
 """
-FILES = ("summary.csv", "responders.csv", "counts.csv", "dataset.csv", "scenario.toml", "bands.png",
-         "responders.png", "manifest.json")
+FILES = (
+    "summary.csv",
+    "responders.csv",
+    "counts.csv",
+    "dataset.csv",
+    "scenario.toml",
+    "bands.png",
+    "responders.png",
+    "manifest.json",
+)
 SAME = ("summary.csv", "responders.csv", "counts.csv", "dataset.csv", "scenario.toml")  # byte for byte
 
 
@@ -51,16 +69,24 @@ def scenario(tmp_path_factory) -> Scenario:
 def run(scenario, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "out"  # created by run_scenario
     calls = []
-    results = run_scenario(scenario, out, threads=1, quiet=True, progress=lambda d, t: calls.append((d, t)),
-                           chunk_size=5)
+    results = run_scenario(
+        scenario, out, threads=1, quiet=True, progress=lambda d, t: calls.append((d, t)), chunk_size=5
+    )
     return out, results, calls
 
 
 @pytest.fixture(scope="module")
 def memory(scenario):
     """The same arms run in memory (per-patient ``CohortResult``)."""
-    return {a.name: Cohort(Arm(a.name, a.population, a.regimen, a.background), patients=scenario.patients,
-                           seed=scenario.seed, observe=scenario.observe).run(threads=1) for a in scenario.arms}
+    return {
+        a.name: Cohort(
+            Arm(a.name, a.population, a.regimen, a.background),
+            patients=scenario.patients,
+            seed=scenario.seed,
+            observe=scenario.observe,
+        ).run(threads=1)
+        for a in scenario.arms
+    }
 
 
 def read(path):
@@ -120,8 +146,11 @@ def test_responders_and_counts_equal_in_memory(run, memory):
     out, results, _ = run
     head, rows = read(out / "responders.csv")
     assert head == ["arm", "day", "criterion", "rate", "n"] and {r[2] for r in rows} == set(CRITERIA)
-    ref = [[a, f"{r['day']:g}", r["criterion"], f"{r['rate']:.6g}", str(r["n"])]
-           for a, res in memory.items() for r in res.responders()]
+    ref = [
+        [a, f"{r['day']:g}", r["criterion"], f"{r['rate']:.6g}", str(r["n"])]
+        for a, res in memory.items()
+        for r in res.responders()
+    ]
     assert rows == ref
     head, rows = read(out / "counts.csv")
     assert tuple(head) == COUNT_COLUMNS
@@ -139,6 +168,7 @@ def test_parquet_equals_in_memory(run, memory, scenario):
     out, _, _ = run
     part = next((out / "patients").rglob("*.parquet"))
     import pyarrow.parquet as pq
+
     meta = pq.read_schema(part).metadata
     assert meta[b"parameter_fingerprint"].decode() == rasim.model.fingerprint() and b"rasim_version" in meta
     table = read_patients(out).to_pandas()
@@ -162,7 +192,10 @@ def test_dataset_equals_in_memory(run, memory, scenario):
     first = min(int(r[0]) for r in rows if r[col["ARM"]] == "bm")
     mine = [r for r in rows if int(r[0]) == first and r[col["EVID"]] == "1"]
     assert sorted((r[col["NAME"]], float(r[col["TIME"]]), r[col["SS"]]) for r in mine) == [
-        ("MSC", 0.0, "0"), ("MSC", 28.0, "0"), ("MTX", 0.0, "1")]
+        ("MSC", 0.0, "0"),
+        ("MSC", 28.0, "0"),
+        ("MTX", 0.0, "1"),
+    ]
     msc = [r for r in mine if r[col["NAME"]] == "MSC"][0]
     assert float(msc[col["AMT"]]) == pytest.approx(1e6 * float(msc[col["WT"]]), rel=1e-5)
 
@@ -222,9 +255,11 @@ def test_occupied_folder_refused_unless_overwrite(scenario, tmp_path):
 def test_checks_before_the_folder_is_made(scenario, tmp_path):
     import numba
 
-    for kwargs, message in (({"threads": numba.config.NUMBA_NUM_THREADS + 1}, "threads: expected an integer"),
-                            ({"keep": "all"}, "keep must be one of patients, summary"),
-                            ({"chunk_size": 0}, "chunk_size must be an integer >= 1")):
+    for kwargs, message in (
+        ({"threads": numba.config.NUMBA_NUM_THREADS + 1}, "threads: expected an integer"),
+        ({"keep": "all"}, "keep must be one of patients, summary"),
+        ({"chunk_size": 0}, "chunk_size must be an integer >= 1"),
+    ):
         with pytest.raises(RasimError, match=message):
             run_scenario(scenario, tmp_path / "new", quiet=True, **kwargs)
         assert not (tmp_path / "new").exists()
@@ -250,8 +285,23 @@ def test_printed_table(tmp_path, capsys):
     from rasim.cli import main
 
     (tmp_path / "tiny.toml").write_text(TOML)
-    assert main(["run", str(tmp_path / "tiny.toml"), "--patients", "3", "--days", "28", "--threads", "1",
-                 "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                str(tmp_path / "tiny.toml"),
+                "--patients",
+                "3",
+                "--days",
+                "28",
+                "--threads",
+                "1",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     out, err = capsys.readouterr()
     lines = out.splitlines()
     assert lines[0].startswith("tiny: 2 arm(s) x 3 patients")
@@ -271,9 +321,28 @@ def test_library_logs_instead_of_printing(scenario, tmp_path, capsys, caplog):
 def test_cli_run_custom_scenario(tmp_path):
     path = tmp_path / "tiny.toml"
     path.write_text(TOML)
-    r = subprocess.run([sys.executable, "-m", "rasim", "run", str(path), "--patients", "20", "--observe",
-                        "28,91", "--days", "91", "--threads", "1", "--out", str(tmp_path / "out")],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rasim",
+            "run",
+            str(path),
+            "--patients",
+            "20",
+            "--observe",
+            "28,91",
+            "--days",
+            "91",
+            "--threads",
+            "1",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "dmard" in r.stdout and f"results: {tmp_path / 'out'}" in r.stdout
     assert "compiling the kernels (first run only" in r.stderr  # also without a terminal
@@ -291,8 +360,9 @@ def test_memory_does_not_grow_with_patients(scenario, tmp_path):
     def peak(patients: int) -> int:
         gc.collect()  # garbage of earlier tests out of the peak
         tracemalloc.start()
-        run_scenario(scenario.replace(patients=patients), tmp_path / str(patients), threads=1, quiet=True,
-                     chunk_size=20)
+        run_scenario(
+            scenario.replace(patients=patients), tmp_path / str(patients), threads=1, quiet=True, chunk_size=20
+        )
         size = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return size
@@ -303,8 +373,16 @@ def test_memory_does_not_grow_with_patients(scenario, tmp_path):
 
 
 def test_warnings_are_written_with_the_results(tmp_path):
-    s = Scenario.from_dict({"name": "w", "patients": 2, "days": 28.0, "allow_out_of_range": True,
-                            "params": {"msc_homing_max": 1.0}, "arms": [{"arm": "mtx_naive"}]})
+    s = Scenario.from_dict(
+        {
+            "name": "w",
+            "patients": 2,
+            "days": 28.0,
+            "allow_out_of_range": True,
+            "params": {"msc_homing_max": 1.0},
+            "arms": [{"arm": "mtx_naive"}],
+        }
+    )
     run_scenario(s, tmp_path, threads=1, quiet=True, keep="summary")
     lines = (tmp_path / "warnings.txt").read_text().splitlines()
     assert lines == json.loads((tmp_path / "manifest.json").read_text())["warnings"] == s.warnings()

@@ -1,4 +1,5 @@
 """Scenario files: built-ins, TOML round trip, and one error (file + key path) per kind of mistake."""
+
 import tomllib
 from pathlib import Path
 
@@ -13,12 +14,12 @@ from rasim.regimen import Regimen
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "scenarios.md"
 
-MINIMAL = '''name = "t"
+MINIMAL = """name = "t"
 [[arms]]
 name = "a"
 population = "refractory"
 regimen.doses = [ { drug = "msc", cells = 4e7 } ]
-'''
+"""
 
 
 @pytest.fixture
@@ -43,6 +44,7 @@ def error(tmp_path, text) -> str:
 
 
 # -- built-ins ---------------------------------------------------------------
+
 
 def test_builtin_names():
     assert S.builtin_names() == ["dose_response", "sources", "trial3y"]
@@ -96,6 +98,7 @@ def test_docs_example_loads(tmp_path):
 
 # -- defaults, round trip, replace -------------------------------------------
 
+
 def test_defaults(tmp_path):
     s = S.load(write(tmp_path, MINIMAL))
     assert (s.patients, s.seed, s.days, s.observe) == (1000, 2026, 1095.0, S.DEFAULT_OBSERVE)
@@ -106,14 +109,25 @@ def test_defaults(tmp_path):
 
 
 def test_round_trip_of_every_kind_of_value(tmp_path):
-    reg = (msc(2e7, days=[0, 3.5], route="ia", joints=2, source="bm", donor="autologous")
-           + mtx({0: 7.5, 3.5: 10}, every=7, until=200, route="sc") + mtx(15, start=200))
-    d = {"name": "all-kinds_1.0", "description": 'quote " backslash \\ newline \n é',
-         "patients": 3, "seed": 0, "days": 400.5, "observe": [0, 0.25, 400.5],
-         "params": {"msc_homing_max": 0.1, "weight": 70}, "variability": {"msc_k_immune": 0.3},
-         "arms": [{"name": "x", "population": "moderate_mtx", "regimen": reg.to_dict()},
-                  {"name": "y", "population": "refractory", "regimen": {"doses": []},
-                   "background": mtx(10).to_dict()}]}
+    reg = (
+        msc(2e7, days=[0, 3.5], route="ia", joints=2, source="bm", donor="autologous")
+        + mtx({0: 7.5, 3.5: 10}, every=7, until=200, route="sc")
+        + mtx(15, start=200)
+    )
+    d = {
+        "name": "all-kinds_1.0",
+        "description": 'quote " backslash \\ newline \n é',
+        "patients": 3,
+        "seed": 0,
+        "days": 400.5,
+        "observe": [0, 0.25, 400.5],
+        "params": {"msc_homing_max": 0.1, "weight": 70},
+        "variability": {"msc_k_immune": 0.3},
+        "arms": [
+            {"name": "x", "population": "moderate_mtx", "regimen": reg.to_dict()},
+            {"name": "y", "population": "refractory", "regimen": {"doses": []}, "background": mtx(10).to_dict()},
+        ],
+    }
     s = S.Scenario.from_dict(d)
     assert s.arms[0].regimen == reg and s.arms[1].background == mtx(10)
     assert S.Scenario.from_dict(tomllib.loads(s.to_toml())) == s
@@ -136,6 +150,7 @@ def test_replace_revalidates_and_trims_observe():
 
 # -- errors: file, key path, expectation -------------------------------------
 
+
 def _set_top(extra):
     return lambda t: t.replace('name = "t"', 'name = "t"\n' + extra)
 
@@ -152,7 +167,7 @@ BAD = [  # (edit of MINIMAL, key path, part of the message)
     (_set_top('seed = "x"'), "seed", "expected an integer >= 0, got 'x' (a string)"),
     (_set_top("days = -1"), "days", "expected a finite number > 0"),
     (_set_top("days = inf"), "days", "expected a finite number > 0"),
-    (_set_top('description = 3'), "description", "expected a string"),
+    (_set_top("description = 3"), "description", "expected a string"),
     (_set_top("observe = [0, 28, 14]"), "observe[2]", "days must increase: 14 follows 28"),
     (_set_top("observe = [0, 28, 28]"), "observe[2]", "days must increase"),
     (_set_top("observe = [-1, 28]"), "observe[0]", "expected a finite number >= 0"),
@@ -170,51 +185,76 @@ BAD = [  # (edit of MINIMAL, key path, part of the message)
     (lambda t: t.replace('name = "t"', 'name = "my trial"'), "name", "expected a name of letters"),
     (lambda t: t.replace('name = "a"', 'name = "a/b"'), "arms[0].name", "expected a name of letters"),
     (lambda t: t.replace('name = "a"\n', ""), "arms[0].name", "required key is missing"),
-    (lambda t: t + t[t.index("[[arms]]"):], "arms[1].name", "duplicate arm name 'a' (also arms[0])"),
-    (lambda t: t.replace("population =", "populaton ="), "arms[0].populaton",
-     "Did you mean 'population'?"),
-    (lambda t: t.replace("refractory", "refractroy"), "arms[0].population",
-     "unknown population 'refractroy'. Did you mean 'refractory'?"),
-    (lambda t: t.replace("regimen.doses", "regimen.lines"), "arms[0].regimen.lines",
-     "unknown key 'lines'"),
-    (lambda t: t.replace("regimen.doses = [ { drug = \"msc\", cells = 4e7 } ]", 'regimen = "msc"'),
-     "arms[0].regimen", "expected a table"),
+    (lambda t: t + t[t.index("[[arms]]") :], "arms[1].name", "duplicate arm name 'a' (also arms[0])"),
+    (lambda t: t.replace("population =", "populaton ="), "arms[0].populaton", "Did you mean 'population'?"),
+    (
+        lambda t: t.replace("refractory", "refractroy"),
+        "arms[0].population",
+        "unknown population 'refractroy'. Did you mean 'refractory'?",
+    ),
+    (lambda t: t.replace("regimen.doses", "regimen.lines"), "arms[0].regimen.lines", "unknown key 'lines'"),
+    (
+        lambda t: t.replace('regimen.doses = [ { drug = "msc", cells = 4e7 } ]', 'regimen = "msc"'),
+        "arms[0].regimen",
+        "expected a table",
+    ),
     (_dose('{ drug = "mcs", cells = 4e7 }'), "arms[0].regimen.doses[0].drug", "Did you mean 'msc'?"),
-    (_dose('{ cells = 4e7 }'), "arms[0].regimen.doses[0].drug", "required key is missing"),
+    (_dose("{ cells = 4e7 }"), "arms[0].regimen.doses[0].drug", "required key is missing"),
     (_dose('{ drug = "msc", amount = 4e7 }'), "arms[0].regimen.doses[0].amount", "unknown key 'amount'"),
     (_dose('{ drug = "msc" }'), "arms[0].regimen.doses[0].cells", "required key is missing"),
     (_dose('{ drug = "msc", cells = -1 }'), "arms[0].regimen.doses[0].cells", "must be > 0"),
     (_dose('{ drug = "msc", cells = "many" }'), "arms[0].regimen.doses[0].cells", "must be a number"),
-    (_dose('{ drug = "msc", cells = 4e7, days = [0, -5] }'), "arms[0].regimen.doses[0].days[1]",
-     "must be >= 0 days"),
-    (_dose('{ drug = "msc", cells = 4e7, days = [0, 0] }'), "arms[0].regimen.doses[0].days",
-     "duplicate MSC infusion day"),
-    (_dose('{ drug = "msc", cells = 4e7, source = "liver" }'), "arms[0].regimen.doses[0].source",
-     "unknown MSC source"),
-    (_dose('{ drug = "msc", cells = 4e7, route = "ia" }'), "arms[0].regimen.doses[0].joints",
-     "intra-articular MSC needs joints"),
-    (_dose('{ drug = "msc", cells = 4e7, joints = 2 }'), "arms[0].regimen.doses[0].route",
-     "only for intra-articular"),
-    (_dose('{ drug = "msc", cells = 4e7, per_kg = "yes" }'), "arms[0].regimen.doses[0].per_kg",
-     "per_kg must be True or False"),
-    (_dose('{ drug = "mtx", dose_mg = 10, every = 1 }'), "arms[0].regimen.doses[0].every",
-     "70 mg/week"),
-    (_dose('{ drug = "mtx", dose_mg = { 0 = 10, 28 = 40 } }'), "arms[0].regimen.doses[0].dose_mg",
-     "MTX dose from day 28"),
-    (_dose('{ drug = "mtx", dose_mg = 10, start = 50, until = 20 }'),
-     "arms[0].regimen.doses[0].until", "must be after start"),
-    (_dose('{ drug = "mtx", dose_mg = 10, route = "iv" }'), "arms[0].regimen.doses[0].route",
-     "is an MSC route"),
-    (_dose('{ drug = "msc", cells = 4e7 }, { drug = "msc", cells = 1e6, source = "bm", days = [9] }'),
-     "arms[0].regimen.doses", "mixes MSC products"),
-    (_dose('{ drug = "mtx", dose_mg = 10 }, { drug = "mtx", dose_mg = 15, start = 28 }'),
-     "arms[0].regimen.doses", "MTX schedules overlap"),
-    (lambda t: t + 'background.doses = [ { drug = "msc", cells = 1e6 } ]\n', "arms[0].background",
-     "a background must be one repeating MTX schedule"),
-    (lambda t: t + 'background.doses = [ { drug = "mtx", dose_mg = 15, until = 50 } ]\n',
-     "arms[0].background", "does not stop"),
-    (lambda t: _dose('{ drug = "mtx", dose_mg = 10 }')(t) + BACKGROUND, "arms[0].background",
-     "MTX schedules overlap"),
+    (_dose('{ drug = "msc", cells = 4e7, days = [0, -5] }'), "arms[0].regimen.doses[0].days[1]", "must be >= 0 days"),
+    (
+        _dose('{ drug = "msc", cells = 4e7, days = [0, 0] }'),
+        "arms[0].regimen.doses[0].days",
+        "duplicate MSC infusion day",
+    ),
+    (_dose('{ drug = "msc", cells = 4e7, source = "liver" }'), "arms[0].regimen.doses[0].source", "unknown MSC source"),
+    (
+        _dose('{ drug = "msc", cells = 4e7, route = "ia" }'),
+        "arms[0].regimen.doses[0].joints",
+        "intra-articular MSC needs joints",
+    ),
+    (_dose('{ drug = "msc", cells = 4e7, joints = 2 }'), "arms[0].regimen.doses[0].route", "only for intra-articular"),
+    (
+        _dose('{ drug = "msc", cells = 4e7, per_kg = "yes" }'),
+        "arms[0].regimen.doses[0].per_kg",
+        "per_kg must be True or False",
+    ),
+    (_dose('{ drug = "mtx", dose_mg = 10, every = 1 }'), "arms[0].regimen.doses[0].every", "70 mg/week"),
+    (
+        _dose('{ drug = "mtx", dose_mg = { 0 = 10, 28 = 40 } }'),
+        "arms[0].regimen.doses[0].dose_mg",
+        "MTX dose from day 28",
+    ),
+    (
+        _dose('{ drug = "mtx", dose_mg = 10, start = 50, until = 20 }'),
+        "arms[0].regimen.doses[0].until",
+        "must be after start",
+    ),
+    (_dose('{ drug = "mtx", dose_mg = 10, route = "iv" }'), "arms[0].regimen.doses[0].route", "is an MSC route"),
+    (
+        _dose('{ drug = "msc", cells = 4e7 }, { drug = "msc", cells = 1e6, source = "bm", days = [9] }'),
+        "arms[0].regimen.doses",
+        "mixes MSC products",
+    ),
+    (
+        _dose('{ drug = "mtx", dose_mg = 10 }, { drug = "mtx", dose_mg = 15, start = 28 }'),
+        "arms[0].regimen.doses",
+        "MTX schedules overlap",
+    ),
+    (
+        lambda t: t + 'background.doses = [ { drug = "msc", cells = 1e6 } ]\n',
+        "arms[0].background",
+        "a background must be one repeating MTX schedule",
+    ),
+    (
+        lambda t: t + 'background.doses = [ { drug = "mtx", dose_mg = 15, until = 50 } ]\n',
+        "arms[0].background",
+        "does not stop",
+    ),
+    (lambda t: _dose('{ drug = "mtx", dose_mg = 10 }')(t) + BACKGROUND, "arms[0].background", "MTX schedules overlap"),
 ]
 
 
@@ -248,14 +288,19 @@ def test_scenario_error_is_a_rasim_error():
 
 # -- built-in arms (need rasim.cohort.ARMS) ----------------------------------
 
+
 def test_builtin_arm_and_overrides(tmp_path, arms):
-    s = S.load(write(tmp_path, 'name = "t"\n[[arms]]\narm = "msc+dmard"\n[[arms]]\narm = "msc+dmard"\n'
-                               'name = "moderate"\npopulation = "moderate_mtx"\n'
-                               '[[arms]]\narm = "dmard"\nname = "none"\nbackground.doses = []\n'))
+    s = S.load(
+        write(
+            tmp_path,
+            'name = "t"\n[[arms]]\narm = "msc+dmard"\n[[arms]]\narm = "msc+dmard"\n'
+            'name = "moderate"\npopulation = "moderate_mtx"\n'
+            '[[arms]]\narm = "dmard"\nname = "none"\nbackground.doses = []\n',
+        )
+    )
     base = arms["msc+dmard"]
     assert s.arms[0] == S.ScenarioArm("msc+dmard", base.population, base.regimen, base.background)
-    assert (s.arms[1].name, s.arms[1].population, s.arms[1].regimen) == \
-        ("moderate", "moderate_mtx", base.regimen)
+    assert (s.arms[1].name, s.arms[1].population, s.arms[1].regimen) == ("moderate", "moderate_mtx", base.regimen)
     assert s.arms[2].background is None
     assert S.load(write(tmp_path, s.to_toml(), "resolved.toml")) == s
 
@@ -263,8 +308,9 @@ def test_builtin_arm_and_overrides(tmp_path, arms):
 def test_builtin_arm_errors(tmp_path, arms):
     message = error(tmp_path, 'name = "t"\n[[arms]]\narm = "msc+dmrd"\n')
     assert "arms[0].arm: unknown built-in arm 'msc+dmrd'. Did you mean 'msc+dmard'" in message
-    message = error(tmp_path, 'name = "t"\n[[arms]]\narm = "msc+dmard"\n'
-                              'regimen.doses = [ { drug = "mtx", dose_mg = 10 } ]\n')
+    message = error(
+        tmp_path, 'name = "t"\n[[arms]]\narm = "msc+dmard"\nregimen.doses = [ { drug = "mtx", dose_mg = 10 } ]\n'
+    )
     assert "arms[0].regimen: MTX schedules overlap" in message
     message = error(tmp_path, 'name = "t"\n[[arms]]\narm = "msc+dmard"\n[[arms]]\narm = "msc+dmard"\n')
     assert "arms[1].name: duplicate arm name 'msc+dmard'" in message
@@ -272,14 +318,31 @@ def test_builtin_arm_errors(tmp_path, arms):
 
 # -- robustness: any junk gives a Scenario or a ScenarioError, never another exception --
 
-_junk = st.recursive(st.none() | st.booleans() | st.integers(-10, 10**12) | st.floats()
-                     | st.text(max_size=8) | st.sampled_from(["msc", "mtx", "ia", "refractory"]),
-                     lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
-_paths = [("name",), ("patients",), ("days",), ("observe",), ("params",), ("arms",),
-          ("arms", 0, "population"), ("arms", 0, "regimen"), ("arms", 0, "regimen", "doses", 0),
-          ("arms", 0, "regimen", "doses", 0, "cells"), ("arms", 0, "regimen", "doses", 0, "days"),
-          ("arms", 0, "regimen", "doses", 0, "drug"), ("arms", 0, "background")]
+_junk = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-10, 10**12)
+    | st.floats()
+    | st.text(max_size=8)
+    | st.sampled_from(["msc", "mtx", "ia", "refractory"]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+_paths = [
+    ("name",),
+    ("patients",),
+    ("days",),
+    ("observe",),
+    ("params",),
+    ("arms",),
+    ("arms", 0, "population"),
+    ("arms", 0, "regimen"),
+    ("arms", 0, "regimen", "doses", 0),
+    ("arms", 0, "regimen", "doses", 0, "cells"),
+    ("arms", 0, "regimen", "doses", 0, "days"),
+    ("arms", 0, "regimen", "doses", 0, "drug"),
+    ("arms", 0, "background"),
+]
 
 
 @settings(max_examples=300, deadline=None)

@@ -1,4 +1,5 @@
 """A named parameter set chosen by a scenario (``parameter_set``) or by ``rasim run --parameter-set``."""
+
 import json
 import tomllib
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The ``rasim.simulate`` facade: input errors (raised before any solving) and the result API."""
+
 from __future__ import annotations
 
 import math
@@ -13,6 +14,7 @@ from rasim.model import pk
 
 # --------------------------------------------------------------------------- input errors
 
+
 @pytest.fixture
 def no_solving(monkeypatch):
     """Make every route to an ODE solve fail loudly, so an input error that is
@@ -23,9 +25,15 @@ def no_solving(monkeypatch):
 
     import rasim.day0
     import rasim.simulation
-    for module, name in ((rasim.simulation, "integrate"), (rasim.day0, "integrate"), (rasim.day0, "replay"),
-                         (rasim.simulation, "inflamed_equilibrium"), (rasim.simulation, "periodic_state"),
-                         (rasim.simulation, "replayed")):
+
+    for module, name in (
+        (rasim.simulation, "integrate"),
+        (rasim.day0, "integrate"),
+        (rasim.day0, "replay"),
+        (rasim.simulation, "inflamed_equilibrium"),
+        (rasim.simulation, "periodic_state"),
+        (rasim.simulation, "replayed"),
+    ):
         if hasattr(module, name):
             monkeypatch.setattr(module, name, forbidden)
 
@@ -55,9 +63,18 @@ def test_unknown_covariate(no_solving):
         rasim.simulate(None, covariates={"height": 170})
 
 
-@pytest.mark.parametrize("covariates", [{"weight": 500}, {"weight": 10}, {"age": 5},
-                                        {"creatinine_clearance": 5}, {"female": 2}, {"seropositive": -1},
-                                        {"age": float("nan")}])
+@pytest.mark.parametrize(
+    "covariates",
+    [
+        {"weight": 500},
+        {"weight": 10},
+        {"age": 5},
+        {"creatinine_clearance": 5},
+        {"female": 2},
+        {"seropositive": -1},
+        {"age": float("nan")},
+    ],
+)
 def test_covariate_out_of_range(no_solving, covariates):
     name = next(iter(covariates))
     with pytest.raises(CovariateError, match=name):
@@ -84,13 +101,16 @@ def test_unknown_solver(no_solving):
         rasim.simulate(None, solver=42)
 
 
-@pytest.mark.parametrize("background", [
-    msc(4e7),  # not MTX
-    mtx({0: 7.5, 28: 15}),  # not a constant dose
-    mtx(15, start=14),  # does not run from before day 0
-    mtx(15, until=100),  # stops
-    mtx(15, until=100) + mtx(10, start=100),  # two schedules
-])
+@pytest.mark.parametrize(
+    "background",
+    [
+        msc(4e7),  # not MTX
+        mtx({0: 7.5, 28: 15}),  # not a constant dose
+        mtx(15, start=14),  # does not run from before day 0
+        mtx(15, until=100),  # stops
+        mtx(15, until=100) + mtx(10, start=100),  # two schedules
+    ],
+)
 def test_background_must_be_one_constant_repeating_mtx_schedule(no_solving, background):
     with pytest.raises(RegimenError, match="background"):
         rasim.simulate(None, background=background)
@@ -105,10 +125,10 @@ def test_mtx_in_both_regimen_and_background(no_solving):
 
 # --------------------------------------------------------------------------- result API
 
+
 @pytest.fixture(scope="module")
 def result():
-    return rasim.simulate(msc(4e7, days=[10]) + mtx(15), days=60,
-                          observe=[0, 5, 7, 9.99, 10, 10.01, 11, 30, 60])
+    return rasim.simulate(msc(4e7, days=[10]) + mtx(15), days=60, observe=[0, 5, 7, 9.99, 10, 10.01, 11, 30, 60])
 
 
 def test_result_accessors(result):
@@ -147,8 +167,7 @@ def test_to_frame(result):
     np.testing.assert_array_equal(frame["DAS28_ESR"], result["DAS28_ESR"])
     np.testing.assert_array_equal(frame["state.th17"], result.state("th17"))
     np.testing.assert_array_equal(frame["pk.mtx_pg"], result.mtx[:, pk.PG])
-    expected = {"day", *model.OBSERVABLES, *(f"state.{n}" for n in model.NAMES),
-                *(f"pk.{n}" for n in pk.PK_NAMES)}
+    expected = {"day", *model.OBSERVABLES, *(f"state.{n}" for n in model.NAMES), *(f"pk.{n}" for n in pk.PK_NAMES)}
     assert set(frame.columns) == expected
 
 
@@ -184,10 +203,12 @@ def test_mtx_that_stops_can_be_simulated_through_the_washout():
 
 # --------------------------------------------------------------------------- dosing
 
+
 def test_per_kg_msc_dose_scales_with_weight():
     obs = [0.0, 0.001, 1.0, 14.0]
-    per_kg = [rasim.simulate(msc(1e6, per_kg=True), days=14, observe=obs, covariates={"weight": w})
-              for w in (50.0, 100.0)]
+    per_kg = [
+        rasim.simulate(msc(1e6, per_kg=True), days=14, observe=obs, covariates={"weight": w}) for w in (50.0, 100.0)
+    ]
     flat = rasim.simulate(msc(5e7), days=14, observe=obs)
     np.testing.assert_allclose(per_kg[0].states, flat.states, rtol=1e-12, atol=0)  # 1e6/kg x 50 kg
     lung = [r.state("msc_lung")[1] for r in per_kg]
@@ -199,8 +220,10 @@ def test_per_kg_msc_dose_scales_with_weight():
 @pytest.fixture(scope="module")
 def routes():
     t = np.arange(0.0, 365.0, 0.5)
-    return t, {route: rasim.simulate(reg, days=364.5, observe=t) for route, reg in (
-        ("iv", msc(2e7)), ("ia", msc(2e7, route="intra_articular", joints=2)))}
+    return t, {
+        route: rasim.simulate(reg, days=364.5, observe=t)
+        for route, reg in (("iv", msc(2e7)), ("ia", msc(2e7, route="intra_articular", joints=2)))
+    }
 
 
 def _fall_auc(t, result, name, until):
@@ -225,10 +248,13 @@ def test_intra_articular_msc_acts_less_than_iv_in_the_first_week(routes):
         assert _fall_auc(t, r["ia"], name, 7.0) < _fall_auc(t, r["iv"], name, 7.0), name
 
 
-@pytest.mark.xfail(strict=True, reason="IA cells that persist for weeks at a saturating local density induce more "
-                   "Treg over a year than an IV dose cleared from the lungs in days (IL-6 fall x days IA 2451 vs IV "
-                   "1593): the Treg pool is one systemic compartment, so joint-local induction counts fully; a "
-                   "joint-local Treg compartment is the fix, not yet built")
+@pytest.mark.xfail(
+    strict=True,
+    reason="IA cells that persist for weeks at a saturating local density induce more "
+    "Treg over a year than an IV dose cleared from the lungs in days (IL-6 fall x days IA 2451 vs IV "
+    "1593): the Treg pool is one systemic compartment, so joint-local induction counts fully; a "
+    "joint-local Treg compartment is the fix, not yet built",
+)
 def test_intra_articular_msc_acts_less_than_iv_on_systemic_markers(routes):
     """The same cells into 2 of 28 joints should do less for systemic markers than
     IV.  (Observed over a year: IA 2e7 into 2 joints lowers IL-6, CRP and ESR
@@ -244,11 +270,13 @@ def test_intra_articular_msc_acts_less_than_iv_on_systemic_markers(routes):
 
 def test_msc_sources_differ_and_adipose_is_weakest_on_il6():
     obs = np.arange(0.0, 57.0, 1.0)
-    runs = {s: rasim.simulate(msc(4e7, source=s), days=56, observe=obs)
-            for s in ("umbilical_cord", "bone_marrow", "adipose")}
+    runs = {
+        s: rasim.simulate(msc(4e7, source=s), days=56, observe=obs)
+        for s in ("umbilical_cord", "bone_marrow", "adipose")
+    }
     names = list(runs)
     for i, a in enumerate(names):
-        for b in names[i + 1:]:
+        for b in names[i + 1 :]:
             assert np.max(np.abs(runs[a].states - runs[b].states) / model.STATE_SCALE) > 1e-3, (a, b)
     fall = {s: float(np.max(r["IL6"][0] - r["IL6"])) for s, r in runs.items()}
     assert fall["adipose"] < fall["bone_marrow"] and fall["adipose"] < fall["umbilical_cord"], fall
@@ -259,6 +287,7 @@ def test_msc_sources_differ_and_adipose_is_weakest_on_il6():
 
 
 # --------------------------------------------------------------------------- parameter table
+
 
 def test_parameters_are_documented_and_within_their_ranges():
     rows = rasim.parameters()

@@ -1,4 +1,5 @@
 """Tests of the generic ODE solvers (rasim.solver) against exact solutions and scipy."""
+
 import math
 
 import numpy as np
@@ -21,7 +22,9 @@ def run(solve, t0, y0, args, t_out, events=NO_EVENTS, rtol=1e-8, atol=1e-12, h0=
     y_out = np.empty((t_out.size, y0.size))
     stats = np.zeros(5, dtype=np.int64)
     atol = np.full(y0.size, atol)
-    code = solve(float(t0), y0, np.asarray(args, dtype=np.float64), t_out, *events, rtol, atol, h0, hmax, max_steps, y_out, stats)
+    code = solve(
+        float(t0), y0, np.asarray(args, dtype=np.float64), t_out, *events, rtol, atol, h0, hmax, max_steps, y_out, stats
+    )
     return Status(code), y_out, stats
 
 
@@ -74,7 +77,9 @@ def chain_exact(t, y0, ka, ke, ev_t, ev_cmt, ev_amt):
 
     def response(tau, d0, d1):
         c = ka / (ka - ke)
-        return np.array([d0 * math.exp(-ka * tau), d0 * c * (math.exp(-ke * tau) - math.exp(-ka * tau)) + d1 * math.exp(-ke * tau)])
+        return np.array(
+            [d0 * math.exp(-ka * tau), d0 * c * (math.exp(-ke * tau) - math.exp(-ka * tau)) + d1 * math.exp(-ke * tau)]
+        )
 
     y = response(t, y0[0], y0[1])
     for te, cmt, amt in zip(ev_t, ev_cmt, ev_amt):
@@ -329,8 +334,17 @@ def test_step_size_memory_saves_attempts_at_the_same_accuracy():
     args, t_out = [0.5, 7.0, 10.0], [420.0]
     kinks = np.arange(7.0, 420.0, 7.0)
     events = (kinks, np.zeros(kinks.size, dtype=np.int64), np.zeros(kinks.size))
-    _, ref, _ = run(make_rodas(weekly_rhs, weekly_jac, weekly_dfdt, step_memory=False), 0.0, [0.0, 0.0], args,
-                    t_out, events, rtol=1e-9, atol=1e-12, max_steps=10**6)
+    _, ref, _ = run(
+        make_rodas(weekly_rhs, weekly_jac, weekly_dfdt, step_memory=False),
+        0.0,
+        [0.0, 0.0],
+        args,
+        t_out,
+        events,
+        rtol=1e-9,
+        atol=1e-12,
+        max_steps=10**6,
+    )
     attempts = {}
     for memory in (True, False):
         solve = make_rodas(weekly_rhs, weekly_jac, weekly_dfdt, step_memory=memory)
@@ -452,13 +466,31 @@ def bad_calls():
 def test_bad_input(method, case):
     _, override = case
     call = dict(
-        t_out=np.array([0.0, 2.0]), events=(np.array([1.0]), np.array([0], dtype=np.int64), np.array([1.0])),
-        y0=np.array([1.0, 0.0]), y_out=np.empty((2, 2)), atol=np.full(2, 1e-9), rtol=1e-6,
-        stats=np.zeros(5, dtype=np.int64), h0=0.0, hmax=np.inf,
+        t_out=np.array([0.0, 2.0]),
+        events=(np.array([1.0]), np.array([0], dtype=np.int64), np.array([1.0])),
+        y0=np.array([1.0, 0.0]),
+        y_out=np.empty((2, 2)),
+        atol=np.full(2, 1e-9),
+        rtol=1e-6,
+        stats=np.zeros(5, dtype=np.int64),
+        h0=0.0,
+        hmax=np.inf,
     )
     call.update(override)
-    code = CHAIN[method](0.0, call["y0"], CHAIN_ARGS, call["t_out"], *call["events"], call["rtol"], call["atol"],
-                         call["h0"], call["hmax"], 100, call["y_out"], call["stats"])
+    code = CHAIN[method](
+        0.0,
+        call["y0"],
+        CHAIN_ARGS,
+        call["t_out"],
+        *call["events"],
+        call["rtol"],
+        call["atol"],
+        call["h0"],
+        call["hmax"],
+        100,
+        call["y_out"],
+        call["stats"],
+    )
     assert code == Status.BAD_INPUT
     assert np.all(np.isnan(call["y_out"]))
 
@@ -486,8 +518,9 @@ EVENTS_AT_1 = (np.array([1.0]), np.array([0], dtype=np.int64), np.array([5.0]))
 @pytest.mark.parametrize("method", ["Radau", "BDF", "LSODA", "scipy-radau"])
 def test_scipy_backend_matches_exact_and_rodas(method):
     y0 = np.array([0.0, 10.0])
-    status, y_out, stats = solve_scipy(chain_rhs, 0.0, y0, CHAIN_ARGS, T_OUT, *EVENTS, 1e-10, 1e-12, 100_000,
-                                       method=method, jac=chain_jac)
+    status, y_out, stats = solve_scipy(
+        chain_rhs, 0.0, y0, CHAIN_ARGS, T_OUT, *EVENTS, 1e-10, 1e-12, 100_000, method=method, jac=chain_jac
+    )
     assert status == Status.SUCCESS and stats[0] > 0 and stats[2] > 0
     expected = chain_expected(y0)
     assert_close(y_out, expected, rtol=1e-6, atol=1e-7)
@@ -499,14 +532,17 @@ def test_scipy_backend_maps_failures_to_status():
     t_out = np.linspace(0.0, 20.0, 21)
     status, y_out, _ = solve_scipy(chain_rhs, 0.0, [1.0, 0.0], CHAIN_ARGS, t_out, *NO_EVENTS, 1e-10, 1e-12, 5)
     assert status == Status.MAX_STEPS and np.isfinite(y_out[0]).all() and np.isnan(y_out[-1]).all()
-    status, y_out, _ = solve_scipy(blowup_rhs, 0.0, [1.0], np.zeros(0), [0.5, 2.0], *NO_EVENTS, 1e-8, 1e-8, 100_000,
-                                   jac=blowup_jac)
+    status, y_out, _ = solve_scipy(
+        blowup_rhs, 0.0, [1.0], np.zeros(0), [0.5, 2.0], *NO_EVENTS, 1e-8, 1e-8, 100_000, jac=blowup_jac
+    )
     assert status in (Status.NONFINITE, Status.STEP_TOO_SMALL)
     assert y_out[0, 0] == pytest.approx(2.0, rel=1e-5) and np.isnan(y_out[1, 0])
     bad = solve_scipy(chain_rhs, 0.0, [1.0, 0.0], CHAIN_ARGS, [2.0, 1.0], *NO_EVENTS, 1e-6, 1e-9, 100)
     assert bad[0] == Status.BAD_INPUT and np.isnan(bad[1]).all()
-    assert solve_scipy(chain_rhs, 0.0, [1.0, 0.0], CHAIN_ARGS, [1.0], *NO_EVENTS, 1e-6, 1e-9, 100,
-                       method="Euler")[0] == Status.BAD_INPUT
+    assert (
+        solve_scipy(chain_rhs, 0.0, [1.0, 0.0], CHAIN_ARGS, [1.0], *NO_EVENTS, 1e-6, 1e-9, 100, method="Euler")[0]
+        == Status.BAD_INPUT
+    )
     assert solve_scipy(chain_rhs, 0.0, [[1.0]], CHAIN_ARGS, [1.0], *NO_EVENTS, 1e-6, 1e-9, 100)[0] == Status.BAD_INPUT
 
 
@@ -519,7 +555,14 @@ def test_status_messages():
 
 def test_solver_options_defaults_and_atol_vector():
     opts = SolverOptions()
-    assert (opts.method, opts.rtol, opts.atol, opts.max_steps, opts.h0, opts.hmax) == ("rodas4", 1e-6, 1e-9, 100_000, 0.0, math.inf)
+    assert (opts.method, opts.rtol, opts.atol, opts.max_steps, opts.h0, opts.hmax) == (
+        "rodas4",
+        1e-6,
+        1e-9,
+        100_000,
+        0.0,
+        math.inf,
+    )
     np.testing.assert_array_equal(opts.atol_vector(3), [1e-9] * 3)
     vec = SolverOptions(atol=np.array([1e-6, 1e-8]))
     assert vec.atol_vector(2).dtype == np.float64 and list(vec.atol_vector(2)) == [1e-6, 1e-8]

@@ -1,4 +1,5 @@
 """``rasim.sweep`` (typical patient and small cohorts), ``rasim.sensitivity`` and their commands."""
+
 import csv
 import sys
 
@@ -11,23 +12,26 @@ from rasim.errors import RasimError
 from rasim.sweep import SweepResult, sweep
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"grid": {"msc_homng_max": [0.1]}}, "Did you mean 'msc_homing_max'"),
-    ({"grid": {"msc_cels": [1e7]}}, "Did you mean 'msc_cells'"),
-    ({"grid": {"msc_homing_max": [0.1, -1]}}, "expected finite numbers >= 0, got -1"),
-    ({"grid": {"msc_cells": [float("nan")]}}, "expected finite numbers >= 0"),
-    ({"grid": {"msc_cells": []}}, "non-empty list"),
-    ({"grid": {}}, "non-empty dict"),
-    ({"grid": {"mtx_dose": [40]}}, "MTX dose must be > 0 and <= 30 mg"),
-    ({"grid": {"msc_cells": [1e11]}}, "MSC dose must be"),
-    ({"grid": {"msc_interval": [90]}, "base_arm": "dmard"}, "gives no MSC: add msc_cells"),
-    ({"grid": {"mtx_dose": [10]}, "base_arm": "mtx_naive"}, "MTX schedules overlap"),
-    ({"grid": {"msc_cells": [1e7]}, "base_arm": "msc_dmard"}, "Did you mean 'msc+dmard'"),
-    ({"grid": {"msc_cells": [1e7]}, "endpoint": "DAS28"}, "unknown endpoint 'DAS28'"),
-    ({"grid": {"msc_cells": [1e7]}, "endpoint": "ACR20"}, "needs a cohort"),
-    ({"grid": {"msc_cells": [1e7]}, "patients": -1}, "patients must be an integer >= 0"),
-    ({"grid": {"msc_cells": [1e7]}, "day": 0}, "day must be a finite number > 0"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"grid": {"msc_homng_max": [0.1]}}, "Did you mean 'msc_homing_max'"),
+        ({"grid": {"msc_cels": [1e7]}}, "Did you mean 'msc_cells'"),
+        ({"grid": {"msc_homing_max": [0.1, -1]}}, "expected finite numbers >= 0, got -1"),
+        ({"grid": {"msc_cells": [float("nan")]}}, "expected finite numbers >= 0"),
+        ({"grid": {"msc_cells": []}}, "non-empty list"),
+        ({"grid": {}}, "non-empty dict"),
+        ({"grid": {"mtx_dose": [40]}}, "MTX dose must be > 0 and <= 30 mg"),
+        ({"grid": {"msc_cells": [1e11]}}, "MSC dose must be"),
+        ({"grid": {"msc_interval": [90]}, "base_arm": "dmard"}, "gives no MSC: add msc_cells"),
+        ({"grid": {"mtx_dose": [10]}, "base_arm": "mtx_naive"}, "MTX schedules overlap"),
+        ({"grid": {"msc_cells": [1e7]}, "base_arm": "msc_dmard"}, "Did you mean 'msc+dmard'"),
+        ({"grid": {"msc_cells": [1e7]}, "endpoint": "DAS28"}, "unknown endpoint 'DAS28'"),
+        ({"grid": {"msc_cells": [1e7]}, "endpoint": "ACR20"}, "needs a cohort"),
+        ({"grid": {"msc_cells": [1e7]}, "patients": -1}, "patients must be an integer >= 0"),
+        ({"grid": {"msc_cells": [1e7]}, "day": 0}, "day must be a finite number > 0"),
+    ],
+)
 def test_validation_before_running(kwargs, message, monkeypatch):
     import rasim.sweep as S
 
@@ -76,8 +80,20 @@ def test_parameters_and_mtx_dose_change(tmp_path):
 
 def test_small_cohort_sweep(tmp_path):
     res = sweep({"msc_cells": [0, 1e8]}, patients=8, day=28, seed=1, threads=1)
-    assert list(res.rows[0]) == ["msc_cells", "endpoint", "day", "mean", "sd", "p05", "p25", "p50", "p75",
-                                 "p95", "n", "failed"]
+    assert list(res.rows[0]) == [
+        "msc_cells",
+        "endpoint",
+        "day",
+        "mean",
+        "sd",
+        "p05",
+        "p25",
+        "p50",
+        "p75",
+        "p95",
+        "n",
+        "failed",
+    ]
     assert all(r["n"] + r["failed"] == 8 for r in res.rows)
     assert res.rows[1]["mean"] < res.rows[0]["mean"]  # same patients (common seed), more cells
     rate = sweep({"msc_cells": [1e8]}, patients=8, day=28, seed=1, threads=1, endpoint="EULAR_response")
@@ -87,9 +103,11 @@ def test_small_cohort_sweep(tmp_path):
 
 # ---- command line ----------------------------------------------------------------------------------
 
+
 def test_cli_sweep(capsys, tmp_path):
-    code = cli.main(["sweep", "--grid", "msc_cells=0,4e7", "--grid", "msc_interval=0,90", "--arm", "msc",
-                     "--out", str(tmp_path)])
+    code = cli.main(
+        ["sweep", "--grid", "msc_cells=0,4e7", "--grid", "msc_interval=0,90", "--arm", "msc", "--out", str(tmp_path)]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.splitlines()[0] == "DAS28_ESR at day 365, msc (typical patient)"
@@ -98,8 +116,7 @@ def test_cli_sweep(capsys, tmp_path):
 
 
 def test_cli_sweep_points_over_the_range(capsys, tmp_path):
-    assert cli.main(["sweep", "--grid", "msc_homing_max", "--points", "3", "--out", str(tmp_path),
-                     "--quiet"]) == 0
+    assert cli.main(["sweep", "--grid", "msc_homing_max", "--points", "3", "--out", str(tmp_path), "--quiet"]) == 0
     assert capsys.readouterr().out == ""
     with (tmp_path / "sweep.csv").open() as f:
         values = [float(r["msc_homing_max"]) for r in csv.DictReader(f)]
@@ -107,15 +124,18 @@ def test_cli_sweep_points_over_the_range(capsys, tmp_path):
     assert values == pytest.approx([entry.low, (entry.low * entry.high) ** 0.5, entry.high], rel=1e-3)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["sweep", "--grid", "msc_homng_max=0.1"], "Did you mean 'msc_homing_max'"),
-    (["sweep", "--grid", "msc_homing_max=0.1,-1"], "expected finite numbers >= 0"),
-    (["sweep", "--grid", "msc_cells"], "give the values of the regimen setting msc_cells"),
-    (["sweep", "--grid", "=1"], "argument --grid: expected NAME=V,V,... or NAME"),
-    (["sweep", "--grid", "msc_cells=1e7", "--endpoint", "ACR20"], "needs a cohort"),
-    (["sweep"], "the following arguments are required: --grid"),
-    (["sensitivity", "--params", "msc_homing_mx"], "Did you mean 'msc_homing_max'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sweep", "--grid", "msc_homng_max=0.1"], "Did you mean 'msc_homing_max'"),
+        (["sweep", "--grid", "msc_homing_max=0.1,-1"], "expected finite numbers >= 0"),
+        (["sweep", "--grid", "msc_cells"], "give the values of the regimen setting msc_cells"),
+        (["sweep", "--grid", "=1"], "argument --grid: expected NAME=V,V,... or NAME"),
+        (["sweep", "--grid", "msc_cells=1e7", "--endpoint", "ACR20"], "needs a cohort"),
+        (["sweep"], "the following arguments are required: --grid"),
+        (["sensitivity", "--params", "msc_homing_mx"], "Did you mean 'msc_homing_max'"),
+    ],
+)
 def test_cli_errors(capsys, args, message):
     code = cli.main(args)
     err = capsys.readouterr().err
@@ -160,14 +180,17 @@ def test_sobol_and_morris(tmp_path):
     assert list(m.to_frame().columns)[:4] == ["param", "low", "high", "scale"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"params": []}, "non-empty list"),
-    ({"params": ["mtx_ec50", "mtx_ec50"]}, "duplicates"),
-    ({"params": ["mtx_ec50"], "bounds": {"mtx_ec50": (2, 1)}}, "0 <= low < high"),
-    ({"params": ["mtx_ec50"], "bounds": {"msc_k_immune": (1, 2)}}, "not in params"),
-    ({"params": ["mtx_ec50"], "endpoint": "EULAR_good"}, "needs a cohort"),
-    ({"params": ["mtx_ec50"], "n": 1}, "n must be an integer >= 2"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"params": []}, "non-empty list"),
+        ({"params": ["mtx_ec50", "mtx_ec50"]}, "duplicates"),
+        ({"params": ["mtx_ec50"], "bounds": {"mtx_ec50": (2, 1)}}, "0 <= low < high"),
+        ({"params": ["mtx_ec50"], "bounds": {"msc_k_immune": (1, 2)}}, "not in params"),
+        ({"params": ["mtx_ec50"], "endpoint": "EULAR_good"}, "needs a cohort"),
+        ({"params": ["mtx_ec50"], "n": 1}, "n must be an integer >= 2"),
+    ],
+)
 def test_sensitivity_validation(kwargs, message):
     pytest.importorskip("SALib")
     from rasim import sensitivity
@@ -178,8 +201,19 @@ def test_sensitivity_validation(kwargs, message):
 
 def test_cli_sensitivity(capsys, tmp_path):
     pytest.importorskip("SALib")
-    code = cli.main(["sensitivity", "--params", "msc_homing_max,msc_k_immune", "--method", "morris",
-                     "--samples", "3", "--out", str(tmp_path)])
+    code = cli.main(
+        [
+            "sensitivity",
+            "--params",
+            "msc_homing_max,msc_k_immune",
+            "--method",
+            "morris",
+            "--samples",
+            "3",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert out.startswith("morris: DAS28_ESR at day 365") and "msc_homing_max" in out
@@ -208,13 +242,21 @@ def test_sensitivity_warns_when_the_sample_is_too_small():
     from rasim.sensitivity import too_small
 
     names = ("a", "b")
-    sobol = {"S1": np.array([0.6, 0.1]), "S1_conf": np.array([0.5, 0.05]), "ST": np.array([0.5, 0.2]),
-             "ST_conf": np.array([0.05, 0.05])}
+    sobol = {
+        "S1": np.array([0.6, 0.1]),
+        "S1_conf": np.array([0.5, 0.05]),
+        "ST": np.array([0.5, 0.2]),
+        "ST_conf": np.array([0.05, 0.05]),
+    }
     assert len(too_small("sobol", names, sobol)) == 1 and "+/-0.50" in too_small("sobol", names, sobol)[0]
     sobol.update(S1=np.array([0.9, 0.1]), S1_conf=np.array([0.05, 0.05]))
     assert too_small("sobol", names, sobol) == ["S1 > ST for a (impossible: sampling error)"]
-    fine = {"S1": np.array([0.5, 0.1]), "S1_conf": np.array([0.05, 0.05]), "ST": np.array([0.6, 0.2]),
-            "ST_conf": np.array([0.05, 0.05])}
+    fine = {
+        "S1": np.array([0.5, 0.1]),
+        "S1_conf": np.array([0.05, 0.05]),
+        "ST": np.array([0.6, 0.2]),
+        "ST_conf": np.array([0.05, 0.05]),
+    }
     assert too_small("sobol", names, fine) == []
     morris = {"mu_star": np.array([1.0, 0.1]), "mu_star_conf": np.array([0.2, 0.3])}
     assert too_small("morris", names, morris) == ["mu* intervals wider than mu* for b"]
@@ -242,10 +284,10 @@ def test_cohort_sweep_enrols_the_same_patients_at_every_mtx_dose():
     from rasim.sweep import screened_on
 
     assert screened_on(rasim.cohort.arm("msc")) == rasim.Regimen()
-    res = sweep({"mtx_dose": [7.5, 25]}, base_arm="dmard", patients=6, day=91, seed=3, threads=1,
-                endpoint="DAS28_ESR")
-    base = sweep({"mtx_dose": [7.5, 25]}, base_arm="dmard", patients=6, day=91, seed=3, threads=1,
-                 endpoint="DAS28_ESR_change")
+    res = sweep({"mtx_dose": [7.5, 25]}, base_arm="dmard", patients=6, day=91, seed=3, threads=1, endpoint="DAS28_ESR")
+    base = sweep(
+        {"mtx_dose": [7.5, 25]}, base_arm="dmard", patients=6, day=91, seed=3, threads=1, endpoint="DAS28_ESR_change"
+    )
     day0 = res.column("mean") - base.column("mean")
     assert day0[0] == pytest.approx(day0[1], abs=1e-9)  # identical baselines: the same patients
     assert res.rows[1]["mean"] < res.rows[0]["mean"]
@@ -253,8 +295,9 @@ def test_cohort_sweep_enrols_the_same_patients_at_every_mtx_dose():
 
 def test_cli_sensitivity_prints_the_small_sample_warning(capsys, tmp_path):
     pytest.importorskip("SALib")
-    code = cli.main(["sensitivity", "--params", "msc_homing_max,msc_k_immune", "--samples", "8",
-                     "--out", str(tmp_path), "--quiet"])
+    code = cli.main(
+        ["sensitivity", "--params", "msc_homing_max,msc_k_immune", "--samples", "8", "--out", str(tmp_path), "--quiet"]
+    )
     err = capsys.readouterr().err
     assert code == 0 and "rasim: warning: sobol indices with n=8 are too uncertain" in err
 
@@ -268,6 +311,7 @@ def test_cohort_sweep_enrols_once(monkeypatch):
     monkeypatch.setattr(C, "_enrol", lambda c, idx: calls.append(len(idx)) or enrol(c, idx))
     sweep({"mtx_dose": [7.5, 15, 25]}, base_arm="dmard", patients=3, day=28, seed=2, threads=1)
     assert calls == [3]
-    sweep({"mtx_dose": [7.5, 25], "th1_activation": [1.0, 1.2]}, base_arm="dmard", patients=2, day=28, seed=2,
-          threads=1)
+    sweep(
+        {"mtx_dose": [7.5, 25], "th1_activation": [1.0, 1.2]}, base_arm="dmard", patients=2, day=28, seed=2, threads=1
+    )
     assert calls == [3, 2, 2]

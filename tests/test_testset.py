@@ -1,5 +1,6 @@
 """rasim's rodas4 on the standard stiff test problems (HIRES, ROBER, POLLU) against the
 published reference solutions of the Test Set for IVP Solvers."""
+
 import numpy as np
 import pytest
 

@@ -2,6 +2,7 @@
 parameter ranges (and their opt-out), fractions, covariates however they arrive,
 measurement settings, doses after the horizon, observation days, sizes, file
 encoding, and booleans or strings where numbers belong."""
+
 import math
 
 import numpy as np
@@ -21,15 +22,18 @@ def scenario(**changes) -> Scenario:
     return Scenario.from_dict({**BASE, **changes}, "v.toml")
 
 
-@pytest.mark.parametrize("params, where, message", [
-    ({"msc_effect_t": 5}, "params.msc_effect_t", "is a fraction: it must be within [0, 1]"),
-    ({"msc_effect_t": 0.97}, "params.msc_effect_t", "outside its plausible range 0-0.95"),
-    ({"msc_homing_max": 1e30}, "params.msc_homing_max", "outside its plausible range"),
-    ({"mtx_f_oral": 3}, "params.mtx_f_oral", "is a fraction"),
-    ({"age": 200}, "params.age", "covariate age = 200 is outside its range"),
-    ({"female": 7}, "params.female", "covariate female = 7 is outside its range"),
-    ({"t_death": -1}, "params.t_death", "expected a finite number >= 0"),
-])
+@pytest.mark.parametrize(
+    "params, where, message",
+    [
+        ({"msc_effect_t": 5}, "params.msc_effect_t", "is a fraction: it must be within [0, 1]"),
+        ({"msc_effect_t": 0.97}, "params.msc_effect_t", "outside its plausible range 0-0.95"),
+        ({"msc_homing_max": 1e30}, "params.msc_homing_max", "outside its plausible range"),
+        ({"mtx_f_oral": 3}, "params.mtx_f_oral", "is a fraction"),
+        ({"age": 200}, "params.age", "covariate age = 200 is outside its range"),
+        ({"female": 7}, "params.female", "covariate female = 7 is outside its range"),
+        ({"t_death": -1}, "params.t_death", "expected a finite number >= 0"),
+    ],
+)
 def test_scenario_params(params, where, message):
     with pytest.raises(ScenarioError, match=f"^v.toml: {where}: .*{message}".replace("[", r"\[").replace("]", r"\]")):
         scenario(params=params)
@@ -50,6 +54,7 @@ def test_allow_out_of_range_accepts_with_a_warning_but_never_a_fraction_above_1(
 
 def load_round_trip(s: Scenario) -> Scenario:
     import tomllib
+
     return Scenario.from_dict(tomllib.loads(s.to_toml()))
 
 
@@ -110,28 +115,41 @@ def test_observe_gets_day_0_and_refuses_duplicates():
 
 
 def test_doses_after_the_horizon():
-    arm = {"name": "late", "population": "refractory",
-           "regimen": {"doses": [{"drug": "msc", "cells": 4e7, "days": [2000.0]}]}}
-    with pytest.raises(ScenarioError, match=r"arms\[0\].regimen: MSC infusion on day 2000 is after the horizon "
-                                            "days = 365"):
+    arm = {
+        "name": "late",
+        "population": "refractory",
+        "regimen": {"doses": [{"drug": "msc", "cells": 4e7, "days": [2000.0]}]},
+    }
+    with pytest.raises(
+        ScenarioError,
+        match=r"arms\[0\].regimen: MSC infusion on day 2000 is after the horizon "
+        "days = 365",
+    ):
         scenario(arms=[arm])
     with pytest.raises(ScenarioError, match=r"arms\[0\].arm: MSC infusion on day 120 is after the horizon days = 91"):
         scenario(days=91.0, arms=[{"arm": "msc_repeat+dmard"}])
     titration = scenario(days=28.0, arms=[{"arm": "mtx_naive"}])  # a schedule that runs on: said, not refused
-    assert titration.warnings() == ["arm mtx_naive: MTX titration steps on day(s) 56 come after the horizon "
-                                    "(day 28) and are not simulated"]
+    assert titration.warnings() == [
+        "arm mtx_naive: MTX titration steps on day(s) 56 come after the horizon (day 28) and are not simulated"
+    ]
     with pytest.raises(RegimenError, match="must be a number"):
         mtx(15, start="7")
 
 
-@pytest.mark.parametrize("changes, where, limit", [
-    ({"patients": 10**10}, "patients", "RASIM_MAX_PATIENTS"),
-    ({"days": 1e9}, "days", "RASIM_MAX_DAYS"),
-    ({"observe": [float(d) for d in range(5000)], "days": 5000.0}, "observe", "RASIM_MAX_OBSERVE"),
-    ({"arms": [{"arm": "dmard", "name": f"a{i}"} for i in range(1000)]}, "arms", "RASIM_MAX_ARMS"),
-    ({"patients": 5_000_000, "arms": [{"arm": "dmard", "name": f"a{i}"} for i in range(20)], "days": 3650.0},
-     "size", "RASIM_MAX_SIZE"),
-])
+@pytest.mark.parametrize(
+    "changes, where, limit",
+    [
+        ({"patients": 10**10}, "patients", "RASIM_MAX_PATIENTS"),
+        ({"days": 1e9}, "days", "RASIM_MAX_DAYS"),
+        ({"observe": [float(d) for d in range(5000)], "days": 5000.0}, "observe", "RASIM_MAX_OBSERVE"),
+        ({"arms": [{"arm": "dmard", "name": f"a{i}"} for i in range(1000)]}, "arms", "RASIM_MAX_ARMS"),
+        (
+            {"patients": 5_000_000, "arms": [{"arm": "dmard", "name": f"a{i}"} for i in range(20)], "days": 3650.0},
+            "size",
+            "RASIM_MAX_SIZE",
+        ),
+    ],
+)
 def test_size_ceilings_name_the_limit_and_how_to_raise_it(changes, where, limit):
     with pytest.raises(ScenarioError, match=f"^v.toml: {where}: .* is above the limit of .*{limit}"):
         scenario(**changes)

@@ -10,6 +10,7 @@ fibroblasts and so lower IL-6) is bisected the same way with ``--route repair``:
 
     python tools/adipose_potency.py [--patients 400] [--seed 5] [--route immune|repair]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,9 @@ def largest_change(potency: float, patients: int, seed: int, route: str = "immun
     """Largest |mean / baseline mean - 1| over MARKERS and visits at this source potency
     (``route``: "immune" or "repair"; the other keeps its preset value)."""
     effective = potency * presets.AUTOLOGOUS_POTENCY
-    res = Cohort("ad_msc+dmard", patients=patients, seed=seed, observe=VISITS,
-                 params={f"msc_potency_{route}": effective}).run()
+    res = Cohort(
+        "ad_msc+dmard", patients=patients, seed=seed, observe=VISITS, params={f"msc_potency_{route}": effective}
+    ).run()
     change = [np.abs(res[m].mean(axis=0) / res[m][:, 0].mean() - 1.0)[1:].max() for m in MARKERS]
     return float(max(change))
 
@@ -44,8 +46,12 @@ def main() -> None:
     ap.add_argument("--patients", type=int, default=400)
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--steps", type=int, default=12)
-    ap.add_argument("--route", choices=("immune", "repair"), default="immune",
-                    help="which potency to bisect (the other keeps its preset value)")
+    ap.add_argument(
+        "--route",
+        choices=("immune", "repair"),
+        default="immune",
+        help="which potency to bisect (the other keeps its preset value)",
+    )
     a = ap.parse_args()
     lo, hi = math.log(1e-6), math.log(3.0)
     for _ in range(a.steps):
@@ -53,8 +59,10 @@ def main() -> None:
         change = largest_change(math.exp(mid), a.patients, a.seed, a.route)
         print(f"{a.route} potency {math.exp(mid):.3g}: largest marker change {change:.3f}")
         lo, hi = (mid, hi) if change <= TOLERANCE else (lo, mid)
-    print(f"largest {a.route} potency within {TOLERANCE:.0%}: {math.exp(lo):.3g} "
-          f"(preset now {presets.SOURCES['adipose'][f'msc_potency_{a.route}']:g})")
+    print(
+        f"largest {a.route} potency within {TOLERANCE:.0%}: {math.exp(lo):.3g} "
+        f"(preset now {presets.SOURCES['adipose'][f'msc_potency_{a.route}']:g})"
+    )
 
 
 if __name__ == "__main__":

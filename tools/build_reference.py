@@ -14,6 +14,7 @@ Run after a change to the model, its parameter table or its calibration::
 
 ``mkdocs build`` (``mkdocs.yml``) then renders them with the rest of ``docs/``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,7 @@ def _cell(text) -> str:
 
 def _table(header: tuple[str, ...], rows, align: str = "") -> str:
     align = align or "-" * len(header)
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
@@ -58,13 +58,16 @@ def states_page() -> str:
     from rasim.model.states import N_COUPLED, STATES
 
     rows = [(i, f"`{s.name}`", s.unit, s.meaning) for i, s in enumerate(STATES)]
-    sinks = (f" States from `{STATES[N_COUPLED].name}` on are read-outs that no earlier state depends on."
-             if N_COUPLED < len(STATES) else "")  # N_COUPLED is generated: no trailing sinks is possible
-    return ("# States\n\n" + GENERATED +
-            f"The model's {len(STATES)} state variables in the order of the state vector "
-            "(`rasim.model.states`; `rasim.model.INDEX[name]` is the position). Time is in days."
-            f"{sinks}\n\n"
-            + _table(("#", "name", "unit", "meaning"), rows, "r---"))
+    sinks = (
+        f" States from `{STATES[N_COUPLED].name}` on are read-outs that no earlier state depends on."
+        if N_COUPLED < len(STATES)
+        else ""
+    )  # N_COUPLED is generated: no trailing sinks is possible
+    return (
+        "# States\n\n" + GENERATED + f"The model's {len(STATES)} state variables in the order of the state vector "
+        "(`rasim.model.states`; `rasim.model.INDEX[name]` is the position). Time is in days."
+        f"{sinks}\n\n" + _table(("#", "name", "unit", "meaning"), rows, "r---")
+    )
 
 
 def _latex_name(name: str) -> str:
@@ -82,13 +85,16 @@ def equations_page() -> str:
     names = {s: _latex_name(STATES[i].name) for i, s in enumerate(y)}
     names.update({s: _latex_name(PARAMETERS[int(s.name[2:-1])].name) for s in p})
     names[u] = "u"
-    out = ["# Rate laws\n\n", GENERATED,
-           "The right-hand side dy/dt of every state (units of the state per day), as the sympy "
-           "evaluation of `rasim.model.equations.rates` that `tools/generate_jacobian.py` differentiates "
-           "for the analytic Jacobian: the helper functions (`sat`, `inhib`, `excess`, the MSC signals) "
-           "are expanded. State names stand for their values ([States](states.md)), parameter names for "
-           "their values ([Parameters](parameters.md)); *u* is the methotrexate polyglutamate amount (mg) "
-           "from the closed-form PK (`rasim.model.pk`).\n\n"]
+    out = [
+        "# Rate laws\n\n",
+        GENERATED,
+        "The right-hand side dy/dt of every state (units of the state per day), as the sympy "
+        "evaluation of `rasim.model.equations.rates` that `tools/generate_jacobian.py` differentiates "
+        "for the analytic Jacobian: the helper functions (`sat`, `inhib`, `excess`, the MSC signals) "
+        "are expanded. State names stand for their values ([States](states.md)), parameter names for "
+        "their values ([Parameters](parameters.md)); *u* is the methotrexate polyglutamate amount (mg) "
+        "from the closed-form PK (`rasim.model.pk`).\n\n",
+    ]
     for i, (state, expr) in enumerate(zip(STATES, f)):
         terms = sympy.Add.make_args(expr)
         lines = []
@@ -97,9 +103,11 @@ def equations_page() -> str:
             sign = "" if k == 0 or text.startswith("-") else "+ "
             lines.append(f"&{sign}{text}")
         body = " \\\\\n".join(lines)
-        out.append(f"## `{state.name}` ({_cell(state.unit)})\n\n{state.meaning}.\n\n"
-                   f"<div class=\"arithmatex\">\\[\n\\begin{{aligned}}\n\\frac{{d\\,{names[y[i]]}}}{{dt}} = "
-                   f"{body}\n\\end{{aligned}}\n\\]</div>\n\n")
+        out.append(
+            f"## `{state.name}` ({_cell(state.unit)})\n\n{state.meaning}.\n\n"
+            f'<div class="arithmatex">\\[\n\\begin{{aligned}}\n\\frac{{d\\,{names[y[i]]}}}{{dt}} = '
+            f"{body}\n\\end{{aligned}}\n\\]</div>\n\n"
+        )
     return "".join(out).rstrip() + "\n"
 
 
@@ -107,25 +115,43 @@ def parameters_page() -> str:
     import rasim
     from rasim.model import REFERENCES, SET_NAME, fingerprint
 
-    rows = [(f"`{p.name}`", _number(p.value), _number(p.start), p.unit, f"{p.low:.4g}-{p.high:.4g}", p.kind,
-             p.meaning, p.source) for p in rasim.parameters()]
+    rows = [
+        (
+            f"`{p.name}`",
+            _number(p.value),
+            _number(p.start),
+            p.unit,
+            f"{p.low:.4g}-{p.high:.4g}",
+            p.kind,
+            p.meaning,
+            p.source,
+        )
+        for p in rasim.parameters()
+    ]
     refs = [(f"`{r.key}`", r.short, r.citation) for r in REFERENCES.values()]
-    return ("# Parameters\n\n" + GENERATED +
-            f"Every model parameter in the order of the parameter vector, as `rasim params` prints it: "
-            f"the value in use (parameter set `{SET_NAME}`, fingerprint `{fingerprint()}`), the "
-            "starting value of the table (`-` for `balance` constants, computed so that the reference "
-            "states are steady states), unit, plausible range, kind and source. Other sets: "
-            f"{', '.join(f'`{s}`' for s in rasim.parameter_sets())} (`rasim params --set NAME`; a scenario's "
-            "`parameter_set` key). The table is `src/rasim/data/parameters.csv`; the committed "
-            "calibration is `src/rasim/data/calibrated.json`.\n\n"
-            + _table(("name", "value", "start", "unit", "range", "kind", "meaning", "source"), rows, "-rr-----")
-            + "\n## References\n\n" + _table(("key", "short", "citation"), refs))
+    return (
+        "# Parameters\n\n"
+        + GENERATED
+        + f"Every model parameter in the order of the parameter vector, as `rasim params` prints it: "
+        f"the value in use (parameter set `{SET_NAME}`, fingerprint `{fingerprint()}`), the "
+        "starting value of the table (`-` for `balance` constants, computed so that the reference "
+        "states are steady states), unit, plausible range, kind and source. Other sets: "
+        f"{', '.join(f'`{s}`' for s in rasim.parameter_sets())} (`rasim params --set NAME`; a scenario's "
+        "`parameter_set` key). The table is `src/rasim/data/parameters.csv`; the committed "
+        "calibration is `src/rasim/data/calibrated.json`.\n\n"
+        + _table(("name", "value", "start", "unit", "range", "kind", "meaning", "source"), rows, "-rr-----")
+        + "\n## References\n\n"
+        + _table(("key", "short", "citation"), refs)
+    )
 
 
 def pages() -> dict[Path, str]:
     """Every generated page and its text."""
-    return {OUT / "states.md": states_page(), OUT / "equations.md": equations_page(),
-            OUT / "parameters.md": parameters_page()}
+    return {
+        OUT / "states.md": states_page(),
+        OUT / "equations.md": equations_page(),
+        OUT / "parameters.md": parameters_page(),
+    }
 
 
 def stale() -> list[Path]:

@@ -24,6 +24,7 @@ diagnostics (Jacobian, residuals, leave-one-trial-out values) in
 ``docs/calibration_fit.json``; the report is written from those at
 ``--report-patients`` per arm with a fresh seed, so its Monte Carlo error is honest.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,9 @@ class _Budget(Exception):
     """The evaluation budget of a fit is spent."""
 
 
-def least_squares_fit(tlist: list, x0: np.ndarray, patients: int, seed: int, max_evals: int,
-                      diff_step: float, label: str) -> dict:
+def least_squares_fit(
+    tlist: list, x0: np.ndarray, patients: int, seed: int, max_evals: int, diff_step: float, label: str
+) -> dict:
     """One least-squares run on ``tlist`` from ``x0`` (natural scale) within ``max_evals``
     evaluations (the finite-difference ones included); the best evaluation is kept."""
     lo, hi = log_bounds()
@@ -100,10 +102,20 @@ def least_squares_fit(tlist: list, x0: np.ndarray, patients: int, seed: int, max
     except _Budget:
         status, message = 0, f"evaluation budget ({max_evals}) spent; best evaluation kept"
     x = np.exp(best["logx"])
-    print(f"  {label}: objective {history[0]:.3f} -> {min(history):.3f}; x = {[float(f'{v:.4g}') for v in x]}",
-          flush=True)
-    return {"x": x, "resid": best["resid"], "objective": min(history), "start": history[0],
-            "status": status, "message": message, "nfev": len(history), "patients": patients, "seed": seed}
+    print(
+        f"  {label}: objective {history[0]:.3f} -> {min(history):.3f}; x = {[float(f'{v:.4g}') for v in x]}", flush=True
+    )
+    return {
+        "x": x,
+        "resid": best["resid"],
+        "objective": min(history),
+        "start": history[0],
+        "status": status,
+        "message": message,
+        "nfev": len(history),
+        "patients": patients,
+        "seed": seed,
+    }
 
 
 def residuals_at(tlist: list, x: np.ndarray, patients: int, seed: int) -> np.ndarray:
@@ -111,8 +123,7 @@ def residuals_at(tlist: list, x: np.ndarray, patients: int, seed: int) -> np.nda
     return cal.residuals(cal.simulate_targets(tlist, cal.overrides_from(x), patients, seed))
 
 
-def jacobian_at(tlist: list, x: np.ndarray, r0: np.ndarray, patients: int, seed: int,
-                step: float) -> np.ndarray:
+def jacobian_at(tlist: list, x: np.ndarray, r0: np.ndarray, patients: int, seed: int, step: float) -> np.ndarray:
     """Forward-difference d residual / d log(x), with the fit's step and common random numbers."""
     lo, hi = log_bounds()
     jac = np.empty((len(r0), len(x)))
@@ -130,12 +141,15 @@ def noise_aware_fit(args) -> dict:
     tlist = cal.targets()
     x0 = np.array([current(*f) for f in cal.FITTED])
     first = least_squares_fit(tlist, x0, args.patients, args.seed, args.max_evals, args.diff_step, "fit")
-    final = least_squares_fit(tlist, first["x"], args.polish_patients, args.seed, args.polish_evals,
-                              args.diff_step, "polish")
+    final = least_squares_fit(
+        tlist, first["x"], args.polish_patients, args.seed, args.polish_evals, args.diff_step, "polish"
+    )
     final["jac"] = jacobian_at(tlist, final["x"], final["resid"], args.polish_patients, args.seed, args.diff_step)
     final["start"] = first["start"]
-    final["stages"] = [{k: first[k] for k in ("patients", "nfev", "objective")},
-                       {k: final[k] for k in ("patients", "nfev", "objective")}]
+    final["stages"] = [
+        {k: first[k] for k in ("patients", "nfev", "objective")},
+        {k: final[k] for k in ("patients", "nfev", "objective")},
+    ]
     return final
 
 
@@ -144,8 +158,12 @@ def diagnostics_at_current(args) -> dict:
     tlist = cal.targets()
     x = np.array([current(*f) for f in cal.FITTED])
     r = residuals_at(tlist, x, args.polish_patients, args.seed)
-    return {"x": x, "resid": r, "jac": jacobian_at(tlist, x, r, args.polish_patients, args.seed, args.diff_step),
-            "diagnostics": {"patients": args.polish_patients, "objective": float(r @ r)}}
+    return {
+        "x": x,
+        "resid": r,
+        "jac": jacobian_at(tlist, x, r, args.polish_patients, args.seed, args.diff_step),
+        "diagnostics": {"patients": args.polish_patients, "objective": float(r @ r)},
+    }
 
 
 def leave_one_trial_out(result: dict, args) -> dict[str, list[float]]:
@@ -158,12 +176,16 @@ def leave_one_trial_out(result: dict, args) -> dict[str, list[float]]:
     for trial in sorted({cal.trial_of(t) for t in tlist}):
         keep = np.array([cal.trial_of(t) != trial for t in tlist])
         if args.loto_evals == 0:
-            x = np.exp(cal.refit_step(np.asarray(result["jac"])[keep], np.asarray(result["resid"])[keep],
-                                      np.log(result["x"]), lo, hi))
+            x = np.exp(
+                cal.refit_step(
+                    np.asarray(result["jac"])[keep], np.asarray(result["resid"])[keep], np.log(result["x"]), lo, hi
+                )
+            )
         else:
             rest = [t for t, k in zip(tlist, keep) if k]
-            x = least_squares_fit(rest, result["x"], args.patients, args.seed, args.loto_evals,
-                                  args.diff_step, f"without {trial}")["x"]
+            x = least_squares_fit(
+                rest, result["x"], args.patients, args.seed, args.loto_evals, args.diff_step, f"without {trial}"
+            )["x"]
         out[trial] = [float(v) for v in x]
     return out
 
@@ -173,16 +195,31 @@ def write(result: dict, loto: dict[str, list[float]], seconds: float) -> None:
     data = cal.overrides_from(result["x"])
     previous = json.loads(CALIBRATED.read_text()).get("fit", {}) if CALIBRATED.exists() else {}
     previous.pop("diagnostics", None)  # an evaluation at the previous values: stale once these are written
-    data["fit"] = {**previous, **{k: result[k] for k in ("start", "objective", "status", "message", "nfev",
-                                                         "patients", "seed", "stages", "diagnostics") if k in result}}
+    data["fit"] = {
+        **previous,
+        **{
+            k: result[k]
+            for k in ("start", "objective", "status", "message", "nfev", "patients", "seed", "stages", "diagnostics")
+            if k in result
+        },
+    }
     data["fit"]["seconds"] = round(seconds, 1)
     data["fit"]["date"] = time.strftime("%Y-%m-%d")
     CALIBRATED.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    DIAGNOSTICS.write_text(json.dumps({
-        "fitted": [list(f) for f in cal.FITTED], "x": [float(v) for v in result["x"]],
-        "targets": [t.id for t in cal.targets()], "jacobian": np.asarray(result["jac"]).tolist(),
-        "residuals": [float(v) for v in result["resid"]], "loto": loto,
-    }, indent=1) + "\n")
+    DIAGNOSTICS.write_text(
+        json.dumps(
+            {
+                "fitted": [list(f) for f in cal.FITTED],
+                "x": [float(v) for v in result["x"]],
+                "targets": [t.id for t in cal.targets()],
+                "jacobian": np.asarray(result["jac"]).tolist(),
+                "residuals": [float(v) for v in result["resid"]],
+                "loto": loto,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 def main() -> None:
@@ -192,15 +229,26 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=2026, help="seed of the fit's common random numbers")
     ap.add_argument("--max-evals", type=int, default=100, help="evaluations of the first fit")
     ap.add_argument("--polish-evals", type=int, default=30, help="evaluations of the polishing fit")
-    ap.add_argument("--loto-evals", type=int, default=15,
-                    help="evaluations of each leave-one-trial-out refit; 0: one damped Gauss-Newton step "
-                         "on the full fit's residual Jacobian")
-    ap.add_argument("--diff-step", type=float, default=0.1,
-                    help="relative finite-difference step (log scale); wide enough to see through Monte Carlo jumps")
+    ap.add_argument(
+        "--loto-evals",
+        type=int,
+        default=15,
+        help="evaluations of each leave-one-trial-out refit; 0: one damped Gauss-Newton step "
+        "on the full fit's residual Jacobian",
+    )
+    ap.add_argument(
+        "--diff-step",
+        type=float,
+        default=0.1,
+        help="relative finite-difference step (log scale); wide enough to see through Monte Carlo jumps",
+    )
     ap.add_argument("--write", action="store_true", help="store the fit in calibrated.json and the diagnostics")
     ap.add_argument("--report-only", action="store_true")
-    ap.add_argument("--diagnostics-only", action="store_true",
-                    help="no fit: Jacobian and leave-one-trial-out refits at the values in use")
+    ap.add_argument(
+        "--diagnostics-only",
+        action="store_true",
+        help="no fit: Jacobian and leave-one-trial-out refits at the values in use",
+    )
     ap.add_argument("--report-patients", type=int, default=1000)
     ap.add_argument("--report-seed", type=int, default=7)
     args = ap.parse_args()
@@ -214,6 +262,7 @@ def main() -> None:
             print(f"wrote {CALIBRATED} and {DIAGNOSTICS}; run --report-only for the report")
         return
     from calibration_report import report  # tools/ is on sys.path when run as a script
+
     report(args.report_patients, args.report_seed)
 
 

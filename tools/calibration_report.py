@@ -7,6 +7,7 @@ parameters' approximate standard errors and correlations, the response
 distribution of the MSC arm, the control arm against Levi 2013, the baseline
 spreads against the trials' SDs, and the ``context`` rows.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,17 @@ DIAGNOSTICS = ROOT / "docs" / "calibration_fit.json"
 REPORT = ROOT / "docs" / "calibration.md"
 FIGURE = ROOT / "docs" / "calibration.png"
 RESPONSE_FIGURE = ROOT / "docs" / "calibration_response.png"
-BASELINE_SPREADS = ("radiate-base-das", "radiate-base-esr", "radiate-base-crp", "radiate-base-haq",
-                    "rw-base-esr", "rw-base-crp", "rw-base-das", "rw-base-haq", "swefot-0")
+BASELINE_SPREADS = (
+    "radiate-base-das",
+    "radiate-base-esr",
+    "radiate-base-crp",
+    "radiate-base-haq",
+    "rw-base-esr",
+    "rw-base-crp",
+    "rw-base-das",
+    "rw-base-haq",
+    "swefot-0",
+)
 
 
 def _cohort_kwargs(over: dict) -> dict:
@@ -45,16 +55,23 @@ def _fmt(x: float) -> str:
 
 def loto_section(insample: dict, loto: dict) -> list[str]:
     """The headline: each trial predicted by the fit that left it out."""
-    lines = ["## Headline: each trial predicted without it (leave-one-trial-out)", "",
-             "Each trial with calibrate rows was left out in turn and the fitted parameters were refitted",
-             "to the other trials (one damped Gauss-Newton step from the full fit on its residual Jacobian",
-             "without the trial's rows, `rasim.calibration.refit_step`); the left-out trial is then predicted",
-             "by simulating at the refitted values.",
-             "`in-sample` is the full fit for comparison; the tolerance is the calibration's rule.", "",
-             "| trial | rows | in-sample within | predicted within | RMS residual/tolerance in-sample | "
-             "predicted |", "|---|---:|---:|---:|---:|---:|"]
-    detail = ["", "| trial | target | day | published | in-sample | predicted (left out) | tolerance | "
-                  "predicted within |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "## Headline: each trial predicted without it (leave-one-trial-out)",
+        "",
+        "Each trial with calibrate rows was left out in turn and the fitted parameters were refitted",
+        "to the other trials (one damped Gauss-Newton step from the full fit on its residual Jacobian",
+        "without the trial's rows, `rasim.calibration.refit_step`); the left-out trial is then predicted",
+        "by simulating at the refitted values.",
+        "`in-sample` is the full fit for comparison; the tolerance is the calibration's rule.",
+        "",
+        "| trial | rows | in-sample within | predicted within | RMS residual/tolerance in-sample | predicted |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    detail = [
+        "",
+        "| trial | target | day | published | in-sample | predicted (left out) | tolerance | predicted within |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     n_rows = n_in = n_out = 0
     for trial in sorted(loto):
         rows = loto[trial]
@@ -63,14 +80,21 @@ def loto_section(insample: dict, loto: dict) -> list[str]:
         k_in = int(np.sum(np.abs(r_in) <= 1.0))
         k_out = int(np.sum(np.abs(r_out) <= 1.0))
         n_rows, n_in, n_out = n_rows + len(rows), n_in + k_in, n_out + k_out
-        lines.append(f"| {trial} | {len(rows)} | {k_in} | {k_out} | {math.sqrt(np.mean(r_in**2)):.2f} | "
-                     f"{math.sqrt(np.mean(r_out**2)):.2f} |")
+        lines.append(
+            f"| {trial} | {len(rows)} | {k_in} | {k_out} | {math.sqrt(np.mean(r_in**2)):.2f} | "
+            f"{math.sqrt(np.mean(r_out**2)):.2f} |"
+        )
         for t, sim, se in rows:
-            detail.append(f"| {trial} | {t.id} | {t.day:g} | {t.value:g} | {_fmt(insample[t.id])} | "
-                          f"{_fmt(sim)} +/- {se:.2g} | {t.tolerance:.3g} | "
-                          f"{'yes' if _within(t, sim) else '**no**'} |")
-    lines += ["", f"**{n_out} of {n_rows} rows are predicted within tolerance when their trial is left out** "
-                  f"({n_in} of {n_rows} in-sample)."]
+            detail.append(
+                f"| {trial} | {t.id} | {t.day:g} | {t.value:g} | {_fmt(insample[t.id])} | "
+                f"{_fmt(sim)} +/- {se:.2g} | {t.tolerance:.3g} | "
+                f"{'yes' if _within(t, sim) else '**no**'} |"
+            )
+    lines += [
+        "",
+        f"**{n_out} of {n_rows} rows are predicted within tolerance when their trial is left out** "
+        f"({n_in} of {n_rows} in-sample).",
+    ]
     return lines + detail
 
 
@@ -81,28 +105,45 @@ def parameter_section(diag: dict, unc: cal.Uncertainty) -> list[str]:
     names = [tuple(f) for f in diag["fitted"]]
     x = np.array(diag["x"])
     m = len(diag["targets"])
-    lines = ["## Fitted parameters and identifiability", "",
-             f"{len(names)} fitted parameters for {m} calibrate rows (at most one per three rows), "
-             "measurement settings included; everything else keeps its literature, assumed or balance",
-             "value (`rasim params`). Standard errors are approximate: Gauss-Newton, from the residual",
-             f"Jacobian of the polishing fit, scaled by the residual variance s2 = {unc.s2:.2f}.", "",
-             "| table | name | value | SE of log (~relative SE) | approx. 95% interval | plausible range | flag |",
-             "|---|---|---:|---:|---|---|---|"]
+    lines = [
+        "## Fitted parameters and identifiability",
+        "",
+        f"{len(names)} fitted parameters for {m} calibrate rows (at most one per three rows), "
+        "measurement settings included; everything else keeps its literature, assumed or balance",
+        "value (`rasim params`). Standard errors are approximate: Gauss-Newton, from the residual",
+        f"Jacobian of the polishing fit, scaled by the residual variance s2 = {unc.s2:.2f}.",
+        "",
+        "| table | name | value | SE of log (~relative SE) | approx. 95% interval | plausible range | flag |",
+        "|---|---|---:|---:|---|---|---|",
+    ]
     for (table, name), value, se in zip(names, x, unc.se_log):
         lo, hi = bounds(table, name)
         near = min(abs(math.log(value / lo)), abs(math.log(hi / value))) < 0.01
-        interval = (f"{value * math.exp(-1.96 * se):.3g} - {value * math.exp(1.96 * se):.3g}"
-                    if np.isfinite(se) else "not identified")
-        lines.append(f"| {table} | {name} | {value:.4g} | {se:.2f} | {interval} | {lo:g} - {hi:g} | "
-                     f"{'**within 1% of a bound**' if near else ''} |")
+        interval = (
+            f"{value * math.exp(-1.96 * se):.3g} - {value * math.exp(1.96 * se):.3g}"
+            if np.isfinite(se)
+            else "not identified"
+        )
+        lines.append(
+            f"| {table} | {name} | {value:.4g} | {se:.2f} | {interval} | {lo:g} - {hi:g} | "
+            f"{'**within 1% of a bound**' if near else ''} |"
+        )
     short = [n for _, n in names]
-    lines += ["", "Correlations of the fitted log-parameters:", "",
-              "| | " + " | ".join(short) + " |", "|---|" + "---:|" * len(short)]
+    lines += [
+        "",
+        "Correlations of the fitted log-parameters:",
+        "",
+        "| | " + " | ".join(short) + " |",
+        "|---|" + "---:|" * len(short),
+    ]
     for i, n in enumerate(short):
         lines.append(f"| {n} | " + " | ".join(f"{unc.correlation[i, j]:.2f}" for j in range(len(short))) + " |")
     pairs = unc.flagged_pairs(0.9)
-    lines += ["", "Pairs with |r| > 0.9: " + (", ".join(f"{short[i]} / {short[j]} ({r:.2f})" for i, j, r in pairs)
-                                              if pairs else "none.")]
+    lines += [
+        "",
+        "Pairs with |r| > 0.9: "
+        + (", ".join(f"{short[i]} / {short[j]} ({r:.2f})" for i, j, r in pairs) if pairs else "none."),
+    ]
     return lines
 
 
@@ -113,37 +154,51 @@ def response_section(patients: int, seed: int, over: dict) -> list[str]:
     msc = Cohort("msc+dmard", patients=patients, seed=seed, observe=days, **kw).run()
     ctl = Cohort("dmard", patients=patients, seed=seed, observe=days, **kw).run()
     _histogram(msc, ctl, patients)
-    lines = ["## Response distribution (`msc+dmard`, one UC-MSC 4e7 IV infusion on MTX)", "",
-             f"{patients} refractory patients; DAS28-ESR change from baseline as measured (visit noise included).",
-             "", "| day | mean | SD | 10th | 25th | median | 75th | 90th | EULAR response | remission | "
-                 "resolved state | control arm mean |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "## Response distribution (`msc+dmard`, one UC-MSC 4e7 IV infusion on MTX)",
+        "",
+        f"{patients} refractory patients; DAS28-ESR change from baseline as measured (visit noise included).",
+        "",
+        "| day | mean | SD | 10th | 25th | median | 75th | 90th | EULAR response | remission | "
+        "resolved state | control arm mean |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     das, das_c = msc["DAS28_ESR"], ctl["DAS28_ESR"]
     masks = msc.responder_masks()
     resolved = msc.resolved_fraction()
     for j, d in enumerate(days[1:], start=1):
         ch = das[:, j] - das[:, 0]
         q = np.percentile(ch, [10, 25, 50, 75, 90])
-        lines.append(f"| {d} | {ch.mean():.2f} | {ch.std(ddof=1):.2f} | " + " | ".join(f"{v:.2f}" for v in q)
-                     + f" | {masks['EULAR_response'][:, j].mean():.2f} | {masks['DAS28_remission'][:, j].mean():.2f}"
-                     f" | {resolved[j]:.3f} | {(das_c[:, j] - das_c[:, 0]).mean():.2f} |")
+        lines.append(
+            f"| {d} | {ch.mean():.2f} | {ch.std(ddof=1):.2f} | "
+            + " | ".join(f"{v:.2f}" for v in q)
+            + f" | {masks['EULAR_response'][:, j].mean():.2f} | {masks['DAS28_remission'][:, j].mean():.2f}"
+            f" | {resolved[j]:.3f} | {(das_c[:, j] - das_c[:, 0]).mean():.2f} |"
+        )
     j24 = list(days).index(168)
     change = das_c[:, j24] - das_c[:, 0]
-    lines += ["", "![DAS28 change at 3 and 12 months](calibration_response.png)", "",
-              "`resolved state` is the fraction of patients whose macrophage level has crossed below the",
-              "remission threshold (the model's bistable switch): one infusion moves that fraction for good.", "",
-              "### The control arm against Levi 2013", "",
-              f"The `dmard` arm (MTX continued, no MSC) changes DAS28-ESR by {change.mean():.2f} "
-              f"(SD {change.std(ddof=1):.2f}) at 24 weeks; Levi 2013's background (DMARD + placebo) term is -0.8.",
-              "What moves in the model's control arm is regression to the mean after enrolment on noisy",
-              "screening values (flares, ESR/CRP entry criteria) and the placebo term on tender joints and",
-              "patient-reported items; the disease state barely moves (continuing a long-standing MTX dose",
-              "changes nothing; where fibroblast imprinting still accrues, in shorter disease, it worsens",
-              "slowly). Levi's term is not directly comparable: it is a PKPD model's typical value",
-              "fitted to OPTION and TOWARD (DMARD-inadequate responders, escape from week 16, shorter",
-              "disease) rather than a trial arm, whereas the `dmard` arm simulates anti-TNF-inadequate",
-              "responders, whose control arm in RADIATE (a calibrate row) had ACR20 10%. The held-out placebo",
-              "arms (docs/heldout.md) show the model under-predicting DMARD-inadequate control arms (ACR20",
-              "about 14% against 25-41%), so part of the gap to -0.8 is population and part is a real miss."]
+    lines += [
+        "",
+        "![DAS28 change at 3 and 12 months](calibration_response.png)",
+        "",
+        "`resolved state` is the fraction of patients whose macrophage level has crossed below the",
+        "remission threshold (the model's bistable switch): one infusion moves that fraction for good.",
+        "",
+        "### The control arm against Levi 2013",
+        "",
+        f"The `dmard` arm (MTX continued, no MSC) changes DAS28-ESR by {change.mean():.2f} "
+        f"(SD {change.std(ddof=1):.2f}) at 24 weeks; Levi 2013's background (DMARD + placebo) term is -0.8.",
+        "What moves in the model's control arm is regression to the mean after enrolment on noisy",
+        "screening values (flares, ESR/CRP entry criteria) and the placebo term on tender joints and",
+        "patient-reported items; the disease state barely moves (continuing a long-standing MTX dose",
+        "changes nothing; where fibroblast imprinting still accrues, in shorter disease, it worsens",
+        "slowly). Levi's term is not directly comparable: it is a PKPD model's typical value",
+        "fitted to OPTION and TOWARD (DMARD-inadequate responders, escape from week 16, shorter",
+        "disease) rather than a trial arm, whereas the `dmard` arm simulates anti-TNF-inadequate",
+        "responders, whose control arm in RADIATE (a calibrate row) had ACR20 10%. The held-out placebo",
+        "arms (docs/heldout.md) show the model under-predicting DMARD-inadequate control arms (ACR20",
+        "about 14% against 25-41%), so part of the gap to -0.8 is population and part is a real miss.",
+    ]
     return lines
 
 
@@ -171,21 +226,27 @@ def _histogram(msc, ctl, patients: int) -> None:
 def spread_section(patients: int, seed: int, over: dict) -> list[str]:
     """Simulated SD of baseline values against the published SD, and the ESR tail."""
     kw = _cohort_kwargs(over)
-    lines = ["## Spreads and physical range at baseline", "",
-             "| target | published mean (SD) | simulated mean (SD) |", "|---|---:|---:|"]
+    lines = [
+        "## Spreads and physical range at baseline",
+        "",
+        "| target | published mean (SD) | simulated mean (SD) |",
+        "|---|---:|---:|",
+    ]
     targets = {t.id: t for t in cal.targets()}
-    res = {arm: Cohort(arm, patients=patients, seed=seed, observe=(0, 1), **kw).run()
-           for arm in ("dmard", "mtx_naive")}
+    res = {arm: Cohort(arm, patients=patients, seed=seed, observe=(0, 1), **kw).run() for arm in ("dmard", "mtx_naive")}
     for tid in BASELINE_SPREADS:
         t = targets[tid]
         x = res[t.arm][t.endpoint][:, 0]
         lines.append(f"| {tid} | {t.value:g} ({t.spread:g}) | {x.mean():.3g} ({x.std(ddof=1):.3g}) |")
     esr = res["dmard"]["ESR"][:, 0]
     normal, lognormal = _tails(120.0, targets["radiate-base-esr"].value, targets["radiate-base-esr"].spread)
-    lines += ["", f"Refractory baseline ESR: 99th percentile {np.percentile(esr, 99):.0f} mm/h, maximum "
-                  f"{esr.max():.0f} (ceiling {ESR_CEILING:g} mm/h, the Westergren column); "
-                  f"{np.mean(esr > 120):.1%} above 120 mm/h. With RADIATE's mean and SD a log-normal "
-                  f"distribution (ESR is skewed) puts {lognormal:.1%} there, a normal one {normal:.1%}."]
+    lines += [
+        "",
+        f"Refractory baseline ESR: 99th percentile {np.percentile(esr, 99):.0f} mm/h, maximum "
+        f"{esr.max():.0f} (ceiling {ESR_CEILING:g} mm/h, the Westergren column); "
+        f"{np.mean(esr > 120):.1%} above 120 mm/h. With RADIATE's mean and SD a log-normal "
+        f"distribution (ESR is skewed) puts {lognormal:.1%} there, a normal one {normal:.1%}.",
+    ]
     return lines
 
 
@@ -204,32 +265,50 @@ def report(patients: int, seed: int) -> None:
     tlist = cal.targets()
     fits = cal.simulate_targets(tlist, over, patients, seed)
     insample = {t.id: sim for t, sim, _ in fits}
-    loto = {trial: cal.simulate_targets([t for t in tlist if cal.trial_of(t) == trial],
-                                        cal.overrides_from(np.array(xl)), patients, seed)
-            for trial, xl in diag["loto"].items()}
+    loto = {
+        trial: cal.simulate_targets(
+            [t for t in tlist if cal.trial_of(t) == trial], cal.overrides_from(np.array(xl)), patients, seed
+        )
+        for trial, xl in diag["loto"].items()
+    }
     unc = cal.uncertainty(np.array(diag["jacobian"]), np.array(diag["residuals"]))
     fit_info = json.loads((ROOT / "src" / "rasim" / "data" / "calibrated.json").read_text()).get("fit", {})
-    lines = ["# Calibration report", "",
-             f"Generated by `python tools/calibrate.py --report-only` ({patients} virtual patients per arm, "
-             f"report seed {seed}; the fit used seed {fit_info.get('seed')}).",
-             "Simulated values come from each target's own population and arm; +/- is the Monte Carlo",
-             "standard error. Tolerances: DAS28 0.3, HAQ 0.15, ESR/CRP levels 15 %, rates 10 points, each",
-             "widened to 2 standard errors of the target where larger.", ""]
+    lines = [
+        "# Calibration report",
+        "",
+        f"Generated by `python tools/calibrate.py --report-only` ({patients} virtual patients per arm, "
+        f"report seed {seed}; the fit used seed {fit_info.get('seed')}).",
+        "Simulated values come from each target's own population and arm; +/- is the Monte Carlo",
+        "standard error. Tolerances: DAS28 0.3, HAQ 0.15, ESR/CRP levels 15 %, rates 10 points, each",
+        "widened to 2 standard errors of the target where larger.",
+        "",
+    ]
     if fit_info:
-        stages = "; ".join(f"{s['nfev']} evaluations at {s['patients']} patients/arm (objective "
-                           f"{s['objective']:.2f})" for s in fit_info.get("stages", []))
-        lines += [f"Optimiser: scipy least_squares (trf) with common random numbers, continued in sample size: "
-                  f"{stages}. Objective (sum of squared residual/tolerance) at the start {fit_info['start']:.2f}.",
-                  ""]
+        stages = "; ".join(
+            f"{s['nfev']} evaluations at {s['patients']} patients/arm (objective {s['objective']:.2f})"
+            for s in fit_info.get("stages", [])
+        )
+        lines += [
+            f"Optimiser: scipy least_squares (trf) with common random numbers, continued in sample size: "
+            f"{stages}. Objective (sum of squared residual/tolerance) at the start {fit_info['start']:.2f}.",
+            "",
+        ]
         fixed = fit_info.get("fixed_after_fit", {})
         if fixed:
-            lines += ["Values that reached a bound, or were not identified, in this or an earlier fit that "
-                      "included them were then fixed and removed from the fitted set (the diagnostics below "
-                      "are for the remaining parameters): "
-                      + "; ".join(f"{k} fitted {v[0]:g}, fixed at {v[1]:g}" for k, v in fixed.items()) + ".", ""]
+            lines += [
+                "Values that reached a bound, or were not identified, in this or an earlier fit that "
+                "included them were then fixed and removed from the fitted set (the diagnostics below "
+                "are for the remaining parameters): "
+                + "; ".join(f"{k} fitted {v[0]:g}, fixed at {v[1]:g}" for k, v in fixed.items())
+                + ".",
+                "",
+            ]
         if "diagnostics" in fit_info:
-            lines += [f"Objective at the committed values, {fit_info['diagnostics']['patients']} patients per arm: "
-                      f"{fit_info['diagnostics']['objective']:.2f}.", ""]
+            lines += [
+                f"Objective at the committed values, {fit_info['diagnostics']['patients']} patients per arm: "
+                f"{fit_info['diagnostics']['objective']:.2f}.",
+                "",
+            ]
     lines += loto_section(insample, loto) + [""]
     table, n_pass = cal.markdown_table(fits)
     lines += ["## In-sample fit (every calibrate row)", ""] + table
@@ -239,13 +318,22 @@ def report(patients: int, seed: int) -> None:
     lines += spread_section(patients, seed, over) + [""]
     context = cal.simulate_targets(cal.targets("context"), over, patients, seed)
     table, n_within = cal.markdown_table(context)
-    lines += ["## Not fitted: the `context` rows", "",
-              "Published figures the fit never saw (medians where the source gives medians), simulated",
-              "the same way; the tolerance is the same rule, for orientation only. Kapral 2006 reports a",
-              "very wide spread; COMET's HAQ change belongs to its own, more severe, baseline; Levi 2013's",
-              "value is a PKPD model's background (DMARD + placebo) term, not a trial arm.", ""]
-    lines += table + ["", f"{n_within} of {len(context)} within the same tolerance.", "",
-                      "![simulated bands and published points](calibration.png)", ""]
+    lines += [
+        "## Not fitted: the `context` rows",
+        "",
+        "Published figures the fit never saw (medians where the source gives medians), simulated",
+        "the same way; the tolerance is the same rule, for orientation only. Kapral 2006 reports a",
+        "very wide spread; COMET's HAQ change belongs to its own, more severe, baseline; Levi 2013's",
+        "value is a PKPD model's background (DMARD + placebo) term, not a trial arm.",
+        "",
+    ]
+    lines += table + [
+        "",
+        f"{n_within} of {len(context)} within the same tolerance.",
+        "",
+        "![simulated bands and published points](calibration.png)",
+        "",
+    ]
     REPORT.write_text("\n".join(lines))
     figure(fits, patients, seed, over)
     print(f"wrote {REPORT}, {FIGURE} and {RESPONSE_FIGURE}")
@@ -262,8 +350,13 @@ def figure(rows, patients: int, seed: int, over: dict) -> None:
     fig = Figure(figsize=(14, 3 * len(arms)))
     axes = fig.subplots(len(arms), len(endpoints), squeeze=False)
     for i, key in enumerate(arms):
-        res = Cohort(cal.TARGET_ARMS[key], patients=patients, seed=seed,
-                     observe=(0, 14, 30, 56, 91, 105, 168, 182, 273, 365), **kw).run()
+        res = Cohort(
+            cal.TARGET_ARMS[key],
+            patients=patients,
+            seed=seed,
+            observe=(0, 14, 30, 56, 91, 105, 168, 182, 273, 365),
+            **kw,
+        ).run()
         for j, name in enumerate(endpoints):
             ax, x = axes[i, j], res[name]
             q = np.percentile(x, [5, 25, 50, 75, 95], axis=0)
@@ -274,8 +367,14 @@ def figure(rows, patients: int, seed: int, over: dict) -> None:
             for t, _, _ in rows:
                 if t.arm == key and t.endpoint in (name, f"{name}_change"):
                     base = x[:, 0].mean() if t.endpoint.endswith("_change") else 0.0
-                    ax.errorbar(t.day, t.value + base, yerr=t.tolerance, fmt="o", color="C3",
-                                label=None if shown else "published (+/- tolerance)")
+                    ax.errorbar(
+                        t.day,
+                        t.value + base,
+                        yerr=t.tolerance,
+                        fmt="o",
+                        color="C3",
+                        label=None if shown else "published (+/- tolerance)",
+                    )
                     shown = True
             ax.set_title(f"{key}: {name}", fontsize=9)
             ax.set_xlabel("day")

@@ -15,6 +15,7 @@ mark that change **[output-changing]** in CHANGELOG.md::
     python tools/regenerate_baseline.py          # write the files
     python tools/regenerate_baseline.py --check  # exit 1 if a fresh run differs
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,9 +56,14 @@ def rows() -> list[dict]:
         for r in res.responders():
             out.append(_row(arm, r["day"], r["criterion"], "rate", "value", r["rate"]))
             out.append(_row(arm, r["day"], r["criterion"], "n", "count", r["n"]))
-        counts = {"n": res.n, "n_failed": res.n_failed, "n_not_enrolled": res.n_not_enrolled,
-                  "candidates_not_inflamed": res.not_inflamed, "candidates_screen_failed": res.screen_failures,
-                  **{f"status_{k}": v for k, v in res.status_counts().items()}}
+        counts = {
+            "n": res.n,
+            "n_failed": res.n_failed,
+            "n_not_enrolled": res.n_not_enrolled,
+            "candidates_not_inflamed": res.not_inflamed,
+            "candidates_screen_failed": res.screen_failures,
+            **{f"status_{k}": v for k, v in res.status_counts().items()},
+        }
         out += [_row(arm, "", "patients", k, "count", v) for k, v in counts.items()]
     return out
 
@@ -73,10 +79,17 @@ def metadata() -> dict:
     import rasim
     from rasim import model
 
-    return {"rasim_version": rasim.__version__, "parameter_set": model.SET_NAME,
-            "parameter_fingerprint": model.fingerprint(), "arms": list(ARMS), "patients": PATIENTS,
-            "seed": SEED, "observe": list(OBSERVE), "threads": 1,
-            "generated": datetime.date.today().isoformat()}
+    return {
+        "rasim_version": rasim.__version__,
+        "parameter_set": model.SET_NAME,
+        "parameter_fingerprint": model.fingerprint(),
+        "arms": list(ARMS),
+        "patients": PATIENTS,
+        "seed": SEED,
+        "observe": list(OBSERVE),
+        "threads": 1,
+        "generated": datetime.date.today().isoformat(),
+    }
 
 
 def csv_text(table: list[dict]) -> str:
@@ -115,7 +128,9 @@ def differences(expected: list[dict], fresh: list[dict], limit: int = 20) -> lis
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare a fresh run with the baseline; exit 1 if it differs")
+    parser.add_argument(
+        "--check", action="store_true", help="compare a fresh run with the baseline; exit 1 if it differs"
+    )
     args = parser.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
     sys.path.insert(0, str(ROOT / "src"))

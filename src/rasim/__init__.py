@@ -4,6 +4,7 @@ The four nouns: the model (``rasim.model``), the regimen (``Regimen``,
 ``msc``, ``mtx``), the solver (``SolverOptions``, ``Status``) and, joining
 them, ``simulate`` for one patient and ``Cohort`` for many (``rasim.cohort``).
 """
+
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import _cache
@@ -15,14 +16,25 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
 
 CACHE_DIR = _cache.configure(__version__)  # before any kernel is decorated
 
-from . import clinical, model  # noqa: E402
-from .errors import (CovariateError, EquilibriumError, FolderError, OutputError, ParameterError,  # noqa: E402
-                     RasimError, RegimenError, RunInterrupted, ScenarioError, SolverOptionsError)
-from .regimen import Regimen, msc, mtx  # noqa: E402
-from .simulation import SimulationResult, simulate  # noqa: E402
-from .solver import SolverOptions, Status  # noqa: E402
-from .cohort import ARMS, POPULATIONS, Cohort, CohortResult, CohortSummary, PatientStatus  # noqa: E402
-from . import endpoints  # noqa: E402
+# The imports below come after the cache is configured (ruff: E402 ignored for this file).
+from . import clinical, model
+from .errors import (
+    CovariateError,
+    EquilibriumError,
+    FolderError,
+    OutputError,
+    ParameterError,
+    RasimError,
+    RegimenError,
+    RunInterrupted,
+    ScenarioError,
+    SolverOptionsError,
+)
+from .regimen import Regimen, msc, mtx
+from .simulation import SimulationResult, simulate
+from .solver import SolverOptions, Status
+from .cohort import ARMS, POPULATIONS, Cohort, CohortResult, CohortSummary, PatientStatus
+from . import endpoints
 
 
 def parameters(search: str | None = None, set: str | None = None) -> list[model.Parameter]:
@@ -51,8 +63,34 @@ def parameter(name: str) -> model.Parameter:
 
 
 __all__ = [
-    "simulate", "SimulationResult", "Cohort", "CohortResult", "CohortSummary", "PatientStatus", "endpoints", "ARMS", "POPULATIONS", "Regimen", "msc", "mtx", "SolverOptions", "Status",
-    "parameters", "parameter", "parameter_sets", "parameter_set", "clinical", "model",
-    "RasimError", "ParameterError", "RegimenError", "CovariateError", "EquilibriumError", "ScenarioError",
-    "SolverOptionsError", "FolderError", "RunInterrupted", "OutputError",
+    "simulate",
+    "SimulationResult",
+    "Cohort",
+    "CohortResult",
+    "CohortSummary",
+    "PatientStatus",
+    "endpoints",
+    "ARMS",
+    "POPULATIONS",
+    "Regimen",
+    "msc",
+    "mtx",
+    "SolverOptions",
+    "Status",
+    "parameters",
+    "parameter",
+    "parameter_sets",
+    "parameter_set",
+    "clinical",
+    "model",
+    "RasimError",
+    "ParameterError",
+    "RegimenError",
+    "CovariateError",
+    "EquilibriumError",
+    "ScenarioError",
+    "SolverOptionsError",
+    "FolderError",
+    "RunInterrupted",
+    "OutputError",
 ]

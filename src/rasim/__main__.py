@@ -1,4 +1,5 @@
 """``python -m rasim``: the rasim command line (see :mod:`rasim.cli`)."""
+
 import sys
 
 from rasim.cli import main

@@ -15,6 +15,7 @@ on Windows) ``/rasim``; if none is writable, the system's temporary directory.
 Setting it sets ``numba.config.CACHE_DIR`` for the process, so Numba functions
 of other packages compiled afterwards are cached there too.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ Read at import by the parameter, variability and measurement tables, which
 replace their starting values with the fitted ones.  Imports nothing of
 rasim so that those tables can use it.
 """
+
 from __future__ import annotations
 
 import json

@@ -10,6 +10,7 @@ that is larger.  ``tools/calibrate.py`` fits ``FITTED`` and writes
 ``data/calibrated.json``, which the parameter, variability and measurement
 tables read at import.
 """
+
 from __future__ import annotations
 
 import csv
@@ -39,10 +40,13 @@ ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
 
 # The fitted subset: (table, name).  Everything else keeps its literature or assumed value.
 FITTED: tuple[tuple[str, str], ...] = (
-    ("params", "mtx_ec50"), ("params", "mtx_emax_m"),
+    ("params", "mtx_ec50"),
+    ("params", "mtx_emax_m"),
     ("params", "fls_autonomy"),
     ("params", "haq_k"),
-    ("params", "esr_healthy_fraction"), ("measurement", "placebo_pro"), ("measurement", "flare_sd"),
+    ("params", "esr_healthy_fraction"),
+    ("measurement", "placebo_pro"),
+    ("measurement", "flare_sd"),
 )
 
 
@@ -94,9 +98,22 @@ def targets(use: str | None = "calibrate", path=None) -> list[Target]:
     path = path or resources.files("rasim") / "data" / "targets.csv"
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))
-    out = [Target(r["id"], r["source"], ARM_OF_TARGET.get(r["id"], r["arm"]), r["endpoint"], _float(r["day"]),
-                  r["statistic"], _float(r["value"]), _float(r["spread"]), _float(r["n"]), r["use"], r["note"])
-           for r in rows]
+    out = [
+        Target(
+            r["id"],
+            r["source"],
+            ARM_OF_TARGET.get(r["id"], r["arm"]),
+            r["endpoint"],
+            _float(r["day"]),
+            r["statistic"],
+            _float(r["value"]),
+            _float(r["spread"]),
+            _float(r["n"]),
+            r["use"],
+            r["note"],
+        )
+        for r in rows
+    ]
     return [t for t in out if use is None or t.use == use]
 
 
@@ -104,17 +121,22 @@ def overrides_from(x: np.ndarray) -> dict[str, dict[str, float]]:
     """Calibration tables (params / balance / variability / measurement / covariate_effects)
     from a FITTED vector; "balance" holds the production constants recomputed at the
     fitted parameters (``rasim.model.balance``), so both reference states stay steady."""
-    out: dict[str, dict[str, float]] = {"params": {}, "variability": {}, "measurement": {},
-                                        "covariate_effects": {}}
+    out: dict[str, dict[str, float]] = {"params": {}, "variability": {}, "measurement": {}, "covariate_effects": {}}
     for (table, name), value in zip(FITTED, x):
         out[table][name] = float(value)
     out["balance"] = balanced(parameter_vector(out["params"]))
     return out
 
 
-def simulate_targets(tlist: list[Target], overrides: dict | None = None, patients: int = 300,
-                     seed: int = 2026, threads: int | None = None, rtol: float = 1e-4,
-                     arms: dict[str, Arm] | None = None) -> list[tuple[Target, float, float]]:
+def simulate_targets(
+    tlist: list[Target],
+    overrides: dict | None = None,
+    patients: int = 300,
+    seed: int = 2026,
+    threads: int | None = None,
+    rtol: float = 1e-4,
+    arms: dict[str, Arm] | None = None,
+) -> list[tuple[Target, float, float]]:
     """(target, simulated value, Monte Carlo standard error) for each target.
 
     ``overrides``: Cohort keyword tables (params, variability, measurement,
@@ -146,14 +168,18 @@ def _simulated(res, t: Target) -> tuple[float, float]:
 
 def markdown_table(rows: list[tuple[Target, float, float]]) -> tuple[list[str], int]:
     """Markdown rows (published, simulated +/- MC error, tolerance, pass/fail) and the pass count."""
-    lines = ["| target | source | arm | endpoint | day | published | simulated | tolerance | result |",
-             "|---|---|---|---|---:|---:|---:|---:|---|"]
+    lines = [
+        "| target | source | arm | endpoint | day | published | simulated | tolerance | result |",
+        "|---|---|---|---|---:|---:|---:|---:|---|",
+    ]
     n_pass = 0
     for t, sim, se in rows:
         ok = abs(sim - t.value) <= t.tolerance
         n_pass += ok
-        lines.append(f"| {t.id} | {t.source} | {t.arm} | {t.endpoint} | {t.day:g} | {t.value:g} | "
-                     f"{sim:.3g} +/- {se:.2g} | {t.tolerance:.3g} | {'pass' if ok else '**fail**'} |")
+        lines.append(
+            f"| {t.id} | {t.source} | {t.arm} | {t.endpoint} | {t.day:g} | {t.value:g} | "
+            f"{sim:.3g} +/- {se:.2g} | {t.tolerance:.3g} | {'pass' if ok else '**fail**'} |"
+        )
     return lines, n_pass
 
 
@@ -182,8 +208,12 @@ class Uncertainty:
     def flagged_pairs(self, threshold: float = 0.9) -> list[tuple[int, int, float]]:
         """(i, j, r) for every pair with |r| > threshold, strongest first."""
         n = len(self.se_log)
-        pairs = [(i, j, float(self.correlation[i, j])) for i in range(n) for j in range(i + 1, n)
-                 if abs(self.correlation[i, j]) > threshold]
+        pairs = [
+            (i, j, float(self.correlation[i, j]))
+            for i in range(n)
+            for j in range(i + 1, n)
+            if abs(self.correlation[i, j]) > threshold
+        ]
         return sorted(pairs, key=lambda x: -abs(x[2]))
 
 
@@ -208,8 +238,9 @@ def uncertainty(jac: np.ndarray, resid: np.ndarray) -> Uncertainty:
     return Uncertainty(sd, corr, s2)
 
 
-def refit_step(jac: np.ndarray, resid: np.ndarray, logx: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-               damping: float = 1.0) -> np.ndarray:
+def refit_step(
+    jac: np.ndarray, resid: np.ndarray, logx: np.ndarray, lo: np.ndarray, hi: np.ndarray, damping: float = 1.0
+) -> np.ndarray:
     """One damped Gauss-Newton (Levenberg-Marquardt) refit from log-parameters ``logx``.
 
     Minimises |resid + jac d|^2 + damping^2 |d|^2 over the step d (log units), with

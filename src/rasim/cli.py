@@ -18,6 +18,7 @@ SCENARIO is a built-in name or a .toml path (default trial3y); overrides are
 Ctrl-C during a run keeps the finished chunks, prints how to resume and exits
 with status 130.  ``rasim --version`` prints the version.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,7 +69,9 @@ class _Prefixed(logging.Formatter):
     """``rasim: warning: <message>`` for warnings and above, ``rasim: <message>`` below."""
 
     def format(self, record: logging.LogRecord) -> str:
-        kind = "warning: " if record.levelno == logging.WARNING else "error: " if record.levelno > logging.WARNING else ""
+        kind = (
+            "warning: " if record.levelno == logging.WARNING else "error: " if record.levelno > logging.WARNING else ""
+        )
         return f"rasim: {kind}{record.getMessage()}"
 
 
@@ -84,6 +87,7 @@ def _log_to_stderr(level: int) -> None:
 
 
 # -- commands ----------------------------------------------------------------
+
 
 def cmd_scenarios(args) -> int:
     names = builtin_names()
@@ -117,11 +121,23 @@ def cmd_params(args) -> int:
     if not rows:
         print(f"rasim: no parameter matches {args.search!r}", file=sys.stderr)
         return 1
-    print(f"# parameter set {args.set or model.SET_NAME} (fingerprint "
-          f"{model.sets.parameter_set(args.set or model.SET_NAME).fingerprint}); sets: {', '.join(parameter_sets())}")
+    print(
+        f"# parameter set {args.set or model.SET_NAME} (fingerprint "
+        f"{model.sets.parameter_set(args.set or model.SET_NAME).fingerprint}); sets: {', '.join(parameter_sets())}"
+    )
     table = [("name", "value", "start", "unit", "range", "kind", "source")]
-    table += [(p.name, f"{p.value:.6g}{_bound_flag(p)}", "-" if p.start is None else f"{p.start:.6g}", p.unit,
-               f"{p.low:.4g}-{p.high:.4g}", p.kind, p.source) for p in rows]
+    table += [
+        (
+            p.name,
+            f"{p.value:.6g}{_bound_flag(p)}",
+            "-" if p.start is None else f"{p.start:.6g}",
+            p.unit,
+            f"{p.low:.4g}-{p.high:.4g}",
+            p.kind,
+            p.source,
+        )
+        for p in rows
+    ]
     widths = [max(len(r[i]) for r in table) for i in range(6)]
     for r in table:
         print("  ".join(f"{c:{w}s}" for c, w in zip(r, widths)) + "  " + r[6])
@@ -129,7 +145,7 @@ def cmd_params(args) -> int:
 
 
 def _bound_flag(p) -> str:
-    """" (at low bound)" / " (at high bound)" for a fitted or chosen value on or within 1% of a bound."""
+    """ " (at low bound)" / " (at high bound)" for a fitted or chosen value on or within 1% of a bound."""
     side = p.at_bound if p.kind in ("calibrated", "assumed", "literature") else ""
     return f" (at {side} bound)" if side else ""
 
@@ -148,11 +164,19 @@ def cmd_run(args) -> int:
     runner.check_threads(args.threads)
     t0 = time.perf_counter()
     if args.resume is not None:
-        given = [flag for flag, v in (("SCENARIO", args.scenario), ("--out", args.out), ("--keep", args.keep),
-                                      ("--unsafe-params", args.unsafe_params or None),
-                                      ("--overwrite", args.overwrite or None), ("--chunk-size", args.chunk_size),
-                                      *((f"--{k.replace('_', '-')}", getattr(args, k)) for k in OVERRIDES))
-                 if v is not None]
+        given = [
+            flag
+            for flag, v in (
+                ("SCENARIO", args.scenario),
+                ("--out", args.out),
+                ("--keep", args.keep),
+                ("--unsafe-params", args.unsafe_params or None),
+                ("--overwrite", args.overwrite or None),
+                ("--chunk-size", args.chunk_size),
+                *((f"--{k.replace('_', '-')}", getattr(args, k)) for k in OVERRIDES),
+            )
+            if v is not None
+        ]
         if given:
             raise RasimError(f"--resume continues the run in its folder as it was started; drop {', '.join(given)}")
         results = runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet)
@@ -160,9 +184,15 @@ def cmd_run(args) -> int:
     else:
         scenario = _scenario(args)
         out = args.out or DEFAULT_OUT / scenario.name
-        results = runner.run_scenario(scenario, out, threads=args.threads, quiet=args.quiet,
-                                      keep=args.keep or "patients", overwrite=args.overwrite,
-                                      chunk_size=args.chunk_size)
+        results = runner.run_scenario(
+            scenario,
+            out,
+            threads=args.threads,
+            quiet=args.quiet,
+            keep=args.keep or "patients",
+            overwrite=args.overwrite,
+            chunk_size=args.chunk_size,
+        )
     if not args.quiet:
         if results:  # the summary table of the run (its scenario is the folder's scenario.toml)
             print(runner.table(load(Path(out) / "scenario.toml"), results, time.perf_counter() - t0))
@@ -181,8 +211,15 @@ def cmd_sweep(args) -> int:
             entry = parameter(name)
             values = _grid(entry.low, entry.high, args.points)
         grid[name] = values
-    result = sweep(grid, base_arm=args.arm, patients=args.patients, day=args.day, endpoint=args.endpoint,
-                   seed=args.seed, threads=args.threads)
+    result = sweep(
+        grid,
+        base_arm=args.arm,
+        patients=args.patients,
+        day=args.day,
+        endpoint=args.endpoint,
+        seed=args.seed,
+        threads=args.threads,
+    )
     out = args.out or DEFAULT_OUT / "sweep"
     out.mkdir(parents=True, exist_ok=True)
     result.to_csv(out / "sweep.csv")
@@ -207,8 +244,9 @@ def cmd_sensitivity(args) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = method(args.params, endpoint=args.endpoint, day=args.day, arm=args.arm, seed=args.seed,
-                            **{size: samples})
+            result = method(
+                args.params, endpoint=args.endpoint, day=args.day, arm=args.arm, seed=args.seed, **{size: samples}
+            )
     except ImportError as e:
         raise RasimError(str(e)) from None
     for w in caught:
@@ -219,8 +257,10 @@ def cmd_sensitivity(args) -> int:
     write_csv(out / "sensitivity.csv", list(rows[0]), rows)
     result.plot(out / "sensitivity.png")
     if not args.quiet:
-        print(f"{args.method}: {args.endpoint} at day {args.day:g}, arm {args.arm}, typical patient, "
-              f"{len(result.Y)} simulations ({result.failed} without active disease)")
+        print(
+            f"{args.method}: {args.endpoint} at day {args.day:g}, arm {args.arm}, typical patient, "
+            f"{len(result.Y)} simulations ({result.failed} without active disease)"
+        )
         _print_rows(rows, ["param", "low", "high", *result.indices])
         print(f"results: {out}")
     return 0
@@ -228,15 +268,17 @@ def cmd_sensitivity(args) -> int:
 
 # -- helpers -----------------------------------------------------------------
 
+
 def _scenario(args) -> Scenario:
     """The loaded scenario with the command line's overrides applied (and validated)."""
     if args.parameter_set is not None and args.parameter_set not in parameter_sets():
-        raise RasimError(f"--parameter-set: {unknown_name('parameter set', args.parameter_set, parameter_sets())} "
-                         f"Parameter sets: {', '.join(parameter_sets())}.")
+        raise RasimError(
+            f"--parameter-set: {unknown_name('parameter set', args.parameter_set, parameter_sets())} "
+            f"Parameter sets: {', '.join(parameter_sets())}."
+        )
     scenario = load(args.scenario or DEFAULT_SCENARIO, allow_out_of_range=getattr(args, "unsafe_params", False))
     changes = {k: getattr(args, k) for k in OVERRIDES if getattr(args, k) is not None}
-    return scenario.replace(source=f"{scenario.source} with command-line options", **changes) \
-        if changes else scenario
+    return scenario.replace(source=f"{scenario.source} with command-line options", **changes) if changes else scenario
 
 
 def _print_rows(rows: list[dict], columns: list[str]) -> None:
@@ -261,6 +303,7 @@ def _int(low: int):
         if value < low:
             raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
         return value
+
     parse.__name__ = "integer"
     return parse
 
@@ -303,8 +346,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.print_usage(sys.stderr)
-        self.exit(2, f"rasim: error: {self.prog[len('rasim '):] + ': ' if ' ' in self.prog else ''}"
-                     f"{message}\n")
+        self.exit(2, f"rasim: error: {self.prog[len('rasim ') :] + ': ' if ' ' in self.prog else ''}{message}\n")
 
 
 def _output_options(p: argparse.ArgumentParser, folder: str) -> None:
@@ -315,80 +357,138 @@ def _output_options(p: argparse.ArgumentParser, folder: str) -> None:
 def _analysis_options(p: argparse.ArgumentParser, patients: bool) -> None:
     p.add_argument("--arm", default="msc+dmard", metavar="ARM", help="built-in base arm (default msc+dmard)")
     if patients:
-        p.add_argument("--patients", type=_int(0), default=0, metavar="N",
-                       help="patients per grid point (default 0: the typical patient)")
+        p.add_argument(
+            "--patients",
+            type=_int(0),
+            default=0,
+            metavar="N",
+            help="patients per grid point (default 0: the typical patient)",
+        )
     p.add_argument("--day", type=_number, default=365.0, metavar="D", help="endpoint day (default 365)")
-    p.add_argument("--endpoint", default="DAS28_ESR", metavar="E",
-                   help="an observable or <observable>_change" + (", or with --patients a responder "
-                        "criterion" if patients else "") + " (default DAS28_ESR)")
+    p.add_argument(
+        "--endpoint",
+        default="DAS28_ESR",
+        metavar="E",
+        help="an observable or <observable>_change"
+        + (", or with --patients a responder criterion" if patients else "")
+        + " (default DAS28_ESR)",
+    )
     p.add_argument("--seed", type=_int(0), default=0, metavar="S", help="random seed (default 0)")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="rasim", description="Simulate rheumatoid arthritis trials under MSC "
-                     "therapy and methotrexate.", epilog="SCENARIO: a built-in name "
-                     "(`rasim scenarios`) or a .toml file; see docs/scenarios.md.")
+    parser = _Parser(
+        prog="rasim",
+        description="Simulate rheumatoid arthritis trials under MSC therapy and methotrexate.",
+        epilog="SCENARIO: a built-in name (`rasim scenarios`) or a .toml file; see docs/scenarios.md.",
+    )
     parser.add_argument("--version", action="version", version=f"rasim {version()}")
     sub = parser.add_subparsers(dest="name", required=True, metavar="COMMAND")
 
     scen = _Parser(add_help=False)
-    scen.add_argument("scenario", nargs="?",
-                      help=f"built-in name or .toml file (default {DEFAULT_SCENARIO})")
+    scen.add_argument("scenario", nargs="?", help=f"built-in name or .toml file (default {DEFAULT_SCENARIO})")
     scen.add_argument("--patients", type=_int(1), metavar="N", help="patients per arm")
     scen.add_argument("--seed", type=_int(0), metavar="S", help="random seed")
-    scen.add_argument("--days", type=_number, metavar="D",
-                      help="horizon in days (alone, also trims the observation days)")
-    scen.add_argument("--observe", type=_numbers, metavar="DAYS",
-                      help="output days, e.g. 0,28,91 (day 0, the baseline, is added if missing)")
-    scen.add_argument("--parameter-set", metavar="NAME",
-                      help="simulate with parameter set NAME (`rasim params --set`; default: the scenario's "
-                           "parameter_set, else the set in use); the scenario's [params] apply on top")
+    scen.add_argument(
+        "--days", type=_number, metavar="D", help="horizon in days (alone, also trims the observation days)"
+    )
+    scen.add_argument(
+        "--observe",
+        type=_numbers,
+        metavar="DAYS",
+        help="output days, e.g. 0,28,91 (day 0, the baseline, is added if missing)",
+    )
+    scen.add_argument(
+        "--parameter-set",
+        metavar="NAME",
+        help="simulate with parameter set NAME (`rasim params --set`; default: the scenario's "
+        "parameter_set, else the set in use); the scenario's [params] apply on top",
+    )
     run = _Parser(add_help=False)
     run.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
-    run.add_argument("--out", type=Path, metavar="DIR",
-                     help=f"output folder (default {DEFAULT_OUT}/<scenario name>); refused if another run "
-                          "is writing it or, without --overwrite, if it holds anything")
+    run.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"output folder (default {DEFAULT_OUT}/<scenario name>); refused if another run "
+        "is writing it or, without --overwrite, if it holds anything",
+    )
     run.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    run.add_argument("--keep", choices=("patients", "summary"),
-                     help="patients (default): per-patient Parquet files and dataset.csv besides the "
-                          "summaries; summary: summaries only")
+    run.add_argument(
+        "--keep",
+        choices=("patients", "summary"),
+        help="patients (default): per-patient Parquet files and dataset.csv besides the "
+        "summaries; summary: summaries only",
+    )
     run.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
-    run.add_argument("--chunk-size", type=_int(1), metavar="N",
-                     help="patients per saved chunk (default: up to 1000, fewer with many observation days); "
-                          "the results do not depend on it")
-    run.add_argument("--resume", type=Path, metavar="DIR",
-                     help="continue the interrupted run in DIR (same files as an uninterrupted run)")
-    run.add_argument("--unsafe-params", action="store_true",
-                     help="accept [params] outside their plausible range (a warning is written with the results)")
+    run.add_argument(
+        "--chunk-size",
+        type=_int(1),
+        metavar="N",
+        help="patients per saved chunk (default: up to 1000, fewer with many observation days); "
+        "the results do not depend on it",
+    )
+    run.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="continue the interrupted run in DIR (same files as an uninterrupted run)",
+    )
+    run.add_argument(
+        "--unsafe-params",
+        action="store_true",
+        help="accept [params] outside their plausible range (a warning is written with the results)",
+    )
 
     sub.add_parser("scenarios", help="list the built-in scenarios").set_defaults(command=cmd_scenarios)
-    sub.add_parser("show", parents=[scen], help="print the resolved scenario as TOML") \
-        .set_defaults(command=cmd_show)
+    sub.add_parser("show", parents=[scen], help="print the resolved scenario as TOML").set_defaults(command=cmd_show)
     p = sub.add_parser("params", help="the parameter table (name, value in use, start, unit, range, kind, source)")
     p.add_argument("--search", metavar="WORD", help="only parameters whose name, meaning, kind or source has WORD")
     p.add_argument("--set", metavar="NAME", help="show parameter set NAME (default: the one in use)")
     p.add_argument("--diff", nargs=2, metavar=("SET", "SET"), help="the parameters that differ between two sets")
     p.set_defaults(command=cmd_params)
-    sub.add_parser("run", parents=[scen, run], help="simulate a scenario's cohort") \
-        .set_defaults(command=cmd_run)
-    p = sub.add_parser("sweep", help="an endpoint over a grid of parameters and regimen settings "
-                       "(typical patient or cohorts)")
-    p.add_argument("--grid", type=_grid_item, action="append", required=True, metavar="NAME=V,V,...",
-                   help="a parameter or msc_cells, msc_interval (days), mtx_dose (mg weekly) with its values; "
-                        "a parameter without values takes --points values over its plausible range")
-    p.add_argument("--points", type=_int(2), default=5, metavar="N",
-                   help="values for a --grid parameter given without values (default 5)")
+    sub.add_parser("run", parents=[scen, run], help="simulate a scenario's cohort").set_defaults(command=cmd_run)
+    p = sub.add_parser(
+        "sweep", help="an endpoint over a grid of parameters and regimen settings (typical patient or cohorts)"
+    )
+    p.add_argument(
+        "--grid",
+        type=_grid_item,
+        action="append",
+        required=True,
+        metavar="NAME=V,V,...",
+        help="a parameter or msc_cells, msc_interval (days), mtx_dose (mg weekly) with its values; "
+        "a parameter without values takes --points values over its plausible range",
+    )
+    p.add_argument(
+        "--points",
+        type=_int(2),
+        default=5,
+        metavar="N",
+        help="values for a --grid parameter given without values (default 5)",
+    )
     p.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
     _output_options(p, "sweep")
     _analysis_options(p, patients=True)
     p.set_defaults(command=cmd_sweep)
-    p = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity of the typical patient "
-                       "(needs SALib: pip install rasim[sensitivity])")
-    p.add_argument("--params", type=_names, required=True, metavar="NAME,NAME,...",
-                   help="parameters, each varied over its plausible range")
+    p = sub.add_parser(
+        "sensitivity",
+        help="Sobol or Morris sensitivity of the typical patient (needs SALib: pip install rasim[sensitivity])",
+    )
+    p.add_argument(
+        "--params",
+        type=_names,
+        required=True,
+        metavar="NAME,NAME,...",
+        help="parameters, each varied over its plausible range",
+    )
     p.add_argument("--method", choices=("sobol", "morris"), default="sobol", help="default sobol")
-    p.add_argument("--samples", type=_int(2), metavar="N",
-                   help="Sobol base samples (default 128, a power of 2) or Morris trajectories (default 20)")
+    p.add_argument(
+        "--samples",
+        type=_int(2),
+        metavar="N",
+        help="Sobol base samples (default 128, a power of 2) or Morris trajectories (default 20)",
+    )
     _output_options(p, "sensitivity.<method>")
     _analysis_options(p, patients=False)
     p.set_defaults(command=cmd_sensitivity)

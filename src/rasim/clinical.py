@@ -7,6 +7,7 @@ UNKNOWN category/response codes and False for boolean outcomes.
 Units: TJC28/SJC28 joint counts (0-28), ESR mm/h, CRP mg/L, global health
 and pain 0-100 mm VAS, HAQ-DI 0-3.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -50,8 +51,12 @@ def das28_esr(tjc28, sjc28, esr, gh):
     ESR in mm/h, floored at ESR_FLOOR = 1 mm/h so ln stays >= 0; GH = patient
     global health, 0-100 mm VAS.
     """
-    return _out(0.56 * np.sqrt(_f(tjc28)) + 0.28 * np.sqrt(_f(sjc28))
-                + 0.70 * np.log(np.maximum(_f(esr), ESR_FLOOR)) + 0.014 * _f(gh))
+    return _out(
+        0.56 * np.sqrt(_f(tjc28))
+        + 0.28 * np.sqrt(_f(sjc28))
+        + 0.70 * np.log(np.maximum(_f(esr), ESR_FLOOR))
+        + 0.014 * _f(gh)
+    )
 
 
 def das28_crp(tjc28, sjc28, crp, gh):
@@ -59,8 +64,9 @@ def das28_crp(tjc28, sjc28, crp, gh):
 
     CRP in mg/L; GH = patient global health, 0-100 mm VAS.
     """
-    return _out(0.56 * np.sqrt(_f(tjc28)) + 0.28 * np.sqrt(_f(sjc28))
-                + 0.36 * np.log1p(_f(crp)) + 0.014 * _f(gh) + 0.96)
+    return _out(
+        0.56 * np.sqrt(_f(tjc28)) + 0.28 * np.sqrt(_f(sjc28)) + 0.36 * np.log1p(_f(crp)) + 0.014 * _f(gh) + 0.96
+    )
 
 
 def das28_category(das, names: bool = False):
@@ -70,8 +76,11 @@ def das28_category(das, names: bool = False):
     the CATEGORY_NAMES strings ("" for NaN).
     """
     das = _f(das)
-    code = np.select([das < REMISSION, das <= LOW, das <= HIGH, das > HIGH],
-                     [CAT_REMISSION, CAT_LOW, CAT_MODERATE, CAT_HIGH], UNKNOWN)
+    code = np.select(
+        [das < REMISSION, das <= LOW, das <= HIGH, das > HIGH],
+        [CAT_REMISSION, CAT_LOW, CAT_MODERATE, CAT_HIGH],
+        UNKNOWN,
+    )
     if names:
         return np.array(CATEGORY_NAMES + ("",))[code]  # UNKNOWN = -1 picks ""
     return _out(code.astype(np.int64))
@@ -102,8 +111,7 @@ def eular_response(das_baseline, das_now):
     gain = np.round(_f(das_baseline) - now, _DECIMALS)
     none = (gain <= 0.6) | ((gain <= 1.2) & (now > HIGH))
     good = (gain > 1.2) & (now <= LOW)
-    code = np.select([np.isnan(gain), none, good],
-                     [UNKNOWN, EULAR_NONE, EULAR_GOOD], EULAR_MODERATE)
+    code = np.select([np.isnan(gain), none, good], [UNKNOWN, EULAR_NONE, EULAR_GOOD], EULAR_MODERATE)
     return _out(code.astype(np.int64))
 
 
@@ -111,8 +119,7 @@ def _improved(base, now, level: float) -> np.ndarray:
     """>= level % improvement; never from a baseline of 0 (or NaN): undefined."""
     base, now = _f(base), _f(now)
     ok = base > 0
-    pct = np.divide(100.0 * (base - now), base, out=np.full(np.broadcast(base, now).shape,
-                                                            -np.inf), where=ok)
+    pct = np.divide(100.0 * (base - now), base, out=np.full(np.broadcast(base, now).shape, -np.inf), where=ok)
     return ok & (np.round(pct, _DECIMALS) >= level)
 
 

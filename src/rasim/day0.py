@@ -20,6 +20,7 @@ Both strategies accrue cartilage loss and erosion over the disease duration by
 one rule (``accrue_damage``); without a duration, ``"steady"`` keeps their
 long-run limits.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ _FROZEN = np.zeros(model.N_STATES, dtype=bool)  # replay: held during the polish
 _FROZEN[model.INDEX["fls_imprint"]] = True
 _NONE_FROZEN = np.zeros(model.N_STATES, dtype=bool)
 _STABILITY = np.zeros(model.N_STATES, dtype=bool)  # the coupled block (sinks add their own diagonal)
-_STABILITY[:model.N_COUPLED] = True
+_STABILITY[: model.N_COUPLED] = True
 _IMPRINT_RATES = [model.PINDEX["imprint_rate"], model.PINDEX["imprint_reversal"]]
 _newton, _growth = make_steady(model.rhs, model.jac)
 
@@ -90,12 +91,12 @@ class Equilibrium:
 def strategy(name: str) -> Steady | Replay:
     """The settings of strategy ``name`` ("steady" or "replay")."""
     if name not in STRATEGIES:
-        raise RasimError(unknown_name("day-0 strategy", str(name), STRATEGIES)
-                         + f" Valid: {', '.join(STRATEGIES)}.")
+        raise RasimError(unknown_name("day-0 strategy", str(name), STRATEGIES) + f" Valid: {', '.join(STRATEGIES)}.")
     return STRATEGIES[name]
 
 
 # ---- shared rules ---------------------------------------------------------------------------
+
 
 def onset(y: np.ndarray) -> np.ndarray:
     """The replay's start: ``y`` (the inflamed reference) without fibroblast imprinting."""
@@ -127,11 +128,14 @@ def _das28(y: np.ndarray, p: np.ndarray) -> float:
 
 def _require_active(das: float, where: str) -> None:
     if das <= LOW:
-        raise EquilibriumError(f"{where} the disease is not active (DAS28-ESR {das:.2f} <= {LOW}, "
-                               f"low activity): these parameters have no active disease state")
+        raise EquilibriumError(
+            f"{where} the disease is not active (DAS28-ESR {das:.2f} <= {LOW}, "
+            f"low activity): these parameters have no active disease state"
+        )
 
 
 # ---- "steady" --------------------------------------------------------------------------------
+
 
 def _run(args, t0, y0, t_end, options):
     empty = (np.empty(0), np.empty(0, np.int64), np.empty(0))
@@ -157,8 +161,7 @@ def inflamed_equilibrium(p: np.ndarray) -> Equilibrium:
     return Equilibrium(np.maximum(y, 0.0), "steady", growth, das)
 
 
-def periodic_state(p: np.ndarray, args: np.ndarray, start: Equilibrium, t_end: float,
-                   period: float) -> Equilibrium:
+def periodic_state(p: np.ndarray, args: np.ndarray, start: Equilibrium, t_end: float, period: float) -> Equilibrium:
     """The stable periodic state at ``t_end`` under the dosing in ``args`` (period in days).
 
     ``args`` must carry the background doses from at least ``shooting_runin_days``
@@ -205,8 +208,10 @@ def _damped(period_map, x: np.ndarray, step: np.ndarray, worst: float) -> tuple[
             if f_new is not None and _norm(f_new - new) < worst:
                 return new, f_new
         lam *= 0.5
-    raise EquilibriumError("no periodic state under the background regimen (shooting made no progress: "
-                           "the disease may be leaving its active state under this background)")
+    raise EquilibriumError(
+        "no periodic state under the background regimen (shooting made no progress: "
+        "the disease may be leaving its active state under this background)"
+    )
 
 
 def _monodromy(period_map, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
@@ -222,6 +227,7 @@ def _monodromy(period_map, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
 
 
 # ---- "replay" --------------------------------------------------------------------------------
+
 
 def _make_settle(solve):
     """The compiled, patient-parallel replay around a ``solve`` kernel (rodas4 or dopri5)."""
@@ -240,8 +246,9 @@ def _make_settle(solve):
             write_constant_args(args, P[i], pg_mean[i])
             y = np.empty((1, ns))
             stats = np.zeros(N_STATS, dtype=np.int64)
-            code = solve(0.0, y_start, args, t_end, empty_t, empty_i, empty_t,
-                         rtol, atol, 0.0, np.inf, max_steps, y, stats)
+            code = solve(
+                0.0, y_start, args, t_end, empty_t, empty_i, empty_t, rtol, atol, 0.0, np.inf, max_steps, y, stats
+            )
             yi = y[0].copy()
             if code == 0:
                 if _newton(days, yi, args, frozen, scale, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE) != CONVERGED:
@@ -284,8 +291,9 @@ def mean_exposure(P: np.ndarray, dose: tuple[float, float, int] | None) -> np.nd
     return np.zeros(len(P)) if dose is None else model.pk.mean_polyglutamate(P, *dose)
 
 
-def replay(P: np.ndarray, pg_mean: np.ndarray, duration_years: np.ndarray, solver: str = "rodas4"
-           ) -> tuple[np.ndarray, np.ndarray]:
+def replay(
+    P: np.ndarray, pg_mean: np.ndarray, duration_years: np.ndarray, solver: str = "rodas4"
+) -> tuple[np.ndarray, np.ndarray]:
     """Replayed, polished day-0 states before damage: (y (n, n_states), status (n,) int64).
 
     ``P`` are the patients' parameters, ``pg_mean`` their mean MTX exposure (mg,
@@ -295,9 +303,19 @@ def replay(P: np.ndarray, pg_mean: np.ndarray, duration_years: np.ndarray, solve
     status = np.empty(n, dtype=np.int64)
     atol = REPLAY.options.atol_vector(model.N_STATES) * model.STATE_SCALE
     y_start = onset(model.reference_vector(model.DEFAULTS, "inflamed"))
-    _SETTLE[solver](replay_parameters(P, duration_years), np.ascontiguousarray(pg_mean, dtype=np.float64),
-                    y_start, REPLAY.days, REPLAY.options.rtol, atol, REPLAY.options.max_steps,
-                    _FROZEN, model.STATE_SCALE, y, status)
+    _SETTLE[solver](
+        replay_parameters(P, duration_years),
+        np.ascontiguousarray(pg_mean, dtype=np.float64),
+        y_start,
+        REPLAY.days,
+        REPLAY.options.rtol,
+        atol,
+        REPLAY.options.max_steps,
+        _FROZEN,
+        model.STATE_SCALE,
+        y,
+        status,
+    )
     return y, status
 
 
@@ -305,13 +323,19 @@ def growth(P: np.ndarray, pg_mean: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Largest real eigenvalue (1/day) of each replayed state's coupled Jacobian block
     (imprinting held); < 0: the state is stable."""
     out = np.empty(len(P))
-    _growth_batch(np.ascontiguousarray(P, dtype=np.float64), np.ascontiguousarray(pg_mean, dtype=np.float64),
-                  np.ascontiguousarray(y), _STABILITY & ~_FROZEN, out)
+    _growth_batch(
+        np.ascontiguousarray(P, dtype=np.float64),
+        np.ascontiguousarray(pg_mean, dtype=np.float64),
+        np.ascontiguousarray(y),
+        _STABILITY & ~_FROZEN,
+        out,
+    )
     return out
 
 
-def replayed(p: np.ndarray, duration_years: float, before: Regimen | None, args: np.ndarray,
-             solver: str = "rodas4") -> Equilibrium:
+def replayed(
+    p: np.ndarray, duration_years: float, before: Regimen | None, args: np.ndarray, solver: str = "rodas4"
+) -> Equilibrium:
     """One patient's day 0 by the ``"replay"`` strategy (what a cohort does per candidate).
 
     ``before`` is the regimen before day 0 (None: untreated); ``args`` carry its doses

@@ -16,6 +16,7 @@ A change from the day-0 (baseline) visit is named by a suffix: ``<name>_change``
 The groups below are ordered views of the registry; each order is meaningful
 (measurement-noise columns, file rows, dataset DVIDs) and fixed.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -50,45 +51,59 @@ class Output:
 
 
 _VAS = "mm VAS (0-100)"
-REGISTRY: dict[str, Output] = {o.name: o for o in (
-    Output("CRP", ITEM, "CRP", "mg/L"),
-    Output("ESR", ITEM, "ESR", "mm/h"),
-    Output("TJC28", ITEM, "TJC28", "joints (0-28)", "joints (expected, 0-28)"),
-    Output("SJC28", ITEM, "SJC28", "joints (0-28)", "joints (expected, 0-28)"),
-    Output("pain", ITEM, "pain", _VAS),
-    Output("patient_global", ITEM, "patient global", _VAS),
-    Output("physician_global", ITEM, "physician global", _VAS),
-    Output("HAQ", ITEM, "HAQ-DI", "score 0-3", "HAQ-DI (0-3, continuous)", "points"),
-    Output("DAS28_ESR", SCORE, "DAS28-ESR", "score", change_unit="points"),
-    Output("DAS28_CRP", SCORE, "DAS28-CRP", "score", change_unit="points"),
-    Output("RF", BIOMARKER, "RF", "IU/mL"),
-    Output("anti_CCP", BIOMARKER, "anti-CCP", "U/mL"),
-    Output("Treg_pct", BIOMARKER, "Treg", "% of CD4+"),
-    Output("Th17_pct", BIOMARKER, "Th17", "% of CD4+"),
-    Output("TNF", BIOMARKER, "TNF", "pg/mL"),
-    Output("IL6", BIOMARKER, "IL-6", "pg/mL"),
-    Output("IL17", BIOMARKER, "IL-17", "pg/mL"),
-    Output("IL10", BIOMARKER, "IL-10", "pg/mL"),
-    Output("TGFb", BIOMARKER, "TGF-b", "ng/mL"),
-    Output("cartilage", BIOMARKER, "cartilage", "fraction intact"),
-    Output("erosion", BIOMARKER, "erosion", "fraction of bone surface"),
-    Output("EULAR_good", CRITERION, "EULAR good", "fraction"),
-    Output("EULAR_moderate", CRITERION, "EULAR moderate", "fraction"),
-    Output("EULAR_none", CRITERION, "EULAR no response", "fraction"),
-    Output("EULAR_response", CRITERION, "EULAR good or moderate", "fraction"),
-    Output("ACR20", CRITERION, "ACR20", "fraction"),
-    Output("ACR50", CRITERION, "ACR50", "fraction"),
-    Output("ACR70", CRITERION, "ACR70", "fraction"),
-    Output("DAS28_remission", CRITERION, "DAS28-ESR < 2.6", "fraction"),
-    Output("DAS28_LDA", CRITERION, "DAS28-ESR <= 3.2", "fraction"),
-)}
+REGISTRY: dict[str, Output] = {
+    o.name: o
+    for o in (
+        Output("CRP", ITEM, "CRP", "mg/L"),
+        Output("ESR", ITEM, "ESR", "mm/h"),
+        Output("TJC28", ITEM, "TJC28", "joints (0-28)", "joints (expected, 0-28)"),
+        Output("SJC28", ITEM, "SJC28", "joints (0-28)", "joints (expected, 0-28)"),
+        Output("pain", ITEM, "pain", _VAS),
+        Output("patient_global", ITEM, "patient global", _VAS),
+        Output("physician_global", ITEM, "physician global", _VAS),
+        Output("HAQ", ITEM, "HAQ-DI", "score 0-3", "HAQ-DI (0-3, continuous)", "points"),
+        Output("DAS28_ESR", SCORE, "DAS28-ESR", "score", change_unit="points"),
+        Output("DAS28_CRP", SCORE, "DAS28-CRP", "score", change_unit="points"),
+        Output("RF", BIOMARKER, "RF", "IU/mL"),
+        Output("anti_CCP", BIOMARKER, "anti-CCP", "U/mL"),
+        Output("Treg_pct", BIOMARKER, "Treg", "% of CD4+"),
+        Output("Th17_pct", BIOMARKER, "Th17", "% of CD4+"),
+        Output("TNF", BIOMARKER, "TNF", "pg/mL"),
+        Output("IL6", BIOMARKER, "IL-6", "pg/mL"),
+        Output("IL17", BIOMARKER, "IL-17", "pg/mL"),
+        Output("IL10", BIOMARKER, "IL-10", "pg/mL"),
+        Output("TGFb", BIOMARKER, "TGF-b", "ng/mL"),
+        Output("cartilage", BIOMARKER, "cartilage", "fraction intact"),
+        Output("erosion", BIOMARKER, "erosion", "fraction of bone surface"),
+        Output("EULAR_good", CRITERION, "EULAR good", "fraction"),
+        Output("EULAR_moderate", CRITERION, "EULAR moderate", "fraction"),
+        Output("EULAR_none", CRITERION, "EULAR no response", "fraction"),
+        Output("EULAR_response", CRITERION, "EULAR good or moderate", "fraction"),
+        Output("ACR20", CRITERION, "ACR20", "fraction"),
+        Output("ACR50", CRITERION, "ACR50", "fraction"),
+        Output("ACR70", CRITERION, "ACR70", "fraction"),
+        Output("DAS28_remission", CRITERION, "DAS28-ESR < 2.6", "fraction"),
+        Output("DAS28_LDA", CRITERION, "DAS28-ESR <= 3.2", "fraction"),
+    )
+}
 
 # ---- ordered groups (each a view of REGISTRY) ----
 MODEL = tuple(n for n, o in REGISTRY.items() if o.kind != CRITERION)  # rasim.model.observables, in order
 ITEMS = ("TJC28", "SJC28", "ESR", "CRP", "pain", "patient_global", "physician_global", "HAQ")  # noise columns
 SCORES = ("DAS28_ESR", "DAS28_CRP")
-BIOMARKERS = ("Treg_pct", "Th17_pct", "TNF", "IL6", "IL17", "IL10", "TGFb", "RF", "anti_CCP", "cartilage",
-              "erosion")  # kept per patient beside the measured items and scores
+BIOMARKERS = (
+    "Treg_pct",
+    "Th17_pct",
+    "TNF",
+    "IL6",
+    "IL17",
+    "IL10",
+    "TGFb",
+    "RF",
+    "anti_CCP",
+    "cartilage",
+    "erosion",
+)  # kept per patient beside the measured items and scores
 COHORT = (*ITEMS, *SCORES, *BIOMARKERS)  # a cohort's per-patient values
 SUMMARY = ("ESR", "CRP", "DAS28_ESR", "DAS28_CRP", "HAQ", "TJC28", "SJC28")  # summary.csv (levels and changes)
 DATASET = (*SUMMARY, "pain", "patient_global", "physician_global")  # dataset.csv DV names, DVID = index + 1
@@ -99,7 +114,7 @@ def split(name: str) -> tuple[str, str]:
     """(base name, suffix): ``"CRP_pct_change"`` -> ``("CRP", "_pct_change")``, ``"ESR"`` -> ``("ESR", "")``."""
     for suffix in SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
-            return name[:-len(suffix)], suffix
+            return name[: -len(suffix)], suffix
     return name, ""
 
 
@@ -132,8 +147,9 @@ def output(name: str, valid: Iterable[str] | None = None, kind: str = "output") 
     outside ``valid`` (names, derived names included), raises ``OutputError`` naming the closest."""
     base, _ = split(name)
     if name not in REGISTRY and (base not in REGISTRY or REGISTRY[base].kind == CRITERION):
-        raise OutputError(unknown_name(kind, name, names(REGISTRY) if valid is None else valid,
-                                       "rasim.endpoints.REGISTRY"))
+        raise OutputError(
+            unknown_name(kind, name, names(REGISTRY) if valid is None else valid, "rasim.endpoints.REGISTRY")
+        )
     if valid is not None and name not in set(valid):
         raise OutputError(unknown_name(kind, name, valid, "rasim.endpoints.REGISTRY"))
     return REGISTRY[name] if name in REGISTRY else REGISTRY[base]
@@ -150,8 +166,11 @@ def label(name: str) -> str:
     """Display label: ``DAS28-ESR``, ``change in DAS28-ESR from day 0``, ..."""
     o = output(name)
     suffix = split(name)[1] if name not in REGISTRY else ""
-    return {"": o.label, CHANGE: f"change in {o.label} from day 0",
-            PCT_CHANGE: f"percent change in {o.label} from day 0"}[suffix]
+    return {
+        "": o.label,
+        CHANGE: f"change in {o.label} from day 0",
+        PCT_CHANGE: f"percent change in {o.label} from day 0",
+    }[suffix]
 
 
 def axis_label(name: str) -> str:
@@ -160,8 +179,14 @@ def axis_label(name: str) -> str:
 
 
 def _check() -> None:
-    groups = {"ITEMS": (ITEMS, ITEM), "SCORES": (SCORES, SCORE), "BIOMARKERS": (BIOMARKERS, BIOMARKER),
-              "SUMMARY": (SUMMARY, None), "DATASET": (DATASET, None), "COHORT": (COHORT, None)}
+    groups = {
+        "ITEMS": (ITEMS, ITEM),
+        "SCORES": (SCORES, SCORE),
+        "BIOMARKERS": (BIOMARKERS, BIOMARKER),
+        "SUMMARY": (SUMMARY, None),
+        "DATASET": (DATASET, None),
+        "COHORT": (COHORT, None),
+    }
     for group, (members, kind) in groups.items():
         for n in members:
             if n not in REGISTRY or REGISTRY[n].kind == CRITERION or (kind and REGISTRY[n].kind != kind):
@@ -172,6 +197,30 @@ def _check() -> None:
 
 _check()
 
-__all__ = ["Output", "REGISTRY", "ITEM", "SCORE", "BIOMARKER", "CRITERION", "CHANGE", "PCT_CHANGE", "SUFFIXES",
-           "MODEL", "ITEMS", "SCORES", "BIOMARKERS", "COHORT", "SUMMARY", "DATASET", "CRITERIA", "split",
-           "derived", "derive", "names", "output", "unit", "label", "axis_label"]
+__all__ = [
+    "Output",
+    "REGISTRY",
+    "ITEM",
+    "SCORE",
+    "BIOMARKER",
+    "CRITERION",
+    "CHANGE",
+    "PCT_CHANGE",
+    "SUFFIXES",
+    "MODEL",
+    "ITEMS",
+    "SCORES",
+    "BIOMARKERS",
+    "COHORT",
+    "SUMMARY",
+    "DATASET",
+    "CRITERIA",
+    "split",
+    "derived",
+    "derive",
+    "names",
+    "output",
+    "unit",
+    "label",
+    "axis_label",
+]

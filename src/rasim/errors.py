@@ -4,6 +4,7 @@ Solver failures are never exceptions: they come back as a status code
 (see :mod:`rasim.solver.status`).  Every class here derives from
 ``RasimError`` and is exported from ``rasim``.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -13,6 +13,7 @@ and in ``model.parameter_vector``; the ``args`` layout itself is ``model.args``.
   flat and per-kg amounts, zero-amount breakpoints at MTX doses);
 * ``background_period``, ``check_combinable``: what a background must be.
 """
+
 from __future__ import annotations
 
 import math
@@ -67,8 +68,14 @@ class Dosing:
         return self.ev_t, self.ev_cmt, self.amounts(weight_kg)
 
 
-def dosing(regimen: Regimen, background: Regimen | None, days: float, t_start: float = 0.0,
-           history: Regimen | None = None, runin_days: float = 0.0) -> Dosing:
+def dosing(
+    regimen: Regimen,
+    background: Regimen | None,
+    days: float,
+    t_start: float = 0.0,
+    history: Regimen | None = None,
+    runin_days: float = 0.0,
+) -> Dosing:
     """``regimen`` on ``background`` lowered to a ``Dosing``, for a solve from ``t_start`` to ``days``.
 
     Before day 0 the doses are ``history``'s (default: ``background``'s), from
@@ -79,8 +86,10 @@ def dosing(regimen: Regimen, background: Regimen | None, days: float, t_start: f
     step-size estimate) saves rejected steps."""
     refused = after_horizon(regimen, days)[0]
     if refused:
-        raise RegimenError(f"{refused[0]} is after the last day simulated (day {days:g}) and would not be "
-                           "given: drop it or simulate longer")
+        raise RegimenError(
+            f"{refused[0]} is after the last day simulated (day {days:g}) and would not be "
+            "given: drop it or simulate longer"
+        )
     parts = [_per_kg_events(regimen, days)]
     period = 0.0
     before = background if history is None else history
@@ -109,9 +118,16 @@ def dosing(regimen: Regimen, background: Regimen | None, days: float, t_start: f
     ev_order = np.argsort(ev_t, kind="stable")
     flat = np.concatenate([np.where(kg[~is_mtx], 0.0, cells), none])
     per_kg = np.concatenate([np.where(kg[~is_mtx], cells, 0.0), none])
-    return Dosing(t[is_mtx], d[is_mtx], a[is_mtx], ev_t[ev_order],
-                  np.concatenate([msc_cmt, np.zeros(kinks.size, np.int64)])[ev_order],
-                  flat[ev_order], per_kg[ev_order], period)
+    return Dosing(
+        t[is_mtx],
+        d[is_mtx],
+        a[is_mtx],
+        ev_t[ev_order],
+        np.concatenate([msc_cmt, np.zeros(kinks.size, np.int64)])[ev_order],
+        flat[ev_order],
+        per_kg[ev_order],
+        period,
+    )
 
 
 def _per_kg_events(regimen: Regimen, horizon: float):
@@ -151,16 +167,16 @@ def parameter_vector(regimen: Regimen, params, covariates, allow_out_of_range: b
         overrides.update(model.msc_overrides(*product))
     ia_joints = {int(line.joints) for line in regimen.lines if line.route == "intra_articular"}
     if len(ia_joints) > 1:
-        raise RegimenError("intra-articular injections into different numbers of joints are not supported "
-                           "in one regimen")
+        raise RegimenError(
+            "intra-articular injections into different numbers of joints are not supported in one regimen"
+        )
     if ia_joints:
         overrides["ia_joint_fraction"] = ia_joints.pop() / 28.0
     params = dict(params or {})
     given = check_covariates({**(covariates or {}), **{k: v for k, v in params.items() if k in COVARIATES}})
     overrides.update({k: v for k, v in given.items() if k != "duration"})
     base = model.parameter_vector(overrides, allow_out_of_range=True)  # presets: the product's own values
-    return model.parameter_vector({k: v for k, v in params.items() if k not in COVARIATES}, base,
-                                  allow_out_of_range)
+    return model.parameter_vector({k: v for k, v in params.items() if k not in COVARIATES}, base, allow_out_of_range)
 
 
 def check_covariates(values) -> dict[str, float]:
@@ -168,10 +184,14 @@ def check_covariates(values) -> dict[str, float]:
     out = {}
     for name, value in (values or {}).items():
         if name not in COVARIATES:
-            raise CovariateError(unknown_name("covariate", str(name), COVARIATES)
-                                 + f" Valid covariates: {', '.join(COVARIATES)}.")
-        low, high, unit = (*DURATION_RANGE, "years") if name == "duration" else \
-            (model.parameter(name).low, model.parameter(name).high, model.parameter(name).unit)
+            raise CovariateError(
+                unknown_name("covariate", str(name), COVARIATES) + f" Valid covariates: {', '.join(COVARIATES)}."
+            )
+        low, high, unit = (
+            (*DURATION_RANGE, "years")
+            if name == "duration"
+            else (model.parameter(name).low, model.parameter(name).high, model.parameter(name).unit)
+        )
         if isinstance(value, (bool, np.bool_, str)) or not isinstance(value, (int, float, np.integer, np.floating)):
             raise CovariateError(f"covariate {name} must be a number ({unit}), got {value!r}")
         value = float(value)
@@ -208,9 +228,7 @@ def background_period(background: Regimen) -> float:
     """The dosing interval of a background: one constant-dose repeating MTX line."""
     lines = background.lines
     if background.msc_product() is not None or len(lines) != 1 or lines[0].ii <= 0:
-        raise RegimenError("a background must be one repeating MTX schedule at a constant dose, "
-                           "e.g. mtx(15, every=7)")
+        raise RegimenError("a background must be one repeating MTX schedule at a constant dose, e.g. mtx(15, every=7)")
     if lines[0].addl is not None or lines[0].time != 0.0:
-        raise RegimenError("a background runs from before day 0 and does not stop: "
-                           "give it no start and no until")
+        raise RegimenError("a background runs from before day 0 and does not stop: give it no start and no until")
     return float(lines[0].ii)

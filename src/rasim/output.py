@@ -16,6 +16,7 @@ Every file is written under a temporary name and renamed into place, so a
 reader (or a resumed run) sees a whole file or none.  A chunk counts as done
 once the manifest lists it; its files are written before that.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,9 +42,23 @@ PARTS = ".parts"
 PATIENTS = "patients"
 FORMAT = 1  # manifest layout version
 # What a run may create (and patients.npz/.nc of rasim 0.1): all that --overwrite removes.
-OUTPUTS = (MANIFEST, "scenario.toml", STATE, PARTS, PATIENTS, "summary.csv", "responders.csv", "counts.csv",
-           "dataset.csv", "warnings.txt", "bands.png", "responders.png", "distribution.png", "patients.npz",
-           "patients.nc")
+OUTPUTS = (
+    MANIFEST,
+    "scenario.toml",
+    STATE,
+    PARTS,
+    PATIENTS,
+    "summary.csv",
+    "responders.csv",
+    "counts.csv",
+    "dataset.csv",
+    "warnings.txt",
+    "bands.png",
+    "responders.png",
+    "distribution.png",
+    "patients.npz",
+    "patients.nc",
+)
 
 
 def parameter_identity() -> dict[str, str]:
@@ -149,16 +164,21 @@ class RunFolder:
             if m["status"] == "complete":
                 raise FolderError(f"{path}: the run is already complete (nothing to resume)")
             if m["rasim_version"] != version():
-                raise FolderError(f"{path}: the run was started by rasim {m['rasim_version']} and this is "
-                                  f"rasim {version()}: resuming would mix results of two versions; "
-                                  "start again with --overwrite")
+                raise FolderError(
+                    f"{path}: the run was started by rasim {m['rasim_version']} and this is "
+                    f"rasim {version()}: resuming would mix results of two versions; "
+                    "start again with --overwrite"
+                )
             if m.get("parameter_fingerprint") != parameter_identity()["parameter_fingerprint"]:
-                raise FolderError(f"{path}: the run was started with parameter set {m.get('parameter_set')} "
-                                  f"({m.get('parameter_fingerprint')}) and this rasim uses "
-                                  f"{parameter_identity()['parameter_set']}; start again with --overwrite")
+                raise FolderError(
+                    f"{path}: the run was started with parameter set {m.get('parameter_set')} "
+                    f"({m.get('parameter_fingerprint')}) and this rasim uses "
+                    f"{parameter_identity()['parameter_set']}; start again with --overwrite"
+                )
             if sha256((path / "scenario.toml").read_text()) != m["scenario_sha256"]:
-                raise FolderError(f"{path}: scenario.toml does not match the manifest's scenario hash; "
-                                  "start again with --overwrite")
+                raise FolderError(
+                    f"{path}: scenario.toml does not match the manifest's scenario hash; start again with --overwrite"
+                )
             _probe(path)
             for tmp in path.rglob(".*.tmp*"):  # half-written files of the interrupted process
                 tmp.unlink()
@@ -222,6 +242,7 @@ def check_writable(path) -> None:
 
 # ---- helpers ------------------------------------------------------------------------------------
 
+
 def _acquire(path: Path):
     """Create ``path`` and take its lock, or refuse if another process holds it."""
     try:
@@ -236,8 +257,10 @@ def _acquire(path: Path):
         holder = f.read().strip() or "unknown"
         f.close()
         if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise FolderError(f"--out {path}: another rasim process (pid {holder}) is writing this folder; "
-                              "wait for it to finish or choose another --out") from None
+            raise FolderError(
+                f"--out {path}: another rasim process (pid {holder}) is writing this folder; "
+                "wait for it to finish or choose another --out"
+            ) from None
         raise
     f.seek(0)
     f.truncate()
@@ -254,19 +277,25 @@ def _release(lock, path: Path) -> None:
 
 def _occupied(path: Path, names: list[str]) -> str:
     if MANIFEST not in names:
-        return (f"--out {path}: the folder is not empty ({', '.join(sorted(names)[:5])}"
-                f"{', ...' if len(names) > 5 else ''}); choose another --out, or --overwrite to replace "
-                "rasim's result files in it")
+        return (
+            f"--out {path}: the folder is not empty ({', '.join(sorted(names)[:5])}"
+            f"{', ...' if len(names) > 5 else ''}); choose another --out, or --overwrite to replace "
+            "rasim's result files in it"
+        )
     try:
         m = read_manifest(path)
     except FolderError as e:
         return f"{e}; choose another --out, or --overwrite to replace it"
     if m["status"] == "complete":
-        return (f"--out {path}: holds the complete results of scenario {m['scenario']!r}; choose another "
-                "--out, or --overwrite to replace them")
+        return (
+            f"--out {path}: holds the complete results of scenario {m['scenario']!r}; choose another "
+            "--out, or --overwrite to replace them"
+        )
     done, total = sum(m["chunks_done"].values()), sum(m["chunks"].values())
-    return (f"--out {path}: holds an interrupted run of scenario {m['scenario']!r} ({done} of {total} chunks "
-            f"done); continue it with `rasim run --resume {path}`, or --overwrite to start again")
+    return (
+        f"--out {path}: holds an interrupted run of scenario {m['scenario']!r} ({done} of {total} chunks "
+        f"done); continue it with `rasim run --resume {path}`, or --overwrite to start again"
+    )
 
 
 def _probe(path: Path) -> None:

@@ -8,6 +8,7 @@ version; :func:`caption`) heads every figure.  Published trial points
 them to an arm of that trial's design; skewed markers (``SKEWED``) are shown
 as the trials' means without a +/- SD bar, which would run below zero.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -95,8 +96,16 @@ def bands(results: Mapping, path, published=None, markers=BAND_MARKERS, caption:
                 pts = [p for p in _points(published, name, key) if p.trial == t]
                 sd = None if key in SKEWED else [p.spread if np.isfinite(p.spread) else 0.0 for p in pts]
                 what = "mean" if key in SKEWED else "mean +/- SD"
-                ax.errorbar([p.day for p in pts], [p.value for p in pts], yerr=sd, fmt="os^D"[k % 4], color="k",
-                            ms=4, capsize=2, label=f"{t} ({what})")
+                ax.errorbar(
+                    [p.day for p in pts],
+                    [p.value for p in pts],
+                    yerr=sd,
+                    fmt="os^D"[k % 4],
+                    color="k",
+                    ms=4,
+                    capsize=2,
+                    label=f"{t} ({what})",
+                )
             if key in SKEWED:
                 ax.set_ylim(bottom=0)
             if row == 0:
@@ -130,8 +139,10 @@ def responders(results: Mapping, path, published=None, panels=RESPONDER_PANELS, 
         ax.set_ylim(0, 100)
     axes[0, 0].set_ylabel("patients (%)")
     handles = [Line2D([], [], color=f"C{k}", marker=".", label=name) for k, name in enumerate(results)]
-    handles += [Line2D([], [], ls="", marker=shape, color="w", mec="k", ms=7, label=f"{t} (published)")
-                for t, shape in trials.items()]
+    handles += [
+        Line2D([], [], ls="", marker=shape, color="w", mec="k", ms=7, label=f"{t} (published)")
+        for t, shape in trials.items()
+    ]
     axes[0, 0].legend(handles=handles, fontsize=7)
     return _save(fig, path, caption)
 
@@ -159,8 +170,9 @@ def distribution(results: Mapping, path, days, name: str = "DAS28_ESR_change", c
     return _save(fig, path, caption)
 
 
-def heatmap(z: np.ndarray, xs, ys, path, xlabel: str, ylabel: str, title: str, colorbar: str,
-            xticks=None, yticks=None) -> Path:
+def heatmap(
+    z: np.ndarray, xs, ys, path, xlabel: str, ylabel: str, title: str, colorbar: str, xticks=None, yticks=None
+) -> Path:
     """Annotated heat map of ``z`` (len(ys), len(xs)) on categorical axes; ``colorbar``
     labels the colour bar (quantity and unit); tick labels default to the values."""
     fig = _figure(1.0 * len(xs) + 3.0, 0.6 * len(ys) + 2.2)
@@ -169,8 +181,15 @@ def heatmap(z: np.ndarray, xs, ys, path, xlabel: str, ylabel: str, title: str, c
     ax.set_xticks(range(len(xs)), xticks or [f"{v:g}" for v in xs])
     ax.set_yticks(range(len(ys)), yticks or [f"{v:g}" for v in ys])
     for (i, j), v in np.ndenumerate(z):
-        ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8,
-                color="w" if np.isfinite(v) and v > np.nanmean(z) else "k")
+        ax.text(
+            j,
+            i,
+            f"{v:.2f}",
+            ha="center",
+            va="center",
+            fontsize=8,
+            color="w" if np.isfinite(v) and v > np.nanmean(z) else "k",
+        )
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     fig.colorbar(im, ax=ax, label=colorbar)
@@ -185,8 +204,9 @@ def lines(x, ys: dict, path, xlabel: str, ylabel: str, title: str, bands: dict |
     for k, (label, y) in enumerate(ys.items()):
         ax.plot(x, y, marker="o", color=f"C{k}", label=label or None)
         if bands and label in bands:
-            ax.fill_between(x, *bands[label], color=f"C{k}", alpha=0.2, lw=0,
-                            label=f"{label + ': ' if label else ''}p25-p75")
+            ax.fill_between(
+                x, *bands[label], color=f"C{k}", alpha=0.2, lw=0, label=f"{label + ': ' if label else ''}p25-p75"
+            )
     x = np.asarray(x, dtype=float)
     if np.all(x > 0) and x.max() >= 10 * x.min():
         ax.set_xscale("log")
@@ -208,8 +228,15 @@ def bars(names, value, error, path, xlabel: str, title: str, label=None, second=
     ax = fig.subplots()
     if second is not None:
         ax.barh(y, np.asarray(second[1], float)[order], color="C1", alpha=0.5, label=second[0])
-    ax.barh(y, value[order], xerr=error[order], height=0.5, color="C0", capsize=2,
-            label=f"{label} (95% interval)" if label else "95% interval")
+    ax.barh(
+        y,
+        value[order],
+        xerr=error[order],
+        height=0.5,
+        color="C0",
+        capsize=2,
+        label=f"{label} (95% interval)" if label else "95% interval",
+    )
     ax.set_yticks(y, [names[i] for i in order])
     ax.set_xlabel(xlabel)
     ax.legend(fontsize=7)

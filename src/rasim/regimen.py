@@ -12,6 +12,7 @@ A regimen is a tuple of user-level doses (one per :func:`msc`/:func:`mtx`
 call, kept for :meth:`Regimen.to_dict`); iterating it yields NONMEM-like
 :class:`DoseLine` records (one per MSC infusion day, one per MTX titration step).
 """
+
 from __future__ import annotations
 
 import math
@@ -33,11 +34,9 @@ MSC_SOURCES = ("umbilical_cord", "bone_marrow", "adipose")
 MSC_DONORS = ("allogeneic", "autologous")
 MSC_ROUTES = ("iv", "intra_articular")
 MTX_ROUTES = ("oral", "subcutaneous")
-_SOURCE_ALIASES = {"uc": "umbilical_cord", "bm": "bone_marrow", "ad": "adipose",
-                   "adipose_tissue": "adipose"}
+_SOURCE_ALIASES = {"uc": "umbilical_cord", "bm": "bone_marrow", "ad": "adipose", "adipose_tissue": "adipose"}
 _ROUTE_ALIASES = {"ia": "intra_articular", "sc": "subcutaneous"}
-_DEPOT_OF_ROUTE = {"oral": MTX_GUT, "subcutaneous": MTX_CENTRAL, "iv": MSC_IV,
-                   "intra_articular": MSC_IA}
+_DEPOT_OF_ROUTE = {"oral": MTX_GUT, "subcutaneous": MTX_CENTRAL, "iv": MSC_IV, "intra_articular": MSC_IA}
 
 MAX_MTX_MG = 30.0  # per dose and per week: low-dose MTX in RA tops out at 25-30 mg/week
 MAX_MSC_CELLS = 1e10  # flat dose, cells
@@ -47,6 +46,7 @@ _GRID_TOL = 1e-9  # in dosing intervals: rounding slack when placing a day on th
 
 
 # -- validation helpers ------------------------------------------------------
+
 
 def _real(what: str, x) -> float:
     """`x` as a finite float, or RegimenError."""
@@ -93,8 +93,10 @@ def _mtx_mg(what: str, mg, every: float) -> float:
     mg = _amount(what, mg, MAX_MTX_MG, "mg", why)
     weekly = mg * 7.0 / every
     if weekly > MAX_MTX_MG:
-        raise RegimenError(f"{what} of {mg:g} mg every {every:g} days is {weekly:g} mg/week; "
-                           f"the limit is {MAX_MTX_MG:g} mg/week ({why})")
+        raise RegimenError(
+            f"{what} of {mg:g} mg every {every:g} days is {weekly:g} mg/week; "
+            f"the limit is {MAX_MTX_MG:g} mg/week ({why})"
+        )
     return mg
 
 
@@ -114,11 +116,9 @@ def _choose(kind: str, name, valid: tuple[str, ...], aliases: Mapping[str, str])
 
 def _route(drug: str, route) -> str:
     """Route of `drug` ("msc"|"mtx"); refuses the other drug's routes by name."""
-    own, other, other_drug = ((MSC_ROUTES, MTX_ROUTES, "MTX") if drug == "msc"
-                              else (MTX_ROUTES, MSC_ROUTES, "MSC"))
+    own, other, other_drug = (MSC_ROUTES, MTX_ROUTES, "MTX") if drug == "msc" else (MTX_ROUTES, MSC_ROUTES, "MSC")
     if isinstance(route, str) and _ROUTE_ALIASES.get(_normal(route), _normal(route)) in other:
-        raise RegimenError(f"route {route!r} is an {other_drug} route; "
-                           f"{drug.upper()} routes are: {', '.join(own)}")
+        raise RegimenError(f"route {route!r} is an {other_drug} route; {drug.upper()} routes are: {', '.join(own)}")
     return _choose(f"{drug.upper()} route", route, own, _ROUTE_ALIASES)
 
 
@@ -126,13 +126,17 @@ def _joints(route: str, joints) -> int | None:
     """Number of injected joints: 1..28 for intra-articular MSC, None for IV."""
     if route == "iv":
         if joints is not None:
-            raise RegimenError(f"joints={joints!r} is only for intra-articular MSC; "
-                               "leave it out (None) for route='iv'")
+            raise RegimenError(f"joints={joints!r} is only for intra-articular MSC; leave it out (None) for route='iv'")
         return None
-    if isinstance(joints, (bool, np.bool_)) or not isinstance(joints, numbers.Integral) \
-            or not 1 <= int(joints) <= N_JOINTS:
-        raise RegimenError(f"intra-articular MSC needs joints = the number of injected joints, "
-                           f"an integer in 1..{N_JOINTS}, got {joints!r}")
+    if (
+        isinstance(joints, (bool, np.bool_))
+        or not isinstance(joints, numbers.Integral)
+        or not 1 <= int(joints) <= N_JOINTS
+    ):
+        raise RegimenError(
+            f"intra-articular MSC needs joints = the number of injected joints, "
+            f"an integer in 1..{N_JOINTS}, got {joints!r}"
+        )
     return int(joints)
 
 
@@ -163,8 +167,10 @@ def after_horizon(regimen: "Regimen", horizon_days: float) -> tuple[list[str], l
         else:
             late = [_fmt(day) for day, _ in dose.steps() if day > horizon_days]
             if late:
-                notes.append(f"MTX titration steps on day(s) {', '.join(late)} come after the horizon "
-                             f"(day {_fmt(horizon_days)}) and are not simulated")
+                notes.append(
+                    f"MTX titration steps on day(s) {', '.join(late)} come after the horizon "
+                    f"(day {_fmt(horizon_days)}) and are not simulated"
+                )
     return refused, notes
 
 
@@ -184,6 +190,7 @@ def _set(obj, name: str, value) -> None:
 
 
 # -- dose records ------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DoseLine:
@@ -232,8 +239,7 @@ class MscDose:
             raise RegimenError(f"per_kg must be True or False, got {self.per_kg!r}")
         _set(self, "per_kg", bool(self.per_kg))
         limit = MAX_MSC_CELLS_PER_KG if self.per_kg else MAX_MSC_CELLS
-        _set(self, "cells", _amount("MSC dose", self.cells, limit, self.unit,
-                                    "beyond any clinical MSC dose"))
+        _set(self, "cells", _amount("MSC dose", self.cells, limit, self.unit, "beyond any clinical MSC dose"))
         _set(self, "days", _msc_days(self.days))
         _set(self, "source", _choose("MSC source", self.source, MSC_SOURCES, _SOURCE_ALIASES))
         _set(self, "donor", _choose("MSC donor", self.donor, MSC_DONORS, {}))
@@ -246,22 +252,34 @@ class MscDose:
 
     def lines(self) -> tuple[DoseLine, ...]:
         """One single-dose line per infusion day."""
-        return tuple(DoseLine("msc", day, self.cells, self.unit, self.route, 0.0, 0,
-                              self.source, self.donor, self.joints or 0) for day in self.days)
+        return tuple(
+            DoseLine("msc", day, self.cells, self.unit, self.route, 0.0, 0, self.source, self.donor, self.joints or 0)
+            for day in self.days
+        )
 
     def to_dict(self) -> dict:
-        d = {"drug": "msc", "cells": self.cells, "days": list(self.days), "per_kg": self.per_kg,
-             "source": self.source, "donor": self.donor, "route": self.route}
+        d = {
+            "drug": "msc",
+            "cells": self.cells,
+            "days": list(self.days),
+            "per_kg": self.per_kg,
+            "source": self.source,
+            "donor": self.donor,
+            "route": self.route,
+        }
         if self.joints is not None:
             d["joints"] = self.joints
         return d
 
     def __repr__(self) -> str:
         days = ", ".join(map(_fmt, self.days))
-        extra = (", per_kg=True" if self.per_kg else "") + \
-                (f", joints={self.joints}" if self.joints is not None else "")
-        return (f"msc({_fmt(self.cells)}, days=[{days}]{extra}, source={self.source!r}, "
-                f"donor={self.donor!r}, route={self.route!r})")
+        extra = (", per_kg=True" if self.per_kg else "") + (
+            f", joints={self.joints}" if self.joints is not None else ""
+        )
+        return (
+            f"msc({_fmt(self.cells)}, days=[{days}]{extra}, source={self.source!r}, "
+            f"donor={self.donor!r}, route={self.route!r})"
+        )
 
 
 Steps = tuple[tuple[float, float], ...]
@@ -298,21 +316,24 @@ class MtxDose:
     def _steps(self, dose_mg) -> Steps:
         """Sorted, validated titration steps."""
         try:
-            pairs = [(day, mg) for day, mg in (dose_mg.items() if isinstance(dose_mg, Mapping)
-                                               else dose_mg)]
+            pairs = [(day, mg) for day, mg in (dose_mg.items() if isinstance(dose_mg, Mapping) else dose_mg)]
         except (TypeError, ValueError):
             raise RegimenError(f"MTX titration must be a dict {{day: mg}}, got {dose_mg!r}") from None
-        steps = sorted((_day("MTX titration day", day, key=True),
-                        _mtx_mg(f"MTX dose from day {day}", mg, self.every)) for day, mg in pairs)
+        steps = sorted(
+            (_day("MTX titration day", day, key=True), _mtx_mg(f"MTX dose from day {day}", mg, self.every))
+            for day, mg in pairs
+        )
         if not steps:
             raise RegimenError("MTX titration dict is empty: give {day: mg, ...}")
         for (a, _), (b, _) in zip(steps, steps[1:]):
             if a == b:
                 raise RegimenError(f"MTX titration day {_fmt(a)} is given twice")
         if steps[0][0] > self.start:
-            raise RegimenError(f"MTX titration starts on day {_fmt(steps[0][0])} but start="
-                               f"{_fmt(self.start)}: no dose is defined at the first dose; "
-                               f"pass start={_fmt(steps[0][0])}")
+            raise RegimenError(
+                f"MTX titration starts on day {_fmt(steps[0][0])} but start="
+                f"{_fmt(self.start)}: no dose is defined at the first dose; "
+                f"pass start={_fmt(steps[0][0])}"
+            )
         return tuple(steps)
 
     @property
@@ -337,25 +358,24 @@ class MtxDose:
             first = max(0, self._grid_index(day))
             addl = None if end == math.inf else self._grid_index(end) - first - 1
             if addl is None or addl >= 0:
-                out.append(DoseLine("mtx", self.start + first * self.every, mg, "mg",
-                                    self.route, self.every, addl))
+                out.append(DoseLine("mtx", self.start + first * self.every, mg, "mg", self.route, self.every, addl))
         return tuple(out)
 
     def to_dict(self) -> dict:
-        dose = ({_day_key(day): mg for day, mg in self.dose_mg}
-                if isinstance(self.dose_mg, tuple) else self.dose_mg)
-        d = {"drug": "mtx", "dose_mg": dose, "every": self.every, "start": self.start,
-             "route": self.route}
+        dose = {_day_key(day): mg for day, mg in self.dose_mg} if isinstance(self.dose_mg, tuple) else self.dose_mg
+        d = {"drug": "mtx", "dose_mg": dose, "every": self.every, "start": self.start, "route": self.route}
         if self.until is not None:
             d["until"] = self.until
         return d
 
     def __repr__(self) -> str:
-        dose = ("{" + ", ".join(f"{_fmt(d)}: {_fmt(mg)}" for d, mg in self.dose_mg) + "}"
-                if isinstance(self.dose_mg, tuple) else _fmt(self.dose_mg))
+        dose = (
+            "{" + ", ".join(f"{_fmt(d)}: {_fmt(mg)}" for d, mg in self.dose_mg) + "}"
+            if isinstance(self.dose_mg, tuple)
+            else _fmt(self.dose_mg)
+        )
         until = "" if self.until is None else f", until={_fmt(self.until)}"
-        return (f"mtx({dose}, every={_fmt(self.every)}, start={_fmt(self.start)}{until}, "
-                f"route={self.route!r})")
+        return f"mtx({dose}, every={_fmt(self.every)}, start={_fmt(self.start)}{until}, route={self.route!r})"
 
 
 Dose = MscDose | MtxDose
@@ -363,6 +383,7 @@ _DOSE_TYPES = {"msc": MscDose, "mtx": MtxDose}
 
 
 # -- regimen -----------------------------------------------------------------
+
 
 @dataclass(frozen=True, eq=False)
 class Events:
@@ -388,8 +409,7 @@ class Regimen:
         doses = tuple(self.doses)
         for dose in doses:
             if not isinstance(dose, (MscDose, MtxDose)):
-                raise RegimenError(f"a Regimen holds MscDose/MtxDose (build with msc() or mtx()), "
-                                   f"got {dose!r}")
+                raise RegimenError(f"a Regimen holds MscDose/MtxDose (build with msc() or mtx()), got {dose!r}")
         _set(self, "doses", doses)
         _check_msc_days(doses)
         _check_mtx_overlap(doses)
@@ -417,8 +437,9 @@ class Regimen:
         """(source, donor) of the MSC doses, None without MSC."""
         products = sorted({(d.source, d.donor) for d in self.doses if isinstance(d, MscDose)})
         if len(products) > 1:
-            raise RegimenError(f"the regimen mixes MSC products {products}: one MSC source and "
-                               "donor per regimen is not supported")
+            raise RegimenError(
+                f"the regimen mixes MSC products {products}: one MSC source and donor per regimen is not supported"
+            )
         return products[0] if products else None
 
     def events(self, horizon_days: float, weight_kg: float | None = None) -> Events:
@@ -434,10 +455,16 @@ class Regimen:
 
         time = np.concatenate([np.empty(0), *times])
         order = np.argsort(time, kind="stable")
-        columns = tuple(c[order] for c in (time, per_line([line.depot for line in lines], np.int64),
-                                           per_line([_cells_or_mg(line, weight) for line in lines], np.float64),
-                                           per_line([line.joints for line in lines], np.int64),
-                                           per_line([line.unit == "cells/kg" for line in lines], np.bool_)))
+        columns = tuple(
+            c[order]
+            for c in (
+                time,
+                per_line([line.depot for line in lines], np.int64),
+                per_line([_cells_or_mg(line, weight) for line in lines], np.float64),
+                per_line([line.joints for line in lines], np.int64),
+                per_line([line.unit == "cells/kg" for line in lines], np.bool_),
+            )
+        )
         for c in columns:
             c.setflags(write=False)
         return Events(*columns)
@@ -451,12 +478,14 @@ class Regimen:
         horizon = None if horizon_days is None else _day("horizon_days", horizon_days)
         rows = [(line, _addl(line, horizon)) for line in self.lines]
         lines = [line for line, addl in rows if addl >= 0]
-        table = {"TIME": np.array([d.time for d in lines], dtype=np.float64),
-                 "AMT": np.array([d.amount for d in lines], dtype=np.float64),
-                 "CMT": np.array([d.depot for d in lines], dtype=np.int64),
-                 "EVID": np.ones(len(lines), dtype=np.int64),
-                 "II": np.array([d.ii for d in lines], dtype=np.float64),
-                 "ADDL": np.array([addl for _, addl in rows if addl >= 0], dtype=np.int64)}
+        table = {
+            "TIME": np.array([d.time for d in lines], dtype=np.float64),
+            "AMT": np.array([d.amount for d in lines], dtype=np.float64),
+            "CMT": np.array([d.depot for d in lines], dtype=np.int64),
+            "EVID": np.ones(len(lines), dtype=np.int64),
+            "II": np.array([d.ii for d in lines], dtype=np.float64),
+            "ADDL": np.array([addl for _, addl in rows if addl >= 0], dtype=np.int64),
+        }
         for name in ("drug", "route", "unit", "source", "donor"):
             table[name.upper()] = np.array([getattr(d, name) for d in lines], dtype=str)
         table["JOINTS"] = np.array([d.joints for d in lines], dtype=np.int64)
@@ -490,8 +519,7 @@ def _addl(line: DoseLine, horizon: float | None) -> int:
     if horizon is not None:
         return line.times(horizon).size - 1
     if line.addl is None:
-        raise RegimenError(f"open-ended MTX from day {_fmt(line.time)} (until=None) "
-                           "needs horizon_days to compute ADDL")
+        raise RegimenError(f"open-ended MTX from day {_fmt(line.time)} (until=None) needs horizon_days to compute ADDL")
     return line.addl
 
 
@@ -524,8 +552,9 @@ def _check_msc_days(doses: tuple[Dose, ...]) -> None:
         if isinstance(dose, MscDose):
             for day in dose.days:
                 if (day, dose.route) in seen:
-                    raise RegimenError(f"duplicate MSC infusion day {_fmt(day)} ({dose.route}): "
-                                       "give one dose per route and day")
+                    raise RegimenError(
+                        f"duplicate MSC infusion day {_fmt(day)} ({dose.route}): give one dose per route and day"
+                    )
                 seen.add((day, dose.route))
 
 
@@ -534,16 +563,28 @@ def _check_mtx_overlap(doses: tuple[Dose, ...]) -> None:
     mtx = sorted((d for d in doses if isinstance(d, MtxDose)), key=lambda d: d.start)
     for a, b in zip(mtx, mtx[1:]):
         if b.start < a.end:
-            raise RegimenError(f"MTX schedules overlap: {a!r} is still running on day "
-                               f"{_fmt(b.start)} when {b!r} starts; give one MTX schedule at a "
-                               "time (end the first with until= or use a titration dict)")
+            raise RegimenError(
+                f"MTX schedules overlap: {a!r} is still running on day "
+                f"{_fmt(b.start)} when {b!r} starts; give one MTX schedule at a "
+                "time (end the first with until= or use a titration dict)"
+            )
 
 
 # -- constructors ------------------------------------------------------------
 
-def msc(cells: float, *, days=(0,), every: float | None = None, until: float | None = None,
-        per_kg: bool = False, source: str = "umbilical_cord", donor: str = "allogeneic", route: str = "iv",
-        joints: int | None = None) -> Regimen:
+
+def msc(
+    cells: float,
+    *,
+    days=(0,),
+    every: float | None = None,
+    until: float | None = None,
+    per_kg: bool = False,
+    source: str = "umbilical_cord",
+    donor: str = "allogeneic",
+    route: str = "iv",
+    joints: int | None = None,
+) -> Regimen:
     """MSC infusions of `cells` (cells, or cells/kg if `per_kg`) on each of `days`, or
     repeated: from the one day in `days` every `every` days before day `until` (exclusive),
     e.g. ``msc(4e7, every=91, until=730)``: days 0, 91, ..., 728.
@@ -571,8 +612,7 @@ def _repeated(days, every, until) -> list[float]:
     return [first[0] + k * every for k in range(int(math.ceil((until - first[0]) / every)))]
 
 
-def mtx(dose_mg, *, every: float = 7, start: float = 0, until: float | None = None,
-        route: str = "oral") -> Regimen:
+def mtx(dose_mg, *, every: float = 7, start: float = 0, until: float | None = None, route: str = "oral") -> Regimen:
     """Methotrexate every `every` days from day `start` until day `until` (exclusive).
 
     dose_mg: mg per dose, or {day: mg} titration steps (the dose in force from

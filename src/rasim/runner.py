@@ -32,6 +32,7 @@ the parameter set in use by this rasim (``parameter_set``,
 (``scenario_parameter_set``, ``scenario_parameter_fingerprint``: its
 ``parameter_set`` key or ``rasim run --parameter-set``; by default the same).
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,22 +59,57 @@ from .errors import FolderError, RasimError, RunInterrupted
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
 RESPONDER_COLUMNS = ("arm", "day", "criterion", "rate", "n")
 FAILURES = tuple(s.label for s in SOLVER_FAILURES)
-COUNT_COLUMNS = ("arm", "patients", "n", "n_failed", "n_not_enrolled", "candidates_not_inflamed",
-                 "candidates_screen_failed", *FAILURES)
+COUNT_COLUMNS = (
+    "arm",
+    "patients",
+    "n",
+    "n_failed",
+    "n_not_enrolled",
+    "candidates_not_inflamed",
+    "candidates_screen_failed",
+    *FAILURES,
+)
 MEASURED = endpoints.DATASET  # DV names of dataset.csv (clinic values, with measurement error)
-COVARIATE_COLUMNS = {"AGE": "age", "SEX": "female", "WT": "weight", "CRCL": "creatinine_clearance",
-                     "DUR": "duration", "SERO": "seropositive"}
-DATASET_COLUMNS = ("ID", "TIME", "DV", "MDV", "EVID", "AMT", "CMT", "II", "ADDL", "SS", "DVID",
-                   *COVARIATE_COLUMNS, "ARM", "NAME")
+COVARIATE_COLUMNS = {
+    "AGE": "age",
+    "SEX": "female",
+    "WT": "weight",
+    "CRCL": "creatinine_clearance",
+    "DUR": "duration",
+    "SERO": "seropositive",
+}
+DATASET_COLUMNS = (
+    "ID",
+    "TIME",
+    "DV",
+    "MDV",
+    "EVID",
+    "AMT",
+    "CMT",
+    "II",
+    "ADDL",
+    "SS",
+    "DVID",
+    *COVARIATE_COLUMNS,
+    "ARM",
+    "NAME",
+)
 log = logging.getLogger(__name__)  # the scenario's warnings; the compile notice and files written (INFO)
 KEEP = ("patients", "summary")
 CHUNK_PATIENT_DAYS = 6000  # patients x observation days per chunk: bounds a chunk's memory
 MAX_CHUNK = 1000  # patients per chunk
 
 
-def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = False, progress=None,
-                 keep: str = "patients", overwrite: bool = False,
-                 chunk_size: int | None = None) -> dict[str, StreamingSummary]:
+def run_scenario(
+    scenario,
+    out_dir,
+    threads: int | None = None,
+    quiet: bool = False,
+    progress=None,
+    keep: str = "patients",
+    overwrite: bool = False,
+    chunk_size: int | None = None,
+) -> dict[str, StreamingSummary]:
     """Simulate every arm of ``scenario`` and write the result files into ``out_dir``.
 
     Everything is checked before the folder is touched: ``threads`` (Numba's
@@ -95,13 +131,22 @@ def run_scenario(scenario, out_dir, threads: int | None = None, quiet: bool = Fa
     toml = scenario.to_toml()
     size = min(chunk_size, scenario.patients) if chunk_size else default_chunk_size(scenario)
     n_chunks = -(-scenario.patients // size)
-    manifest = {"format": output.FORMAT, "status": "running", "scenario": scenario.name,
-                "scenario_sha256": output.sha256(toml), "seed": scenario.seed,
-                "rasim_version": output.version(), **output.parameter_identity(), **_scenario_identity(scenario),
-                "keep": keep, "chunk_size": size,
-                "parquet": keep == "patients" and not _missing_parquet(keep),
-                "chunks": {a.name: n_chunks for a in scenario.arms},
-                "chunks_done": {a.name: 0 for a in scenario.arms}, "warnings": warnings}
+    manifest = {
+        "format": output.FORMAT,
+        "status": "running",
+        "scenario": scenario.name,
+        "scenario_sha256": output.sha256(toml),
+        "seed": scenario.seed,
+        "rasim_version": output.version(),
+        **output.parameter_identity(),
+        **_scenario_identity(scenario),
+        "keep": keep,
+        "chunk_size": size,
+        "parquet": keep == "patients" and not _missing_parquet(keep),
+        "chunks": {a.name: n_chunks for a in scenario.arms},
+        "chunks_done": {a.name: 0 for a in scenario.arms},
+        "warnings": warnings,
+    }
     folder = output.RunFolder.start(out_dir, manifest, toml, overwrite)
     return _execute(folder, scenario, threads, quiet, progress)
 
@@ -118,9 +163,11 @@ def resume_run(out_dir, threads: int | None = None, quiet: bool = False, progres
         started = folder.manifest.get("scenario_parameter_fingerprint")
         now = _scenario_identity(scenario)
         if started is not None and started != now["scenario_parameter_fingerprint"]:
-            raise FolderError(f"{out_dir}: the run was started with parameter set {now['scenario_parameter_set']} "
-                              f"at fingerprint {started} and this rasim's {now['scenario_parameter_set']} is "
-                              f"{now['scenario_parameter_fingerprint']}; start again with --overwrite")
+            raise FolderError(
+                f"{out_dir}: the run was started with parameter set {now['scenario_parameter_set']} "
+                f"at fingerprint {started} and this rasim's {now['scenario_parameter_set']} is "
+                f"{now['scenario_parameter_fingerprint']}; start again with --overwrite"
+            )
     except BaseException:
         folder.release()
         raise
@@ -135,10 +182,13 @@ def _scenario_identity(scenario) -> dict[str, str]:
 def check_threads(threads: int | None) -> None:
     """Refuse a thread count this machine (or NUMBA_NUM_THREADS) does not allow."""
     limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # numba.config sets its options at run time
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer))
-                                or not 1 <= threads <= limit):
-        raise RasimError(f"threads: expected an integer in 1..{limit} (the cores of this machine, "
-                         f"or NUMBA_NUM_THREADS), got {threads!r}")
+    if threads is not None and (
+        isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= limit
+    ):
+        raise RasimError(
+            f"threads: expected an integer in 1..{limit} (the cores of this machine, "
+            f"or NUMBA_NUM_THREADS), got {threads!r}"
+        )
 
 
 def default_chunk_size(scenario) -> int:
@@ -147,6 +197,7 @@ def default_chunk_size(scenario) -> int:
 
 
 # ---- the run ---------------------------------------------------------------------------------
+
 
 def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
     """Run the missing chunks, write the whole-run files, mark the folder complete."""
@@ -161,9 +212,11 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> di
         files = write_results(scenario, results, folder.path, m["warnings"], dataset_parts=True)
     except KeyboardInterrupt:
         folder.release()
-        raise RunInterrupted(f"interrupted: {sum(m['chunks_done'].values())} of {sum(m['chunks'].values())} "
-                             f"chunks are saved in {folder.path}; continue with: rasim run --resume "
-                             f"{folder.path}") from None
+        raise RunInterrupted(
+            f"interrupted: {sum(m['chunks_done'].values())} of {sum(m['chunks'].values())} "
+            f"chunks are saved in {folder.path}; continue with: rasim run --resume "
+            f"{folder.path}"
+        ) from None
     except BaseException:
         folder.release()
         raise
@@ -215,10 +268,14 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
 
 def arm_cohort(scenario, a) -> Cohort:
     """The ``Cohort`` of scenario arm ``a``."""
-    return Cohort(Arm(a.name, scenario.population(a.population), a.regimen, a.background),
-                  patients=scenario.patients,
-                  seed=scenario.seed, observe=scenario.observe, params=scenario.parameter_overrides(),
-                  variability=scenario.variability)
+    return Cohort(
+        Arm(a.name, scenario.population(a.population), a.regimen, a.background),
+        patients=scenario.patients,
+        seed=scenario.seed,
+        observe=scenario.observe,
+        params=scenario.parameter_overrides(),
+        variability=scenario.variability,
+    )
 
 
 def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResult]:
@@ -236,14 +293,18 @@ def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start:
     """The per-patient files of chunk ``k`` of arm number ``i`` (patients from ``start``)."""
     arm = scenario.arms[i]
     if parquet:
-        write_parquet(out / output.PATIENTS / f"arm={arm.name}" / f"part-{k:06d}.parquet",
-                      patient_table(part, i * scenario.patients + start + 1, start), _scenario_identity(scenario))
+        write_parquet(
+            out / output.PATIENTS / f"arm={arm.name}" / f"part-{k:06d}.parquet",
+            patient_table(part, i * scenario.patients + start + 1, start),
+            _scenario_identity(scenario),
+        )
     text = _csv_text(arm_dataset(scenario, i, part, start))
     output.write_atomic(out / output.PARTS / f"{i:03d}.{k:06d}.csv", text)
 
 
-def write_results(scenario, results: Mapping[str, CohortSummary], out, warnings=(),
-                  dataset_parts: bool = False) -> list[Path]:
+def write_results(
+    scenario, results: Mapping[str, CohortSummary], out, warnings=(), dataset_parts: bool = False
+) -> list[Path]:
     """The whole-run files of ``results`` (any ``CohortSummary`` per arm: a ``CohortResult``,
     or a ``StreamingSummary`` from ``Cohort.run(keep="summary")`` or ``run_scenario``), each
     written atomically; returns their paths.  Per-patient results also give ``patients/``
@@ -251,10 +312,13 @@ def write_results(scenario, results: Mapping[str, CohortSummary], out, warnings=
     run's dataset.csv is joined from its chunk files (``dataset_parts``)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    files = [output.write_csv(out / "summary.csv", SUMMARY_COLUMNS, (r for res in results.values() for r in res.summary())),
-             output.write_csv(out / "responders.csv", RESPONDER_COLUMNS,
-                  (r for res in results.values() for r in res.responders())),
-             output.write_csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values()))]
+    files = [
+        output.write_csv(out / "summary.csv", SUMMARY_COLUMNS, (r for res in results.values() for r in res.summary())),
+        output.write_csv(
+            out / "responders.csv", RESPONDER_COLUMNS, (r for res in results.values() for r in res.responders())
+        ),
+        output.write_csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values())),
+    ]
     if warnings:
         files.append(output.write_atomic(out / "warnings.txt", "".join(f"{w}\n" for w in warnings)))
     if not dataset_parts:
@@ -266,10 +330,13 @@ def write_results(scenario, results: Mapping[str, CohortSummary], out, warnings=
     files.append(output.write_atomic(out / "scenario.toml", scenario.to_toml()))
     published = _published(scenario)
     title = plots.caption(scenario.name, scenario.seed, scenario.patients, output.version())
-    figures = {"bands.png": lambda tmp: plots.bands(results, tmp, published, caption=title),
-               "responders.png": lambda tmp: plots.responders(results, tmp, published, caption=title),
-               "distribution.png": lambda tmp: plots.distribution(results, tmp, distribution_days(scenario.observe),
-                                                                  caption=title)}
+    figures = {
+        "bands.png": lambda tmp: plots.bands(results, tmp, published, caption=title),
+        "responders.png": lambda tmp: plots.responders(results, tmp, published, caption=title),
+        "distribution.png": lambda tmp: plots.distribution(
+            results, tmp, distribution_days(scenario.observe), caption=title
+        ),
+    }
     for name, draw in figures.items():
         with output.atomic(out / name) as tmp:
             draw(tmp)
@@ -292,8 +359,11 @@ def _per_patient_files(scenario, results, out: Path) -> list[Path]:
     per_patient = {k: r for k, r in results.items() if r.keeps_patients}
     summary_only = [k for k in results if k not in per_patient]
     if summary_only:
-        log.info("arm(s) %s kept summaries only: no per-patient files (patients/, dataset.csv) for them; "
-                 "run with keep='patients' for those", ", ".join(summary_only))
+        log.info(
+            "arm(s) %s kept summaries only: no per-patient files (patients/, dataset.csv) for them; "
+            "run with keep='patients' for those",
+            ", ".join(summary_only),
+        )
     if not per_patient:
         return []
     files = []
@@ -301,13 +371,21 @@ def _per_patient_files(scenario, results, out: Path) -> list[Path]:
         for i, a in enumerate(scenario.arms):
             if a.name in per_patient:
                 path = out / output.PATIENTS / f"arm={a.name}" / "part-000000.parquet"
-                files.append(write_parquet(path, patient_table(per_patient[a.name], i * scenario.patients + 1, 0),
-                                           _scenario_identity(scenario)))
+                files.append(
+                    write_parquet(
+                        path,
+                        patient_table(per_patient[a.name], i * scenario.patients + 1, 0),
+                        _scenario_identity(scenario),
+                    )
+                )
     with output.atomic(out / "dataset.csv") as tmp:
         with open(tmp, "w") as f:
             f.write(output.csv_text([DATASET_COLUMNS]))
-            f.writelines(_csv_text(arm_dataset(scenario, i, per_patient[a.name], 0))
-                         for i, a in enumerate(scenario.arms) if a.name in per_patient)
+            f.writelines(
+                _csv_text(arm_dataset(scenario, i, per_patient[a.name], 0))
+                for i, a in enumerate(scenario.arms)
+                if a.name in per_patient
+            )
     return [*files, out / "dataset.csv"]
 
 
@@ -329,28 +407,56 @@ def _copy(src, dst, block: int = 1 << 20) -> None:
 
 def _counts(scenario, res: CohortSummary) -> dict:
     by_name = res.status_counts()
-    return {"arm": res.arm, "patients": scenario.patients, "n": res.n, "n_failed": res.n_failed,
-            "n_not_enrolled": res.n_not_enrolled, "candidates_not_inflamed": res.not_inflamed,
-            "candidates_screen_failed": res.screen_failures, **{f: by_name.get(f, 0) for f in FAILURES}}
+    return {
+        "arm": res.arm,
+        "patients": scenario.patients,
+        "n": res.n,
+        "n_failed": res.n_failed,
+        "n_not_enrolled": res.n_not_enrolled,
+        "candidates_not_inflamed": res.not_inflamed,
+        "candidates_screen_failed": res.screen_failures,
+        **{f: by_name.get(f, 0) for f in FAILURES},
+    }
 
 
 # ---- tables ------------------------------------------------------------------------------------
 
+
 def table(scenario, results: dict[str, CohortSummary], seconds: float) -> str:
     """Per arm: patients, failures, day-0 -> last-day means and last-day rates."""
     last = float(scenario.observe[-1])
-    head = (f"{scenario.name}: {len(results)} arm(s) x {scenario.patients} patients, days "
-            f"{scenario.observe[0]:g}-{last:g}, {seconds:.1f} s (means day {scenario.observe[0]:g} -> "
-            f"day {last:g}; rates at day {last:g})")
-    cols = ("arm", "n", "failed", "not_enrolled", "DAS28-ESR", "ESR mm/h", "CRP mg/L", "HAQ", "EULAR",
-            "remission", "resolved")
+    head = (
+        f"{scenario.name}: {len(results)} arm(s) x {scenario.patients} patients, days "
+        f"{scenario.observe[0]:g}-{last:g}, {seconds:.1f} s (means day {scenario.observe[0]:g} -> "
+        f"day {last:g}; rates at day {last:g})"
+    )
+    cols = (
+        "arm",
+        "n",
+        "failed",
+        "not_enrolled",
+        "DAS28-ESR",
+        "ESR mm/h",
+        "CRP mg/L",
+        "HAQ",
+        "EULAR",
+        "remission",
+        "resolved",
+    )
     rows, notes = [], []
     for name, res in results.items():
         means = [res.mean(k)[[0, -1]] for k in ("DAS28_ESR", "ESR", "CRP", "HAQ")]
         rates = [res.rate(c)[-1] for c in ("EULAR_response", "DAS28_remission")] + [res.resolved_fraction()[-1]]
-        rows.append((name, str(res.n), str(res.n_failed), str(res.n_not_enrolled),
-                     *(_pair(a, b, 2 if k in (0, 3) else 1) for k, (a, b) in enumerate(means)),
-                     *(f"{100 * r:.0f}%" if math.isfinite(r) else "-" for r in rates)))
+        rows.append(
+            (
+                name,
+                str(res.n),
+                str(res.n_failed),
+                str(res.n_not_enrolled),
+                *(_pair(a, b, 2 if k in (0, 3) else 1) for k, (a, b) in enumerate(means)),
+                *(f"{100 * r:.0f}%" if math.isfinite(r) else "-" for r in rates),
+            )
+        )
         failed = {k: v for k, v in res.status_counts().items() if k in FAILURES}
         if failed:
             notes.append(f"{name}: solver failures " + ", ".join(f"{k} {v}" for k, v in failed.items()))
@@ -369,15 +475,20 @@ def _pair(a: float, b: float, digits: int) -> str:
 
 # ---- per-patient files -------------------------------------------------------------------------
 
+
 def patient_table(res: CohortResult, first_id: int, start: int):
     """A pyarrow Table, one row per patient and day: id, patient, day, status, resolved,
     the values and covariates (``first_id``: the dataset ID of the first patient)."""
     import pyarrow as pa
 
     n, m = res.status.shape[0], len(res.days)
-    cols = {"id": np.repeat(np.arange(first_id, first_id + n), m),
-            "patient": np.repeat(np.arange(start, start + n), m), "day": np.tile(res.days, n),
-            "status": np.repeat(res.status.astype(np.int32), m), "resolved": res.resolved.reshape(-1)}
+    cols = {
+        "id": np.repeat(np.arange(first_id, first_id + n), m),
+        "patient": np.repeat(np.arange(start, start + n), m),
+        "day": np.tile(res.days, n),
+        "status": np.repeat(res.status.astype(np.int32), m),
+        "resolved": res.resolved.reshape(-1),
+    }
     cols.update({k: v.reshape(-1) for k, v in res.values.items()})
     cols.update({k: np.repeat(v, m) for k, v in res.covariates.items()})
     return pa.table(cols)
@@ -410,12 +521,15 @@ def _missing_parquet(keep: str) -> list[str]:
     try:
         import pyarrow.parquet  # noqa: F401
     except ImportError:
-        return ["patients/ (Parquet) not written: pyarrow is not installed (pip install 'rasim[parquet]'); "
-                "dataset.csv holds the measured values"]
+        return [
+            "patients/ (Parquet) not written: pyarrow is not installed (pip install 'rasim[parquet]'); "
+            "dataset.csv holds the measured values"
+        ]
     return []
 
 
 # ---- NONMEM-style dataset ----------------------------------------------------------------------
+
 
 def nonmem_dataset(scenario, results: dict[str, CohortResult]) -> dict[str, np.ndarray]:
     """Columns of a NONMEM-style dataset of the successful patients, sorted by ID, TIME, EVID.
@@ -430,8 +544,10 @@ def nonmem_dataset(scenario, results: dict[str, CohortResult]) -> dict[str, np.n
     SEX (1 female, 0 male), WT kg, CRCL mL/min, DUR years, SERO (1 seropositive)."""
     streamed = [k for k, r in results.items() if not r.keeps_patients]
     if streamed:
-        raise RasimError(f"a NONMEM dataset needs per-patient results; arm(s) {', '.join(streamed)} kept "
-                         "summaries only: run with keep='patients'")
+        raise RasimError(
+            f"a NONMEM dataset needs per-patient results; arm(s) {', '.join(streamed)} kept "
+            "summaries only: run with keep='patients'"
+        )
     parts = [arm_dataset(scenario, k, results[a.name], 0) for k, a in enumerate(scenario.arms)]
     return {c: np.concatenate([p[c] for p in parts]) for c in DATASET_COLUMNS}
 
@@ -444,19 +560,45 @@ def arm_dataset(scenario, k: int, res: CohortResult, start: int) -> dict[str, np
     cov = {c: res.covariates[name][idx] for c, name in COVARIATE_COLUMNS.items()}
     m, n_items = len(res.days), len(MEASURED)
     dv = np.stack([res.values[name][idx] for name in MEASURED], axis=-1)  # (k, m, items)
-    obs: dict[str, Any] = {"ID": np.repeat(ids, m * n_items), "TIME": np.tile(np.repeat(res.days, n_items), len(idx)),
-           "DV": dv.reshape(-1), "MDV": 0, "EVID": 0, "AMT": 0.0, "CMT": 0, "II": 0.0, "ADDL": 0, "SS": 0,
-           "DVID": np.tile(np.arange(1, n_items + 1), len(idx) * m),
-           "NAME": np.tile(np.array(MEASURED), len(idx) * m)}
+    obs: dict[str, Any] = {
+        "ID": np.repeat(ids, m * n_items),
+        "TIME": np.tile(np.repeat(res.days, n_items), len(idx)),
+        "DV": dv.reshape(-1),
+        "MDV": 0,
+        "EVID": 0,
+        "AMT": 0.0,
+        "CMT": 0,
+        "II": 0.0,
+        "ADDL": 0,
+        "SS": 0,
+        "DVID": np.tile(np.arange(1, n_items + 1), len(idx) * m),
+        "NAME": np.tile(np.array(MEASURED), len(idx) * m),
+    }
     obs.update({c: np.repeat(v, m * n_items) for c, v in cov.items()})
     blocks = [obs]
     for line in _dose_lines(a, float(scenario.days)):  # one record per patient per dose line
         amt = line["AMT"] * (cov["WT"] if line["per_kg"] else 1.0)
-        blocks.append({"ID": ids, "TIME": line["TIME"], "DV": 0.0, "MDV": 1, "EVID": 1, "AMT": amt,
-                       "CMT": line["CMT"], "II": line["II"], "ADDL": line["ADDL"], "SS": line["SS"],
-                       "DVID": 0, "NAME": line["NAME"], **cov})
-    cols = {c: np.concatenate([np.broadcast_to(a.name if c == "ARM" else b[c], (len(b["ID"]),))
-                               for b in blocks]) for c in DATASET_COLUMNS}
+        blocks.append(
+            {
+                "ID": ids,
+                "TIME": line["TIME"],
+                "DV": 0.0,
+                "MDV": 1,
+                "EVID": 1,
+                "AMT": amt,
+                "CMT": line["CMT"],
+                "II": line["II"],
+                "ADDL": line["ADDL"],
+                "SS": line["SS"],
+                "DVID": 0,
+                "NAME": line["NAME"],
+                **cov,
+            }
+        )
+    cols = {
+        c: np.concatenate([np.broadcast_to(a.name if c == "ARM" else b[c], (len(b["ID"]),)) for b in blocks])
+        for c in DATASET_COLUMNS
+    }
     order = np.lexsort((cols["EVID"], cols["TIME"], cols["ID"]))  # an observation at a dose time is pre-dose
     return {c: v[order] for c, v in cols.items()}
 
@@ -469,9 +611,18 @@ def _dose_lines(arm, days: float) -> list[dict]:
             continue
         t = regimen.event_table(days)
         for i in range(len(t["TIME"])):
-            lines.append({"TIME": t["TIME"][i], "AMT": t["AMT"][i], "CMT": t["CMT"][i], "II": t["II"][i],
-                          "ADDL": t["ADDL"][i], "SS": ss, "NAME": str(t["DRUG"][i]).upper(),
-                          "per_kg": t["UNIT"][i] == "cells/kg"})
+            lines.append(
+                {
+                    "TIME": t["TIME"][i],
+                    "AMT": t["AMT"][i],
+                    "CMT": t["CMT"][i],
+                    "II": t["II"][i],
+                    "ADDL": t["ADDL"][i],
+                    "SS": ss,
+                    "NAME": str(t["DRUG"][i]).upper(),
+                    "per_kg": t["UNIT"][i] == "cells/kg",
+                }
+            )
     return lines
 
 
@@ -489,12 +640,17 @@ def _published(scenario) -> list:
     out = []
     for a in scenario.arms:
         design = (a.population, a.regimen, a.background or None)
-        keys = {k for k, t in TARGET_ARMS.items()
-                if (t.population if isinstance(t.population, str) else t.population.name, t.regimen,
-                    t.background or None) == design}
-        out += [plots.Published(a.name, t.endpoint, t.day, t.value, t.spread, _trial(t.source))
-                for t in targets(use=None) if t.arm in keys and math.isfinite(t.value)
-                and 0 <= t.day <= scenario.observe[-1]]
+        keys = {
+            k
+            for k, t in TARGET_ARMS.items()
+            if (t.population if isinstance(t.population, str) else t.population.name, t.regimen, t.background or None)
+            == design
+        }
+        out += [
+            plots.Published(a.name, t.endpoint, t.day, t.value, t.spread, _trial(t.source))
+            for t in targets(use=None)
+            if t.arm in keys and math.isfinite(t.value) and 0 <= t.day <= scenario.observe[-1]
+        ]
     return out
 
 
@@ -502,8 +658,9 @@ def _trial(source: str) -> str:
     """A trial's short name from its source: 'Emery 2008 Ann Rheum Dis (RADIATE)' ->
     'RADIATE (Emery 2008)', 'Ghoryani 2019 Biomed Pharmacother' -> 'Ghoryani 2019'."""
     cited = re.match(r"([A-Z][a-z]+) (\d{4})", source)
-    acronym = next((a for a in re.findall(r"\(([A-Z][A-Z0-9-]{2,}[a-z]*)\)", source)
-                    if not a.startswith(("PMC", "NCT"))), None)
+    acronym = next(
+        (a for a in re.findall(r"\(([A-Z][A-Z0-9-]{2,}[a-z]*)\)", source) if not a.startswith(("PMC", "NCT"))), None
+    )
     if cited:
         return f"{acronym} ({cited.group(0)})" if acronym else cited.group(0)
     return re.split(r" \(| doi:", source)[0]
@@ -520,8 +677,9 @@ class _Progress:
                 from tqdm import tqdm
             except ImportError:
                 return
-            self.bar = tqdm(total=total, initial=done, unit="patient", file=sys.stderr, mininterval=1.0,
-                            dynamic_ncols=True)
+            self.bar = tqdm(
+                total=total, initial=done, unit="patient", file=sys.stderr, mininterval=1.0, dynamic_ncols=True
+            )
 
     def update(self, n: int) -> None:
         self.done += n

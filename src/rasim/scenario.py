@@ -38,6 +38,7 @@ Every problem raises :class:`~rasim.errors.ScenarioError` before anything runs,
 naming the file, the key path (``trial.toml: arms[1].regimen.doses[0].cells``,
 indices from 0) and what was expected.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -60,27 +61,54 @@ from .regimen import MscDose, MtxDose, Regimen, after_horizon
 from .lowering import COVARIATES, background_period, check_combinable, check_covariates, parameter_vector
 
 DEFAULT_OBSERVE = (0.0, 14.0, 28.0, 56.0, 91.0, 182.0, 273.0, 365.0, 548.0, 730.0, 912.0, 1095.0)
-TOP_KEYS = ("name", "description", "patients", "seed", "days", "observe", "allow_out_of_range", "parameter_set",
-            "params", "variability", "populations", "arms")
-POPULATION_KEYS = ("name", "description", "age", "female", "duration", "seropositive", "weight", "entry",
-                   "background")
-_POPULATION_TABLES = {"age": ("mean", "sd", "min", "max"), "duration": ("median", "sd_log"),
-                      "weight": ("median", "sd_log")}
+TOP_KEYS = (
+    "name",
+    "description",
+    "patients",
+    "seed",
+    "days",
+    "observe",
+    "allow_out_of_range",
+    "parameter_set",
+    "params",
+    "variability",
+    "populations",
+    "arms",
+)
+POPULATION_KEYS = ("name", "description", "age", "female", "duration", "seropositive", "weight", "entry", "background")
+_POPULATION_TABLES = {
+    "age": ("mean", "sd", "min", "max"),
+    "duration": ("median", "sd_log"),
+    "weight": ("median", "sd_log"),
+}
 ENTRY_KEYS = ("das28_min", "das28_max", "tjc_min", "sjc_min", "esr_min", "crp_min", "acute_phase")
 # Ceilings on a scenario's size, each raised with the environment variable RASIM_MAX_<NAME>.
 LIMITS = {"patients": 10_000_000, "arms": 100, "observe": 1000, "days": 36525.0, "size": 1e12}
-_LIMIT_WHAT = {"patients": "patients per arm", "arms": "arms", "observe": "observation days",
-               "days": "days of horizon (100 years)",
-               "size": "patients x arms x observation days x horizon days"}
+_LIMIT_WHAT = {
+    "patients": "patients per arm",
+    "arms": "arms",
+    "observe": "observation days",
+    "days": "days of horizon (100 years)",
+    "size": "patients x arms x observation days x horizon days",
+}
 ARM_KEYS = ("name", "arm", "population", "regimen", "background")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
 _NAME_RULE = "a name of letters, digits and _ . + = - (starting with a letter or digit)"
 _DOSE_KEYS = {"msc": MscDose, "mtx": MtxDose}
 # Valid stand-ins per dose field: the field whose stand-in makes a bad dose valid is the culprit.
-_STAND_INS = {"cells": (1e6,), "days": ([0.0],), "per_kg": (False,), "source": ("umbilical_cord",),
-              "donor": ("allogeneic",), "route": ("iv", "intra_articular", "oral"),
-              "joints": (None, 1), "dose_mg": (1.0,), "every": (7.0,), "start": (0.0,),
-              "until": (None,)}
+_STAND_INS = {
+    "cells": (1e6,),
+    "days": ([0.0],),
+    "per_kg": (False,),
+    "source": ("umbilical_cord",),
+    "donor": ("allogeneic",),
+    "route": ("iv", "intra_articular", "oral"),
+    "joints": (None, 1),
+    "dose_mg": (1.0,),
+    "every": (7.0,),
+    "start": (0.0,),
+    "until": (None,),
+}
 
 
 @dataclass(frozen=True)
@@ -125,8 +153,11 @@ class Scenario:
     def parameter_overrides(self) -> dict[str, float]:
         """The ``params=`` of the arms' cohorts: the parameter set's values that differ from
         the set in use, with ``params`` applied on top."""
-        base = {} if self.parameter_set in (None, model.SET_NAME) else \
-            model.sets.parameter_set(self.parameter_set).overrides()
+        base = (
+            {}
+            if self.parameter_set in (None, model.SET_NAME)
+            else model.sets.parameter_set(self.parameter_set).overrides()
+        )
         return {**base, **self.params}
 
     def population(self, name: str):
@@ -165,8 +196,7 @@ class Scenario:
         from .model.parameters import out_of_range
 
         out = [f"{w} (allow_out_of_range)" for w in out_of_range(self.params)]
-        return out + [f"arm {a.name}: {note}" for a in self.arms
-                      for note in after_horizon(a.regimen, self.days)[1]]
+        return out + [f"arm {a.name}: {note}" for a in self.arms for note in after_horizon(a.regimen, self.days)[1]]
 
     def replace(self, source: str | None = None, **changes) -> Scenario:
         """A revalidated copy with top-level keys changed (``days`` alone also trims ``observe``)."""
@@ -185,9 +215,14 @@ def population_to_dict(p) -> dict:
     d = {"name": p.name}
     if p.description:
         d["description"] = p.description
-    d.update(age=dict(zip(_POPULATION_TABLES["age"], p.age)), female=p.female,
-             duration=dict(zip(_POPULATION_TABLES["duration"], p.duration)), seropositive=p.seropositive,
-             weight=dict(zip(_POPULATION_TABLES["weight"], p.weight)), entry=entry)
+    d.update(
+        age=dict(zip(_POPULATION_TABLES["age"], p.age)),
+        female=p.female,
+        duration=dict(zip(_POPULATION_TABLES["duration"], p.duration)),
+        seropositive=p.seropositive,
+        weight=dict(zip(_POPULATION_TABLES["weight"], p.weight)),
+        entry=entry,
+    )
     if p.background is not None:
         d["background"] = p.background.to_dict()
     return d
@@ -213,8 +248,9 @@ def load(scenario: str | Path, allow_out_of_range: bool = False) -> Scenario:
     elif text in builtin_names():
         path, source = _builtin_dir().joinpath(f"{text}.toml"), f"{text}.toml"
     else:
-        raise ScenarioError(unknown_name("scenario", text, builtin_names(), "`rasim scenarios`")
-                            + " Or give the path of a .toml file.")
+        raise ScenarioError(
+            unknown_name("scenario", text, builtin_names(), "`rasim scenarios`") + " Or give the path of a .toml file."
+        )
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
@@ -225,8 +261,9 @@ def load(scenario: str | Path, allow_out_of_range: bool = False) -> Scenario:
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{source}: not valid TOML: {e}") from None
     except UnicodeDecodeError as e:
-        raise ScenarioError(f"{source}: not UTF-8 text (TOML files are UTF-8): byte {e.start} cannot be "
-                            "decoded") from None
+        raise ScenarioError(
+            f"{source}: not UTF-8 text (TOML files are UTF-8): byte {e.start} cannot be decoded"
+        ) from None
     if allow_out_of_range:
         data["allow_out_of_range"] = True
     return Scenario.from_dict(data, source)
@@ -235,6 +272,7 @@ def load(scenario: str | Path, allow_out_of_range: bool = False) -> Scenario:
 def catalog() -> tuple[Mapping, Mapping]:
     """(ARMS, POPULATIONS) of ``rasim.cohort``: the built-in arms and populations."""
     from rasim.cohort import ARMS, POPULATIONS  # the cohort layer imports this module's users
+
     return ARMS, POPULATIONS
 
 
@@ -248,8 +286,7 @@ def _default_observe(days: float, base=DEFAULT_OBSERVE) -> list[float]:
 
 
 def _got(v) -> str:
-    kinds = {bool: "a boolean", str: "a string", int: "an integer", float: "a number",
-             list: "a list", dict: "a table"}
+    kinds = {bool: "a boolean", str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table"}
     return f"{v!r} ({kinds.get(type(v), type(v).__name__)})"
 
 
@@ -288,8 +325,12 @@ class _Reader:
         return v
 
     def number(self, v, path: str, low: float = 0.0, strict: bool = False) -> float:
-        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) \
+        ok = (
+            not isinstance(v, bool)
+            and isinstance(v, (int, float))
+            and math.isfinite(v)
             and (v > low if strict else v >= low)
+        )
         if not ok:
             self.fail(path, f"expected a finite number {'>' if strict else '>='} {low:g}, got {_got(v)}")
         return float(v)
@@ -328,8 +369,21 @@ class _Reader:
             if arm.name in seen:
                 self.fail(f"arms[{i}].name", f"duplicate arm name {arm.name!r} (also arms[{seen[arm.name]}])")
             seen[arm.name] = i
-        return Scenario(name, arms, description, patients, seed, days, observe, params,
-                        variability, allow, self.source, populations, parameter_set)
+        return Scenario(
+            name,
+            arms,
+            description,
+            patients,
+            seed,
+            days,
+            observe,
+            params,
+            variability,
+            allow,
+            self.source,
+            populations,
+            parameter_set,
+        )
 
     def limit(self, key: str, value):
         """``value`` of ``key`` (a name of ``LIMITS``), refused above its ceiling."""
@@ -339,8 +393,11 @@ class _Reader:
         except ValueError:
             self.fail(key, f"environment variable {env} must be a number, got {os.environ[env]!r}")
         if value > ceiling:
-            self.fail(key, f"{value:g} {_LIMIT_WHAT[key]} is above the limit of {ceiling:g}; if this machine "
-                           f"can take it, raise the limit with the environment variable {env}")
+            self.fail(
+                key,
+                f"{value:g} {_LIMIT_WHAT[key]} is above the limit of {ceiling:g}; if this machine "
+                f"can take it, raise the limit with the environment variable {env}",
+            )
         return value
 
     def boolean(self, v, path: str) -> bool:
@@ -355,8 +412,9 @@ class _Reader:
         name = self.string(v, "parameter_set")
         valid = model.sets.names()
         if name not in valid:
-            self.fail("parameter_set", unknown_name("parameter set", name, valid)
-                      + f" Parameter sets: {', '.join(valid)}.")
+            self.fail(
+                "parameter_set", unknown_name("parameter set", name, valid) + f" Parameter sets: {', '.join(valid)}."
+            )
         return name
 
     def params(self, v, allow: bool) -> dict[str, float]:
@@ -396,8 +454,9 @@ class _Reader:
             if p.name in builtin:
                 self.fail(f"populations[{i}].name", f"{p.name!r} is a built-in population; give yours another name")
             if p.name in seen:
-                self.fail(f"populations[{i}].name", f"duplicate population name {p.name!r} "
-                                                    f"(also populations[{seen[p.name]}])")
+                self.fail(
+                    f"populations[{i}].name", f"duplicate population name {p.name!r} (also populations[{seen[p.name]}])"
+                )
             seen[p.name] = i
             out.append(p)
         return tuple(out)
@@ -407,8 +466,10 @@ class _Reader:
         from .cohort import Entry, Population
 
         d = self.table(d, path, POPULATION_KEYS, ("name", "age", "female", "duration", "seropositive"))
-        kw: dict[str, Any] = {"name": self.string(d["name"], f"{path}.name", name=True),
-              "description": self.string(d.get("description", ""), f"{path}.description")}
+        kw: dict[str, Any] = {
+            "name": self.string(d["name"], f"{path}.name", name=True),
+            "description": self.string(d.get("description", ""), f"{path}.description"),
+        }
         for key, keys in _POPULATION_TABLES.items():
             if key in d:
                 t = self.table(d[key], f"{path}.{key}", keys, keys)
@@ -417,9 +478,13 @@ class _Reader:
             kw[key] = self.real(d[key], f"{path}.{key}")
         entry = dict(self.table(d.get("entry", {}), f"{path}.entry", ENTRY_KEYS))
         for k, x in entry.items():
-            entry[k] = self.string(x, f"{path}.entry.{k}") if k == "acute_phase" else \
-                self.integer(x, f"{path}.entry.{k}", 0) if k in ("tjc_min", "sjc_min") else \
-                self.real(x, f"{path}.entry.{k}")
+            entry[k] = (
+                self.string(x, f"{path}.entry.{k}")
+                if k == "acute_phase"
+                else self.integer(x, f"{path}.entry.{k}", 0)
+                if k in ("tjc_min", "sjc_min")
+                else self.real(x, f"{path}.entry.{k}")
+            )
         try:
             kw["entry"] = Entry(**entry)
         except RasimError as e:
@@ -463,8 +528,9 @@ class _Reader:
         late = after_horizon(arm.regimen, days)[0]
         if late:
             where = f"{path}.regimen" if "regimen" in d else f"{path}.arm"
-            self.fail(where, f"{late[0]} is after the horizon days = {days:g} and would not be given; "
-                             "drop it or raise days")
+            self.fail(
+                where, f"{late[0]} is after the horizon days = {days:g} and would not be given; drop it or raise days"
+            )
         return arm
 
     def builtin_arm(self, v, path: str) -> dict:
@@ -473,8 +539,7 @@ class _Reader:
         if name not in arms:
             self.fail(path, unknown_name("built-in arm", name, arms) + f" Built-in arms: {', '.join(arms)}.")
         a = arms[name]
-        return {"name": a.name, "population": a.population, "regimen": a.regimen,
-                "background": a.background or None}
+        return {"name": a.name, "population": a.population, "regimen": a.regimen, "background": a.background or None}
 
     def population(self, v, path: str) -> str:
         pops = [*self.own, *catalog()[1]]
@@ -502,14 +567,14 @@ class _Reader:
         if drug not in _DOSE_KEYS:
             self.fail(f"{path}.drug", unknown_name("drug", drug, _DOSE_KEYS) + " Drugs: msc, mtx.")
         keys = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug]))
-        required = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug])
-                         if f.default is dataclasses.MISSING)
+        required = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug]) if f.default is dataclasses.MISSING)
         self.table(d, path, ("drug", *keys), required)
         error = _dose_error(d)
         if error is not None:
             # the likeliest culprit first: a missing key, then keys in the order the message names them
             order = [k for k in keys if k not in d] + sorted(
-                (k for k in keys if k in d), key=lambda k: (error.find(k) < 0, error.find(k)))
+                (k for k in keys if k in d), key=lambda k: (error.find(k) < 0, error.find(k))
+            )
             culprit = next((k for k in order if _dose_error(d, k) is None), None)
             where = _join(path, culprit) if culprit else path
             if culprit and isinstance(d.get(culprit), (list, tuple)):  # narrow a bad list to its element
@@ -519,6 +584,7 @@ class _Reader:
 
     def check_arm(self, arm: ScenarioArm, path: str, d: Mapping) -> None:
         """The regimen/background checks simulate makes, blamed on the key that set them."""
+
         def blame(*keys):  # the first of `keys` the arm table sets, else its built-in `arm`
             return next((f"{path}.{k}" for k in keys if k in d), f"{path}.arm")
 
@@ -530,8 +596,11 @@ class _Reader:
             if arm.background:
                 check_combinable(arm.regimen, arm.background)
 
-        checks = [(lambda: parameter_vector(arm.regimen, None, None), blame("regimen")),
-                  (period, blame("background")), (combinable, blame("background", "regimen"))]
+        checks = [
+            (lambda: parameter_vector(arm.regimen, None, None), blame("regimen")),
+            (period, blame("background")),
+            (combinable, blame("background", "regimen")),
+        ]
         for check, where in checks:
             try:
                 check()

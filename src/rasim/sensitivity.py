@@ -13,6 +13,7 @@ up to ``max_failed`` of them are replaced by the mean of the others (with a
 warning), more raise.  Sampling and estimators are SALib's
 (``pip install rasim[sensitivity]``).
 """
+
 from __future__ import annotations
 
 import math
@@ -51,8 +52,16 @@ class SensitivityResult:
 
     @property
     def rows(self) -> list[dict]:
-        return [{"param": p, "low": self.bounds[p][0], "high": self.bounds[p][1], "scale": self.bounds[p][2],
-                 **{k: float(v[i]) for k, v in self.indices.items()}} for i, p in enumerate(self.params)]
+        return [
+            {
+                "param": p,
+                "low": self.bounds[p][0],
+                "high": self.bounds[p][1],
+                "scale": self.bounds[p][2],
+                **{k: float(v[i]) for k, v in self.indices.items()},
+            }
+            for i, p in enumerate(self.params)
+        ]
 
     def to_frame(self):
         """pandas DataFrame: one row per parameter with its bounds and indices."""
@@ -64,19 +73,43 @@ class SensitivityResult:
         """Tornado: mu* (Morris) or S1 with ST (Sobol), with confidence bars."""
         from .output import version
 
-        title = (f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient)\n"
-                 f"{len(self.Y)} simulations | rasim {version()}")
+        title = (
+            f"{self.method.title()}: {self.endpoint} at day {self.day:g}, {self.arm} (typical patient)\n"
+            f"{len(self.Y)} simulations | rasim {version()}"
+        )
         if self.method == "morris":
-            return plots.bars(self.params, self.indices["mu_star"], self.indices["mu_star_conf"], path,
-                              f"mu*: mean |elementary effect| ({endpoint_unit(self.endpoint)})", title, label="mu*")
-        return plots.bars(self.params, self.indices["S1"], self.indices["S1_conf"], path,
-                          "Sobol index (share of output variance)", title,
-                          label="S1 (first order)", second=("ST (total)", self.indices["ST"]))
+            return plots.bars(
+                self.params,
+                self.indices["mu_star"],
+                self.indices["mu_star_conf"],
+                path,
+                f"mu*: mean |elementary effect| ({endpoint_unit(self.endpoint)})",
+                title,
+                label="mu*",
+            )
+        return plots.bars(
+            self.params,
+            self.indices["S1"],
+            self.indices["S1_conf"],
+            path,
+            "Sobol index (share of output variance)",
+            title,
+            label="S1 (first order)",
+            second=("ST (total)", self.indices["ST"]),
+        )
 
 
-def morris(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, arm: str | Arm = "msc+dmard",
-           trajectories: int = 20, levels: int = 4, seed: int = 0, bounds: Mapping | None = None,
-           max_failed: float = 0.1) -> SensitivityResult:
+def morris(
+    params: Sequence[str],
+    endpoint: str = "DAS28_ESR",
+    day: float = 365,
+    arm: str | Arm = "msc+dmard",
+    trajectories: int = 20,
+    levels: int = 4,
+    seed: int = 0,
+    bounds: Mapping | None = None,
+    max_failed: float = 0.1,
+) -> SensitivityResult:
     """Morris elementary effects: ``trajectories`` * (len(params) + 1) simulations."""
     problem, names, spec = _problem(params, bounds)
     _check(endpoint, day, trajectories, "trajectories")
@@ -90,8 +123,16 @@ def morris(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365,
     return _result("morris", names, spec, endpoint, day, arm, indices, X, raw, failed)
 
 
-def sobol(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, arm: str | Arm = "msc+dmard",
-          n: int = 128, seed: int = 0, bounds: Mapping | None = None, max_failed: float = 0.1) -> SensitivityResult:
+def sobol(
+    params: Sequence[str],
+    endpoint: str = "DAS28_ESR",
+    day: float = 365,
+    arm: str | Arm = "msc+dmard",
+    n: int = 128,
+    seed: int = 0,
+    bounds: Mapping | None = None,
+    max_failed: float = 0.1,
+) -> SensitivityResult:
     """Sobol first-order and total indices (Saltelli sampling): ``n`` * (len(params) + 2)
     simulations; ``n`` a power of 2."""
     problem, names, spec = _problem(params, bounds)
@@ -107,6 +148,7 @@ def sobol(params: Sequence[str], endpoint: str = "DAS28_ESR", day: float = 365, 
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
+
 
 def too_small(method: str, names, indices: Mapping[str, np.ndarray]) -> list[str]:
     """Why a sample is too small for its indices (empty if it is not): Sobol 95% intervals
@@ -128,8 +170,11 @@ def _warn_if_too_small(method: str, names, indices, size: str) -> None:
     reasons = too_small(method, names, indices)
     if reasons:
         more = "n (a power of 2, e.g. 1024)" if method == "sobol" else "trajectories (e.g. 50)"
-        warnings.warn(f"{method} indices with {size} are too uncertain to rank the parameters: "
-                      f"{'; '.join(reasons)}; raise {more}", stacklevel=3)
+        warnings.warn(
+            f"{method} indices with {size} are too uncertain to rank the parameters: "
+            f"{'; '.join(reasons)}; raise {more}",
+            stacklevel=3,
+        )
 
 
 def _salib(method: str):
@@ -180,16 +225,27 @@ def _evaluate(X, names, spec, endpoint, day, arm, max_failed) -> tuple[np.ndarra
     a = builtin_arm(arm) if isinstance(arm, str) else arm
     patient, history = typical_patient(a), screened_on(a)
     natural = _natural(X, names, spec)
-    Y = np.array([typical_value(a.regimen, {**patient, **dict(zip(names, map(float, x)))}, float(day), endpoint,
-                                a.background, history)[0] for x in natural])
+    Y = np.array(
+        [
+            typical_value(
+                a.regimen, {**patient, **dict(zip(names, map(float, x)))}, float(day), endpoint, a.background, history
+            )[0]
+            for x in natural
+        ]
+    )
     bad = ~np.isfinite(Y)
     failed = int(bad.sum())
     if failed > max_failed * len(Y) or failed == len(Y):
-        raise RasimError(f"{failed} of {len(Y)} samples have no active disease state or failed to solve "
-                         f"(more than max_failed={max_failed:g}): narrow the ranges with bounds={{name: (low, high)}}")
+        raise RasimError(
+            f"{failed} of {len(Y)} samples have no active disease state or failed to solve "
+            f"(more than max_failed={max_failed:g}): narrow the ranges with bounds={{name: (low, high)}}"
+        )
     if failed:
-        warnings.warn(f"{failed} of {len(Y)} samples have no active disease state or failed to solve; "
-                      "they are replaced by the mean of the others", stacklevel=3)
+        warnings.warn(
+            f"{failed} of {len(Y)} samples have no active disease state or failed to solve; "
+            "they are replaced by the mean of the others",
+            stacklevel=3,
+        )
     return np.where(bad, Y[~bad].mean(), Y), Y, failed
 
 
@@ -204,5 +260,6 @@ def _natural(X: np.ndarray, names, spec) -> np.ndarray:
 
 def _result(method, names, spec, endpoint, day, arm, indices, X, Y, failed) -> SensitivityResult:
     name = arm if isinstance(arm, str) else arm.name
-    return SensitivityResult(method, names, spec, endpoint, float(day), name, indices, _natural(X, names, spec),
-                             Y, failed)
+    return SensitivityResult(
+        method, names, spec, endpoint, float(day), name, indices, _natural(X, names, spec), Y, failed
+    )

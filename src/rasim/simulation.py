@@ -1,4 +1,5 @@
 """``simulate``: one patient, one regimen, from established disease at day 0."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -15,8 +16,7 @@ from .regimen import Regimen
 from .solver import SolverOptions, Status
 from .solver.options import METHODS
 
-STAT_NAMES = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations",
-              "lu_factorisations")
+STAT_NAMES = ("accepted_steps", "rejected_steps", "rhs_evaluations", "jacobian_evaluations", "lu_factorisations")
 _RUNIN_DAYS = max(STEADY.shooting_runin_days, REPLAY.runin_days)  # what day 0 runs through
 SOLVER_ALIASES = {"scipy": "scipy-radau", "radau": "scipy-radau", "lsoda": "scipy-lsoda", "bdf": "scipy-bdf"}
 
@@ -65,11 +65,21 @@ class SimulationResult:
         return pd.DataFrame(data)
 
 
-def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
-             params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
-             background: Regimen | None = None, history: Regimen | None = None,
-             solver: str | SolverOptions = "rodas4", rtol: float | None = None, atol: float | None = None,
-             allow_out_of_range: bool = False, day0: str = "steady") -> SimulationResult:
+def simulate(
+    regimen: Regimen | None = None,
+    *,
+    days: float = 1095.0,
+    observe=None,
+    params: Mapping[str, float] | None = None,
+    covariates: Mapping[str, float] | None = None,
+    background: Regimen | None = None,
+    history: Regimen | None = None,
+    solver: str | SolverOptions = "rodas4",
+    rtol: float | None = None,
+    atol: float | None = None,
+    allow_out_of_range: bool = False,
+    day0: str = "steady",
+) -> SimulationResult:
     """Simulate one patient for ``days`` days under ``regimen``.
 
     Day 0 is established disease: the inflamed steady state, or the periodic
@@ -93,13 +103,29 @@ def simulate(regimen: Regimen | None = None, *, days: float = 1095.0, observe=No
     replayed over ``duration``, default 5 years, so imprinting is what that duration accrued).
     """
     options = _options(solver, rtol, atol)
-    problem = prepare(regimen, days=days, observe=observe, params=params, covariates=covariates,
-                      background=background, history=history, allow_out_of_range=allow_out_of_range,
-                      day0=day0)
+    problem = prepare(
+        regimen,
+        days=days,
+        observe=observe,
+        params=params,
+        covariates=covariates,
+        background=background,
+        history=history,
+        allow_out_of_range=allow_out_of_range,
+        day0=day0,
+    )
     status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.events)
     mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out, pre_dose=True)
-    return SimulationResult(problem.t_out, y, problem.params, status, dict(zip(STAT_NAMES, map(int, stats))),
-                            problem.regimen, problem.day0, mtx)
+    return SimulationResult(
+        problem.t_out,
+        y,
+        problem.params,
+        status,
+        dict(zip(STAT_NAMES, map(int, stats))),
+        problem.regimen,
+        problem.day0,
+        mtx,
+    )
 
 
 @dataclass(frozen=True)
@@ -122,10 +148,18 @@ class Problem:
         return self.day0.y
 
 
-def prepare(regimen: Regimen | None = None, *, days: float = 1095.0, observe=None,
-            params: Mapping[str, float] | None = None, covariates: Mapping[str, float] | None = None,
-            background: Regimen | None = None, history: Regimen | None = None,
-            allow_out_of_range: bool = False, day0: str = "steady") -> Problem:
+def prepare(
+    regimen: Regimen | None = None,
+    *,
+    days: float = 1095.0,
+    observe=None,
+    params: Mapping[str, float] | None = None,
+    covariates: Mapping[str, float] | None = None,
+    background: Regimen | None = None,
+    history: Regimen | None = None,
+    allow_out_of_range: bool = False,
+    day0: str = "steady",
+) -> Problem:
     """Validate the inputs of :func:`simulate` and find the day-0 state (no solving of the regimen)."""
     strategy(day0)
     regimen = Regimen() if regimen is None else regimen
@@ -160,8 +194,9 @@ def _options(solver, rtol, atol) -> SolverOptions:
     if isinstance(solver, str):
         method = SOLVER_ALIASES.get(solver.lower(), solver.lower())
         if method not in METHODS:
-            raise SolverOptionsError(unknown_name("solver", solver, [*METHODS, *SOLVER_ALIASES],
-                                                  f"the methods {', '.join(METHODS)}"))
+            raise SolverOptionsError(
+                unknown_name("solver", solver, [*METHODS, *SOLVER_ALIASES], f"the methods {', '.join(METHODS)}")
+            )
         solver = SolverOptions(method=method)
     if not isinstance(solver, SolverOptions):
         raise SolverOptionsError(f"solver must be a method name or SolverOptions, got {solver!r}")
@@ -172,5 +207,3 @@ def _options(solver, rtol, atol) -> SolverOptions:
     except (TypeError, ValueError) as e:
         raise SolverOptionsError(str(e)) from e
     return options
-
-

@@ -23,6 +23,7 @@ so the differences between points are the settings' effects.  Swept model
 parameters change the disease itself, so each value enrols anew (with
 common random numbers).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -42,13 +43,18 @@ from .model.presets import MTX_REFRACTORY
 from .regimen import MscDose, Regimen, msc, mtx
 from .simulation import simulate
 
-SETTINGS = {"msc_cells": "cells per infusion (cells/kg for per-kg arms); 0: no MSC",
-            "msc_interval": "days from the first MSC infusion to a second; 0: one infusion",
-            "mtx_dose": "oral MTX, mg weekly; 0: none"}
+SETTINGS = {
+    "msc_cells": "cells per infusion (cells/kg for per-kg arms); 0: no MSC",
+    "msc_interval": "days from the first MSC infusion to a second; 0: one infusion",
+    "mtx_dose": "oral MTX, mg weekly; 0: none",
+}
 COHORT_NAMES = endpoints.COHORT
 STATS = ("mean", "sd", "p05", "p25", "p50", "p75", "p95")
-SETTING_UNITS = {"msc_cells": "cells per infusion", "msc_interval": "days to a 2nd infusion",
-                 "mtx_dose": "mg/week from day 0"}
+SETTING_UNITS = {
+    "msc_cells": "cells per infusion",
+    "msc_interval": "days to a 2nd infusion",
+    "mtx_dose": "mg/week from day 0",
+}
 
 
 @dataclass
@@ -114,9 +120,18 @@ class SweepResult:
         for r in rows:
             z[ys.index(r[y]), xs.index(r[x])] = r["mean"]
         fixed = "".join(f"; {k}={v:g}" for k, v in (where or {}).items())
-        return plots.heatmap(z, xs, ys, path, axis_label(x), axis_label(y), self.caption + fixed,
-                             f"{'mean ' if self.patients else ''}{self.endpoint} ({self.unit})",
-                             tick_labels(x, xs), tick_labels(y, ys))
+        return plots.heatmap(
+            z,
+            xs,
+            ys,
+            path,
+            axis_label(x),
+            axis_label(y),
+            self.caption + fixed,
+            f"{'mean ' if self.patients else ''}{self.endpoint} ({self.unit})",
+            tick_labels(x, xs),
+            tick_labels(y, ys),
+        )
 
     def plot(self, x: str, path) -> Path:
         """The mean over ``x`` (p25-p75 shaded for cohorts), one line per combination of the other names."""
@@ -133,8 +148,9 @@ class SweepResult:
             if self.patients and self.endpoint not in CRITERIA:
                 bands[label] = (get("p25"), get("p75"))
         what = "mean" if self.patients else "typical patient"
-        return plots.lines(xs, lines, path, axis_label(x), f"{self.endpoint} ({self.unit}), {what}", self.caption,
-                           bands)
+        return plots.lines(
+            xs, lines, path, axis_label(x), f"{self.endpoint} ({self.unit}), {what}", self.caption, bands
+        )
 
 
 def axis_label(name: str) -> str:
@@ -150,8 +166,15 @@ def tick_labels(name: str, values) -> list[str]:
     return [zero[name] if name in zero and v == 0 else f"{v:g}" for v in values]
 
 
-def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients: int = 0, day: float = 365,
-          endpoint: str = "DAS28_ESR", seed: int = 0, threads: int | None = None) -> SweepResult:
+def sweep(
+    grid: Mapping[str, list],
+    base_arm: str | Arm = "msc+dmard",
+    patients: int = 0,
+    day: float = 365,
+    endpoint: str = "DAS28_ESR",
+    seed: int = 0,
+    threads: int | None = None,
+) -> SweepResult:
     """Run ``endpoint`` at ``day`` for every combination of ``grid`` (see the module doc).
 
     endpoint: an observable (``DAS28_ESR``, ``CRP`` mg/L, ...), its ``*_change``
@@ -174,12 +197,18 @@ def sweep(grid: Mapping[str, list], base_arm: str | Arm = "msc+dmard", patients:
     rows = []
     for settings, params, regimen, background in inputs:
         if patients == 0:
-            value, status = typical_value(regimen, {**typical_patient(arm), **params}, day, endpoint,
-                                          background, history)
+            value, status = typical_value(
+                regimen, {**typical_patient(arm), **params}, day, endpoint, background, history
+            )
             stats = {"mean": value, "status": status}
         else:
-            cohort = SharedEnrolment(Arm(arm.name, pop, regimen, background), patients=int(patients),
-                                     seed=seed, observe=(0.0, day), params=params)
+            cohort = SharedEnrolment(
+                Arm(arm.name, pop, regimen, background),
+                patients=int(patients),
+                seed=seed,
+                observe=(0.0, day),
+                params=params,
+            )
             cohort.shared = enrolments
             stats = _cohort(cohort.run(threads=threads), endpoint)
         rows.append({**settings, "endpoint": endpoint, "day": day, **stats})
@@ -220,18 +249,29 @@ def endpoint_unit(endpoint: str) -> str:
 
 # ---- validation ----------------------------------------------------------------------------------
 
+
 def _check_grid(grid) -> tuple[tuple[str, ...], list[dict]]:
     if not isinstance(grid, Mapping) or not grid:
         raise RasimError(f"grid must be a non-empty dict of name -> list of values, got {grid!r}")
     for name, values in grid.items():
         if name not in PINDEX and name not in SETTINGS:
-            raise RasimError(unknown_name("parameter or regimen setting", str(name), [*SETTINGS, *PINDEX],
-                                          "rasim.parameters() and rasim.sweep.SETTINGS"))
+            raise RasimError(
+                unknown_name(
+                    "parameter or regimen setting",
+                    str(name),
+                    [*SETTINGS, *PINDEX],
+                    "rasim.parameters() and rasim.sweep.SETTINGS",
+                )
+            )
         if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) == 0:
             raise RasimError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
         for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                    or not math.isfinite(v) or v < 0:
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, (int, float, np.integer, np.floating))
+                or not math.isfinite(v)
+                or v < 0
+            ):
                 raise RasimError(f"grid[{name!r}]: expected finite numbers >= 0, got {v!r}")
     names = tuple(grid)
     return names, [dict(zip(names, map(float, combo))) for combo in itertools.product(*grid.values())]
@@ -262,8 +302,11 @@ def _point(arm: Arm, s: dict) -> tuple[dict, Regimen, Regimen | None]:
         cells = s.get("msc_cells", t.cells)
         interval = s.get("msc_interval")
         days = t.days if interval is None else ((0.0,) if interval == 0 else (0.0, interval))
-        new = msc(cells, days=days, per_kg=t.per_kg, source=t.source, donor=t.donor, route=t.route,
-                  joints=t.joints) if cells > 0 else Regimen()
+        new = (
+            msc(cells, days=days, per_kg=t.per_kg, source=t.source, donor=t.donor, route=t.route, joints=t.joints)
+            if cells > 0
+            else Regimen()
+        )
         regimen = Regimen(tuple(d for d in doses if not isinstance(d, MscDose))) + new
     background = arm.background
     if "mtx_dose" in s:
@@ -275,15 +318,21 @@ def _point(arm: Arm, s: dict) -> tuple[dict, Regimen, Regimen | None]:
 
 # ---- evaluation ----------------------------------------------------------------------------------
 
-def typical_value(regimen: Regimen, params: Mapping[str, float], day: float, endpoint: str,
-                  background: Regimen | None = None, history: Regimen | None = None) -> tuple[float, str]:
+
+def typical_value(
+    regimen: Regimen,
+    params: Mapping[str, float],
+    day: float,
+    endpoint: str,
+    background: Regimen | None = None,
+    history: Regimen | None = None,
+) -> tuple[float, str]:
     """(endpoint at ``day``, status) of one patient under ``regimen`` from day 0, on
     ``background`` (after ``history`` before day 0: ``rasim.simulate``); NaN with the
     reason when the parameters give no active disease or the solver fails."""
     base, suffix = endpoints.split(endpoint)
     try:
-        r = simulate(regimen, days=day, observe=[0.0, day], params=params, background=background,
-                     history=history)
+        r = simulate(regimen, days=day, observe=[0.0, day], params=params, background=background, history=history)
     except EquilibriumError:
         return math.nan, "no active disease"
     if not r.ok:
@@ -298,5 +347,10 @@ def _cohort(res, endpoint: str) -> dict:
         return {"mean": rate, **dict.fromkeys(STATS[1:], math.nan), "n": n, "failed": res.n_failed}
     x = res[endpoint][:, -1]
     q = np.percentile(x, (5, 25, 50, 75, 95)) if n else np.full(5, np.nan)
-    return {"mean": float(np.mean(x)) if n else math.nan, "sd": float(np.std(x, ddof=1)) if n > 1 else math.nan,
-            **{k: float(v) for k, v in zip(STATS[2:], q)}, "n": n, "failed": res.n_failed}
+    return {
+        "mean": float(np.mean(x)) if n else math.nan,
+        "sd": float(np.std(x, ddof=1)) if n > 1 else math.nan,
+        **{k: float(v) for k, v in zip(STATS[2:], q)},
+        "n": n,
+        "failed": res.n_failed,
+    }

@@ -8,14 +8,35 @@ clinic measurement in ``measurement``, the compiled kernels in ``kernel``.
 Running a scenario and writing its files is the application layer's:
 ``rasim.runner.run_scenario``.
 """
+
 from .arms import ARMS, POPULATIONS, Arm, Entry, Population, arm, population
 from .cohort import DEFAULT_DAYS, NOT_ENROLLED, NOT_SETTLED, Chunk, Cohort, CohortPlan, CohortProblem, warm_up
 from .result import CRITERIA, ENDPOINTS, ArmSummary, CohortResult, CohortSummary, trial_replicates
 from .status import PatientStatus
 from .streaming import StreamingSummary
 
-__all__ = ["ARMS", "POPULATIONS", "Arm", "Entry", "Population", "arm", "population", "Cohort",
-           "CohortResult", "CohortPlan", "CohortProblem", "Chunk", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
-           "CRITERIA", "ENDPOINTS", "trial_replicates", "warm_up", "CohortSummary", "ArmSummary",
-           "StreamingSummary", "PatientStatus"]
-
+__all__ = [
+    "ARMS",
+    "POPULATIONS",
+    "Arm",
+    "Entry",
+    "Population",
+    "arm",
+    "population",
+    "Cohort",
+    "CohortResult",
+    "CohortPlan",
+    "CohortProblem",
+    "Chunk",
+    "DEFAULT_DAYS",
+    "NOT_ENROLLED",
+    "NOT_SETTLED",
+    "CRITERIA",
+    "ENDPOINTS",
+    "trial_replicates",
+    "warm_up",
+    "CohortSummary",
+    "ArmSummary",
+    "StreamingSummary",
+    "PatientStatus",
+]

@@ -7,6 +7,7 @@ duration (damage accrued) and entry criteria applied to noisy screening
 measurements.  Refractory patients are those still active on MTX, so they
 are enriched in poor MTX responders by selection, not by assumption.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,13 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
 
 
 def _real(what: str, v, low: float = -math.inf, high: float = math.inf, inf_ok: bool = False) -> float:
-    ok = not isinstance(v, bool) and isinstance(v, (int, float)) and (math.isfinite(v) or inf_ok) \
-        and not math.isnan(v) and low <= v <= high
+    ok = (
+        not isinstance(v, bool)
+        and isinstance(v, (int, float))
+        and (math.isfinite(v) or inf_ok)
+        and not math.isnan(v)
+        and low <= v <= high
+    )
     if not ok:
         raise RasimError(f"{what} must be a number in [{low:g}, {high:g}], got {v!r}")
     return float(v)
@@ -57,8 +63,9 @@ class Entry:
         _real("entry esr_min (mm/h)", self.esr_min, 0.0, 200.0)
         _real("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0)
         if self.acute_phase not in ACUTE_PHASE:
-            raise RasimError(unknown_name("acute_phase", str(self.acute_phase), ACUTE_PHASE)
-                             + f" Valid: {', '.join(ACUTE_PHASE)}.")
+            raise RasimError(
+                unknown_name("acute_phase", str(self.acute_phase), ACUTE_PHASE) + f" Valid: {', '.join(ACUTE_PHASE)}."
+            )
 
 
 @dataclass(frozen=True)
@@ -87,18 +94,24 @@ class Population:
             raise RasimError(f"population name must be letters, digits and _ . + = -, got {self.name!r}")
         if not isinstance(self.age, (tuple, list)) or len(self.age) != 4:
             raise RasimError(f"population age must be (mean, sd, min, max) years, got {self.age!r}")
-        mean, sd, lo, hi = (_real(f"age {k} (years)", v, 18.0, 90.0) if k != "sd" else
-                            _real("age sd (years)", v, 0.0, 50.0) for k, v in zip(("mean", "sd", "min", "max"), self.age))
+        mean, sd, lo, hi = (
+            _real(f"age {k} (years)", v, 18.0, 90.0) if k != "sd" else _real("age sd (years)", v, 0.0, 50.0)
+            for k, v in zip(("mean", "sd", "min", "max"), self.age)
+        )
         if not lo <= mean <= hi or lo >= hi:
-            raise RasimError(f"population age needs min < max and mean within them, got mean {mean:g}, "
-                             f"min {lo:g}, max {hi:g}")
+            raise RasimError(
+                f"population age needs min < max and mean within them, got mean {mean:g}, min {lo:g}, max {hi:g}"
+            )
         object.__setattr__(self, "age", (mean, sd, lo, hi))
         for name, (lo_m, hi_m, unit) in {"duration": (0.01, 60.0, "years"), "weight": (35.0, 180.0, "kg")}.items():
             v = getattr(self, name)
             if not isinstance(v, (tuple, list)) or len(v) != 2:
                 raise RasimError(f"population {name} must be (median {unit}, sd_log), got {v!r}")
-            object.__setattr__(self, name, (_real(f"{name} median ({unit})", v[0], lo_m, hi_m),
-                                            _real(f"{name} sd_log", v[1], 0.0, 2.0)))
+            object.__setattr__(
+                self,
+                name,
+                (_real(f"{name} median ({unit})", v[0], lo_m, hi_m), _real(f"{name} sd_log", v[1], 0.0, 2.0)),
+            )
         _real("female (fraction)", self.female, 0.0, 1.0)
         _real("seropositive (fraction)", self.seropositive, 0.0, 1.0)
         if not isinstance(self.entry, Entry):
@@ -125,42 +138,78 @@ class Arm:
         return self.population if isinstance(self.population, Population) else population(self.population)
 
 
-POPULATIONS: dict[str, Population] = {p.name: p for p in (
-    Population(
-        "refractory", "active RA despite DMARDs (MTX), as the MSC trials and RADIATE enrolled",
-        "Emery 2008 (RADIATE) entry and baseline; Wang 2019 ages 18-64",
-        age=(53.0, 12.0, 18.0, 80.0), female=0.8, duration=(10.0, 0.6), seropositive=0.8,
-        entry=Entry(das28_min=5.1, tjc_min=8, sjc_min=6, esr_min=28.0, crp_min=10.0)),
-    Population(
-        "moderate_mtx", "moderately active RA despite MTX",
-        "Park 2018 (CURE-iv): baseline DAS28 4.53, disease duration 9.5 years",
-        age=(55.0, 10.0, 18.0, 80.0), female=0.8, duration=(9.5, 0.5), seropositive=0.8,
-        entry=Entry(das28_min=3.2, das28_max=5.1)),
-    Population(
-        "early_mtx_naive", "early RA (3 months to 2 years), MTX-naive",
-        "COMET entry (DAS28 >= 3.2 with ESR >= 28 or CRP >= 20); SWEFOT duration ~6 months",
-        age=(52.0, 14.0, 18.0, 85.0), female=0.7, duration=(0.5, 0.6), seropositive=0.7,
-        entry=Entry(das28_min=3.2, esr_min=28.0, crp_min=20.0)),
-)}
+POPULATIONS: dict[str, Population] = {
+    p.name: p
+    for p in (
+        Population(
+            "refractory",
+            "active RA despite DMARDs (MTX), as the MSC trials and RADIATE enrolled",
+            "Emery 2008 (RADIATE) entry and baseline; Wang 2019 ages 18-64",
+            age=(53.0, 12.0, 18.0, 80.0),
+            female=0.8,
+            duration=(10.0, 0.6),
+            seropositive=0.8,
+            entry=Entry(das28_min=5.1, tjc_min=8, sjc_min=6, esr_min=28.0, crp_min=10.0),
+        ),
+        Population(
+            "moderate_mtx",
+            "moderately active RA despite MTX",
+            "Park 2018 (CURE-iv): baseline DAS28 4.53, disease duration 9.5 years",
+            age=(55.0, 10.0, 18.0, 80.0),
+            female=0.8,
+            duration=(9.5, 0.5),
+            seropositive=0.8,
+            entry=Entry(das28_min=3.2, das28_max=5.1),
+        ),
+        Population(
+            "early_mtx_naive",
+            "early RA (3 months to 2 years), MTX-naive",
+            "COMET entry (DAS28 >= 3.2 with ESR >= 28 or CRP >= 20); SWEFOT duration ~6 months",
+            age=(52.0, 14.0, 18.0, 85.0),
+            female=0.7,
+            duration=(0.5, 0.6),
+            seropositive=0.7,
+            entry=Entry(das28_min=3.2, esr_min=28.0, crp_min=20.0),
+        ),
+    )
+}
 
 DMARD = mtx(15, every=7)  # the background of patients on DMARDs: oral MTX 15 mg weekly
 MSC_TRIAL = msc(4e7, days=[0])  # Wang 2019: one UC-MSC IV infusion of 4e7 cells
 MTX_TITRATION = mtx({0: 7.5, 14: 10, 28: 15, 56: 20}, every=7)  # COMET: 7.5 -> 20 mg/week by week 8
 
-ARMS: dict[str, Arm] = {a.name: a for a in (
-    Arm("dmard", "refractory", Regimen(), DMARD, "continue DMARD (MTX 15 mg weekly) only"),
-    Arm("msc+dmard", "refractory", MSC_TRIAL, DMARD, "one UC-MSC 4e7 IV infusion on day 0 on DMARD"),
-    Arm("msc_repeat+dmard", "refractory", msc(4e7, days=[0, 120]), DMARD,
-        "UC-MSC 4e7 IV on days 0 and 120 on DMARD"),
-    Arm("msc", "refractory", MSC_TRIAL, None, "one UC-MSC 4e7 IV infusion, no DMARD"),
-    Arm("mtx_naive", "early_mtx_naive", MTX_TITRATION, None,
-        "early RA starting MTX, 7.5 mg/week titrated to 20 mg/week by week 8"),
-    Arm("bm_msc+dmard", "refractory",
-        msc(1e6, per_kg=True, source="bone_marrow", donor="autologous"), DMARD,
-        "autologous bone-marrow MSC 1e6/kg IV on DMARD (Ghoryani 2019)"),
-    Arm("ad_msc+dmard", "refractory", msc(2e8, source="adipose", donor="autologous"), DMARD,
-        "autologous adipose MSC 2e8 IV on DMARD (Vij 2022)"),
-)}
+ARMS: dict[str, Arm] = {
+    a.name: a
+    for a in (
+        Arm("dmard", "refractory", Regimen(), DMARD, "continue DMARD (MTX 15 mg weekly) only"),
+        Arm("msc+dmard", "refractory", MSC_TRIAL, DMARD, "one UC-MSC 4e7 IV infusion on day 0 on DMARD"),
+        Arm(
+            "msc_repeat+dmard", "refractory", msc(4e7, days=[0, 120]), DMARD, "UC-MSC 4e7 IV on days 0 and 120 on DMARD"
+        ),
+        Arm("msc", "refractory", MSC_TRIAL, None, "one UC-MSC 4e7 IV infusion, no DMARD"),
+        Arm(
+            "mtx_naive",
+            "early_mtx_naive",
+            MTX_TITRATION,
+            None,
+            "early RA starting MTX, 7.5 mg/week titrated to 20 mg/week by week 8",
+        ),
+        Arm(
+            "bm_msc+dmard",
+            "refractory",
+            msc(1e6, per_kg=True, source="bone_marrow", donor="autologous"),
+            DMARD,
+            "autologous bone-marrow MSC 1e6/kg IV on DMARD (Ghoryani 2019)",
+        ),
+        Arm(
+            "ad_msc+dmard",
+            "refractory",
+            msc(2e8, source="adipose", donor="autologous"),
+            DMARD,
+            "autologous adipose MSC 2e8 IV on DMARD (Vij 2022)",
+        ),
+    )
+}
 
 
 def population(name: str) -> Population:

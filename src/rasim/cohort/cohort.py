@@ -21,6 +21,7 @@ random number a patient uses comes from streams keyed on (seed, population,
 patient index), so results are identical bit for bit whatever the chunk
 size, the thread count or the order in which chunks run.
 """
+
 from __future__ import annotations
 
 import time
@@ -112,8 +113,9 @@ class Cohort:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise RasimError(f"seed must be an integer >= 0, got {self.seed!r}")
         if self.solver not in _KERNELS:
-            raise SolverOptionsError(unknown_name("cohort solver", str(self.solver), _KERNELS,
-                                                  f"the cohort solvers {', '.join(_KERNELS)}"))
+            raise SolverOptionsError(
+                unknown_name("cohort solver", str(self.solver), _KERNELS, f"the cohort solvers {', '.join(_KERNELS)}")
+            )
         if not (isinstance(self.rtol, (int, float)) and 0.0 < self.rtol < 1.0):
             raise SolverOptionsError(f"rtol must be a number in (0, 1), got {self.rtol!r}")
         if not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
@@ -172,8 +174,19 @@ class Cohort:
         status[~enrolled] = NOT_ENROLLED
         y[~enrolled] = np.nan
         values, expected_das, resolved = _observe(self, P, y, idx, flare)
-        return Chunk(start, stop, status, values, expected_das, resolved, cov, counts[0], counts[1],
-                     steps, y if self.dense else None)
+        return Chunk(
+            start,
+            stop,
+            status,
+            values,
+            expected_das,
+            resolved,
+            cov,
+            counts[0],
+            counts[1],
+            steps,
+            y if self.dense else None,
+        )
 
     def enrol(self, idx: np.ndarray) -> tuple:
         """Patients ``idx`` enrolled: (P, y0, covariates, candidate counts, enrolled, fluctuation
@@ -185,8 +198,9 @@ class Cohort:
         s = self.plan
         P, y0, cov = _enrol(self, np.arange(self.patients))[:3]
         args = np.stack([model.build_args(p, *s.dosing.mtx) for p in P])
-        return CohortProblem(args, y0, s.t0, s.t_out, s.dosing.ev_t, s.dosing.ev_cmt,
-                             s.dosing.amounts(cov["weight"]), s.atol)
+        return CohortProblem(
+            args, y0, s.t0, s.t_out, s.dosing.ev_t, s.dosing.ev_cmt, s.dosing.amounts(cov["weight"]), s.atol
+        )
 
 
 @dataclass(frozen=True)
@@ -206,6 +220,7 @@ class CohortProblem:
 
 
 # ---- plan (once per cohort) --------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CohortPlan:
@@ -242,16 +257,23 @@ def make_plan(c: Cohort) -> CohortPlan:
     t0 = -day0.REPLAY.runin_days if pg_dose else 0.0
     options = SolverOptions(method=c.solver, rtol=c.rtol)
     return CohortPlan(
-        pop=pop, pop_key=zlib.crc32(pop.name.encode()),
+        pop=pop,
+        pop_key=zlib.crc32(pop.name.encode()),
         base=lowering.parameter_vector(arm.regimen, c.params, None, allow_out_of_range=True),
-        var=variability.variability(c.variability), meas=measurement.settings(dict(c.measurement or {})),
-        effects=variability.covariate_effects(c.covariate_effects), t_out=t_out, t0=t0, pg_dose=pg_dose,
+        var=variability.variability(c.variability),
+        meas=measurement.settings(dict(c.measurement or {})),
+        effects=variability.covariate_effects(c.covariate_effects),
+        t_out=t_out,
+        t0=t0,
+        pg_dose=pg_dose,
         dosing=lowering.dosing(arm.regimen, arm.background, days, t0, pop.background, day0.REPLAY.runin_days),
         atol=options.atol_vector(model.N_STATES) * model.STATE_SCALE,
-        y_start=day0.onset(model.reference_vector(model.DEFAULTS, "inflamed")))
+        y_start=day0.onset(model.reference_vector(model.DEFAULTS, "inflamed")),
+    )
 
 
 # ---- enrolment -----------------------------------------------------------------------------
+
 
 def _enrol(c: Cohort, idx: np.ndarray):
     """Draw candidates per patient until one qualifies:
@@ -263,8 +285,10 @@ def _enrol(c: Cohort, idx: np.ndarray):
     n = len(idx)
     P = np.repeat(s.base[None, :], n, axis=0)
     y0 = np.full((n, model.N_STATES), np.nan)
-    cov = {name: np.full(n, np.nan) for name in ("age", "female", "weight", "creatinine_clearance",
-                                                 "duration", "seropositive")}
+    cov = {
+        name: np.full(n, np.nan)
+        for name in ("age", "female", "weight", "creatinine_clearance", "duration", "seropositive")
+    }
     flare = np.zeros(n)  # the enrolled candidate's fluctuation at screening (SD units)
     pending = np.arange(n)
     counts = [0, 0]
@@ -277,9 +301,10 @@ def _enrol(c: Cohort, idx: np.ndarray):
         y = day0.accrue_damage(state, Pc, covc["duration"])
         expected = model.observables(y, Pc)
         inflamed = (status == 0) & (expected["DAS28_ESR"] > LOW)
-        z_meas = z[:, -measurement.N_NORMALS:]
-        screen = measurement.measure({k: v[:, None] for k, v in expected.items()}, z_meas[:, None, :],
-                                     np.zeros(1), s.meas, z_meas[:, -1:])
+        z_meas = z[:, -measurement.N_NORMALS :]
+        screen = measurement.measure(
+            {k: v[:, None] for k, v in expected.items()}, z_meas[:, None, :], np.zeros(1), s.meas, z_meas[:, -1:]
+        )
         ok = inflamed & measurement.qualifies({k: v[:, 0] for k, v in screen.items()}, pop.entry)
         stable = day0.growth(Pc[ok], pg[ok], state[ok]) < 0.0  # checked only where it matters
         inflamed[ok] = stable
@@ -301,6 +326,7 @@ def _enrol(c: Cohort, idx: np.ndarray):
 
 # ---- trial and observation ---------------------------------------------------------------------
 
+
 def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     s = c.plan
     trial = _KERNELS[c.solver]
@@ -309,9 +335,24 @@ def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     status = np.empty(n, dtype=np.int64)
     stats = np.zeros((n, 5), dtype=np.int64)
     d = s.dosing
-    trial(np.ascontiguousarray(P), np.ascontiguousarray(y0), s.t0, d.mtx_t, d.mtx_depot.astype(np.int64), d.mtx_mg,
-          s.t_out, d.ev_t, d.ev_cmt, np.ascontiguousarray(ev_amt), c.rtol, s.atol, c.max_steps,
-          y, status, stats)
+    trial(
+        np.ascontiguousarray(P),
+        np.ascontiguousarray(y0),
+        s.t0,
+        d.mtx_t,
+        d.mtx_depot.astype(np.int64),
+        d.mtx_mg,
+        s.t_out,
+        d.ev_t,
+        d.ev_cmt,
+        np.ascontiguousarray(ev_amt),
+        c.rtol,
+        s.atol,
+        c.max_steps,
+        y,
+        status,
+        stats,
+    )
     return status, y, stats[:, 0].copy()
 
 
@@ -343,8 +384,24 @@ def warm_up(solver: str = "rodas4") -> float:
     day0.growth(P, np.zeros(1), y)
     atol = np.full(model.N_STATES, 1e-6)
     yo = np.empty((1, 1, model.N_STATES))
-    trial(P, y, 0.0, np.zeros(1), np.ones(1, np.int64), np.ones(1), np.ones(1), np.zeros(0),
-          np.zeros(0, np.int64), np.zeros((1, 0)), 1e-3, atol, 10, yo, st, np.zeros((1, 5), np.int64))
+    trial(
+        P,
+        y,
+        0.0,
+        np.zeros(1),
+        np.ones(1, np.int64),
+        np.ones(1),
+        np.ones(1),
+        np.zeros(0),
+        np.zeros(0, np.int64),
+        np.zeros((1, 0)),
+        1e-3,
+        atol,
+        10,
+        yo,
+        st,
+        np.zeros((1, 5), np.int64),
+    )
     _COMPILE_S[solver] = time.perf_counter() - t0
     return _COMPILE_S[solver]
 
@@ -367,5 +424,4 @@ class capped_threads:
         numba.set_num_threads(self.old)
 
 
-__all__ = ["Cohort", "Chunk", "CohortProblem", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED",
-           "patient_rng", "warm_up"]
+__all__ = ["Cohort", "Chunk", "CohortProblem", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED", "patient_rng", "warm_up"]

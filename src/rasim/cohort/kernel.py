@@ -9,6 +9,7 @@ patient's result does not depend on the thread that ran it.
 * ``trial``: from the settled state at ``t0`` (< 0 gives the background a
   run-in under its real weekly doses) through the regimen to the last output.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,16 +23,18 @@ def make_trial(solve):
     """Build ``trial`` around a compiled ``solve`` kernel (rodas4 or dopri5)."""
 
     @njit(parallel=True, cache=True, error_model="numpy")
-    def trial(P, y0, t0, dose_t, dose_depot, dose_mg, t_out, ev_t, ev_cmt, ev_amt,
-              rtol, atol, max_steps, y_out, status, stats):
+    def trial(
+        P, y0, t0, dose_t, dose_depot, dose_mg, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps, y_out, status, stats
+    ):
         """Trajectories: y0 (n, ns) at t0; shared MTX doses; MSC events with
         per-patient amounts ev_amt (n, k) -> y_out (n, m, ns), status (n,), stats (n, N_STATS)."""
         n = P.shape[0]
         for i in prange(n):
             args = np.empty(args_size(dose_t.shape[0]))
             write_args(args, P[i], dose_t, dose_depot, dose_mg)
-            status[i] = solve(t0, y0[i], args, t_out, ev_t, ev_cmt, ev_amt[i],
-                              rtol, atol, 0.0, np.inf, max_steps, y_out[i], stats[i])
+            status[i] = solve(
+                t0, y0[i], args, t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, 0.0, np.inf, max_steps, y_out[i], stats[i]
+            )
 
     pin_uuids(trial)
     return trial

@@ -28,6 +28,7 @@ elicited as pain on pressure; pain, patient global, HAQ) read lower by a fractio
 and contact effects in any trial arm and touches no model state.  Swollen joints,
 the physician's global and the acute-phase reactants carry no placebo term.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -42,41 +43,111 @@ ITEMS = endpoints.ITEMS  # the order of the noise columns
 N_NORMALS = len(ITEMS) + 1  # standard normals per visit: one per item, then the flare innovation
 PRO_ITEMS = ("TJC28", "pain", "patient_global", "HAQ")
 
-MEASUREMENT: dict[str, Parameter] = {p.name: p for p in (
-    Parameter("joint_logit_sd", 0.45, "logit", 0.2, 1.0,
-              "visit-to-visit noise of 28-joint counts (examiner and day-to-day)",
-              "literature: TJC28/SJC28 test-retest SD about 2-4 joints"),
-    Parameter("esr_log_sd", 0.15, "log", 0.05, 0.3, "ESR measurement and day-to-day variation",
-              "assumed: within-patient ESR CV ~15%"),
-    Parameter("crp_log_sd", 0.3, "log", 0.1, 0.6, "CRP day-to-day variation",
-              "literature: within-subject CRP CV ~30-40%"),
-    Parameter("vas_sd", 10.0, "mm", 5.0, 20.0, "VAS test-retest noise (pain, globals)",
-              "literature: VAS test-retest SD about 10 mm"),
-    Parameter("haq_sd", 0.15, "HAQ units", 0.05, 0.3, "HAQ-DI test-retest noise",
-              "literature: HAQ-DI smallest detectable difference ~0.2"),
-    Parameter("flare_sd", 0.3, "logit", 0.0, 1.0,
-              "SD of the slow within-patient fluctuation of joint counts (flares)",
-              "calibrated: joint counts vary between visits beyond test-retest noise; with entry on high "
-              "screening values it sets the control arm's regression to the mean (RADIATE placebo ACR20)"),
-    Parameter("flare_vas_sd", 0.1, "log", 0.0, 0.5,
-              "SD of the same fluctuation on pain, patient and physician global and HAQ (log scale)",
-              "assumed (not fitted)"),
-    Parameter("flare_days", 60.0, "days", 14.0, 180.0, "correlation time of that fluctuation",
-              "assumed: flares last weeks to months"),
-    Parameter("screening_days", 14.0, "days", 0.0, 42.0, "time from the screening visit to day 0",
-              "trial design: screening 2-4 weeks before baseline (RADIATE up to 4 weeks)"),
-    Parameter("placebo_pro", 0.1, "-", 0.0, 0.3,
-              "fraction by which patient-reported items read lower after enrolment",
-              "calibrated: RADIATE placebo + MTX ACR20 10% at 24 weeks"),
-    Parameter("placebo_onset", 14.0, "days", 3.0, 60.0, "time constant of the placebo effect",
-              "assumed"),
-)}
+MEASUREMENT: dict[str, Parameter] = {
+    p.name: p
+    for p in (
+        Parameter(
+            "joint_logit_sd",
+            0.45,
+            "logit",
+            0.2,
+            1.0,
+            "visit-to-visit noise of 28-joint counts (examiner and day-to-day)",
+            "literature: TJC28/SJC28 test-retest SD about 2-4 joints",
+        ),
+        Parameter(
+            "esr_log_sd",
+            0.15,
+            "log",
+            0.05,
+            0.3,
+            "ESR measurement and day-to-day variation",
+            "assumed: within-patient ESR CV ~15%",
+        ),
+        Parameter(
+            "crp_log_sd", 0.3, "log", 0.1, 0.6, "CRP day-to-day variation", "literature: within-subject CRP CV ~30-40%"
+        ),
+        Parameter(
+            "vas_sd",
+            10.0,
+            "mm",
+            5.0,
+            20.0,
+            "VAS test-retest noise (pain, globals)",
+            "literature: VAS test-retest SD about 10 mm",
+        ),
+        Parameter(
+            "haq_sd",
+            0.15,
+            "HAQ units",
+            0.05,
+            0.3,
+            "HAQ-DI test-retest noise",
+            "literature: HAQ-DI smallest detectable difference ~0.2",
+        ),
+        Parameter(
+            "flare_sd",
+            0.3,
+            "logit",
+            0.0,
+            1.0,
+            "SD of the slow within-patient fluctuation of joint counts (flares)",
+            "calibrated: joint counts vary between visits beyond test-retest noise; with entry on high "
+            "screening values it sets the control arm's regression to the mean (RADIATE placebo ACR20)",
+        ),
+        Parameter(
+            "flare_vas_sd",
+            0.1,
+            "log",
+            0.0,
+            0.5,
+            "SD of the same fluctuation on pain, patient and physician global and HAQ (log scale)",
+            "assumed (not fitted)",
+        ),
+        Parameter(
+            "flare_days",
+            60.0,
+            "days",
+            14.0,
+            180.0,
+            "correlation time of that fluctuation",
+            "assumed: flares last weeks to months",
+        ),
+        Parameter(
+            "screening_days",
+            14.0,
+            "days",
+            0.0,
+            42.0,
+            "time from the screening visit to day 0",
+            "trial design: screening 2-4 weeks before baseline (RADIATE up to 4 weeks)",
+        ),
+        Parameter(
+            "placebo_pro",
+            0.1,
+            "-",
+            0.0,
+            0.3,
+            "fraction by which patient-reported items read lower after enrolment",
+            "calibrated: RADIATE placebo + MTX ACR20 10% at 24 weeks",
+        ),
+        Parameter("placebo_onset", 14.0, "days", 3.0, 60.0, "time constant of the placebo effect", "assumed"),
+    )
+}
 
 
-MEASUREMENT.update({name: replace(MEASUREMENT[name], value=value, start=MEASUREMENT[name].value, kind="calibrated",
-                                  source=f"{_calibrated.SOURCE}; start {MEASUREMENT[name].value:g}: "
-                                         f"{MEASUREMENT[name].source}")
-                    for name, value in _calibrated.fitted("measurement").items()})
+MEASUREMENT.update(
+    {
+        name: replace(
+            MEASUREMENT[name],
+            value=value,
+            start=MEASUREMENT[name].value,
+            kind="calibrated",
+            source=f"{_calibrated.SOURCE}; start {MEASUREMENT[name].value:g}: {MEASUREMENT[name].source}",
+        )
+        for name, value in _calibrated.fitted("measurement").items()
+    }
+)
 
 
 _POSITIVE = ("flare_days", "placebo_onset")  # divided by: must be > 0
@@ -95,15 +166,18 @@ def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
         number = number and bool(np.isfinite(value))
         low = "> 0" if name in _POSITIVE else ">= 0"
         if not number or value < 0 or (name in _POSITIVE and value == 0) or (name == "placebo_pro" and value > 1):
-            raise ParameterError(f"measurement setting {name} must be a finite number {low}"
-                                 f"{' and <= 1' if name == 'placebo_pro' else ''} "
-                                 f"({MEASUREMENT[name].unit}), got {value!r}")
+            raise ParameterError(
+                f"measurement setting {name} must be a finite number {low}"
+                f"{' and <= 1' if name == 'placebo_pro' else ''} "
+                f"({MEASUREMENT[name].unit}), got {value!r}"
+            )
         values[name] = float(value)
     return values
 
 
-def visit_noise(seed: int, key: int, patients: np.ndarray, days: np.ndarray, f_screen: np.ndarray,
-                s: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
+def visit_noise(
+    seed: int, key: int, patients: np.ndarray, days: np.ndarray, f_screen: np.ndarray, s: dict[str, float]
+) -> tuple[np.ndarray, np.ndarray]:
     """Item noise (n, m, len(ITEMS)) and fluctuation (n, m) at visit ``days`` (m,) of ``patients``.
 
     Keyed by visit day, so adding or dropping a visit changes nothing at the others: each
@@ -113,8 +187,9 @@ def visit_noise(seed: int, key: int, patients: np.ndarray, days: np.ndarray, f_s
     codes = np.rint(np.asarray(days, dtype=np.float64) * 1000).astype(np.uint64)
     keys = np.array([_seq(seed, key, int(i), 2).generate_state(1, np.uint64)[0] for i in patients], dtype=np.uint64)
     steps = int(np.ceil(max(days) + s["screening_days"])) + 1
-    innovations = np.array([np.random.Generator(np.random.PCG64(_seq(seed, key, int(i), 1))).standard_normal(steps)
-                            for i in patients]).reshape(len(patients), steps)
+    innovations = np.array(
+        [np.random.Generator(np.random.PCG64(_seq(seed, key, int(i), 1))).standard_normal(steps) for i in patients]
+    ).reshape(len(patients), steps)
     return keyed_normals(keys, codes, len(ITEMS)), flare_path(f_screen, innovations, days, s)
 
 
@@ -135,7 +210,7 @@ def keyed_normals(keys: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
     normal CDF), so any subset of days gets the same values, vectorised."""
     counter = codes[None, :, None] * np.uint64(k + 1) + np.arange(1, k + 1, dtype=np.uint64)[None, None, :]
     bits = _mix(keys[:, None, None] ^ _mix(counter * np.uint64(0x9E3779B97F4A7C15)))
-    u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+    u = ((bits >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
     return ndtri(u)
 
 
@@ -155,8 +230,9 @@ def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[st
     return path[:, lo] * (1.0 - w) + path[:, lo + 1] * w
 
 
-def measure(expected: dict[str, np.ndarray], z: np.ndarray, days: np.ndarray,
-            s: dict[str, float], flare: np.ndarray) -> dict[str, np.ndarray]:
+def measure(
+    expected: dict[str, np.ndarray], z: np.ndarray, days: np.ndarray, s: dict[str, float], flare: np.ndarray
+) -> dict[str, np.ndarray]:
     """Measured items and DAS28s for expected values (n, m), normals z (n, m, >= len(ITEMS))
     and the patients' fluctuation ``flare`` (n, m) (``flare_path``).
 

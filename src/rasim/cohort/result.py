@@ -13,6 +13,7 @@ EULAR response, DAS28 remission (< 2.6) and low activity (<= 3.2) on
 DAS28-ESR; ACR20/50/70 on the 28-joint counts, pain, patient and physician
 global, HAQ and CRP.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,15 @@ ENDPOINTS = endpoints.SUMMARY  # summarised (levels and changes from day 0)
 CRITERIA = endpoints.CRITERIA
 PERCENTILES = (5, 25, 50, 75, 95)
 NOT_ENROLLED = int(PatientStatus.NOT_ENROLLED)  # no candidate qualified (``cohort.MAX_CANDIDATES``)
-_ACR_KEYS = {"tjc": "TJC28", "sjc": "SJC28", "pain": "pain", "patient_global": "patient_global",
-             "physician_global": "physician_global", "haq": "HAQ", "crp": "CRP"}
+_ACR_KEYS = {
+    "tjc": "TJC28",
+    "sjc": "SJC28",
+    "pain": "pain",
+    "patient_global": "patient_global",
+    "physician_global": "physician_global",
+    "haq": "HAQ",
+    "crp": "CRP",
+}
 
 
 @runtime_checkable
@@ -87,16 +95,28 @@ class CohortResult:
     @classmethod
     def from_chunks(cls, cohort, chunks, timing) -> "CohortResult":
         """Concatenate chunks (in patient order)."""
+
         def cat(get):
             return np.concatenate([get(ch) for ch in chunks])
 
         values = {k: cat(lambda ch, k=k: ch.values[k]) for k in chunks[0].values}
         cov = {k: cat(lambda ch, k=k: ch.covariates[k]) for k in chunks[0].covariates}
         dense = cat(lambda ch: ch.states) if cohort.dense else None
-        return cls(cohort.arm.name, cohort.plan.pop.name, cohort.plan.t_out, cat(lambda ch: ch.status),
-                   values, cat(lambda ch: ch.expected_das28), cat(lambda ch: ch.resolved), cov,
-                   sum(ch.not_inflamed for ch in chunks), sum(ch.screen_failures for ch in chunks),
-                   cat(lambda ch: ch.steps), timing, dense)
+        return cls(
+            cohort.arm.name,
+            cohort.plan.pop.name,
+            cohort.plan.t_out,
+            cat(lambda ch: ch.status),
+            values,
+            cat(lambda ch: ch.expected_das28),
+            cat(lambda ch: ch.resolved),
+            cov,
+            sum(ch.not_inflamed for ch in chunks),
+            sum(ch.screen_failures for ch in chunks),
+            cat(lambda ch: ch.steps),
+            timing,
+            dense,
+        )
 
     # ---- bookkeeping
     keeps_patients = True  # per-patient values (``CohortSummary``)
@@ -166,8 +186,17 @@ class CohortResult:
         """Rows arm, day, criterion, rate, n."""
         masks = self.responder_masks()
         n = int(np.sum(self.ok))
-        return [{"arm": self.arm, "day": float(d), "criterion": c, "rate": float(np.mean(masks[c][:, j])) if n else np.nan,
-                 "n": n} for j, d in enumerate(self.days) for c in CRITERIA]
+        return [
+            {
+                "arm": self.arm,
+                "day": float(d),
+                "criterion": c,
+                "rate": float(np.mean(masks[c][:, j])) if n else np.nan,
+                "n": n,
+            }
+            for j, d in enumerate(self.days)
+            for c in CRITERIA
+        ]
 
     # ---- summaries
     def summary(self, names=ENDPOINTS) -> list[dict]:
@@ -184,9 +213,18 @@ class CohortResult:
         mean = data.mean(axis=0) if n else np.full(len(self.days), np.nan)
         sd = data.std(axis=0, ddof=1) if n > 1 else np.full(len(self.days), np.nan)
         q = np.percentile(data, PERCENTILES, axis=0) if n else np.full((5, len(self.days)), np.nan)
-        return [{"arm": self.arm, "day": float(d), "endpoint": label, "mean": float(mean[j]), "sd": float(sd[j]),
-                 **{f"p{p:02d}": float(q[k, j]) for k, p in enumerate(PERCENTILES)}, "n": n}
-                for j, d in enumerate(self.days)]
+        return [
+            {
+                "arm": self.arm,
+                "day": float(d),
+                "endpoint": label,
+                "mean": float(mean[j]),
+                "sd": float(sd[j]),
+                **{f"p{p:02d}": float(q[k, j]) for k, p in enumerate(PERCENTILES)},
+                "n": n,
+            }
+            for j, d in enumerate(self.days)
+        ]
 
     def resolved_fraction(self) -> np.ndarray:
         """(m,) fraction of patients whose state is past the saddle toward remission."""
@@ -198,8 +236,11 @@ class CohortResult:
 
     def percentiles(self, name: str) -> np.ndarray:
         """(len(PERCENTILES), m) percentiles of ``name`` over the successful patients."""
-        return np.percentile(self[name], PERCENTILES, axis=0) if self.n else \
-            np.full((len(PERCENTILES), len(self.days)), np.nan)
+        return (
+            np.percentile(self[name], PERCENTILES, axis=0)
+            if self.n
+            else np.full((len(PERCENTILES), len(self.days)), np.nan)
+        )
 
     def rate(self, criterion: str) -> np.ndarray:
         """(m,) fraction of successful patients meeting ``criterion``."""
@@ -227,9 +268,14 @@ class CohortResult:
         if kind != "patients":
             return summary_frame(self, kind)
         n, m = self.status.shape[0], len(self.days)
-        data = {"id": np.repeat(self.ids, m), "patient": np.repeat(np.arange(n), m),
-                "arm": np.repeat(self.arm, n * m), "day": np.tile(self.days, n),
-                "status": np.repeat(self.status, m), "resolved": self.resolved.reshape(-1)}
+        data = {
+            "id": np.repeat(self.ids, m),
+            "patient": np.repeat(np.arange(n), m),
+            "arm": np.repeat(self.arm, n * m),
+            "day": np.tile(self.days, n),
+            "status": np.repeat(self.status, m),
+            "resolved": self.resolved.reshape(-1),
+        }
         data.update({k: v.reshape(-1) for k, v in self.values.items()})
         data.update({k: np.repeat(v, m) for k, v in self.covariates.items()})
         return pd.DataFrame(data)
@@ -255,16 +301,23 @@ class CohortResult:
             else:
                 coords = {"id": self.ids, "day": self.days}
                 data: dict[str, tuple[str | tuple[str, str], np.ndarray]] = {
-                    name: (("id", "day"), self.states[..., i]) for i, name in enumerate(model.NAMES)}
+                    name: (("id", "day"), self.states[..., i]) for i, name in enumerate(model.NAMES)
+                }
                 data.update({k: ("id", v) for k, v in self.covariates.items()})
                 data["status"] = ("id", self.status)
                 return xr.Dataset(data, coords=coords, attrs={"arm": self.arm, "population": self.population})
         import pandas as pd
 
         n, m, k = self.states.shape
-        return pd.DataFrame({"id": np.repeat(self.ids, m * k), "arm": np.repeat(self.arm, n * m * k),
-                             "day": np.tile(np.repeat(self.days, k), n),
-                             "state": np.tile(np.array(model.NAMES), n * m), "value": self.states.reshape(-1)})
+        return pd.DataFrame(
+            {
+                "id": np.repeat(self.ids, m * k),
+                "arm": np.repeat(self.arm, n * m * k),
+                "day": np.tile(np.repeat(self.days, k), n),
+                "state": np.tile(np.array(model.NAMES), n * m),
+                "value": self.states.reshape(-1),
+            }
+        )
 
 
 def summary_frame(res: CohortSummary, kind: str):
@@ -278,9 +331,15 @@ def summary_frame(res: CohortSummary, kind: str):
     raise ValueError(f"kind must be 'summary', 'responders' or 'patients', got {kind!r}")
 
 
-def trial_replicates(res: CohortResult, trials: int = 1000, size: int = 64, days=(365, 1095),
-                     markers=("ESR", "CRP", "DAS28_ESR", "HAQ", "RF", "anti_CCP"), alpha: float = 0.05,
-                     seed: int = 0) -> dict[str, dict[float, float]]:
+def trial_replicates(
+    res: CohortResult,
+    trials: int = 1000,
+    size: int = 64,
+    days=(365, 1095),
+    markers=("ESR", "CRP", "DAS28_ESR", "HAQ", "RF", "anti_CCP"),
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict[str, dict[float, float]]:
     """Virtual trials of ``size`` patients drawn from the cohort (without replacement):
     for each marker and day, the fraction of trials in which a two-sided paired t-test
     against baseline gives p < alpha with the mean below baseline (the 3-year trial's claim)."""

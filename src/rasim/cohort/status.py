@@ -6,6 +6,7 @@ The values are the per-patient ``status`` codes of ``CohortResult.status``,
 cohort's ``NOT_SETTLED`` (no stable day-0 disease state was found for a
 candidate by ``rasim.day0.replay``; it is redrawn) and ``NOT_ENROLLED`` (no candidate qualified).
 """
+
 from __future__ import annotations
 
 import enum
@@ -54,23 +55,23 @@ SOLVER_FAILURES = tuple(PatientStatus(int(s)) for s in Status if s != Status.SUC
 _EXPLAIN = {
     PatientStatus.SUCCESS: "the patient's trial was solved to the last observation day",
     PatientStatus.NOT_SETTLED: "no stable day-0 disease state was found for a candidate (the Newton polish "
-                               "of its replayed disease course failed, or the state is unstable); it was redrawn",
+    "of its replayed disease course failed, or the state is unstable); it was redrawn",
     PatientStatus.NOT_ENROLLED: "no candidate qualified (active disease and the entry criteria) within "
-                                "rasim.cohort.cohort.MAX_CANDIDATES draws",
+    "rasim.cohort.cohort.MAX_CANDIDATES draws",
 }
 _REMEDIES = {
     PatientStatus.SUCCESS: "nothing to change",
     PatientStatus.MAX_STEPS: "raise Cohort(max_steps=...), or check the regimen for very frequent doses",
     PatientStatus.STEP_TOO_SMALL: "check the parameters (params, variability) and doses for a blow-up; "
-                                  "loosen Cohort(rtol=...) or use solver='rodas4'",
+    "loosen Cohort(rtol=...) or use solver='rodas4'",
     PatientStatus.NONFINITE: "check the parameters (params, variability) and doses for values that overflow; "
-                             "tighten Cohort(rtol=...)",
+    "tighten Cohort(rtol=...)",
     PatientStatus.SINGULAR: "tighten Cohort(rtol=...), or check params for degenerate (zero or huge) rates",
     PatientStatus.BAD_INPUT: "a bug if it reaches a cohort (the inputs are checked first): please report it",
     PatientStatus.NOT_SETTLED: "nothing if rare (counted in not_inflamed); if common, check params and "
-                               "variability for parameters without a stable disease state",
+    "variability for parameters without a stable disease state",
     PatientStatus.NOT_ENROLLED: "loosen the population's entry criteria (das28_min, tjc_min, esr_min, ...) or "
-                                "its covariate ranges, or check params for a disease too mild to qualify",
+    "its covariate ranges, or check params for a disease too mild to qualify",
 }
 
 
@@ -95,8 +96,11 @@ def status_counts(status) -> dict[str, int]:
 def describe(counts: dict[str, int]) -> list[str]:
     """One line per status other than success in ``status_counts()``: patients, message, remedy."""
     by_label = {s.label: s for s in PatientStatus}
-    return [f"{k} {name}: {by_label[name].message}" if name in by_label else f"{k} {name}"
-            for name, k in counts.items() if name != "success"]
+    return [
+        f"{k} {name}: {by_label[name].message}" if name in by_label else f"{k} {name}"
+        for name, k in counts.items()
+        if name != "success"
+    ]
 
 
 __all__ = ["PatientStatus", "SOLVER_FAILURES", "status_name", "status_counts", "describe"]

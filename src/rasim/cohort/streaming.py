@@ -17,6 +17,7 @@ Each chunk is folded into running statistics and dropped:
 ``to_arrays``/``from_arrays`` save and restore the exact state, so a run
 resumed after an interruption gives the same numbers bit for bit.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -30,9 +31,15 @@ from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult
 from .status import status_counts
 
 # (low, high, bin width) of each endpoint's histogram; changes use (-span, span).
-BINS = {"ESR": (0.0, 200.0, 0.5), "CRP": (0.0, 400.0, 0.25), "DAS28_ESR": (0.0, 10.0, 0.005),
-        "DAS28_CRP": (0.0, 10.0, 0.005), "HAQ": (-0.0625, 3.0625, 0.125), "TJC28": (-0.5, 28.5, 1.0),
-        "SJC28": (-0.5, 28.5, 1.0)}
+BINS = {
+    "ESR": (0.0, 200.0, 0.5),
+    "CRP": (0.0, 400.0, 0.25),
+    "DAS28_ESR": (0.0, 10.0, 0.005),
+    "DAS28_CRP": (0.0, 10.0, 0.005),
+    "HAQ": (-0.0625, 3.0625, 0.125),
+    "TJC28": (-0.5, 28.5, 1.0),
+    "SJC28": (-0.5, 28.5, 1.0),
+}
 QUANTILE_ERROR = {name: w / 2 for name, (_, _, w) in BINS.items()}
 KEEP_HISTOGRAMS = ("DAS28_ESR_change",)  # kept once an arm is finished (``histogram``, figures)
 
@@ -132,10 +139,18 @@ class StreamingSummary:
             mean = s / n if n else np.full_like(s, np.nan)
             var = (s2 - n * mean * mean) / (n - 1) if n > 1 else np.full_like(s, np.nan)
             q = self.percentiles(label)
-            rows += [{"arm": self.arm, "day": float(d), "endpoint": label, "mean": float(mean[j]),
-                      "sd": float(np.sqrt(max(var[j], 0.0))),
-                      **{f"p{p:02d}": float(q[k, j]) for k, p in enumerate(PERCENTILES)}, "n": n}
-                     for j, d in enumerate(self.days)]
+            rows += [
+                {
+                    "arm": self.arm,
+                    "day": float(d),
+                    "endpoint": label,
+                    "mean": float(mean[j]),
+                    "sd": float(np.sqrt(max(var[j], 0.0))),
+                    **{f"p{p:02d}": float(q[k, j]) for k, p in enumerate(PERCENTILES)},
+                    "n": n,
+                }
+                for j, d in enumerate(self.days)
+            ]
         return rows
 
     def mean(self, name: str) -> np.ndarray:
@@ -159,9 +174,13 @@ class StreamingSummary:
                 out[k] = np.where(first == 0, lo, np.where(first == last, hi, lo + (first - 0.5) * w))
                 beyond = (first == 0) | (first == last)
                 if np.any(beyond):
-                    warnings.warn(f"{self.arm}: the {p}th percentile of {name} on day(s) "
-                                  f"{self.days[beyond].tolist()} lies outside its histogram's range "
-                                  f"[{lo:g}, {hi:g}); reported as the range's edge", RuntimeWarning, stacklevel=2)
+                    warnings.warn(
+                        f"{self.arm}: the {p}th percentile of {name} on day(s) "
+                        f"{self.days[beyond].tolist()} lies outside its histogram's range "
+                        f"[{lo:g}, {hi:g}); reported as the range's edge",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
         return out
 
     def outside(self, name: str) -> np.ndarray:
@@ -177,17 +196,31 @@ class StreamingSummary:
 
     def responders(self) -> list[dict]:
         """Rows arm, day, criterion, rate, n."""
-        return [{"arm": self.arm, "day": float(d), "criterion": c,
-                 "rate": float(self.responder_counts[c][j] / self.n) if self.n else np.nan, "n": self.n}
-                for j, d in enumerate(self.days) for c in CRITERIA]
+        return [
+            {
+                "arm": self.arm,
+                "day": float(d),
+                "criterion": c,
+                "rate": float(self.responder_counts[c][j] / self.n) if self.n else np.nan,
+                "n": self.n,
+            }
+            for j, d in enumerate(self.days)
+            for c in CRITERIA
+        ]
 
     def _check(self, name: str, kept: dict) -> None:
         """Refuse a name that is not summarised (``OutputError`` naming the closest)."""
         if name in kept:
             return
         if name not in endpoints.names(ENDPOINTS):
-            raise OutputError(unknown_name("summarised output", name, endpoints.names(ENDPOINTS),
-                                           "rasim.cohort.ENDPOINTS; other outputs need keep='patients'"))
+            raise OutputError(
+                unknown_name(
+                    "summarised output",
+                    name,
+                    endpoints.names(ENDPOINTS),
+                    "rasim.cohort.ENDPOINTS; other outputs need keep='patients'",
+                )
+            )
         if self.n:
             raise OutputError(f"no running statistics of {name!r} are kept (kept: {', '.join(kept) or 'none'})")
 
@@ -213,23 +246,34 @@ class StreamingSummary:
     def to_frame(self, kind: str = "summary"):
         """pandas DataFrame of ``summary`` or ``responders`` (no ``patients``: none were kept)."""
         if kind == "patients":
-            raise ValueError("a summary-only run keeps no patients: run with keep='patients' "
-                             "(rasim run --keep patients) for per-patient frames")
+            raise ValueError(
+                "a summary-only run keeps no patients: run with keep='patients' "
+                "(rasim run --keep patients) for per-patient frames"
+            )
         return summary_frame(self, kind)
 
     def trajectories(self, kind: str = "auto"):
         """Not available: a summary-only run keeps no states (``CohortResult.trajectories``)."""
-        raise ValueError("a summary-only run keeps no trajectories: run with keep='patients' and "
-                         "Cohort(..., dense=True)")
+        raise ValueError(
+            "a summary-only run keeps no trajectories: run with keep='patients' and Cohort(..., dense=True)"
+        )
 
     # ---- saving and restoring (resumable runs)
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The exact running state as named arrays (``from_arrays`` inverts it)."""
-        out = {"arm": np.array(self.arm), "days": self.days, "n": np.array(self.n),
-               "status": np.array(sorted(self.status.items()), dtype=np.int64).reshape(-1, 2),
-               "candidates": np.array([self.not_inflamed, self.screen_failures])}
-        for prefix, d in (("sums", self.sums), ("hist", self.hist), ("responders", self.responder_counts),
-                          ("quantiles", self._quantiles_of)):
+        out = {
+            "arm": np.array(self.arm),
+            "days": self.days,
+            "n": np.array(self.n),
+            "status": np.array(sorted(self.status.items()), dtype=np.int64).reshape(-1, 2),
+            "candidates": np.array([self.not_inflamed, self.screen_failures]),
+        }
+        for prefix, d in (
+            ("sums", self.sums),
+            ("hist", self.hist),
+            ("responders", self.responder_counts),
+            ("quantiles", self._quantiles_of),
+        ):
             out.update({f"{prefix}/{k}": v for k, v in d.items()})
         if self.resolved is not None:
             out["resolved"] = self.resolved
@@ -238,10 +282,21 @@ class StreamingSummary:
     @classmethod
     def from_arrays(cls, a) -> "StreamingSummary":
         """The summary saved by ``to_arrays`` (a mapping such as an ``np.load`` of it)."""
-        group = {p: {k.split("/", 1)[1]: a[k] for k in a if k.startswith(p + "/")}
-                 for p in ("sums", "hist", "responders", "quantiles")}
+        group = {
+            p: {k.split("/", 1)[1]: a[k] for k in a if k.startswith(p + "/")}
+            for p in ("sums", "hist", "responders", "quantiles")
+        }
         not_inflamed, screen_failures = (int(k) for k in a["candidates"])
-        return cls(str(a["arm"]), a["days"], int(a["n"]), {int(c): int(k) for c, k in a["status"]},
-                   group["sums"], group["hist"], group["responders"],
-                   a["resolved"] if "resolved" in a else None, not_inflamed, screen_failures,
-                   _quantiles_of=group["quantiles"])
+        return cls(
+            str(a["arm"]),
+            a["days"],
+            int(a["n"]),
+            {int(c): int(k) for c, k in a["status"]},
+            group["sums"],
+            group["hist"],
+            group["responders"],
+            a["resolved"] if "resolved" in a else None,
+            not_inflamed,
+            screen_failures,
+            _quantiles_of=group["quantiles"],
+        )

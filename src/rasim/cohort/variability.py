@@ -10,6 +10,7 @@ patient outside compiled code, see ``streams.py``):
   creatinine (log-normal) giving creatinine clearance by Cockcroft-Gault,
   disease duration (log-normal) and seropositivity.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -44,12 +45,18 @@ VARIABILITY: dict[str, Spread] = {
     "treg_mem_death": Spread(0.4, "assumed: durability differs between patients (Liang 2012, Yang 2017)"),
     "mtx_ec50": Spread(0.8, "literature: CV 86% of the csDMARD response rate (Wojciechowski 2015)"),
     "msc_k_immune": Spread(0.5, "assumed: responders and non-responders to MSCs (Yang 2017: 60%)"),
-    "msc_homing_max": Spread(1.0, "assumed: no human fraction of MSCs homing to joints was found (kinetics "
-                                  "notes, data/references.csv), so a wide between-patient spread; fixed at the top of the SD range "
-                                  "where a fit that included it put it (docs/calibration.md)"),
-    "msc_fls_reprogramming": Spread(2.5, "assumed: fibroblast subsets and their response to MSC "
-                                         "secretome differ between patients (Zhang 2019 Nat Immunol 20:928); "
-                                         "makes durable responders a minority (Yang 2017, Liang 2012)"),
+    "msc_homing_max": Spread(
+        1.0,
+        "assumed: no human fraction of MSCs homing to joints was found (kinetics "
+        "notes, data/references.csv), so a wide between-patient spread; fixed at the top of the SD range "
+        "where a fit that included it put it (docs/calibration.md)",
+    ),
+    "msc_fls_reprogramming": Spread(
+        2.5,
+        "assumed: fibroblast subsets and their response to MSC "
+        "secretome differ between patients (Zhang 2019 Nat Immunol 20:928); "
+        "makes durable responders a minority (Yang 2017, Liang 2012)",
+    ),
     "tjc_k": Spread(0.3, "assumed: tenderness threshold (pain sensitisation)"),
     "sjc_k": Spread(0.3, "assumed"),
     "pain_floor": Spread(0.5, "assumed: non-inflammatory pain (fibromyalgia overlap)"),
@@ -59,7 +66,9 @@ VARIABILITY: dict[str, Spread] = {
     "autoab_max": Spread(0.4, "assumed: RF / anti-CCP titres vary widely"),
 }
 
-VARIABILITY.update({name: Spread(value, _calibrated.SOURCE) for name, value in _calibrated.fitted("variability").items()})
+VARIABILITY.update(
+    {name: Spread(value, _calibrated.SOURCE) for name, value in _calibrated.fitted("variability").items()}
+)
 
 # Correlations between log-parameters (pairs; the rest independent).
 CORRELATIONS: dict[tuple[str, str], float] = {
@@ -74,13 +83,26 @@ CORRELATIONS: dict[tuple[str, str], float] = {
 # population-model term).  Disease duration also sets the fibroblast imprinting and the
 # damage accrued before day 0, through the model's own equations (``day0.replay``).
 DURATION_REF = 5.0  # years
-COVARIATE_EFFECTS: dict[str, Parameter] = {p.name: p for p in (
-    Parameter("duration_on_haq_floor", 0.2, "-", 0.0, 1.0,
-              "exponent of (duration / 5 y) on non-inflammatory disability",
-              "assumed: HAQ rises with deformity and comorbidity over the years (RADIATE HAQ 1.7 vs early 1.0)"),
-)}
-COVARIATE_EFFECTS.update({name: replace(COVARIATE_EFFECTS[name], value=value, source=_calibrated.SOURCE)
-                          for name, value in _calibrated.fitted("covariate_effects").items()})
+COVARIATE_EFFECTS: dict[str, Parameter] = {
+    p.name: p
+    for p in (
+        Parameter(
+            "duration_on_haq_floor",
+            0.2,
+            "-",
+            0.0,
+            1.0,
+            "exponent of (duration / 5 y) on non-inflammatory disability",
+            "assumed: HAQ rises with deformity and comorbidity over the years (RADIATE HAQ 1.7 vs early 1.0)",
+        ),
+    )
+}
+COVARIATE_EFFECTS.update(
+    {
+        name: replace(COVARIATE_EFFECTS[name], value=value, source=_calibrated.SOURCE)
+        for name, value in _calibrated.fitted("covariate_effects").items()
+    }
+)
 
 COVARIATE_NORMALS = ("age", "weight", "creatinine", "duration")
 COVARIATE_UNIFORMS = ("female", "seropositive")
@@ -143,8 +165,9 @@ def covariate_effects(overrides: Mapping[str, float] | None = None) -> dict[str,
     return values
 
 
-def sample(base: np.ndarray, var: Variability, pop: Population, z: np.ndarray, u: np.ndarray,
-           effects: Mapping[str, float]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def sample(
+    base: np.ndarray, var: Variability, pop: Population, z: np.ndarray, u: np.ndarray, effects: Mapping[str, float]
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Parameter matrix (n, n_params) and covariates for normals ``z`` and uniforms ``u``.
 
     ``base`` holds the typical values (defaults + overrides); ``z`` (n, >=
@@ -152,11 +175,11 @@ def sample(base: np.ndarray, var: Variability, pop: Population, z: np.ndarray, u
     ``effects`` are the covariate-effect exponents (``covariate_effects``)."""
     n = z.shape[0]
     P = np.repeat(base[None, :], n, axis=0)
-    cov = _covariates(pop, z[:, var.size:var.size + len(COVARIATE_NORMALS)], u)
+    cov = _covariates(pop, z[:, var.size : var.size + len(COVARIATE_NORMALS)], u)
     P[:, PINDEX["haq_floor"]] *= (cov["duration"] / DURATION_REF) ** effects["duration_on_haq_floor"]
     # eta = z @ chol.T, written out so that each patient's sum runs in the same order
     # whatever the batch size (BLAS kernels may not: bit-for-bit across chunk sizes)
-    eta = (z[:, None, :var.size] * var.chol[None, :, :]).sum(axis=2)
+    eta = (z[:, None, : var.size] * var.chol[None, :, :]).sum(axis=2)
     P[:, var.index] = np.clip(P[:, var.index] * np.exp(eta), var.low, var.high)
     for name in ("age", "female", "weight", "creatinine_clearance", "seropositive"):
         P[:, PINDEX[name]] = cov[name]
@@ -171,7 +194,9 @@ def _covariates(pop: Population, z: np.ndarray, u: np.ndarray) -> dict[str, np.n
     scr = SERUM_CREATININE[0] * np.exp(SERUM_CREATININE[1] * z[:, 2])
     crcl = (140.0 - age) * weight / (72.0 * scr) * np.where(female > 0, 0.85, 1.0)  # Cockcroft-Gault
     return {
-        "age": age, "female": female, "weight": weight,
+        "age": age,
+        "female": female,
+        "weight": weight,
         "creatinine_clearance": np.clip(crcl, 15.0, 150.0),
         "duration": pop.duration[0] * np.exp(pop.duration[1] * z[:, 3]),
         "seropositive": (u[:, 1] < pop.seropositive).astype(np.float64),

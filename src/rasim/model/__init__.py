@@ -4,6 +4,7 @@ It knows nothing of numerics: a solver receives ``rhs``, ``jac`` and ``dfdt``
 (compiled, flat float64 arrays only) and the argument vector whose layout
 ``args`` writes (``build_args``, and compiled ``args.write_args``).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,18 @@ from . import pk
 from .args import build_args, constant_args
 from .observables import OBSERVABLES, observables
 from . import sets
-from .parameters import (DEFAULTS, N_PARAMS, PARAMETERS, PINDEX, REFERENCES, SET_NAME, Parameter,
-                         fingerprint, parameter, parameter_vector)
+from .parameters import (
+    DEFAULTS,
+    N_PARAMS,
+    PARAMETERS,
+    PINDEX,
+    REFERENCES,
+    SET_NAME,
+    Parameter,
+    fingerprint,
+    parameter,
+    parameter_vector,
+)
 from .presets import msc_overrides
 from .references import reference_vector
 from .rhs import dfdt, jac, rhs
@@ -31,8 +42,34 @@ CELLS_PER_UNIT = 1e6
 
 
 __all__ = [
-    "STATES", "NAMES", "INDEX", "N_STATES", "N_COUPLED", "PARAMETERS", "PINDEX", "N_PARAMS", "DEFAULTS",
-    "Parameter", "parameter", "parameter_vector", "REFERENCES", "SET_NAME", "fingerprint", "sets", "msc_overrides", "reference_vector",
-    "OBSERVABLES", "observables", "rhs", "jac", "dfdt", "build_args", "constant_args", "pk",
-    "STATE_SCALE", "MSC_DEPOT_STATE", "MTX_DEPOTS", "CELLS_PER_UNIT",
+    "STATES",
+    "NAMES",
+    "INDEX",
+    "N_STATES",
+    "N_COUPLED",
+    "PARAMETERS",
+    "PINDEX",
+    "N_PARAMS",
+    "DEFAULTS",
+    "Parameter",
+    "parameter",
+    "parameter_vector",
+    "REFERENCES",
+    "SET_NAME",
+    "fingerprint",
+    "sets",
+    "msc_overrides",
+    "reference_vector",
+    "OBSERVABLES",
+    "observables",
+    "rhs",
+    "jac",
+    "dfdt",
+    "build_args",
+    "constant_args",
+    "pk",
+    "STATE_SCALE",
+    "MSC_DEPOT_STATE",
+    "MTX_DEPOTS",
+    "CELLS_PER_UNIT",
 ]

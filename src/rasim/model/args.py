@@ -6,6 +6,7 @@ history or one constant polyglutamate amount (the mean under a long-running
 background).  Compiled callers fill a preallocated array with ``write_args`` /
 ``write_constant_args``; Python callers use ``build_args``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,13 @@ def build_args(p: np.ndarray, mtx_times: np.ndarray, mtx_depots: np.ndarray, mtx
     """``args`` for one patient: parameters ``p`` and the MTX doses (days, depot codes, mg)."""
     t = np.ascontiguousarray(mtx_times, dtype=np.float64)
     args = np.empty(args_size(len(t)))
-    write_args(args, np.ascontiguousarray(p, dtype=np.float64), t,
-               np.ascontiguousarray(mtx_depots, dtype=np.int64), np.ascontiguousarray(mtx_mg, dtype=np.float64))
+    write_args(
+        args,
+        np.ascontiguousarray(p, dtype=np.float64),
+        t,
+        np.ascontiguousarray(mtx_depots, dtype=np.int64),
+        np.ascontiguousarray(mtx_mg, dtype=np.float64),
+    )
     return args
 
 

@@ -8,6 +8,7 @@ assumed half-saturation constants, calibrated values).  Both references are
 then equilibria by construction; their stability (and the saddle between
 them) is checked by the tests.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -15,15 +15,37 @@ Inputs: ``y`` states (see ``states.py``), ``p`` the parameter vector
 Numba's on-disk cache does not see edits to imported files; ``rasim._cache``
 keys the cache directory by a hash of every source file of the package.
 """
+
 from __future__ import annotations
 
 from numba.extending import register_jitable
 
 from . import indices as ix
-from .states import (I_AUTOAB, I_CART, I_CRP, I_EROS, I_FIB, I_FLS, I_IL6,
-                     I_IL10, I_IL17, I_IMPRINT, I_M1, I_M2, I_MSC_IA, I_MSC_JOINT,
-                     I_MSC_LUNG, I_SYNOVITIS, I_TFH, I_TGFB, I_TH1, I_TH17, I_TNF,
-                     I_TREG, I_TREG_MEM)
+from .states import (
+    I_AUTOAB,
+    I_CART,
+    I_CRP,
+    I_EROS,
+    I_FIB,
+    I_FLS,
+    I_IL6,
+    I_IL10,
+    I_IL17,
+    I_IMPRINT,
+    I_M1,
+    I_M2,
+    I_MSC_IA,
+    I_MSC_JOINT,
+    I_MSC_LUNG,
+    I_SYNOVITIS,
+    I_TFH,
+    I_TGFB,
+    I_TH1,
+    I_TH17,
+    I_TNF,
+    I_TREG,
+    I_TREG_MEM,
+)
 
 
 @register_jitable
@@ -93,39 +115,50 @@ def rates(y, p, u, dy):
 
     # --- effector T cells: antigen presentation by M1, held back by Treg,
     # IL-10, methotrexate and the MSC signal
-    t_activation = (sat2(y[I_M1], p[ix.P_APC_K_M1])
-                    * inhib(treg_total, p[ix.P_TREG_SUPPRESSION_K])
-                    * inhib(y[I_IL10], p[ix.P_IL10_K_T])
-                    * (1.0 - p[ix.P_MTX_EMAX_T] * mtx)
-                    * (1.0 - p[ix.P_MSC_EFFECT_T] * s_imm))
+    t_activation = (
+        sat2(y[I_M1], p[ix.P_APC_K_M1])
+        * inhib(treg_total, p[ix.P_TREG_SUPPRESSION_K])
+        * inhib(y[I_IL10], p[ix.P_IL10_K_T])
+        * (1.0 - p[ix.P_MTX_EMAX_T] * mtx)
+        * (1.0 - p[ix.P_MSC_EFFECT_T] * s_imm)
+    )
     d_t = p[ix.P_T_DEATH]
     dy[I_TH1] = p[ix.P_TH1_SOURCE] + p[ix.P_TH1_ACTIVATION] * t_activation - d_t * y[I_TH1]
-    dy[I_TH17] = (p[ix.P_TH17_SOURCE]
-                  + p[ix.P_TH17_ACTIVATION] * t_activation * sat2(y[I_IL6], p[ix.P_TH17_K_IL6])
-                  - d_t * y[I_TH17])
-    dy[I_TFH] = (p[ix.P_TFH_SOURCE]
-                 + p[ix.P_TFH_ACTIVATION] * t_activation * sat(y[I_IL6], p[ix.P_TFH_K_IL6])
-                 - d_t * y[I_TFH])
+    dy[I_TH17] = (
+        p[ix.P_TH17_SOURCE]
+        + p[ix.P_TH17_ACTIVATION] * t_activation * sat2(y[I_IL6], p[ix.P_TH17_K_IL6])
+        - d_t * y[I_TH17]
+    )
+    dy[I_TFH] = (
+        p[ix.P_TFH_SOURCE] + p[ix.P_TFH_ACTIVATION] * t_activation * sat(y[I_IL6], p[ix.P_TFH_K_IL6]) - d_t * y[I_TFH]
+    )
 
     # --- regulatory T cells: TGF-b induced, blocked by IL-6 (the Th17/Treg
     # switch), expanded by MSCs; a fraction enters the long-lived memory pool
-    dy[I_TREG] = (p[ix.P_TREG_SOURCE]
-                  + p[ix.P_TREG_INDUCTION] * sat(y[I_TGFB], p[ix.P_TREG_K_TGFB])
-                  * inhib2(y[I_IL6], p[ix.P_TREG_K_IL6])
-                  + p[ix.P_MSC_TREG_INDUCTION] * s_imm
-                  - (p[ix.P_TREG_DEATH] + p[ix.P_TREG_TO_MEMORY]) * y[I_TREG])
+    dy[I_TREG] = (
+        p[ix.P_TREG_SOURCE]
+        + p[ix.P_TREG_INDUCTION] * sat(y[I_TGFB], p[ix.P_TREG_K_TGFB]) * inhib2(y[I_IL6], p[ix.P_TREG_K_IL6])
+        + p[ix.P_MSC_TREG_INDUCTION] * s_imm
+        - (p[ix.P_TREG_DEATH] + p[ix.P_TREG_TO_MEMORY]) * y[I_TREG]
+    )
     dy[I_TREG_MEM] = p[ix.P_TREG_TO_MEMORY] * y[I_TREG] - p[ix.P_TREG_MEM_DEATH] * y[I_TREG_MEM]
 
     # --- macrophages: recruitment by fibroblast chemokines (CCL2, GM-CSF) and M1 activation
     # by IFN-g (Th1) in synergy with TNF, repolarisation to M2 by IL-10 and MSCs
-    m_activation = (sat2(y[I_TH1], p[ix.P_M1_K_TH1]) * sat(y[I_TNF], p[ix.P_M1_K_TNF])
-                    * inhib(y[I_IL10], p[ix.P_IL10_K_M])
-                    * (1.0 - p[ix.P_MTX_EMAX_M] * mtx))
-    repolarisation = (p[ix.P_M2_POLARIZATION] * sat(y[I_IL10], p[ix.P_M2_K_IL10])
-                      + p[ix.P_MSC_M2_POLARIZATION] * s_imm)
+    m_activation = (
+        sat2(y[I_TH1], p[ix.P_M1_K_TH1])
+        * sat(y[I_TNF], p[ix.P_M1_K_TNF])
+        * inhib(y[I_IL10], p[ix.P_IL10_K_M])
+        * (1.0 - p[ix.P_MTX_EMAX_M] * mtx)
+    )
+    repolarisation = p[ix.P_M2_POLARIZATION] * sat(y[I_IL10], p[ix.P_M2_K_IL10]) + p[ix.P_MSC_M2_POLARIZATION] * s_imm
     d_m = p[ix.P_MAC_DEATH]
-    dy[I_M1] = (p[ix.P_M1_SOURCE] + p[ix.P_M1_FLS_RECRUITMENT] * excess(y[I_FLS] - 1.0)
-                + p[ix.P_M1_ACTIVATION] * m_activation - (d_m + repolarisation) * y[I_M1])
+    dy[I_M1] = (
+        p[ix.P_M1_SOURCE]
+        + p[ix.P_M1_FLS_RECRUITMENT] * excess(y[I_FLS] - 1.0)
+        + p[ix.P_M1_ACTIVATION] * m_activation
+        - (d_m + repolarisation) * y[I_M1]
+    )
     dy[I_M2] = p[ix.P_M2_SOURCE] + repolarisation * y[I_M1] - d_m * y[I_M2]
 
     # --- synovial fibroblasts (pannus): IL-17 and TNF in synergy, VEGF-fed.  The imprinted
@@ -133,48 +166,67 @@ def rates(y, p, u, dy):
     # accrues under that cytokine exposure and reverts slowly in quiescence, faster while
     # MSCs reside in the joint (paracrine and exosomal reprogramming).
     fls_stimulus = sat(y[I_IL17], p[ix.P_FLS_K_IL17]) * sat(y[I_TNF], p[ix.P_FLS_K_TNF])
-    fls_drive = ((1.0 - y[I_IMPRINT]) * fls_stimulus * (1.0 + p[ix.P_VEGF_PANNUS] * s_rep)
-                 + y[I_IMPRINT] * p[ix.P_FLS_AUTONOMY])
+    fls_drive = (1.0 - y[I_IMPRINT]) * fls_stimulus * (1.0 + p[ix.P_VEGF_PANNUS] * s_rep) + y[I_IMPRINT] * p[
+        ix.P_FLS_AUTONOMY
+    ]
     dy[I_FLS] = p[ix.P_FLS_SOURCE] + p[ix.P_FLS_ACTIVATION] * fls_drive - p[ix.P_FLS_DEATH] * y[I_FLS]
-    dy[I_IMPRINT] = (p[ix.P_IMPRINT_RATE] * fls_stimulus * (1.0 - y[I_IMPRINT])
-                     - (p[ix.P_IMPRINT_REVERSAL] + p[ix.P_MSC_FLS_REPROGRAMMING] * s_rep) * y[I_IMPRINT])
+    dy[I_IMPRINT] = (
+        p[ix.P_IMPRINT_RATE] * fls_stimulus * (1.0 - y[I_IMPRINT])
+        - (p[ix.P_IMPRINT_REVERSAL] + p[ix.P_MSC_FLS_REPROGRAMMING] * s_rep) * y[I_IMPRINT]
+    )
 
     # --- cytokines (serum-equivalent concentrations)
     cytokine_brake = inhib(y[I_IL10], p[ix.P_IL10_K_CYTOKINE])
-    dy[I_TNF] = (p[ix.P_TNF_BASAL]
-                 + (p[ix.P_TNF_M1] * y[I_M1] + p[ix.P_TNF_TH1] * y[I_TH1]) * cytokine_brake
-                 - p[ix.P_TNF_DEG] * y[I_TNF])
-    il6_drive = 1.0 + p[ix.P_IL6_TNF_GAIN] * sat(y[I_TNF], p[ix.P_IL6_K_TNF]) \
+    dy[I_TNF] = (
+        p[ix.P_TNF_BASAL]
+        + (p[ix.P_TNF_M1] * y[I_M1] + p[ix.P_TNF_TH1] * y[I_TH1]) * cytokine_brake
+        - p[ix.P_TNF_DEG] * y[I_TNF]
+    )
+    il6_drive = (
+        1.0
+        + p[ix.P_IL6_TNF_GAIN] * sat(y[I_TNF], p[ix.P_IL6_K_TNF])
         + p[ix.P_IL6_IL17_GAIN] * sat(y[I_IL17], p[ix.P_IL6_K_IL17])
-    dy[I_IL6] = (p[ix.P_IL6_BASAL]
-                 + (p[ix.P_IL6_FLS] * y[I_FLS] + p[ix.P_IL6_M1] * y[I_M1]) * il6_drive * cytokine_brake
-                 - p[ix.P_IL6_DEG] * y[I_IL6])
+    )
+    dy[I_IL6] = (
+        p[ix.P_IL6_BASAL]
+        + (p[ix.P_IL6_FLS] * y[I_FLS] + p[ix.P_IL6_M1] * y[I_M1]) * il6_drive * cytokine_brake
+        - p[ix.P_IL6_DEG] * y[I_IL6]
+    )
     dy[I_IL17] = p[ix.P_IL17_BASAL] + p[ix.P_IL17_TH17] * y[I_TH17] - p[ix.P_IL17_DEG] * y[I_IL17]
-    dy[I_IL10] = (p[ix.P_IL10_BASAL] + p[ix.P_IL10_TREG] * treg_total + p[ix.P_IL10_M2] * y[I_M2]
-                  - p[ix.P_IL10_DEG] * y[I_IL10])
-    dy[I_TGFB] = (p[ix.P_TGFB_BASAL] + p[ix.P_TGFB_TREG] * treg_total + p[ix.P_TGFB_M2] * y[I_M2]
-                  + p[ix.P_MSC_TGFB] * s_imm - p[ix.P_TGFB_DEG] * y[I_TGFB])
+    dy[I_IL10] = (
+        p[ix.P_IL10_BASAL] + p[ix.P_IL10_TREG] * treg_total + p[ix.P_IL10_M2] * y[I_M2] - p[ix.P_IL10_DEG] * y[I_IL10]
+    )
+    dy[I_TGFB] = (
+        p[ix.P_TGFB_BASAL]
+        + p[ix.P_TGFB_TREG] * treg_total
+        + p[ix.P_TGFB_M2] * y[I_M2]
+        + p[ix.P_MSC_TGFB] * s_imm
+        - p[ix.P_TGFB_DEG] * y[I_TGFB]
+    )
 
     # --- acute phase: CRP (t1/2 19 h) and fibrinogen (days) from IL-6
-    dy[I_CRP] = p[ix.P_CRP_DEG] * (p[ix.P_CRP_BASAL] + p[ix.P_CRP_MAX] * sat2(y[I_IL6], p[ix.P_CRP_K_IL6])
-                                - y[I_CRP])
-    dy[I_FIB] = p[ix.P_FIB_DEG] * (p[ix.P_FIB_BASAL] + p[ix.P_FIB_MAX] * sat(y[I_IL6], p[ix.P_FIB_K_IL6])
-                                - y[I_FIB])
+    dy[I_CRP] = p[ix.P_CRP_DEG] * (p[ix.P_CRP_BASAL] + p[ix.P_CRP_MAX] * sat2(y[I_IL6], p[ix.P_CRP_K_IL6]) - y[I_CRP])
+    dy[I_FIB] = p[ix.P_FIB_DEG] * (p[ix.P_FIB_BASAL] + p[ix.P_FIB_MAX] * sat(y[I_IL6], p[ix.P_FIB_K_IL6]) - y[I_FIB])
 
     # --- autoantibodies: Tfh help to B cells; slow plasma-cell/IgG turnover
-    dy[I_AUTOAB] = p[ix.P_AUTOAB_DEG] * (p[ix.P_AUTOAB_BASAL]
-                                      + p[ix.P_SEROPOSITIVE] * p[ix.P_AUTOAB_MAX] * sat2(y[I_TFH], p[ix.P_AUTOAB_K_TFH])
-                                      - y[I_AUTOAB])
+    dy[I_AUTOAB] = p[ix.P_AUTOAB_DEG] * (
+        p[ix.P_AUTOAB_BASAL]
+        + p[ix.P_SEROPOSITIVE] * p[ix.P_AUTOAB_MAX] * sat2(y[I_TFH], p[ix.P_AUTOAB_K_TFH])
+        - y[I_AUTOAB]
+    )
 
     # --- structure: MMP/RANKL from activated FLS under TNF and IL-17;
     # repair sped up by the MSC repair signal (IGF-1)
     destructive = y[I_FLS] * (sat(y[I_TNF], p[ix.P_DAMAGE_K_TNF]) + sat(y[I_IL17], p[ix.P_DAMAGE_K_IL17]))
-    dy[I_CART] = (p[ix.P_CARTILAGE_REPAIR] * (1.0 + p[ix.P_REPAIR_CARTILAGE_GAIN] * s_rep) * (1.0 - y[I_CART])
-                  - p[ix.P_CARTILAGE_LOSS] * destructive * y[I_CART])
-    dy[I_EROS] = (p[ix.P_EROSION_RATE] * destructive * (1.0 - y[I_EROS])
-                  - p[ix.P_EROSION_REPAIR] * (1.0 + p[ix.P_REPAIR_BONE_GAIN] * s_rep) * y[I_EROS])
+    dy[I_CART] = (
+        p[ix.P_CARTILAGE_REPAIR] * (1.0 + p[ix.P_REPAIR_CARTILAGE_GAIN] * s_rep) * (1.0 - y[I_CART])
+        - p[ix.P_CARTILAGE_LOSS] * destructive * y[I_CART]
+    )
+    dy[I_EROS] = (
+        p[ix.P_EROSION_RATE] * destructive * (1.0 - y[I_EROS])
+        - p[ix.P_EROSION_REPAIR] * (1.0 + p[ix.P_REPAIR_BONE_GAIN] * s_rep) * y[I_EROS]
+    )
 
     # --- clinical synovitis (swelling, tenderness): the synovium's activated cells over
     # health, remodelled (hyperplasia, infiltrate, effusion) over weeks
-    dy[I_SYNOVITIS] = p[ix.P_SYNOVITIS_TURNOVER] * (excess(y[I_FLS] - 1.0) + excess(y[I_M1] - 1.0)
-                                                 - y[I_SYNOVITIS])
+    dy[I_SYNOVITIS] = p[ix.P_SYNOVITIS_TURNOVER] * (excess(y[I_FLS] - 1.0) + excess(y[I_M1] - 1.0) - y[I_SYNOVITIS])

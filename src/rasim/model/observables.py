@@ -16,6 +16,7 @@ Mappings (all monotone in inflammation and damage):
 * DAS28-ESR and DAS28-CRP by the published formulas (``rasim.clinical``)
   on these expected values.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -17,6 +17,7 @@ The values in use (``DEFAULTS``) are the default parameter set
 (``rasim.model.sets``): the starting values with the committed calibration,
 ``data/calibrated.json``, applied.
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,7 +68,7 @@ class Parameter:
 
     @property
     def at_bound(self) -> str:
-        """"low" or "high" if the value lies on or within 1% (relative) of that bound, else "".
+        """ "low" or "high" if the value lies on or within 1% (relative) of that bound, else "".
 
         A bound at 0 is reached only by the value 0: a rate of 0.005 is not "near" 0."""
         if self.value <= self.low + BOUND_SLACK * abs(self.low):
@@ -82,8 +83,9 @@ def _read_csv(name: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-REFERENCES: dict[str, Reference] = {r["key"]: Reference(r["key"], r["short"], r["citation"])
-                                    for r in _read_csv("references.csv")}
+REFERENCES: dict[str, Reference] = {
+    r["key"]: Reference(r["key"], r["short"], r["citation"]) for r in _read_csv("references.csv")
+}
 
 
 def _source(kind: str, note: str, refs: tuple[str, ...], fitted_in: str = "") -> str:
@@ -103,10 +105,23 @@ def _entry(row: Mapping[str, str], values: Mapping[str, float], set_name: str) -
     elif start is not None:
         value, fitted_in = start, ""
     else:
-        raise RuntimeError(f"balance constant {name} missing from parameter set {set_name} "
-                           "(data/calibrated.json: run tools/calibrate.py --write)")
-    return Parameter(name, value, row["unit"], float(row["low"]), float(row["high"]), row["meaning"],
-                     _source(row["kind"], row["note"], refs, fitted_in), start, row["kind"], refs, row["note"])
+        raise RuntimeError(
+            f"balance constant {name} missing from parameter set {set_name} "
+            "(data/calibrated.json: run tools/calibrate.py --write)"
+        )
+    return Parameter(
+        name,
+        value,
+        row["unit"],
+        float(row["low"]),
+        float(row["high"]),
+        row["meaning"],
+        _source(row["kind"], row["note"], refs, fitted_in),
+        start,
+        row["kind"],
+        refs,
+        row["note"],
+    )
 
 
 def table(values: Mapping[str, float], set_name: str) -> tuple[Parameter, ...]:
@@ -116,8 +131,7 @@ def table(values: Mapping[str, float], set_name: str) -> tuple[Parameter, ...]:
 
 _ROWS = _read_csv("parameters.csv")
 SET_NAME = _calibrated.set_name()  # the parameter set in use (the committed calibration)
-PARAMETERS: tuple[Parameter, ...] = table({**_calibrated.fitted("params"), **_calibrated.fitted("balance")},
-                                          SET_NAME)
+PARAMETERS: tuple[Parameter, ...] = table({**_calibrated.fitted("params"), **_calibrated.fitted("balance")}, SET_NAME)
 
 # The two steady states the ``balance`` parameters are derived from
 # (rasim.model.balance): untreated established RA and the threshold of
@@ -125,25 +139,36 @@ PARAMETERS: tuple[Parameter, ...] = table({**_calibrated.fitted("params"), **_ca
 # remission attractor).  Memory Treg and M2 follow from their own equations.
 REFERENCE_STATES: dict[str, dict[str, float]] = {
     "inflamed": {
-        "th1": 20.0,    # % CD4 (8-20% in health, higher in RA)
-        "th17": 2.0,    # % CD4 (1.5-3% in active RA)
-        "tfh": 15.0,    # % CD4 (cTfh expanded in RA)
-        "treg": 0.85,   # % CD4 short-lived Treg; total Treg ~3.8% in active RA
-        "m1": 5.0,      # relative to healthy synovium
-        "fls": 4.0,     # relative to healthy synovium (pannus)
-        "tnf": 15.0,    # pg/mL
-        "il6": 25.0,    # pg/mL (~20 on DMARDs; kinetics notes)
-        "il17": 8.0,    # pg/mL
-        "il10": 5.0,    # pg/mL
-        "tgfb": 25.0,   # ng/mL
-        "crp": 25.0,    # mg/L (untreated typical; trial baselines 33-37 are enriched by entry criteria)
+        "th1": 20.0,  # % CD4 (8-20% in health, higher in RA)
+        "th17": 2.0,  # % CD4 (1.5-3% in active RA)
+        "tfh": 15.0,  # % CD4 (cTfh expanded in RA)
+        "treg": 0.85,  # % CD4 short-lived Treg; total Treg ~3.8% in active RA
+        "m1": 5.0,  # relative to healthy synovium
+        "fls": 4.0,  # relative to healthy synovium (pannus)
+        "tnf": 15.0,  # pg/mL
+        "il6": 25.0,  # pg/mL (~20 on DMARDs; kinetics notes)
+        "il17": 8.0,  # pg/mL
+        "il10": 5.0,  # pg/mL
+        "tgfb": 25.0,  # ng/mL
+        "crp": 25.0,  # mg/L (untreated typical; trial baselines 33-37 are enriched by entry criteria)
         "fibrinogen": 5.5,  # g/L
         "autoab": 1.0,  # relative
     },
     "resolved": {
-        "th1": 5.0, "th17": 0.6, "tfh": 9.0, "treg": 1.6, "m1": 0.6, "fls": 1.2,
-        "tnf": 2.0, "il6": 3.0, "il17": 2.5, "il10": 5.5, "tgfb": 28.0,
-        "crp": 2.0, "fibrinogen": 3.2, "autoab": 0.6,
+        "th1": 5.0,
+        "th17": 0.6,
+        "tfh": 9.0,
+        "treg": 1.6,
+        "m1": 0.6,
+        "fls": 1.2,
+        "tnf": 2.0,
+        "il6": 3.0,
+        "il17": 2.5,
+        "il10": 5.5,
+        "tgfb": 28.0,
+        "crp": 2.0,
+        "fibrinogen": 3.2,
+        "autoab": 0.6,
     },
 }
 
@@ -169,8 +194,9 @@ def parameter(name: str) -> Parameter:
         raise ParameterError(unknown_name("parameter", name, PINDEX, "rasim.parameters()")) from None
 
 
-def parameter_vector(overrides: Mapping[str, float] | None = None, base: np.ndarray | None = None,
-                     allow_out_of_range: bool = False) -> np.ndarray:
+def parameter_vector(
+    overrides: Mapping[str, float] | None = None, base: np.ndarray | None = None, allow_out_of_range: bool = False
+) -> np.ndarray:
     """A float64 parameter vector: ``base`` (defaults) with ``overrides`` applied and checked.
 
     An override must be a finite number >= 0 (a fraction within [0, 1]) and, unless
@@ -186,9 +212,11 @@ def parameter_vector(overrides: Mapping[str, float] | None = None, base: np.ndar
         if is_fraction(entry) and value > 1.0:
             raise ParameterError(f"parameter {name!r} is a fraction: it must be within [0, 1]; got {value:g}")
         if not allow_out_of_range and not _within(entry, value):
-            raise ParameterError(f"parameter {name!r} = {value:g} is outside its plausible range "
-                                 f"{entry.low:g}-{entry.high:g} {entry.unit}; to use it anyway: allow_out_of_range "
-                                 "(a scenario key, or rasim run --unsafe-params)")
+            raise ParameterError(
+                f"parameter {name!r} = {value:g} is outside its plausible range "
+                f"{entry.low:g}-{entry.high:g} {entry.unit}; to use it anyway: allow_out_of_range "
+                "(a scenario key, or rasim run --unsafe-params)"
+            )
         vec[PINDEX[name]] = value
     return vec
 
@@ -206,6 +234,9 @@ def is_fraction(entry: Parameter) -> bool:
 
 def out_of_range(overrides: Mapping[str, float]) -> list[str]:
     """Messages for the ``overrides`` outside their plausible range."""
-    return [f"parameter {name} = {float(v):g} is outside its plausible range {parameter(name).low:g}-"
-            f"{parameter(name).high:g} {parameter(name).unit}" for name, v in overrides.items()
-            if not _within(parameter(name), float(v))]
+    return [
+        f"parameter {name} = {float(v):g} is outside its plausible range {parameter(name).low:g}-"
+        f"{parameter(name).high:g} {parameter(name).unit}"
+        for name, v in overrides.items()
+        if not _within(parameter(name), float(v))
+    ]

@@ -30,6 +30,7 @@ returns the stored values when called again at the same time (the solver
 evaluates rhs, Jacobian and df/dt at one time).  Those slots make ``args``
 scratch space: one ``args`` array must not be shared by concurrent solves.
 """
+
 from __future__ import annotations
 
 import math
@@ -97,9 +98,16 @@ def propagate(p, x0, dt, out):
     out[CENTRAL], out[PG] = _central_pg(p, g0, c0, q0, dt)
     out[UNABSORBED] = x0[UNABSORBED] + (1.0 - f) * g0 * (-math.expm1(-a * dt))
     int_c = c0 * _int1(b, dt) + f * a * g0 * (_int1(a, dt) - _int1(b, dt)) / (b - a)
-    int_q = (q0 * _int1(c, dt) + kin * c0 * (_int1(b, dt) - _int1(c, dt)) / (c - b)
-             + kin * f * a * g0 * ((_int1(a, dt) - _int1(c, dt)) / (c - a)
-                                   - (_int1(b, dt) - _int1(c, dt)) / (c - b)) / (b - a))
+    int_q = (
+        q0 * _int1(c, dt)
+        + kin * c0 * (_int1(b, dt) - _int1(c, dt)) / (c - b)
+        + kin
+        * f
+        * a
+        * g0
+        * ((_int1(a, dt) - _int1(c, dt)) / (c - a) - (_int1(b, dt) - _int1(c, dt)) / (c - b))
+        / (b - a)
+    )
     out[ELIMINATED] = x0[ELIMINATED] + kel * int_c + c * int_q
 
 
@@ -144,7 +152,7 @@ def write_table(args, times, depots, amounts):
 def _write_header(args):
     """Row hint, empty memo, the rates (1/day) and the coefficient factors of one patient."""
     a, b, c, _, kin, f = _rates(args)
-    h = args[TABLE_START:TABLE_START + HEADER]
+    h = args[TABLE_START : TABLE_START + HEADER]
     h[_HINT] = 0.0
     h[_T_LAST] = np.nan
     h[_RA], h[_RB], h[_RC] = a, b, c
@@ -191,8 +199,11 @@ def _central_pg(p, g0, c0, q0, dt):
     """Central and PG amounts (mg) ``dt`` days after (gut, central, PG) = (g0, c0, q0)."""
     a, b, c, _, kin, f = _rates(p)
     central = c0 * math.exp(-b * dt) + f * a * g0 * _phi(a, b, dt)
-    pg = (q0 * math.exp(-c * dt) + kin * c0 * _phi(b, c, dt)
-          + kin * f * a * g0 * (_phi(a, c, dt) - _phi(b, c, dt)) / (b - a))
+    pg = (
+        q0 * math.exp(-c * dt)
+        + kin * c0 * _phi(b, c, dt)
+        + kin * f * a * g0 * (_phi(a, c, dt) - _phi(b, c, dt)) / (b - a)
+    )
     return central, pg
 
 
@@ -243,8 +254,9 @@ def mean_polyglutamate(p: np.ndarray, dose_mg: float, every: float, depot: int) 
     return p[..., _KIN] * central / p[..., _KOUT]
 
 
-def amounts(p: np.ndarray, times: np.ndarray, depots: np.ndarray, doses: np.ndarray,
-            t: np.ndarray, pre_dose: bool = False) -> np.ndarray:
+def amounts(
+    p: np.ndarray, times: np.ndarray, depots: np.ndarray, doses: np.ndarray, t: np.ndarray, pre_dose: bool = False
+) -> np.ndarray:
     """All five MTX amounts (mg) at sorted times ``t``: shape (len(t), 5).
 
     A dose at exactly ``t`` is included (post-dose amounts), unless ``pre_dose``:

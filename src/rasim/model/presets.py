@@ -23,6 +23,7 @@ Donor: autologous cells are not rejected (immunogenicity 0) but RA patients'
 own MSCs are less potent (factor ``AUTOLOGOUS_POTENCY``); allogeneic cells
 carry the source's immunogenicity.
 """
+
 from __future__ import annotations
 
 from ..errors import RegimenError
@@ -30,12 +31,24 @@ from ..errors import RegimenError
 AUTOLOGOUS_POTENCY = 0.8  # assumed: impaired function of MSCs from RA patients
 
 SOURCES: dict[str, dict[str, float]] = {
-    "umbilical_cord": {"msc_potency_immune": 1.0, "msc_potency_repair": 1.0,
-                       "msc_homing_max": 0.05, "msc_immunogenicity": 0.3},
-    "bone_marrow": {"msc_potency_immune": 0.8, "msc_potency_repair": 2.0,
-                    "msc_homing_max": 0.05, "msc_immunogenicity": 0.5},
-    "adipose": {"msc_potency_immune": 0.002, "msc_potency_repair": 0.07,
-                "msc_homing_max": 0.03, "msc_immunogenicity": 0.5},
+    "umbilical_cord": {
+        "msc_potency_immune": 1.0,
+        "msc_potency_repair": 1.0,
+        "msc_homing_max": 0.05,
+        "msc_immunogenicity": 0.3,
+    },
+    "bone_marrow": {
+        "msc_potency_immune": 0.8,
+        "msc_potency_repair": 2.0,
+        "msc_homing_max": 0.05,
+        "msc_immunogenicity": 0.5,
+    },
+    "adipose": {
+        "msc_potency_immune": 0.002,
+        "msc_potency_repair": 0.07,
+        "msc_homing_max": 0.03,
+        "msc_immunogenicity": 0.5,
+    },
 }
 DONORS = ("allogeneic", "autologous")
 
@@ -50,6 +63,7 @@ def msc_overrides(source: str, donor: str) -> dict[str, float]:
         values["msc_potency_immune"] *= AUTOLOGOUS_POTENCY
         values["msc_potency_repair"] *= AUTOLOGOUS_POTENCY
     return values
+
 
 # A patient whose disease stays active on MTX (the refractory trials' patients):
 # polyglutamate EC50 at the top of its plausible range.  The typical patient

@@ -1,4 +1,5 @@
 """Reference states as full state vectors (see ``REFERENCE_STATES``)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ Jacobian and its time derivative.
 (see ``pk.py``).  The Jacobian entries come from ``jacobian.py``, generated
 from ``equations.rates`` by ``tools/generate_jacobian.py``.
 """
+
 from __future__ import annotations
 
 from numba import njit

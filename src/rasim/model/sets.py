@@ -7,6 +7,7 @@ values with the ``balance`` constants computed at them; ``calibrated-<date>``
 them.  Select one with ``rasim.simulate(..., params=parameter_set(name).overrides())``
 (or ``Cohort(..., params=...)``); compare two with ``diff``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,8 +36,9 @@ class ParameterSet:
 
     def table(self) -> tuple[Parameter, ...]:
         """The parameter table with this set's values in use (sources say where they come from)."""
-        return parameters_table({p.name: float(v) for p, v in zip(PARAMETERS, self.values)
-                                 if p.start is None or v != p.start}, self.name)
+        return parameters_table(
+            {p.name: float(v) for p, v in zip(PARAMETERS, self.values) if p.start is None or v != p.start}, self.name
+        )
 
     def overrides(self) -> dict[str, float]:
         """The values that differ from the set in use, as ``params=`` overrides."""
@@ -75,5 +77,6 @@ def parameter_set(name: str) -> ParameterSet:
 def diff(a: str, b: str, rtol: float = 0.0) -> list[tuple[str, float, float]]:
     """(name, value in ``a``, value in ``b``) for each parameter that differs by more than ``rtol``."""
     va, vb = parameter_set(a).values, parameter_set(b).values
-    return [(p.name, float(x), float(y)) for p, x, y in zip(PARAMETERS, va, vb)
-            if abs(x - y) > rtol * max(abs(x), abs(y))]
+    return [
+        (p.name, float(x), float(y)) for p, x, y in zip(PARAMETERS, va, vb) if abs(x - y) > rtol * max(abs(x), abs(y))
+    ]

@@ -3,6 +3,7 @@
 Names are lowered to integer indices once, here; compiled code uses the
 ``I_*`` constants only.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,9 +32,12 @@ STATES: tuple[State, ...] = (
     State("m1", "relative (healthy = 1)", "activated (M1) synovial macrophages"),
     State("m2", "relative (healthy = 1)", "regulatory (M2) synovial macrophages"),
     State("fls", "relative (healthy = 1)", "activated synovial fibroblasts (pannus mass)"),
-    State("fls_imprint", "fraction (0-1)",
-          "fibroblasts with an imprinted, autonomous aggressive phenotype (accrues over years of "
-          "inflammation, reverts over years of quiescence)"),
+    State(
+        "fls_imprint",
+        "fraction (0-1)",
+        "fibroblasts with an imprinted, autonomous aggressive phenotype (accrues over years of "
+        "inflammation, reverts over years of quiescence)",
+    ),
     State("tnf", "pg/mL", "TNF-alpha"),
     State("il6", "pg/mL", "IL-6"),
     State("il17", "pg/mL", "IL-17A"),
@@ -44,17 +48,42 @@ STATES: tuple[State, ...] = (
     State("autoab", "relative (established RA = 1)", "autoantibody level (RF / anti-CCP), Tfh-driven"),
     State("cartilage", "fraction (intact = 1)", "cartilage integrity"),
     State("erosion", "fraction of bone surface", "bone erosion"),
-    State("synovitis", "activated cells over health, (FLS - 1)+ + (M1 - 1)+",
-          "clinical synovitis: hyperplastic, infiltrated synovium and effusion, remodelled over weeks"),
+    State(
+        "synovitis",
+        "activated cells over health, (FLS - 1)+ + (M1 - 1)+",
+        "clinical synovitis: hyperplastic, infiltrated synovium and effusion, remodelled over weeks",
+    ),
 )
 
 NAMES: tuple[str, ...] = tuple(s.name for s in STATES)
 N_STATES = len(STATES)
 INDEX: dict[str, int] = {name: i for i, name in enumerate(NAMES)}
 
-(I_MSC_LUNG, I_MSC_JOINT, I_MSC_IA, I_TH1, I_TH17, I_TFH, I_TREG, I_TREG_MEM,
- I_M1, I_M2, I_FLS, I_IMPRINT, I_TNF, I_IL6, I_IL17, I_IL10, I_TGFB, I_CRP, I_FIB,
- I_AUTOAB, I_CART, I_EROS, I_SYNOVITIS) = range(N_STATES)
+(
+    I_MSC_LUNG,
+    I_MSC_JOINT,
+    I_MSC_IA,
+    I_TH1,
+    I_TH17,
+    I_TFH,
+    I_TREG,
+    I_TREG_MEM,
+    I_M1,
+    I_M2,
+    I_FLS,
+    I_IMPRINT,
+    I_TNF,
+    I_IL6,
+    I_IL17,
+    I_IL10,
+    I_TGFB,
+    I_CRP,
+    I_FIB,
+    I_AUTOAB,
+    I_CART,
+    I_EROS,
+    I_SYNOVITIS,
+) = range(N_STATES)
 
 # States from N_COUPLED on are sinks: read-outs that no other state's rate depends on
 # (today CRP, fibrinogen, autoantibodies, cartilage, erosion, synovitis), each depending on itself

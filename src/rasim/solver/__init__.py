@@ -29,6 +29,7 @@ Compiled kernels (built per model by the factories)::
 fallback); without it the solver uses its dense LU.  :mod:`rasim.solver.testset`
 holds the standard stiff problems HIRES, ROBER and POLLU in this API.
 """
+
 from .dopri import make_dopri5
 from .options import SolverOptions
 from .rodas import make_rodas

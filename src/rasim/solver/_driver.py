@@ -28,6 +28,7 @@ be recompiled in every new process. ``pin_uuids`` replaces those uuids with
 ones derived from the function's module, name, bytecode and source-file stamp
 (the same staleness rule as numba's own cache), which makes the cache hit.
 """
+
 import hashlib
 import inspect
 import os

@@ -5,6 +5,7 @@ Coefficients: J. R. Dormand & P. J. Prince (1980), as in Hairer's ``dopri5.f``
 (FSAL): the last stage f(t+h, y_new) is the first stage of the next step.
 Step-size control is Hairer's PI controller (beta = 0.04).
 """
+
 from numba import njit
 
 from ._driver import all_finite, error_norm, make_driver

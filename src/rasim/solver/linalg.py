@@ -3,6 +3,7 @@
 Both routines work in place and allocate nothing, so they can be called in
 every step of a compiled integrator.
 """
+
 from numba import njit
 
 

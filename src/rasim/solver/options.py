@@ -1,5 +1,6 @@
 """User-facing solver settings; a refusal is a ``SolverOptionsError`` (a ``ValueError`` and a
 ``rasim.RasimError``: ``rasim.errors`` is a leaf module of exception types, nothing of the model)."""
+
 from __future__ import annotations
 
 import math

@@ -11,6 +11,7 @@ of ``rodas.f``::
 with ``y_new = y + A51..A54 k + k5 + k6`` (stiffly accurate) and ``k6`` as the
 error estimate of the embedded order-3 solution ``y + A5. k + k5``.
 """
+
 from numba import njit
 
 from ._driver import all_finite, error_norm, make_driver

@@ -5,6 +5,7 @@ is used to cross-check them. It steps the scipy ``OdeSolver`` classes (the ones
 behind ``scipy.integrate.solve_ivp``) directly, piecewise between events, which
 lets it enforce ``max_steps`` and turn every failure into a :class:`Status`.
 """
+
 from __future__ import annotations
 
 import numpy as np

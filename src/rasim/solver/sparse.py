@@ -20,6 +20,7 @@ the largest entry under it in its column (threshold pivoting): the solver
 then factors E with its pivoted dense LU instead.  Sinks (states nothing else
 depends on) cost no fill: their column is empty, so they are eliminated first.
 """
+
 from __future__ import annotations
 
 PIVOT_TOL = 1e-4  # threshold-pivoting ratio |pivot| / max |entry below it|
@@ -31,10 +32,12 @@ def markowitz_order(pattern, n):
     left = set(range(n))
     order = []
     while left:
+
         def cost(k):
             r = sum((k, j) in filled for j in left) - 1
             c = sum((i, k) in filled for i in left) - 1
             return r * c, k
+
         k = min(left, key=cost)
         order.append(k)
         left.remove(k)
@@ -51,9 +54,14 @@ def lu_source(pattern, n):
     jac = set(pattern)
     fill = len(filled - jac - {(i, i) for i in range(n)})
     slot = {ij: q for q, ij in enumerate(sorted(filled))}
-    lines = ["", "", "@njit(cache=True, error_model=\"numpy\")", "def lu_factor(J, d, e):",
-             f'    """Factor E = d I - J into e ({len(filled)} entries, {fill} of them fill); 0, or the '
-             f'1-based index of a pivot below the threshold."""']
+    lines = [
+        "",
+        "",
+        '@njit(cache=True, error_model="numpy")',
+        "def lu_factor(J, d, e):",
+        f'    """Factor E = d I - J into e ({len(filled)} entries, {fill} of them fill); 0, or the '
+        f'1-based index of a pivot below the threshold."""',
+    ]
     for i, j in sorted(filled):
         if (i, j) in jac:
             lines.append(f"    a_{i}_{j} = {'d - ' if i == j else '-'}J[{i * n + j}]")
@@ -71,8 +79,14 @@ def lu_source(pattern, n):
             lines.append(f"    a_{i}_{k} = a_{i}_{k} * a_{k}_{k}")
             lines += [f"    a_{i}_{j} = a_{i}_{j} - a_{i}_{k} * a_{k}_{j}" for j in right]
     lines += [f"    e[{slot[ij]}] = a_{ij[0]}_{ij[1]}" for ij in sorted(filled)]
-    lines += ["    return 0", "", "", "@njit(cache=True, error_model=\"numpy\")", "def lu_solve(e, b):",
-              '    """Solve E x = b in place with lu_factor\'s e."""']
+    lines += [
+        "    return 0",
+        "",
+        "",
+        '@njit(cache=True, error_model="numpy")',
+        "def lu_solve(e, b):",
+        '    """Solve E x = b in place with lu_factor\'s e."""',
+    ]
     lines += [f"    x_{k} = b[{k}]" for k in range(n)]
     for k in order:
         terms = "".join(f" - e[{slot[k, j]}] * x_{j}" for j in sorted(filled_row(filled, k)) if pos[j] < pos[k])

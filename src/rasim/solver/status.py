@@ -3,6 +3,7 @@
 Compiled kernels return the plain ``int`` value (they run inside ``prange``
 loops and must never raise); Python code wraps it as ``Status(code)``.
 """
+
 from __future__ import annotations
 
 import enum
@@ -48,7 +49,7 @@ _REMEDIES = {
     Status.SUCCESS: "nothing to change",
     Status.MAX_STEPS: "raise max_steps, or use the stiff method (rodas4) if an explicit one was used",
     Status.STEP_TOO_SMALL: "check the inputs for a blow-up (doses, parameter values); loosen rtol/atol, "
-                           "or use the stiff method (rodas4)",
+    "or use the stiff method (rodas4)",
     Status.NONFINITE: "check the parameters and doses for values that make the model overflow; tighten rtol/atol",
     Status.SINGULAR: "tighten rtol/atol, or check the parameters for degenerate (zero or huge) rates",
     Status.BAD_INPUT: "sort the output times, start every event at or after t0, and give tolerances in (0, 1)",

@@ -11,6 +11,7 @@ Newton system are the identity and their own derivative is ignored.  That
 gives the quasi-steady state of the other states at a fixed value of slow
 ones (e.g. a slowly accruing variable that is still moving).
 """
+
 from __future__ import annotations
 
 import numpy as np
