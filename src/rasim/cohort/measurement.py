@@ -219,11 +219,12 @@ def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[st
     correlation time ``flare_days``, ``f_screen`` (n,) at screening (day -screening_days),
     stepped exactly (AR(1)) on a daily grid from there with innovations ``z`` (n, steps),
     and read at the visit days (linear between grid days)."""
-    from scipy.signal import lfilter  # scipy.signal costs ~0.3 s to import: only when cohorts run
-
     rho = np.exp(-1.0 / s["flare_days"])
-    grid = lfilter([np.sqrt(1.0 - rho * rho)], [1.0, -rho], z[:, 1:], axis=1, zi=(rho * f_screen)[:, None])[0]
-    path = np.concatenate([f_screen[:, None], grid], axis=1)
+    gain = np.sqrt(1.0 - rho * rho)
+    path = np.empty((z.shape[0], z.shape[1]))
+    path[:, 0] = f_screen
+    for k in range(1, z.shape[1]):  # AR(1), vectorised over patients (scipy.signal.lfilter's arithmetic)
+        path[:, k] = gain * z[:, k] + rho * path[:, k - 1]
     x = np.asarray(days, dtype=np.float64) + s["screening_days"]  # grid position of each visit
     lo = np.minimum(np.floor(x).astype(np.int64), path.shape[1] - 2)
     w = x - lo
