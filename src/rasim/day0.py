@@ -78,6 +78,16 @@ _IMPRINT_RATES = [model.PINDEX["imprint_rate"], model.PINDEX["imprint_reversal"]
 _newton, _growth = make_steady(model.rhs, model.jac)
 
 
+def onset(y: np.ndarray) -> np.ndarray:
+    """The replay's start: ``y`` (the inflamed reference) without fibroblast imprinting."""
+    y = y.copy()
+    y[..., model.INDEX["fls_imprint"]] = 0.0
+    return y
+
+
+REPLAY_START = onset(model.reference_vector(model.DEFAULTS, "inflamed"))  # every replay starts here
+
+
 @dataclass(frozen=True)
 class Equilibrium:
     """A day-0 state and how it was found."""
@@ -96,13 +106,6 @@ def strategy(name: str) -> Steady | Replay:
 
 
 # ---- shared rules ---------------------------------------------------------------------------
-
-
-def onset(y: np.ndarray) -> np.ndarray:
-    """The replay's start: ``y`` (the inflamed reference) without fibroblast imprinting."""
-    y = y.copy()
-    y[..., model.INDEX["fls_imprint"]] = 0.0
-    return y
 
 
 def accrue_damage(y: np.ndarray, P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:
@@ -305,11 +308,10 @@ def replay(
     y = np.empty((n, model.N_STATES))
     status = np.empty(n, dtype=np.int64)
     atol = REPLAY.options.atol_vector(model.N_STATES) * model.STATE_SCALE
-    y_start = onset(model.reference_vector(model.DEFAULTS, "inflamed"))
     _SETTLE[solver](
         replay_parameters(P, duration_years),
         np.ascontiguousarray(pg_mean, dtype=np.float64),
-        y_start,
+        REPLAY_START,
         REPLAY.days,
         REPLAY.options.rtol,
         atol,
@@ -355,5 +357,5 @@ def replayed(
     y = accrue_damage(y, P, np.array([duration_years]))[0]
     _require_active(_das28(y, p), "after the replayed disease course")
     if before is not None and len(before):
-        y = _run(args, -REPLAY.runin_days, y, 0.0, SolverOptions(rtol=1e-9, atol=1e-11, max_steps=200_000))
+        y = _run(args, -REPLAY.runin_days, y, 0.0, STEADY.options)
     return Equilibrium(y, "replay", g, _das28(y, p))

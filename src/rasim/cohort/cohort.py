@@ -268,7 +268,7 @@ def make_plan(c: Cohort) -> CohortPlan:
         pg_dose=pg_dose,
         dosing=lowering.dosing(arm.regimen, arm.background, days, t0, pop.background, day0.REPLAY.runin_days),
         atol=options.atol_vector(model.N_STATES) * model.STATE_SCALE,
-        y_start=day0.onset(model.reference_vector(model.DEFAULTS, "inflamed")),
+        y_start=day0.REPLAY_START,
     )
 
 
