@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from numba import njit
 from scipy.special import ndtri
 
 from .. import _calibrated, clinical, endpoints
@@ -214,17 +215,30 @@ def keyed_normals(keys: np.ndarray, codes: np.ndarray, k: int) -> np.ndarray:
     return ndtri(u)
 
 
+@njit(cache=True, error_model="numpy")
+def _ar1(first, z, rho, gain):
+    """path[:, 0] = first, path[:, k] = gain z[:, k] + rho path[:, k - 1] (n, steps)."""
+    n, steps = z.shape
+    path = np.empty((n, steps))
+    for i in range(n):
+        path[i, 0] = first[i]
+        for k in range(1, steps):
+            path[i, k] = gain * z[i, k] + rho * path[i, k - 1]
+    return path
+
+
 def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[str, float]) -> np.ndarray:
     """Fluctuation (n, m) at visit ``days`` (m,): a unit Ornstein-Uhlenbeck process with
     correlation time ``flare_days``, ``f_screen`` (n,) at screening (day -screening_days),
     stepped exactly (AR(1)) on a daily grid from there with innovations ``z`` (n, steps),
     and read at the visit days (linear between grid days)."""
     rho = np.exp(-1.0 / s["flare_days"])
-    gain = np.sqrt(1.0 - rho * rho)
-    path = np.empty((z.shape[0], z.shape[1]))
-    path[:, 0] = f_screen
-    for k in range(1, z.shape[1]):  # AR(1), vectorised over patients (scipy.signal.lfilter's arithmetic)
-        path[:, k] = gain * z[:, k] + rho * path[:, k - 1]
+    path = _ar1(
+        np.ascontiguousarray(f_screen, dtype=np.float64),
+        np.ascontiguousarray(z, dtype=np.float64),
+        float(rho),
+        float(np.sqrt(1.0 - rho * rho)),
+    )
     x = np.asarray(days, dtype=np.float64) + s["screening_days"]  # grid position of each visit
     lo = np.minimum(np.floor(x).astype(np.int64), path.shape[1] - 2)
     w = x - lo
