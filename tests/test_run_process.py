@@ -39,6 +39,15 @@ def scenario_file(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def long_scenario_file(tmp_path_factory):
+    """Four times the patients (about 20 s on one thread): still running after the three refused
+    runs, each a fresh process, have started and exited."""
+    path = tmp_path_factory.mktemp("scen") / "long.toml"
+    path.write_text(TOML.replace("patients = 300", "patients = 1200"))
+    return path
+
+
 def start(scenario_file, out, *extra):
     return subprocess.Popen(
         [
@@ -98,7 +107,8 @@ def test_sigkill_then_resume_gives_identical_files(scenario_file, tmp_path):
     assert json.loads((tmp_path / "run" / "manifest.json").read_text())["status"] == "complete"
 
 
-def test_second_run_refused_while_the_first_writes_then_ctrl_c(scenario_file, tmp_path):
+def test_second_run_refused_while_the_first_writes_then_ctrl_c(long_scenario_file, tmp_path):
+    scenario_file = long_scenario_file
     out = tmp_path / "run"
     proc = start(scenario_file, out)
     try:
