@@ -37,6 +37,7 @@ def _cx611(per_kg: float) -> Arm:
 ARMS_OF_TRIALS: dict[str, Arm] = {
     "dmard": ARMS["dmard"],
     "mtx_naive": ARMS["mtx_naive"],
+    "mtx_ir": ARMS["mtx_ir"],
     "cx611_1": _cx611(1e6),
     "cx611_2": _cx611(2e6),
     "cx611_4": _cx611(4e6),

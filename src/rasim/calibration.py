@@ -4,8 +4,8 @@ and the simulated value of each in its own population and arm.
 Only the rows with ``use == "calibrate"`` are fitted; ``check`` rows are
 qualitative findings tested in ``tests/test_calibration.py``; ``context``
 rows are reported, not fitted.  Tolerances: DAS28 levels and
-changes 0.3, HAQ 0.15, ESR and CRP levels 15 %, responder rates 10
-percentage points; each widened to twice the target's standard error where
+changes 0.3, HAQ 0.15, other levels (ESR, CRP, joint counts, VAS) and between-patient
+SDs (statistic ``sd``) 15 %, responder rates 10 percentage points; each widened to twice the target's standard error where
 that is larger.  ``tools/calibrate.py`` fits ``FITTED`` and writes
 ``data/calibrated.json``, which the parameter, variability and measurement
 tables read at import.
@@ -34,6 +34,7 @@ TARGET_ARMS: dict[str, Arm] = {
     "dmard": ARMS["dmard"],
     "mtx_naive": ARMS["mtx_naive"],
     "msc+dmard": ARMS["msc+dmard"],
+    "mtx_ir": ARMS["mtx_ir"],
     "park": Arm("msc+dmard", "moderate_mtx", msc(5e7), DMARD, "Park 2018: cord-blood MSC on MTX"),
 }
 ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
@@ -76,6 +77,8 @@ class Target:
         if self.is_rate or endpoints.split(self.endpoint)[1] == endpoints.PCT_CHANGE:
             base = 0.10 if self.is_rate else 10.0
             se = math.sqrt(self.value * (1 - self.value) / self.n) if self.is_rate and self.n > 0 else 0.0
+        elif self.statistic == "sd":  # a between-patient SD: 15 % of it, as for levels
+            base, se = 0.15 * abs(self.value), self.value / math.sqrt(2.0 * max(self.n - 1, 1)) if self.n > 1 else 0.0
         elif self.endpoint.startswith("DAS28"):
             base, se = 0.3, self._se()
         elif self.endpoint.startswith("HAQ"):
@@ -162,8 +165,11 @@ def _simulated(res, t: Target) -> tuple[float, float]:
         p = float(np.mean(res.responder_masks()[t.endpoint][:, j]))
         return p, math.sqrt(max(p * (1 - p), 1e-12) / max(int(np.sum(res.ok)), 1))
     data = res[t.endpoint][:, j]  # a level, or its change or percent change from day 0 (rasim.endpoints)
+    sd = float(np.std(data, ddof=1))
+    if t.statistic == "sd":  # the between-patient SD; its standard error for a normal sample
+        return sd, sd / math.sqrt(2.0 * (len(data) - 1))
     value = float(np.median(data)) if t.statistic == "median" else float(np.mean(data))
-    return value, float(np.std(data, ddof=1) / math.sqrt(len(data)))
+    return value, sd / math.sqrt(len(data))
 
 
 def markdown_table(rows: list[tuple[Target, float, float]]) -> tuple[list[str], int]:

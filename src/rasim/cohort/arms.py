@@ -1,6 +1,6 @@
 """Trial populations (who enrols, on what entry criteria) and the built-in arms.
 
-The three populations share one parameter distribution (``variability.py``):
+The populations share one parameter distribution (``variability.py``):
 their different baselines come from what selects them, as in the trials:
 treatment history (a long-running MTX background or none), disease
 duration (damage accrued) and entry criteria applied to noisy screening
@@ -152,6 +152,17 @@ POPULATIONS: dict[str, Population] = {
             entry=Entry(das28_min=5.1, tjc_min=8, sjc_min=6, esr_min=28.0, crp_min=10.0),
         ),
         Population(
+            "mtx_ir",
+            "active RA despite MTX (MTX-inadequate responders), as add-on trials of biologics enrolled",
+            "RAPID 2, KAKEHASI, OPTION entry (tender >= 8/68 and swollen >= 6/66 joints, CRP >= 10 mg/L "
+            "or ESR >= 28 mm/h, on MTX); disease duration 5-8 years (RAPID 2 5.6, SB5 5.5, MOBILITY A 8.1)",
+            age=(52.0, 12.0, 18.0, 80.0),
+            female=0.8,
+            duration=(6.0, 0.7),
+            seropositive=0.8,
+            entry=Entry(das28_min=3.2, tjc_min=6, sjc_min=5, esr_min=28.0, crp_min=10.0),
+        ),
+        Population(
             "moderate_mtx",
             "moderately active RA despite MTX",
             "Park 2018 (CURE-iv): baseline DAS28 4.53, disease duration 9.5 years",
@@ -183,6 +194,7 @@ ARMS: dict[str, Arm] = {
     for a in (
         Arm("dmard", "refractory", Regimen(), DMARD, "continue DMARD (MTX 15 mg weekly) only"),
         Arm("msc+dmard", "refractory", MSC_TRIAL, DMARD, "one UC-MSC 4e7 IV infusion on day 0 on DMARD"),
+        Arm("mtx_ir", "mtx_ir", Regimen(), DMARD, "MTX-inadequate responders continuing MTX 15 mg weekly (placebo + MTX)"),
         Arm(
             "msc_repeat+dmard", "refractory", msc(4e7, days=[0, 120]), DMARD, "UC-MSC 4e7 IV on days 0 and 120 on DMARD"
         ),

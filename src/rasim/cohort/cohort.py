@@ -299,12 +299,11 @@ def _enrol(c: Cohort, idx: np.ndarray):
         pg = day0.mean_exposure(Pc, s.pg_dose)
         state, status = day0.replay(Pc, pg, covc["duration"], c.solver)
         y = day0.accrue_damage(state, Pc, covc["duration"])
-        expected = model.observables(y, Pc)
-        inflamed = (status == 0) & (expected["DAS28_ESR"] > LOW)
+        inflamed = (status == 0) & (model.observables(y, Pc)["DAS28_ESR"] > LOW)
         z_meas = z[:, -measurement.N_NORMALS :]
-        screen = measurement.measure(
-            {k: v[:, None] for k, v in expected.items()}, z_meas[:, None, :], np.zeros(1), s.meas, z_meas[:, -1:]
-        )
+        f = z_meas[:, -1:]  # the fluctuation at screening (SD units), one visit
+        seen = model.observables(y[:, None, :], Pc, measurement.activity(f, s.meas))
+        screen = measurement.measure(seen, z_meas[:, None, :], np.zeros(1), s.meas, f)
         ok = inflamed & measurement.qualifies({k: v[:, 0] for k, v in screen.items()}, pop.entry)
         stable = day0.growth(Pc[ok], pg[ok], state[ok]) < 0.0  # checked only where it matters
         inflamed[ok] = stable
@@ -362,7 +361,8 @@ def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_scr
     t = s.t_out
     expected = model.observables(y, P)
     z, flare = measurement.visit_noise(c.seed, s.pop_key, idx, t, flare_screen, s.meas)
-    values = measurement.measure(expected, z, t, s.meas, flare)
+    seen = model.observables(y, P, measurement.activity(flare, s.meas))  # at each visit's joint activity
+    values = measurement.measure(seen, z, t, s.meas, flare)
     values.update({name: expected[name] for name in BIOMARKERS})
     resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]
     return values, expected["DAS28_ESR"], resolved

@@ -1,32 +1,31 @@
 """Measurement as a clinic sees it: noisy, rounded items and the scores computed from them.
 
-From the model's expected values (``rasim.model.observables``) and standard
-normals drawn per patient and visit:
+From the model's states read at the visit's joint activity (``rasim.model.observables``
+with ``activity = exp(flare_sd * f)``) and standard normals drawn per patient and visit:
 
-* joint counts: integers 0-28, 28 * expit(logit(expected / 28) + joint_logit_sd * z
-  + flare_sd * f), where f is the patient's slow fluctuation (below) and the expected tender
-  count carries the placebo factor (below);
-* ESR: log-normal around the expected value, whole mm/h >= 1;
-* CRP: log-normal (day-to-day biological and assay variation), mg/L;
-* pain, patient and physician global: expected * exp(flare_vas_sd * f) + vas_sd * z,
-  clipped to 0-100 mm;
-* HAQ-DI: expected * exp(flare_vas_sd * f) + haq_sd * z, in steps of 0.125 within 0-3;
+* joint counts: integers 0-28, 28 * expit(logit(expected / 28) + joint_logit_sd * z);
+* ESR: log-normal around the expected value times exp(flare_apr * flare_sd * f), whole mm/h >= 1;
+* CRP: log-normal (day-to-day biological and assay variation) around the same, mg/L;
+* pain, patient and physician global: expected + vas_sd * z, clipped to 0-100 mm;
+* HAQ-DI: expected + haq_sd * z, in steps of 0.125 within 0-3;
 * DAS28-ESR and DAS28-CRP from those measured items (published formulas).
 
 Within-patient fluctuation: joint activity waxes and wanes over weeks (flares)
-beyond what the model's systemic state carries, and the joints, the globals,
-pain and HAQ move together with it.  ``f`` is a stationary
+beyond what the model's systemic state carries.  ``f`` is a stationary
 Ornstein-Uhlenbeck path in SD units with correlation time ``flare_days``,
 sampled at screening (``screening_days`` before day 0), then daily, and read
-at every visit (``visit_noise``: keyed by visit day), so
-patients who qualify on a flare at screening drift back afterwards:
-regression to the mean continues past baseline, as in a placebo arm.
+at every visit (``visit_noise``: keyed by visit day).  It scales the synovitis every
+clinical item reads, so joint counts, pain, the globals and HAQ move together with it,
+and the acute-phase reactants follow it by ``flare_apr``; patients who qualify on a flare
+at screening drift back afterwards: regression to the mean continues past baseline, in
+every item, as in a placebo arm.
 
-Placebo (declared term): after enrolment, patient-reported items (tender joints,
-elicited as pain on pressure; pain, patient global, HAQ) read lower by a fraction
-``placebo_pro`` reached with time constant ``placebo_onset``; it models expectation
-and contact effects in any trial arm and touches no model state.  Swollen joints,
-the physician's global and the acute-phase reactants carry no placebo term.
+Placebo (declared terms): after enrolment, items read lower by a fraction reached with
+time constant ``placebo_onset``: ``placebo_pro`` on what the patient reports (tender
+joints, elicited as pain on pressure; pain, patient global, HAQ), ``placebo_assessor`` on
+what the assessor judges (swollen joints, physician global), who knows the patient is
+treated.  They model expectation and contact effects in any trial arm and touch no model
+state; the acute-phase reactants carry none.
 """
 
 from __future__ import annotations
@@ -42,7 +41,8 @@ from ..model.parameters import Parameter
 
 ITEMS = endpoints.ITEMS  # the order of the noise columns
 N_NORMALS = len(ITEMS) + 1  # standard normals per visit: one per item, then the flare innovation
-PRO_ITEMS = ("TJC28", "pain", "patient_global", "HAQ")
+PRO_ITEMS = ("TJC28", "pain", "patient_global", "HAQ")  # placebo_pro
+ASSESSOR_ITEMS = ("SJC28", "physician_global")  # placebo_assessor
 
 MEASUREMENT: dict[str, Parameter] = {
     p.name: p
@@ -54,7 +54,8 @@ MEASUREMENT: dict[str, Parameter] = {
             0.2,
             1.0,
             "visit-to-visit noise of 28-joint counts (examiner and day-to-day)",
-            "literature: TJC28/SJC28 test-retest SD about 2-4 joints",
+            "literature: between-observer CV 59-65% after training (Scott 1996); inter-rater ICC 0.48 (TJC28), "
+            "0.56 (SJC28) (RACER): 2-3 joints at 14 of 28",
         ),
         Parameter(
             "esr_log_sd",
@@ -63,19 +64,26 @@ MEASUREMENT: dict[str, Parameter] = {
             0.05,
             0.3,
             "ESR measurement and day-to-day variation",
-            "assumed: within-patient ESR CV ~15%",
+            "assumed: within-patient ESR CV ~15% (no test-retest SD found; ESR the most reliable DAS28 item, DREAM)",
         ),
         Parameter(
-            "crp_log_sd", 0.3, "log", 0.1, 0.6, "CRP day-to-day variation", "literature: within-subject CRP CV ~30-40%"
+            "crp_log_sd",
+            0.385,
+            "log",
+            0.1,
+            0.6,
+            "CRP day-to-day variation",
+            "literature: within-subject CRP CV about 40% in stable persons (CVI 42%, Macy 1997 Clin Chem 43:52)",
         ),
         Parameter(
             "vas_sd",
-            10.0,
+            9.0,
             "mm",
             5.0,
             20.0,
             "VAS test-retest noise (pain, globals)",
-            "literature: VAS test-retest SD about 10 mm",
+            "literature: within-patient SD of pain and patient global about 9 mm (SDD 25 mm; PRO reliability "
+            "study, ACR core-set notes)",
         ),
         Parameter(
             "haq_sd",
@@ -84,26 +92,26 @@ MEASUREMENT: dict[str, Parameter] = {
             0.05,
             0.3,
             "HAQ-DI test-retest noise",
-            "literature: HAQ-DI smallest detectable difference ~0.2",
+            "literature: SDD 10-15% of the range, SD 0.11-0.16 (Uhlig 2009)",
         ),
         Parameter(
             "flare_sd",
-            0.3,
-            "logit",
-            0.0,
-            1.0,
-            "SD of the slow within-patient fluctuation of joint counts (flares)",
-            "calibrated: joint counts vary between visits beyond test-retest noise; with entry on high "
-            "screening values it sets the control arm's regression to the mean (RADIATE placebo ACR20)",
-        ),
-        Parameter(
-            "flare_vas_sd",
-            0.1,
+            0.35,
             "log",
             0.0,
-            0.5,
-            "SD of the same fluctuation on pain, patient and physician global and HAQ (log scale)",
-            "assumed (not fitted)",
+            1.0,
+            "SD of the slow within-patient fluctuation of joint activity (flares), on the synovitis every item reads",
+            "calibrated against placebo-arm responses: with entry on high screening values it sets the control "
+            "arm's regression to the mean; DAS28 within-patient SD 0.3-0.5 per visit (Uhlig 2009, Heegaard 2013)",
+        ),
+        Parameter(
+            "flare_apr",
+            1.0,
+            "-",
+            0.0,
+            2.0,
+            "log change of CRP and ESR per log change of joint activity in a flare",
+            "assumed: a flare is synovial IL-6 release; CRP falls least of the items in placebo arms (ACR core-set notes)",
         ),
         Parameter(
             "flare_days",
@@ -128,9 +136,19 @@ MEASUREMENT: dict[str, Parameter] = {
             0.1,
             "-",
             0.0,
-            0.3,
+            0.5,
             "fraction by which patient-reported items read lower after enrolment",
-            "calibrated: RADIATE placebo + MTX ACR20 10% at 24 weeks",
+            "calibrated: placebo + MTX arms, pain and patient global -4 to -22 mm (RAPID 2, MOBILITY A, KAKEHASI)",
+        ),
+        Parameter(
+            "placebo_assessor",
+            0.1,
+            "-",
+            0.0,
+            0.5,
+            "fraction by which assessor-judged items (swollen joints, physician global) read lower after enrolment",
+            "calibrated: the physician global falls more than pain or patient global in every placebo arm that "
+            "reports both (-9 to -27 mm; RAPID 2, MOBILITY A, KAKEHASI; ACR core-set notes)",
         ),
         Parameter("placebo_onset", 14.0, "days", 3.0, 60.0, "time constant of the placebo effect", "assumed"),
     )
@@ -152,11 +170,12 @@ MEASUREMENT.update(
 
 
 _POSITIVE = ("flare_days", "placebo_onset")  # divided by: must be > 0
+_FRACTIONS = ("placebo_pro", "placebo_assessor")  # at most 1
 
 
 def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
     """Measurement settings: defaults with ``overrides`` applied, each a finite number
-    >= 0 (> 0 for ``flare_days`` and ``placebo_onset``; ``placebo_pro`` at most 1)."""
+    >= 0 (> 0 for ``flare_days`` and ``placebo_onset``; the placebo fractions at most 1)."""
     from ..errors import ParameterError, unknown_name
 
     values = {name: p.value for name, p in MEASUREMENT.items()}
@@ -166,10 +185,10 @@ def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
         number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
         number = number and bool(np.isfinite(value))
         low = "> 0" if name in _POSITIVE else ">= 0"
-        if not number or value < 0 or (name in _POSITIVE and value == 0) or (name == "placebo_pro" and value > 1):
+        if not number or value < 0 or (name in _POSITIVE and value == 0) or (name in _FRACTIONS and value > 1):
             raise ParameterError(
                 f"measurement setting {name} must be a finite number {low}"
-                f"{' and <= 1' if name == 'placebo_pro' else ''} "
+                f"{' and <= 1' if name in _FRACTIONS else ''} "
                 f"({MEASUREMENT[name].unit}), got {value!r}"
             )
         values[name] = float(value)
@@ -245,27 +264,35 @@ def flare_path(f_screen: np.ndarray, z: np.ndarray, days: np.ndarray, s: dict[st
     return path[:, lo] * (1.0 - w) + path[:, lo + 1] * w
 
 
+def activity(flare: np.ndarray, s: dict[str, float]) -> np.ndarray:
+    """Joint-activity factor exp(flare_sd * f) of fluctuation ``flare`` (SD units): what
+    ``rasim.model.observables(..., activity=...)`` multiplies the synovitis by."""
+    return np.exp(s["flare_sd"] * flare)
+
+
 def measure(
     expected: dict[str, np.ndarray], z: np.ndarray, days: np.ndarray, s: dict[str, float], flare: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Measured items and DAS28s for expected values (n, m), normals z (n, m, >= len(ITEMS))
-    and the patients' fluctuation ``flare`` (n, m) (``flare_path``).
+    """Measured items and DAS28s for expected values (n, m) read at the visits' joint activity
+    (``activity``), normals z (n, m, >= len(ITEMS)) and the patients' fluctuation ``flare``
+    (n, m) (``flare_path``).
 
     ``days`` (m,) since enrolment (<= 0: screening/baseline, no placebo)."""
     zi = {name: z[..., k] for k, name in enumerate(ITEMS)}
     out: dict[str, np.ndarray] = {}
-    placebo = 1.0 - s["placebo_pro"] * (1.0 - np.exp(-np.maximum(days, 0.0) / s["placebo_onset"]))
+    onset = 1.0 - np.exp(-np.maximum(days, 0.0) / s["placebo_onset"])
+    placebo = {name: 1.0 - s["placebo_pro"] * onset for name in PRO_ITEMS}
+    placebo.update({name: 1.0 - s["placebo_assessor"] * onset for name in ASSESSOR_ITEMS})
     for name in ("TJC28", "SJC28"):
-        frac = np.clip(expected[name] * (placebo if name in PRO_ITEMS else 1.0) / 28.0, 1e-4, 1.0 - 1e-4)
-        logit = np.log(frac / (1.0 - frac)) + s["joint_logit_sd"] * zi[name] + s["flare_sd"] * flare
+        frac = np.clip(expected[name] * placebo[name] / 28.0, 1e-4, 1.0 - 1e-4)
+        logit = np.log(frac / (1.0 - frac)) + s["joint_logit_sd"] * zi[name]
         out[name] = np.rint(28.0 / (1.0 + np.exp(-logit)))
-    out["ESR"] = clinical.round_esr(expected["ESR"] * np.exp(s["esr_log_sd"] * zi["ESR"]))
-    out["CRP"] = np.maximum(expected["CRP"], 0.1) * np.exp(s["crp_log_sd"] * zi["CRP"])
-    swing = np.exp(s["flare_vas_sd"] * flare)
+    apr = np.exp(s["flare_apr"] * s["flare_sd"] * flare)
+    out["ESR"] = clinical.round_esr(expected["ESR"] * apr * np.exp(s["esr_log_sd"] * zi["ESR"]))
+    out["CRP"] = np.maximum(expected["CRP"], 0.1) * apr * np.exp(s["crp_log_sd"] * zi["CRP"])
     for name in ("pain", "patient_global", "physician_global"):
-        value = expected[name] * swing * (placebo if name in PRO_ITEMS else 1.0)
-        out[name] = np.clip(value + s["vas_sd"] * zi[name], 0.0, 100.0)
-    out["HAQ"] = clinical.round_haq(expected["HAQ"] * swing * placebo + s["haq_sd"] * zi["HAQ"])
+        out[name] = np.clip(expected[name] * placebo[name] + s["vas_sd"] * zi[name], 0.0, 100.0)
+    out["HAQ"] = clinical.round_haq(expected["HAQ"] * placebo["HAQ"] + s["haq_sd"] * zi["HAQ"])
     out["DAS28_ESR"] = clinical.das28_esr(out["TJC28"], out["SJC28"], out["ESR"], out["patient_global"])
     out["DAS28_CRP"] = clinical.das28_crp(out["TJC28"], out["SJC28"], out["CRP"], out["patient_global"])
     return out

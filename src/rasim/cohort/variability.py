@@ -57,12 +57,18 @@ VARIABILITY: dict[str, Spread] = {
         "secretome differ between patients (Zhang 2019 Nat Immunol 20:928); "
         "makes durable responders a minority (Yang 2017, Liang 2012)",
     ),
-    "tjc_k": Spread(0.3, "assumed: tenderness threshold (pain sensitisation)"),
+    "tjc_k": Spread(0.3, "assumed: tenderness threshold"),
     "sjc_k": Spread(0.3, "assumed"),
-    "pain_floor": Spread(0.5, "assumed: non-inflammatory pain (fibromyalgia overlap)"),
-    "global_k": Spread(0.3, "assumed"),
-    "haq_floor": Spread(0.5, "assumed: disability from comorbidity (HAQ SD 0.6)"),
-    "haq_k": Spread(0.3, "assumed"),
+    "tender_floor": Spread(
+        0.8, "assumed: pain sensitisation and fibromyalgia overlap in 13-35% of RA (Ranzolin 2009; ACR core-set notes)"
+    ),
+    "pain_floor": Spread(0.6, "assumed: non-inflammatory pain; discordant high-PRO classes in 12-40% (McWilliams 2016)"),
+    "pain_gain": Spread(0.3, "assumed: baseline pain SD 19-22 mm in trials (ACR core-set notes)"),
+    "global_floor": Spread(0.6, "assumed: as pain_floor"),
+    "global_gain": Spread(0.3, "assumed: baseline patient global SD 18-22 mm"),
+    "physician_k": Spread(0.2, "assumed: baseline physician global SD 13-19 mm, smaller than the PROs'"),
+    "haq_floor": Spread(0.6, "assumed: disability from deformity and comorbidity (baseline HAQ-DI SD 0.6-0.8)"),
+    "haq_gain": Spread(0.35, "assumed"),
     "autoab_max": Spread(0.4, "assumed: RF / anti-CCP titres vary widely"),
 }
 
@@ -75,7 +81,16 @@ CORRELATIONS: dict[tuple[str, str], float] = {
     ("th1_activation", "m1_activation"): 0.4,
     ("th1_activation", "fls_activation"): 0.4,
     ("m1_activation", "fls_activation"): 0.4,
+    # one sensitisation and comorbidity trait raises every non-inflammatory floor; pain and the
+    # patient global share most of it (pain explains 76% of PtGA variance, Studenic 2012)
+    ("tender_floor", "pain_floor"): 0.6,
+    ("tender_floor", "global_floor"): 0.6,
+    ("pain_floor", "global_floor"): 0.8,
     ("pain_floor", "haq_floor"): 0.5,
+    ("global_floor", "haq_floor"): 0.5,
+    ("pain_gain", "global_gain"): 0.8,
+    ("pain_gain", "haq_gain"): 0.5,
+    ("global_gain", "haq_gain"): 0.5,
 }
 
 # Covariate effect of disease duration (a power law around DURATION_REF years): more

@@ -2,13 +2,19 @@
 
 Mappings (all monotone in inflammation and damage):
 
-* synovitis = the clinical synovitis state, (FLS - 1)+ + (M1 - 1)+ remodelled over weeks;
+* synovitis s = the clinical synovitis state, (FLS - 1)+ + (M1 - 1)+ remodelled over weeks,
+  times the visit's ``activity`` factor (the within-patient fluctuation of joint activity,
+  ``rasim.cohort.measurement``; 1 without it);
 * damage = (1 - cartilage) + erosion, in [0, 2];
-* SJC28 = 28 s^2 / (s^2 + sjc_k^2), s = synovitis;
-* TJC28 = 28 d^2 / (d^2 + tjc_k^2), d = synovitis + damage_weight * damage;
-* pain, patient global (0-100 mm) = 100 x / (x + k), x = d + pain_floor;
-* physician global = 100 s / (s + physician_k);
-* HAQ-DI = 3 h / (h + haq_k), h = d + haq_floor (continuous; clinics round it);
+* SJC28 = 28 s^2 / (s^2 + sjc_k^2);
+* TJC28 = 28 d^2 / (d^2 + tjc_k^2), d = s (1 + damage_weight * damage) + tender_floor: inflamed
+  joints are more tender in a sensitised patient, and sensitisation grows with structural damage
+  (TJC28 > SJC28, more so in long disease, and both fall together when synovitis does);
+  ``tender_floor`` is tenderness without synovitis (fibromyalgia overlap);
+* pain, patient global (0-100 mm) = floor + gain * s, capped at 100: a part that does not follow
+  synovitis (``pain_floor``, ``global_floor``: sensitisation, comorbidity) and one that does;
+* physician global = 100 (1 - exp(-s / physician_k)) (the physician rates the joints);
+* HAQ-DI = haq_floor + haq_gain * s, capped at 3 (continuous; clinics round it);
 * ESR = healthy median (age, sex) * (fibrinogen / esr_fib_ref)^esr_fib_exponent
   * (1 + esr_ig_gain * (autoab - autoab_basal)+): fibrinogen (days) and
   immunoglobulins (months; the autoantibody state stands for them), bounded smoothly by the
@@ -49,11 +55,13 @@ def _bounded_esr(raw: np.ndarray) -> np.ndarray:
     return np.maximum(raw / (1.0 + ratio**6) ** (1.0 / 6.0), clinical.ESR_FLOOR)
 
 
-def observables(states: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
+def observables(states: np.ndarray, p: np.ndarray, activity: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """All observables for ``states`` (..., n_states) under parameters ``p``.
 
     ``p`` is one parameter vector or one per leading index of ``states``
-    (e.g. patients x times x states with p of shape patients x params)."""
+    (e.g. patients x times x states with p of shape patients x params);
+    ``activity`` (broadcast to ``states.shape[:-1]``) multiplies the synovitis the
+    clinical items read (a visit's joint-activity fluctuation; None: 1)."""
     y = np.asarray(states, dtype=np.float64)
     nd = y.ndim
 
@@ -63,15 +71,13 @@ def observables(states: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
     def q(name):
         return _param(p, name, nd)
 
-    synovitis = np.maximum(s("synovitis"), 0.0)
+    synovitis = np.maximum(s("synovitis"), 0.0) * (1.0 if activity is None else activity)
     damage = np.clip(1.0 - s("cartilage"), 0.0, 1.0) + np.clip(s("erosion"), 0.0, 1.0)
-    drive = synovitis + q("damage_weight") * damage
+    tender = synovitis * (1.0 + q("damage_weight") * damage) + q("tender_floor")
     sjc = 28.0 * synovitis**2 / (synovitis**2 + q("sjc_k") ** 2)
-    tjc = 28.0 * drive**2 / (drive**2 + q("tjc_k") ** 2)
-    pain_drive = drive + q("pain_floor")
-    pain = 100.0 * pain_drive / (pain_drive + q("pain_k"))
-    gh = 100.0 * pain_drive / (pain_drive + q("global_k"))
-    haq_drive = drive + q("haq_floor")
+    tjc = 28.0 * tender**2 / (tender**2 + q("tjc_k") ** 2)
+    pain = np.minimum(q("pain_floor") + q("pain_gain") * synovitis, 100.0)
+    gh = np.minimum(q("global_floor") + q("global_gain") * synovitis, 100.0)
     esr_median = q("esr_healthy_fraction") * esr_healthy(q("age"), q("female"))
     fib = np.maximum(s("fibrinogen"), 0.0)
     ig = 1.0 + q("esr_ig_gain") * np.maximum(s("autoab") - q("autoab_basal"), 0.0)
@@ -84,8 +90,8 @@ def observables(states: np.ndarray, p: np.ndarray) -> dict[str, np.ndarray]:
         "SJC28": sjc,
         "pain": pain,
         "patient_global": gh,
-        "physician_global": 100.0 * synovitis / (synovitis + q("physician_k")),
-        "HAQ": 3.0 * haq_drive / (haq_drive + q("haq_k")),
+        "physician_global": 100.0 * (1.0 - np.exp(-synovitis / q("physician_k"))),
+        "HAQ": np.minimum(q("haq_floor") + q("haq_gain") * synovitis, 3.0),
         "DAS28_ESR": clinical.das28_esr(tjc, sjc, esr, gh),
         "DAS28_CRP": clinical.das28_crp(tjc, sjc, crp, gh),
         "RF": q("rf_scale") * s("autoab"),
