@@ -196,7 +196,7 @@ def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
         assert np.mean(tnf) < 0.01 and np.min(tnf) > -1e-6
         return change.mean(), change.std() / np.sqrt(change.size)
 
-    (flares, se), (without, se0) = drift(), drift(flare_sd=0.0, flare_vas_sd=0.0)
+    (flares, se), (without, se0) = drift(), drift(flare_sd=0.0)
     assert flares < without - 3.0 * np.hypot(se, se0)
 
 

@@ -1,10 +1,13 @@
-"""The measurement model: which items the declared placebo term touches."""
+"""The measurement model: which items the declared placebo terms touch, and how the items of
+the ACR core set move together within a patient."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from rasim.cohort import measurement
+from rasim import model
+from rasim.cohort import Cohort, measurement
 
 EXPECTED = {
     "TJC28": 14.0,
@@ -18,9 +21,11 @@ EXPECTED = {
 }
 
 
-def _measured(placebo_pro: float, day: float) -> dict[str, np.ndarray]:
+def _measured(placebo_pro: float, day: float, placebo_assessor: float = 0.0) -> dict[str, np.ndarray]:
     """Noise-free items (all normals 0, no fluctuation) at ``day`` after enrolment."""
-    s = measurement.settings({"placebo_pro": placebo_pro, "placebo_onset": 14.0})
+    s = measurement.settings(
+        {"placebo_pro": placebo_pro, "placebo_assessor": placebo_assessor, "placebo_onset": 14.0}
+    )
     expected = {k: np.full((1, 1), v) for k, v in EXPECTED.items()}
     z = np.zeros((1, 1, measurement.N_NORMALS))
     return measurement.measure(expected, z, np.array([day]), s, np.zeros((1, 1)))
@@ -43,3 +48,65 @@ def test_no_placebo_at_baseline():
     on, off = _measured(0.2, 0.0), _measured(0.0, 0.0)
     for name in measurement.ITEMS:
         np.testing.assert_array_equal(on[name], off[name])
+
+
+def test_assessor_placebo_lowers_swollen_joints_and_physician_global_only():
+    """placebo_assessor = 0.2 at steady state lowers what the assessor judges by 20%."""
+    on, off = _measured(0.0, 1000.0, placebo_assessor=0.2), _measured(0.0, 1000.0)
+    assert on["SJC28"][0, 0] == np.rint(0.8 * EXPECTED["SJC28"])
+    np.testing.assert_allclose(on["physician_global"], 0.8 * EXPECTED["physician_global"])
+    for name in ("TJC28", "pain", "patient_global", "HAQ", "ESR", "CRP"):
+        np.testing.assert_array_equal(on[name], off[name])
+
+
+def test_a_flare_raises_every_item_together():
+    """The fluctuation scales the synovitis every clinical item reads (and the acute-phase
+    reactants by flare_apr): a flare raises all eight items of a patient, a remission of it
+    lowers them all."""
+    s = measurement.settings()
+    y = model.reference_vector(model.DEFAULTS)[None, :]  # the inflamed reference state
+    z = np.zeros((1, 3, measurement.N_NORMALS))
+    f = np.array([[-1.0, 0.0, 1.0]])
+    seen = model.observables(np.repeat(y[:, None, :], 3, axis=1), model.DEFAULTS, measurement.activity(f, s))
+    items = measurement.measure(seen, z, np.zeros(3), s, f)
+    for name in measurement.ITEMS:
+        assert items[name][0, 0] <= items[name][0, 1] <= items[name][0, 2], name
+        assert items[name][0, 0] < items[name][0, 2], name
+
+
+def test_tender_joints_exceed_swollen_ones_more_in_long_disease():
+    """TJC28 > SJC28 at the same synovitis, and more so with structural damage (sensitisation)."""
+    y = np.repeat(model.reference_vector(model.DEFAULTS)[None, :], 2, axis=0)
+    y[0, model.INDEX["cartilage"]], y[0, model.INDEX["erosion"]] = 1.0, 0.0  # intact joints
+
+    obs = model.observables(y, model.DEFAULTS)
+    assert np.all(obs["TJC28"] > obs["SJC28"])
+    assert obs["TJC28"][1] / obs["SJC28"][1] > obs["TJC28"][0] / obs["SJC28"][0]
+
+
+@pytest.fixture(scope="module")
+def early_ra():
+    return Cohort("mtx_naive", patients=400, seed=5, observe=(0, 168)).run()
+
+
+def _improvement(res, name):
+    base, now = res[name][:, 0], res[name][:, 1]
+    return np.where(base > 0, (base - now) / np.where(base > 0, base, 1.0), 0.0)
+
+
+def test_acr_items_improve_together_within_patients(early_ra):
+    """Within patients the items' improvements correlate (Ward 1994: partial r 0.2-0.7 for the
+    globals, pain and HAQ against the joint counts), so the ACR criteria form a staircase."""
+    sjc = _improvement(early_ra, "SJC28")
+    for name in ("TJC28", "pain", "patient_global", "physician_global", "HAQ"):
+        r = np.corrcoef(sjc, _improvement(early_ra, name))[0, 1]
+        assert 0.2 < r < 0.95, (name, r)
+
+
+def test_acr_staircase_on_an_effective_drug(early_ra):
+    """ACR20 > ACR50 > ACR70 > 0, with ACR50/ACR20 in the range effective drugs show at
+    weeks 12-24 (0.35-0.8: DE007, KAKEHASI, ARMADA, SWEFOT run-in)."""
+    m = early_ra.responder_masks()
+    acr20, acr50, acr70 = (float(np.mean(m[k][:, 1])) for k in ("ACR20", "ACR50", "ACR70"))
+    assert acr20 > acr50 > acr70 > 0.0
+    assert 0.35 <= acr50 / acr20 <= 0.8, (acr20, acr50)

@@ -107,9 +107,13 @@ def vij_rows(patients: int, seed: int) -> list[str]:
 
 def group_rows(rows) -> list[str]:
     """Rows within tolerance per kind of held-out arm."""
-    kinds = {"dmard": "placebo + MTX/DMARD arms (inadequate responders)", "mtx_naive": "MTX arms of early-RA trials"}
+    kinds = {
+        "mtx_ir": "placebo + MTX/DMARD arms, MTX- or DMARD-inadequate responders",
+        "dmard": "placebo + MTX/DMARD arms, anti-TNF-inadequate responders",
+        "mtx_naive": "MTX arms of early-RA trials",
+    }
     lines = ["| held-out arms | rows | within tolerance |", "|---|---:|---:|"]
-    for kind in ("dmard", "mtx_naive", "cx611"):
+    for kind in ("mtx_ir", "dmard", "mtx_naive", "cx611"):
         group = [(t, sim) for t, sim, _ in rows if t.arm.startswith(kind)]
         within = sum(abs(sim - t.value) <= t.tolerance for t, sim in group)
         lines.append(f"| {kinds.get(kind, 'Cx611 (adipose MSC and placebo)')} | {len(group)} | {within} |")
@@ -130,7 +134,10 @@ def main() -> None:
         *INTRO,
         "",
     ]
-    lines += table + ["", f"{n_within} of {len(rows)} within tolerance.", ""] + group_rows(rows) + [""] + MISSES
+    acr = [(t, sim) for t, sim, _ in rows if t.endpoint in ("ACR50", "ACR70")]
+    acr_within = sum(abs(sim - t.value) <= t.tolerance for t, sim in acr)
+    lines += table + ["", f"{n_within} of {len(rows)} within tolerance; ACR50/ACR70 rows {acr_within} of {len(acr)}.", ""]
+    lines += group_rows(rows) + ["", "## ACR staircases", ""] + cal.staircase_table(rows) + [""] + MISSES
     lines += VIJ + vij_rows(a.patients, a.seed) + [""]
     REPORT.write_text("\n".join(lines))
     print("\n".join(lines))

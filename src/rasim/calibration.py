@@ -35,6 +35,7 @@ TARGET_ARMS: dict[str, Arm] = {
     "mtx_naive": ARMS["mtx_naive"],
     "msc+dmard": ARMS["msc+dmard"],
     "mtx_ir": ARMS["mtx_ir"],
+    "mtx_early": ARMS["mtx_early"],
     "park": Arm("msc+dmard", "moderate_mtx", msc(5e7), DMARD, "Park 2018: cord-blood MSC on MTX"),
 }
 ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
@@ -44,10 +45,15 @@ FITTED: tuple[tuple[str, str], ...] = (
     ("params", "mtx_ec50"),
     ("params", "mtx_emax_m"),
     ("params", "fls_autonomy"),
-    ("params", "haq_k"),
     ("params", "esr_healthy_fraction"),
-    ("measurement", "placebo_pro"),
+    ("params", "tjc_k"),
+    ("params", "damage_weight"),
+    ("params", "haq_floor"),
+    ("params", "haq_gain"),
     ("measurement", "flare_sd"),
+    ("measurement", "placebo_pro"),
+    ("measurement", "placebo_assessor"),
+    ("covariate_effects", "duration_on_haq_floor"),
 )
 
 
@@ -187,6 +193,27 @@ def markdown_table(rows: list[tuple[Target, float, float]]) -> tuple[list[str], 
             f"{sim:.3g} +/- {se:.2g} | {t.tolerance:.3g} | {'pass' if ok else '**fail**'} |"
         )
     return lines, n_pass
+
+
+ACR = ("ACR20", "ACR50", "ACR70")
+
+
+def staircase_table(fits: list[tuple[Target, float, float]]) -> list[str]:
+    """Markdown rows: per trial, arm and day with an ACR rate, the ACR20/50/70 staircase
+    published against simulated (in %; "-" where the trial's rate is not a row)."""
+    steps: dict[tuple[str, str, float], dict[str, tuple[float, float]]] = {}
+    for t, sim, _ in fits:
+        if t.endpoint in ACR:
+            steps.setdefault((trial_of(t), t.arm, t.day), {})[t.endpoint] = (t.value, sim)
+    lines = [
+        "| trial | arm | day | published ACR20 / 50 / 70 (%) | simulated ACR20 / 50 / 70 (%) |",
+        "|---|---|---:|---|---|",
+    ]
+    for (trial, arm, day), got in sorted(steps.items()):
+        pub = " / ".join(f"{100 * got[k][0]:.0f}" if k in got else "-" for k in ACR)
+        sim = " / ".join(f"{100 * got[k][1]:.0f}" if k in got else "-" for k in ACR)
+        lines.append(f"| {trial} | {arm} | {day:g} | {pub} | {sim} |")
+    return lines
 
 
 def residuals(fits: list[tuple[Target, float, float]]) -> np.ndarray:

@@ -182,6 +182,17 @@ POPULATIONS: dict[str, Population] = {
             seropositive=0.7,
             entry=Entry(das28_min=3.2, esr_min=28.0, crp_min=20.0),
         ),
+        Population(
+            "early_das28",
+            "early RA, MTX-naive, entered on DAS28 alone (no acute-phase minimum)",
+            "SWEFOT entry (DAS28 > 3.2, symptoms < 1 year; baseline DAS28 5.7, ESR 56 mm/h) and the "
+            "real-world early-RA cohort starting MTX (DAS28 5.7)",
+            age=(52.0, 14.0, 18.0, 85.0),
+            female=0.7,
+            duration=(0.5, 0.6),
+            seropositive=0.7,
+            entry=Entry(das28_min=3.2),
+        ),
     )
 }
 
@@ -205,6 +216,13 @@ ARMS: dict[str, Arm] = {
             MTX_TITRATION,
             None,
             "early RA starting MTX, 7.5 mg/week titrated to 20 mg/week by week 8",
+        ),
+        Arm(
+            "mtx_early",
+            "early_das28",
+            MTX_TITRATION,
+            None,
+            "early RA entered on DAS28 alone starting MTX, 7.5 mg/week titrated to 20 mg/week by week 8",
         ),
         Arm(
             "bm_msc+dmard",

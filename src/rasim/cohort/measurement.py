@@ -49,13 +49,13 @@ MEASUREMENT: dict[str, Parameter] = {
     for p in (
         Parameter(
             "joint_logit_sd",
-            0.45,
+            0.3,
             "logit",
             0.2,
             1.0,
             "visit-to-visit noise of 28-joint counts (examiner and day-to-day)",
-            "literature: between-observer CV 59-65% after training (Scott 1996); inter-rater ICC 0.48 (TJC28), "
-            "0.56 (SJC28) (RACER): 2-3 joints at 14 of 28",
+            "literature: smallest detectable difference 10-15% of the range for one assessor (Uhlig 2009): "
+            "a within-patient SD of 1-1.5 joints, about 0.2-0.3 on the logit scale at 10-18 of 28",
         ),
         Parameter(
             "esr_log_sd",
@@ -96,7 +96,7 @@ MEASUREMENT: dict[str, Parameter] = {
         ),
         Parameter(
             "flare_sd",
-            0.35,
+            0.4,
             "log",
             0.0,
             1.0,

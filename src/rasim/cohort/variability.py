@@ -62,11 +62,11 @@ VARIABILITY: dict[str, Spread] = {
     "tender_floor": Spread(
         0.8, "assumed: pain sensitisation and fibromyalgia overlap in 13-35% of RA (Ranzolin 2009; ACR core-set notes)"
     ),
-    "pain_floor": Spread(0.6, "assumed: non-inflammatory pain; discordant high-PRO classes in 12-40% (McWilliams 2016)"),
-    "pain_gain": Spread(0.3, "assumed: baseline pain SD 19-22 mm in trials (ACR core-set notes)"),
-    "global_floor": Spread(0.6, "assumed: as pain_floor"),
-    "global_gain": Spread(0.3, "assumed: baseline patient global SD 18-22 mm"),
-    "physician_k": Spread(0.2, "assumed: baseline physician global SD 13-19 mm, smaller than the PROs'"),
+    "pain_floor": Spread(0.5, "assumed: non-inflammatory pain; discordant high-PRO classes in 12-40% (McWilliams 2016)"),
+    "pain_gain": Spread(0.2, "assumed: baseline pain SD 19-22 mm in trials (ACR core-set notes)"),
+    "global_floor": Spread(0.5, "assumed: as pain_floor"),
+    "global_gain": Spread(0.2, "assumed: baseline patient global SD 18-22 mm"),
+    "physician_k": Spread(0.1, "assumed: baseline physician global SD 13-19 mm, smaller than the PROs'"),
     "haq_floor": Spread(0.6, "assumed: disability from deformity and comorbidity (baseline HAQ-DI SD 0.6-0.8)"),
     "haq_gain": Spread(0.35, "assumed"),
     "autoab_max": Spread(0.4, "assumed: RF / anti-CCP titres vary widely"),
