@@ -104,10 +104,10 @@ class TableFile(NamedTuple):
 # A parameter set's tables, keyed as in data/calibrated.json (and the Cohort keywords).
 TABLE_FILES: dict[str, TableFile] = {
     "params": TableFile("parameters.csv", "model parameters"),
-    "measurement": TableFile("measurement.csv", "measurement settings: visit noise, flares, placebo"),
-    "variability": TableFile("variability.csv", "between-patient SD of log(parameter)"),
-    "correlations": TableFile("correlations.csv", "between-patient correlations of log-parameters (a:b)"),
-    "covariate_effects": TableFile("covariate_effects.csv", "covariate effects on parameters"),
+    "measurement": TableFile("measurement.csv", "measurement settings (visit noise, flares, placebo)"),
+    "variability": TableFile("variability.csv", "between-patient variability (SD of log per parameter)"),
+    "correlations": TableFile("correlations.csv", "between-patient correlations of log-parameters (pairs a:b)"),
+    "covariate_effects": TableFile("covariate_effects.csv", "covariate effects"),
 }
 
 
@@ -247,7 +247,6 @@ REFERENCE_STATES: dict[str, dict[str, float]] = {
 PINDEX: dict[str, int] = {p.name: i for i, p in enumerate(PARAMETERS)}
 N_PARAMS = len(PARAMETERS)
 DEFAULTS = np.array([p.value for p in PARAMETERS], dtype=np.float64)
-
 
 
 def values_in_use() -> dict[str, dict[str, float]]:

@@ -21,7 +21,17 @@ from functools import cache
 import numpy as np
 
 from ..errors import ParameterError, unknown_name
-from .parameters import DEFAULTS, IN_USE, SET_NAME, TABLE_FILES, Parameter, entries, fingerprint, parameter, values_in_use
+from .parameters import (
+    DEFAULTS,
+    IN_USE,
+    SET_NAME,
+    TABLE_FILES,
+    Parameter,
+    entries,
+    fingerprint,
+    parameter,
+    values_in_use,
+)
 from .parameters import table as parameters_table
 
 LITERATURE = "literature"
