@@ -41,8 +41,10 @@ def parameters(search: str | None = None, set: str | None = None, table: str = "
     """A parameter table (``table``: "params", the model parameters, or another key of
     ``rasim.model.TABLE_FILES``): value in use (or in parameter set ``set``), start value, unit,
     range, kind and source, optionally filtered by a word (in name, meaning, kind or source)."""
-    in_use = set in (None, model.SET_NAME)
-    rows = list(model.entries(table).values() if in_use else model.sets.parameter_set(set).table(table))
+    name = set or model.SET_NAME
+    rows = list(
+        model.entries(table).values() if name == model.SET_NAME else model.sets.parameter_set(name).table(table)
+    )
     if search:
         word = search.lower()
         rows = [p for p in rows if any(word in text.lower() for text in (p.name, p.meaning, p.kind, p.source))]

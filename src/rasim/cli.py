@@ -116,7 +116,8 @@ def cmd_show(args) -> int:
 
 def cmd_params(args) -> int:
     if args.diff:
-        return _print_diff(*args.diff, args.table)
+        a, b = args.diff
+        return _print_diff(a, b, args.table)
     name = args.set or model.SET_NAME
     found = {t: parameters(args.search, set=name, table=t) for t in _tables(args.table)}
     found = {t: rows for t, rows in found.items() if rows}
