@@ -159,8 +159,8 @@ def test_fingerprint_follows_every_value(table, name):
 @pytest.mark.parametrize("table, name", [("measurement", "joint_logit_sd"), ("variability", "haq_k")])
 def test_fingerprint_in_use_follows_a_table_value(monkeypatch, table, name):
     before = model.fingerprint()
-    moved = [replace(p, value=p.value * 1.01) if p.name == name else p for p in P.IN_USE[table]]
-    monkeypatch.setitem(P.IN_USE, table, tuple(moved))
+    entry = P.IN_USE[table][name]
+    monkeypatch.setitem(P.IN_USE, table, {**P.IN_USE[table], name: replace(entry, value=entry.value * 1.01)})
     assert model.fingerprint() != before
 
 

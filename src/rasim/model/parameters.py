@@ -200,9 +200,10 @@ def _fitted(name: str) -> dict[str, float]:
 
 _ROWS = {name: read_table(t.file) for name, t in TABLE_FILES.items()}
 SET_NAME = _calibrated.set_name()  # the parameter set in use (the committed calibration)
-IN_USE: dict[str, tuple[Parameter, ...]] = {name: table(name, _fitted(name), SET_NAME) for name in TABLE_FILES}
-PARAMETERS: tuple[Parameter, ...] = IN_USE["params"]
-_ENTRIES = {name: {p.name: p for p in entries} for name, entries in IN_USE.items()}
+IN_USE: dict[str, dict[str, Parameter]] = {  # table -> entry name -> entry, the values in use
+    name: {p.name: p for p in table(name, _fitted(name), SET_NAME)} for name in TABLE_FILES
+}
+PARAMETERS: tuple[Parameter, ...] = tuple(IN_USE["params"].values())
 
 # The two steady states the ``balance`` parameters are derived from
 # (rasim.model.balance): untreated established RA and the threshold of
@@ -251,7 +252,7 @@ DEFAULTS = np.array([p.value for p in PARAMETERS], dtype=np.float64)
 
 def values_in_use() -> dict[str, dict[str, float]]:
     """The values in use: table -> entry -> value (a fresh copy)."""
-    return {name: {p.name: p.value for p in entries} for name, entries in IN_USE.items()}
+    return {name: {k: p.value for k, p in entries.items()} for name, entries in IN_USE.items()}
 
 
 def fingerprint(values: Mapping[str, Mapping[str, float]] | None = None) -> str:
@@ -265,9 +266,9 @@ def fingerprint(values: Mapping[str, Mapping[str, float]] | None = None) -> str:
 
 def entries(table: str) -> dict[str, Parameter]:
     """The entries in use of ``table`` (a key of ``TABLE_FILES``) by name; an unknown table raises."""
-    if table not in _ENTRIES:
-        raise ParameterError(unknown_name("parameter table", table, _ENTRIES))
-    return _ENTRIES[table]
+    if table not in IN_USE:
+        raise ParameterError(unknown_name("parameter table", table, IN_USE))
+    return IN_USE[table]
 
 
 def parameter(name: str, table: str = "params") -> Parameter:
@@ -277,7 +278,7 @@ def parameter(name: str, table: str = "params") -> Parameter:
         return entries(table)[name]
     except KeyError:
         what = "parameter" if table == "params" else f"{table} entry"
-        raise ParameterError(unknown_name(what, name, _ENTRIES[table], "rasim.parameters()")) from None
+        raise ParameterError(unknown_name(what, name, IN_USE[table], "rasim.parameters()")) from None
 
 
 def parameter_vector(

@@ -75,9 +75,9 @@ class ParameterSet:
 def _literature() -> ParameterSet:
     from .balance import balanced  # compiles the rate laws on first use
 
-    values = {name: {p.name: p.start for p in entries if p.start is not None} for name, entries in IN_USE.items()}
-    vector = np.array([values["params"].get(p.name, d) for p, d in zip(IN_USE["params"], DEFAULTS)])
-    values["params"] = {p.name: float(v) for p, v in zip(IN_USE["params"], vector)} | balanced(vector)
+    values = {name: {k: p.start for k, p in rows.items() if p.start is not None} for name, rows in IN_USE.items()}
+    vector = np.array([values["params"].get(name, d) for name, d in zip(IN_USE["params"], DEFAULTS)])
+    values["params"] = {name: float(v) for name, v in zip(IN_USE["params"], vector)} | balanced(vector)
     return ParameterSet(LITERATURE, "the tables' starting values; balance constants computed at them", values)
 
 
