@@ -197,6 +197,10 @@ def test_cli_shows_a_measurement_entry(capsys):
     assert row.split()[:6] == ["flare_sd", f"{flare.value:.6g}", "0.3", "logit", "0-1", "calibrated"]
     assert cli_main(["params", "--table", "measurement", "--set", "literature", "--search", "flare_sd"]) == 0
     assert capsys.readouterr().out.splitlines()[3].split()[:2] == ["flare_sd", "0.3"]
+    assert cli_main(["params", "--diff", model.SET_NAME, "literature", "--table", "measurement"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"# {len(_calibrated.fitted('measurement'))} values differ")
+    assert {line.split()[1] for line in out[1:]} == set(_calibrated.fitted("measurement"))
 
 
 def test_a_parameter_set_is_selected_through_params():

@@ -25,7 +25,6 @@ from .parameters import (
     DEFAULTS,
     IN_USE,
     SET_NAME,
-    TABLE_FILES,
     Parameter,
     entries,
     fingerprint,
@@ -100,7 +99,7 @@ def diff(a: str, b: str, rtol: float = 0.0) -> list[tuple[str, str, float, float
     va, vb = parameter_set(a).values, parameter_set(b).values
     return [
         (table, name, x, vb[table][name])
-        for table in TABLE_FILES
+        for table in va
         for name, x in va[table].items()
         if abs(x - vb[table][name]) > rtol * max(abs(x), abs(vb[table][name]))
     ]
