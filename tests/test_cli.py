@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rasim import cli
+from rasim import cli, model
 from rasim import scenario as S
 
 
@@ -63,10 +63,11 @@ def test_subprocess_params():
     r = rasim_cmd("params", "--search", "homing")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("# parameter set ")
-    assert lines[1].split() == ["name", "value", "start", "unit", "range", "kind", "source"]
-    names = [line.split()[0] for line in lines[2:]]
+    assert lines[0].startswith("# parameter set ") and lines[1].startswith("# params: ")
+    assert lines[2].split() == ["name", "value", "start", "unit", "range", "kind", "source"]
+    names = [line.split()[0] for line in lines[3 : 3 + len(cli.parameters("homing"))]]
     assert "msc_homing_max" in names and names == [p.name for p in cli.parameters("homing")]
+    assert "# variability: " in r.stdout  # the other tables' matches follow, a section each
 
 
 @pytest.mark.parametrize(
@@ -115,9 +116,13 @@ def test_scenarios_and_show(capsys):
 
 def test_params(capsys):
     code, out, _ = main(capsys, "params")
-    assert code == 0 and len(out.splitlines()) == 2 + len(cli.parameters())
-    code, out, _ = main(capsys, "params", "--search", "literature")  # matches kinds and sources too
-    rows = [line.split()[0] for line in out.splitlines()[2:]]
+    tables = [cli.parameters(table=t) for t in model.TABLE_FILES]
+    assert code == 0 and len(out.splitlines()) == 1 + sum(3 + len(rows) for rows in tables) - 1
+    assert [line for line in out.splitlines() if line.startswith("# ")][1:] == [
+        f"# {t}: {info.title} (data/{info.file})" for t, info in model.TABLE_FILES.items()
+    ]
+    code, out, _ = main(capsys, "params", "--table", "params", "--search", "literature")  # kinds and sources too
+    rows = [line.split()[0] for line in out.splitlines()[3:]]
     assert code == 0 and rows == [p.name for p in cli.parameters("literature")] and rows
     code, out, err = main(capsys, "params", "--search", "no-such-word")
     assert code == 1 and out == "" and "no parameter matches" in err

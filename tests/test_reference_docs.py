@@ -31,7 +31,10 @@ def test_reference_pages_cover_the_model():
     pages = {p.name: text for p, text in tool.pages().items()}
     assert all(f"## `{name}`" in pages["equations.md"] for name in model.NAMES)
     assert all(f"| `{name}` |" in pages["states.md"] for name in model.NAMES)
-    assert all(f"| `{p.name}` |" in pages["parameters.md"] for p in model.PARAMETERS)
+    assert all(
+        f"| `{p.name}` |" in pages["parameters.md"] for t in model.TABLE_FILES for p in model.entries(t).values()
+    )
+    assert all(f"## {t.title[:1].upper()}{t.title[1:]}\n" in pages["parameters.md"] for t in model.TABLE_FILES.values())
     assert all(f"| `{key}` |" in pages["parameters.md"] for key in model.REFERENCES)
 
 

@@ -35,7 +35,10 @@ def test_toml_key_selects_the_set_and_round_trips(tmp_path):
     assert s.parameter_set == "literature"
     lit = rasim.parameter_set("literature")
     assert s.parameter_identity() == {"parameter_set": "literature", "parameter_fingerprint": lit.fingerprint}
-    assert s.parameter_overrides() == {**lit.overrides(), "msc_homing_max": 0.1}  # [params] on top
+    tables = s.cohort_overrides()  # every table of the set, [params] on top
+    assert tables["params"] == {**lit.overrides(), "msc_homing_max": 0.1}
+    assert tables["measurement"] == lit.overrides("measurement") and tables["measurement"]
+    assert tables["variability"] == lit.overrides("variability") and tables["covariate_effects"] == {}
     assert tomllib.loads(s.to_toml())["parameter_set"] == "literature"
     assert S.Scenario.from_dict(tomllib.loads(s.to_toml())) == s
 
@@ -44,7 +47,12 @@ def test_default_is_the_set_in_use_and_is_not_written():
     s = S.load("sources")
     assert s.parameter_set is None and "parameter_set" not in s.to_dict()
     assert s.parameter_identity()["parameter_fingerprint"] == rasim.model.fingerprint()
-    assert s.parameter_overrides() == s.params
+    assert s.cohort_overrides() == {
+        "params": s.params,
+        "measurement": {},
+        "variability": s.variability,
+        "covariate_effects": {},
+    }
 
 
 def test_unknown_set_in_the_file_names_the_key_and_the_valid_sets(tmp_path):

@@ -4,8 +4,9 @@
 * ``equations.md``: the rate laws as equations, from the same sympy evaluation of
   ``rasim.model.equations.rates`` that ``tools/generate_jacobian.py`` differentiates
   (its ``symbolic_system``), rendered as LaTeX;
-* ``parameters.md``: the parameter table (``rasim.parameters()``: value in use, start
-  value, unit, plausible range, kind, source) and the references it cites.
+* ``parameters.md``: every table of the parameter set (``rasim.parameters(table=...)``: the
+  model parameters, measurement settings, variability, correlations, covariate effects; value
+  in use, start value, unit, plausible range, kind, source) and the references they cite.
 
 Run after a change to the model, its parameter table or its calibration::
 
@@ -111,11 +112,9 @@ def equations_page() -> str:
     return "".join(out).rstrip() + "\n"
 
 
-def parameters_page() -> str:
-    import rasim
-    from rasim.model import REFERENCES, SET_NAME, fingerprint
-
-    rows = [
+def _entries(rows) -> str:
+    """A parameter table's entries as a Markdown table."""
+    cells = [
         (
             f"`{p.name}`",
             _number(p.value),
@@ -126,20 +125,42 @@ def parameters_page() -> str:
             p.meaning,
             p.source,
         )
-        for p in rasim.parameters()
+        for p in rows
     ]
+    return _table(("name", "value", "start", "unit", "range", "kind", "meaning", "source"), cells, "-rr-----")
+
+
+def _cohort_table(key: str) -> str:
+    """Section of the cohort table ``key`` (measurement, variability, ...)."""
+    import rasim
+    from rasim.model import TABLE_FILES
+    from rasim.model.sets import COHORT_KEYWORDS
+
+    title, keyword = TABLE_FILES[key].title, f"; a `Cohort`'s `{key}=` overrides" if key in COHORT_KEYWORDS else ""
+    return (
+        f"\n## {title[0].upper()}{title[1:]}\n\n`src/rasim/data/{TABLE_FILES[key].file}` "
+        f"(`rasim params --table {key}`{keyword}).\n\n" + _entries(rasim.parameters(table=key))
+    )
+
+
+def parameters_page() -> str:
+    import rasim
+    from rasim.model import REFERENCES, SET_NAME, TABLE_FILES, fingerprint
+
     refs = [(f"`{r.key}`", r.short, r.citation) for r in REFERENCES.values()]
     return (
         "# Parameters\n\n"
         + GENERATED
-        + f"Every model parameter in the order of the parameter vector, as `rasim params` prints it: "
-        f"the value in use (parameter set `{SET_NAME}`, fingerprint `{fingerprint()}`), the "
-        "starting value of the table (`-` for `balance` constants, computed so that the reference "
-        "states are steady states), unit, plausible range, kind and source. Other sets: "
+        + f"Every table of the parameter set, as `rasim params` prints it: the value in use (parameter set "
+        f"`{SET_NAME}`, fingerprint `{fingerprint()}`, a hash of every table's values), the starting value "
+        "of the table (`-` for `balance` constants, computed so that the reference states are steady "
+        "states), unit, plausible range, kind and source. Other sets: "
         f"{', '.join(f'`{s}`' for s in rasim.parameter_sets())} (`rasim params --set NAME`; a scenario's "
-        "`parameter_set` key). The table is `src/rasim/data/parameters.csv`; the committed "
-        "calibration is `src/rasim/data/calibrated.json`.\n\n"
-        + _table(("name", "value", "start", "unit", "range", "kind", "meaning", "source"), rows, "-rr-----")
+        "`parameter_set` key). The tables are `src/rasim/data/*.csv`; the committed calibration is "
+        "`src/rasim/data/calibrated.json`.\n\n## Model parameters\n\nIn the order of the parameter vector "
+        "(`src/rasim/data/parameters.csv`).\n\n"
+        + _entries(rasim.parameters())
+        + "".join(_cohort_table(key) for key in TABLE_FILES if key != "params")
         + "\n## References\n\n"
         + _table(("key", "short", "citation"), refs)
     )

@@ -36,35 +36,22 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from rasim import calibration as cal
-from rasim.cohort import measurement, variability
-from rasim.model import PINDEX, PARAMETERS
+from rasim.model import parameter
 
 ROOT = Path(__file__).resolve().parents[1]
 CALIBRATED = ROOT / "src" / "rasim" / "data" / "calibrated.json"
 DIAGNOSTICS = ROOT / "docs" / "calibration_fit.json"
-OMEGA_BOUNDS = (0.05, 1.0)
 
 
 def bounds(table: str, name: str) -> tuple[float, float]:
-    """Plausible range of a fitted entry (its table's low/high; SDs of log in OMEGA_BOUNDS)."""
-    if table == "params":
-        p = PARAMETERS[PINDEX[name]]
-        return max(p.low, 1e-6), p.high
-    if table in ("measurement", "covariate_effects"):
-        p = (measurement.MEASUREMENT if table == "measurement" else variability.COVARIATE_EFFECTS)[name]
-        return max(p.low, 1e-3), p.high
-    return OMEGA_BOUNDS
+    """Plausible range of a fitted entry (its table's low/high, above 0 for the log scale)."""
+    p = parameter(name, table)
+    return max(p.low, 1e-6 if table == "params" else 1e-3), p.high
 
 
 def current(table: str, name: str) -> float:
     """The value in use (committed calibration applied)."""
-    if table == "params":
-        return PARAMETERS[PINDEX[name]].value
-    if table == "measurement":
-        return measurement.MEASUREMENT[name].value
-    if table == "covariate_effects":
-        return variability.COVARIATE_EFFECTS[name].value
-    return variability.VARIABILITY[name].omega
+    return parameter(name, table).value
 
 
 def log_bounds() -> tuple[np.ndarray, np.ndarray]:

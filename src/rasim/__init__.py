@@ -37,10 +37,14 @@ from .cohort import ARMS, POPULATIONS, Cohort, CohortResult, CohortSummary, Pati
 from . import endpoints
 
 
-def parameters(search: str | None = None, set: str | None = None) -> list[model.Parameter]:
-    """The parameter table: value in use (or in parameter set ``set``), start value, unit, range,
-    kind and source, optionally filtered by a word (in name, meaning, kind or source)."""
-    rows = list(model.PARAMETERS if set in (None, model.SET_NAME) else model.sets.parameter_set(set).table())
+def parameters(search: str | None = None, set: str | None = None, table: str = "params") -> list[model.Parameter]:
+    """A parameter table (``table``: "params", the model parameters, or another key of
+    ``rasim.model.TABLE_FILES``): value in use (or in parameter set ``set``), start value, unit,
+    range, kind and source, optionally filtered by a word (in name, meaning, kind or source)."""
+    name = set or model.SET_NAME
+    rows = list(
+        model.entries(table).values() if name == model.SET_NAME else model.sets.parameter_set(name).table(table)
+    )
     if search:
         word = search.lower()
         rows = [p for p in rows if any(word in text.lower() for text in (p.name, p.meaning, p.kind, p.source))]
@@ -53,7 +57,8 @@ def parameter_sets() -> list[str]:
 
 
 def parameter_set(name: str) -> model.sets.ParameterSet:
-    """The parameter set ``name``: values, fingerprint, ``overrides()`` for ``simulate(params=...)``."""
+    """The parameter set ``name``: every table's values, fingerprint, ``overrides()`` for
+    ``simulate(params=...)`` and ``cohort_overrides()`` for ``Cohort(...)``."""
     return model.sets.parameter_set(name)
 
 

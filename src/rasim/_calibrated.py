@@ -1,8 +1,9 @@
 """The committed calibration, ``data/calibrated.json`` (written by ``tools/calibrate.py``).
 
-Read at import by the parameter, variability and measurement tables, which
-replace their starting values with the fitted ones.  Imports nothing of
-rasim so that those tables can use it.
+Read at import by the parameter tables (``rasim.model.parameters``: the model
+parameters, measurement settings, variability, covariate effects), which
+replace their starting values with the fitted ones.  Imports nothing of rasim
+so that those tables can use it.
 """
 
 from __future__ import annotations

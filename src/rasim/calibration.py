@@ -7,8 +7,8 @@ rows are reported, not fitted.  Tolerances: DAS28 levels and
 changes 0.3, HAQ 0.15, other levels (ESR, CRP, joint counts, VAS) and between-patient
 SDs (statistic ``sd``) 15 %, responder rates 10 percentage points; each widened to twice the target's standard error where
 that is larger.  ``tools/calibrate.py`` fits ``FITTED`` and writes
-``data/calibrated.json``, which the parameter, variability and measurement
-tables read at import.
+``data/calibrated.json``, which the parameter tables (``rasim.model.parameters``)
+read at import.
 """
 
 from __future__ import annotations

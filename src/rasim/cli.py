@@ -2,7 +2,7 @@
 
     rasim scenarios                     built-in scenarios with their descriptions
     rasim show [SCENARIO] [overrides]   the resolved scenario as TOML
-    rasim params [--search WORD] [--set NAME] [--diff SET SET]   the parameter table
+    rasim params [--table NAME] [--search WORD] [--set NAME] [--diff SET SET]   the parameter set's tables
     rasim run [SCENARIO] [overrides] [--keep patients|summary] [--unsafe-params] [--threads T]
               [--out DIR] [--overwrite] [--chunk-size N] [--quiet]
     rasim run --resume DIR [--threads T] [--quiet]
@@ -116,15 +116,31 @@ def cmd_show(args) -> int:
 
 def cmd_params(args) -> int:
     if args.diff:
-        return _print_diff(*args.diff)
-    rows = parameters(args.search, set=args.set)
-    if not rows:
+        a, b = args.diff
+        return _print_diff(a, b, args.table)
+    name = args.set or model.SET_NAME
+    found = {t: parameters(args.search, set=name, table=t) for t in _tables(args.table)}
+    found = {t: rows for t, rows in found.items() if rows}
+    if not found:
         print(f"rasim: no parameter matches {args.search!r}", file=sys.stderr)
         return 1
-    print(
-        f"# parameter set {args.set or model.SET_NAME} (fingerprint "
-        f"{model.sets.parameter_set(args.set or model.SET_NAME).fingerprint}); sets: {', '.join(parameter_sets())}"
-    )
+    fingerprint = model.sets.parameter_set(name).fingerprint
+    print(f"# parameter set {name} (fingerprint {fingerprint}); sets: {', '.join(parameter_sets())}")
+    for i, (table, rows) in enumerate(found.items()):
+        if i:
+            print()
+        print(f"# {table}: {model.TABLE_FILES[table].title} (data/{model.TABLE_FILES[table].file})")
+        _print_entries(rows)
+    return 0
+
+
+def _tables(table: str | None) -> list[str]:
+    """The tables to show: ``table`` or all of them."""
+    return [table] if table else list(model.TABLE_FILES)
+
+
+def _print_entries(rows) -> None:
+    """Table entries as aligned columns name, value (bound flag), start, unit, range, kind, source."""
     table = [("name", "value", "start", "unit", "range", "kind", "source")]
     table += [
         (
@@ -141,7 +157,6 @@ def cmd_params(args) -> int:
     widths = [max(len(r[i]) for r in table) for i in range(6)]
     for r in table:
         print("  ".join(f"{c:{w}s}" for c, w in zip(r, widths)) + "  " + r[6])
-    return 0
 
 
 def _bound_flag(p) -> str:
@@ -150,11 +165,11 @@ def _bound_flag(p) -> str:
     return f" (at {side} bound)" if side else ""
 
 
-def _print_diff(a: str, b: str) -> int:
-    rows = model.sets.diff(a, b)
-    print(f"# {len(rows)} parameters differ between {a} and {b}")
-    for name, x, y in rows:
-        print(f"{name:24s} {x:>12.6g} {y:>12.6g}")
+def _print_diff(a: str, b: str, table: str | None) -> int:
+    rows = [row for row in model.sets.diff(a, b) if row[0] in _tables(table)]
+    print(f"# {len(rows)} values differ between {a} and {b}")
+    for t, name, x, y in rows:
+        print(f"{t:18s} {name:24s} {x:>12.6g} {y:>12.6g}")
     return 0
 
 
@@ -442,10 +457,18 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scenarios", help="list the built-in scenarios").set_defaults(command=cmd_scenarios)
     sub.add_parser("show", parents=[scen], help="print the resolved scenario as TOML").set_defaults(command=cmd_show)
-    p = sub.add_parser("params", help="the parameter table (name, value in use, start, unit, range, kind, source)")
-    p.add_argument("--search", metavar="WORD", help="only parameters whose name, meaning, kind or source has WORD")
+    p = sub.add_parser(
+        "params",
+        help="the parameter set's tables (name, value in use, start, unit, range, kind, source)",
+        description="The parameter set's tables, a section each: params (the model parameters; a scenario's "
+        "[params]), measurement (visit noise, flares, placebo), variability (between-patient SD of log per "
+        "parameter; a scenario's [variability]), correlations (between log-parameters) and covariate_effects. "
+        "Values on or within 1% of a bound are flagged.",
+    )
+    p.add_argument("--table", choices=list(model.TABLE_FILES), help="only this table (default: every table)")
+    p.add_argument("--search", metavar="WORD", help="only entries whose name, meaning, kind or source has WORD")
     p.add_argument("--set", metavar="NAME", help="show parameter set NAME (default: the one in use)")
-    p.add_argument("--diff", nargs=2, metavar=("SET", "SET"), help="the parameters that differ between two sets")
+    p.add_argument("--diff", nargs=2, metavar=("SET", "SET"), help="the values that differ between two sets")
     p.set_defaults(command=cmd_params)
     sub.add_parser("run", parents=[scen, run], help="simulate a scenario's cohort").set_defaults(command=cmd_run)
     p = sub.add_parser(

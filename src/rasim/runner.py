@@ -273,8 +273,7 @@ def arm_cohort(scenario, a) -> Cohort:
         patients=scenario.patients,
         seed=scenario.seed,
         observe=scenario.observe,
-        params=scenario.parameter_overrides(),
-        variability=scenario.variability,
+        **scenario.cohort_overrides(),
     )
 
 

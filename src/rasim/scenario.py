@@ -13,7 +13,8 @@ A scenario file (see ``docs/scenarios.md``)::
     allow_out_of_range = false  # accept [params] outside their plausible range (a warning
                                 # is written with the results)
     parameter_set = "literature"  # optional: a named parameter set (`rasim params --set`;
-                                # default: the one in use); [params] apply on top of it
+                                # default: the one in use): every table of it (parameters,
+                                # measurement, variability, ...); [params] and [variability] apply on top
 
     [params]                    # parameter overrides, name = value in its plausible range
                                 # (`rasim params`); fractions within [0, 1] always
@@ -150,15 +151,14 @@ class Scenario:
         s = model.sets.parameter_set(self.parameter_set or model.SET_NAME)
         return {"parameter_set": s.name, "parameter_fingerprint": s.fingerprint}
 
-    def parameter_overrides(self) -> dict[str, float]:
-        """The ``params=`` of the arms' cohorts: the parameter set's values that differ from
-        the set in use, with ``params`` applied on top."""
-        base = (
-            {}
-            if self.parameter_set in (None, model.SET_NAME)
-            else model.sets.parameter_set(self.parameter_set).overrides()
-        )
-        return {**base, **self.params}
+    def cohort_overrides(self) -> dict[str, dict[str, float]]:
+        """The arms' ``Cohort`` keywords params, measurement, variability and covariate_effects:
+        the parameter set's values that differ from the set in use, with [params] and
+        [variability] applied on top."""
+        tables = model.sets.parameter_set(self.parameter_set or model.SET_NAME).cohort_overrides()
+        tables["params"].update(self.params)
+        tables["variability"].update(self.variability)
+        return tables
 
     def population(self, name: str):
         """The ``Population`` ``name``: the file's own, else a built-in one."""

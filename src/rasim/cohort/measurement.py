@@ -30,166 +30,38 @@ state; the acute-phase reactants carry none.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 from numba import njit
 from scipy.special import ndtri
 
-from .. import _calibrated, clinical, endpoints
-from ..model.parameters import Parameter
+from .. import clinical, endpoints
+from ..errors import ParameterError, unknown_name
+from ..model.parameters import Parameter, entries, is_fraction
 
 ITEMS = endpoints.ITEMS  # the order of the noise columns
 N_NORMALS = len(ITEMS) + 1  # standard normals per visit: one per item, then the flare innovation
 PRO_ITEMS = ("TJC28", "pain", "patient_global", "HAQ")  # placebo_pro
 ASSESSOR_ITEMS = ("SJC28", "physician_global")  # placebo_assessor
 
-MEASUREMENT: dict[str, Parameter] = {
-    p.name: p
-    for p in (
-        Parameter(
-            "joint_logit_sd",
-            0.3,
-            "logit",
-            0.2,
-            1.0,
-            "visit-to-visit noise of 28-joint counts (examiner and day-to-day)",
-            "literature: smallest detectable difference 10-15% of the range for one assessor (Uhlig 2009): "
-            "a within-patient SD of 1-1.5 joints, about 0.2-0.3 on the logit scale at 10-18 of 28",
-        ),
-        Parameter(
-            "esr_log_sd",
-            0.15,
-            "log",
-            0.05,
-            0.3,
-            "ESR measurement and day-to-day variation",
-            "assumed: within-patient ESR CV ~15% (no test-retest SD found; ESR the most reliable DAS28 item, DREAM)",
-        ),
-        Parameter(
-            "crp_log_sd",
-            0.385,
-            "log",
-            0.1,
-            0.6,
-            "CRP day-to-day variation",
-            "literature: within-subject CRP CV about 40% in stable persons (CVI 42%, Macy 1997 Clin Chem 43:52)",
-        ),
-        Parameter(
-            "vas_sd",
-            9.0,
-            "mm",
-            5.0,
-            20.0,
-            "VAS test-retest noise (pain, globals)",
-            "literature: within-patient SD of pain and patient global about 9 mm (SDD 25 mm; PRO reliability "
-            "study, ACR core-set notes)",
-        ),
-        Parameter(
-            "haq_sd",
-            0.15,
-            "HAQ units",
-            0.05,
-            0.3,
-            "HAQ-DI test-retest noise",
-            "literature: SDD 10-15% of the range, SD 0.11-0.16 (Uhlig 2009)",
-        ),
-        Parameter(
-            "flare_sd",
-            0.4,
-            "log",
-            0.0,
-            1.0,
-            "SD of the slow within-patient fluctuation of joint activity (flares), on the synovitis every item reads",
-            "calibrated against placebo-arm responses: with entry on high screening values it sets the control "
-            "arm's regression to the mean; DAS28 within-patient SD 0.3-0.5 per visit (Uhlig 2009, Heegaard 2013)",
-        ),
-        Parameter(
-            "flare_apr",
-            1.0,
-            "-",
-            0.0,
-            2.0,
-            "log change of CRP and ESR per log change of joint activity in a flare",
-            "assumed: a flare is synovial IL-6 release; CRP falls least of the items in placebo arms (ACR core-set notes)",
-        ),
-        Parameter(
-            "flare_days",
-            60.0,
-            "days",
-            14.0,
-            180.0,
-            "correlation time of that fluctuation",
-            "assumed: flares last weeks to months",
-        ),
-        Parameter(
-            "screening_days",
-            14.0,
-            "days",
-            0.0,
-            42.0,
-            "time from the screening visit to day 0",
-            "trial design: screening 2-4 weeks before baseline (RADIATE up to 4 weeks)",
-        ),
-        Parameter(
-            "placebo_pro",
-            0.1,
-            "-",
-            0.0,
-            0.5,
-            "fraction by which patient-reported items read lower after enrolment",
-            "calibrated: placebo + MTX arms, pain and patient global -4 to -22 mm (RAPID 2, MOBILITY A, KAKEHASI)",
-        ),
-        Parameter(
-            "placebo_assessor",
-            0.1,
-            "-",
-            0.0,
-            0.5,
-            "fraction by which assessor-judged items (swollen joints, physician global) read lower after enrolment",
-            "calibrated: the physician global falls more than pain or patient global in every placebo arm that "
-            "reports both (-9 to -27 mm; RAPID 2, MOBILITY A, KAKEHASI; ACR core-set notes)",
-        ),
-        Parameter("placebo_onset", 14.0, "days", 3.0, 60.0, "time constant of the placebo effect", "assumed"),
-    )
-}
-
-
-MEASUREMENT.update(
-    {
-        name: replace(
-            MEASUREMENT[name],
-            value=value,
-            start=MEASUREMENT[name].value,
-            kind="calibrated",
-            source=f"{_calibrated.SOURCE}; start {MEASUREMENT[name].value:g}: {MEASUREMENT[name].source}",
-        )
-        for name, value in _calibrated.fitted("measurement").items()
-    }
-)
-
-
-_POSITIVE = ("flare_days", "placebo_onset")  # divided by: must be > 0
-_FRACTIONS = ("placebo_pro", "placebo_assessor")  # at most 1
+MEASUREMENT: dict[str, Parameter] = entries("measurement")  # data/measurement.csv, calibration applied
+_DIVISORS = ("flare_days", "placebo_onset")  # measure() and flare_path divide by them: must be > 0
 
 
 def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
     """Measurement settings: defaults with ``overrides`` applied, each a finite number
-    >= 0 (> 0 for ``flare_days`` and ``placebo_onset``; the placebo fractions at most 1)."""
-    from ..errors import ParameterError, unknown_name
-
+    >= 0 (> 0 for ``flare_days`` and ``placebo_onset``; a fraction, such as ``placebo_pro``,
+    at most 1)."""
     values = {name: p.value for name, p in MEASUREMENT.items()}
     for name, value in (overrides or {}).items():
         if name not in values:
             raise ParameterError(unknown_name("measurement setting", name, values))
         number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
         number = number and bool(np.isfinite(value))
-        low = "> 0" if name in _POSITIVE else ">= 0"
-        if not number or value < 0 or (name in _POSITIVE and value == 0) or (name in _FRACTIONS and value > 1):
+        positive, fraction = name in _DIVISORS, is_fraction(MEASUREMENT[name])
+        if not number or value < 0 or (positive and value == 0) or (fraction and value > 1):
             raise ParameterError(
-                f"measurement setting {name} must be a finite number {low}"
-                f"{' and <= 1' if name in _FRACTIONS else ''} "
-                f"({MEASUREMENT[name].unit}), got {value!r}"
+                f"measurement setting {name} must be a finite number {'> 0' if positive else '>= 0'}"
+                f"{' and <= 1' if fraction else ''} ({MEASUREMENT[name].unit}), got {value!r}"
             )
         values[name] = float(value)
     return values

@@ -4,7 +4,8 @@ A virtual patient is drawn from standard normals and uniforms (generated per
 patient outside compiled code, see ``streams.py``):
 
 * parameter ``k`` = typical value x exp(eta_k), eta ~ N(0, Omega), Omega from
-  the SDs of log in ``VARIABILITY`` and the correlations in ``CORRELATIONS``;
+  the SDs of log in ``VARIABILITY`` and the correlations in ``CORRELATIONS``
+  (``data/variability.csv``, ``data/correlations.csv``);
   draws are clipped to the parameter's plausible range;
 * covariates: age (truncated normal), sex, weight (log-normal), serum
   creatinine (log-normal) giving creatinine clearance by Cockcroft-Gault,
@@ -14,110 +15,43 @@ patient outside compiled code, see ``streams.py``):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _calibrated
 from ..errors import ParameterError, unknown_name
 from ..model import PARAMETERS, PINDEX, Parameter, parameter
+from ..model.parameters import entries
 from .arms import Population
 
 
-@dataclass(frozen=True)
-class Spread:
-    """Between-patient SD of log(parameter) and where it comes from."""
+def _spreads() -> dict[str, Parameter]:
+    """The entries of data/variability.csv (SD of log), each named for a model parameter."""
+    spreads = entries("variability")
+    unknown = [name for name in spreads if name not in PINDEX]
+    if unknown:
+        raise ParameterError(f"data/variability.csv: {', '.join(unknown)} are not model parameters")
+    return spreads
 
-    omega: float
-    source: str
+
+def _pair(name: str) -> tuple[str, str]:
+    """The parameters ``a`` and ``b`` of a correlations entry ``a:b``."""
+    a, _, b = name.partition(":")
+    if not (a in VARIABILITY and b in VARIABILITY):
+        raise ParameterError(f"data/correlations.csv: {name!r} must be two names of data/variability.csv as a:b")
+    return a, b
 
 
-_DRIVE = "assumed: spread of disease activity between patients (RADIATE DAS28 SD 1.06)"
-VARIABILITY: dict[str, Spread] = {
-    "th1_activation": Spread(0.25, _DRIVE),
-    "m1_activation": Spread(0.25, _DRIVE),
-    "fls_activation": Spread(0.25, _DRIVE),
-    "il6_fls": Spread(0.35, "assumed: IL-6 spread; with crp_max gives the CRP spread (RADIATE SD 41 mg/L)"),
-    "crp_max": Spread(0.5, "assumed: CRP genotype and hepatic response (RADIATE CRP CV ~110%)"),
-    "fib_max": Spread(0.2, "assumed: fibrinogen response (RADIATE ESR CV ~60%)"),
-    "esr_healthy_fraction": Spread(0.3, "literature: healthy ESR varies about 2-fold (Miller 1983)"),
-    "treg_induction": Spread(0.25, "assumed"),
-    "treg_mem_death": Spread(0.4, "assumed: durability differs between patients (Liang 2012, Yang 2017)"),
-    "mtx_ec50": Spread(0.8, "literature: CV 86% of the csDMARD response rate (Wojciechowski 2015)"),
-    "msc_k_immune": Spread(0.5, "assumed: responders and non-responders to MSCs (Yang 2017: 60%)"),
-    "msc_homing_max": Spread(
-        1.0,
-        "assumed: no human fraction of MSCs homing to joints was found (kinetics "
-        "notes, data/references.csv), so a wide between-patient spread; fixed at the top of the SD range "
-        "where a fit that included it put it (docs/calibration.md)",
-    ),
-    "msc_fls_reprogramming": Spread(
-        2.5,
-        "assumed: fibroblast subsets and their response to MSC "
-        "secretome differ between patients (Zhang 2019 Nat Immunol 20:928); "
-        "makes durable responders a minority (Yang 2017, Liang 2012)",
-    ),
-    "tjc_k": Spread(0.3, "assumed: tenderness threshold"),
-    "sjc_k": Spread(0.3, "assumed"),
-    "tender_floor": Spread(
-        0.8, "assumed: pain sensitisation and fibromyalgia overlap in 13-35% of RA (Ranzolin 2009; ACR core-set notes)"
-    ),
-    "pain_floor": Spread(0.5, "assumed: non-inflammatory pain; discordant high-PRO classes in 12-40% (McWilliams 2016)"),
-    "pain_gain": Spread(0.2, "assumed: baseline pain SD 19-22 mm in trials (ACR core-set notes)"),
-    "global_floor": Spread(0.5, "assumed: as pain_floor"),
-    "global_gain": Spread(0.2, "assumed: baseline patient global SD 18-22 mm"),
-    "physician_k": Spread(0.1, "assumed: baseline physician global SD 13-19 mm, smaller than the PROs'"),
-    "haq_floor": Spread(0.6, "assumed: disability from deformity and comorbidity (baseline HAQ-DI SD 0.6-0.8)"),
-    "haq_gain": Spread(0.35, "assumed"),
-    "autoab_max": Spread(0.4, "assumed: RF / anti-CCP titres vary widely"),
-}
-
-VARIABILITY.update(
-    {name: Spread(value, _calibrated.SOURCE) for name, value in _calibrated.fitted("variability").items()}
-)
-
-# Correlations between log-parameters (pairs; the rest independent).
-CORRELATIONS: dict[tuple[str, str], float] = {
-    ("th1_activation", "m1_activation"): 0.4,
-    ("th1_activation", "fls_activation"): 0.4,
-    ("m1_activation", "fls_activation"): 0.4,
-    # one sensitisation and comorbidity trait raises every non-inflammatory floor; pain and the
-    # patient global share most of it (pain explains 76% of PtGA variance, Studenic 2012)
-    ("tender_floor", "pain_floor"): 0.6,
-    ("tender_floor", "global_floor"): 0.6,
-    ("pain_floor", "global_floor"): 0.8,
-    ("pain_floor", "haq_floor"): 0.5,
-    ("global_floor", "haq_floor"): 0.5,
-    ("pain_gain", "global_gain"): 0.8,
-    ("pain_gain", "haq_gain"): 0.5,
-    ("global_gain", "haq_gain"): 0.5,
-}
+VARIABILITY: dict[str, Parameter] = _spreads()
+# Correlations between log-parameters (data/correlations.csv; the other pairs independent).
+CORRELATIONS: dict[tuple[str, str], float] = {_pair(name): p.value for name, p in entries("correlations").items()}
 
 # Covariate effect of disease duration (a power law around DURATION_REF years): more
 # disability from deformity and comorbidity in established than in early RA (a declared
-# population-model term).  Disease duration also sets the fibroblast imprinting and the
-# damage accrued before day 0, through the model's own equations (``day0.replay``).
+# population-model term; data/covariate_effects.csv).  Disease duration also sets the fibroblast
+# imprinting and the damage accrued before day 0, through the model's own equations (``day0.replay``).
 DURATION_REF = 5.0  # years
-COVARIATE_EFFECTS: dict[str, Parameter] = {
-    p.name: p
-    for p in (
-        Parameter(
-            "duration_on_haq_floor",
-            0.2,
-            "-",
-            0.0,
-            1.0,
-            "exponent of (duration / 5 y) on non-inflammatory disability",
-            "assumed: HAQ rises with deformity and comorbidity over the years (RADIATE HAQ 1.7 vs early 1.0)",
-        ),
-    )
-}
-COVARIATE_EFFECTS.update(
-    {
-        name: replace(COVARIATE_EFFECTS[name], value=value, source=_calibrated.SOURCE)
-        for name, value in _calibrated.fitted("covariate_effects").items()
-    }
-)
+COVARIATE_EFFECTS: dict[str, Parameter] = entries("covariate_effects")
 
 COVARIATE_NORMALS = ("age", "weight", "creatinine", "duration")
 COVARIATE_UNIFORMS = ("female", "seropositive")
@@ -141,7 +75,7 @@ class Variability:
 
 def variability(overrides: Mapping[str, float] | None = None) -> Variability:
     """The default spreads with ``overrides`` (name -> SD of log, >= 0) applied."""
-    omega = {name: s.omega for name, s in VARIABILITY.items()}
+    omega = {name: s.value for name, s in VARIABILITY.items()}
     for name, value in (overrides or {}).items():
         parameter(name)  # unknown names raise with suggestions
         value = float(value)

@@ -1,8 +1,12 @@
-"""rasim's parameter table: every parameter with value, unit, range, meaning and source.
+"""rasim's parameter tables: every entry with value, unit, range, meaning and source.
 
-The table is data: ``data/parameters.csv`` holds each parameter's starting
-value, unit, plausible range, kind, reference keys and a note; the keys name
-rows of ``data/references.csv`` (the citations).  Kinds:
+The tables are data, one CSV file each in ``data/`` (``TABLE_FILES``), with
+the columns ``COLUMNS``: each entry's starting value, unit, plausible range,
+kind, reference keys (rows of ``data/references.csv``, the citations), meaning
+and a note.  ``params`` (``parameters.csv``) are the model's parameters; the
+cohort tables are the measurement settings, the between-patient variability
+(SD of log per parameter), the correlations of those log-parameters and the
+covariate effects.  Kinds:
 
 * ``literature``: a published figure (cited);
 * ``assumed``: an order-of-magnitude choice with the plausible range given;
@@ -13,9 +17,9 @@ rows of ``data/references.csv`` (the citations).  Kinds:
 * ``preset``: set per MSC product (``rasim.model.presets``);
 * ``covariate`` / ``regimen``: set per patient or per regimen.
 
-The values in use (``DEFAULTS``) are the default parameter set
-(``rasim.model.sets``): the starting values with the committed calibration,
-``data/calibrated.json``, applied.
+The values in use (``IN_USE``; ``DEFAULTS`` the parameter vector) are the
+default parameter set (``rasim.model.sets``): the starting values with the
+committed calibration, ``data/calibrated.json``, applied.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 
@@ -34,6 +39,7 @@ from .. import _calibrated
 from ..errors import ParameterError, unknown_name
 
 KINDS = ("literature", "assumed", "balance", "calibrated", "preset", "covariate", "regimen")
+COLUMNS = ("name", "start", "unit", "low", "high", "kind", "ref", "meaning", "note")
 BOUND_SLACK = 0.01  # a fitted value this close to a bound (relative) is flagged
 
 
@@ -88,6 +94,60 @@ REFERENCES: dict[str, Reference] = {
 }
 
 
+class TableFile(NamedTuple):
+    """A parameter table's data file (in ``data/``) and what its entries are."""
+
+    file: str
+    title: str
+
+
+# A parameter set's tables, keyed as in data/calibrated.json (and the Cohort keywords).
+TABLE_FILES: dict[str, TableFile] = {
+    "params": TableFile("parameters.csv", "model parameters"),
+    "measurement": TableFile("measurement.csv", "measurement settings (visit noise, flares, placebo)"),
+    "variability": TableFile("variability.csv", "between-patient variability (SD of log per parameter)"),
+    "correlations": TableFile("correlations.csv", "between-patient correlations of log-parameters (pairs a:b)"),
+    "covariate_effects": TableFile("covariate_effects.csv", "covariate effects"),
+}
+
+
+def read_table(file: str) -> list[dict[str, str]]:
+    """The rows of ``data/<file>``, each checked (``_check_row``); names must be unique."""
+    rows = _read_csv(file)
+    for row in rows:
+        _check_row(file, row)
+    names = [r["name"] for r in rows]
+    if len(set(names)) < len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise ParameterError(f"data/{file}: {', '.join(twice)} declared more than once")
+    return rows
+
+
+def _check_row(file: str, row: Mapping[str, str | None]) -> None:
+    """Raise ParameterError naming ``file`` and the entry unless the row has the ``COLUMNS``, a
+    name, unit and meaning, numbers low <= start <= high (no start: ``balance`` only), a kind
+    of ``KINDS`` and reference keys of ``REFERENCES``."""
+    where = f"data/{file}: {row.get('name') or 'a row'}"
+    if tuple(row) != COLUMNS or None in row.values():
+        raise ParameterError(f"{where}: expected the columns {','.join(COLUMNS)}")
+    if not (row["name"] and row["unit"] and row["meaning"]):
+        raise ParameterError(f"{where}: name, unit and meaning are required")
+    if row["kind"] not in KINDS:
+        raise ParameterError(f"{where}: kind {row['kind']!r} is not one of {', '.join(KINDS)}")
+    unknown = [k for k in str(row["ref"]).split(";") if k and k not in REFERENCES]
+    if unknown:
+        raise ParameterError(f"{where}: reference keys {', '.join(unknown)} are not in data/references.csv")
+    try:
+        low, high = float(str(row["low"])), float(str(row["high"]))
+        start = float(str(row["start"])) if row["start"] else None
+    except ValueError:
+        raise ParameterError(f"{where}: start, low and high must be numbers") from None
+    if start is None and row["kind"] != "balance":
+        raise ParameterError(f"{where}: a start value is required (only balance constants have none)")
+    if not low <= (low if start is None else start) <= high:
+        raise ParameterError(f"{where}: start {row['start']} is not within its range {low:g}-{high:g}")
+
+
 def _source(kind: str, note: str, refs: tuple[str, ...], fitted_in: str = "") -> str:
     """The one-line provenance: kind, note, the references' short names and where it was fitted."""
     text = f"{kind}: {note}" if note else kind
@@ -124,14 +184,26 @@ def _entry(row: Mapping[str, str], values: Mapping[str, float], set_name: str) -
     )
 
 
-def table(values: Mapping[str, float], set_name: str) -> tuple[Parameter, ...]:
-    """The parameter table with ``values`` (name -> value; the rest at their start values) in use."""
-    return tuple(_entry(r, values, set_name) for r in _ROWS)
+def table(name: str, values: Mapping[str, float], set_name: str) -> tuple[Parameter, ...]:
+    """Table ``name`` (a key of ``TABLE_FILES``) with ``values`` (entry -> value; the rest at
+    their start values) of the parameter set ``set_name`` in use."""
+    unknown = sorted(set(values) - {r["name"] for r in _ROWS[name]})
+    if unknown:
+        raise ParameterError(f"parameter set {set_name}: {', '.join(unknown)} not in data/{TABLE_FILES[name].file}")
+    return tuple(_entry(r, values, set_name) for r in _ROWS[name])
 
 
-_ROWS = _read_csv("parameters.csv")
+def _fitted(name: str) -> dict[str, float]:
+    """The committed calibration's values of table ``name`` (with ``params``: the balance constants)."""
+    return {**_calibrated.fitted(name), **(_calibrated.fitted("balance") if name == "params" else {})}
+
+
+_ROWS = {name: read_table(t.file) for name, t in TABLE_FILES.items()}
 SET_NAME = _calibrated.set_name()  # the parameter set in use (the committed calibration)
-PARAMETERS: tuple[Parameter, ...] = table({**_calibrated.fitted("params"), **_calibrated.fitted("balance")}, SET_NAME)
+IN_USE: dict[str, dict[str, Parameter]] = {  # table -> entry name -> entry, the values in use
+    name: {p.name: p for p in table(name, _fitted(name), SET_NAME)} for name in TABLE_FILES
+}
+PARAMETERS: tuple[Parameter, ...] = tuple(IN_USE["params"].values())
 
 # The two steady states the ``balance`` parameters are derived from
 # (rasim.model.balance): untreated established RA and the threshold of
@@ -176,22 +248,37 @@ REFERENCE_STATES: dict[str, dict[str, float]] = {
 PINDEX: dict[str, int] = {p.name: i for i, p in enumerate(PARAMETERS)}
 N_PARAMS = len(PARAMETERS)
 DEFAULTS = np.array([p.value for p in PARAMETERS], dtype=np.float64)
-STARTS = np.array([np.nan if p.start is None else p.start for p in PARAMETERS], dtype=np.float64)
 
 
-def fingerprint(values: np.ndarray | None = None) -> str:
-    """A short hash (12 hex digits) of the parameter names and ``values`` (default: ``DEFAULTS``)."""
-    vec = np.ascontiguousarray(DEFAULTS if values is None else values, dtype="<f8")
-    digest = hashlib.sha256("\n".join(PINDEX).encode() + vec.tobytes())
+def values_in_use() -> dict[str, dict[str, float]]:
+    """The values in use: table -> entry -> value (a fresh copy)."""
+    return {name: {k: p.value for k, p in entries.items()} for name, entries in IN_USE.items()}
+
+
+def fingerprint(values: Mapping[str, Mapping[str, float]] | None = None) -> str:
+    """A short hash (12 hex digits) of a parameter set's ``values`` (table -> entry -> value;
+    default: the values in use): every table's entry names and values, exactly."""
+    digest = hashlib.sha256()
+    for name, entries in sorted((values_in_use() if values is None else values).items()):
+        digest.update("".join(f"{name}.{k}={float(v).hex()}\n" for k, v in sorted(entries.items())).encode())
     return digest.hexdigest()[:12]
 
 
-def parameter(name: str) -> Parameter:
-    """The table entry of ``name``; unknown names raise, naming the closest ones."""
+def entries(table: str) -> dict[str, Parameter]:
+    """The entries in use of ``table`` (a key of ``TABLE_FILES``) by name; an unknown table raises."""
+    if table not in IN_USE:
+        raise ParameterError(unknown_name("parameter table", table, IN_USE))
+    return IN_USE[table]
+
+
+def parameter(name: str, table: str = "params") -> Parameter:
+    """The entry ``name`` of ``table`` (default: the model parameters) in use; unknown names
+    raise, naming the closest ones."""
     try:
-        return PARAMETERS[PINDEX[name]]
+        return entries(table)[name]
     except KeyError:
-        raise ParameterError(unknown_name("parameter", name, PINDEX, "rasim.parameters()")) from None
+        what = "parameter" if table == "params" else f"{table} entry"
+        raise ParameterError(unknown_name(what, name, IN_USE[table], "rasim.parameters()")) from None
 
 
 def parameter_vector(
