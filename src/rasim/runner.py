@@ -249,7 +249,7 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
         with np.load(folder.state_path(i, done)) as z:
             stream = StreamingSummary.from_arrays(z)
     else:
-        stream = StreamingSummary(a.name, cohort.plan.t_out)
+        stream = StreamingSummary(a.name, cohort.plan.t_out, analysis=cohort._arm.analysis)
     for k in range(done, n_chunks):
         start = k * size
         chunk = cohort.run_chunk(start, min(start + size, scenario.patients))
@@ -269,7 +269,15 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
 def arm_cohort(scenario, a) -> Cohort:
     """The ``Cohort`` of scenario arm ``a``."""
     return Cohort(
-        Arm(a.name, scenario.population(a.population), a.regimen, a.background),
+        Arm(
+            a.name,
+            scenario.population(a.population),
+            a.regimen,
+            a.background,
+            dropout=a.dropout,
+            rescue=a.rescue,
+            analysis=a.analysis,
+        ),
         patients=scenario.patients,
         seed=scenario.seed,
         observe=scenario.observe,
