@@ -42,7 +42,13 @@ import numpy as np
 from .. import clinical
 from ..errors import RasimError, check_number, unknown_name
 
-ANALYSES = ("observed", "completers", "nri", "locf")
+RULES = {
+    "observed": "everyone at every visit",
+    "completers": "the patients in the arm at the last visit",
+    "nri": "leavers count as non-responders; levels and changes of those still in the arm",
+    "locf": "the last visit in the arm carried forward",
+}
+ANALYSES = tuple(RULES)
 COMPLETED, DROPPED_OUT, RESCUED = 0, 1, 2  # exit reason codes
 EXITS = ("completed", "dropped_out", "rescued")  # their names
 SHORT_IN = ("both", "either")
@@ -107,6 +113,16 @@ class Rescue:
             raise RasimError("rescue improvement (%) must be > 0: every count improves by at least 0 %")
         if self.short_in not in SHORT_IN:
             raise RasimError(unknown_name("short_in", str(self.short_in), SHORT_IN) + f" Valid: {', '.join(SHORT_IN)}.")
+
+    def check_visits(self, days) -> None:
+        """Refuse visit ``days`` of which none falls between ``start`` and ``until`` (no one is assessed)."""
+        if not any(self.start <= d <= self.until for d in days):
+            window = f"on day {self.start:g}" if self.until == self.start else f"from day {self.start:g}"
+            window += "" if self.until in (self.start, math.inf) else f" to day {self.until:g}"
+            raise RasimError(
+                f"rescue {window}: no visit falls there (visits: {', '.join(f'{d:g}' for d in days)}); "
+                "observe a day within start and until"
+            )
 
     def fails(self, days: np.ndarray, tjc: np.ndarray, sjc: np.ndarray) -> np.ndarray:
         """(n, m) True at the visits ``days`` (m,) where a patient with counts ``tjc``, ``sjc``

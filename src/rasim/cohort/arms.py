@@ -83,7 +83,9 @@ class Population:
         if not isinstance(self.age, (tuple, list)) or len(self.age) != 4:
             raise RasimError(f"population age must be (mean, sd, min, max) years, got {self.age!r}")
         mean, sd, lo, hi = (
-            check_number(f"age {k} (years)", v, 18.0, 90.0) if k != "sd" else check_number("age sd (years)", v, 0.0, 50.0)
+            check_number(f"age {k} (years)", v, 18.0, 90.0)
+            if k != "sd"
+            else check_number("age sd (years)", v, 0.0, 50.0)
             for k, v in zip(("mean", "sd", "min", "max"), self.age)
         )
         if not lo <= mean <= hi or lo >= hi:
@@ -98,7 +100,10 @@ class Population:
             object.__setattr__(
                 self,
                 name,
-                (check_number(f"{name} median ({unit})", v[0], lo_m, hi_m), check_number(f"{name} sd_log", v[1], 0.0, 2.0)),
+                (
+                    check_number(f"{name} median ({unit})", v[0], lo_m, hi_m),
+                    check_number(f"{name} sd_log", v[1], 0.0, 2.0),
+                ),
             )
         check_number("female (fraction)", self.female, 0.0, 1.0)
         check_number("seropositive (fraction)", self.seropositive, 0.0, 1.0)

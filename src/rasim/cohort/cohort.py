@@ -261,6 +261,8 @@ def make_plan(c: Cohort) -> CohortPlan:
     days = lowering.horizon(max(observe) if observe else 0.0)
     t_out = lowering.observation_days(observe, days)
     t_out = t_out if t_out[0] == 0.0 else np.concatenate([[0.0], t_out])  # day 0: the baseline visit
+    if arm.rescue is not None:
+        arm.rescue.check_visits(t_out.tolist())
     pg_dose = lowering.background_dose(screened_on)
     t0 = -day0.REPLAY.runin_days if pg_dose else 0.0
     options = SolverOptions(method=c.solver, rtol=c.rtol)
