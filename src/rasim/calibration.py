@@ -180,7 +180,7 @@ def _simulated(res, t: Target) -> tuple[float, float]:
     data = aset.values(res[t.endpoint])[:, j]  # a level, or its change or percent change from day 0
     data = data[aset.in_arm[:, j]] if t.analysis == "nri" else data  # "nri": the observed cases
     value = float(np.median(data)) if t.statistic == "median" else float(np.mean(data))
-    return value, float(np.std(data, ddof=1) / math.sqrt(len(data)))
+    return value, float(np.std(data, ddof=1) / math.sqrt(len(data))) if len(data) > 1 else math.nan
 
 
 def markdown_table(rows: list[tuple[Target, float, float]]) -> tuple[list[str], int]:
