@@ -8,6 +8,8 @@ both per-patient results (``CohortResult``) and summary-only runs
 tables, figures and ``rasim.runner.write_results`` use; ``keeps_patients`` tells
 them apart.  Output names are ``rasim.endpoints``'; ``res[name]`` also takes a
 change from day 0 (``DAS28_ESR_change``, ``CRP_pct_change``).
+Summaries, rates and ``analysed`` values take an analysis rule (``analysis``:
+observed, completers, nri, locf; ``rasim.cohort.analysis``), by default the arm's.
 Responder criteria compare each visit with the day-0 (baseline) visit:
 EULAR response, DAS28 remission (< 2.6) and low activity (<= 3.2) on
 DAS28-ESR; ACR20/50/70 on the 28-joint counts, pain, patient and physician
