@@ -176,10 +176,14 @@ class AnalysisSet:
         """Patients in the analysis population (the denominator of response rates)."""
         return int(self.in_arm.shape[0])
 
+    @property
+    def seen(self) -> np.ndarray | None:
+        """(n_a, m) True where a patient's levels and changes count ("nri": in the arm); None: everywhere."""
+        return self.in_arm if self.rule == "nri" else None
+
     def counted(self) -> np.ndarray:
         """(m,) patients whose levels and changes count at each visit."""
-        seen = self.in_arm if self.rule == "nri" else np.ones_like(self.in_arm)
-        return seen.sum(axis=0)
+        return np.full(self.in_arm.shape[1], self.size) if self.seen is None else self.seen.sum(axis=0)
 
     def values(self, x: np.ndarray) -> np.ndarray:
         """Values ``x`` (n, m) as analysed (n_a, m): NaN where not counted ("nri": out of the arm)."""

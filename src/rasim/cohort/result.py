@@ -231,11 +231,11 @@ class CohortResult:
         for name in names:
             x = self[name]
             for suffix in ("", endpoints.CHANGE):
-                rows.extend(self._describe(name + suffix, aset.values(endpoints.derive(x, suffix))))
+                rows.extend(self._describe(name + suffix, aset.values(endpoints.derive(x, suffix)), aset.seen))
         return rows
 
-    def _describe(self, label: str, data: np.ndarray) -> list[dict]:
-        mean, sd, q, n = _stats(data)
+    def _describe(self, label: str, data: np.ndarray, seen: np.ndarray | None) -> list[dict]:
+        mean, sd, q, n = _stats(data, seen)
         return [
             {
                 "arm": self.arm,
@@ -256,11 +256,13 @@ class CohortResult:
 
     def mean(self, name: str, analysis: str | None = None) -> np.ndarray:
         """(m,) mean of ``name`` over the patients analysed (rule ``analysis``, None: ``self.analysis``)."""
-        return _stats(self.analysed(name, analysis))[0]
+        aset = self.analysis_set(analysis)
+        return _stats(aset.values(self[name]), aset.seen)[0]
 
     def percentiles(self, name: str, analysis: str | None = None) -> np.ndarray:
         """(len(PERCENTILES), m) percentiles of ``name`` over the patients analysed (rule ``analysis``)."""
-        return _stats(self.analysed(name, analysis))[2]
+        aset = self.analysis_set(analysis)
+        return _stats(aset.values(self[name]), aset.seen)[2]
 
     def rate(self, criterion: str, analysis: str | None = None) -> np.ndarray:
         """(m,) fraction of the patients analysed meeting ``criterion`` (rule ``analysis``)."""
@@ -271,8 +273,10 @@ class CohortResult:
     def histogram(self, name: str, day: float, edges: np.ndarray, analysis: str | None = None) -> np.ndarray:
         """Patients analysed (rule ``analysis``) per bin of ``edges`` of ``name`` (or
         ``<name>_change``) at ``day`` (values beyond the edges counted in the end bins)."""
-        v = self.analysed(name, analysis)[:, self.day_index(day)]
-        return np.histogram(np.clip(v[~np.isnan(v)], edges[0], edges[-1]), edges)[0]
+        aset, j = self.analysis_set(analysis), self.day_index(day)
+        v = aset.values(self[name])[:, j]
+        v = v if aset.seen is None else v[aset.seen[:, j]]
+        return np.histogram(np.clip(v, edges[0], edges[-1]), edges)[0]
 
     @property
     def ids(self) -> np.ndarray:
@@ -361,11 +365,10 @@ def responder_masks(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return out
 
 
-def _stats(data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(mean, sd, percentiles (len(PERCENTILES), m), n) per column of ``data`` (n, m) over its
-    values that are not NaN (NaN: not counted that day); NaN statistics where too few."""
-    seen = ~np.isnan(data)
-    if not seen.all():
+def _stats(data: np.ndarray, seen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, sd, percentiles (len(PERCENTILES), m), n) per column of ``data`` (n, m) over the
+    patients ``seen`` (n, m) counts that day (None: all); NaN statistics where too few."""
+    if seen is not None and not seen.all():
         parts = [_stats(data[seen[:, j], j : j + 1]) for j in range(data.shape[1])]
         mean, sd, q, n = (np.concatenate(p, axis=-1) for p in zip(*parts))
         return mean, sd, q, n

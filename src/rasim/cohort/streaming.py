@@ -113,31 +113,34 @@ class StreamingSummary:
         for name in ENDPOINTS:
             x = part.values[name][ok]
             for label, data in ((name, x), (endpoints.derived(name), endpoints.derive(x, endpoints.CHANGE))):
-                self._add_moments(label, aset.values(data), m)
-                self._add_hist(label, aset.values(data), m)
+                analysed = aset.values(data)
+                self._add_moments(label, analysed, aset.seen, m)
+                self._add_hist(label, analysed, aset.seen, m)
         masks = part.responder_masks(self.analysis)
         for c in CRITERIA:
             self.responder_counts[c] = self.responder_counts.get(c, np.zeros(m, np.int64)) + masks[c].sum(axis=0)
         r = part.resolved[ok].sum(axis=0)
         self.resolved = r if self.resolved is None else self.resolved + r
 
-    def _add_moments(self, label: str, data: np.ndarray, m: int) -> None:
-        """Fold ``data`` (n, m) into the sums (NaN: not counted, adds 0)."""
+    def _add_moments(self, label: str, data: np.ndarray, seen: np.ndarray | None, m: int) -> None:
+        """Fold ``data`` (n, m) into the sums (where ``seen`` (n, m) is False: not counted, adds 0)."""
         acc = self.sums.get(label, np.zeros((2, m)))
-        data = np.where(np.isnan(data), 0.0, data)
+        data = data if seen is None else np.where(seen, data, 0.0)
         for k, values in enumerate((data, data * data)):
             acc[k] = np.cumsum(np.vstack([acc[k][None, :], values]), axis=0)[-1]
         self.sums[label] = acc
 
-    def _add_hist(self, label: str, data: np.ndarray, m: int) -> None:
+    def _add_hist(self, label: str, data: np.ndarray, seen: np.ndarray | None, m: int) -> None:
         """Fold ``data`` (n, m) into the histogram: bin 0 counts values below the range, the
         last bin values at or above its top, the bins between the range in steps of its width
-        (NaN: not counted)."""
+        (where ``seen`` (n, m) is False: not counted)."""
         lo, hi, w = _edges(label)
         nbins = int(round((hi - lo) / w)) + 2
-        seen = ~np.isnan(data)
-        idx = np.clip(np.floor((np.where(seen, data, lo) - lo) / w).astype(np.int64) + 1, 0, nbins - 1)
-        idx[~seen] = nbins  # a bin past the last, dropped below
+        if seen is not None:
+            data = np.where(seen, data, lo)
+        idx = np.clip(np.floor((data - lo) / w).astype(np.int64) + 1, 0, nbins - 1)
+        if seen is not None:
+            idx[~seen] = nbins  # a bin past the last, dropped below
         h = self.hist.get(label, np.zeros((m, nbins), np.int64))
         for j in range(m):
             h[j] += np.bincount(idx[:, j], minlength=nbins + 1)[:nbins]
