@@ -1,12 +1,14 @@
 """Calibration targets (``data/targets.csv``, copied from the evidence with sources)
 and the simulated value of each in its own population and arm.
 
-Only the rows with ``use == "calibrate"`` are fitted; ``check`` rows are
+Each row names the analysis population its trial reported on (``analysis``:
+``rasim.cohort.analysis.ANALYSES``; empty: ``observed``, every patient at every
+visit).  Only the rows with ``use == "calibrate"`` are fitted; ``check`` rows are
 qualitative findings tested in ``tests/test_calibration.py``; ``context``
 rows are reported, not fitted.  Tolerances: DAS28 levels and
 changes 0.3, HAQ 0.15, other levels (ESR, CRP, joint counts, VAS) and between-patient
-SDs (statistic ``sd``) 15 %, responder rates 10 percentage points; each widened to twice the target's standard error where
-that is larger.  ``tools/calibrate.py`` fits ``FITTED`` and writes
+SDs (statistic ``sd``) 15 %, responder rates 10 percentage points; each widened to twice
+the target's standard error where that is larger.  ``tools/calibrate.py`` fits ``FITTED`` and writes
 ``data/calibrated.json``, which the parameter tables (``rasim.model.parameters``)
 read at import.
 """
@@ -23,7 +25,9 @@ import numpy as np
 
 from . import endpoints
 from .cohort import ARMS, CRITERIA, Arm, Cohort
+from .cohort.analysis import check_analysis
 from .cohort.arms import DMARD
+from .errors import RasimError
 from .model import parameter_vector
 from .model.balance import balanced
 from .regimen import msc
@@ -72,6 +76,13 @@ class Target:
     n: float
     use: str
     note: str
+    analysis: str = "observed"  # the analysis population reported on (``analysis.ANALYSES``)
+
+    def __post_init__(self):
+        try:
+            check_analysis(self.analysis)
+        except RasimError as e:
+            raise RasimError(f"target {self.id}: analysis: {e}") from None
 
     @property
     def is_rate(self) -> bool:
@@ -120,6 +131,7 @@ def targets(use: str | None = "calibrate", path=None) -> list[Target]:
             _float(r["n"]),
             r["use"],
             r["note"],
+            r.get("analysis") or "observed",
         )
         for r in rows
     ]
@@ -165,12 +177,19 @@ def simulate_targets(
 
 
 def _simulated(res, t: Target) -> tuple[float, float]:
-    """Mean (or median) of a level, change or percent change, or a responder rate, at t.day."""
+    """Mean (or median) of a level, change or percent change, or a responder rate, at t.day, on
+    the target's analysis population (completers: in the arm at the cohort's last day, the
+    arm's last target day)."""
     j = res.day_index(t.day)
     if t.is_rate:
-        p = float(np.mean(res.responder_masks()[t.endpoint][:, j]))
-        return p, math.sqrt(max(p * (1 - p), 1e-12) / max(int(np.sum(res.ok)), 1))
-    data = res[t.endpoint][:, j]  # a level, or its change or percent change from day 0 (rasim.endpoints)
+        hits = res.responder_masks(t.analysis)[t.endpoint][:, j]
+        p = float(np.mean(hits))
+        return p, math.sqrt(max(p * (1 - p), 1e-12) / max(hits.size, 1))
+    aset = res.analysis_set(t.analysis)
+    data = aset.values(res[t.endpoint])[:, j]  # a level, or its change or percent change from day 0
+    data = data[aset.in_arm[:, j]] if t.analysis == "nri" else data  # "nri": the observed cases
+    if len(data) < 2:
+        return math.nan, math.nan
     sd = float(np.std(data, ddof=1))
     if t.statistic == "sd":  # the between-patient SD; its standard error for a normal sample
         return sd, sd / math.sqrt(2.0 * (len(data) - 1))

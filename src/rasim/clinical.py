@@ -115,8 +115,9 @@ def eular_response(das_baseline, das_now):
     return _out(code.astype(np.int64))
 
 
-def _improved(base, now, level: float) -> np.ndarray:
-    """>= level % improvement; never from a baseline of 0 (or NaN): undefined."""
+def improved(base, now, level: float) -> np.ndarray:
+    """True where ``now`` is >= ``level`` % below ``base`` (an improvement); never from a baseline
+    of 0 (or NaN): undefined."""
     base, now = _f(base), _f(now)
     ok = base > 0
     pct = np.divide(100.0 * (base - now), base, out=np.full(np.broadcast(base, now).shape, -np.inf), where=ok)
@@ -141,7 +142,7 @@ def acr_response(baseline: Mapping, now: Mapping, level: float = 20, apr: str = 
         missing = [k for k in keys if k not in data]
         if missing:
             raise ValueError(f"{name} lacks {missing}; needs {', '.join(keys)}")
-    ok = {k: _improved(baseline[k], now[k], level) for k in keys}
+    ok = {k: improved(baseline[k], now[k], level) for k in keys}
     core = sum(ok[k].astype(int) for k in (*ACR_CORE, apr))
     return _out(ok["tjc"] & ok["sjc"] & (core >= 3))
 

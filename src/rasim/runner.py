@@ -22,7 +22,9 @@ Last, from the streaming statistics (``StreamingSummary``):
   percentiles within half a histogram bin, ``streaming.QUANTILE_ERROR``);
 * ``responders.csv``: arm, day, criterion, rate (fraction), n;
 * ``counts.csv``: per arm, patients, n (succeeded), n_failed (solver),
-  n_not_enrolled, candidates redrawn, and failures per solver status name;
+  n_not_enrolled, candidates redrawn, failures per solver status name, and the
+  patients who dropped out of or were rescued from the randomised arm and the
+  analysis rule of the arm's summaries and rates (``rasim.cohort.analysis``);
 * ``warnings.txt`` (if any); ``bands.png`` and ``responders.png``;
 
 then the manifest's status becomes ``complete``.  ``scenario.toml`` (the
@@ -51,6 +53,7 @@ from . import output, plots
 from .cohort import Arm, Cohort, CohortResult, warm_up
 from .cohort.cohort import capped_threads
 from . import endpoints
+from .cohort.analysis import RULES
 from .cohort.result import CohortSummary
 from .cohort.status import SOLVER_FAILURES, PatientStatus
 from .cohort.streaming import StreamingSummary
@@ -68,6 +71,9 @@ COUNT_COLUMNS = (
     "candidates_not_inflamed",
     "candidates_screen_failed",
     *FAILURES,
+    "dropped_out",
+    "rescued",
+    "analysis",
 )
 MEASURED = endpoints.DATASET  # DV names of dataset.csv (clinic values, with measurement error)
 COVARIATE_COLUMNS = {
@@ -249,7 +255,7 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
         with np.load(folder.state_path(i, done)) as z:
             stream = StreamingSummary.from_arrays(z)
     else:
-        stream = StreamingSummary(a.name, cohort.plan.t_out)
+        stream = StreamingSummary(a.name, cohort.plan.t_out, analysis=cohort._arm.analysis)
     for k in range(done, n_chunks):
         start = k * size
         chunk = cohort.run_chunk(start, min(start + size, scenario.patients))
@@ -269,7 +275,15 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
 def arm_cohort(scenario, a) -> Cohort:
     """The ``Cohort`` of scenario arm ``a``."""
     return Cohort(
-        Arm(a.name, scenario.population(a.population), a.regimen, a.background),
+        Arm(
+            a.name,
+            scenario.population(a.population),
+            a.regimen,
+            a.background,
+            dropout=a.dropout,
+            rescue=a.rescue,
+            analysis=a.analysis,
+        ),
         patients=scenario.patients,
         seed=scenario.seed,
         observe=scenario.observe,
@@ -415,6 +429,9 @@ def _counts(scenario, res: CohortSummary) -> dict:
         "candidates_not_inflamed": res.not_inflamed,
         "candidates_screen_failed": res.screen_failures,
         **{f: by_name.get(f, 0) for f in FAILURES},
+        "dropped_out": res.n_dropped_out,
+        "rescued": res.n_rescued,
+        "analysis": res.analysis,
     }
 
 
@@ -422,7 +439,8 @@ def _counts(scenario, res: CohortSummary) -> dict:
 
 
 def table(scenario, results: dict[str, CohortSummary], seconds: float) -> str:
-    """Per arm: patients, failures, day-0 -> last-day means and last-day rates."""
+    """Per arm: patients, failures, day-0 -> last-day means and last-day rates; for arms with
+    dropout or rescue, the patients who left and the analysis rule of those figures."""
     last = float(scenario.observe[-1])
     head = (
         f"{scenario.name}: {len(results)} arm(s) x {scenario.patients} patients, days "
@@ -443,6 +461,7 @@ def table(scenario, results: dict[str, CohortSummary], seconds: float) -> str:
         "resolved",
     )
     rows, notes = [], []
+    conducted = {a.name for a in scenario.arms if a.dropout or a.rescue or a.analysis != "observed"}
     for name, res in results.items():
         means = [res.mean(k)[[0, -1]] for k in ("DAS28_ESR", "ESR", "CRP", "HAQ")]
         rates = [res.rate(c)[-1] for c in ("EULAR_response", "DAS28_remission")] + [res.resolved_fraction()[-1]]
@@ -456,6 +475,11 @@ def table(scenario, results: dict[str, CohortSummary], seconds: float) -> str:
                 *(f"{100 * r:.0f}%" if math.isfinite(r) else "-" for r in rates),
             )
         )
+        if name in conducted:
+            notes.append(
+                f"{name}: {res.n_dropped_out} dropped out, {res.n_rescued} rescued; means and rates: "
+                f"{res.analysis}, {RULES[res.analysis]}"
+            )
         failed = {k: v for k, v in res.status_counts().items() if k in FAILURES}
         if failed:
             notes.append(f"{name}: solver failures " + ", ".join(f"{k} {v}" for k, v in failed.items()))

@@ -30,6 +30,10 @@ A scenario file (see ``docs/scenarios.md``)::
     regimen = { doses = [...] } # Regimen.to_dict() form (Regimen.from_dict reads it)
     background = { doses = [...] }  # optional: running since before day 0 ({ doses = [] }: none)
 
+    dropout = { rate = 0.1, nonresponder_factor = 3 }  # optional: withdrawal hazard (per year)
+    rescue = { start = 112 }    # optional: escape from day 112 for < 20% better TJC28 and SJC28
+    analysis = "nri"            # optional: observed (default), completers, nri, locf
+
     [[arms]]
     arm = "dmard"               # a built-in arm (rasim.cohort.ARMS); the keys above override it
 
@@ -58,6 +62,7 @@ import tomli_w
 from . import model
 from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
 from .model import PINDEX
+from .cohort.analysis import Dropout, Rescue, check_analysis
 from .regimen import MscDose, MtxDose, Regimen, after_horizon
 from .lowering import COVARIATES, background_period, check_combinable, check_covariates, parameter_vector
 
@@ -92,7 +97,9 @@ _LIMIT_WHAT = {
     "days": "days of horizon (100 years)",
     "size": "patients x arms x observation days x horizon days",
 }
-ARM_KEYS = ("name", "arm", "population", "regimen", "background")
+ARM_KEYS = ("name", "arm", "population", "regimen", "background", "dropout", "rescue", "analysis")
+DROPOUT_KEYS = ("rate", "nonresponder_factor")
+RESCUE_KEYS = ("start", "until", "improvement", "short_in")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
 _NAME_RULE = "a name of letters, digits and _ . + = - (starting with a letter or digit)"
 _DOSE_KEYS = {"msc": MscDose, "mtx": MtxDose}
@@ -114,17 +121,27 @@ _STAND_INS = {
 
 @dataclass(frozen=True)
 class ScenarioArm:
-    """One arm: a population of patients under a regimen (and a background regimen)."""
+    """One arm: a population of patients under a regimen (and a background regimen); how
+    patients leave it and the analysis rule of its summaries (``rasim.cohort.analysis``)."""
 
     name: str
     population: str
     regimen: Regimen
     background: Regimen | None = None
+    dropout: Dropout | None = None
+    rescue: Rescue | None = None
+    analysis: str = "observed"
 
     def to_dict(self) -> dict:
-        d = {"name": self.name, "population": self.population, "regimen": self.regimen.to_dict()}
+        d: dict[str, Any] = {"name": self.name, "population": self.population, "regimen": self.regimen.to_dict()}
         if self.background is not None:
             d["background"] = self.background.to_dict()
+        if self.dropout is not None:
+            d["dropout"] = dataclasses.asdict(self.dropout)
+        if self.rescue is not None:
+            d["rescue"] = {k: v for k, v in dataclasses.asdict(self.rescue).items() if v != math.inf}
+        if self.analysis != "observed":
+            d["analysis"] = self.analysis
         return d
 
 
@@ -363,7 +380,7 @@ class _Reader:
             self.fail("arms", f"expected one or more [[arms]] tables, got {_got(d['arms'])}")
         self.limit("arms", len(d["arms"]))
         self.limit("size", patients * len(d["arms"]) * len(observe) * days)
-        arms = tuple(self.arm(a, f"arms[{i}]", days) for i, a in enumerate(d["arms"]))
+        arms = tuple(self.arm(a, f"arms[{i}]", days, observe) for i, a in enumerate(d["arms"]))
         seen: dict[str, int] = {}
         for i, arm in enumerate(arms):
             if arm.name in seen:
@@ -506,7 +523,7 @@ class _Reader:
         return float(v)
 
     # -- arms ----------------------------------------------------------------
-    def arm(self, d, path: str, days: float) -> ScenarioArm:
+    def arm(self, d, path: str, days: float, observe: tuple[float, ...]) -> ScenarioArm:
         d = self.table(d, path, ARM_KEYS)
         fields_ = {}
         if "arm" in d:
@@ -523,8 +540,14 @@ class _Reader:
             fields_["background"] = self.regimen(d["background"], f"{path}.background") or None
         elif "arm" not in d and fields_["population"] in self.own:  # on the population's history
             fields_["background"] = self.own[fields_["population"]].background or None
+        if "dropout" in d:
+            fields_["dropout"] = self.conduct(Dropout, d["dropout"], f"{path}.dropout", DROPOUT_KEYS, ("rate",))
+        if "rescue" in d:
+            fields_["rescue"] = self.conduct(Rescue, d["rescue"], f"{path}.rescue", RESCUE_KEYS, ("start",))
+        if "analysis" in d:
+            fields_["analysis"] = self.analysis(d["analysis"], f"{path}.analysis")
         arm = ScenarioArm(**fields_)
-        self.check_arm(arm, path, d)
+        self.check_arm(arm, path, d, observe)
         late = after_horizon(arm.regimen, days)[0]
         if late:
             where = f"{path}.regimen" if "regimen" in d else f"{path}.arm"
@@ -539,7 +562,34 @@ class _Reader:
         if name not in arms:
             self.fail(path, unknown_name("built-in arm", name, arms) + f" Built-in arms: {', '.join(arms)}.")
         a = arms[name]
-        return {"name": a.name, "population": a.population, "regimen": a.regimen, "background": a.background or None}
+        return {
+            "name": a.name,
+            "population": a.population,
+            "regimen": a.regimen,
+            "background": a.background or None,
+            "dropout": a.dropout,
+            "rescue": a.rescue,
+            "analysis": a.analysis,
+        }
+
+    def conduct(self, kind, v, path: str, keys: tuple[str, ...], required: tuple[str, ...]):
+        """A ``Dropout`` or ``Rescue`` from its table (numbers; ``short_in`` a string)."""
+        d = self.table(v, path, keys, required)
+        kw = {
+            k: self.string(x, _join(path, k)) if k == "short_in" else self.real(x, _join(path, k)) for k, x in d.items()
+        }
+        try:
+            return kind(**kw)
+        except RasimError as e:
+            self.fail(_at(path, str(e), d), str(e))
+
+    def analysis(self, v, path: str) -> str:
+        """An analysis rule (``rasim.cohort.analysis.ANALYSES``)."""
+        rule = self.string(v, path)
+        try:
+            return check_analysis(rule)
+        except RasimError as e:
+            self.fail(path, str(e))
 
     def population(self, v, path: str) -> str:
         pops = [*self.own, *catalog()[1]]
@@ -582,8 +632,9 @@ class _Reader:
                 where += f"[{bad[0]}]" if len(bad) == 1 else ""
             self.fail(where, error)
 
-    def check_arm(self, arm: ScenarioArm, path: str, d: Mapping) -> None:
-        """The regimen/background checks simulate makes, blamed on the key that set them."""
+    def check_arm(self, arm: ScenarioArm, path: str, d: Mapping, observe: tuple[float, ...]) -> None:
+        """The regimen/background checks simulate makes and the rescue's visits (some day of
+        ``observe`` in its window), blamed on the key that set them."""
 
         def blame(*keys):  # the first of `keys` the arm table sets, else its built-in `arm`
             return next((f"{path}.{k}" for k in keys if k in d), f"{path}.arm")
@@ -596,10 +647,15 @@ class _Reader:
             if arm.background:
                 check_combinable(arm.regimen, arm.background)
 
+        def visits() -> None:
+            if arm.rescue:
+                arm.rescue.check_visits(observe)
+
         checks = [
             (lambda: parameter_vector(arm.regimen, None, None), blame("regimen")),
             (period, blame("background")),
             (combinable, blame("background", "regimen")),
+            (visits, blame("rescue")),
         ]
         for check, where in checks:
             try:

@@ -3,12 +3,14 @@
 ``Cohort(arm, patients, seed).run()`` gives a ``CohortResult`` (``keep="summary"``:
 a ``StreamingSummary``; both are ``CohortSummary`` s, patients' outcomes are
 ``PatientStatus`` codes); populations
-and arms are in ``arms``, between-patient variability in ``variability``,
+and arms are in ``arms``, dropout, rescue and analysis rules in ``analysis``,
+between-patient variability in ``variability``,
 clinic measurement in ``measurement``, the compiled kernels in ``kernel``.
 Running a scenario and writing its files is the application layer's:
 ``rasim.runner.run_scenario``.
 """
 
+from .analysis import ANALYSES, Dropout, Rescue
 from .arms import ARMS, POPULATIONS, Arm, Entry, Population, arm, population
 from .cohort import DEFAULT_DAYS, NOT_ENROLLED, NOT_SETTLED, Chunk, Cohort, CohortPlan, CohortProblem, warm_up
 from .result import CRITERIA, ENDPOINTS, ArmSummary, CohortResult, CohortSummary, trial_replicates
@@ -20,6 +22,9 @@ __all__ = [
     "POPULATIONS",
     "Arm",
     "Entry",
+    "Dropout",
+    "Rescue",
+    "ANALYSES",
     "Population",
     "arm",
     "population",

@@ -14,24 +14,12 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..errors import RasimError, unknown_name
+from ..errors import RasimError, check_number, unknown_name
 from ..regimen import Regimen, msc, mtx
+from .analysis import Dropout, Rescue, check_analysis
 
 ACUTE_PHASE = ("either", "esr", "crp", "both")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
-
-
-def _real(what: str, v, low: float = -math.inf, high: float = math.inf, inf_ok: bool = False) -> float:
-    ok = (
-        not isinstance(v, bool)
-        and isinstance(v, (int, float))
-        and (math.isfinite(v) or inf_ok)
-        and not math.isnan(v)
-        and low <= v <= high
-    )
-    if not ok:
-        raise RasimError(f"{what} must be a number in [{low:g}, {high:g}], got {v!r}")
-    return float(v)
 
 
 @dataclass(frozen=True)
@@ -52,16 +40,16 @@ class Entry:
     acute_phase: str = "either"
 
     def __post_init__(self):
-        _real("entry das28_min", self.das28_min, 0.0, 10.0)
-        _real("entry das28_max", self.das28_max, 0.0, math.inf, inf_ok=True)
+        check_number("entry das28_min", self.das28_min, 0.0, 10.0)
+        check_number("entry das28_max", self.das28_max, 0.0, math.inf, inf_ok=True)
         if self.das28_max <= self.das28_min:
             raise RasimError(f"entry das28_max ({self.das28_max:g}) must be above das28_min ({self.das28_min:g})")
         for name in ("tjc_min", "sjc_min"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 28:
                 raise RasimError(f"entry {name} must be a whole number of joints in 0..28, got {v!r}")
-        _real("entry esr_min (mm/h)", self.esr_min, 0.0, 200.0)
-        _real("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0)
+        check_number("entry esr_min (mm/h)", self.esr_min, 0.0, 200.0)
+        check_number("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0)
         if self.acute_phase not in ACUTE_PHASE:
             raise RasimError(
                 unknown_name("acute_phase", str(self.acute_phase), ACUTE_PHASE) + f" Valid: {', '.join(ACUTE_PHASE)}."
@@ -95,7 +83,9 @@ class Population:
         if not isinstance(self.age, (tuple, list)) or len(self.age) != 4:
             raise RasimError(f"population age must be (mean, sd, min, max) years, got {self.age!r}")
         mean, sd, lo, hi = (
-            _real(f"age {k} (years)", v, 18.0, 90.0) if k != "sd" else _real("age sd (years)", v, 0.0, 50.0)
+            check_number(f"age {k} (years)", v, 18.0, 90.0)
+            if k != "sd"
+            else check_number("age sd (years)", v, 0.0, 50.0)
             for k, v in zip(("mean", "sd", "min", "max"), self.age)
         )
         if not lo <= mean <= hi or lo >= hi:
@@ -110,10 +100,13 @@ class Population:
             object.__setattr__(
                 self,
                 name,
-                (_real(f"{name} median ({unit})", v[0], lo_m, hi_m), _real(f"{name} sd_log", v[1], 0.0, 2.0)),
+                (
+                    check_number(f"{name} median ({unit})", v[0], lo_m, hi_m),
+                    check_number(f"{name} sd_log", v[1], 0.0, 2.0),
+                ),
             )
-        _real("female (fraction)", self.female, 0.0, 1.0)
-        _real("seropositive (fraction)", self.seropositive, 0.0, 1.0)
+        check_number("female (fraction)", self.female, 0.0, 1.0)
+        check_number("seropositive (fraction)", self.seropositive, 0.0, 1.0)
         if not isinstance(self.entry, Entry):
             raise RasimError(f"population entry must be an Entry, got {self.entry!r}")
         if self.background is not None and not isinstance(self.background, Regimen):
@@ -124,13 +117,24 @@ class Population:
 class Arm:
     """A regimen given to a population from day 0, on an optional background
     regimen running since long before day 0 (e.g. MTX 15 mg weekly).
-    ``population``: a built-in name (``POPULATIONS``) or a ``Population``."""
+    ``population``: a built-in name (``POPULATIONS``) or a ``Population``;
+    ``dropout``, ``rescue``: how patients leave the randomised arm, and ``analysis``
+    the rule its summaries use by default (``rasim.cohort.analysis``)."""
 
     name: str
     population: str | Population
     regimen: Regimen = field(default_factory=Regimen)
     background: Regimen | None = None
     description: str = ""
+    dropout: Dropout | None = None
+    rescue: Rescue | None = None
+    analysis: str = "observed"
+
+    def __post_init__(self):
+        for key, kind in (("dropout", Dropout), ("rescue", Rescue)):
+            if getattr(self, key) is not None and not isinstance(getattr(self, key), kind):
+                raise RasimError(f"arm {key} must be a {kind.__name__} or None, got {getattr(self, key)!r}")
+        check_analysis(self.analysis)
 
     @property
     def pop(self) -> Population:

@@ -14,7 +14,9 @@ One patient's life in the cohort:
 2. the enrolled patient runs in (background doses for ``day0.REPLAY.runin_days``) and
    through the arm's regimen to the last observation day (``kernel.trial``);
 3. the clinic measures at each observation day with the patient's own
-   visit noise (``measurement.measure``).
+   visit noise (``measurement.measure``);
+4. if the arm has dropout or rescue, the visits decide when the patient leaves the
+   randomised arm (``analysis.exits``; the simulation itself does not change).
 
 A chunk (arm, seed, patient index range) is an independent unit: every
 random number a patient uses comes from streams keyed on (seed, population,
@@ -40,10 +42,10 @@ from ..integrate import KERNELS
 from ..model.parameters import REFERENCE_STATES
 from .. import lowering
 from ..solver import SolverOptions
-from . import measurement, variability
+from . import analysis, measurement, variability
 from .arms import Arm, Population, arm as builtin_arm
 from .kernel import make_trial
-from .result import NOT_ENROLLED  # cohort status: no candidate qualified within MAX_CANDIDATES
+from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
 
 DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
@@ -52,7 +54,8 @@ _KERNELS = {name: make_trial(solve) for name, solve in KERNELS.items()}
 
 
 def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
-    """The random stream ``stream`` (0 candidates; 1, 2 visits: ``measurement.visit_noise``) of one patient."""
+    """The random stream ``stream`` (0 candidates; 1, 2 visits: ``measurement.visit_noise``;
+    3 dropout: ``analysis.STREAM``) of one patient."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, stream))))
 
 
@@ -70,6 +73,8 @@ class Chunk:
     not_inflamed: int  # candidates redrawn for having no active disease state
     screen_failures: int  # candidates that failed the entry criteria
     steps: np.ndarray  # (k,) accepted solver steps of the trial
+    exit_visit: np.ndarray  # (k,) the last visit in the randomised arm (an index of the days)
+    exit_reason: np.ndarray  # (k,) analysis.EXITS code: completed, dropped out, rescued
     states: np.ndarray | None = None  # (k, m, n_states) if dense
 
 
@@ -146,7 +151,7 @@ class Cohort:
         t_compile = warm_up(self.solver)
         t0 = time.perf_counter()
         chunks = []
-        stream = StreamingSummary(self._arm.name, self.plan.t_out)
+        stream = StreamingSummary(self._arm.name, self.plan.t_out, analysis=self._arm.analysis)
         with capped_threads(threads):
             for start in range(0, self.patients, self.chunk_size):
                 chunk = self.run_chunk(start, min(start + self.chunk_size, self.patients))
@@ -174,6 +179,7 @@ class Cohort:
         status[~enrolled] = NOT_ENROLLED
         y[~enrolled] = np.nan
         values, expected_das, resolved = _observe(self, P, y, idx, flare)
+        exit_visit, exit_reason = _exits(self, values, status == 0, idx)
         return Chunk(
             start,
             stop,
@@ -185,6 +191,8 @@ class Cohort:
             counts[0],
             counts[1],
             steps,
+            exit_visit,
+            exit_reason,
             y if self.dense else None,
         )
 
@@ -253,6 +261,8 @@ def make_plan(c: Cohort) -> CohortPlan:
     days = lowering.horizon(max(observe) if observe else 0.0)
     t_out = lowering.observation_days(observe, days)
     t_out = t_out if t_out[0] == 0.0 else np.concatenate([[0.0], t_out])  # day 0: the baseline visit
+    if arm.rescue is not None:
+        arm.rescue.check_visits(t_out.tolist())
     pg_dose = lowering.background_dose(screened_on)
     t0 = -day0.REPLAY.runin_days if pg_dose else 0.0
     options = SolverOptions(method=c.solver, rtol=c.rtol)
@@ -366,6 +376,21 @@ def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_scr
     values.update({name: expected[name] for name in BIOMARKERS})
     resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]
     return values, expected["DAS28_ESR"], resolved
+
+
+def _exits(c: Cohort, values: dict[str, np.ndarray], ok: np.ndarray, idx: np.ndarray):
+    """(last visit in the arm, exit reason) of patients ``idx`` (``analysis.exits``; the failed
+    and the never enrolled complete); the dropout draws are made only if the arm has dropout."""
+    arm, t = c._arm, c.plan.t_out
+    if arm.dropout is None and arm.rescue is None:
+        return np.full(len(idx), len(t) - 1, dtype=np.int64), np.full(len(idx), analysis.COMPLETED, dtype=np.int8)
+    e = None
+    if arm.dropout is not None:
+        e = np.array([patient_rng(c.seed, c.plan.pop_key, int(i), analysis.STREAM).standard_exponential() for i in idx])
+    acr20 = responder_masks(values)["ACR20"]
+    last, reason = analysis.exits(t, values["TJC28"], values["SJC28"], acr20, e, arm.dropout, arm.rescue)
+    last[~ok], reason[~ok] = len(t) - 1, analysis.COMPLETED
+    return last, reason
 
 
 # ---- compile and threads ---------------------------------------------------------------------

@@ -8,6 +8,8 @@ both per-patient results (``CohortResult``) and summary-only runs
 tables, figures and ``rasim.runner.write_results`` use; ``keeps_patients`` tells
 them apart.  Output names are ``rasim.endpoints``'; ``res[name]`` also takes a
 change from day 0 (``DAS28_ESR_change``, ``CRP_pct_change``).
+Summaries, rates and ``analysed`` values take an analysis rule (``analysis``:
+observed, completers, nri, locf; ``rasim.cohort.analysis``), by default the arm's.
 Responder criteria compare each visit with the day-0 (baseline) visit:
 EULAR response, DAS28 remission (< 2.6) and low activity (<= 3.2) on
 DAS28-ESR; ACR20/50/70 on the 28-joint counts, pain, patient and physician
@@ -23,6 +25,7 @@ import numpy as np
 
 from .. import clinical, endpoints
 from ..errors import OutputError, unknown_name
+from .analysis import DROPPED_OUT, RESCUED, AnalysisSet, analysis_set
 from .status import PatientStatus, status_counts, status_name  # noqa: F401  (status_name: re-exported)
 
 ENDPOINTS = endpoints.SUMMARY  # summarised (levels and changes from day 0)
@@ -50,6 +53,7 @@ class CohortSummary(Protocol):
     not_inflamed: int  # candidates redrawn for having no active disease state
     screen_failures: int  # candidates that failed the entry criteria
     timing: dict  # seconds (compile_s, run_s) when run by ``Cohort.run``
+    analysis: str  # the rule summaries and rates use (``analysis.ANALYSES``)
 
     @property
     def keeps_patients(self) -> bool: ...  # per-patient values kept (patients/, dataset.csv, trajectories)
@@ -59,6 +63,10 @@ class CohortSummary(Protocol):
     def n_failed(self) -> int: ...  # enrolled patients whose solve failed
     @property
     def n_not_enrolled(self) -> int: ...  # patients with no qualifying candidate
+    @property
+    def n_dropped_out(self) -> int: ...  # successful patients who dropped out of the arm
+    @property
+    def n_rescued(self) -> int: ...  # successful patients rescued (escaped) from the arm
     def status_counts(self) -> dict[str, int]: ...
     def summary(self) -> list[dict]: ...
     def responders(self) -> list[dict]: ...
@@ -91,6 +99,9 @@ class CohortResult:
     timing: dict[str, float]
     states: np.ndarray | None = None  # (n, m, n_states) with Cohort(dense=True)
     first_id: int = 1  # the dataset.csv ID of patient 0 (arm index * patients + 1 in a scenario)
+    exit_visit: np.ndarray | None = None  # (n,) last visit in the randomised arm (None: the last day)
+    exit_reason: np.ndarray | None = None  # (n,) analysis.EXITS code (None: every patient completed)
+    analysis: str = "observed"  # the default rule of summaries and rates (the arm's)
 
     @classmethod
     def from_chunks(cls, cohort, chunks, timing) -> "CohortResult":
@@ -116,6 +127,9 @@ class CohortResult:
             cat(lambda ch: ch.steps),
             timing,
             dense,
+            exit_visit=cat(lambda ch: ch.exit_visit),
+            exit_reason=cat(lambda ch: ch.exit_reason),
+            analysis=cohort.arm.analysis,
         )
 
     # ---- bookkeeping
@@ -145,6 +159,30 @@ class CohortResult:
         """Patients per status name."""
         return status_counts(self.status)
 
+    @property
+    def n_dropped_out(self) -> int:
+        """Successful patients who dropped out of the randomised arm."""
+        return self._exits(DROPPED_OUT)
+
+    @property
+    def n_rescued(self) -> int:
+        """Successful patients rescued (escaped) from the randomised arm."""
+        return self._exits(RESCUED)
+
+    def _exits(self, code: int) -> int:
+        return 0 if self.exit_reason is None else int(np.sum(self.exit_reason[self.ok] == code))
+
+    def analysis_set(self, analysis: str | None = None) -> AnalysisSet:
+        """The successful patients as rule ``analysis`` analyses them (None: ``self.analysis``)."""
+        m = len(self.days)
+        last = np.full(self.n, m - 1) if self.exit_visit is None else self.exit_visit[self.ok]
+        return analysis_set(self.analysis if analysis is None else analysis, last, m)
+
+    def analysed(self, name: str, analysis: str | None = None) -> np.ndarray:
+        """Values of ``name`` (as ``res[name]``) under rule ``analysis`` (None: ``self.analysis``):
+        (patients analysed, m), NaN where a patient's value does not count ("nri": out of the arm)."""
+        return self.analysis_set(analysis).values(self[name])
+
     def __getitem__(self, name: str) -> np.ndarray:
         """Values of ``name`` (n, m) for the successful patients; ``<name>_change`` and
         ``<name>_pct_change`` from day 0 too.  An unknown name raises ``OutputError``."""
@@ -163,29 +201,15 @@ class CohortResult:
         return int(hits[0])
 
     # ---- responders
-    def responder_masks(self) -> dict[str, np.ndarray]:
-        """(n_ok, m) booleans per criterion, against the day-0 visit."""
-        v = {k: self[k] for k in self.values}
-        das, base = v["DAS28_ESR"], v["DAS28_ESR"][:, :1]
-        eular = clinical.eular_response(base, das)
-        out = {
-            "EULAR_good": eular == clinical.EULAR_GOOD,
-            "EULAR_moderate": eular == clinical.EULAR_MODERATE,
-            "EULAR_none": eular == clinical.EULAR_NONE,
-        }
-        out["EULAR_response"] = out["EULAR_good"] | out["EULAR_moderate"]
-        baseline = {k: v[name][:, :1] for k, name in _ACR_KEYS.items()}
-        now = {k: v[name] for k, name in _ACR_KEYS.items()}
-        for level in (20, 50, 70):
-            out[f"ACR{level}"] = clinical.acr_response(baseline, now, level, apr="crp")
-        out["DAS28_remission"] = clinical.in_remission(das)
-        out["DAS28_LDA"] = clinical.low_activity(das)
-        return out
+    def responder_masks(self, analysis: str | None = None) -> dict[str, np.ndarray]:
+        """(patients analysed, m) booleans per criterion, against the day-0 visit, under rule
+        ``analysis`` (None: ``self.analysis``; "observed": every successful patient)."""
+        return self.analysis_set(analysis).masks(responder_masks({k: self[k] for k in self.values}))
 
-    def responders(self) -> list[dict]:
-        """Rows arm, day, criterion, rate, n."""
-        masks = self.responder_masks()
-        n = int(np.sum(self.ok))
+    def responders(self, analysis: str | None = None) -> list[dict]:
+        """Rows arm, day, criterion, rate, n (patients analysed) under rule ``analysis``."""
+        masks = self.responder_masks(analysis)
+        n = masks[CRITERIA[0]].shape[0]
         return [
             {
                 "arm": self.arm,
@@ -199,20 +223,19 @@ class CohortResult:
         ]
 
     # ---- summaries
-    def summary(self, names=ENDPOINTS) -> list[dict]:
-        """Rows arm, day, endpoint, mean, sd, p05, p25, p50, p75, p95, n (levels and *_change)."""
+    def summary(self, names=ENDPOINTS, analysis: str | None = None) -> list[dict]:
+        """Rows arm, day, endpoint, mean, sd, p05, p25, p50, p75, p95, n (levels and *_change)
+        under rule ``analysis`` (None: ``self.analysis``; n: the patients counted that day)."""
+        aset = self.analysis_set(analysis)
         rows = []
         for name in names:
             x = self[name]
             for suffix in ("", endpoints.CHANGE):
-                rows.extend(self._describe(name + suffix, endpoints.derive(x, suffix)))
+                rows.extend(self._describe(name + suffix, aset.values(endpoints.derive(x, suffix)), aset.seen))
         return rows
 
-    def _describe(self, label: str, data: np.ndarray) -> list[dict]:
-        n = data.shape[0]
-        mean = data.mean(axis=0) if n else np.full(len(self.days), np.nan)
-        sd = data.std(axis=0, ddof=1) if n > 1 else np.full(len(self.days), np.nan)
-        q = np.percentile(data, PERCENTILES, axis=0) if n else np.full((5, len(self.days)), np.nan)
+    def _describe(self, label: str, data: np.ndarray, seen: np.ndarray | None) -> list[dict]:
+        mean, sd, q, n = _stats(data, seen)
         return [
             {
                 "arm": self.arm,
@@ -221,36 +244,38 @@ class CohortResult:
                 "mean": float(mean[j]),
                 "sd": float(sd[j]),
                 **{f"p{p:02d}": float(q[k, j]) for k, p in enumerate(PERCENTILES)},
-                "n": n,
+                "n": int(n[j]),
             }
             for j, d in enumerate(self.days)
         ]
 
     def resolved_fraction(self) -> np.ndarray:
-        """(m,) fraction of patients whose state is past the saddle toward remission."""
+        """(m,) fraction of the successful patients whose state is past the saddle toward
+        remission (the model's state: every successful patient, whatever the analysis rule)."""
         return self.resolved[self.ok].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
 
-    def mean(self, name: str) -> np.ndarray:
-        """(m,) mean of ``name`` over the successful patients."""
-        return self[name].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
+    def mean(self, name: str, analysis: str | None = None) -> np.ndarray:
+        """(m,) mean of ``name`` over the patients analysed (rule ``analysis``, None: ``self.analysis``)."""
+        aset = self.analysis_set(analysis)
+        return _stats(aset.values(self[name]), aset.seen)[0]
 
-    def percentiles(self, name: str) -> np.ndarray:
-        """(len(PERCENTILES), m) percentiles of ``name`` over the successful patients."""
-        return (
-            np.percentile(self[name], PERCENTILES, axis=0)
-            if self.n
-            else np.full((len(PERCENTILES), len(self.days)), np.nan)
-        )
+    def percentiles(self, name: str, analysis: str | None = None) -> np.ndarray:
+        """(len(PERCENTILES), m) percentiles of ``name`` over the patients analysed (rule ``analysis``)."""
+        aset = self.analysis_set(analysis)
+        return _stats(aset.values(self[name]), aset.seen)[2]
 
-    def rate(self, criterion: str) -> np.ndarray:
-        """(m,) fraction of successful patients meeting ``criterion``."""
+    def rate(self, criterion: str, analysis: str | None = None) -> np.ndarray:
+        """(m,) fraction of the patients analysed meeting ``criterion`` (rule ``analysis``)."""
         endpoints.output(criterion, CRITERIA, "responder criterion")
-        return self.responder_masks()[criterion].mean(axis=0) if self.n else np.full(len(self.days), np.nan)
+        mask = self.responder_masks(analysis)[criterion]
+        return mask.mean(axis=0) if mask.shape[0] else np.full(len(self.days), np.nan)
 
-    def histogram(self, name: str, day: float, edges: np.ndarray) -> np.ndarray:
-        """Patients per bin of ``edges`` of ``name`` (or ``<name>_change``) at ``day``
-        (values beyond the edges counted in the end bins)."""
-        v = self[name][:, self.day_index(day)]
+    def histogram(self, name: str, day: float, edges: np.ndarray, analysis: str | None = None) -> np.ndarray:
+        """Patients analysed (rule ``analysis``) per bin of ``edges`` of ``name`` (or
+        ``<name>_change``) at ``day`` (values beyond the edges counted in the end bins)."""
+        aset, j = self.analysis_set(analysis), self.day_index(day)
+        v = aset.values(self[name])[:, j]
+        v = v if aset.seen is None else v[aset.seen[:, j]]
         return np.histogram(np.clip(v, edges[0], edges[-1]), edges)[0]
 
     @property
@@ -318,6 +343,40 @@ class CohortResult:
                 "value": self.states.reshape(-1),
             }
         )
+
+
+def responder_masks(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """(n, m) booleans per criterion of ``CRITERIA`` from measured ``values`` (n, m; day 0
+    first), each visit against the day-0 visit."""
+    das, base = values["DAS28_ESR"], values["DAS28_ESR"][:, :1]
+    eular = clinical.eular_response(base, das)
+    out = {
+        "EULAR_good": eular == clinical.EULAR_GOOD,
+        "EULAR_moderate": eular == clinical.EULAR_MODERATE,
+        "EULAR_none": eular == clinical.EULAR_NONE,
+    }
+    out["EULAR_response"] = out["EULAR_good"] | out["EULAR_moderate"]
+    baseline = {k: values[name][:, :1] for k, name in _ACR_KEYS.items()}
+    now = {k: values[name] for k, name in _ACR_KEYS.items()}
+    for level in (20, 50, 70):
+        out[f"ACR{level}"] = clinical.acr_response(baseline, now, level, apr="crp")
+    out["DAS28_remission"] = clinical.in_remission(das)
+    out["DAS28_LDA"] = clinical.low_activity(das)
+    return out
+
+
+def _stats(data: np.ndarray, seen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, sd, percentiles (len(PERCENTILES), m), n) per column of ``data`` (n, m) over the
+    patients ``seen`` (n, m) counts that day (None: all); NaN statistics where too few."""
+    if seen is not None and not seen.all():
+        parts = [_stats(data[seen[:, j], j : j + 1]) for j in range(data.shape[1])]
+        mean, sd, q, n = (np.concatenate(p, axis=-1) for p in zip(*parts))
+        return mean, sd, q, n
+    n, m = data.shape
+    mean = data.mean(axis=0) if n else np.full(m, np.nan)
+    sd = data.std(axis=0, ddof=1) if n > 1 else np.full(m, np.nan)
+    q = np.percentile(data, PERCENTILES, axis=0) if n else np.full((len(PERCENTILES), m), np.nan)
+    return mean, sd, q, np.full(m, n)
 
 
 def summary_frame(res: CohortSummary, kind: str):

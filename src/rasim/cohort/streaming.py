@@ -12,7 +12,10 @@ Each chunk is folded into running statistics and dropped:
   an underflow and an overflow bin (``outside``); a percentile that falls there
   is reported as the range's edge, with a warning that it lies beyond it;
 * responder counts per criterion and day, the resolved count, and patients
-  per status (``n_failed`` solver failures apart from ``n_not_enrolled``).
+  per status (``n_failed`` solver failures apart from ``n_not_enrolled``);
+* under the arm's analysis rule (``analysis``; ``rasim.cohort.analysis``): the patients
+  analysed (``n_analysed``, the denominator of rates) and, per day, those whose levels
+  and changes count (``counted``), and the patients who dropped out or were rescued.
 
 ``to_arrays``/``from_arrays`` save and restore the exact state, so a run
 resumed after an interruption gives the same numbers bit for bit.
@@ -70,6 +73,11 @@ class StreamingSummary:
     not_inflamed: int = 0  # candidates redrawn for having no active disease state
     screen_failures: int = 0  # candidates that failed the entry criteria
     timing: dict = field(default_factory=dict)
+    analysis: str = "observed"  # the rule of the statistics (``analysis.ANALYSES``)
+    n_analysed: int = 0  # patients analysed: the denominator of response rates
+    counted: np.ndarray | None = None  # (m,) patients whose levels and changes count per day
+    n_dropped_out: int = 0  # successful patients who dropped out of the randomised arm
+    n_rescued: int = 0  # successful patients rescued from it
     _quantiles_of: dict = field(default_factory=dict, repr=False)  # name -> (5, m) once finished
 
     keeps_patients = False  # no per-patient values (``CohortSummary``)
@@ -91,7 +99,12 @@ class StreamingSummary:
     def add(self, part: CohortResult) -> None:
         """Fold in the per-patient results of one chunk (patients in order)."""
         ok = part.ok
+        aset = part.analysis_set(self.analysis)
         self.n += int(np.sum(ok))
+        self.n_analysed += aset.size
+        self.counted = aset.counted() + (0 if self.counted is None else self.counted)
+        self.n_dropped_out += part.n_dropped_out
+        self.n_rescued += part.n_rescued
         for code, k in zip(*np.unique(part.status, return_counts=True)):
             self.status[int(code)] = self.status.get(int(code), 0) + int(k)
         self.not_inflamed += part.not_inflamed
@@ -100,29 +113,37 @@ class StreamingSummary:
         for name in ENDPOINTS:
             x = part.values[name][ok]
             for label, data in ((name, x), (endpoints.derived(name), endpoints.derive(x, endpoints.CHANGE))):
-                self._add_moments(label, data, m)
-                self._add_hist(label, data, m)
-        masks = part.responder_masks()
+                analysed = aset.values(data)
+                self._add_moments(label, analysed, aset.seen, m)
+                self._add_hist(label, analysed, aset.seen, m)
+        masks = part.responder_masks(self.analysis)
         for c in CRITERIA:
             self.responder_counts[c] = self.responder_counts.get(c, np.zeros(m, np.int64)) + masks[c].sum(axis=0)
         r = part.resolved[ok].sum(axis=0)
         self.resolved = r if self.resolved is None else self.resolved + r
 
-    def _add_moments(self, label: str, data: np.ndarray, m: int) -> None:
+    def _add_moments(self, label: str, data: np.ndarray, seen: np.ndarray | None, m: int) -> None:
+        """Fold ``data`` (n, m) into the sums (where ``seen`` (n, m) is False: not counted, adds 0)."""
         acc = self.sums.get(label, np.zeros((2, m)))
+        data = data if seen is None else np.where(seen, data, 0.0)
         for k, values in enumerate((data, data * data)):
             acc[k] = np.cumsum(np.vstack([acc[k][None, :], values]), axis=0)[-1]
         self.sums[label] = acc
 
-    def _add_hist(self, label: str, data: np.ndarray, m: int) -> None:
+    def _add_hist(self, label: str, data: np.ndarray, seen: np.ndarray | None, m: int) -> None:
         """Fold ``data`` (n, m) into the histogram: bin 0 counts values below the range, the
-        last bin values at or above its top, the bins between the range in steps of its width."""
+        last bin values at or above its top, the bins between the range in steps of its width
+        (where ``seen`` (n, m) is False: not counted)."""
         lo, hi, w = _edges(label)
         nbins = int(round((hi - lo) / w)) + 2
+        if seen is not None:
+            data = np.where(seen, data, lo)
         idx = np.clip(np.floor((data - lo) / w).astype(np.int64) + 1, 0, nbins - 1)
+        if seen is not None:
+            idx[~seen] = nbins  # a bin past the last, dropped below
         h = self.hist.get(label, np.zeros((m, nbins), np.int64))
         for j in range(m):
-            h[j] += np.bincount(idx[:, j], minlength=nbins)
+            h[j] += np.bincount(idx[:, j], minlength=nbins + 1)[:nbins]
         self.hist[label] = h
 
     def finish(self) -> None:
@@ -134,10 +155,9 @@ class StreamingSummary:
     def summary(self) -> list[dict]:
         """Rows arm, day, endpoint, mean, sd, p05..p95, n (as ``CohortResult.summary``)."""
         rows = []
-        for label, (s, s2) in self.sums.items():
-            n = self.n
-            mean = s / n if n else np.full_like(s, np.nan)
-            var = (s2 - n * mean * mean) / (n - 1) if n > 1 else np.full_like(s, np.nan)
+        n = self._per_day()
+        for label in self.sums:
+            mean, var = self._moments(label)
             q = self.percentiles(label)
             rows += [
                 {
@@ -147,16 +167,28 @@ class StreamingSummary:
                     "mean": float(mean[j]),
                     "sd": float(np.sqrt(max(var[j], 0.0))),
                     **{f"p{p:02d}": float(q[k, j]) for k, p in enumerate(PERCENTILES)},
-                    "n": n,
+                    "n": int(n[j]),
                 }
                 for j, d in enumerate(self.days)
             ]
         return rows
 
+    def _per_day(self) -> np.ndarray:
+        """(m,) patients whose levels and changes count per day."""
+        return np.zeros(len(self.days), np.int64) if self.counted is None else self.counted
+
+    def _moments(self, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, variance) per day of ``label`` (NaN where too few patients count)."""
+        s, s2 = self.sums[label]
+        n = self._per_day()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = np.where(n > 0, s / n, np.nan)
+            return mean, np.where(n > 1, (s2 - n * mean * mean) / (n - 1), np.nan)
+
     def mean(self, name: str) -> np.ndarray:
         """(m,) mean of endpoint ``name`` (or ``<name>_change``)."""
         self._check(name, self.sums)
-        return self.sums[name][0] / self.n if self.n else np.full(len(self.days), np.nan)
+        return self._moments(name)[0]
 
     def percentiles(self, name: str) -> np.ndarray:
         """(len(PERCENTILES), m): each the centre of the histogram bin where the count crosses it
@@ -166,13 +198,15 @@ class StreamingSummary:
         self._check(name, self.hist)
         lo, hi, w = _edges(name)
         out = np.full((len(PERCENTILES), len(self.days)), np.nan)
-        if self.n:
+        n = self._per_day()
+        if np.any(n):
             cum = np.cumsum(self.hist[name], axis=1)
             last = cum.shape[1] - 1
             for k, p in enumerate(PERCENTILES):
-                first = np.argmax(cum >= p / 100.0 * self.n, axis=1)
-                out[k] = np.where(first == 0, lo, np.where(first == last, hi, lo + (first - 0.5) * w))
-                beyond = (first == 0) | (first == last)
+                first = np.argmax(cum >= p / 100.0 * n[:, None], axis=1)
+                at = np.where(first == 0, lo, np.where(first == last, hi, lo + (first - 0.5) * w))
+                out[k] = np.where(n > 0, at, np.nan)
+                beyond = ((first == 0) | (first == last)) & (n > 0)
                 if np.any(beyond):
                     warnings.warn(
                         f"{self.arm}: the {p}th percentile of {name} on day(s) "
@@ -190,19 +224,21 @@ class StreamingSummary:
         return np.stack([h[:, 0], h[:, -1]])
 
     def rate(self, criterion: str) -> np.ndarray:
-        """(m,) fraction of successful patients meeting ``criterion``."""
+        """(m,) fraction of the patients analysed meeting ``criterion``."""
         endpoints.output(criterion, CRITERIA, "responder criterion")
-        return self.responder_counts[criterion] / self.n if self.n else np.full(len(self.days), np.nan)
+        n = self.n_analysed
+        return self.responder_counts[criterion] / n if n else np.full(len(self.days), np.nan)
 
     def responders(self) -> list[dict]:
-        """Rows arm, day, criterion, rate, n."""
+        """Rows arm, day, criterion, rate, n (patients analysed)."""
+        n = self.n_analysed
         return [
             {
                 "arm": self.arm,
                 "day": float(d),
                 "criterion": c,
-                "rate": float(self.responder_counts[c][j] / self.n) if self.n else np.nan,
-                "n": self.n,
+                "rate": float(self.responder_counts[c][j] / n) if n else np.nan,
+                "n": n,
             }
             for j, d in enumerate(self.days)
             for c in CRITERIA
@@ -267,7 +303,11 @@ class StreamingSummary:
             "n": np.array(self.n),
             "status": np.array(sorted(self.status.items()), dtype=np.int64).reshape(-1, 2),
             "candidates": np.array([self.not_inflamed, self.screen_failures]),
+            "analysis": np.array(self.analysis),
+            "analysed": np.array([self.n_analysed, self.n_dropped_out, self.n_rescued]),
         }
+        if self.counted is not None:
+            out["counted"] = self.counted
         for prefix, d in (
             ("sums", self.sums),
             ("hist", self.hist),
@@ -287,6 +327,7 @@ class StreamingSummary:
             for p in ("sums", "hist", "responders", "quantiles")
         }
         not_inflamed, screen_failures = (int(k) for k in a["candidates"])
+        n_analysed, n_dropped_out, n_rescued = (int(k) for k in a["analysed"])
         return cls(
             str(a["arm"]),
             a["days"],
@@ -298,5 +339,10 @@ class StreamingSummary:
             a["resolved"] if "resolved" in a else None,
             not_inflamed,
             screen_failures,
+            analysis=str(a["analysis"]),
+            n_analysed=n_analysed,
+            counted=a["counted"] if "counted" in a else None,
+            n_dropped_out=n_dropped_out,
+            n_rescued=n_rescued,
             _quantiles_of=group["quantiles"],
         )
