@@ -42,6 +42,7 @@ ARMS_OF_TRIALS: dict[str, Arm] = {
     "cx611_2": _cx611(2e6),
     "cx611_4": _cx611(4e6),
     "cx611_placebo": ARMS["dmard"],
+    **cal.DESIGNS,
 }
 
 INTRO = [

@@ -18,22 +18,35 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import numpy as np
 
 from . import endpoints
 from .cohort import ARMS, CRITERIA, Arm, Cohort
-from .cohort.analysis import check_analysis
+from .cohort.analysis import Dropout, Rescue, check_analysis
 from .cohort.arms import DMARD
 from .errors import RasimError
 from .model import parameter_vector
 from .model.balance import balanced
 from .regimen import msc
 
-# Arms the targets are simulated in: the built-in arms, plus Park 2018's
-# moderate population (cord-blood MSC 2.5e7-1e8 pooled: the middle dose, 5e7).
+# Arms the targets are simulated in: the built-in arms, Park 2018's moderate population
+# (cord-blood MSC 2.5e7-1e8 pooled: the middle dose, 5e7), and the trials whose conduct after
+# randomisation shapes their figures, each with its published rule (``DESIGNS``).
+ESCAPE_WEEK16 = Rescue(112.0, 112.0)  # < 20% better in both TJC and SJC at week 16
+DESIGNS: dict[str, Arm] = {
+    # RAPID 1/2: ACR20 non-responders at week 16 withdrawn (counted as non-responders);
+    # "either count short of 20%" stands for ACR20 non-response
+    "mtx_ir+withdraw16": replace(ARMS["mtx_ir"], name="mtx_ir+withdraw16", rescue=Rescue(112.0, 112.0, short_in="either")),
+    # OPTION, LITHE: tocilizumab escape from week 16 for < 20% improvement in SJC and TJC
+    "mtx_ir+escape16": replace(ARMS["mtx_ir"], name="mtx_ir+escape16", rescue=ESCAPE_WEEK16),
+    # GO-AFTER: early escape at week 16 (week-16 values carried forward)
+    "dmard+escape16": replace(ARMS["dmard"], name="dmard+escape16", rescue=ESCAPE_WEEK16),
+    # He 2020: 30 of 32 completed 48 weeks (hazard -ln(30/32) / (336 / 365.25 y))
+    "msc+dmard+he": replace(ARMS["msc+dmard"], name="msc+dmard+he", dropout=Dropout(0.070)),
+}
 TARGET_ARMS: dict[str, Arm] = {
     "dmard": ARMS["dmard"],
     "mtx_naive": ARMS["mtx_naive"],
@@ -41,6 +54,16 @@ TARGET_ARMS: dict[str, Arm] = {
     "mtx_ir": ARMS["mtx_ir"],
     "mtx_early": ARMS["mtx_early"],
     "park": Arm("msc+dmard", "moderate_mtx", msc(5e7), DMARD, "Park 2018: cord-blood MSC on MTX"),
+    **DESIGNS,
+}
+# The arm of each trial run under its own design (the rows' ``analysis`` says how it reported).
+ARM_OF_TRIAL = {
+    "rapid1": "mtx_ir+withdraw16",
+    "rapid2": "mtx_ir+withdraw16",
+    "option": "mtx_ir+escape16",
+    "lithe": "mtx_ir+escape16",
+    "goafter": "dmard+escape16",
+    "he": "msc+dmard+he",
 }
 ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
 
@@ -57,6 +80,9 @@ FITTED: tuple[tuple[str, str], ...] = (
     ("measurement", "flare_sd"),
     ("measurement", "placebo_pro"),
     ("measurement", "placebo_assessor"),
+    ("measurement", "placebo_sd"),
+    ("params", "treg_mem_death"),
+    ("params", "msc_fls_reprogramming"),
     ("covariate_effects", "duration_on_haq_floor"),
 )
 
@@ -122,7 +148,7 @@ def targets(use: str | None = "calibrate", path=None) -> list[Target]:
         Target(
             r["id"],
             r["source"],
-            ARM_OF_TARGET.get(r["id"], r["arm"]),
+            ARM_OF_TARGET.get(r["id"], ARM_OF_TRIAL.get(r["id"].split("-")[0], r["arm"])),
             r["endpoint"],
             _float(r["day"]),
             r["statistic"],
@@ -169,7 +195,8 @@ def simulate_targets(
         overrides["params"] = {**overrides.pop("balance"), **overrides.get("params", {})}
     results = {}
     for key in sorted({t.arm for t in tlist}):
-        days = sorted({0.0, *(t.day for t in tlist if t.arm == key)})
+        rescue = arms[key].rescue
+        days = sorted({0.0, *(t.day for t in tlist if t.arm == key), *([rescue.start] if rescue else [])})
         days += [1.0] if days == [0.0] else []  # a cohort runs for at least a day
         cohort = Cohort(arms[key], patients=patients, seed=seed, observe=tuple(days), rtol=rtol, **overrides)
         results[key] = cohort.run(threads=threads)

@@ -370,9 +370,9 @@ def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_scr
     s = c.plan
     t = s.t_out
     expected = model.observables(y, P)
-    z, flare = measurement.visit_noise(c.seed, s.pop_key, idx, t, flare_screen, s.meas)
+    z, flare, responsiveness = measurement.visit_noise(c.seed, s.pop_key, idx, t, flare_screen, s.meas)
     seen = model.observables(y, P, measurement.activity(flare, s.meas))  # at each visit's joint activity
-    values = measurement.measure(seen, z, t, s.meas, flare)
+    values = measurement.measure(seen, z, t, s.meas, flare, responsiveness)
     values.update({name: expected[name] for name in BIOMARKERS})
     resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]
     return values, expected["DAS28_ESR"], resolved

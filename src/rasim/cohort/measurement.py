@@ -24,7 +24,9 @@ Placebo (declared terms): after enrolment, items read lower by a fraction reache
 time constant ``placebo_onset``: ``placebo_pro`` on what the patient reports (tender
 joints, elicited as pain on pressure; pain, patient global, HAQ), ``placebo_assessor`` on
 what the assessor judges (swollen joints, physician global), who knows the patient is
-treated.  They model expectation and contact effects in any trial arm and touch no model
+treated.  Both scale with the patient's own responsiveness, log-normal with mean 1 and SD of
+log ``placebo_sd``: placebo responses differ between patients, and a patient who responds
+does so on every subjective item at once.  They model expectation and contact effects in any trial arm and touch no model
 state; the acute-phase reactants carry none.
 """
 
@@ -67,22 +69,27 @@ def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
     return values
 
 
+RESPONSIVENESS_CODE = np.uint64(1 << 63)  # the counter of a patient's own normal (no visit day reaches it)
+
+
 def visit_noise(
     seed: int, key: int, patients: np.ndarray, days: np.ndarray, f_screen: np.ndarray, s: dict[str, float]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Item noise (n, m, len(ITEMS)) and fluctuation (n, m) at visit ``days`` (m,) of ``patients``.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Item noise (n, m, len(ITEMS)), fluctuation (n, m) at visit ``days`` (m,) and placebo
+    responsiveness (n,) (a standard normal per patient) of ``patients``.
 
     Keyed by visit day, so adding or dropping a visit changes nothing at the others: each
     visit's item noise is a function of the patient's key and the day (to 1/1000 day,
-    ``keyed_normals``), and the fluctuation is one daily path per patient (``flare_path``)
-    read at the visit days."""
+    ``keyed_normals``), the fluctuation is one daily path per patient (``flare_path``)
+    read at the visit days, and the responsiveness is the patient's own keyed normal."""
     codes = np.rint(np.asarray(days, dtype=np.float64) * 1000).astype(np.uint64)
     keys = np.array([_seq(seed, key, int(i), 2).generate_state(1, np.uint64)[0] for i in patients], dtype=np.uint64)
     steps = int(np.ceil(max(days) + s["screening_days"])) + 1
     innovations = np.array(
         [np.random.Generator(np.random.PCG64(_seq(seed, key, int(i), 1))).standard_normal(steps) for i in patients]
     ).reshape(len(patients), steps)
-    return keyed_normals(keys, codes, len(ITEMS)), flare_path(f_screen, innovations, days, s)
+    own = keyed_normals(keys, np.array([RESPONSIVENESS_CODE]), 1)[:, 0, 0]
+    return keyed_normals(keys, codes, len(ITEMS)), flare_path(f_screen, innovations, days, s), own
 
 
 def _seq(seed: int, key: int, patient: int, stream: int) -> np.random.SeedSequence:
@@ -142,19 +149,38 @@ def activity(flare: np.ndarray, s: dict[str, float]) -> np.ndarray:
     return np.exp(s["flare_sd"] * flare)
 
 
+def placebo_factors(
+    days: np.ndarray, s: dict[str, float], responsiveness: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Factor (n, m) on each item at ``days`` (m,) since enrolment: 1 - fraction * (1 -
+    exp(-days / placebo_onset)), the fraction ``placebo_pro`` or ``placebo_assessor`` times the
+    patient's responsiveness exp(placebo_sd * r - placebo_sd^2 / 2) (mean 1; r (n,) standard
+    normals, None: 1), at most 0.95; 1 for the acute-phase reactants and at days <= 0."""
+    onset = 1.0 - np.exp(-np.maximum(days, 0.0) / s["placebo_onset"])
+    if responsiveness is not None:
+        sd = s["placebo_sd"]
+        onset = onset * np.exp(sd * np.asarray(responsiveness)[:, None] - 0.5 * sd * sd)
+    out = {name: 1.0 - np.minimum(s["placebo_pro"] * onset, 0.95) for name in PRO_ITEMS}
+    out.update({name: 1.0 - np.minimum(s["placebo_assessor"] * onset, 0.95) for name in ASSESSOR_ITEMS})
+    return out
+
+
 def measure(
-    expected: dict[str, np.ndarray], z: np.ndarray, days: np.ndarray, s: dict[str, float], flare: np.ndarray
+    expected: dict[str, np.ndarray],
+    z: np.ndarray,
+    days: np.ndarray,
+    s: dict[str, float],
+    flare: np.ndarray,
+    responsiveness: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Measured items and DAS28s for expected values (n, m) read at the visits' joint activity
-    (``activity``), normals z (n, m, >= len(ITEMS)) and the patients' fluctuation ``flare``
-    (n, m) (``flare_path``).
+    (``activity``), normals z (n, m, >= len(ITEMS)), the patients' fluctuation ``flare``
+    (n, m) (``flare_path``) and placebo responsiveness (n,) (``placebo_factors``).
 
     ``days`` (m,) since enrolment (<= 0: screening/baseline, no placebo)."""
     zi = {name: z[..., k] for k, name in enumerate(ITEMS)}
     out: dict[str, np.ndarray] = {}
-    onset = 1.0 - np.exp(-np.maximum(days, 0.0) / s["placebo_onset"])
-    placebo = {name: 1.0 - s["placebo_pro"] * onset for name in PRO_ITEMS}
-    placebo.update({name: 1.0 - s["placebo_assessor"] * onset for name in ASSESSOR_ITEMS})
+    placebo = placebo_factors(days, s, responsiveness)
     for name in ("TJC28", "SJC28"):
         frac = np.clip(expected[name] * placebo[name] / 28.0, 1e-4, 1.0 - 1e-4)
         logit = np.log(frac / (1.0 - frac)) + s["joint_logit_sd"] * zi[name]
