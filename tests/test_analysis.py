@@ -265,7 +265,13 @@ def test_arm_checks_its_conduct():
 def test_targets_read_their_analysis():
     heldout = Path(__file__).resolve().parents[1] / "tools" / "heldout.csv"
     for rows in (calibration.targets(None), calibration.targets(None, heldout)):
-        assert rows and all(t.analysis == "observed" for t in rows)
+        assert rows and all(t.analysis in ANALYSES for t in rows)
+    by_id = {t.id: t for t in calibration.targets(None)}
+    assert by_id["he-das-365"].analysis == "completers" and by_id["rapid2-acr20-w24"].analysis == "nri"
+    assert by_id["goafter-acr20-w24"].analysis == "locf" and by_id["radiate-acr20"].analysis == "observed"
+    # a trial with a rule after randomisation runs in an arm that declares it
+    for tid, conduct in (("he-das-365", "dropout"), ("rapid2-acr20-w24", "rescue"), ("goafter-acr20-w24", "rescue")):
+        assert getattr(calibration.TARGET_ARMS[by_id[tid].arm], conduct) is not None, tid
     t = calibration.targets(None)[0]
     with pytest.raises(RasimError, match=f"target {t.id}: analysis: unknown analysis rule 'NRI'"):
         dataclasses.replace(t, analysis="NRI")

@@ -215,11 +215,9 @@ def _simulated(res, t: Target) -> tuple[float, float]:
     aset = res.analysis_set(t.analysis)
     data = aset.values(res[t.endpoint])[:, j]  # a level, or its change or percent change from day 0
     data = data[aset.in_arm[:, j]] if t.analysis == "nri" else data  # "nri": the observed cases
-    if len(data) < 2:
-        return math.nan, math.nan
-    sd = float(np.std(data, ddof=1))
+    sd = float(np.std(data, ddof=1)) if len(data) > 1 else math.nan
     if t.statistic == "sd":  # the between-patient SD; its standard error for a normal sample
-        return sd, sd / math.sqrt(2.0 * (len(data) - 1))
+        return sd, sd / math.sqrt(2.0 * (len(data) - 1)) if len(data) > 1 else math.nan
     value = float(np.median(data)) if t.statistic == "median" else float(np.mean(data))
     return value, sd / math.sqrt(len(data))
 

@@ -156,7 +156,7 @@ POPULATIONS: dict[str, Population] = {
             entry=Entry(das28_min=5.1, tjc_min=8, sjc_min=6, esr_min=28.0, crp_min=10.0),
         ),
         Population(
-            "mtx_ir",
+            "mtx_inadequate",
             "active RA despite MTX (MTX-inadequate responders), as add-on trials of biologics enrolled",
             "RAPID 2, KAKEHASI, OPTION entry (tender >= 8/68 and swollen >= 6/66 joints, CRP >= 10 mg/L "
             "or ESR >= 28 mm/h, on MTX); disease duration 5-8 years (RAPID 2 5.6, SB5 5.5, MOBILITY A 8.1)",
@@ -209,7 +209,7 @@ ARMS: dict[str, Arm] = {
     for a in (
         Arm("dmard", "refractory", Regimen(), DMARD, "continue DMARD (MTX 15 mg weekly) only"),
         Arm("msc+dmard", "refractory", MSC_TRIAL, DMARD, "one UC-MSC 4e7 IV infusion on day 0 on DMARD"),
-        Arm("mtx_ir", "mtx_ir", Regimen(), DMARD, "MTX-inadequate responders continuing MTX 15 mg weekly (placebo + MTX)"),
+        Arm("mtx_ir", "mtx_inadequate", Regimen(), DMARD, "MTX-inadequate responders continuing MTX 15 mg weekly (placebo + MTX)"),
         Arm(
             "msc_repeat+dmard", "refractory", msc(4e7, days=[0, 120]), DMARD, "UC-MSC 4e7 IV on days 0 and 120 on DMARD"
         ),
