@@ -19,6 +19,7 @@ Run after a change to the model, its parameter table or its calibration::
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
@@ -109,7 +110,20 @@ def equations_page() -> str:
             f'<div class="arithmatex">\\[\n\\begin{{aligned}}\n\\frac{{d\\,{names[y[i]]}}}{{dt}} = '
             f"{body}\n\\end{{aligned}}\n\\]</div>\n\n"
         )
-    return "".join(out).rstrip() + "\n"
+    return "".join(out + _measurement_sections()).rstrip() + "\n"
+
+
+def _measurement_sections() -> list[str]:
+    """What a clinic reads from the states: the observables' maps and the measurement model,
+    from the docstrings of the modules that compute them."""
+    out = []
+    for title, name in (
+        ("Clinical read-outs (`rasim.model.observables`)", "rasim.model.observables"),
+        ("Measurement: visit noise, flares and placebo (`rasim.cohort.measurement`)", "rasim.cohort.measurement"),
+    ):
+        text = (importlib.import_module(name).__doc__ or "").replace("``", "`").strip()
+        out.append(f"## {title}\n\n{text}\n\nTheir parameters and sources: [Parameters](parameters.md).\n\n")
+    return out
 
 
 def _entries(rows) -> str:

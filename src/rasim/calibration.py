@@ -40,10 +40,14 @@ DESIGNS: dict[str, Arm] = {
     # RAPID 1/2: ACR20 non-responders at week 16 withdrawn (counted as non-responders);
     # "either count short of 20%" stands for ACR20 non-response
     "mtx_ir+withdraw16": replace(ARMS["mtx_ir"], name="mtx_ir+withdraw16", rescue=Rescue(112.0, 112.0, short_in="either")),
-    # OPTION, LITHE: tocilizumab escape from week 16 for < 20% improvement in SJC and TJC
+    # OPTION, LITHE, TOWARD: tocilizumab escape from week 16 for < 20% improvement in SJC and TJC;
+    # GO-FORWARD: early escape at week 16 on the same rule
     "mtx_ir+escape16": replace(ARMS["mtx_ir"], name="mtx_ir+escape16", rescue=ESCAPE_WEEK16),
     # GO-AFTER: early escape at week 16 (week-16 values carried forward)
     "dmard+escape16": replace(ARMS["dmard"], name="dmard+escape16", rescue=ESCAPE_WEEK16),
+    # MTX arms of early-RA trials analysed by intention to treat with non-responder imputation;
+    # withdrawal as in TEMPO's MTX arm (48% by 2 years: hazard -ln(0.52) / 2 y), the one sourced rate
+    "mtx_naive+itt": replace(ARMS["mtx_naive"], name="mtx_naive+itt", dropout=Dropout(0.327)),
     # He 2020: 30 of 32 completed 48 weeks (hazard -ln(30/32) / (336 / 365.25 y))
     "msc+dmard+he": replace(ARMS["msc+dmard"], name="msc+dmard+he", dropout=Dropout(0.070)),
 }
@@ -62,8 +66,12 @@ ARM_OF_TRIAL = {
     "rapid2": "mtx_ir+withdraw16",
     "option": "mtx_ir+escape16",
     "lithe": "mtx_ir+escape16",
+    "toward": "mtx_ir+escape16",
+    "goforward": "mtx_ir+escape16",
     "goafter": "dmard+escape16",
     "he": "msc+dmard+he",
+    "premier": "mtx_naive+itt",
+    "aspire": "mtx_naive+itt",
 }
 ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
 
