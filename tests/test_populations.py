@@ -230,3 +230,25 @@ def test_history_is_day0_and_background_takes_over():
     with pytest.raises(RasimError, match="history must be a Regimen"):
         simulate(days=7, history=15)
     assert math.isfinite(simulate(days=7, observe=[0, 7], history=mtx(15), params=MTX_REFRACTORY)["DAS28_ESR"][1])
+
+
+def test_tender_joints_exceed_swollen_ones_in_every_built_in_population():
+    """Baseline TJC28 above SJC28 in every built-in population (as in every trial baseline
+    table), and within the published SD of each trial whose 28-joint baseline is a calibrate
+    row (OPERA, RAPID 2, RADIATE)."""
+    from rasim import calibration as cal
+    from rasim.cohort import ARMS
+
+    published = [
+        (cal.TARGET_ARMS[t.arm].pop.name, t)
+        for t in cal.targets()
+        if t.day == 0 and t.statistic == "mean" and t.endpoint in ("TJC28", "SJC28")
+    ]
+    arm_of = {a.pop.name: a for a in ARMS.values()}
+    for name, pop in POPULATIONS.items():
+        arm = arm_of.get(name) or Arm(name, pop, background=mtx(15))
+        res = Cohort(arm, patients=150, seed=4, observe=(0, 1)).run()
+        mean = {item: res[item][res.ok, 0].mean() for item in ("TJC28", "SJC28")}
+        assert mean["TJC28"] > mean["SJC28"], (name, mean)
+        for t in (t for pop_name, t in published if pop_name == name):
+            assert abs(mean[t.endpoint] - t.value) <= t.spread, (t.id, mean[t.endpoint], t.value, t.spread)

@@ -16,8 +16,9 @@ approximate standard errors and correlations.
 Each trial with calibrate rows is then left out in turn and the parameters are
 refitted without it (``--loto-evals`` evaluations from the full fit, or with
 ``--loto-evals 0`` one damped Gauss-Newton step on the full fit's residual
-Jacobian without the trial's rows); the report's headline is how well each
-left-out trial is predicted.
+Jacobian without the trial's rows; ``--loto-trials`` limits the real refits to
+the trials named); the report's headline is how well each left-out trial is
+predicted.
 
 ``--write`` stores the values in ``src/rasim/data/calibrated.json`` and the fit
 diagnostics (Jacobian, residuals, leave-one-trial-out values) in
@@ -153,31 +154,35 @@ def diagnostics_at_current(args) -> dict:
     }
 
 
-def leave_one_trial_out(result: dict, args) -> dict[str, list[float]]:
+def leave_one_trial_out(result: dict, args) -> tuple[dict[str, list[float]], dict[str, str]]:
     """For each trial with calibrate rows: the parameters refitted without its rows, by
-    ``args.loto_evals`` least-squares evaluations from the full fit, or (0) by one damped
-    Gauss-Newton step on the full fit's residual Jacobian without the trial's rows."""
+    ``args.loto_evals`` least-squares evaluations from the full fit, or (0, or a trial not in
+    ``args.loto_trials``) by one damped Gauss-Newton step on the full fit's residual Jacobian
+    without the trial's rows; and how each was refitted."""
     tlist = cal.targets()
     lo, hi = log_bounds()
-    out = {}
+    out, how = {}, {}
+    refit = set(args.loto_trials.split(",")) if args.loto_trials else None
     for trial in sorted({cal.trial_of(t) for t in tlist}):
         keep = np.array([cal.trial_of(t) != trial for t in tlist])
-        if args.loto_evals == 0:
+        if args.loto_evals == 0 or (refit is not None and trial not in refit):
             x = np.exp(
                 cal.refit_step(
                     np.asarray(result["jac"])[keep], np.asarray(result["resid"])[keep], np.log(result["x"]), lo, hi
                 )
             )
+            how[trial] = "Gauss-Newton step"
         else:
             rest = [t for t, k in zip(tlist, keep) if k]
             x = least_squares_fit(
                 rest, result["x"], args.patients, args.seed, args.loto_evals, args.diff_step, f"without {trial}"
             )["x"]
+            how[trial] = f"refit ({args.loto_evals} evaluations)"
         out[trial] = [float(v) for v in x]
-    return out
+    return out, how
 
 
-def write(result: dict, loto: dict[str, list[float]], seconds: float) -> None:
+def write(result: dict, loto: dict[str, list[float]], how: dict[str, str], seconds: float) -> None:
     """calibrated.json (values, balance, fit summary) and the diagnostics file."""
     data = cal.overrides_from(result["x"])
     previous = json.loads(CALIBRATED.read_text()).get("fit", {}) if CALIBRATED.exists() else {}
@@ -202,6 +207,7 @@ def write(result: dict, loto: dict[str, list[float]], seconds: float) -> None:
                 "jacobian": np.asarray(result["jac"]).tolist(),
                 "residuals": [float(v) for v in result["resid"]],
                 "loto": loto,
+                "loto_method": how,
             },
             indent=1,
         )
@@ -224,6 +230,12 @@ def main() -> None:
         "on the full fit's residual Jacobian",
     )
     ap.add_argument(
+        "--loto-trials",
+        default="",
+        help="comma-separated trials refitted with --loto-evals evaluations; the others take the "
+        "Gauss-Newton step (default: every trial refitted)",
+    )
+    ap.add_argument(
         "--diff-step",
         type=float,
         default=0.1,
@@ -243,9 +255,9 @@ def main() -> None:
         t0 = time.perf_counter()
         result = diagnostics_at_current(args) if args.diagnostics_only else noise_aware_fit(args)
         print({k: result[k] for k in ("start", "objective", "message", "diagnostics") if k in result})
-        loto = leave_one_trial_out(result, args)
+        loto, how = leave_one_trial_out(result, args)
         if args.write:
-            write(result, loto, time.perf_counter() - t0)
+            write(result, loto, how, time.perf_counter() - t0)
             print(f"wrote {CALIBRATED} and {DIAGNOSTICS}; run --report-only for the report")
         return
     from calibration_report import report  # tools/ is on sys.path when run as a script

@@ -53,19 +53,21 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def loto_section(insample: dict, loto: dict) -> list[str]:
+def loto_section(insample: dict, loto: dict, how: dict) -> list[str]:
     """The headline: each trial predicted by the fit that left it out."""
     lines = [
         "## Headline: each trial predicted without it (leave-one-trial-out)",
         "",
         "Each trial with calibrate rows was left out in turn and the fitted parameters were refitted",
-        "to the other trials (one damped Gauss-Newton step from the full fit on its residual Jacobian",
-        "without the trial's rows, `rasim.calibration.refit_step`); the left-out trial is then predicted",
-        "by simulating at the refitted values.",
+        "to the other trials, by a real least-squares refit from the full fit (`refit`, the trials",
+        "whose rows are new in this calibration among them) or by one damped Gauss-Newton step on the",
+        "full fit's residual Jacobian without the trial's rows (`rasim.calibration.refit_step`); the",
+        "left-out trial is then predicted by simulating at the refitted values.",
         "`in-sample` is the full fit for comparison; the tolerance is the calibration's rule.",
         "",
-        "| trial | rows | in-sample within | predicted within | RMS residual/tolerance in-sample | predicted |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| trial | refitted by | rows | in-sample within | predicted within | RMS residual/tolerance in-sample "
+        "| predicted |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     detail = [
         "",
@@ -81,7 +83,8 @@ def loto_section(insample: dict, loto: dict) -> list[str]:
         k_out = int(np.sum(np.abs(r_out) <= 1.0))
         n_rows, n_in, n_out = n_rows + len(rows), n_in + k_in, n_out + k_out
         lines.append(
-            f"| {trial} | {len(rows)} | {k_in} | {k_out} | {math.sqrt(np.mean(r_in**2)):.2f} | "
+            f"| {trial} | {how.get(trial, 'Gauss-Newton step')} | {len(rows)} | {k_in} | {k_out} "
+            f"| {math.sqrt(np.mean(r_in**2)):.2f} | "
             f"{math.sqrt(np.mean(r_out**2)):.2f} |"
         )
         for t, sim, se in rows:
@@ -353,7 +356,7 @@ def report(patients: int, seed: int) -> None:
                 f"{fit_info['diagnostics']['objective']:.2f}.",
                 "",
             ]
-    lines += loto_section(insample, loto) + [""]
+    lines += loto_section(insample, loto, diag.get("loto_method", {})) + [""]
     table, n_pass = cal.markdown_table(fits)
     lines += ["## In-sample fit (every calibrate row)", ""] + table
     lines += ["", f"{n_pass} of {len(fits)} targets within tolerance in-sample.", ""]
