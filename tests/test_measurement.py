@@ -23,9 +23,7 @@ EXPECTED = {
 
 def _measured(placebo_pro: float, day: float, placebo_assessor: float = 0.0) -> dict[str, np.ndarray]:
     """Noise-free items (all normals 0, no fluctuation) at ``day`` after enrolment."""
-    s = measurement.settings(
-        {"placebo_pro": placebo_pro, "placebo_assessor": placebo_assessor, "placebo_onset": 14.0}
-    )
+    s = measurement.settings({"placebo_pro": placebo_pro, "placebo_assessor": placebo_assessor, "placebo_onset": 14.0})
     expected = {k: np.full((1, 1), v) for k, v in EXPECTED.items()}
     z = np.zeros((1, 1, measurement.N_NORMALS))
     return measurement.measure(expected, z, np.array([day]), s, np.zeros((1, 1)))

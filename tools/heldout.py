@@ -137,7 +137,11 @@ def main() -> None:
     ]
     acr = [(t, sim) for t, sim, _ in rows if t.endpoint in ("ACR50", "ACR70")]
     acr_within = sum(abs(sim - t.value) <= t.tolerance for t, sim in acr)
-    lines += table + ["", f"{n_within} of {len(rows)} within tolerance; ACR50/ACR70 rows {acr_within} of {len(acr)}.", ""]
+    lines += table + [
+        "",
+        f"{n_within} of {len(rows)} within tolerance; ACR50/ACR70 rows {acr_within} of {len(acr)}.",
+        "",
+    ]
     lines += group_rows(rows) + ["", "## ACR staircases", ""] + cal.staircase_table(rows) + [""] + MISSES
     lines += VIJ + vij_rows(a.patients, a.seed) + [""]
     REPORT.write_text("\n".join(lines))

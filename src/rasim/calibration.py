@@ -39,7 +39,9 @@ ESCAPE_WEEK16 = Rescue(112.0, 112.0)  # < 20% better in both TJC and SJC at week
 DESIGNS: dict[str, Arm] = {
     # RAPID 1/2: ACR20 non-responders at week 16 withdrawn (counted as non-responders);
     # "either count short of 20%" stands for ACR20 non-response
-    "mtx_ir+withdraw16": replace(ARMS["mtx_ir"], name="mtx_ir+withdraw16", rescue=Rescue(112.0, 112.0, short_in="either")),
+    "mtx_ir+withdraw16": replace(
+        ARMS["mtx_ir"], name="mtx_ir+withdraw16", rescue=Rescue(112.0, 112.0, short_in="either")
+    ),
     # OPTION, LITHE, TOWARD: tocilizumab escape from week 16 for < 20% improvement in SJC and TJC;
     # GO-FORWARD: early escape at week 16 on the same rule
     "mtx_ir+escape16": replace(ARMS["mtx_ir"], name="mtx_ir+escape16", rescue=ESCAPE_WEEK16),
@@ -262,9 +264,8 @@ def staircase_table(fits: list[tuple[Target, float, float]]) -> list[str]:
         "|---|---|---:|---|---|",
     ]
     for (trial, arm, day), got in sorted(steps.items()):
-        pub = " / ".join(f"{100 * got[k][0]:.0f}" if k in got else "-" for k in ACR)
-        sim = " / ".join(f"{100 * got[k][1]:.0f}" if k in got else "-" for k in ACR)
-        lines.append(f"| {trial} | {arm} | {day:g} | {pub} | {sim} |")
+        pub, simulated = (" / ".join(f"{100 * got[k][i]:.0f}" if k in got else "-" for k in ACR) for i in (0, 1))
+        lines.append(f"| {trial} | {arm} | {day:g} | {pub} | {simulated} |")
     return lines
 
 

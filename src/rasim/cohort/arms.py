@@ -209,7 +209,13 @@ ARMS: dict[str, Arm] = {
     for a in (
         Arm("dmard", "refractory", Regimen(), DMARD, "continue DMARD (MTX 15 mg weekly) only"),
         Arm("msc+dmard", "refractory", MSC_TRIAL, DMARD, "one UC-MSC 4e7 IV infusion on day 0 on DMARD"),
-        Arm("mtx_ir", "mtx_inadequate", Regimen(), DMARD, "MTX-inadequate responders continuing MTX 15 mg weekly (placebo + MTX)"),
+        Arm(
+            "mtx_ir",
+            "mtx_inadequate",
+            Regimen(),
+            DMARD,
+            "MTX-inadequate responders continuing MTX 15 mg weekly (placebo + MTX)",
+        ),
         Arm(
             "msc_repeat+dmard", "refractory", msc(4e7, days=[0, 120]), DMARD, "UC-MSC 4e7 IV on days 0 and 120 on DMARD"
         ),
