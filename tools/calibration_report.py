@@ -444,7 +444,7 @@ def figure(rows, patients: int, seed: int, over: dict) -> None:
             cal.TARGET_ARMS[key],
             patients=patients,
             seed=seed,
-            observe=(0, 14, 30, 56, 91, 105, 168, 182, 273, 365),
+            observe=(0, 14, 30, 56, 91, 105, 112, 168, 182, 273, 365),  # 112: the escape visit
             **kw,
         ).run()
         for j, name in enumerate(endpoints):
