@@ -223,7 +223,9 @@ def test_sweep_and_sensitivity_follow_the_run_folder_rules(capsys, runs, tmp_pat
         assert code == 2 and "another rasim process" in err
     finally:
         output._release(lock, tmp_path / "busy")
-    assert main(capsys, "sweep", "--grid", "msc_homing_max=0.1", "--quiet", "--out", str(tmp_path), "--overwrite")[0] == 0
+    assert (
+        main(capsys, "sweep", "--grid", "msc_homing_max=0.1", "--quiet", "--out", str(tmp_path), "--overwrite")[0] == 0
+    )
     assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "sweep.csv").is_file()
 
 
