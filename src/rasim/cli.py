@@ -432,21 +432,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run = _Parser(add_help=False)
     run.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
-    run.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help=f"output folder (default {DEFAULT_OUT}/<scenario name>); refused if another run "
-        "is writing it or, without --overwrite, if it holds anything",
-    )
-    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _output_options(run, "<scenario name>")
     run.add_argument(
         "--keep",
         choices=("patients", "summary"),
         help="patients (default): per-patient Parquet files and dataset.csv besides the "
         "summaries; summary: summaries only",
     )
-    run.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
     run.add_argument(
         "--chunk-size",
         type=_int(1),
