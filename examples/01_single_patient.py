@@ -32,6 +32,7 @@ PANELS = [
 
 
 def main(outdir: Path) -> Path:
+    outdir.mkdir(parents=True, exist_ok=True)  # OUTDIR may not exist yet
     results = {name: rasim.simulate(reg, days=1095) for name, reg in REGIMENS.items()}
     fig = Figure(figsize=(10, 7), layout="constrained")  # no pyplot: the backend is left alone
     axes = fig.subplots(2, 2, sharex=True)

@@ -35,6 +35,7 @@ ARMS = [
 
 
 def main(outdir: Path) -> Path:
+    outdir.mkdir(parents=True, exist_ok=True)  # OUTDIR may not exist yet
     results = {}
     for arm in ARMS:
         cohort = Cohort(arm, patients=PATIENTS, seed=1, observe=DAYS)

@@ -26,6 +26,7 @@ CELLS = [0, 1e7, 2e7, 4e7, 1e8]
 
 
 def main(outdir: Path) -> Path:
+    outdir.mkdir(parents=True, exist_ok=True)  # OUTDIR may not exist yet
     # 1. typical patient, MSC alone (the built-in "msc" arm): every combination of the grid
     typical = sweep({"msc_cells": CELLS, "msc_interval": [0, 90, 180]}, base_arm="msc", patients=0, day=365)
     print(typical.title)

@@ -24,6 +24,7 @@ PARAMS = ["msc_homing_max", "msc_k_immune", "msc_treg_induction", "msc_lung_clea
 
 
 def main(outdir: Path) -> Path | None:
+    outdir.mkdir(parents=True, exist_ok=True)  # OUTDIR may not exist yet
     try:
         result = sensitivity.sobol(
             PARAMS, endpoint="DAS28_ESR", day=365, arm="msc+dmard", n=SAMPLES, bounds={"mtx_ec50": (2.0, 10.0)}

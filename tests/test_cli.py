@@ -145,6 +145,10 @@ def test_params(capsys):
             "unknown parameter or regimen setting 'msc_homng_max'. Did you mean 'msc_homing_max'",
         ),
         (["sweep", "--grid", "msc_homing_max=0.1,-1"], "grid['msc_homing_max']: expected finite numbers >= 0"),
+        (  # the remedy is one the sweep has (it has no --unsafe-params)
+            ["sweep", "--grid", "msc_homing_max=5"],
+            "outside its plausible range 0.005-0.5 1/day; a sweep takes values within it (`rasim params`",
+        ),
         (
             ["sweep", "--grid", "msc_homing_max=0.1", "--patients", "-2"],
             "argument --patients: expected an integer >= 0",
@@ -198,12 +202,35 @@ def test_sweep(capsys, runs, tmp_path):
     assert lines[0] == "DAS28_ESR at day 365, msc+dmard (typical patient)"
     assert [line.split()[0] for line in lines[2:4]] == ["0.01", "0.1"] and lines[-1] == f"results: {tmp_path}"
     assert (tmp_path / "sweep.csv").is_file() and (tmp_path / "sweep.png").is_file()
-    assert main(capsys, "sweep", "--grid", "msc_homing_max", "--points", "3", "--quiet", "--out", str(tmp_path))[
-        :2
-    ] == (0, "")
+    code, _, err = main(capsys, "sweep", "--grid", "msc_homing_max", "--points", "3", "--out", str(tmp_path))
+    assert code == 2 and "not empty" in err and "--overwrite" in err and "--unsafe-params" not in err
+    sweep = ("sweep", "--grid", "msc_homing_max", "--points", "3", "--quiet", "--out", str(tmp_path))
+    assert main(capsys, *sweep, "--overwrite")[:2] == (0, "")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".rasim.lock", "sweep.csv", "sweep.png"]  # no temporaries
     entry = cli.parameter("msc_homing_max")
     values = [float(line.split(",")[0]) for line in (tmp_path / "sweep.csv").read_text().splitlines()[1:]]
     assert values == pytest.approx([entry.low, (entry.low * entry.high) ** 0.5, entry.high], rel=1e-3)  # log
+
+
+def test_sweep_and_sensitivity_follow_the_run_folder_rules(capsys, runs, tmp_path):
+    """A non-empty folder is refused before anything runs (a user's file kept with --overwrite);
+    a folder another process writes is refused."""
+    from rasim import output
+
+    (tmp_path / "notes.txt").write_text("mine")
+    for cmd in (("sweep", "--grid", "msc_homing_max=0.1"), ("sensitivity", "--params", "msc_homing_max")):
+        code, _, err = main(capsys, *cmd, "--out", str(tmp_path))
+        assert code == 2 and f"--out {tmp_path}: the folder is not empty (notes.txt)" in err and "--overwrite" in err
+    lock = output._acquire(tmp_path / "busy")
+    try:
+        code, _, err = main(capsys, "sweep", "--grid", "msc_homing_max=0.1", "--out", str(tmp_path / "busy"))
+        assert code == 2 and "another rasim process" in err
+    finally:
+        output._release(lock, tmp_path / "busy")
+    assert (
+        main(capsys, "sweep", "--grid", "msc_homing_max=0.1", "--quiet", "--out", str(tmp_path), "--overwrite")[0] == 0
+    )
+    assert (tmp_path / "notes.txt").read_text() == "mine" and (tmp_path / "sweep.csv").is_file()
 
 
 def test_run_for_real(tmp_path):

@@ -20,6 +20,7 @@ def test_every_error_is_exported_and_a_rasim_error():
         "SolverOptionsError",
         "EquilibriumError",
         "FolderError",
+        "IncompleteRunError",
         "RunInterrupted",
         "OutputError",
     }

@@ -59,8 +59,9 @@ def test_example_runs(name, tmp_path):
         "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS", "2"),
         "PYTHONPATH": os.pathsep.join([SRC, os.environ.get("PYTHONPATH", "")]),
     }
+    outdir = tmp_path / "new" / "out"  # OUTDIR need not exist
     r = subprocess.run(
-        [sys.executable, str(EXAMPLES / name), str(tmp_path)],
+        [sys.executable, str(EXAMPLES / name), str(outdir)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -73,7 +74,7 @@ def test_example_runs(name, tmp_path):
         assert "skipped" in r.stdout and "pip install rasim[sensitivity]" in r.stdout
         return
     for f in EXPECTED[name]:
-        assert (tmp_path / f).stat().st_size > 0, f
+        assert (outdir / f).stat().st_size > 0, f
 
 
 def test_new_trial_design_runs_through_rasim_run(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 import rasim
 from rasim.cohort import CRITERIA, ENDPOINTS, Arm, Cohort
 from rasim.cohort.streaming import QUANTILE_ERROR, StreamingSummary
-from rasim.errors import RasimError
+from rasim.errors import IncompleteRunError, RasimError
 from rasim.output import FolderError
 from rasim.runner import (
     COUNT_COLUMNS,
@@ -123,7 +123,10 @@ def test_files_and_manifest(run, scenario):
     assert m["chunk_size"] == 5 and "summary.csv" in m["files"]
     assert m["parameter_set"] == rasim.model.SET_NAME and m["parameter_fingerprint"] == rasim.model.fingerprint()
     leftovers = {p.name for p in out.iterdir()} - set(m["files"]) - {"manifest.json"}
-    assert leftovers == set()  # no lock, state, parts or temporary files
+    assert leftovers == {".rasim.lock"}  # no state, parts or temporary files; the lock file stays (unlocked)
+    parts = sorted(p.relative_to(out).as_posix() for p in (out / "patients").rglob("*.parquet"))
+    assert sorted(m["chunk_files"]) == parts and len(parts) == 6  # size and SHA-256 of every Parquet part
+    assert all(m["chunk_files"][p] == rasim.output.file_record(out / p) for p in parts)
 
 
 def test_summary_from_streaming_statistics(run, memory):
@@ -231,13 +234,124 @@ def test_interrupted_then_resumed_gives_the_same_files(run, scenario, tmp_path):
         run_scenario(scenario, tmp_path / "r", threads=1, quiet=True, progress=stop, chunk_size=5)
     m = json.loads((tmp_path / "r" / "manifest.json").read_text())
     assert m["status"] == "running" and m["chunks_done"] == {"dmard": 2, "bm": 0}
-    assert not (tmp_path / "r" / "summary.csv").exists() and not (tmp_path / "r" / ".rasim.lock").exists()
+    assert not (tmp_path / "r" / "summary.csv").exists()
     with pytest.raises(FolderError, match=r"holds an interrupted run .*\(2 of 6 chunks done\).* --resume"):
         run_scenario(scenario, tmp_path / "r", threads=1, quiet=True)
     resume_run(tmp_path / "r", threads=1, quiet=True)
     assert files(tmp_path / "r") == files(out)
     with pytest.raises(FolderError, match="already complete"):
         resume_run(tmp_path / "r", quiet=True)
+
+
+@pytest.fixture
+def interrupted(scenario, tmp_path):
+    """A run stopped after 2 of its 6 chunks (arm dmard's first two)."""
+
+    def stop(done, total):
+        if done >= 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted):
+        run_scenario(scenario, tmp_path / "r", threads=1, quiet=True, progress=stop, chunk_size=5)
+    return tmp_path / "r"
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda r: _truncate(r / ".parts" / "000.000000.csv"), id="truncated-chunk"),
+        pytest.param(lambda r: (r / "patients" / "arm=dmard" / "part-000001.parquet").unlink(), id="deleted-parquet"),
+        pytest.param(lambda r: _truncate(r / ".state" / "000.000002.npz"), id="truncated-state"),
+        pytest.param(lambda r: (r / ".state" / "000.000002.npz").unlink(), id="deleted-state"),
+    ],
+)
+def test_resume_redoes_a_damaged_chunk(run, interrupted, damage, caplog):
+    pytest.importorskip("pyarrow")
+    out, _, _ = run
+    m = json.loads((interrupted / "manifest.json").read_text())
+    assert sorted(m["chunk_files"]) == [
+        ".parts/000.000000.csv",
+        ".parts/000.000001.csv",
+        ".state/000.000002.npz",
+        "patients/arm=dmard/part-000000.parquet",
+        "patients/arm=dmard/part-000001.parquet",
+    ]
+    assert all(set(v) == {"size", "sha256"} for v in m["chunk_files"].values())
+    damage(interrupted)
+    with caplog.at_level("WARNING", logger="rasim.runner"):
+        resume_run(interrupted, threads=1, quiet=True)
+    assert "damaged or missing" in caplog.text
+    assert files(interrupted) == files(out)
+    assert json.loads((interrupted / "manifest.json").read_text())["status"] == "complete"
+
+
+def test_read_patients_refuses_an_interrupted_folder(interrupted):
+    pytest.importorskip("pyarrow")
+    from rasim.runner import read_patients
+
+    with pytest.raises(IncompleteRunError, match=rf"{interrupted}: the run is incomplete \(2 of 6 chunks") as e:
+        read_patients(interrupted)
+    assert f"rasim run --resume {interrupted}" in str(e.value) and "partial=True" in str(e.value)
+    (interrupted / "patients" / "arm=dmard" / "part-000002.parquet").write_bytes(b"not committed")
+    table = read_patients(interrupted, partial=True).to_pandas()  # the committed chunks' rows only
+    assert sorted(set(table["patient"])) == list(range(10)) and set(table["arm"]) == {"dmard"}
+    (interrupted / "patients" / "arm=dmard" / "part-000002.parquet").unlink()
+    resume_run(interrupted, threads=1, quiet=True)
+    assert len(read_patients(interrupted)) == 2 * 12 * 3
+    (interrupted / "patients" / "arm=bm" / "part-000001.parquet").unlink()
+    with pytest.raises(FolderError, match="recorded Parquet part.* missing .*arm=bm/part-000001"):
+        read_patients(interrupted)
+
+
+def _hold(path, deadline, overlaps, acquired):
+    """Take and release the folder lock of ``path`` until ``deadline``; count the times another
+    process held it at the same time (a marker file created exclusively while holding)."""
+    import os
+    import time
+
+    from rasim import output
+
+    marker = path / "holder"
+    while time.time() < deadline:
+        try:
+            lock = output._acquire(path)
+        except FolderError:
+            continue
+        try:
+            try:
+                fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                os.close(fd)
+            except FileExistsError:
+                with overlaps.get_lock():
+                    overlaps.value += 1
+                continue
+            with acquired.get_lock():
+                acquired.value += 1
+            time.sleep(0.001)
+            marker.unlink()
+        finally:
+            output._release(lock, path)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork")
+def test_folder_lock_is_exclusive_across_processes(tmp_path):
+    import multiprocessing
+    import time
+
+    ctx = multiprocessing.get_context("fork")
+    overlaps, acquired = ctx.Value("i", 0), ctx.Value("i", 0)
+    deadline = time.time() + 2.0
+    procs = [ctx.Process(target=_hold, args=(tmp_path, deadline, overlaps, acquired)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert all(p.exitcode == 0 for p in procs)
+    assert acquired.value > 20 and overlaps.value == 0
 
 
 def test_occupied_folder_refused_unless_overwrite(scenario, tmp_path):

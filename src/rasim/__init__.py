@@ -22,6 +22,7 @@ from .errors import (
     CovariateError,
     EquilibriumError,
     FolderError,
+    IncompleteRunError,
     OutputError,
     ParameterError,
     RasimError,
@@ -96,6 +97,7 @@ __all__ = [
     "ScenarioError",
     "SolverOptionsError",
     "FolderError",
+    "IncompleteRunError",
     "RunInterrupted",
     "OutputError",
 ]

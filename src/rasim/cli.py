@@ -7,9 +7,10 @@
               [--out DIR] [--overwrite] [--chunk-size N] [--quiet]
     rasim run --resume DIR [--threads T] [--quiet]
     rasim sweep --grid NAME=V,V,... [--grid NAME[=V,...] ...] [--arm ARM] [--patients N]
-                [--day D] [--endpoint E] [--points N] [--seed S] [--threads T] [--out DIR] [--quiet]
+                [--day D] [--endpoint E] [--points N] [--seed S] [--threads T] [--out DIR]
+                [--overwrite] [--quiet]
     rasim sensitivity --params NAME,NAME,... [--method sobol|morris] [--samples N]
-                [--arm ARM] [--day D] [--endpoint E] [--seed S] [--out DIR] [--quiet]
+                [--arm ARM] [--day D] [--endpoint E] [--seed S] [--out DIR] [--overwrite] [--quiet]
 
 SCENARIO is a built-in name or a .toml path (default trial3y); overrides are
 --patients, --seed, --days, --observe and --parameter-set (a name of
@@ -34,6 +35,7 @@ import numpy as np
 from . import model, parameter_sets, parameters
 from .errors import RasimError, unknown_name
 from .model import parameter
+from . import output
 from .output import version, write_csv
 from .scenario import Scenario, builtin_description, builtin_names, load
 
@@ -226,6 +228,8 @@ def cmd_sweep(args) -> int:
             entry = parameter(name)
             values = _grid(entry.low, entry.high, args.points)
         grid[name] = values
+    out = args.out or DEFAULT_OUT / "sweep"
+    output.refuse_occupied(out, args.overwrite)
     result = sweep(
         grid,
         base_arm=args.arm,
@@ -235,14 +239,13 @@ def cmd_sweep(args) -> int:
         seed=args.seed,
         threads=args.threads,
     )
-    out = args.out or DEFAULT_OUT / "sweep"
-    out.mkdir(parents=True, exist_ok=True)
-    result.to_csv(out / "sweep.csv")
     names = result.names
-    if len(names) == 2:
-        result.heatmap(names[0], names[1], out / "sweep.png")
-    else:
-        result.plot(names[0], out / "sweep.png")
+    with output.claimed(out, args.overwrite), output.atomic(out / "sweep.png") as png:
+        result.to_csv(out / "sweep.csv")
+        if len(names) == 2:
+            result.heatmap(names[0], names[1], png)
+        else:
+            result.plot(names[0], png)
     if not args.quiet:
         print(result.title)
         _print_rows(result.rows, [*names, "mean", *(("sd", "n", "failed") if args.patients else ("status",))])
@@ -256,6 +259,8 @@ def cmd_sensitivity(args) -> int:
     method = getattr(sensitivity, args.method)
     size = {"sobol": "n", "morris": "trajectories"}[args.method]
     samples = args.samples or {"sobol": 128, "morris": 20}[args.method]
+    out = args.out or DEFAULT_OUT / f"sensitivity.{args.method}"
+    output.refuse_occupied(out, args.overwrite)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -266,11 +271,10 @@ def cmd_sensitivity(args) -> int:
         raise RasimError(str(e)) from None
     for w in caught:
         print(f"rasim: warning: {w.message}", file=sys.stderr)
-    out = args.out or DEFAULT_OUT / f"sensitivity.{args.method}"
-    out.mkdir(parents=True, exist_ok=True)
     rows = result.rows
-    write_csv(out / "sensitivity.csv", list(rows[0]), rows)
-    result.plot(out / "sensitivity.png")
+    with output.claimed(out, args.overwrite), output.atomic(out / "sensitivity.png") as png:
+        write_csv(out / "sensitivity.csv", list(rows[0]), rows)
+        result.plot(png)
     if not args.quiet:
         print(
             f"{args.method}: {args.endpoint} at day {args.day:g}, arm {args.arm}, typical patient, "
@@ -365,7 +369,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _output_options(p: argparse.ArgumentParser, folder: str) -> None:
-    p.add_argument("--out", type=Path, metavar="DIR", help=f"output folder (default {DEFAULT_OUT}/{folder})")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help=f"output folder (default {DEFAULT_OUT}/{folder}); refused if another rasim process is "
+        "writing it or, without --overwrite, if it holds anything",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace rasim's result files already in --out")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
@@ -421,21 +432,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run = _Parser(add_help=False)
     run.add_argument("--threads", type=_int(1), metavar="T", help="threads (default: all cores)")
-    run.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help=f"output folder (default {DEFAULT_OUT}/<scenario name>); refused if another run "
-        "is writing it or, without --overwrite, if it holds anything",
-    )
-    run.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _output_options(run, "<scenario name>")
     run.add_argument(
         "--keep",
         choices=("patients", "summary"),
         help="patients (default): per-patient Parquet files and dataset.csv besides the "
         "summaries; summary: summaries only",
     )
-    run.add_argument("--overwrite", action="store_true", help="replace the results already in --out")
     run.add_argument(
         "--chunk-size",
         type=_int(1),

@@ -54,6 +54,10 @@ class FolderError(RasimError):
     """An output folder that cannot be used (busy, holding another run, not writable)."""
 
 
+class IncompleteRunError(FolderError):
+    """A run folder whose run did not finish (interrupted): the message says how to finish it."""
+
+
 class RunInterrupted(RasimError):
     """Ctrl-C during a run: the committed chunks are kept; the message says how to resume."""
 

@@ -7,22 +7,26 @@ Layout of a folder written by ``rasim run``::
                       chunks done per arm, warnings; "status": "running" until every
                       whole-run file is in place, then "complete"
     scenario.toml     the resolved scenario (written first: the run's identity)
-    .rasim.lock       held (``fcntl.flock``) by the process writing the folder
+    .rasim.lock       held (an exclusive ``filelock.FileLock``) by the process writing the
+                      folder; the file stays (removing a lock file is what lets two hold it)
     .state/           per arm, the streaming statistics after its last committed chunk
     .parts/           per chunk, the NONMEM-style dataset rows (joined into dataset.csv)
     patients/arm=<arm>/part-<chunk>.parquet   per-patient results (``keep="patients"``)
 
 Every file is written under a temporary name and renamed into place, so a
 reader (or a resumed run) sees a whole file or none.  A chunk counts as done
-once the manifest lists it; its files are written before that.
+once the manifest lists it; its files are written before that, and the
+manifest's ``chunk_files`` records each one's size and SHA-256 (relative path
+-> {"size", "sha256"}), so a resumed run verifies them and redoes a damaged or
+missing chunk.  ``rasim sweep`` and ``rasim sensitivity`` write their folders
+under the same rules (:func:`claimed`): the lock, no non-empty folder without
+``--overwrite``, atomic files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import csv
-import errno
-import fcntl
 import hashlib
 import io
 import json
@@ -31,6 +35,7 @@ import os
 import shutil
 from pathlib import Path
 
+import filelock
 import numpy as np
 
 from .errors import FolderError
@@ -58,6 +63,10 @@ OUTPUTS = (
     "distribution.png",
     "patients.npz",
     "patients.nc",
+    "sweep.csv",
+    "sweep.png",
+    "sensitivity.csv",
+    "sensitivity.png",
 )
 
 
@@ -135,14 +144,8 @@ class RunFolder:
         """A fresh run in ``path`` (created): refused if the folder is busy or, unless
         ``overwrite``, holds anything; writes scenario.toml and the manifest."""
         path = Path(path)
-        lock = _acquire(path)
+        lock = _claim(path, overwrite)
         try:
-            leftovers = [p.name for p in path.iterdir() if p.name != LOCK]
-            if leftovers and not overwrite:
-                raise FolderError(_occupied(path, leftovers))
-            for name in OUTPUTS:
-                _remove(path / name)
-            _probe(path)
             folder = cls(path, lock, manifest)
             write_atomic(path / "scenario.toml", scenario_toml)
             folder.save()
@@ -197,16 +200,42 @@ class RunFolder:
     def part_path(self, arm: int, chunk: int) -> Path:
         return self.path / PARTS / f"{arm:03d}.{chunk:06d}.csv"
 
-    def commit(self, arm_name: str, arm: int, done: int) -> None:
-        """Record ``done`` chunks of arm number ``arm`` (their files already written)."""
+    def parquet_path(self, arm_name: str, chunk: int) -> Path:
+        return self.path / PATIENTS / f"arm={arm_name}" / f"part-{chunk:06d}.parquet"
+
+    def chunk_paths(self, arm_name: str, arm: int, chunk: int) -> list[Path]:
+        """The per-patient files of a chunk (none with ``keep="summary"``)."""
+        if self.manifest["keep"] != "patients":
+            return []
+        return [self.part_path(arm, chunk), *([self.parquet_path(arm_name, chunk)] if self.manifest["parquet"] else [])]
+
+    def record(self, files) -> None:
+        """Note the size and SHA-256 of ``files`` (written) in the manifest (saved by ``commit``)."""
+        records = self.manifest.setdefault("chunk_files", {})
+        for p in files:
+            records[p.relative_to(self.path).as_posix()] = file_record(p)
+
+    def intact(self, path: Path) -> bool:
+        """Whether ``path`` is as recorded (size and SHA-256; a file with no record: present)."""
+        rec = self.manifest.get("chunk_files", {}).get(path.relative_to(self.path).as_posix())
+        if rec is None or not path.is_file():
+            return path.is_file()
+        return path.stat().st_size == rec["size"] and file_record(path) == rec
+
+    def commit(self, arm_name: str, arm: int, done: int, files=()) -> None:
+        """Record ``done`` chunks of arm number ``arm`` and the files just written for them."""
+        self.record(files)
         self.manifest["chunks_done"][arm_name] = done
+        if done > 1:
+            self.manifest.get("chunk_files", {}).pop(f"{STATE}/{arm:03d}.{done - 1:06d}.npz", None)
         self.save()
         if done > 1:
             self.state_path(arm, done - 1).unlink(missing_ok=True)
 
     def complete(self, files: list[str]) -> None:
         """Mark the run complete, remove the working files and release the folder."""
-        self.manifest.update(status="complete", files=files)
+        kept = {k: v for k, v in self.manifest.get("chunk_files", {}).items() if k.startswith(f"{PATIENTS}/")}
+        self.manifest.update(status="complete", files=files, chunk_files=kept)
         self.save()
         for name in (STATE, PARTS):
             _remove(self.path / name)
@@ -228,6 +257,40 @@ def read_manifest(path: Path) -> dict:
     return m
 
 
+def file_record(path: Path) -> dict:
+    """{"size": bytes, "sha256": hex digest} of the file ``path`` (read in blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return {"size": Path(path).stat().st_size, "sha256": h.hexdigest()}
+
+
+def refuse_occupied(path, overwrite: bool) -> None:
+    """Refuse, before any work, a folder that is not empty (unless ``overwrite``) or not writable;
+    :func:`claimed` checks again under the lock."""
+    check_writable(path)
+    path = Path(path)
+    if path.is_dir() and not overwrite:
+        leftovers = [p.name for p in path.iterdir() if p.name != LOCK]
+        if leftovers:
+            raise FolderError(_occupied(path, leftovers))
+
+
+@contextlib.contextmanager
+def claimed(path, overwrite: bool):
+    """The folder ``path`` (created) under the run-folder rules, for a command's whole-run files
+    (``rasim sweep``, ``rasim sensitivity``): locked while the block runs, refused if another
+    process writes it or, unless ``overwrite``, if it holds anything (``overwrite`` removes
+    rasim's result files, ``OUTPUTS``, first).  Write the files with :func:`atomic`."""
+    path = Path(path)
+    lock = _claim(path, overwrite)
+    try:
+        yield path
+    finally:
+        _release(lock, path)
+
+
 def check_writable(path) -> None:
     """Refuse an output folder that cannot be created or written, without creating it."""
     path = Path(path)
@@ -243,36 +306,54 @@ def check_writable(path) -> None:
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def _acquire(path: Path):
-    """Create ``path`` and take its lock, or refuse if another process holds it."""
+def _claim(path: Path, overwrite: bool):
+    """Take the lock of ``path`` (created) and clear it for new results: refused if it holds
+    anything and not ``overwrite``; else rasim's result files are removed."""
+    lock = _acquire(path)
+    try:
+        leftovers = [p.name for p in path.iterdir() if p.name != LOCK]
+        if leftovers and not overwrite:
+            raise FolderError(_occupied(path, leftovers))
+        for name in OUTPUTS:
+            _remove(path / name)
+        _probe(path)
+    except BaseException:
+        _release(lock, path)
+        raise
+    return lock
+
+
+def _acquire(path: Path) -> filelock.FileLock:
+    """Create ``path`` and take its lock (exclusive, ``filelock``), or refuse if another process
+    holds it.  The holder's pid is written into the lock file (shown to a refused process)."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        f = open(path / LOCK, "a+")
+        lock = filelock.FileLock(path / LOCK, timeout=0, is_singleton=False, thread_local=False)
+        lock.acquire()
+    except filelock.Timeout:
+        try:
+            holder = (path / LOCK).read_text().strip()
+        except OSError:
+            holder = ""
+        pid = f" (pid {holder})" if holder.isdigit() else ""
+        raise FolderError(
+            f"--out {path}: another rasim process{pid} is writing this folder; "
+            "wait for it to finish or choose another --out"
+        ) from None
     except OSError as e:
         raise FolderError(f"--out {path}: cannot create or write the folder ({e.strerror or e})") from None
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as e:
-        f.seek(0)
-        holder = f.read().strip() or "unknown"
-        f.close()
-        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            raise FolderError(
-                f"--out {path}: another rasim process (pid {holder}) is writing this folder; "
-                "wait for it to finish or choose another --out"
-            ) from None
-        raise
-    f.seek(0)
-    f.truncate()
-    f.write(str(os.getpid()))
-    f.flush()
-    return f
+    with contextlib.suppress(OSError):  # never truncate: a refused process may read it
+        fd = os.open(path / LOCK, os.O_WRONLY)
+        try:
+            os.write(fd, str(os.getpid()).encode().ljust(12))
+        finally:
+            os.close(fd)
+    return lock
 
 
-def _release(lock, path: Path) -> None:
-    (path / LOCK).unlink(missing_ok=True)
-    fcntl.flock(lock, fcntl.LOCK_UN)
-    lock.close()
+def _release(lock: filelock.FileLock, path: Path) -> None:
+    """Release the folder's lock; the lock file stays (unlinking it would let two processes hold it)."""
+    lock.release()
 
 
 def _occupied(path: Path, names: list[str]) -> str:

@@ -57,7 +57,7 @@ from .cohort.analysis import RULES
 from .cohort.result import CohortSummary
 from .cohort.status import SOLVER_FAILURES, PatientStatus
 from .cohort.streaming import StreamingSummary
-from .errors import FolderError, RasimError, RunInterrupted
+from .errors import FolderError, IncompleteRunError, RasimError, RunInterrupted
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
 RESPONDER_COLUMNS = ("arm", "day", "criterion", "rate", "n")
@@ -152,6 +152,7 @@ def run_scenario(
         "chunks": {a.name: n_chunks for a in scenario.arms},
         "chunks_done": {a.name: 0 for a in scenario.arms},
         "warnings": warnings,
+        "chunk_files": {},
     }
     folder = output.RunFolder.start(out_dir, manifest, toml, overwrite)
     return _execute(folder, scenario, threads, quiet, progress)
@@ -247,10 +248,35 @@ def _simulate(folder, scenario, threads, quiet, progress) -> dict[str, Streaming
 
 
 def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
-    """The remaining chunks of arm number ``i``; its running statistics."""
+    """The remaining chunks of arm number ``i``; its running statistics.  A resumed arm's
+    committed files are verified first (``RunFolder.intact``): damaged or missing statistics
+    redo the arm, a damaged or missing chunk file redoes that chunk."""
     m = folder.manifest
     size, n_chunks, done = m["chunk_size"], m["chunks"][a.name], m["chunks_done"][a.name]
     cohort = arm_cohort(scenario, a)
+    if done and not folder.intact(folder.state_path(i, done)):
+        log.warning(
+            "%s: the statistics of arm %s after chunk %d are damaged or missing; redoing the arm",
+            folder.path,
+            a.name,
+            done,
+        )
+        folder.commit(a.name, i, 0)
+        done = 0
+    for k in range(done):
+        damaged = [p for p in folder.chunk_paths(a.name, i, k) if not folder.intact(p)]
+        if damaged:
+            log.warning(
+                "%s: %s damaged or missing; redoing chunk %d of arm %s",
+                folder.path,
+                ", ".join(str(p.relative_to(folder.path)) for p in damaged),
+                k,
+                a.name,
+            )
+            start = k * size
+            chunk = cohort.run_chunk(start, min(start + size, scenario.patients))
+            part = CohortResult.from_chunks(cohort, [chunk], {})
+            folder.commit(a.name, i, done, _write_chunk(folder, scenario, i, k, part, start))
     if done:
         with np.load(folder.state_path(i, done)) as z:
             stream = StreamingSummary.from_arrays(z)
@@ -263,11 +289,10 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
         stream.add(part)
         if k == n_chunks - 1:
             stream.finish()
-        if m["keep"] == "patients":
-            _write_chunk(folder.path, scenario, i, k, part, start, m["parquet"])
+        files = _write_chunk(folder, scenario, i, k, part, start)
         with output.atomic(folder.state_path(i, k + 1)) as tmp, open(tmp, "wb") as f:
             np.savez_compressed(f, **stream.to_arrays())  # type: ignore[arg-type]  # names never clash with allow_pickle
-        folder.commit(a.name, i, k + 1)
+        folder.commit(a.name, i, k + 1, [*files, folder.state_path(i, k + 1)])
         bar.update(chunk.stop - chunk.start)
     return stream
 
@@ -302,17 +327,19 @@ def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResul
     return out
 
 
-def _write_chunk(out: Path, scenario, i: int, k: int, part: CohortResult, start: int, parquet: bool) -> None:
-    """The per-patient files of chunk ``k`` of arm number ``i`` (patients from ``start``)."""
+def _write_chunk(folder, scenario, i: int, k: int, part: CohortResult, start: int) -> list[Path]:
+    """The per-patient files of chunk ``k`` of arm number ``i`` (patients from ``start``), if the
+    run keeps them; their paths."""
     arm = scenario.arms[i]
-    if parquet:
+    paths = folder.chunk_paths(arm.name, i, k)
+    if not paths:
+        return []
+    if folder.manifest["parquet"]:
         write_parquet(
-            out / output.PATIENTS / f"arm={arm.name}" / f"part-{k:06d}.parquet",
-            patient_table(part, i * scenario.patients + start + 1, start),
-            _scenario_identity(scenario),
+            paths[1], patient_table(part, i * scenario.patients + start + 1, start), _scenario_identity(scenario)
         )
-    text = _csv_text(arm_dataset(scenario, i, part, start))
-    output.write_atomic(out / output.PARTS / f"{i:03d}.{k:06d}.csv", text)
+    output.write_atomic(paths[0], _csv_text(arm_dataset(scenario, i, part, start)))
+    return paths
 
 
 def write_results(
@@ -530,11 +557,44 @@ def write_parquet(path: Path, table, identity: dict[str, str] | None = None) -> 
     return path
 
 
-def read_patients(out_dir):
-    """The ``patients/`` files of a run folder as one pyarrow Table (with an ``arm`` column)."""
+def read_patients(out_dir, partial: bool = False):
+    """The ``patients/`` files of a run folder as one pyarrow Table (with an ``arm`` column).
+
+    A folder whose run did not finish (``manifest.json`` status "running": interrupted) is
+    refused with ``IncompleteRunError``, which says how to finish it (``rasim run --resume
+    DIR``); ``partial=True`` reads the rows of its committed chunks instead (some patients
+    of some arms only).  A complete folder whose recorded Parquet parts are missing is
+    refused too (``FolderError``)."""
     import pyarrow.dataset as ds
 
-    return ds.dataset(Path(out_dir) / output.PATIENTS, format="parquet", partitioning="hive").to_table()
+    path = Path(out_dir)
+    base = path / output.PATIENTS
+    m = output.read_manifest(path) if (path / output.MANIFEST).is_file() else None
+    if m is None:
+        return ds.dataset(base, format="parquet", partitioning="hive").to_table()
+    records = m.get("chunk_files", {})
+    if m["status"] != "complete":
+        done, total = sum(m["chunks_done"].values()), sum(m["chunks"].values())
+        if not partial:
+            raise IncompleteRunError(
+                f"{path}: the run is incomplete ({done} of {total} chunks done: interrupted); finish it "
+                f"with `rasim run --resume {path}`, or read the rows written so far with "
+                "read_patients(..., partial=True)"
+            )
+        parts = [base / f"arm={arm}" / f"part-{k:06d}.parquet" for arm, n in m["chunks_done"].items() for k in range(n)]
+        parts = [p for p in parts if p.is_file()]
+        if not parts:
+            raise IncompleteRunError(f"{path}: no patient rows committed yet ({done} of {total} chunks done)")
+        return ds.dataset(
+            [str(p) for p in parts], format="parquet", partitioning="hive", partition_base_dir=str(base)
+        ).to_table()
+    missing = [k for k in records if k.startswith(f"{output.PATIENTS}/") and not (path / k).is_file()]
+    if missing:
+        raise FolderError(
+            f"{path}: {len(missing)} recorded Parquet part(s) missing ({', '.join(missing[:3])}); "
+            "run the scenario again with --overwrite"
+        )
+    return ds.dataset(base, format="parquet", partitioning="hive").to_table()
 
 
 def _missing_parquet(keep: str) -> list[str]:

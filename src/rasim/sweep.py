@@ -291,7 +291,7 @@ def _check_endpoint(endpoint: str, patients: int) -> None:
 def _point(arm: Arm, s: dict) -> tuple[dict, Regimen, Regimen | None]:
     """(parameter overrides, regimen, background) of one grid point, validated."""
     params = {k: v for k, v in s.items() if k in PINDEX}
-    parameter_vector(params)
+    parameter_vector(params, remedy="a sweep takes values within it (`rasim params` lists the ranges)")
     doses = arm.regimen.doses
     template = next((d for d in doses if isinstance(d, MscDose)), None)
     regimen = arm.regimen

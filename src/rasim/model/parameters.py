@@ -281,13 +281,20 @@ def parameter(name: str, table: str = "params") -> Parameter:
         raise ParameterError(unknown_name(what, name, IN_USE[table], "rasim.parameters()")) from None
 
 
+OUT_OF_RANGE_REMEDY = "to use it anyway: allow_out_of_range (a scenario key, or rasim run --unsafe-params)"
+
+
 def parameter_vector(
-    overrides: Mapping[str, float] | None = None, base: np.ndarray | None = None, allow_out_of_range: bool = False
+    overrides: Mapping[str, float] | None = None,
+    base: np.ndarray | None = None,
+    allow_out_of_range: bool = False,
+    remedy: str = OUT_OF_RANGE_REMEDY,
 ) -> np.ndarray:
     """A float64 parameter vector: ``base`` (defaults) with ``overrides`` applied and checked.
 
     An override must be a finite number >= 0 (a fraction within [0, 1]) and, unless
-    ``allow_out_of_range``, within the parameter's plausible range (``low``-``high``)."""
+    ``allow_out_of_range``, within the parameter's plausible range (``low``-``high``;
+    ``remedy`` ends the refusal: what the caller offers instead)."""
     vec = (DEFAULTS if base is None else base).astype(np.float64, copy=True)
     for name, value in (overrides or {}).items():
         entry = parameter(name)
@@ -301,8 +308,7 @@ def parameter_vector(
         if not allow_out_of_range and not _within(entry, value):
             raise ParameterError(
                 f"parameter {name!r} = {value:g} is outside its plausible range "
-                f"{entry.low:g}-{entry.high:g} {entry.unit}; to use it anyway: allow_out_of_range "
-                "(a scenario key, or rasim run --unsafe-params)"
+                f"{entry.low:g}-{entry.high:g} {entry.unit}; {remedy}"
             )
         vec[PINDEX[name]] = value
     return vec
