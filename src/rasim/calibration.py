@@ -8,8 +8,8 @@ qualitative findings tested in ``tests/test_calibration.py``; ``context``
 rows are reported, not fitted.  Tolerances: DAS28 levels and
 changes 0.3, HAQ 0.15, other levels (ESR, CRP, joint counts, VAS) and between-patient
 SDs (statistic ``sd``) 15 %, responder rates 10 percentage points; each widened to twice
-the target's standard error where that is larger.  ``tools/calibrate.py`` fits ``FITTED`` and writes
-``data/calibrated.json``, which the parameter tables (``rasim.model.parameters``)
+the target's standard error where that is larger.  ``tools/calibrate.py`` fits ``FITTED``
+and writes ``data/calibrated.json``, which the parameter tables (``rasim.model.parameters``)
 read at import.
 """
 
@@ -131,7 +131,7 @@ class Target:
             base = 0.10 if self.is_rate else 10.0
             se = math.sqrt(self.value * (1 - self.value) / self.n) if self.is_rate and self.n > 0 else 0.0
         elif self.statistic == "sd":  # a between-patient SD: 15 % of it, as for levels
-            base, se = 0.15 * abs(self.value), self.value / math.sqrt(2.0 * max(self.n - 1, 1)) if self.n > 1 else 0.0
+            base, se = 0.15 * abs(self.value), self.value / math.sqrt(2.0 * (self.n - 1)) if self.n > 1 else 0.0
         elif self.endpoint.startswith("DAS28"):
             base, se = 0.3, self._se()
         elif self.endpoint.startswith("HAQ"):

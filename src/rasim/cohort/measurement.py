@@ -26,8 +26,8 @@ joints, elicited as pain on pressure; pain, patient global, HAQ), ``placebo_asse
 what the assessor judges (swollen joints, physician global), who knows the patient is
 treated.  Both scale with the patient's own responsiveness, log-normal with mean 1 and SD of
 log ``placebo_sd``: placebo responses differ between patients, and a patient who responds
-does so on every subjective item at once.  They model expectation and contact effects in any trial arm and touch no model
-state; the acute-phase reactants carry none.
+does so on every subjective item at once.  They model expectation and contact effects in
+any trial arm and touch no model state; the acute-phase reactants carry none.
 """
 
 from __future__ import annotations
