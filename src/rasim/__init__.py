@@ -17,12 +17,13 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
 CACHE_DIR = _cache.configure(__version__)  # before any kernel is decorated
 
 # The imports below come after the cache is configured (ruff: E402 ignored for this file).
-from . import clinical, model
+from . import clinical, gate, model
 from .errors import (
     CovariateError,
     EquilibriumError,
     FolderError,
     IncompleteRunError,
+    LimitError,
     OutputError,
     ParameterError,
     RasimError,
@@ -98,6 +99,7 @@ __all__ = [
     "SolverOptionsError",
     "FolderError",
     "IncompleteRunError",
+    "LimitError",
     "RunInterrupted",
     "OutputError",
 ]

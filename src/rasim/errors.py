@@ -58,6 +58,10 @@ class IncompleteRunError(FolderError):
     """A run folder whose run did not finish (interrupted): the message says how to finish it."""
 
 
+class LimitError(RasimError):
+    """A size or cost above its ceiling (``rasim.gate.LIMITS``): the message says how to raise it."""
+
+
 class RunInterrupted(RasimError):
     """Ctrl-C during a run: the committed chunks are kept; the message says how to resume."""
 
