@@ -17,7 +17,7 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
 CACHE_DIR = _cache.configure(__version__)  # before any kernel is decorated
 
 # The imports below come after the cache is configured (ruff: E402 ignored for this file).
-from . import clinical, gate, model
+from . import clinical, model
 from .errors import (
     CovariateError,
     EquilibriumError,
@@ -28,6 +28,7 @@ from .errors import (
     ParameterError,
     RasimError,
     RegimenError,
+    RasimWarning,
     RunInterrupted,
     ScenarioError,
     SolverOptionsError,
@@ -101,5 +102,6 @@ __all__ = [
     "IncompleteRunError",
     "LimitError",
     "RunInterrupted",
+    "RasimWarning",
     "OutputError",
 ]

@@ -100,7 +100,7 @@ class Equilibrium:
 
 def strategy(name: str) -> Steady | Replay:
     """The settings of strategy ``name`` ("steady" or "replay")."""
-    if name not in STRATEGIES:
+    if not isinstance(name, str) or name not in STRATEGIES:
         raise RasimError(unknown_name("day-0 strategy", str(name), STRATEGIES) + f" Valid: {', '.join(STRATEGIES)}.")
     return STRATEGIES[name]
 

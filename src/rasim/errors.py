@@ -66,6 +66,10 @@ class RunInterrupted(RasimError):
     """Ctrl-C during a run: the committed chunks are kept; the message says how to resume."""
 
 
+class RasimWarning(UserWarning):
+    """Input rasim accepts but the results should carry a note of (e.g. a dose step after the horizon)."""
+
+
 def unknown_name(kind: str, name: str, valid: Iterable[str], where: str | None = None) -> str:
     """Message for an unknown `name`, naming the closest valid ones (and ``where`` to list them)."""
     valid = list(valid)

@@ -104,19 +104,25 @@ def number(
     high: float = math.inf,
     *,
     open_low: bool = False,
+    open_high: bool = False,
     unit: str = "",
     error: type[RasimError] = RasimError,
 ) -> float:
-    """``v`` as a float: finite, in [low, high] (low excluded if ``open_low``)."""
-    ok = is_number(v) and math.isfinite(v) and (v > low if open_low else v >= low) and v <= high
+    """``v`` as a float: finite, in [low, high] (an end excluded if ``open_low``/``open_high``)."""
+    ok = (
+        is_number(v)
+        and math.isfinite(v)
+        and (v > low if open_low else v >= low)
+        and (v < high if open_high else v <= high)
+    )
     if not ok:
-        raise error(f"{path}: expected {_rule(low, high, open_low, unit)}, got {got(v)}")
+        raise error(f"{path}: expected {_rule(low, high, open_low, open_high, unit)}, got {got(v)}")
     return float(v)
 
 
-def _rule(low: float, high: float, open_low: bool, unit: str) -> str:
+def _rule(low: float, high: float, open_low: bool, open_high: bool, unit: str) -> str:
     bound = [f"{'>' if open_low else '>='} {low:g}"] if low > -math.inf else []
-    bound += [f"<= {high:g}"] if high < math.inf else []
+    bound += [f"{'<' if open_high else '<='} {high:g}"] if high < math.inf else []
     return f"a finite number{' ' + ' and '.join(bound) if bound else ''}{' ' + unit if unit else ''}"
 
 

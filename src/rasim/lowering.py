@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import model
-from .errors import CovariateError, RasimError, RegimenError, unknown_name
+from . import gate, model
+from .errors import CovariateError, RegimenError, unknown_name
 from .regimen import Regimen, after_horizon
 
 COVARIATES = ("age", "female", "weight", "creatinine_clearance", "seropositive", "duration")
+FLAGS = {"female": "1 female, 0 male", "seropositive": "1 seropositive, 0 seronegative"}  # 0/1 covariates
 DURATION_RANGE = (0.01, 60.0)  # years of disease: the ``duration`` covariate's range
 PK_HISTORY_DAYS = 1500.0  # background doses before day 0: > 40 polyglutamate half-lives, so PK is periodic
 
@@ -136,26 +137,17 @@ def _per_kg_events(regimen: Regimen, horizon: float):
     return ev.time, ev.depot, ev.amount, ev.per_kg
 
 
-def horizon(days) -> float:
-    """The simulated span (days), checked: a finite number > 0."""
-    if isinstance(days, (bool, np.bool_)) or not isinstance(days, (int, float, np.integer, np.floating)):
-        raise RasimError(f"days must be a number of days, got {days!r}")
-    days = float(days)
-    if not math.isfinite(days) or days <= 0.0:
-        raise RasimError(f"days must be a finite number > 0, got {days}")
-    return days
+def horizon(days, path: str = "days") -> float:
+    """The simulated span (days), checked: a finite number > 0, within the ``days`` ceiling."""
+    return gate.limit("days", gate.number(path, days, 0.0, open_low=True, unit="days"), path)
 
 
-def observation_days(observe, days: float) -> np.ndarray:
-    """Output days: every day by default, else ``observe`` checked (sorted, within [0, days])."""
+def observation_days(observe, days: float, path: str = "observe", ceiling_key: str = "outputs") -> np.ndarray:
+    """Output days: every day by default, else ``observe`` checked (a non-empty, increasing
+    list within [0, days], no longer than the ceiling ``ceiling_key``)."""
     if observe is None:
         return np.arange(0.0, math.floor(days) + 1.0)
-    t = np.asarray(observe, dtype=np.float64).ravel()
-    if t.size == 0 or not np.all(np.isfinite(t)):
-        raise RasimError("observe must be a non-empty list of finite days")
-    if np.any(np.diff(t) <= 0) or t[0] < 0 or t[-1] > days:
-        raise RasimError(f"observe days must be sorted, without duplicates, within [0, {days:g}]")
-    return t
+    return gate.days(path, observe, days, ceiling_key=ceiling_key)
 
 
 def parameter_vector(regimen: Regimen, params, covariates, allow_out_of_range: bool = False) -> np.ndarray:
@@ -192,11 +184,13 @@ def check_covariates(values) -> dict[str, float]:
             if name == "duration"
             else (model.parameter(name).low, model.parameter(name).high, model.parameter(name).unit)
         )
-        if isinstance(value, (bool, np.bool_, str)) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise CovariateError(f"covariate {name} must be a number ({unit}), got {value!r}")
+        if not gate.is_number(value):
+            raise CovariateError(f"covariate {name} must be a number ({unit}), got {gate.got(value)}")
         value = float(value)
         if not (low <= value <= high):
             raise CovariateError(f"covariate {name} = {value:g} is outside its range [{low:g}, {high:g}] {unit}")
+        if name in FLAGS and value not in (0.0, 1.0):
+            raise CovariateError(f"covariate {name} is a flag: 0 or 1, got {value:g} ({FLAGS[name]})")
         out[name] = value
     return out
 

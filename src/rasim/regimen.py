@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import MISSING, dataclass, fields
 import numpy as np
 
+from rasim import gate
 from rasim.errors import RegimenError, unknown_name
 
 # Dosing compartments; the codes are also the NONMEM CMT numbers.
@@ -40,7 +41,8 @@ _DEPOT_OF_ROUTE = {"oral": MTX_GUT, "subcutaneous": MTX_CENTRAL, "iv": MSC_IV, "
 
 MAX_MTX_MG = 30.0  # per dose and per week: low-dose MTX in RA tops out at 25-30 mg/week
 MAX_MSC_CELLS = 1e10  # flat dose, cells
-MAX_MSC_CELLS_PER_KG = 1e8  # cells/kg
+MAX_WEIGHT_KG = 200.0  # the heaviest patient (the weight covariate's range)
+MAX_MSC_CELLS_PER_KG = MAX_MSC_CELLS / MAX_WEIGHT_KG  # cells/kg: no patient gets more than a flat dose's cap
 N_JOINTS = 28  # joints of the DAS28 count
 _GRID_TOL = 1e-9  # in dosing intervals: rounding slack when placing a day on the MTX grid
 
@@ -212,13 +214,15 @@ class DoseLine:
         """Dosing compartment code (NONMEM CMT), see DEPOTS."""
         return _DEPOT_OF_ROUTE[self.route]
 
+    def count(self, horizon: float) -> int:
+        """Doses to compute up to `horizon` (days): at most one more than are given by then."""
+        if self.addl is None:
+            return max(0, math.floor((horizon - self.time) / self.ii) + 2)
+        return self.addl + 1
+
     def times(self, horizon: float) -> np.ndarray:
         """Dose days (float64) up to and including `horizon` (days)."""
-        if self.addl is None:
-            n = max(0, math.floor((horizon - self.time) / self.ii) + 2)  # filtered below
-        else:
-            n = self.addl + 1
-        t = self.time + self.ii * np.arange(n, dtype=np.float64)
+        t = self.time + self.ii * np.arange(self.count(horizon), dtype=np.float64)
         return t[t <= horizon]
 
 
@@ -239,7 +243,12 @@ class MscDose:
             raise RegimenError(f"per_kg must be True or False, got {self.per_kg!r}")
         _set(self, "per_kg", bool(self.per_kg))
         limit = MAX_MSC_CELLS_PER_KG if self.per_kg else MAX_MSC_CELLS
-        _set(self, "cells", _amount("MSC dose", self.cells, limit, self.unit, "beyond any clinical MSC dose"))
+        why = (
+            f"the flat cap of {MAX_MSC_CELLS:g} cells at {MAX_WEIGHT_KG:g} kg"
+            if self.per_kg
+            else "beyond any clinical MSC dose"
+        )
+        _set(self, "cells", _amount("MSC dose", self.cells, limit, self.unit, why))
         _set(self, "days", _msc_days(self.days))
         _set(self, "source", _choose("MSC source", self.source, MSC_SOURCES, _SOURCE_ALIASES))
         _set(self, "donor", _choose("MSC donor", self.donor, MSC_DONORS, {}))
@@ -447,6 +456,7 @@ class Regimen:
         horizon = _day("horizon_days", horizon_days)
         weight = None if weight_kg is None else _positive("weight_kg", weight_kg, "kg")
         lines = self.lines
+        gate.limit("doses", sum(min(line.count(horizon), 1e18) for line in lines), "regimen")
         times = [line.times(horizon) for line in lines]
         counts = np.array([t.size for t in times], dtype=np.int64)
 
@@ -609,6 +619,7 @@ def _repeated(days, every, until) -> list[float]:
     until = _real("MSC `until` (days)", until)
     if until <= first[0]:
         raise RegimenError(f"MSC until={_fmt(until)} must be after the first infusion on day {_fmt(first[0])}")
+    gate.limit("doses", math.ceil((until - first[0]) / every), "msc every/until")
     return [first[0] + k * every for k in range(int(math.ceil((until - first[0]) / every)))]
 
 

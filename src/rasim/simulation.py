@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import model
+from . import gate, model
 from . import lowering
 from .day0 import REPLAY, STEADY, Equilibrium, accrue_damage, inflamed_equilibrium, periodic_state, replayed, strategy
-from .errors import RasimError, SolverOptionsError, unknown_name
+from .errors import RasimError, RasimWarning, RegimenError, SolverOptionsError, unknown_name
 from .integrate import integrate
-from .regimen import Regimen
+from .regimen import Regimen, after_horizon
 from .solver import SolverOptions, Status
 from .solver.options import METHODS
 
@@ -163,11 +164,17 @@ def prepare(
     """Validate the inputs of :func:`simulate` and find the day-0 state (no solving of the regimen)."""
     strategy(day0)
     regimen = Regimen() if regimen is None else regimen
-    for what, r in (("background", background), ("history", history)):
+    for what, r in (("regimen", regimen), ("background", background), ("history", history)):
         if r is not None and not isinstance(r, Regimen):
-            raise RasimError(f"{what} must be a Regimen (e.g. mtx(15)) or None, got {r!r}")
+            raise RegimenError(f"{what} must be a Regimen (e.g. mtx(15)) or None, got {gate.got(r)}")
+    gate.flag("allow_out_of_range", allow_out_of_range)
+    for what, table in (("params", params), ("covariates", covariates)):
+        if table is not None and not isinstance(table, Mapping):
+            raise RasimError(f"{what}: expected a mapping of name -> number, got {gate.got(table)}")
     days = lowering.horizon(days)
     t_out = lowering.observation_days(observe, days)
+    for note in after_horizon(regimen, days)[1]:
+        warnings.warn(f"{note}; simulate longer (days=) to include them", RasimWarning, stacklevel=3)
     p = lowering.parameter_vector(regimen, params, covariates, allow_out_of_range)
     duration = lowering.check_covariates(covariates).get("duration")
     if duration is not None:

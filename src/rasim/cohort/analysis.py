@@ -59,7 +59,7 @@ NON_RESPONSE = "EULAR_none"  # the one criterion met by a patient out of the arm
 
 def check_analysis(rule: str) -> str:
     """``rule`` if it is one of ``ANALYSES``, else ``RasimError`` naming the closest."""
-    if rule not in ANALYSES:
+    if not isinstance(rule, str) or rule not in ANALYSES:
         raise RasimError(unknown_name("analysis rule", str(rule), ANALYSES) + f" Rules: {', '.join(ANALYSES)}.")
     return rule
 

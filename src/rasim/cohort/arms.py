@@ -14,11 +14,14 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from ..clinical import ESR_CEILING, das28_esr
 from ..errors import RasimError, check_number, unknown_name
+from ..gate import got
 from ..regimen import Regimen, msc, mtx
 from .analysis import Dropout, Rescue, check_analysis
 
 ACUTE_PHASE = ("either", "esr", "crp", "both")
+DAS28_HIGHEST = float(das28_esr(28, 28, ESR_CEILING, 100.0))  # the most any patient can score
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
 
 
@@ -48,9 +51,14 @@ class Entry:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 28:
                 raise RasimError(f"entry {name} must be a whole number of joints in 0..28, got {v!r}")
-        check_number("entry esr_min (mm/h)", self.esr_min, 0.0, 200.0)
+        check_number("entry esr_min (mm/h)", self.esr_min, 0.0, ESR_CEILING)
         check_number("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0)
-        if self.acute_phase not in ACUTE_PHASE:
+        if self.das28_min >= DAS28_HIGHEST:
+            raise RasimError(
+                f"entry das28_min = {self.das28_min:g}: nobody can enter; DAS28-ESR is at most {DAS28_HIGHEST:.2f} "
+                f"(28 tender and 28 swollen joints, ESR {ESR_CEILING:g} mm/h, patient global 100)"
+            )
+        if not isinstance(self.acute_phase, str) or self.acute_phase not in ACUTE_PHASE:
             raise RasimError(
                 unknown_name("acute_phase", str(self.acute_phase), ACUTE_PHASE) + f" Valid: {', '.join(ACUTE_PHASE)}."
             )
@@ -131,6 +139,19 @@ class Arm:
     analysis: str = "observed"
 
     def __post_init__(self):
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise RasimError(f"Arm.name: expected letters, digits and _ . + = -, got {got(self.name)}")
+        if isinstance(self.population, str):
+            if self.population not in POPULATIONS:
+                raise RasimError("Arm.population: " + unknown_name("population", self.population, POPULATIONS))
+        elif not isinstance(self.population, Population):
+            raise RasimError(f"Arm.population: expected a population name or a Population, got {got(self.population)}")
+        for key in ("regimen", "background"):
+            value = getattr(self, key)
+            if not isinstance(value, Regimen) and not (key == "background" and value is None):
+                raise RasimError(f"Arm.{key}: expected a Regimen (e.g. msc(4e7) + mtx(15)), got {got(value)}")
+        if not isinstance(self.description, str):
+            raise RasimError(f"Arm.description: expected a string, got {got(self.description)}")
         for key, kind in (("dropout", Dropout), ("rescue", Rescue)):
             if getattr(self, key) is not None and not isinstance(getattr(self, key), kind):
                 raise RasimError(f"arm {key} must be a {kind.__name__} or None, got {getattr(self, key)!r}")
@@ -254,13 +275,13 @@ ARMS: dict[str, Arm] = {
 
 def population(name: str) -> Population:
     """The built-in population ``name`` (unknown names raise with suggestions)."""
-    if name not in POPULATIONS:
-        raise RasimError(unknown_name("population", name, POPULATIONS))
+    if not isinstance(name, str) or name not in POPULATIONS:
+        raise RasimError(unknown_name("population", str(name), POPULATIONS))
     return POPULATIONS[name]
 
 
 def arm(name: str) -> Arm:
     """The built-in arm ``name`` (unknown names raise with suggestions)."""
-    if name not in ARMS:
-        raise RasimError(unknown_name("arm", name, ARMS))
+    if not isinstance(name, str) or name not in ARMS:
+        raise RasimError(unknown_name("arm", str(name), ARMS))
     return ARMS[name]

@@ -27,6 +27,7 @@ size, the thread count or the order in which chunks run.
 from __future__ import annotations
 
 import time
+import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,10 +35,10 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from .. import day0, endpoints, model
+from .. import day0, endpoints, gate, model
 from ..clinical import LOW
 from ..day0 import NOT_SETTLED
-from ..errors import RasimError, SolverOptionsError, unknown_name
+from ..errors import ParameterError, RasimError, RasimWarning, SolverOptionsError, unknown_name
 from ..integrate import KERNELS
 from ..model.parameters import REFERENCE_STATES
 from .. import lowering
@@ -113,21 +114,39 @@ class Cohort:
     def __post_init__(self) -> None:
         if isinstance(self.arm, str):
             self.arm = builtin_arm(self.arm)
-        if isinstance(self.patients, bool) or not isinstance(self.patients, (int, np.integer)) or self.patients < 1:
-            raise RasimError(f"patients must be an integer >= 1, got {self.patients!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
-            raise RasimError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if self.solver not in _KERNELS:
+        if not isinstance(self.arm, Arm):
+            raise RasimError(f"Cohort.arm: expected a built-in arm name or an Arm, got {gate.got(self.arm)}")
+        self.patients = int(
+            gate.limit("patients", gate.integer("Cohort.patients", self.patients, 1), "Cohort.patients")
+        )
+        self.seed = gate.integer("Cohort.seed", self.seed, 0)
+        days = gate.days("Cohort.observe", self.observe)
+        gate.limit("days", days[-1], "Cohort.observe")
+        self.observe = tuple(days.tolist())
+        gate.limit("size", self.patients * len(days) * days[-1], "Cohort")
+        for name in ("params", "variability", "measurement", "covariate_effects"):
+            gate.table(f"Cohort.{name}", getattr(self, name), None, "name", error=ParameterError)
+        if not isinstance(self.solver, str) or self.solver not in _KERNELS:
             raise SolverOptionsError(
                 unknown_name("cohort solver", str(self.solver), _KERNELS, f"the cohort solvers {', '.join(_KERNELS)}")
             )
-        if not (isinstance(self.rtol, (int, float)) and 0.0 < self.rtol < 1.0):
-            raise SolverOptionsError(f"rtol must be a number in (0, 1), got {self.rtol!r}")
-        if not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
-            raise SolverOptionsError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
-        if not isinstance(self.chunk_size, (int, np.integer)) or self.chunk_size < 1:
-            raise RasimError(f"chunk_size must be an integer >= 1, got {self.chunk_size!r}")
+        gate.number("Cohort.rtol", self.rtol, 0.0, 1.0, open_low=True, open_high=True, error=SolverOptionsError)
+        self.max_steps = gate.integer("Cohort.max_steps", self.max_steps, 1, error=SolverOptionsError)
+        self.chunk_size = gate.integer("Cohort.chunk_size", self.chunk_size, 1)
+        self.dense = gate.flag("Cohort.dense", self.dense)
         self.plan = make_plan(self)
+
+    def cost(self, keep: str = "patients") -> gate.Cost:
+        """What ``run(keep=keep)`` will take (``rasim.gate.cost``): memory, disk, time."""
+        return gate.cost(
+            self.patients,
+            1,
+            len(self.plan.t_out),
+            float(self.plan.t_out[-1]),
+            in_memory=keep == "patients",
+            states=model.N_STATES if self.dense else 0,
+            chunk_size=self.chunk_size,
+        )
 
     @property
     def _arm(self) -> Arm:
@@ -148,13 +167,18 @@ class Cohort:
 
         if keep not in ("patients", "summary"):
             raise RasimError(f"keep must be 'patients' or 'summary', got {keep!r}")
+        if threads is not None:
+            gate.integer("Cohort.run threads", threads, 1)
+        self.cost(keep).check("Cohort.run")
         t_compile = warm_up(self.solver)
         t0 = time.perf_counter()
         chunks = []
         stream = StreamingSummary(self._arm.name, self.plan.t_out, analysis=self._arm.analysis)
+        screening = np.zeros(3, np.int64)  # enrolled, not inflamed, screen failures
         with capped_threads(threads):
             for start in range(0, self.patients, self.chunk_size):
                 chunk = self.run_chunk(start, min(start + self.chunk_size, self.patients))
+                screening += (np.sum(chunk.status != NOT_ENROLLED), chunk.not_inflamed, chunk.screen_failures)
                 if keep == "summary":
                     stream.add(CohortResult.from_chunks(self, [chunk], {}))
                 else:
@@ -162,6 +186,9 @@ class Cohort:
                 if progress is not None:
                     progress(chunk.stop, self.patients)
         timing = {"compile_s": t_compile, "run_s": time.perf_counter() - t0}
+        note = enrolment_note(self._arm, *screening.tolist())
+        if note:
+            warnings.warn(note, RasimWarning, stacklevel=2)
         if keep == "summary":
             stream.timing = timing
             return stream
@@ -257,10 +284,9 @@ def make_plan(c: Cohort) -> CohortPlan:
     arm = c._arm
     pop = arm.pop
     screened_on = arm.background if pop.background is None else pop.background  # the treatment history
-    observe = tuple(float(d) for d in c.observe)
-    days = lowering.horizon(max(observe) if observe else 0.0)
-    t_out = lowering.observation_days(observe, days)
+    t_out = np.asarray(c.observe, dtype=np.float64)  # checked by the Cohort
     t_out = t_out if t_out[0] == 0.0 else np.concatenate([[0.0], t_out])  # day 0: the baseline visit
+    days = float(t_out[-1])
     if arm.rescue is not None:
         arm.rescue.check_visits(t_out.tolist())
     pg_dose = lowering.background_dose(screened_on)
@@ -431,6 +457,17 @@ def warm_up(solver: str = "rodas4") -> float:
     return _COMPILE_S[solver]
 
 
+def enrolment_note(arm: Arm, enrolled: int, not_inflamed: int, screen_failures: int) -> str | None:
+    """A loud note when nobody enrolled in ``arm`` (its entry criteria or parameters), else None."""
+    if enrolled:
+        return None
+    return (
+        f"arm {arm.name}: no patient enrolled in population {arm.pop.name!r} "
+        f"({not_inflamed} candidates had no active disease, {screen_failures} failed the entry criteria "
+        f"{arm.pop.entry}); the results are empty: loosen the entry criteria or check the parameters"
+    )
+
+
 class capped_threads:
     """Context manager capping Numba's thread count (None: leave as is)."""
 
@@ -441,8 +478,7 @@ class capped_threads:
         self.old = numba.get_num_threads()
         if self.n is not None:
             limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # numba.config sets its options at run time
-            if not 1 <= int(self.n) <= limit:
-                raise RasimError(f"threads must be in 1..{limit}, got {self.n}")
+            gate.integer("threads", self.n, 1, limit)
             numba.set_num_threads(int(self.n))
 
     def __exit__(self, *exc):

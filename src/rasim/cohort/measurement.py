@@ -38,6 +38,7 @@ from scipy.special import ndtri
 
 from .. import clinical, endpoints
 from ..errors import ParameterError, unknown_name
+from ..gate import LIMITS, number
 from ..model.parameters import Parameter, entries, is_fraction
 
 ITEMS = endpoints.ITEMS  # the order of the noise columns
@@ -49,23 +50,30 @@ MEASUREMENT: dict[str, Parameter] = entries("measurement")  # data/measurement.c
 _DIVISORS = ("flare_days", "placebo_onset")  # measure() and flare_path divide by them: must be > 0
 
 
+# What a setting can mean, by unit: a VAS item is on 0-100 mm, HAQ on 0-3, an SD of a log or
+# logit beyond 5 (a 150-fold spread) is no measurement noise; days within the horizon ceiling.
+MEANING_MAX = {"mm": 100.0, "HAQ units": 3.0, "log": 5.0, "logit": 5.0, "days": LIMITS["days"], "-": 10.0}
+
+
 def settings(overrides: dict[str, float] | None = None) -> dict[str, float]:
     """Measurement settings: defaults with ``overrides`` applied, each a finite number
     >= 0 (> 0 for ``flare_days`` and ``placebo_onset``; a fraction, such as ``placebo_pro``,
-    at most 1)."""
+    at most 1) within what its unit can mean (``MEANING_MAX``)."""
     values = {name: p.value for name, p in MEASUREMENT.items()}
     for name, value in (overrides or {}).items():
         if name not in values:
             raise ParameterError(unknown_name("measurement setting", name, values))
-        number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
-        number = number and bool(np.isfinite(value))
-        positive, fraction = name in _DIVISORS, is_fraction(MEASUREMENT[name])
-        if not number or value < 0 or (positive and value == 0) or (fraction and value > 1):
-            raise ParameterError(
-                f"measurement setting {name} must be a finite number {'> 0' if positive else '>= 0'}"
-                f"{' and <= 1' if fraction else ''} ({MEASUREMENT[name].unit}), got {value!r}"
-            )
-        values[name] = float(value)
+        entry = MEASUREMENT[name]
+        high = 1.0 if is_fraction(entry) else MEANING_MAX[entry.unit]
+        values[name] = number(
+            f"measurement setting {name}",
+            value,
+            0.0,
+            high,
+            open_low=name in _DIVISORS,
+            unit=f"({entry.unit})",
+            error=ParameterError,
+        )
     return values
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError, unknown_name
+from ..gate import number
 from ..model import PARAMETERS, PINDEX, Parameter, parameter
 from ..model.parameters import entries
 from .arms import Population
@@ -51,6 +52,7 @@ CORRELATIONS: dict[tuple[str, str], float] = {_pair(name): p.value for name, p i
 # population-model term; data/covariate_effects.csv).  Disease duration also sets the fibroblast
 # imprinting and the damage accrued before day 0, through the model's own equations (``day0.replay``).
 DURATION_REF = 5.0  # years
+MAX_LOG_SD = 5.0  # a between-patient SD of log above this (a 150-fold spread) has no meaning
 COVARIATE_EFFECTS: dict[str, Parameter] = entries("covariate_effects")
 
 COVARIATE_NORMALS = ("age", "weight", "creatinine", "duration")
@@ -78,10 +80,7 @@ def variability(overrides: Mapping[str, float] | None = None) -> Variability:
     omega = {name: s.value for name, s in VARIABILITY.items()}
     for name, value in (overrides or {}).items():
         parameter(name)  # unknown names raise with suggestions
-        value = float(value)
-        if not np.isfinite(value) or value < 0.0:
-            raise ParameterError(f"variability of {name!r} must be an SD of log >= 0, got {value}")
-        omega[name] = value
+        omega[name] = number(f"variability of {name!r} (SD of log)", value, 0.0, MAX_LOG_SD, error=ParameterError)
     names = tuple(omega)
     sd = np.array([omega[n] for n in names])
     corr = np.eye(len(names))
@@ -108,9 +107,7 @@ def covariate_effects(overrides: Mapping[str, float] | None = None) -> dict[str,
         if name not in values:
             raise ParameterError(unknown_name("covariate effect", name, values))
         entry = COVARIATE_EFFECTS[name]
-        if not entry.low <= float(value) <= entry.high:
-            raise ParameterError(f"covariate effect {name} = {value} is outside [{entry.low}, {entry.high}]")
-        values[name] = float(value)
+        values[name] = number(f"covariate effect {name}", value, entry.low, entry.high, error=ParameterError)
     return values
 
 

@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _calibrated
+from .. import _calibrated, gate
 from ..errors import ParameterError, unknown_name
 
 KINDS = ("literature", "assumed", "balance", "calibrated", "preset", "covariate", "regimen")
@@ -298,8 +298,8 @@ def parameter_vector(
     vec = (DEFAULTS if base is None else base).astype(np.float64, copy=True)
     for name, value in (overrides or {}).items():
         entry = parameter(name)
-        if isinstance(value, (bool, np.bool_, str)):
-            raise ParameterError(f"parameter {name!r} must be a number ({entry.unit}); got {value!r}")
+        if not gate.is_number(value):
+            raise ParameterError(f"parameter {name!r} must be a number ({entry.unit}); got {gate.got(value)}")
         value = float(value)
         if not math.isfinite(value) or value < 0.0:
             raise ParameterError(f"parameter {name!r} must be a finite number >= 0 ({entry.unit}); got {value}")
@@ -311,7 +311,30 @@ def parameter_vector(
                 f"{entry.low:g}-{entry.high:g} {entry.unit}; {remedy}"
             )
         vec[PINDEX[name]] = value
+    _check_balance(overrides or {}, vec)
     return vec
+
+
+BALANCE_RTOL = 1e-6  # a balance constant given with the others must match its derived value this closely
+
+
+def _check_balance(overrides: Mapping[str, float], vec: np.ndarray) -> None:
+    """Refuse a ``balance`` constant set to anything but its derived value at ``vec``: the
+    constants exist to make both reference states steady (a parameter set carries them
+    consistent with its other values)."""
+    given = [name for name in overrides if parameter(name).kind == "balance"]
+    if not given:
+        return
+    from .balance import balanced  # compiles the rate laws on first use
+
+    derived = balanced(vec)
+    for name in given:
+        if abs(vec[PINDEX[name]] - derived[name]) > BALANCE_RTOL * max(abs(derived[name]), 1e-12):
+            raise ParameterError(
+                f"parameter {name!r} is a balance constant, derived from the others so that both reference "
+                f"states are steady (rasim.model.balance; {derived[name]:.6g} at these values): it cannot be set; "
+                "change the parameters it is derived from instead"
+            )
 
 
 def _within(entry: Parameter, value: float) -> bool:

@@ -37,14 +37,17 @@ class SolverOptions:
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise SolverOptionsError(f"unknown solver method {self.method!r}; choose one of {', '.join(METHODS)}")
-        if not (isinstance(self.rtol, (int, float)) and math.isfinite(self.rtol) and self.rtol > 0):
-            raise SolverOptionsError(f"rtol must be a finite number > 0, got {self.rtol!r}")
+        rtol = self.rtol
+        if isinstance(rtol, bool) or not (isinstance(rtol, (int, float)) and math.isfinite(rtol) and 0 < rtol < 1):
+            raise SolverOptionsError(f"rtol must be a finite number > 0 and < 1, got {rtol!r}")
         object.__setattr__(self, "atol", _checked_atol(self.atol))
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, (int, np.integer)) or self.max_steps < 1:
             raise SolverOptionsError(f"max_steps must be an integer >= 1, got {self.max_steps!r}")
-        if not (isinstance(self.h0, (int, float)) and math.isfinite(self.h0) and self.h0 >= 0):
+        if isinstance(self.h0, bool) or not (
+            isinstance(self.h0, (int, float)) and math.isfinite(self.h0) and self.h0 >= 0
+        ):
             raise SolverOptionsError(f"h0 must be a finite number >= 0 (0 = automatic), got {self.h0!r}")
-        if not (isinstance(self.hmax, (int, float)) and self.hmax > 0):
+        if isinstance(self.hmax, bool) or not (isinstance(self.hmax, (int, float)) and self.hmax > 0):
             raise SolverOptionsError(f"hmax must be > 0 (inf allowed), got {self.hmax!r}")
 
     def atol_vector(self, n: int) -> np.ndarray:
@@ -58,7 +61,11 @@ class SolverOptions:
 
 def _checked_atol(atol) -> float | tuple[float, ...]:
     """Validate ``atol``; return a float or a tuple of floats."""
-    arr = np.asarray(atol, dtype=np.float64) if not isinstance(atol, str) else None
+    try:
+        bad = isinstance(atol, (str, bytes, bool)) or np.asarray(atol).dtype.kind not in "iuf"
+        arr = None if bad else np.asarray(atol, dtype=np.float64)
+    except (TypeError, ValueError):  # ragged nesting, objects
+        arr = None
     if arr is None or arr.ndim > 1 or arr.size == 0:
         raise SolverOptionsError(f"atol must be a positive number or a 1-D array of positive numbers, got {atol!r}")
     if not (np.all(np.isfinite(arr)) and np.all(arr > 0)):
