@@ -91,7 +91,7 @@ def test_max_steps_failure_is_a_status_not_an_exception():
         ({"arm": "dmard", "seed": -1}, "seed"),
         ({"arm": "dmard", "variability": {"m1_activaton": 0.2}}, "m1_activation"),
         ({"arm": "dmard", "params": {"mtx_ec5": 1.0}}, "mtx_ec50"),
-        ({"arm": "dmard", "observe": (0, 91, 28)}, "sorted"),
+        ({"arm": "dmard", "observe": (0, 91, 28)}, "days must increase"),
         ({"arm": "dmard", "solver": "euler"}, "rodas4"),
     ],
 )

@@ -10,7 +10,7 @@ from rasim import errors
 
 
 def test_every_error_is_exported_and_a_rasim_error():
-    classes = {name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception)}
+    classes = {name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception) and not issubclass(obj, Warning)}
     assert classes == {
         "RasimError",
         "ParameterError",
@@ -22,8 +22,10 @@ def test_every_error_is_exported_and_a_rasim_error():
         "FolderError",
         "IncompleteRunError",
         "RunInterrupted",
+        "LimitError",
         "OutputError",
     }
+    assert issubclass(errors.RasimWarning, UserWarning) and "RasimWarning" in rasim.__all__
     for name in classes:
         assert getattr(rasim, name) is getattr(errors, name) and name in rasim.__all__
         assert issubclass(getattr(errors, name), rasim.RasimError)
@@ -50,7 +52,7 @@ def test_simulate_refuses_solver_options_as_rasim_error(options, message):
     "options, message",
     [
         (dict(solver="rodas"), "Did you mean 'rodas4'"),
-        (dict(rtol=2.0), "rtol must be a number in"),
+        (dict(rtol=2.0), "Cohort.rtol: expected a finite number > 0 and < 1"),
         (dict(max_steps=0), "max_steps"),
     ],
 )

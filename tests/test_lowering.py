@@ -40,7 +40,7 @@ def test_dosing_and_plan_are_read_only():
 def test_checks_refuse_before_any_work():
     with pytest.raises(RasimError, match="finite number > 0"):
         lowering.horizon(0)
-    with pytest.raises(RasimError, match="sorted"):
+    with pytest.raises(RasimError, match="days must increase: 14 follows 28"):
         lowering.observation_days([28, 14], 30)
     with pytest.raises(RasimError, match="Did you mean 'weight'"):
         lowering.check_covariates({"wieght": 70})

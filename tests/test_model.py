@@ -678,8 +678,8 @@ def test_das28_equals_the_published_formulas(scenarios):
 
 
 def test_more_il6_gives_higher_crp_esr_and_das28():
-    base = model.DEFAULTS[model.PINDEX["il6_basal"]]
-    results = [steady({"il6_basal": base * k}) for k in (1.0, 3.0, 6.0, 12.0)]
+    base = model.DEFAULTS[model.PINDEX["il6_fls"]]
+    results = [steady({"il6_fls": base * k}) for k in (1.0, 3.0, 6.0, 12.0)]
     for name in ("IL6", "CRP", "ESR", "DAS28_ESR", "DAS28_CRP"):
         values = [value(r, name) for r in results]
         assert np.all(np.diff(values) > 0), (name, values)

@@ -77,26 +77,26 @@ def test_simulate_inputs():
         prepare(params={"msc_effect_t": 0.97})
     assert prepare(params={"msc_effect_t": 0.97}, allow_out_of_range=True, days=28).params is not None
     for days in (True, "365"):
-        with pytest.raises(RasimError, match="days must be a number of days"):
+        with pytest.raises(RasimError, match="days: expected a finite number > 0 days"):
             prepare(days=days)
     with pytest.raises(RegimenError, match="MSC infusion on day 2000 is after the last day simulated"):
         prepare(msc(4e7, days=[2000]), days=365)
-    with pytest.raises(RasimError, match="without duplicates"):
+    with pytest.raises(RasimError, match=r"observe\[2\]: days must increase"):
         prepare(days=91, observe=[0, 28, 28, 91])
 
 
 def test_cohort_inputs():
-    with pytest.raises(RasimError, match="measurement setting vas_sd must be a finite number >= 0"):
+    with pytest.raises(RasimError, match="measurement setting vas_sd: expected a finite number >= 0 and <= 100"):
         Cohort("msc+dmard", patients=2, measurement={"vas_sd": -1})
-    with pytest.raises(RasimError, match="measurement setting crp_log_sd"):
+    with pytest.raises(RasimError, match="measurement.crp_log_sd: expected a finite number, got nan"):
         Cohort("msc+dmard", patients=2, measurement={"crp_log_sd": math.nan})
-    with pytest.raises(RasimError, match="measurement setting flare_days must be a finite number > 0"):
+    with pytest.raises(RasimError, match="measurement setting flare_days: expected a finite number > 0"):
         Cohort("msc+dmard", patients=2, measurement={"flare_days": 0})
-    with pytest.raises(RasimError, match="patients must be an integer"):
+    with pytest.raises(RasimError, match="Cohort.patients: expected an integer >= 1, got True"):
         Cohort("msc+dmard", patients=True)
     with pytest.raises(CovariateError, match="covariate weight"):
         Cohort("msc+dmard", patients=2, params={"weight": 1000})
-    with pytest.raises(RasimError, match="without duplicates"):  # as a scenario file refuses them
+    with pytest.raises(RasimError, match=r"Cohort.observe\[2\]: days must increase"):  # as a scenario file refuses them
         Cohort("msc+dmard", patients=2, observe=(0, 28, 28))
     with pytest.raises(RegimenError, match="MSC infusion on day 120"):
         Cohort("msc_repeat+dmard", patients=2, observe=(0, 28, 91))
@@ -159,7 +159,7 @@ def test_size_ceiling_raised_by_environment(monkeypatch):
     monkeypatch.setenv("RASIM_MAX_PATIENTS", str(LIMITS["patients"] * 10))
     assert scenario(patients=LIMITS["patients"] * 2).patients == LIMITS["patients"] * 2
     monkeypatch.setenv("RASIM_MAX_PATIENTS", "lots")
-    with pytest.raises(ScenarioError, match="RASIM_MAX_PATIENTS must be a number"):
+    with pytest.raises(ScenarioError, match="RASIM_MAX_PATIENTS must be a finite number > 0"):
         scenario()
 
 

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -59,7 +58,8 @@ from pathlib import Path
 
 import tomli_w
 
-from . import model
+from . import gate, model
+from .gate import LIMITS  # noqa: F401  (rasim.scenario.LIMITS: the ceilings, documented here first)
 from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
 from .model import PINDEX
 from .cohort.analysis import Dropout, Rescue, check_analysis
@@ -88,15 +88,6 @@ _POPULATION_TABLES = {
     "weight": ("median", "sd_log"),
 }
 ENTRY_KEYS = ("das28_min", "das28_max", "tjc_min", "sjc_min", "esr_min", "crp_min", "acute_phase")
-# Ceilings on a scenario's size, each raised with the environment variable RASIM_MAX_<NAME>.
-LIMITS = {"patients": 10_000_000, "arms": 100, "observe": 1000, "days": 36525.0, "size": 1e12}
-_LIMIT_WHAT = {
-    "patients": "patients per arm",
-    "arms": "arms",
-    "observe": "observation days",
-    "days": "days of horizon (100 years)",
-    "size": "patients x arms x observation days x horizon days",
-}
 ARM_KEYS = ("name", "arm", "population", "regimen", "background", "dropout", "rescue", "analysis")
 DROPOUT_KEYS = ("rate", "nonresponder_factor")
 RESCUE_KEYS = ("start", "until", "improvement", "short_in")
@@ -302,11 +293,6 @@ def _default_observe(days: float, base=DEFAULT_OBSERVE) -> list[float]:
     return [t for t in base if t < days] + [days]
 
 
-def _got(v) -> str:
-    kinds = {bool: "a boolean", str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table"}
-    return f"{v!r} ({kinds.get(type(v), type(v).__name__)})"
-
-
 class _Reader:
     """Validation of a scenario dict; every error names the file and key path."""
 
@@ -320,7 +306,7 @@ class _Reader:
     # -- typed values --------------------------------------------------------
     def table(self, v, path: str, keys: tuple[str, ...] | None, required=()) -> Mapping:
         if not isinstance(v, Mapping):
-            self.fail(path, f"expected a table, got {_got(v)}")
+            self.fail(path, f"expected a table, got {gate.got(v)}")
         for k in v:
             if keys is not None and k not in keys:
                 self.fail(_join(path, k), unknown_name("key", str(k), keys) + f" Valid keys: {', '.join(keys)}.")
@@ -330,27 +316,23 @@ class _Reader:
         return v
 
     def string(self, v, path: str, name: bool = False) -> str:
-        if not isinstance(v, str):
-            self.fail(path, f"expected a string, got {_got(v)}")
+        self.gate(gate.text, path, v)
         if name and not _NAME.match(v):
             self.fail(path, f"expected {_NAME_RULE}, got {v!r}")
         return v
 
+    def gate(self, check, path: str, v, *args, **kw):
+        """``check(path, v, ...)`` of ``rasim.gate``, its refusal naming the file."""
+        try:
+            return check(path, v, *args, **kw)
+        except RasimError as e:
+            raise ScenarioError(f"{self.source}: {e}") from None
+
     def integer(self, v, path: str, low: int) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or v < low:
-            self.fail(path, f"expected an integer >= {low}, got {_got(v)}")
-        return v
+        return self.gate(gate.integer, path, v, low)
 
     def number(self, v, path: str, low: float = 0.0, strict: bool = False) -> float:
-        ok = (
-            not isinstance(v, bool)
-            and isinstance(v, (int, float))
-            and math.isfinite(v)
-            and (v > low if strict else v >= low)
-        )
-        if not ok:
-            self.fail(path, f"expected a finite number {'>' if strict else '>='} {low:g}, got {_got(v)}")
-        return float(v)
+        return self.gate(gate.number, path, v, low, open_low=strict)
 
     def names(self, v, path: str) -> dict[str, float]:
         """A [params]/[variability] table: rasim parameter names -> numbers >= 0."""
@@ -377,7 +359,7 @@ class _Reader:
         populations = self.populations(d.get("populations", []))
         self.own = {p.name: p for p in populations}
         if not isinstance(d["arms"], (list, tuple)) or not d["arms"]:
-            self.fail("arms", f"expected one or more [[arms]] tables, got {_got(d['arms'])}")
+            self.fail("arms", f"expected one or more [[arms]] tables, got {gate.got(d['arms'])}")
         self.limit("arms", len(d["arms"]))
         self.limit("size", patients * len(d["arms"]) * len(observe) * days)
         arms = tuple(self.arm(a, f"arms[{i}]", days, observe) for i, a in enumerate(d["arms"]))
@@ -404,22 +386,14 @@ class _Reader:
 
     def limit(self, key: str, value):
         """``value`` of ``key`` (a name of ``LIMITS``), refused above its ceiling."""
-        env = f"RASIM_MAX_{key.upper()}"
         try:
-            ceiling = float(os.environ.get(env, LIMITS[key]))
-        except ValueError:
-            self.fail(key, f"environment variable {env} must be a number, got {os.environ[env]!r}")
-        if value > ceiling:
-            self.fail(
-                key,
-                f"{value:g} {_LIMIT_WHAT[key]} is above the limit of {ceiling:g}; if this machine "
-                f"can take it, raise the limit with the environment variable {env}",
-            )
-        return value
+            return gate.limit(key, value, key)
+        except RasimError as e:
+            raise ScenarioError(f"{self.source}: {e}") from None
 
     def boolean(self, v, path: str) -> bool:
         if not isinstance(v, bool):
-            self.fail(path, f"expected true or false, got {_got(v)}")
+            self.fail(path, f"expected true or false, got {gate.got(v)}")
         return v
 
     def parameter_set(self, v) -> str | None:
@@ -448,21 +422,15 @@ class _Reader:
     def observe(self, v, days: float) -> tuple[float, ...]:
         if v is None:
             return tuple(_default_observe(days))
-        if not isinstance(v, (list, tuple)) or not v:
-            self.fail("observe", f"expected a non-empty list of days, got {_got(v)}")
-        self.limit("observe", len(v))
-        out = tuple(self.number(t, f"observe[{i}]") for i, t in enumerate(v))
-        for i, t in enumerate(out):
-            if t > days:
-                self.fail(f"observe[{i}]", f"day {t:g} is after the horizon days = {days:g}")
-            if i and t <= out[i - 1]:
-                self.fail(f"observe[{i}]", f"days must increase: {t:g} follows {out[i - 1]:g}")
+        if not isinstance(v, (list, tuple)):
+            self.fail("observe", f"expected a list of days, got {gate.got(v)}")
+        out = tuple(self.gate(gate.days, "observe", v, days).tolist())
         return out if out[0] == 0.0 else (0.0, *out)  # day 0: the baseline visit
 
     # -- populations ---------------------------------------------------------
     def populations(self, v) -> tuple:
         if not isinstance(v, (list, tuple)):
-            self.fail("populations", f"expected [[populations]] tables, got {_got(v)}")
+            self.fail("populations", f"expected [[populations]] tables, got {gate.got(v)}")
         out: list = []
         seen: dict[str, int] = {}
         builtin = catalog()[1]
@@ -518,9 +486,7 @@ class _Reader:
             self.fail(_at(path, str(e), d), str(e))
 
     def real(self, v, path: str) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            self.fail(path, f"expected a finite number, got {_got(v)}")
-        return float(v)
+        return self.gate(gate.number, path, v)
 
     # -- arms ----------------------------------------------------------------
     def arm(self, d, path: str, days: float, observe: tuple[float, ...]) -> ScenarioArm:
@@ -603,7 +569,7 @@ class _Reader:
         v = self.table(v, path, ("doses",), ("doses",))
         doses = v["doses"]
         if not isinstance(doses, (list, tuple)):
-            self.fail(f"{path}.doses", f"expected a list of dose tables, got {_got(doses)}")
+            self.fail(f"{path}.doses", f"expected a list of dose tables, got {gate.got(doses)}")
         for i, dose in enumerate(doses):
             self.dose(dose, f"{path}.doses[{i}]")
         try:

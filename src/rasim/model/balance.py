@@ -36,6 +36,7 @@ PAIRS: dict[str, tuple[str, str]] = {
     "autoab": ("autoab_basal", "autoab_max"),
 }
 BALANCED: frozenset[str] = frozenset(name for pair in PAIRS.values() for name in pair)
+BASAL: frozenset[str] = frozenset(basal for basal, _ in PAIRS.values())  # never set by hand
 
 
 def _derivative(y: np.ndarray, p: np.ndarray, i: int) -> float:

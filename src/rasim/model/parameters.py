@@ -315,14 +315,19 @@ def parameter_vector(
     return vec
 
 
-BALANCE_RTOL = 1e-6  # a balance constant given with the others must match its derived value this closely
+BALANCE_RTOL = 1e-6  # a basal source given with the others must match its derived value this closely
 
 
 def _check_balance(overrides: Mapping[str, float], vec: np.ndarray) -> None:
-    """Refuse a ``balance`` constant set to anything but its derived value at ``vec``: the
-    constants exist to make both reference states steady (a parameter set carries them
-    consistent with its other values)."""
-    given = [name for name in overrides if parameter(name).kind == "balance"]
+    """Refuse a basal source of the ``balance`` pairs (``rasim.model.balance.PAIRS``) set to
+    anything but its value derived at ``vec`` (a parameter set carries it consistent with its
+    other values): basal sources exist only to make both reference states steady.  The
+    stimulated production constants of the pairs are derived for the typical patient but are
+    also the disease-activity parameters patients vary in (the variability table): those can
+    be set."""
+    from .balance import BASAL  # the balance module imports this one
+
+    given = [name for name in overrides if name in BASAL]
     if not given:
         return
     from .balance import balanced  # compiles the rate laws on first use
@@ -331,9 +336,9 @@ def _check_balance(overrides: Mapping[str, float], vec: np.ndarray) -> None:
     for name in given:
         if abs(vec[PINDEX[name]] - derived[name]) > BALANCE_RTOL * max(abs(derived[name]), 1e-12):
             raise ParameterError(
-                f"parameter {name!r} is a balance constant, derived from the others so that both reference "
-                f"states are steady (rasim.model.balance; {derived[name]:.6g} at these values): it cannot be set; "
-                "change the parameters it is derived from instead"
+                f"parameter {name!r} is a basal source derived so that both reference states are steady "
+                f"(rasim.model.balance; {derived[name]:.6g} at these values): it cannot be set; change the "
+                "parameters it is derived from, or the stimulated production of its pair, instead"
             )
 
 
