@@ -10,7 +10,11 @@ from rasim import errors
 
 
 def test_every_error_is_exported_and_a_rasim_error():
-    classes = {name for name, obj in vars(errors).items() if inspect.isclass(obj) and issubclass(obj, Exception) and not issubclass(obj, Warning)}
+    classes = {
+        name
+        for name, obj in vars(errors).items()
+        if inspect.isclass(obj) and issubclass(obj, Exception) and not issubclass(obj, Warning)
+    }
     assert classes == {
         "RasimError",
         "ParameterError",

@@ -216,7 +216,7 @@ BAD = [  # (edit of MINIMAL, key path, part of the message)
         "arms[0].regimen.doses[0].joints",
         "intra-articular MSC needs joints",
     ),
-    (_dose('{ drug = "msc", cells = 4e7, joints = 2 }'), "arms[0].regimen.doses[0].route", "only for intra-articular"),
+    (_dose('{ drug = "msc", cells = 4e7, joints = 2 }'), "arms[0].regimen.doses[0].joints", "only for intra-articular"),
     (
         _dose('{ drug = "msc", cells = 4e7, per_kg = "yes" }'),
         "arms[0].regimen.doses[0].per_kg",

@@ -13,7 +13,17 @@ from collections.abc import Iterable
 
 
 class RasimError(ValueError):
-    """Base class of every input error rasim raises."""
+    """Base class of every input error rasim raises; ``key``: the field it blames, if known
+    (a scenario file names it in its key path)."""
+
+    key: str | None = None
+
+    @classmethod
+    def keyed(cls, key: str, message: str) -> RasimError:
+        """The error ``message`` blaming field ``key``."""
+        error = cls(message)
+        error.key = key
+        return error
 
 
 class ParameterError(RasimError, KeyError):

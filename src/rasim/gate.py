@@ -88,7 +88,10 @@ def got(v) -> str:
     """A value and its kind, for a refusal: ``'0.5' (a string)``."""
     kinds = {bool: "a boolean", str: "a string", int: "an integer", float: "a number", list: "a list", dict: "a table"}
     kind = kinds.get(type(v)) or ("a table" if isinstance(v, Mapping) else type(v).__name__)
-    text = repr(v)
+    try:
+        text = repr(v)
+    except RecursionError:
+        text = f"<a {type(v).__name__} nested too deeply to show>"
     return f"{text[:80]}{'...' if len(text) > 80 else ''} ({kind})"
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields
 import numpy as np
 
@@ -95,11 +96,22 @@ def _mtx_mg(what: str, mg, every: float) -> float:
     mg = _amount(what, mg, MAX_MTX_MG, "mg", why)
     weekly = mg * 7.0 / every
     if weekly > MAX_MTX_MG:
-        raise RegimenError(
+        raise RegimenError.keyed(
+            "every",
             f"{what} of {mg:g} mg every {every:g} days is {weekly:g} mg/week; "
-            f"the limit is {MAX_MTX_MG:g} mg/week ({why})"
+            f"the limit is {MAX_MTX_MG:g} mg/week ({why})",
         )
     return mg
+
+
+@contextmanager
+def _blame(key: str) -> Iterator[None]:
+    """Tag a RegimenError raised inside with the dose field ``key`` it concerns (if untagged)."""
+    try:
+        yield
+    except RegimenError as e:
+        e.key = e.key or key
+        raise
 
 
 def _normal(name: str) -> str:
@@ -147,7 +159,11 @@ def _msc_days(days) -> tuple[float, ...]:
     days = (days,) if isinstance(days, numbers.Real) else days
     if isinstance(days, (str, Mapping)) or not hasattr(days, "__iter__"):
         raise RegimenError(f"MSC days must be a list of days, got {days!r}")
-    out = sorted(_day("MSC infusion day", d) for d in days)
+    out = []
+    for i, d in enumerate(days):
+        with _blame(f"days[{i}]"):
+            out.append(_day("MSC infusion day", d))
+    out.sort()
     if not out:
         raise RegimenError("MSC days is empty: give at least one infusion day")
     for a, b in zip(out, out[1:]):
@@ -240,7 +256,7 @@ class MscDose:
 
     def __post_init__(self):
         if not isinstance(self.per_kg, (bool, np.bool_)):
-            raise RegimenError(f"per_kg must be True or False, got {self.per_kg!r}")
+            raise RegimenError.keyed("per_kg", f"per_kg must be True or False, got {self.per_kg!r}")
         _set(self, "per_kg", bool(self.per_kg))
         limit = MAX_MSC_CELLS_PER_KG if self.per_kg else MAX_MSC_CELLS
         why = (
@@ -248,12 +264,18 @@ class MscDose:
             if self.per_kg
             else "beyond any clinical MSC dose"
         )
-        _set(self, "cells", _amount("MSC dose", self.cells, limit, self.unit, why))
-        _set(self, "days", _msc_days(self.days))
-        _set(self, "source", _choose("MSC source", self.source, MSC_SOURCES, _SOURCE_ALIASES))
-        _set(self, "donor", _choose("MSC donor", self.donor, MSC_DONORS, {}))
-        _set(self, "route", _route("msc", self.route))
-        _set(self, "joints", _joints(self.route, self.joints))
+        with _blame("cells"):
+            _set(self, "cells", _amount("MSC dose", self.cells, limit, self.unit, why))
+        with _blame("days"):
+            _set(self, "days", _msc_days(self.days))
+        with _blame("source"):
+            _set(self, "source", _choose("MSC source", self.source, MSC_SOURCES, _SOURCE_ALIASES))
+        with _blame("donor"):
+            _set(self, "donor", _choose("MSC donor", self.donor, MSC_DONORS, {}))
+        with _blame("route"):
+            _set(self, "route", _route("msc", self.route))
+        with _blame("joints"):
+            _set(self, "joints", _joints(self.route, self.joints))
 
     @property
     def unit(self) -> str:
@@ -309,18 +331,23 @@ class MtxDose:
     route: str = "oral"
 
     def __post_init__(self):
-        _set(self, "every", _positive("MTX interval `every`", self.every, "days"))
-        _set(self, "start", _day("MTX start", self.start))
-        if self.until is not None:
-            until = _real("MTX `until` (days)", self.until)
-            if until <= self.start:
-                raise RegimenError(f"MTX until={_fmt(until)} must be after start={_fmt(self.start)}")
-            _set(self, "until", until)
-        _set(self, "route", _route("mtx", self.route))
-        if isinstance(self.dose_mg, (Mapping, tuple)):
-            _set(self, "dose_mg", self._steps(self.dose_mg))
-        else:
-            _set(self, "dose_mg", _mtx_mg("MTX dose", self.dose_mg, self.every))
+        with _blame("every"):
+            _set(self, "every", _positive("MTX interval `every`", self.every, "days"))
+        with _blame("start"):
+            _set(self, "start", _day("MTX start", self.start))
+        with _blame("until"):
+            if self.until is not None:
+                until = _real("MTX `until` (days)", self.until)
+                if until <= self.start:
+                    raise RegimenError(f"MTX until={_fmt(until)} must be after start={_fmt(self.start)}")
+                _set(self, "until", until)
+        with _blame("route"):
+            _set(self, "route", _route("mtx", self.route))
+        with _blame("dose_mg"):
+            if isinstance(self.dose_mg, (Mapping, tuple)):
+                _set(self, "dose_mg", self._steps(self.dose_mg))
+            else:
+                _set(self, "dose_mg", _mtx_mg("MTX dose", self.dose_mg, self.every))
 
     def _steps(self, dose_mg) -> Steps:
         """Sorted, validated titration steps."""

@@ -39,7 +39,7 @@ A scenario file (see ``docs/scenarios.md``)::
 
 Sizes are capped (``LIMITS``; each raised by an environment variable
 ``RASIM_MAX_<NAME>``), and doses after the horizon are refused.
-Every problem raises :class:`~rasim.errors.ScenarioError` before anything runs,
+A UTF-8 byte-order mark is skipped.  Every problem raises :class:`~rasim.errors.ScenarioError` before anything runs,
 naming the file, the key path (``trial.toml: arms[1].regimen.doses[0].cells``,
 indices from 0) and what was expected.
 """
@@ -60,12 +60,13 @@ import tomli_w
 
 from . import gate, model
 from .gate import LIMITS  # noqa: F401  (rasim.scenario.LIMITS: the ceilings, documented here first)
-from .errors import CovariateError, ParameterError, RasimError, ScenarioError, unknown_name
+from .errors import CovariateError, ParameterError, RasimError, RegimenError, ScenarioError, unknown_name
 from .model import PINDEX
 from .cohort.analysis import Dropout, Rescue, check_analysis
 from .regimen import MscDose, MtxDose, Regimen, after_horizon
 from .lowering import COVARIATES, background_period, check_combinable, check_covariates, parameter_vector
 
+BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark some editors write: skipped
 DEFAULT_OBSERVE = (0.0, 14.0, 28.0, 56.0, 91.0, 182.0, 273.0, 365.0, 548.0, 730.0, 912.0, 1095.0)
 TOP_KEYS = (
     "name",
@@ -94,20 +95,6 @@ RESCUE_KEYS = ("start", "until", "improvement", "short_in")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
 _NAME_RULE = "a name of letters, digits and _ . + = - (starting with a letter or digit)"
 _DOSE_KEYS = {"msc": MscDose, "mtx": MtxDose}
-# Valid stand-ins per dose field: the field whose stand-in makes a bad dose valid is the culprit.
-_STAND_INS = {
-    "cells": (1e6,),
-    "days": ([0.0],),
-    "per_kg": (False,),
-    "source": ("umbilical_cord",),
-    "donor": ("allogeneic",),
-    "route": ("iv", "intra_articular", "oral"),
-    "joints": (None, 1),
-    "dose_mg": (1.0,),
-    "every": (7.0,),
-    "start": (0.0,),
-    "until": (None,),
-}
 
 
 @dataclass(frozen=True)
@@ -260,14 +247,15 @@ def load(scenario: str | Path, allow_out_of_range: bool = False) -> Scenario:
             unknown_name("scenario", text, builtin_names(), "`rasim scenarios`") + " Or give the path of a .toml file."
         )
     try:
-        with path.open("rb") as f:
-            data = tomllib.load(f)
+        data = tomllib.loads(path.read_bytes().removeprefix(BOM).decode("utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{source}: no such scenario file") from None
     except OSError as e:
         raise ScenarioError(f"{source}: cannot read: {e.strerror or e}") from None
     except tomllib.TOMLDecodeError as e:
         raise ScenarioError(f"{source}: not valid TOML: {e}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: arrays or tables nested too deeply to be a scenario") from None
     except UnicodeDecodeError as e:
         raise ScenarioError(
             f"{source}: not UTF-8 text (TOML files are UTF-8): byte {e.start} cannot be decoded"
@@ -585,18 +573,10 @@ class _Reader:
         keys = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug]))
         required = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug]) if f.default is dataclasses.MISSING)
         self.table(d, path, ("drug", *keys), required)
-        error = _dose_error(d)
-        if error is not None:
-            # the likeliest culprit first: a missing key, then keys in the order the message names them
-            order = [k for k in keys if k not in d] + sorted(
-                (k for k in keys if k in d), key=lambda k: (error.find(k) < 0, error.find(k))
-            )
-            culprit = next((k for k in order if _dose_error(d, k) is None), None)
-            where = _join(path, culprit) if culprit else path
-            if culprit and isinstance(d.get(culprit), (list, tuple)):  # narrow a bad list to its element
-                bad = [i for i, x in enumerate(d[culprit]) if _dose_error({**d, culprit: [x]})]
-                where += f"[{bad[0]}]" if len(bad) == 1 else ""
-            self.fail(where, error)
+        try:
+            Regimen.from_dict({"doses": [d]})
+        except RegimenError as e:  # blamed on the field the dose's check names
+            self.fail(_join(path, e.key) if e.key else path, str(e))
 
     def check_arm(self, arm: ScenarioArm, path: str, d: Mapping, observe: tuple[float, ...]) -> None:
         """The regimen/background checks simulate makes and the rescue's visits (some day of
@@ -637,18 +617,5 @@ def _at(path: str, message: str, keys) -> str:
 
 
 def _join(path: str, key) -> str:
-    key = key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]+", key) else repr(key)
+    key = key if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]+(\[\d+\])?", key) else repr(key)
     return key if path == "(top level)" else f"{path}.{key}"
-
-
-def _dose_error(d: Mapping, stand_in: str | None = None) -> str | None:
-    """The RegimenError message of dose dict `d` (with field `stand_in` replaced by valid values)."""
-    trials = [d] if stand_in is None else [{**d, stand_in: s} for s in _STAND_INS[stand_in]]
-    message = None
-    for trial in trials:
-        try:
-            Regimen.from_dict({"doses": [trial]})
-            return None
-        except (TypeError, ValueError) as e:  # RegimenError is a ValueError
-            message = str(e)
-    return message
