@@ -23,7 +23,7 @@ from rasim import cli
 from rasim.scenario import Scenario, load
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "docs" / "api").glob("*.md"))]
 PATIENTS = int(os.environ.get("RASIM_EXAMPLE_PATIENTS", 6))
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 SRC = str(Path(rasim.__file__).resolve().parents[1])  # the rasim under test, for subprocesses
