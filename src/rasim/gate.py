@@ -161,7 +161,7 @@ def days(path: str, v, horizon: float = math.inf, *, ceiling_key: str = "observe
         raise error(f"{path}: expected a one-dimensional list of days, got an array of shape {items.shape}")
     if len(items) == 0:
         raise error(f"{path}: expected at least one day, got an empty list")
-    limit(ceiling_key, len(items), path, error)
+    limit(ceiling_key, len(items), path)
     out = np.empty(len(items))
     for i, t in enumerate(items):
         out[i] = number(f"{path}[{i}]", t, 0.0, error=error)

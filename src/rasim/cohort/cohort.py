@@ -42,6 +42,7 @@ from ..errors import ParameterError, RasimError, RasimWarning, SolverOptionsErro
 from ..integrate import KERNELS
 from ..model.parameters import REFERENCE_STATES
 from .. import lowering
+from ..regimen import after_horizon
 from ..solver import SolverOptions
 from . import analysis, measurement, variability
 from .arms import Arm, Population, arm as builtin_arm
@@ -289,6 +290,8 @@ def make_plan(c: Cohort) -> CohortPlan:
     days = float(t_out[-1])
     if arm.rescue is not None:
         arm.rescue.check_visits(t_out.tolist())
+    for note in after_horizon(arm.regimen, days)[1]:
+        warnings.warn(f"arm {arm.name}: {note}; observe later days to include them", RasimWarning, stacklevel=4)
     pg_dose = lowering.background_dose(screened_on)
     t0 = -day0.REPLAY.runin_days if pg_dose else 0.0
     options = SolverOptions(method=c.solver, rtol=c.rtol)
