@@ -304,7 +304,7 @@ def scenario(**arm) -> Scenario:
     [
         ({"dropout": {"rat": 0.1}}, "arms[0].dropout.rat: unknown key 'rat'. Did you mean 'rate'?"),
         ({"dropout": {"nonresponder_factor": 2}}, "arms[0].dropout.rate: required key is missing"),
-        ({"dropout": {"rate": -1}}, "arms[0].dropout.rate: dropout rate (per year) must be"),
+        ({"dropout": {"rate": -1}}, "arms[0].dropout.rate: dropout rate (per year): expected a finite number >= 0"),
         ({"dropout": {"rate": "1"}}, "arms[0].dropout.rate: expected a finite number"),
         ({"dropout": 0.1}, "arms[0].dropout: expected a table"),
         ({"rescue": {"strat": 28}}, "arms[0].rescue.strat: unknown key 'strat'. Did you mean 'start'?"),

@@ -8,7 +8,6 @@ Solver failures are never exceptions: they come back as a status code
 from __future__ import annotations
 
 import difflib
-import math
 from collections.abc import Iterable
 
 
@@ -90,18 +89,3 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], where: str | None =
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     listing = f"; see {where}" if where else ""
     return f"unknown {kind} {name!r}.{hint} ({len(valid)} valid names{listing})"
-
-
-def check_number(what: str, v, low: float = -math.inf, high: float = math.inf, inf_ok: bool = False) -> float:
-    """``v`` as a float if it is a number (not a boolean) in [low, high], finite unless
-    ``inf_ok``; else ``RasimError`` naming ``what``."""
-    ok = (
-        not isinstance(v, bool)
-        and isinstance(v, (int, float))
-        and (math.isfinite(v) or inf_ok)
-        and not math.isnan(v)
-        and low <= v <= high
-    )
-    if not ok:
-        raise RasimError(f"{what} must be a number in [{low:g}, {high:g}], got {v!r}")
-    return float(v)

@@ -108,13 +108,15 @@ def number(
     *,
     open_low: bool = False,
     open_high: bool = False,
+    inf_ok: bool = False,
     unit: str = "",
     error: type[RasimError] = RasimError,
 ) -> float:
-    """``v`` as a float: finite, in [low, high] (an end excluded if ``open_low``/``open_high``)."""
+    """``v`` as a float: finite (or +inf if ``inf_ok``), in [low, high] (an end excluded if
+    ``open_low``/``open_high``)."""
     ok = (
         is_number(v)
-        and math.isfinite(v)
+        and (math.isfinite(v) or (inf_ok and v == math.inf))
         and (v > low if open_low else v >= low)
         and (v < high if open_high else v <= high)
     )

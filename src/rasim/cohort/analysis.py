@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import clinical
-from ..errors import RasimError, check_number, unknown_name
+from ..errors import RasimError, unknown_name
+from ..gate import number
 
 RULES = {
     "observed": "everyone at every visit",
@@ -74,8 +75,8 @@ class Dropout:
     nonresponder_factor: float = 1.0
 
     def __post_init__(self):
-        object.__setattr__(self, "rate", check_number("dropout rate (per year)", self.rate, 0.0))
-        factor = check_number("dropout nonresponder_factor", self.nonresponder_factor, 0.0)
+        object.__setattr__(self, "rate", number("dropout rate (per year)", self.rate, 0.0))
+        factor = number("dropout nonresponder_factor", self.nonresponder_factor, 0.0)
         object.__setattr__(self, "nonresponder_factor", factor)
 
     def cumulative(self, days: np.ndarray, nonresponder: np.ndarray) -> np.ndarray:
@@ -100,15 +101,15 @@ class Rescue:
     short_in: str = "both"
 
     def __post_init__(self):
-        start = check_number("rescue start (day)", self.start, 0.0)
+        start = number("rescue start (day)", self.start, 0.0)
         if start == 0.0:
             raise RasimError("rescue start (day) must be > 0: day 0 is the baseline visit")
-        until = check_number("rescue until (day)", self.until, 0.0, inf_ok=True)
+        until = number("rescue until (day)", self.until, 0.0, inf_ok=True)
         if until < start:
             raise RasimError(f"rescue until (day {until:g}) must not be before start (day {start:g})")
         object.__setattr__(self, "start", start)
         object.__setattr__(self, "until", until)
-        object.__setattr__(self, "improvement", check_number("rescue improvement (%)", self.improvement, 0.0, 100.0))
+        object.__setattr__(self, "improvement", number("rescue improvement (%)", self.improvement, 0.0, 100.0))
         if self.improvement == 0.0:
             raise RasimError("rescue improvement (%) must be > 0: every count improves by at least 0 %")
         if self.short_in not in SHORT_IN:

@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 
 from ..clinical import ESR_CEILING, das28_esr
-from ..errors import RasimError, check_number, unknown_name
-from ..gate import got
+from ..errors import RasimError, unknown_name
+from ..gate import got, number
 from ..regimen import Regimen, msc, mtx
 from .analysis import Dropout, Rescue, check_analysis
 
@@ -43,16 +43,16 @@ class Entry:
     acute_phase: str = "either"
 
     def __post_init__(self):
-        check_number("entry das28_min", self.das28_min, 0.0, 10.0)
-        check_number("entry das28_max", self.das28_max, 0.0, math.inf, inf_ok=True)
+        number("entry das28_min", self.das28_min, 0.0, 10.0)
+        number("entry das28_max", self.das28_max, 0.0, math.inf, inf_ok=True)
         if self.das28_max <= self.das28_min:
             raise RasimError(f"entry das28_max ({self.das28_max:g}) must be above das28_min ({self.das28_min:g})")
         for name in ("tjc_min", "sjc_min"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 28:
                 raise RasimError(f"entry {name} must be a whole number of joints in 0..28, got {v!r}")
-        check_number("entry esr_min (mm/h)", self.esr_min, 0.0, ESR_CEILING)
-        check_number("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0)
+        number("entry esr_min (mm/h)", self.esr_min, 0.0, ESR_CEILING)
+        number("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0)
         if self.das28_min >= DAS28_HIGHEST:
             raise RasimError(
                 f"entry das28_min = {self.das28_min:g}: nobody can enter; DAS28-ESR is at most {DAS28_HIGHEST:.2f} "
@@ -91,9 +91,7 @@ class Population:
         if not isinstance(self.age, (tuple, list)) or len(self.age) != 4:
             raise RasimError(f"population age must be (mean, sd, min, max) years, got {self.age!r}")
         mean, sd, lo, hi = (
-            check_number(f"age {k} (years)", v, 18.0, 90.0)
-            if k != "sd"
-            else check_number("age sd (years)", v, 0.0, 50.0)
+            number(f"age {k} (years)", v, 18.0, 90.0) if k != "sd" else number("age sd (years)", v, 0.0, 50.0)
             for k, v in zip(("mean", "sd", "min", "max"), self.age)
         )
         if not lo <= mean <= hi or lo >= hi:
@@ -109,12 +107,12 @@ class Population:
                 self,
                 name,
                 (
-                    check_number(f"{name} median ({unit})", v[0], lo_m, hi_m),
-                    check_number(f"{name} sd_log", v[1], 0.0, 2.0),
+                    number(f"{name} median ({unit})", v[0], lo_m, hi_m),
+                    number(f"{name} sd_log", v[1], 0.0, 2.0),
                 ),
             )
-        check_number("female (fraction)", self.female, 0.0, 1.0)
-        check_number("seropositive (fraction)", self.seropositive, 0.0, 1.0)
+        number("female (fraction)", self.female, 0.0, 1.0)
+        number("seropositive (fraction)", self.seropositive, 0.0, 1.0)
         if not isinstance(self.entry, Entry):
             raise RasimError(f"population entry must be an Entry, got {self.entry!r}")
         if self.background is not None and not isinstance(self.background, Regimen):
