@@ -192,9 +192,12 @@ GARBAGE = st.recursive(
 )
 
 
+SCALARS = st.one_of(ODD_NUMBERS, ODD_KINDS, st.floats(), st.integers(min_value=-(2**70), max_value=2**70))
+
+
 def either(valid):
-    """A valid value or garbage."""
-    return st.one_of(valid, GARBAGE)
+    """A valid value, a wrong scalar or garbage."""
+    return st.one_of(valid, SCALARS, GARBAGE)
 
 
 @st.composite
