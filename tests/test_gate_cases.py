@@ -306,8 +306,11 @@ def test_cohort_run_threads_true_refused(cohort_kernel):
 
 
 def test_population_nobody_can_enter_refused_before_the_run(cohort_kernel):
-    nobody = Arm("nobody", Population("nobody", entry=Entry(das28_min=9.9)), background=mtx(15))
-    check_refused(attempt(lambda: Cohort(nobody, patients=2, observe=(0, 28)).run()), RasimError)
+    def run():
+        nobody = Arm("nobody", Population("nobody", entry=Entry(das28_min=9.9)), background=mtx(15))
+        return Cohort(nobody, patients=2, observe=(0, 28)).run()
+
+    check_refused(attempt(run), RasimError)
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,11 @@ def test_arm_can_drop_the_population_background(tmp_path):
         ),
         (lambda t: t.replace("tjc_min = 8", "tjc_minn = 8"), "populations[0].entry.tjc_minn", "Did you mean 'tjc_min'"),
         (lambda t: t.replace("sd = 12,", "sd = -1,"), "populations[0].age", "age sd"),
-        (lambda t: t.replace("seropositive = 0.75", "seropositive = 2"), "populations[0].seropositive", ">= 0 and <= 1"),
+        (
+            lambda t: t.replace("seropositive = 0.75", "seropositive = 2"),
+            "populations[0].seropositive",
+            ">= 0 and <= 1",
+        ),
         (lambda t: t.replace("median = 7.5, ", ""), "populations[0].duration.median", "required key is missing"),
         (lambda t: t.replace('name = "mtx_ir"', 'name = "refractory"'), "populations[0].name", "built-in"),
         (lambda t: t.replace("every = 7.0 }", "every = 7.0, start = 3.0 }"), "populations[0].background", "no start"),

@@ -78,7 +78,7 @@ def limit(key: str, value: float, path: str | None = None, error: type[RasimErro
     if value > top:
         where = f"{path}: " if path else ""
         raise error(
-            f"{where}{value:g} {_WHAT[key]} is above the limit of {top:g}; if this machine can take it, "
+            f"{where}{_float(value):g} {_WHAT[key]} is above the limit of {top:g}; if this machine can take it, "
             f"raise the limit with the environment variable RASIM_MAX_{key.upper()}"
         )
     return value
@@ -116,7 +116,7 @@ def number(
     ``open_low``/``open_high``)."""
     ok = (
         is_number(v)
-        and (math.isfinite(v) or (inf_ok and v == math.inf))
+        and (math.isfinite(_float(v)) or (inf_ok and v == math.inf))
         and (v > low if open_low else v >= low)
         and (v < high if open_high else v <= high)
     )
@@ -129,6 +129,14 @@ def _rule(low: float, high: float, open_low: bool, open_high: bool, unit: str) -
     bound = [f"{'>' if open_low else '>='} {low:g}"] if low > -math.inf else []
     bound += [f"{'<' if open_high else '<='} {high:g}"] if high < math.inf else []
     return f"a finite number{' ' + ' and '.join(bound) if bound else ''}{' ' + unit if unit else ''}"
+
+
+def _float(v) -> float:
+    """``v`` as a float; an integer too large for one is infinite."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
 
 
 def integer(path: str, v, low: int = 0, high: float = math.inf, *, error: type[RasimError] = RasimError) -> int:

@@ -55,7 +55,10 @@ def _real(what: str, x) -> float:
     """`x` as a finite float, or RegimenError."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
         raise RegimenError(f"{what} must be a number, got {x!r}")
-    x = float(x)
+    try:
+        x = float(x)
+    except OverflowError:  # an integer beyond any float
+        x = math.inf
     if not math.isfinite(x):
         raise RegimenError(f"{what} must be finite, got {x!r}")
     return x
@@ -156,6 +159,7 @@ def _joints(route: str, joints) -> int | None:
 
 def _msc_days(days) -> tuple[float, ...]:
     """Sorted infusion days; a single day may be given as a number."""
+    days = days.tolist() if isinstance(days, np.ndarray) else days  # 0-d: a number; 2-d: refused below
     days = (days,) if isinstance(days, numbers.Real) else days
     if isinstance(days, (str, Mapping)) or not hasattr(days, "__iter__"):
         raise RegimenError(f"MSC days must be a list of days, got {days!r}")
@@ -483,7 +487,7 @@ class Regimen:
         horizon = _day("horizon_days", horizon_days)
         weight = None if weight_kg is None else _positive("weight_kg", weight_kg, "kg")
         lines = self.lines
-        gate.limit("doses", sum(min(line.count(horizon), 1e18) for line in lines), "regimen")
+        _check_count(lines, horizon)
         times = [line.times(horizon) for line in lines]
         counts = np.array([t.size for t in times], dtype=np.int64)
 
@@ -513,6 +517,8 @@ class Regimen:
         dropped), matching :meth:`events`; without it, open-ended MTX is an error.
         """
         horizon = None if horizon_days is None else _day("horizon_days", horizon_days)
+        if horizon is not None:
+            _check_count(self.lines, horizon)
         rows = [(line, _addl(line, horizon)) for line in self.lines]
         lines = [line for line, addl in rows if addl >= 0]
         table = {
@@ -537,9 +543,14 @@ class Regimen:
         """Regimen from the output of to_dict (or the same written by hand in TOML/JSON)."""
         _check_keys("regimen", data, ("doses",))
         doses = data.get("doses", [])
-        if isinstance(doses, (str, Mapping)) or not hasattr(doses, "__iter__"):
+        if not isinstance(doses, (list, tuple)):
             raise RegimenError(f"regimen 'doses' must be a list of dose tables, got {doses!r}")
         return cls(tuple(_dose_from_dict(d) for d in doses))
+
+
+def _check_count(lines, horizon: float) -> None:
+    """Refuse more dose events up to ``horizon`` than the ``doses`` ceiling, before building them."""
+    gate.limit("doses", sum(min(line.count(horizon), 1e18) for line in lines), "regimen")
 
 
 def _cells_or_mg(line: DoseLine, weight: float | None) -> float:
