@@ -235,7 +235,9 @@ def default_chunk_size(scenario) -> int:
     return max(1, min(MAX_CHUNK, CHUNK_PATIENT_DAYS // len(scenario.observe), scenario.patients))
 
 
-def estimate(scenario, keep: str = "patients", chunk_size: int | None = None, parquet: bool = True, done: int = 0):
+def estimate(
+    scenario, keep: str = "patients", chunk_size: int | None = None, parquet: bool = True, done: int = 0
+) -> gate.Cost:
     """What running ``scenario`` (its patients after the first ``done``, over all arms) into a
     folder will take (``rasim.gate.Cost``): memory (a chunk at a time, and with
     ``keep="patients"`` its dataset rows as text), peak disk (with ``keep="patients"`` the
