@@ -144,7 +144,7 @@ def test_params(capsys):
             ["sweep", "--grid", "msc_homng_max=0.1"],
             "unknown parameter or regimen setting 'msc_homng_max'. Did you mean 'msc_homing_max'",
         ),
-        (["sweep", "--grid", "msc_homing_max=0.1,-1"], "grid['msc_homing_max']: expected finite numbers >= 0"),
+        (["sweep", "--grid", "msc_homing_max=0.1,-1"], "grid['msc_homing_max'][1]: expected a finite number >= 0"),
         (  # the remedy is one the sweep has (it has no --unsafe-params)
             ["sweep", "--grid", "msc_homing_max=5"],
             "outside its plausible range 0.005-0.5 1/day; a sweep takes values within it (`rasim params`",

@@ -507,3 +507,91 @@ def test_warnings_are_written_with_the_results(tmp_path):
 def test_resume_needs_a_run_folder(tmp_path):
     with pytest.raises(FolderError, match="no manifest.json: not a folder written by `rasim run`"):
         resume_run(tmp_path, quiet=True)
+
+
+# ---- a full disk (issue 21) ----------------------------------------------------------------------
+
+
+def _full_after(n: int, real):
+    """``real`` until it has been called ``n`` times, then OSError ENOSPC (a full disk)."""
+    import errno
+
+    calls = []
+
+    def write(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > n:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    return write
+
+
+def test_full_disk_stops_the_run_resumably(run, scenario, tmp_path, monkeypatch):
+    """ENOSPC while a chunk is written: as after Ctrl-C, the committed chunks stay, nothing
+    looks complete, and --resume (with space again) gives the same files."""
+    import rasim.runner as R
+
+    out = tmp_path / "full"
+    monkeypatch.setattr(R, "_write_chunk", _full_after(2, R._write_chunk))
+    with pytest.raises(R.DiskFull, match=f"the disk is full .*2 of 6 chunks are saved in {out}; free some space, "):
+        run_scenario(scenario, out, threads=1, quiet=True, chunk_size=5)
+    with pytest.raises(RunInterrupted, match=f"continue with: rasim run --resume {out}$"):  # a RunInterrupted
+        resume_run(out, threads=1, quiet=True)
+    m = json.loads((out / "manifest.json").read_text())
+    assert m["status"] == "running" and m["chunks_done"] == {"dmard": 2, "bm": 0}
+    assert not any((out / name).exists() for name in R.WHOLE_RUN_FILES)
+    assert not list(out.rglob(".*.tmp*"))  # no half-written file
+    monkeypatch.undo()
+    resume_run(out, threads=1, quiet=True)
+    assert files(out) == files(run[0])
+
+
+def test_full_disk_while_the_whole_run_files_are_written(run, scenario, tmp_path, monkeypatch):
+    """ENOSPC while dataset.csv is joined, after summary.csv is in place: summary.csv goes too."""
+    import rasim.runner as R
+
+    out = tmp_path / "full"
+    monkeypatch.setattr(R, "_join_parts", _full_after(0, R._join_parts))
+    with pytest.raises(R.DiskFull, match="6 of 6 chunks are saved"):
+        run_scenario(scenario, out, threads=1, quiet=True, chunk_size=5)
+    assert json.loads((out / "manifest.json").read_text())["status"] == "running"
+    assert not any((out / name).exists() for name in R.WHOLE_RUN_FILES)
+    monkeypatch.undo()
+    resume_run(out, threads=1, quiet=True)
+    assert files(out) == files(run[0])
+
+
+def test_full_disk_on_the_command_line(scenario, tmp_path, monkeypatch, capsys):
+    import rasim.runner as R
+    from rasim.cli import main
+
+    monkeypatch.setattr(R, "_write_chunk", _full_after(0, R._write_chunk))
+    out = tmp_path / "full"
+    code = main(["run", str(scenario.source), "--patients", "4", "--threads", "1", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("rasim: error: the disk is full (No space left on device)")
+    assert f"continue with: rasim run --resume {out}" in err and "Traceback" not in err
+
+
+def test_other_write_errors_are_not_a_full_disk(scenario, tmp_path, monkeypatch):
+    import errno
+
+    import rasim.runner as R
+
+    def denied(*a, **k):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(R, "_write_chunk", denied)
+    with pytest.raises(PermissionError):
+        run_scenario(scenario.replace(patients=2), tmp_path / "o", threads=1, quiet=True)
+    monkeypatch.undo()
+    run_scenario(scenario.replace(patients=2), tmp_path / "o", threads=1, quiet=True, overwrite=True)  # released
+
+
+def test_manifest_records_the_estimate(run, scenario):
+    out = run[0]
+    m = json.loads((out / "manifest.json").read_text())
+    assert set(m["estimate"]) == {"memory_bytes", "disk_bytes", "seconds"}
+    on_disk = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    assert on_disk < m["estimate"]["disk_bytes"] < 10 * on_disk  # the peak: dataset rows twice, until complete

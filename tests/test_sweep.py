@@ -1,6 +1,7 @@
 """``rasim.sweep`` (typical patient and small cohorts), ``rasim.sensitivity`` and their commands."""
 
 import csv
+import re
 import sys
 
 import numpy as np
@@ -17,8 +18,10 @@ from rasim.sweep import SweepResult, sweep
     [
         ({"grid": {"msc_homng_max": [0.1]}}, "Did you mean 'msc_homing_max'"),
         ({"grid": {"msc_cels": [1e7]}}, "Did you mean 'msc_cells'"),
-        ({"grid": {"msc_homing_max": [0.1, -1]}}, "expected finite numbers >= 0, got -1"),
-        ({"grid": {"msc_cells": [float("nan")]}}, "expected finite numbers >= 0"),
+        ({"grid": {"msc_homing_max": [0.1, -1]}}, "grid['msc_homing_max'][1]: expected a finite number >= 0, got -1"),
+        ({"grid": {"msc_cells": [float("nan")]}}, "expected a finite number >= 0"),
+        ({"grid": {"msc_cells": [True]}}, "expected a finite number >= 0, got True (a boolean)"),
+        ({"grid": {"msc_cells": ["1e7"]}}, "got '1e7' (a string)"),
         ({"grid": {"msc_cells": []}}, "non-empty list"),
         ({"grid": {}}, "non-empty dict"),
         ({"grid": {"mtx_dose": [40]}}, "MTX dose must be > 0 and <= 30 mg"),
@@ -28,8 +31,15 @@ from rasim.sweep import SweepResult, sweep
         ({"grid": {"msc_cells": [1e7]}, "base_arm": "msc_dmard"}, "Did you mean 'msc+dmard'"),
         ({"grid": {"msc_cells": [1e7]}, "endpoint": "DAS28"}, "unknown endpoint 'DAS28'"),
         ({"grid": {"msc_cells": [1e7]}, "endpoint": "ACR20"}, "needs a cohort"),
-        ({"grid": {"msc_cells": [1e7]}, "patients": -1}, "patients must be an integer >= 0"),
-        ({"grid": {"msc_cells": [1e7]}, "day": 0}, "day must be a finite number > 0"),
+        ({"grid": {"msc_cells": [1e7]}, "patients": -1}, "sweep: patients: expected an integer >= 0"),
+        ({"grid": {"msc_cells": [1e7]}, "patients": True}, "sweep: patients: expected an integer >= 0, got True"),
+        ({"grid": {"msc_cells": [1e7]}, "patients": 2.0}, "sweep: patients: expected an integer >= 0, got 2.0"),
+        (
+            {"grid": {"msc_cells": [1e7]}, "day": "365"},
+            "sweep: day: expected a finite number > 0, got '365' (a string)",
+        ),
+        ({"grid": {"msc_cells": [1e7]}, "seed": -1}, "sweep: seed: expected an integer >= 0"),
+        ({"grid": {"msc_cells": [1e7]}, "day": 0}, "sweep: day: expected a finite number > 0"),
     ],
 )
 def test_validation_before_running(kwargs, message, monkeypatch):
@@ -37,7 +47,7 @@ def test_validation_before_running(kwargs, message, monkeypatch):
 
     monkeypatch.setattr(S, "simulate", lambda *a, **k: pytest.fail("ran before validating"))
     monkeypatch.setattr(S, "Cohort", lambda *a, **k: pytest.fail("ran before validating"))
-    with pytest.raises(RasimError, match=message.replace("+", r"\+").replace("(", r"\(")):
+    with pytest.raises(RasimError, match=re.escape(message)):
         sweep(**kwargs)
 
 
@@ -128,7 +138,7 @@ def test_cli_sweep_points_over_the_range(capsys, tmp_path):
     "args, message",
     [
         (["sweep", "--grid", "msc_homng_max=0.1"], "Did you mean 'msc_homing_max'"),
-        (["sweep", "--grid", "msc_homing_max=0.1,-1"], "expected finite numbers >= 0"),
+        (["sweep", "--grid", "msc_homing_max=0.1,-1"], "expected a finite number >= 0"),
         (["sweep", "--grid", "msc_cells"], "give the values of the regimen setting msc_cells"),
         (["sweep", "--grid", "=1"], "argument --grid: expected NAME=V,V,... or NAME"),
         (["sweep", "--grid", "msc_cells=1e7", "--endpoint", "ACR20"], "needs a cohort"),
@@ -188,7 +198,14 @@ def test_sobol_and_morris(tmp_path):
         ({"params": ["mtx_ec50"], "bounds": {"mtx_ec50": (2, 1)}}, "0 <= low < high"),
         ({"params": ["mtx_ec50"], "bounds": {"msc_k_immune": (1, 2)}}, "not in params"),
         ({"params": ["mtx_ec50"], "endpoint": "EULAR_good"}, "needs a cohort"),
-        ({"params": ["mtx_ec50"], "n": 1}, "n must be an integer >= 2"),
+        ({"params": ["mtx_ec50"], "n": 1}, "sobol: n: expected an integer >= 2"),
+        ({"params": ["mtx_ec50"], "n": 64.0}, "sobol: n: expected an integer >= 2, got 64.0"),
+        ({"params": ["mtx_ec50"], "day": True}, "sobol: day: expected a finite number > 0, got True"),
+        (
+            {"params": ["mtx_ec50"], "bounds": {"mtx_ec50": ("1", 2)}},
+            r"bounds\['mtx_ec50'\]\[0\]: expected a finite number",
+        ),
+        ({"params": ["mtx_ec50"], "max_failed": 2}, "sobol: max_failed: expected a finite number >= 0 and <= 1"),
     ],
 )
 def test_sensitivity_validation(kwargs, message):

@@ -15,9 +15,12 @@
 SCENARIO is a built-in name or a .toml path (default trial3y); overrides are
 --patients, --seed, --days, --observe and --parameter-set (a name of
 ``rasim params``' sets; replaces the scenario's ``parameter_set``).  Input errors print
-``rasim: error: <message>`` and exit with status 2, before anything runs;
-Ctrl-C during a run keeps the finished chunks, prints how to resume and exits
-with status 130.  ``rasim --version`` prints the version.
+``rasim: error: <message>`` and exit with status 2, before anything runs; so do
+sizes above their ceilings (``rasim.gate.LIMITS``: grid points, sensitivity
+samples, a run's estimated memory and disk) and a disk estimate above the free
+space.  Ctrl-C during a run keeps the finished chunks, prints how to resume and
+exits with status 130; a full disk during a run does the same with status 2.
+``rasim --version`` prints the version.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import model, parameter_sets, parameters
+from . import gate, model, parameter_sets, parameters
 from .errors import RasimError, unknown_name
 from .model import parameter
 from . import output
@@ -51,11 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse has printed usage and the error (status 2) or --help (0)
         return int(e.code or 0)
-    from .runner import RunInterrupted
+    from .runner import DiskFull, RunInterrupted
 
     _log_to_stderr(logging.ERROR if getattr(args, "quiet", False) else logging.INFO)
     try:
         return args.command(args)
+    except DiskFull as e:  # an error, not Ctrl-C: status 2, with how to resume
+        print(f"rasim: error: {e}", file=sys.stderr)
+        return 2
     except RunInterrupted as e:
         print(f"\nrasim: {e}", file=sys.stderr)
         return 130
@@ -218,13 +224,19 @@ def cmd_run(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .sweep import SETTINGS, sweep
+    from .sweep import SETTINGS, check_size, sweep
 
-    grid = {}
-    for name, values in args.grid:
+    axes = dict(args.grid)  # a name given twice: the last --grid
+    for name, values in axes.items():
         if values is None:
             if name in SETTINGS:
                 raise RasimError(f"give the values of the regimen setting {name}: --grid {name}=V,V,...")
+            parameter(name)  # an unknown name refused with suggestions
+    gate.limit("patients", args.patients, "sweep: --patients")
+    check_size({n: args.points if v is None else len(v) for n, v in axes.items()}, args.patients, args.day)
+    grid = {}
+    for name, values in axes.items():  # built once their size is known to be within the ceilings
+        if values is None:
             entry = parameter(name)
             values = _grid(entry.low, entry.high, args.points)
         grid[name] = values

@@ -208,9 +208,9 @@ def table(
 
 # -- costs -------------------------------------------------------------------------------------
 
-BYTES_PER_VISIT = 8 * 40  # float64 outputs a patient keeps per visit (items, scores, biomarkers)
-CSV_BYTES_PER_VISIT = 420  # one row of dataset.csv
-PATIENTS_PER_SECOND = 400.0  # end to end on one core, a 3-year patient (benchmarks/README.md)
+BYTES_PER_VISIT = 8 * 40  # float64 outputs a patient keeps per visit (items, scores, biomarkers; 193 measured)
+CSV_BYTES_PER_VISIT = 870  # dataset.csv per patient visit: a row (~85 bytes) per measured item, and doses
+PATIENTS_PER_SECOND = 200.0  # end to end on one core, a 3-year patient (measured 150-250, issue 21)
 
 
 @dataclass(frozen=True)

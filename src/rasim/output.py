@@ -303,7 +303,42 @@ def check_writable(path) -> None:
         raise FolderError(f"--out {path}: {parent} is not writable")
 
 
+def check_free_space(path, needed: float, overwrite: bool = False) -> None:
+    """Refuse an output folder whose filesystem has less free space than ``needed`` bytes (a
+    run's estimated disk), counting, with ``overwrite``, rasim's result files in it (removed)."""
+    path = Path(path)
+    parent = path
+    while not parent.exists():
+        parent = parent.parent
+    free = shutil.disk_usage(parent).free
+    if needed > free and overwrite and path.is_dir():
+        free += sum(_size(path / name) for name in OUTPUTS)
+    if needed > free:
+        raise FolderError(
+            f"--out {path}: the run needs about {size_text(needed)} of disk (estimated) and its filesystem "
+            f"has {size_text(free)} free; free some space, choose another --out, or run with --keep summary "
+            "(no per-patient files)"
+        )
+
+
+def size_text(n: float) -> str:
+    """A size in bytes as text: '512 B', '3.2 MiB', '1.5 GiB'."""
+    for unit, scale in (("TiB", 2.0**40), ("GiB", 2.0**30), ("MiB", 2.0**20), ("KiB", 2.0**10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
 # ---- helpers ------------------------------------------------------------------------------------
+
+
+def _size(p: Path) -> int:
+    """Bytes of the file or folder ``p`` (0 if missing)."""
+    if p.is_symlink() or p.is_file():
+        return p.lstat().st_size
+    if p.is_dir():
+        return sum(f.lstat().st_size for f in p.rglob("*") if f.is_file() and not f.is_symlink())
+    return 0
 
 
 def _claim(path: Path, overwrite: bool):

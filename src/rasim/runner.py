@@ -28,7 +28,12 @@ Last, from the streaming statistics (``StreamingSummary``):
 * ``warnings.txt`` (if any); ``bands.png`` and ``responders.png``;
 
 then the manifest's status becomes ``complete``.  ``scenario.toml`` (the
-resolved scenario) is written first.  The manifest and the Parquet files carry
+resolved scenario) is written first.  Before the folder is touched the run's cost is
+estimated (:func:`estimate`: memory, disk, time) and refused above the ceilings of
+``rasim.gate.LIMITS`` or when the disk estimate exceeds the free space of the folder's
+filesystem; the manifest records it (``estimate``).  A full disk during the run
+(``ENOSPC``, ``EDQUOT``) stops it as Ctrl-C does (:class:`DiskFull`): the committed chunks
+are kept and ``rasim run --resume DIR`` continues.  The manifest and the Parquet files carry
 the parameter set in use by this rasim (``parameter_set``,
 ``parameter_fingerprint``) and the one the scenario simulates
 (``scenario_parameter_set``, ``scenario_parameter_fingerprint``: its
@@ -37,6 +42,7 @@ the parameter set in use by this rasim (``parameter_set``,
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import re
@@ -49,7 +55,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from . import output, plots
+from . import gate, output, plots
 from .cohort import Arm, Cohort, CohortResult, warm_up
 from .cohort.cohort import capped_threads
 from . import endpoints
@@ -57,7 +63,7 @@ from .cohort.analysis import RULES
 from .cohort.result import CohortSummary
 from .cohort.status import SOLVER_FAILURES, PatientStatus
 from .cohort.streaming import StreamingSummary
-from .errors import FolderError, IncompleteRunError, RasimError, RunInterrupted
+from .errors import FolderError, IncompleteRunError, LimitError, RasimError, RunInterrupted
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
 RESPONDER_COLUMNS = ("arm", "day", "criterion", "rate", "n")
@@ -104,6 +110,17 @@ log = logging.getLogger(__name__)  # the scenario's warnings; the compile notice
 KEEP = ("patients", "summary")
 CHUNK_PATIENT_DAYS = 6000  # patients x observation days per chunk: bounds a chunk's memory
 MAX_CHUNK = 1000  # patients per chunk
+# Measured on ``sources`` (3 arms x 2000 patients, 12 visits, one chunk of 2000; issue 21):
+DATASET_TEXT_BYTES = 13_000  # memory per patient-visit of a chunk while its dataset.csv rows are made
+PARQUET_BYTES_PER_VISIT = 180  # disk per patient-visit of patients/ (Parquet, compressed)
+STATE_BYTES_PER_DAY = 10_000  # disk per observation day of an arm's saved statistics (.state/)
+FIGURE_BYTES = 1_000_000  # the figures and summary files
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+class DiskFull(RunInterrupted):
+    """The disk filled up during a run (``ENOSPC``, ``EDQUOT``): as after Ctrl-C, the committed
+    chunks are kept and the message says how to resume (``rasim run --resume DIR``)."""
 
 
 def run_scenario(
@@ -137,6 +154,9 @@ def run_scenario(
     toml = scenario.to_toml()
     size = min(chunk_size, scenario.patients) if chunk_size else default_chunk_size(scenario)
     n_chunks = -(-scenario.patients // size)
+    parquet = keep == "patients" and not _missing_parquet(keep)
+    cost = estimate(scenario, keep, size, parquet)
+    lines = _check_cost(cost, out_dir, overwrite)
     manifest = {
         "format": output.FORMAT,
         "status": "running",
@@ -148,13 +168,20 @@ def run_scenario(
         **_scenario_identity(scenario),
         "keep": keep,
         "chunk_size": size,
-        "parquet": keep == "patients" and not _missing_parquet(keep),
+        "parquet": parquet,
         "chunks": {a.name: n_chunks for a in scenario.arms},
         "chunks_done": {a.name: 0 for a in scenario.arms},
         "warnings": warnings,
+        "estimate": {
+            "memory_bytes": round(cost.memory),
+            "disk_bytes": round(cost.disk),
+            "seconds": round(cost.seconds, 1),
+        },
         "chunk_files": {},
     }
     folder = output.RunFolder.start(out_dir, manifest, toml, overwrite)
+    for line in lines:
+        log.info(line)
     return _execute(folder, scenario, threads, quiet, progress)
 
 
@@ -175,9 +202,14 @@ def resume_run(out_dir, threads: int | None = None, quiet: bool = False, progres
                 f"at fingerprint {started} and this rasim's {now['scenario_parameter_set']} is "
                 f"{now['scenario_parameter_fingerprint']}; start again with --overwrite"
             )
+        m = folder.manifest
+        done = sum(min(k * m["chunk_size"], scenario.patients) for k in m["chunks_done"].values())
+        lines = _check_cost(estimate(scenario, m["keep"], m["chunk_size"], m["parquet"], done), out_dir, False)
     except BaseException:
         folder.release()
         raise
+    for line in lines:
+        log.info(line)
     return _execute(folder, scenario, threads, quiet, progress)
 
 
@@ -203,34 +235,109 @@ def default_chunk_size(scenario) -> int:
     return max(1, min(MAX_CHUNK, CHUNK_PATIENT_DAYS // len(scenario.observe), scenario.patients))
 
 
+def estimate(
+    scenario, keep: str = "patients", chunk_size: int | None = None, parquet: bool = True, done: int = 0
+) -> gate.Cost:
+    """What running ``scenario`` (its patients after the first ``done``, over all arms) into a
+    folder will take (``rasim.gate.Cost``): memory (a chunk at a time, and with
+    ``keep="patients"`` its dataset rows as text), peak disk (with ``keep="patients"`` the
+    chunks' dataset.csv rows and the joined dataset.csv side by side until the run completes,
+    and Parquet if ``parquet``) and time."""
+    size = chunk_size or default_chunk_size(scenario)
+    visits, arms, total = len(scenario.observe), len(scenario.arms), scenario.patients * len(scenario.arms)
+    rows = keep == "patients"
+    c = gate.cost(scenario.patients, arms, visits, float(scenario.days), in_memory=False, chunk_size=size, csv=rows)
+    left = max(total - done, 0) / total
+    memory = c.memory + (min(size, scenario.patients) * visits * DATASET_TEXT_BYTES if rows else 0)
+    parquet_disk = total * visits * PARQUET_BYTES_PER_VISIT if rows and parquet else 0
+    disk = c.disk * (1 + left) + parquet_disk * left + arms * 2 * visits * STATE_BYTES_PER_DAY + FIGURE_BYTES
+    return gate.Cost(memory, disk, c.seconds * left)
+
+
+def _check_cost(cost: gate.Cost, out_dir, overwrite: bool) -> list[str]:
+    """Refuse a run above the memory or disk ceiling or the free space of ``out_dir``'s
+    filesystem; the estimate as text lines if it is worth printing."""
+    try:
+        lines = cost.check("run")
+    except LimitError as e:
+        memory = cost.memory / gate.GIB > gate.ceiling("memory_gib")
+        hint = "a smaller --chunk-size" if memory else "--keep summary (no per-patient files)"
+        raise LimitError(f"{e}; or run with {hint}") from None
+    output.check_free_space(out_dir, cost.disk, overwrite)
+    return lines
+
+
 # ---- the run ---------------------------------------------------------------------------------
 
 
 def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
-    """Run the missing chunks, write the whole-run files, mark the folder complete."""
+    """Run the missing chunks, write the whole-run files, mark the folder complete.  Ctrl-C or
+    a full disk stop the run resumably (``RunInterrupted``, ``DiskFull``): the committed chunks
+    stay, any whole-run file already written goes (nothing looks complete)."""
     m = folder.manifest
-    for name in (output.STATE, output.PARTS):
-        (folder.path / name).mkdir(exist_ok=True)
     for line in m["warnings"]:
         log.warning(line)
     t0 = time.perf_counter()
     try:
+        for name in (output.STATE, output.PARTS):
+            (folder.path / name).mkdir(exist_ok=True)
         results = _simulate(folder, scenario, threads, quiet, progress)
         files = write_results(scenario, results, folder.path, m["warnings"], dataset_parts=True)
+        names = sorted({p.name for p in files} | ({output.PATIENTS} if m["parquet"] else set()))
+        folder.complete(names)
     except KeyboardInterrupt:
-        folder.release()
-        raise RunInterrupted(
-            f"interrupted: {sum(m['chunks_done'].values())} of {sum(m['chunks'].values())} "
-            f"chunks are saved in {folder.path}; continue with: rasim run --resume "
-            f"{folder.path}"
+        _stop(folder)
+        raise RunInterrupted(f"interrupted: {_resume_hint(folder)}") from None
+    except OSError as e:
+        if not (e.errno in DISK_FULL or "No space left on device" in str(e)):
+            folder.release()
+            raise
+        _stop(folder)
+        raise DiskFull(
+            f"the disk is full ({e.strerror or e}) in {folder.path}: {_resume_hint(folder, 'free some space, then ')}"
         ) from None
     except BaseException:
         folder.release()
         raise
-    names = sorted({p.name for p in files} | ({output.PATIENTS} if m["parquet"] else set()))
-    folder.complete(names)
     log.info("wrote %s in %.1f s", ", ".join(names), time.perf_counter() - t0)
     return results
+
+
+WHOLE_RUN_FILES = (  # written last, by write_results: a resumed run writes them again
+    "summary.csv",
+    "responders.csv",
+    "counts.csv",
+    "dataset.csv",
+    "warnings.txt",
+    "bands.png",
+    "responders.png",
+    "distribution.png",
+)
+
+
+def _stop(folder: output.RunFolder) -> None:
+    """Leave a stopped run resumable and not looking complete: unless its manifest already says
+    complete, the whole-run files it may have begun writing are removed; the folder is released."""
+    try:
+        if output.read_manifest(folder.path)["status"] != "complete":
+            for name in WHOLE_RUN_FILES:
+                (folder.path / name).unlink(missing_ok=True)
+    except (OSError, RasimError):
+        pass
+    finally:
+        folder.release()
+
+
+def _resume_hint(folder: output.RunFolder, first: str = "") -> str:
+    """How much of an interrupted run is saved (as its manifest on disk says) and how to continue it."""
+    try:
+        m = output.read_manifest(folder.path)
+    except RasimError:
+        m = folder.manifest
+    return (
+        f"{sum(m['chunks_done'].values())} of {sum(m['chunks'].values())} chunks are saved in "
+        f"{folder.path}; {first}continue with: rasim run --resume {folder.path}"
+    )
 
 
 def _simulate(folder, scenario, threads, quiet, progress) -> dict[str, StreamingSummary]:
@@ -320,6 +427,9 @@ def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResul
     """Every arm's per-patient results in memory (grows with the number of patients: for
     analyses that need each patient, e.g. ``trial_replicates``); ``write_results`` writes them."""
     check_threads(threads)
+    cost = gate.cost(scenario.patients, len(scenario.arms), len(scenario.observe), float(scenario.days), in_memory=True)
+    for line in cost.check("run_in_memory"):
+        log.info(line)
     out = {}
     for i, a in enumerate(scenario.arms):
         out[a.name] = arm_cohort(scenario, a).run(threads=threads)

@@ -16,6 +16,7 @@ warning), more raise.  Sampling and estimators are SALib's
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -24,15 +25,15 @@ from pathlib import Path
 
 import numpy as np
 
-from . import plots
+from . import gate, plots
 from .cohort import Arm
 from .cohort import arm as builtin_arm
 from .errors import RasimError
 from .model import parameter
-from .sweep import _check_endpoint, endpoint_unit, screened_on, typical_patient, typical_value
-
+from .sweep import SECONDS_PER_TYPICAL, _check_endpoint, endpoint_unit, screened_on, typical_patient, typical_value
 
 SOBOL_CONF = 0.1  # widest 95% interval (+/-) of a Sobol index worth ranking on
+log = logging.getLogger(__name__)  # the cost estimate of a large analysis (INFO)
 
 
 @dataclass
@@ -110,9 +111,11 @@ def morris(
     bounds: Mapping | None = None,
     max_failed: float = 0.1,
 ) -> SensitivityResult:
-    """Morris elementary effects: ``trajectories`` * (len(params) + 1) simulations."""
+    """Morris elementary effects: ``trajectories`` * (len(params) + 1) simulations (refused
+    above the ceiling ``samples`` of ``rasim.gate.LIMITS``)."""
     problem, names, spec = _problem(params, bounds)
-    _check(endpoint, day, trajectories, "trajectories")
+    _check("morris", endpoint, day, trajectories, "trajectories", len(names) + 1, seed, max_failed)
+    levels = gate.integer("morris: levels", levels, 2)
     sample, analyze = _salib("morris")  # after the input checks: bad input is refused without SALib too
     X = sample(problem, int(trajectories), num_levels=levels, seed=seed)
     Y, raw, failed = _evaluate(X, names, spec, endpoint, day, arm, max_failed)
@@ -134,9 +137,10 @@ def sobol(
     max_failed: float = 0.1,
 ) -> SensitivityResult:
     """Sobol first-order and total indices (Saltelli sampling): ``n`` * (len(params) + 2)
-    simulations; ``n`` a power of 2."""
+    simulations (refused above the ceiling ``samples`` of ``rasim.gate.LIMITS``); ``n`` a
+    power of 2."""
     problem, names, spec = _problem(params, bounds)
-    _check(endpoint, day, n, "n")
+    _check("sobol", endpoint, day, n, "n", len(names) + 2, seed, max_failed)
     sample, analyze = _salib("sobol")  # after the input checks: bad input is refused without SALib too
     X = sample(problem, int(n), calc_second_order=False, seed=seed)
     Y, raw, failed = _evaluate(X, names, spec, endpoint, day, arm, max_failed)
@@ -194,17 +198,26 @@ def _problem(params, bounds) -> tuple[dict, tuple[str, ...], dict]:
     """SALib problem (log10 bounds for log-scaled parameters) and name -> (low, high, scale)."""
     if isinstance(params, str) or not params:
         raise RasimError(f"params must be a non-empty list of parameter names, got {params!r}")
-    names = tuple(params)
+    names = tuple(gate.text(f"params[{i}]", p) for i, p in enumerate(params))
     if len(set(names)) != len(names):
         raise RasimError(f"params has duplicates: {list(names)}")
+    if bounds is not None and not isinstance(bounds, Mapping):
+        raise RasimError(f"bounds: expected a table of name = (low, high), got {gate.got(bounds)}")
     bounds = dict(bounds or {})
-    for name in bounds:
+    for name, pair in bounds.items():
         if name not in names:
             raise RasimError(f"bounds given for {name!r}, which is not in params {list(names)}")
+        if isinstance(pair, (str, bytes, Mapping)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise RasimError(f"bounds[{name!r}]: expected (low, high), got {gate.got(pair)}")
     spec = {}
     for name in names:
         entry = parameter(name)  # raises with suggestions
-        low, high = (float(v) for v in bounds.get(name, (entry.low, entry.high)))
+        given = bounds.get(name)
+        low, high = (
+            (entry.low, entry.high)
+            if given is None
+            else (gate.number(f"bounds[{name!r}][{i}]", v) for i, v in enumerate(given))
+        )
         if not (math.isfinite(low) and math.isfinite(high) and 0 <= low < high):
             raise RasimError(f"bounds of {name} must satisfy 0 <= low < high, got ({low:g}, {high:g})")
         spec[name] = (low, high, "log" if low > 0 else "linear")
@@ -212,12 +225,26 @@ def _problem(params, bounds) -> tuple[dict, tuple[str, ...], dict]:
     return {"num_vars": len(names), "names": list(names), "bounds": edges}, names, spec
 
 
-def _check(endpoint: str, day: float, count: int, what: str) -> None:
+def _check(method: str, endpoint: str, day, count, what: str, per_sample: int, seed, max_failed) -> None:
+    """The inputs of an analysis, and its size: ``count`` x ``per_sample`` evaluations refused
+    above the ceiling ``samples``, the estimated cost (:func:`cost`) above its ceilings."""
     _check_endpoint(endpoint, 0)
-    if not (isinstance(day, (int, float)) and math.isfinite(day) and day > 0):
-        raise RasimError(f"day must be a finite number > 0, got {day!r}")
-    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 2:
-        raise RasimError(f"{what} must be an integer >= 2, got {count!r}")
+    gate.limit("days", gate.number(f"{method}: day", day, 0.0, open_low=True), f"{method}: day")
+    count = gate.integer(f"{method}: {what}", count, 2)
+    gate.integer(f"{method}: seed", seed, 0)
+    gate.number(f"{method}: max_failed", max_failed, 0.0, 1.0)
+    evaluations = count * per_sample
+    each = f"len(params) + {2 if method == 'sobol' else 1}"
+    gate.limit("samples", evaluations, f"{method}: {what}={count} x {per_sample} ({each}) simulations")
+    for line in cost(evaluations, per_sample).check(method):
+        log.info(line)
+
+
+def cost(evaluations: int, per_sample: int) -> gate.Cost:
+    """What an analysis of ``evaluations`` typical-patient simulations will take: memory (the
+    samples, fewer than ``per_sample`` values each, three copies), no disk, time on one core."""
+    base = gate.cost(1, 1, 2, 1.0).memory
+    return gate.Cost(base + 3 * 8.0 * evaluations * per_sample, 0.0, evaluations * SECONDS_PER_TYPICAL)
 
 
 def _evaluate(X, names, spec, endpoint, day, arm, max_failed) -> tuple[np.ndarray, np.ndarray, int]:

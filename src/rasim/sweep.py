@@ -27,6 +27,7 @@ common random numbers).
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import endpoints, plots
+from . import endpoints, gate, plots
 from .cohort import CRITERIA, Arm, Cohort
 from .cohort import arm as builtin_arm
 from .errors import EquilibriumError, RasimError, unknown_name
@@ -50,6 +51,11 @@ SETTINGS = {
 }
 COHORT_NAMES = endpoints.COHORT
 STATS = ("mean", "sd", "p05", "p25", "p50", "p75", "p95")
+SECONDS_PER_TYPICAL = 0.06  # one typical-patient simulation (day-0 state and the regimen), one core
+ENROLMENT_BYTES = 1300  # an enrolled patient kept for the other grid points (parameters, day-0 state)
+ROW_BYTES = 200  # a row of sweep.csv
+POINT_BYTES = 2000  # memory of a grid point: its values, settings, regimen and row (1.0-1.4 kB measured)
+log = logging.getLogger(__name__)  # the cost estimate of a large sweep (INFO)
 SETTING_UNITS = {
     "msc_cells": "cells per infusion",
     "msc_interval": "days to a 2nd infusion",
@@ -179,17 +185,22 @@ def sweep(
 
     endpoint: an observable (``DAS28_ESR``, ``CRP`` mg/L, ...), its ``*_change``
     from day 0, or (cohorts) a responder criterion (rate).  Every input is
-    checked before anything runs."""
+    checked before anything runs (types through :mod:`rasim.gate`), and so is the size: the
+    grid points (the product over the axes), the patients per point and patients x points x
+    2 observation days x ``day`` against ``rasim.gate.LIMITS`` (``LimitError``), and the
+    estimated memory (:func:`cost`) against its ceiling; a large estimate is logged."""
     arm = builtin_arm(base_arm) if isinstance(base_arm, str) else base_arm
     if not isinstance(arm, Arm):
         raise RasimError(f"base_arm must be a built-in arm name or an Arm, got {base_arm!r}")
-    names, points = _check_grid(grid)
-    if isinstance(patients, bool) or not isinstance(patients, (int, np.integer)) or patients < 0:
-        raise RasimError(f"patients must be an integer >= 0 (0: the typical patient), got {patients!r}")
-    day = float(day)
-    if not math.isfinite(day) or day <= 0:
-        raise RasimError(f"day must be a finite number > 0, got {day}")
+    patients = int(gate.limit("patients", gate.integer("sweep: patients", patients, 0), "sweep: patients"))
+    day = gate.limit("days", gate.number("sweep: day", day, 0.0, open_low=True), "sweep: day")
+    seed = gate.integer("sweep: seed", seed, 0)
+    if threads is not None:
+        gate.integer("sweep: threads", threads, 1)
+    names, points, lines = _check_grid(grid, patients, day)
     _check_endpoint(endpoint, patients)
+    for line in lines:
+        log.info(line)
     inputs = [(settings, *_point(arm, settings)) for settings in points]  # validates every point
     history = screened_on(arm)
     pop = replace(arm.pop, background=history)
@@ -250,9 +261,36 @@ def endpoint_unit(endpoint: str) -> str:
 # ---- validation ----------------------------------------------------------------------------------
 
 
-def _check_grid(grid) -> tuple[tuple[str, ...], list[dict]]:
+def check_size(axes: Mapping[str, int], patients: int, day: float) -> list[str]:
+    """Refuse, before any grid is built, a sweep over ``axes`` (name -> number of values) whose
+    grid points (the product) are above the ceiling ``points``, whose patients x points x 2
+    observation days x ``day`` are above ``size`` (``rasim.gate.LIMITS``), or whose estimated
+    memory (:func:`cost`) is above its ceiling; the estimate as text lines if worth printing."""
+    lengths = [int(n) for n in axes.values()]
+    points = math.prod(lengths)
+    gate.limit("points", points, f"sweep: grid ({' x '.join(map(str, lengths))} values)")
+    gate.limit("size", max(patients, 1) * points * 2 * day, f"sweep: {max(patients, 1)} patients x {points} points")
+    parameter_sets = math.prod(n for name, n in zip(axes, lengths) if name in PINDEX)
+    return cost(points, patients, day, parameter_sets).check("sweep")
+
+
+def cost(points: int, patients: int, day: float, parameter_sets: int = 1) -> gate.Cost:
+    """What a sweep will take: ``points`` typical patients (``patients=0``), or a cohort of
+    ``patients`` per point, one point at a time, its enrolments kept for the points of the
+    same ``parameter_sets`` (combinations of swept model parameters); and the grid itself."""
+    grid = points * POINT_BYTES
+    if patients == 0:
+        c = gate.cost(1, 1, 2, day)
+        return gate.Cost(c.memory + grid, points * ROW_BYTES, points * SECONDS_PER_TYPICAL)
+    c = gate.cost(patients, points, 2, day, in_memory=False, chunk_size=patients)
+    enrolments = patients * parameter_sets * ENROLMENT_BYTES
+    return replace(c, memory=c.memory + grid + enrolments, disk=points * ROW_BYTES)
+
+
+def _check_grid(grid, patients: int = 0, day: float = 365.0) -> tuple[tuple[str, ...], list[dict], list[str]]:
+    """(names, points, the cost estimate's lines) of a grid, its size checked before its values."""
     if not isinstance(grid, Mapping) or not grid:
-        raise RasimError(f"grid must be a non-empty dict of name -> list of values, got {grid!r}")
+        raise RasimError(f"grid must be a non-empty dict of name -> list of values, got {gate.got(grid)}")
     for name, values in grid.items():
         if name not in PINDEX and name not in SETTINGS:
             raise RasimError(
@@ -263,18 +301,14 @@ def _check_grid(grid) -> tuple[tuple[str, ...], list[dict]]:
                     "rasim.parameters() and rasim.sweep.SETTINGS",
                 )
             )
-        if isinstance(values, (str, bytes)) or not hasattr(values, "__len__") or len(values) == 0:
-            raise RasimError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
-        for v in values:
-            if (
-                isinstance(v, bool)
-                or not isinstance(v, (int, float, np.integer, np.floating))
-                or not math.isfinite(v)
-                or v < 0
-            ):
-                raise RasimError(f"grid[{name!r}]: expected finite numbers >= 0, got {v!r}")
+        if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__len__") or len(values) == 0:
+            raise RasimError(f"grid[{name!r}] must be a non-empty list of values, got {gate.got(values)}")
+    lines = check_size({name: len(v) for name, v in grid.items()}, patients, day)
+    for name, values in grid.items():
+        for i, v in enumerate(values):
+            gate.number(f"grid[{name!r}][{i}]", v, 0.0)
     names = tuple(grid)
-    return names, [dict(zip(names, map(float, combo))) for combo in itertools.product(*grid.values())]
+    return names, [dict(zip(names, map(float, combo))) for combo in itertools.product(*grid.values())], lines
 
 
 def _check_endpoint(endpoint: str, patients: int) -> None:
