@@ -141,7 +141,7 @@ def _float(v) -> float:
 
 def integer(path: str, v, low: int = 0, high: float = math.inf, *, error: type[RasimError] = RasimError) -> int:
     """``v`` as an int (a Python or numpy integer, not a boolean or a float) in [low, high]."""
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or not low <= v <= high:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or not low <= int(v) <= high:
         rule = f"an integer >= {low}" + (f" and <= {high:g}" if high < math.inf else "")
         raise error(f"{path}: expected {rule}, got {got(v)}")
     return int(v)
