@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rasim import RasimWarning, gate, model, msc, mtx
-from rasim.cohort import Arm, Cohort, Entry
+from rasim.cohort import Arm, Cohort, Entry, Population
 from rasim.cohort.cohort import enrolment_note
 from rasim.errors import CovariateError, LimitError, ParameterError, RasimError, RegimenError
 from rasim.model.balance import BASAL, PAIRS
@@ -173,3 +173,10 @@ def test_an_arm_that_enrols_nobody_is_named_with_its_screening_counts():
     assert enrolment_note(arm, 5, 10, 20) is None
     note = enrolment_note(arm, 0, 10, 20)
     assert note is not None and "no patient enrolled" in note and "10 candidates" in note and "20 failed" in note
+
+
+def test_a_cohort_that_enrols_nobody_warns_loudly():
+    pop = Population("almost_impossible", entry=Entry(das28_min=9.34))
+    with pytest.warns(RasimWarning, match="arm nobody: no patient enrolled in population 'almost_impossible'"):
+        summary = Cohort(Arm("nobody", pop), patients=1, observe=(0, 28)).run(keep="summary")
+    assert summary.n_not_enrolled == 1

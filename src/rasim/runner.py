@@ -48,6 +48,7 @@ import math
 import re
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -57,13 +58,13 @@ import numpy as np
 
 from . import gate, output, plots
 from .cohort import Arm, Cohort, CohortResult, warm_up
-from .cohort.cohort import capped_threads
+from .cohort.cohort import capped_threads, enrolment_note
 from . import endpoints
 from .cohort.analysis import RULES
 from .cohort.result import CohortSummary
 from .cohort.status import SOLVER_FAILURES, PatientStatus
 from .cohort.streaming import StreamingSummary
-from .errors import FolderError, IncompleteRunError, LimitError, RasimError, RunInterrupted
+from .errors import FolderError, IncompleteRunError, LimitError, RasimError, RasimWarning, RunInterrupted
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
 RESPONDER_COLUMNS = ("arm", "day", "criterion", "rate", "n")
@@ -401,26 +402,32 @@ def _run_arm(folder, scenario, i: int, a, bar) -> StreamingSummary:
             np.savez_compressed(f, **stream.to_arrays())  # type: ignore[arg-type]  # names never clash with allow_pickle
         folder.commit(a.name, i, k + 1, [*files, folder.state_path(i, k + 1)])
         bar.update(chunk.stop - chunk.start)
+    enrolled = sum(stream.status.values()) - stream.n_not_enrolled
+    note = enrolment_note(cohort._arm, enrolled, stream.not_inflamed, stream.screen_failures)
+    if note:
+        log.warning(note)
     return stream
 
 
 def arm_cohort(scenario, a) -> Cohort:
     """The ``Cohort`` of scenario arm ``a``."""
-    return Cohort(
-        Arm(
-            a.name,
-            scenario.population(a.population),
-            a.regimen,
-            a.background,
-            dropout=a.dropout,
-            rescue=a.rescue,
-            analysis=a.analysis,
-        ),
-        patients=scenario.patients,
-        seed=scenario.seed,
-        observe=scenario.observe,
-        **scenario.cohort_overrides(),
-    )
+    with warnings.catch_warnings():  # the scenario's own warnings already name doses after the horizon
+        warnings.simplefilter("ignore", RasimWarning)
+        return Cohort(
+            Arm(
+                a.name,
+                scenario.population(a.population),
+                a.regimen,
+                a.background,
+                dropout=a.dropout,
+                rescue=a.rescue,
+                analysis=a.analysis,
+            ),
+            patients=scenario.patients,
+            seed=scenario.seed,
+            observe=scenario.observe,
+            **scenario.cohort_overrides(),
+        )
 
 
 def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResult]:
