@@ -200,6 +200,7 @@ def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
     assert flares < without - 3.0 * np.hypot(se, se0)
 
 
+@pytest.mark.filterwarnings("ignore:.*come after the horizon:rasim.RasimWarning")  # baseline only: titration unused
 def test_fibroblast_imprinting_accrues_with_disease_duration():
     """Day-0 imprinting grows with disease duration (early RA far below established RA),
     through the model's own accrual during the settle, not through a covariate effect."""
