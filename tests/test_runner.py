@@ -540,7 +540,7 @@ def test_full_disk_stops_the_run_resumably(run, scenario, tmp_path, monkeypatch)
         resume_run(out, threads=1, quiet=True)
     m = json.loads((out / "manifest.json").read_text())
     assert m["status"] == "running" and m["chunks_done"] == {"dmard": 2, "bm": 0}
-    assert not any((out / name).exists() for name in R.WHOLE_RUN_FILES)
+    assert not any((out / name).exists() for name in rasim.output.WHOLE_RUN_FILES)
     assert not list(out.rglob(".*.tmp*"))  # no half-written file
     monkeypatch.undo()
     resume_run(out, threads=1, quiet=True)
@@ -556,7 +556,7 @@ def test_full_disk_while_the_whole_run_files_are_written(run, scenario, tmp_path
     with pytest.raises(R.DiskFull, match="6 of 6 chunks are saved"):
         run_scenario(scenario, out, threads=1, quiet=True, chunk_size=5)
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
-    assert not any((out / name).exists() for name in R.WHOLE_RUN_FILES)
+    assert not any((out / name).exists() for name in rasim.output.WHOLE_RUN_FILES)
     monkeypatch.undo()
     resume_run(out, threads=1, quiet=True)
     assert files(out) == files(run[0])

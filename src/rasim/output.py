@@ -47,12 +47,7 @@ PARTS = ".parts"
 PATIENTS = "patients"
 FORMAT = 1  # manifest layout version
 # What a run may create (and patients.npz/.nc of rasim 0.1): all that --overwrite removes.
-OUTPUTS = (
-    MANIFEST,
-    "scenario.toml",
-    STATE,
-    PARTS,
-    PATIENTS,
+WHOLE_RUN_FILES = (  # a run's files written last (runner.write_results): a resumed run writes them again
     "summary.csv",
     "responders.csv",
     "counts.csv",
@@ -61,6 +56,14 @@ OUTPUTS = (
     "bands.png",
     "responders.png",
     "distribution.png",
+)
+OUTPUTS = (
+    MANIFEST,
+    "scenario.toml",
+    STATE,
+    PARTS,
+    PATIENTS,
+    *WHOLE_RUN_FILES,
     "patients.npz",
     "patients.nc",
     "sweep.csv",

@@ -304,24 +304,12 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress) -> di
     return results
 
 
-WHOLE_RUN_FILES = (  # written last, by write_results: a resumed run writes them again
-    "summary.csv",
-    "responders.csv",
-    "counts.csv",
-    "dataset.csv",
-    "warnings.txt",
-    "bands.png",
-    "responders.png",
-    "distribution.png",
-)
-
-
 def _stop(folder: output.RunFolder) -> None:
     """Leave a stopped run resumable and not looking complete: unless its manifest already says
     complete, the whole-run files it may have begun writing are removed; the folder is released."""
     try:
         if output.read_manifest(folder.path)["status"] != "complete":
-            for name in WHOLE_RUN_FILES:
+            for name in output.WHOLE_RUN_FILES:
                 (folder.path / name).unlink(missing_ok=True)
     except (OSError, RasimError):
         pass
