@@ -43,16 +43,16 @@ class Entry:
     acute_phase: str = "either"
 
     def __post_init__(self):
-        number("entry das28_min", self.das28_min, 0.0, 10.0)
-        number("entry das28_max", self.das28_max, 0.0, math.inf, inf_ok=True)
+        for name, high in (("das28_min", 10.0), ("das28_max", math.inf)):  # stored as floats
+            object.__setattr__(self, name, number(f"entry {name}", getattr(self, name), 0.0, high, inf_ok=True))
         if self.das28_max <= self.das28_min:
             raise RasimError(f"entry das28_max ({self.das28_max:g}) must be above das28_min ({self.das28_min:g})")
         for name in ("tjc_min", "sjc_min"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 28:
                 raise RasimError(f"entry {name} must be a whole number of joints in 0..28, got {v!r}")
-        number("entry esr_min (mm/h)", self.esr_min, 0.0, ESR_CEILING)
-        number("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0)
+        object.__setattr__(self, "esr_min", number("entry esr_min (mm/h)", self.esr_min, 0.0, ESR_CEILING))
+        object.__setattr__(self, "crp_min", number("entry crp_min (mg/L)", self.crp_min, 0.0, 400.0))
         if self.das28_min >= DAS28_HIGHEST:
             raise RasimError(
                 f"entry das28_min = {self.das28_min:g}: nobody can enter; DAS28-ESR is at most {DAS28_HIGHEST:.2f} "
