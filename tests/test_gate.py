@@ -180,3 +180,14 @@ def test_a_cohort_that_enrols_nobody_warns_loudly():
     with pytest.warns(RasimWarning, match="arm nobody: no patient enrolled in population 'almost_impossible'"):
         summary = Cohort(Arm("nobody", pop), patients=1, observe=(0, 28)).run(keep="summary")
     assert summary.n_not_enrolled == 1
+
+
+@pytest.mark.parametrize("days", [range(10**9), (d for d in range(10**9))])
+def test_a_long_sequence_of_days_is_refused_before_it_is_read(days):
+    import tracemalloc
+
+    tracemalloc.start()
+    with pytest.raises(LimitError, match="RASIM_MAX_OBSERVE"):
+        gate.days("observe", days)
+    assert tracemalloc.get_traced_memory()[1] < 10e6
+    tracemalloc.stop()

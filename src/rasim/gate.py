@@ -17,6 +17,7 @@ memory and disk ceilings.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 import os
@@ -166,9 +167,11 @@ def days(path: str, v, horizon: float = math.inf, *, ceiling_key: str = "observe
     longer than the ceiling ``ceiling_key``, as float64."""
     if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, (Iterable, np.ndarray)):
         raise error(f"{path}: expected a list of days, got {got(v)}")
-    items = list(v) if not isinstance(v, np.ndarray) else v
-    if isinstance(items, np.ndarray) and items.ndim != 1:
-        raise error(f"{path}: expected a one-dimensional list of days, got an array of shape {items.shape}")
+    if isinstance(v, np.ndarray) and v.ndim != 1:
+        raise error(f"{path}: expected a one-dimensional list of days, got an array of shape {v.shape}")
+    top = ceiling(ceiling_key)
+    # the length is refused before a long sequence (or a generator) is read into memory
+    items = v if hasattr(v, "__len__") else list(itertools.islice(v, int(top) + 1))
     if len(items) == 0:
         raise error(f"{path}: expected at least one day, got an empty list")
     limit(ceiling_key, len(items), path)
