@@ -418,7 +418,7 @@ def test_event_table_matches_events_property(reg, horizon):
             r"MTX schedules overlap: mtx\(15, .*\) is still running on day 28 when mtx\(10, .*\) starts",
         ),
         (lambda: mtx(10, start=28) + mtx(15, until=29), r"MTX schedules overlap"),
-        (lambda: Regimen((15,)), r"a Regimen holds MscDose/MtxDose"),
+        (lambda: Regimen((15,)), r"a Regimen holds doses of rasim.drugs"),
     ],
 )
 def test_validation_errors(call, message):
@@ -437,3 +437,54 @@ def test_allowed_edge_cases():
     assert isinstance(MtxDose(15).every, float) and MscDose(1e6).days == (0.0,)
     titr = mtx({0: 7.5, 28: 15}).doses[0]
     assert dataclasses.replace(titr, every=14) == MtxDose({0: 7.5, 28: 15}, every=14)
+
+
+def test_a_drug_is_a_module_and_a_registry_line(monkeypatch):
+    """A new drug's dose record (its checks, lines, rules within a regimen and after the
+    horizon) reaches regimens, dose tables and events through ``rasim.drugs.DRUGS`` alone."""
+    from dataclasses import dataclass
+
+    from rasim import drugs
+    from rasim.drugs.base import DoseLine, blame, positive
+
+    @dataclass(frozen=True)
+    class ToyDose:
+        mg: float
+        day: float = 0.0
+
+        def __post_init__(self):
+            with blame("mg"):
+                positive("toy dose", self.mg, "mg")
+
+        def lines(self):
+            return (DoseLine("toy", self.day, self.mg, "mg", "topical", 0.0, 0),)
+
+        def to_dict(self):
+            return {"drug": "toy", "mg": self.mg, "day": self.day}
+
+        def after(self, horizon):
+            return ([f"toy dose on day {self.day:g}"] if self.day > horizon else []), []
+
+        @staticmethod
+        def check_together(doses):
+            if len(doses) > 1:
+                raise RegimenError("one toy dose per regimen")
+
+    monkeypatch.setitem(drugs.DRUGS, "toy", ToyDose)
+    monkeypatch.setitem(drugs.DEPOT_OF_ROUTE, "topical", 9)
+    reg = Regimen.from_dict({"doses": [{"drug": "toy", "mg": 2.0, "day": 3.0}]}) + mtx(15)
+    assert Regimen.from_dict(reg.to_dict()) == reg
+    ev = reg.events(10)
+    assert (
+        ev.depot[ev.time == 3.0].tolist() == [9]
+        and ev.depot[ev.time == 7.0].tolist() == [1]
+        and ev.amount[ev.depot == 9].tolist() == [2.0]
+    )
+    with pytest.raises(RegimenError, match="one toy dose per regimen"):
+        reg + Regimen((ToyDose(1.0),))
+    with pytest.raises(RegimenError, match="toy dose must be > 0") as e:
+        Regimen.from_dict({"doses": [{"drug": "toy", "mg": -1}]})
+    assert e.value.key == "mg"
+    from rasim.regimen import after_horizon
+
+    assert after_horizon(reg, 2.0)[0] == ["toy dose on day 3"]

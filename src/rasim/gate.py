@@ -21,8 +21,9 @@ import itertools
 import math
 import numbers
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -171,7 +172,7 @@ def days(path: str, v, horizon: float = math.inf, *, ceiling_key: str = "observe
         raise error(f"{path}: expected a one-dimensional list of days, got an array of shape {v.shape}")
     top = ceiling(ceiling_key)
     # the length is refused before a long sequence (or a generator) is read into memory
-    items = v if hasattr(v, "__len__") else list(itertools.islice(v, int(top) + 1))
+    items: Any = v if isinstance(v, Sized) else list(itertools.islice(v, int(top) + 1))
     if len(items) == 0:
         raise error(f"{path}: expected at least one day, got an empty list")
     limit(ceiling_key, len(items), path)

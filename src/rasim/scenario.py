@@ -63,7 +63,8 @@ from .gate import LIMITS  # noqa: F401  (rasim.scenario.LIMITS: the ceilings, do
 from .errors import CovariateError, ParameterError, RasimError, RegimenError, ScenarioError, unknown_name
 from .model import PINDEX
 from .cohort.analysis import Dropout, Rescue, check_analysis
-from .regimen import MscDose, MtxDose, Regimen, after_horizon
+from .drugs import DRUGS
+from .regimen import Regimen, after_horizon
 from .lowering import COVARIATES, background_period, check_combinable, check_covariates, parameter_vector
 
 BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark some editors write: skipped
@@ -94,7 +95,6 @@ DROPOUT_KEYS = ("rate", "nonresponder_factor")
 RESCUE_KEYS = ("start", "until", "improvement", "short_in")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+=-]*\Z")
 _NAME_RULE = "a name of letters, digits and _ . + = - (starting with a letter or digit)"
-_DOSE_KEYS = {"msc": MscDose, "mtx": MtxDose}
 
 
 @dataclass(frozen=True)
@@ -568,10 +568,10 @@ class _Reader:
     def dose(self, d, path: str) -> None:
         d = self.table(d, path, None, ("drug",))
         drug = self.string(d["drug"], f"{path}.drug")
-        if drug not in _DOSE_KEYS:
-            self.fail(f"{path}.drug", unknown_name("drug", drug, _DOSE_KEYS) + " Drugs: msc, mtx.")
-        keys = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug]))
-        required = tuple(f.name for f in dataclasses.fields(_DOSE_KEYS[drug]) if f.default is dataclasses.MISSING)
+        if drug not in DRUGS:
+            self.fail(f"{path}.drug", unknown_name("drug", drug, DRUGS) + f" Drugs: {', '.join(DRUGS)}.")
+        keys = tuple(f.name for f in dataclasses.fields(DRUGS[drug]))
+        required = tuple(f.name for f in dataclasses.fields(DRUGS[drug]) if f.default is dataclasses.MISSING)
         self.table(d, path, ("drug", *keys), required)
         try:
             Regimen.from_dict({"doses": [d]})

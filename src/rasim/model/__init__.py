@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..drugs.msc import MSC_IA, MSC_IV
 from . import pk
 from .args import build_args, constant_args
 from .observables import OBSERVABLES, observables
@@ -38,7 +39,7 @@ STATE_SCALE = np.maximum(np.abs(reference_vector(DEFAULTS, "inflamed")), 1.0)
 
 # Where each regimen depot puts its dose: MSC depots are solver state jumps
 # (1e6 cells); MTX depots go to the closed-form PK table.
-MSC_DEPOT_STATE = {3: INDEX["msc_lung"], 4: INDEX["msc_ia"]}
+MSC_DEPOT_STATE = {MSC_IV: INDEX["msc_lung"], MSC_IA: INDEX["msc_ia"]}  # codes of rasim.drugs.msc
 MTX_DEPOTS = (pk.DEPOT_GUT, pk.DEPOT_CENTRAL)
 CELLS_PER_UNIT = 1e6
 

@@ -38,6 +38,7 @@ import math
 import numpy as np
 from numba import njit
 
+from ..drugs.mtx import MTX_CENTRAL, MTX_GUT
 from .parameters import N_PARAMS, PINDEX
 
 N_PK = 5
@@ -60,8 +61,7 @@ _CRCL = PINDEX["creatinine_clearance"]
 _KIN = PINDEX["mtx_k_pg_in"]
 _KOUT = PINDEX["mtx_k_pg_out"]
 
-DEPOT_GUT = 1
-DEPOT_CENTRAL = 2
+DEPOT_GUT, DEPOT_CENTRAL = MTX_GUT, MTX_CENTRAL  # the depot codes of rasim.drugs.mtx
 
 
 @njit(cache=True, error_model="numpy")

@@ -1,0 +1,153 @@
+"""What every drug module shares: the checks of dose fields (each refusal a
+:class:`~rasim.errors.RegimenError` naming the field it blames), the route registry
+(so a drug refuses another drug's route by name) and the NONMEM-like ``DoseLine``."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import RegimenError, unknown_name
+
+ROUTE_ALIASES = {"ia": "intra_articular", "sc": "subcutaneous"}
+ROUTES: dict[str, tuple[str, ...]] = {}  # drug -> its routes (each drug module registers its own)
+DEPOT_OF_ROUTE: dict[str, int] = {}  # route -> dosing compartment code (NONMEM CMT)
+
+
+def register(drug: str, depots: Mapping[str, int]) -> None:
+    """Register ``drug``'s routes and the depot code each doses into."""
+    ROUTES[drug] = tuple(depots)
+    DEPOT_OF_ROUTE.update(depots)
+
+
+def real(what: str, x) -> float:
+    """`x` as a finite float, or RegimenError."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        raise RegimenError(f"{what} must be a number, got {x!r}")
+    try:
+        x = float(x)
+    except OverflowError:  # an integer beyond any float
+        x = math.inf
+    if not math.isfinite(x):
+        raise RegimenError(f"{what} must be finite, got {x!r}")
+    return x
+
+
+def positive(what: str, x, unit: str) -> float:
+    """`x` as a finite float > 0."""
+    x = real(what, x)
+    if x <= 0:
+        raise RegimenError(f"{what} must be > 0 {unit}, got {fmt(x)}")
+    return x
+
+
+def as_day(what: str, x, key: bool = False) -> float:
+    """`x` as a day >= 0 (a string only as a table ``key``: TOML/JSON keys are strings)."""
+    if isinstance(x, str) and key:
+        try:
+            x = float(x)
+        except ValueError:
+            raise RegimenError(f"{what} must be a number of days, got {x!r}") from None
+    x = real(what, x)
+    if x < 0:
+        raise RegimenError(f"{what} must be >= 0 days (from the simulation start), got {fmt(x)}")
+    return x
+
+
+def amount(what: str, x, limit: float, unit: str, why: str) -> float:
+    """`x` as an amount in (0, limit] `unit`."""
+    x = real(what, x)
+    if not 0 < x <= limit:
+        raise RegimenError(f"{what} must be > 0 and <= {limit:g} {unit} ({why}), got {fmt(x)}")
+    return x
+
+
+@contextmanager
+def blame(key: str) -> Iterator[None]:
+    """Tag a RegimenError raised inside with the dose field ``key`` it concerns (if untagged)."""
+    try:
+        yield
+    except RegimenError as e:
+        e.key = e.key or key
+        raise
+
+
+def _normal(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def choose(kind: str, name, valid: tuple[str, ...], aliases: Mapping[str, str]) -> str:
+    """Full name of `name` among `valid` (case-insensitive, aliases resolved)."""
+    if not isinstance(name, str):
+        raise RegimenError(f"{kind} must be a string, got {name!r}")
+    key = aliases.get(_normal(name), _normal(name))
+    if key not in valid:
+        raise RegimenError(f"{unknown_name(kind, name, valid)} Valid {kind}s: {', '.join(valid)}.")
+    return key
+
+
+def choose_route(drug: str, route) -> str:
+    """Route of ``drug`` (a name of ``ROUTES``); refuses another drug's routes by name."""
+    own = ROUTES[drug]
+    key = ROUTE_ALIASES.get(_normal(route), _normal(route)) if isinstance(route, str) else None
+    for other, routes in ROUTES.items():
+        if other != drug and key in routes:
+            raise RegimenError(
+                f"route {route!r} is an {other.upper()} route; {drug.upper()} routes are: {', '.join(own)}"
+            )
+    return choose(f"{drug.upper()} route", route, own, ROUTE_ALIASES)
+
+
+def fmt(x: float) -> str:
+    """Short exact text of a float: 4e+07, 120, 7.5."""
+    short = f"{x:.6g}"
+    return short if float(short) == x else repr(x)
+
+
+def day_key(day: float) -> str:
+    """TOML/JSON table key of a day: "28" or "3.5"."""
+    return str(int(day)) if day.is_integer() else repr(day)
+
+
+def set_field(obj, name: str, value) -> None:
+    object.__setattr__(obj, name, value)  # normalise a field of a frozen dataclass
+
+
+# -- dose records ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DoseLine:
+    """One NONMEM-like dose record: addl + 1 doses of `amount` every `ii` days from `time`."""
+
+    drug: str  # "msc" | "mtx"
+    time: float  # day of the first dose
+    amount: float  # in `unit`
+    unit: str  # "mg", "cells" or "cells/kg"
+    route: str
+    ii: float  # interdose interval, days; 0 for a single dose
+    addl: int | None  # number of additional doses; None = repeated up to the horizon
+    source: str = ""  # MSC only
+    donor: str = ""  # MSC only
+    joints: int = 0  # injected joints; intra-articular MSC only
+
+    @property
+    def depot(self) -> int:
+        """Dosing compartment code (NONMEM CMT), see DEPOTS."""
+        return DEPOT_OF_ROUTE[self.route]
+
+    def count(self, horizon: float) -> int:
+        """Doses to compute up to `horizon` (days): at most one more than are given by then."""
+        if self.addl is None:
+            return max(0, math.floor((horizon - self.time) / self.ii) + 2)
+        return self.addl + 1
+
+    def times(self, horizon: float) -> np.ndarray:
+        """Dose days (float64) up to and including `horizon` (days)."""
+        t = self.time + self.ii * np.arange(self.count(horizon), dtype=np.float64)
+        return t[t <= horizon]
