@@ -191,3 +191,17 @@ def test_a_long_sequence_of_days_is_refused_before_it_is_read(days):
         gate.days("observe", days)
     assert tracemalloc.get_traced_memory()[1] < 10e6
     tracemalloc.stop()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: msc(4e7, every=2.2e-313, until=818),  # the count overflows a float
+        lambda: mtx(1e-300, every=1e-300).events(100),
+        lambda: msc(10**400),
+        lambda: Cohort("dmard", patients=10**400),
+    ],
+)
+def test_numbers_beyond_any_float_are_refused_not_crashed(make):
+    with pytest.raises(RasimError):
+        make()

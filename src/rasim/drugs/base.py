@@ -144,7 +144,7 @@ class DoseLine:
     def count(self, horizon: float) -> int:
         """Doses to compute up to `horizon` (days): at most one more than are given by then."""
         if self.addl is None:
-            return max(0, math.floor((horizon - self.time) / self.ii) + 2)
+            return max(0, math.floor(min((horizon - self.time) / self.ii, 1e18)) + 2)  # inf: refused later
         return self.addl + 1
 
     def times(self, horizon: float) -> np.ndarray:

@@ -28,13 +28,13 @@ MSC_IA = 4  # intra-articular MSC
 DEPOTS = {"msc_iv": MSC_IV, "msc_ia": MSC_IA}
 MSC_SOURCES = ("umbilical_cord", "bone_marrow", "adipose")
 MSC_DONORS = ("allogeneic", "autologous")
-MSC_ROUTES = ("iv", "intra_articular")
+MSC_ROUTES = ("iv", "intra_articular")  # dosing into MSC_IV, MSC_IA
 _SOURCE_ALIASES = {"uc": "umbilical_cord", "bm": "bone_marrow", "ad": "adipose", "adipose_tissue": "adipose"}
 MAX_MSC_CELLS = 1e10  # flat dose, cells
 MAX_WEIGHT_KG = 200.0  # the heaviest patient (the weight covariate's range)
 MAX_MSC_CELLS_PER_KG = MAX_MSC_CELLS / MAX_WEIGHT_KG  # cells/kg: no patient gets more than a flat dose's cap
 N_JOINTS = 28  # joints of the DAS28 count
-register("msc", {"iv": MSC_IV, "intra_articular": MSC_IA})
+register("msc", dict(zip(MSC_ROUTES, (MSC_IV, MSC_IA))))
 
 
 def _joints(route: str, joints) -> int | None:
@@ -210,5 +210,6 @@ def _repeated(days, every, until) -> list[float]:
     until = real("MSC `until` (days)", until)
     if until <= first[0]:
         raise RegimenError(f"MSC until={fmt(until)} must be after the first infusion on day {fmt(first[0])}")
-    gate.limit("doses", math.ceil((until - first[0]) / every), "msc every/until")
-    return [first[0] + k * every for k in range(int(math.ceil((until - first[0]) / every)))]
+    count = (until - first[0]) / every  # may overflow to inf: refused by the ceiling
+    n = math.ceil(gate.limit("doses", count, "msc every/until"))
+    return [first[0] + k * every for k in range(n)]

@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 MTX_GUT = 1  # oral MTX: absorbed from the gut
 MTX_CENTRAL = 2  # subcutaneous MTX: input straight into plasma
 DEPOTS = {"mtx_gut": MTX_GUT, "mtx_central": MTX_CENTRAL}
-MTX_ROUTES = ("oral", "subcutaneous")
+MTX_ROUTES = ("oral", "subcutaneous")  # dosing into MTX_GUT, MTX_CENTRAL
 MAX_MTX_MG = 30.0  # per dose and per week: low-dose MTX in RA tops out at 25-30 mg/week
 _GRID_TOL = 1e-9  # in dosing intervals: rounding slack when placing a day on the MTX grid
-register("mtx", {"oral": MTX_GUT, "subcutaneous": MTX_CENTRAL})
+register("mtx", dict(zip(MTX_ROUTES, (MTX_GUT, MTX_CENTRAL))))
 
 
 def _checked_mg(what: str, mg, every: float) -> float:
