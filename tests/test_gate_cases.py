@@ -41,6 +41,7 @@ from rasim.errors import (
     ScenarioError,
     SolverOptionsError,
 )
+from rasim.drugs.msc import CELLS_PER_UNIT
 from rasim.simulation import prepare
 
 SECONDS = 1.0  # every refusal, in process
@@ -287,7 +288,7 @@ def test_per_kg_msc_dose_capped_like_a_flat_dose():
     problem = attempt(lambda: prepare(regimen, days=1, observe=[0, 1], covariates={"weight": heaviest}))
     if problem.error is None:
         amounts = prepare(regimen, days=1, observe=[0, 1], covariates={"weight": heaviest}).events[2]
-        cells = float(np.max(amounts)) * model.CELLS_PER_UNIT
+        cells = float(np.max(amounts)) * CELLS_PER_UNIT
         assert cells <= cap, f"simulate gives {cells:g} cells at {heaviest:g} kg, above the {cap:g} cap"
     else:
         check_refused(problem, RegimenError)

@@ -471,7 +471,7 @@ def test_a_drug_is_a_module_and_a_registry_line(monkeypatch):
                 raise RegimenError("one toy dose per regimen")
 
     monkeypatch.setitem(drugs.DRUGS, "toy", ToyDose)
-    monkeypatch.setitem(drugs.DEPOT_OF_ROUTE, "topical", 9)
+    monkeypatch.setitem(drugs.DEPOT_OF_ROUTE, "topical", 9)  # its route's depot (drugs.base.register)
     reg = Regimen.from_dict({"doses": [{"drug": "toy", "mg": 2.0, "day": 3.0}]}) + mtx(15)
     assert Regimen.from_dict(reg.to_dict()) == reg
     ev = reg.events(10)
@@ -488,3 +488,10 @@ def test_a_drug_is_a_module_and_a_registry_line(monkeypatch):
     from rasim.regimen import after_horizon
 
     assert after_horizon(reg, 2.0)[0] == ["toy dose on day 3"]
+    # lowered through the registry: its doses are boluses of the state it names
+    monkeypatch.setitem(drugs.base.BOLUSES, 9, drugs.base.Bolus("msc_lung", 1e6))
+    from rasim import simulate
+
+    result = simulate(Regimen.from_dict({"doses": [{"drug": "toy", "mg": 4e7, "day": 3.0}]}), days=5.0)
+    lung = result.state("msc_lung")
+    assert lung[result.t == 2.0][0] == 0.0 and lung[result.t == 4.0][0] > 1.0

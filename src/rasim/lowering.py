@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import gate, model
+from .drugs.base import BOLUSES, TABLE_DEPOTS
 from .errors import CovariateError, RegimenError, unknown_name
 from .regimen import Regimen, after_horizon
 
@@ -108,11 +109,12 @@ def dosing(
     t, d, a, kg = (np.concatenate(x) for x in zip(*parts))
     order = np.argsort(t, kind="stable")
     t, d, a, kg = t[order], d[order], a[order], kg[order]
-    is_mtx = np.isin(d, model.MTX_DEPOTS)
+    is_mtx = np.isin(d, sorted(TABLE_DEPOTS))  # the PK table's doses; the others are state boluses
     if np.any(kg[is_mtx]):
         raise RegimenError("MTX doses are in mg, never per kg")
-    msc_cmt = np.array([model.MSC_DEPOT_STATE[int(k)] for k in d[~is_mtx]], dtype=np.int64)
-    cells = a[~is_mtx] / model.CELLS_PER_UNIT
+    bolus = [BOLUSES[int(k)] for k in d[~is_mtx]]
+    msc_cmt = np.array([model.INDEX[b.state] for b in bolus], dtype=np.int64)
+    cells = a[~is_mtx] / np.array([b.per_unit for b in bolus])
     kinks = np.unique(t[is_mtx & (t >= t_start) & (t <= days)])
     none = np.zeros(kinks.size)
     ev_t = np.concatenate([t[~is_mtx], kinks])

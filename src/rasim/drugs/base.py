@@ -14,15 +14,33 @@ import numpy as np
 
 from ..errors import RegimenError, unknown_name
 
+
+@dataclass(frozen=True)
+class Bolus:
+    """How a depot's doses enter the model as jumps of a state: ``state`` (a name of
+    ``rasim.model.STATES``) gains a dose divided by ``per_unit`` (dose units per state unit)."""
+
+    state: str
+    per_unit: float
+
+
 ROUTE_ALIASES = {"ia": "intra_articular", "sc": "subcutaneous"}
 ROUTES: dict[str, tuple[str, ...]] = {}  # drug -> its routes (each drug module registers its own)
 DEPOT_OF_ROUTE: dict[str, int] = {}  # route -> dosing compartment code (NONMEM CMT)
+BOLUSES: dict[int, Bolus] = {}  # depot -> the state its doses jump (solver events)
+TABLE_DEPOTS: set[int] = set()  # depots whose doses feed the closed-form MTX PK table of the args
 
 
-def register(drug: str, depots: Mapping[str, int]) -> None:
-    """Register ``drug``'s routes and the depot code each doses into."""
+def register(
+    drug: str, depots: Mapping[str, int], *, boluses: Mapping[int, Bolus] | None = None, table: bool = False
+) -> None:
+    """Register ``drug``'s routes and the depot each doses into, and how the depots lower
+    (``rasim.lowering``): state ``boluses``, or (``table``) the closed-form PK table."""
     ROUTES[drug] = tuple(depots)
     DEPOT_OF_ROUTE.update(depots)
+    BOLUSES.update(boluses or {})
+    if table:
+        TABLE_DEPOTS.update(depots.values())
 
 
 def real(what: str, x) -> float:

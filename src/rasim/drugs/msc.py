@@ -1,8 +1,8 @@
 """Mesenchymal stromal cells (MSC): infusions of a product (source, donor) by a route.
 
 ``msc()`` builds a regimen of infusions; ``MscDose`` is its record (checked when built).
-Depot codes (NONMEM CMT): 3 intravenous, 4 intra-articular; the model's MSC states take
-the boluses (``rasim.model.MSC_DEPOT_STATE``).  Within one regimen, one product and one
+Depot codes (NONMEM CMT): 3 intravenous, 4 intra-articular; their doses are boluses of
+the model's MSC states (lungs, joints) in millions of cells.  Within one regimen, one product and one
 dose per route and day.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import gate
 from ..errors import RegimenError
-from .base import DoseLine, as_day, amount, blame, choose, choose_route, fmt, positive, real, register, set_field
+from .base import Bolus, DoseLine, as_day, amount, blame, choose, choose_route, fmt, positive, real, register, set_field
 
 if TYPE_CHECKING:
     from ..regimen import Regimen
@@ -34,7 +34,12 @@ MAX_MSC_CELLS = 1e10  # flat dose, cells
 MAX_WEIGHT_KG = 200.0  # the heaviest patient (the weight covariate's range)
 MAX_MSC_CELLS_PER_KG = MAX_MSC_CELLS / MAX_WEIGHT_KG  # cells/kg: no patient gets more than a flat dose's cap
 N_JOINTS = 28  # joints of the DAS28 count
-register("msc", dict(zip(MSC_ROUTES, (MSC_IV, MSC_IA))))
+CELLS_PER_UNIT = 1e6  # the MSC states count millions of cells
+register(
+    "msc",
+    dict(zip(MSC_ROUTES, (MSC_IV, MSC_IA))),
+    boluses={MSC_IV: Bolus("msc_lung", CELLS_PER_UNIT), MSC_IA: Bolus("msc_ia", CELLS_PER_UNIT)},
+)
 
 
 def _joints(route: str, joints) -> int | None:

@@ -24,7 +24,7 @@ DEPOTS = {"mtx_gut": MTX_GUT, "mtx_central": MTX_CENTRAL}
 MTX_ROUTES = ("oral", "subcutaneous")  # dosing into MTX_GUT, MTX_CENTRAL
 MAX_MTX_MG = 30.0  # per dose and per week: low-dose MTX in RA tops out at 25-30 mg/week
 _GRID_TOL = 1e-9  # in dosing intervals: rounding slack when placing a day on the MTX grid
-register("mtx", dict(zip(MTX_ROUTES, (MTX_GUT, MTX_CENTRAL))))
+register("mtx", dict(zip(MTX_ROUTES, (MTX_GUT, MTX_CENTRAL))), table=True)
 
 
 def _checked_mg(what: str, mg, every: float) -> float:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..drugs.msc import MSC_IA, MSC_IV
 from . import pk
 from .args import build_args, constant_args
 from .observables import OBSERVABLES, observables
@@ -36,12 +35,6 @@ from .states import INDEX, N_COUPLED, N_STATES, NAMES, STATES
 # Typical magnitude of each state (inflamed reference; 1 for MSC compartments,
 # the fractions and the antibody level): absolute tolerances are relative to it.
 STATE_SCALE = np.maximum(np.abs(reference_vector(DEFAULTS, "inflamed")), 1.0)
-
-# Where each regimen depot puts its dose: MSC depots are solver state jumps
-# (1e6 cells); MTX depots go to the closed-form PK table.
-MSC_DEPOT_STATE = {MSC_IV: INDEX["msc_lung"], MSC_IA: INDEX["msc_ia"]}  # codes of rasim.drugs.msc
-MTX_DEPOTS = (pk.DEPOT_GUT, pk.DEPOT_CENTRAL)
-CELLS_PER_UNIT = 1e6
 
 
 __all__ = [
@@ -74,7 +67,4 @@ __all__ = [
     "constant_args",
     "pk",
     "STATE_SCALE",
-    "MSC_DEPOT_STATE",
-    "MTX_DEPOTS",
-    "CELLS_PER_UNIT",
 ]
