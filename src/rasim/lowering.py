@@ -139,17 +139,17 @@ def _per_kg_events(regimen: Regimen, horizon: float):
     return ev.time, ev.depot, ev.amount, ev.per_kg
 
 
-def horizon(days, path: str = "days") -> float:
+def horizon(days) -> float:
     """The simulated span (days), checked: a finite number > 0, within the ``days`` ceiling."""
-    return gate.limit("days", gate.number(path, days, 0.0, open_low=True, unit="days"), path)
+    return gate.limit("days", gate.number("days", days, 0.0, open_low=True, unit="days"), "days")
 
 
-def observation_days(observe, days: float, path: str = "observe", ceiling_key: str = "outputs") -> np.ndarray:
+def observation_days(observe, days: float) -> np.ndarray:
     """Output days: every day by default, else ``observe`` checked (a non-empty, increasing
-    list within [0, days], no longer than the ceiling ``ceiling_key``)."""
+    list within [0, days], no longer than the ``outputs`` ceiling)."""
     if observe is None:
         return np.arange(0.0, math.floor(days) + 1.0)
-    return gate.days(path, observe, days, ceiling_key=ceiling_key)
+    return gate.days("observe", observe, days, ceiling_key="outputs")
 
 
 def parameter_vector(regimen: Regimen, params, covariates, allow_out_of_range: bool = False) -> np.ndarray:
