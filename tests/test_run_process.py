@@ -41,10 +41,11 @@ def scenario_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def long_scenario_file(tmp_path_factory):
-    """Four times the patients (about 20 s on one thread): still running after the three refused
-    runs, each a fresh process, have started and exited."""
+    """Twelve times the patients (about 15-60 s on one thread, with a warm kernel cache and on a
+    loaded machine): still running after the three refused runs, each a fresh process, have
+    started and exited (four times raced them on a quiet machine)."""
     path = tmp_path_factory.mktemp("scen") / "long.toml"
-    path.write_text(TOML.replace("patients = 300", "patients = 1200"))
+    path.write_text(TOML.replace("patients = 300", "patients = 3600"))
     return path
 
 
@@ -118,6 +119,7 @@ def test_second_run_refused_while_the_first_writes_then_ctrl_c(long_scenario_fil
             assert r.returncode == 2 and "another rasim process" in r.stderr and "Traceback" not in r.stderr
         r = rasim("run", "--resume", str(out), "--threads", "1")
         assert r.returncode == 2 and "another rasim process" in r.stderr
+        assert proc.poll() is None, "the first run finished before it could be interrupted: lengthen it"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
     finally:
