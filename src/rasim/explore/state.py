@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import endpoints, gate
-from ..cohort import Arm, Cohort, population
+from ..cohort import POPULATIONS, Arm, Cohort, population
 from ..errors import RasimError, unknown_name
 from ..model import INDEX, PINDEX
 from ..model.presets import MTX_REFRACTORY
+from ..plots import Published
 from ..regimen import Regimen, msc, mtx
 from ..scenario import Scenario, ScenarioArm, load
 from ..simulation import simulate
@@ -68,6 +69,10 @@ class Patient:
         extra = {k: v for k, v in values.items() if k not in _FIELDS}
         return dataclasses.replace(self, **own, params={**self.params, **extra})
 
+    def value(self, name: str) -> float:
+        """A field's value, or a model parameter's override."""
+        return float(getattr(self, name) if name in _FIELDS else self.params[name])
+
 
 _FIELDS = {f.name for f in dataclasses.fields(Patient)}
 
@@ -105,7 +110,7 @@ def parse_values(name: str, text: str) -> list[float]:
     words = [w.strip() for w in str(text).split(",") if w.strip()]
     if not words:
         raise RasimError(f"{name}: give comma-separated values, e.g. 1e7, 4e7, 1e8")
-    values = []
+    values: list = []
     for i, word in enumerate(words):
         try:
             values.append(float(word))
@@ -120,10 +125,9 @@ def msc_regimen(p: Patient) -> Regimen:
     if p.msc_cells == 0:
         return Regimen()
     joints = p.msc_joints if p.msc_route == "intra_articular" else None
-    kw = dict(source=p.msc_source, route=p.msc_route, joints=joints)
-    if p.msc_every:
-        return msc(p.msc_cells, days=parse_days(p.msc_days), every=p.msc_every, until=p.msc_until, **kw)
-    return msc(p.msc_cells, days=parse_days(p.msc_days), **kw)
+    every, until = (p.msc_every, p.msc_until) if p.msc_every else (None, None)
+    days = parse_days(p.msc_days)
+    return msc(p.msc_cells, days=days, every=every, until=until, source=p.msc_source, route=p.msc_route, joints=joints)
 
 
 def mtx_background(p: Patient) -> Regimen | None:
@@ -242,12 +246,74 @@ def scenario_from(name_or_toml: str, patients: int, seed: int) -> Scenario:
     return s.replace(patients=patients, seed=seed)
 
 
+def scenario_arm(s: Scenario, a: ScenarioArm) -> Arm:
+    """Scenario arm ``a`` as a cohort ``Arm``."""
+    return Arm(
+        a.name,
+        s.population(a.population),
+        a.regimen,
+        a.background,
+        dropout=a.dropout,
+        rescue=a.rescue,
+        analysis=a.analysis,
+    )
+
+
 def arm_cohort(s: Scenario, a: ScenarioArm, chunk_size: int = 100) -> Cohort:
     """The cohort of scenario arm ``a`` (as ``rasim run`` builds it), in chunks for progress."""
-    arm = Arm(
-        a.name, s.population(a.population), a.regimen, a.background, dropout=a.dropout, rescue=a.rescue, analysis=a.analysis
+    arm = scenario_arm(s, a)
+    tables = s.cohort_overrides()
+    return Cohort(
+        arm,
+        patients=s.patients,
+        seed=s.seed,
+        observe=s.observe,
+        params=tables["params"],
+        variability=tables["variability"],
+        measurement=tables["measurement"],
+        covariate_effects=tables["covariate_effects"],
+        chunk_size=chunk_size,
     )
-    return Cohort(arm, patients=s.patients, seed=s.seed, observe=s.observe, chunk_size=chunk_size, **s.cohort_overrides())
+
+
+class Cancelled(Exception):
+    """A cohort run stopped because its inputs changed."""
+
+
+def run_cohort(s: Scenario, progress=None, cancelled=lambda: False) -> dict:
+    """Every arm of ``s`` (arm name -> CohortResult); ``progress(done, total)`` after each chunk;
+    raises ``Cancelled`` at the next chunk once ``cancelled()`` is true."""
+    total, before = s.patients * len(s.arms), 0
+    out = {}
+
+    def step(done: int, _n: int) -> None:
+        if cancelled():
+            raise Cancelled
+        if progress is not None:
+            progress(before + done, total)
+
+    for a in s.arms:
+        out[a.name] = arm_cohort(s, a).run(progress=step)
+        before += s.patients
+    return out
+
+
+def published(arm: Arm) -> list[Published]:
+    """Published trial points of calibration arms of ``arm``'s design (regimen and background;
+    population too for a built-in one), named by trial, as ``rasim.plots`` draws them."""
+    from ..calibration import TARGET_ARMS, targets
+
+    def design(a: Arm) -> tuple:
+        return (a.pop.name, a.regimen, a.background or None)
+
+    keys = {k for k, t in TARGET_ARMS.items() if design(t)[1:] == design(arm)[1:]}
+    if arm.pop.name in POPULATIONS:
+        keys = {k for k in keys if TARGET_ARMS[k].pop.name == arm.pop.name}
+    return [
+        Published(arm.name, t.endpoint, t.day, t.value, t.spread, " ".join(t.source.split()[:2]))
+        for t in targets(use=None)
+        if t.arm in keys and t.statistic == "mean" and math.isfinite(t.value) and 0 <= t.day <= DAYS
+    ]
 
 
 def responder_table(results: Mapping, day: float) -> list[dict[str, float | str]]:
@@ -269,7 +335,7 @@ def _msc_call(p: Patient) -> str:
     kw = f', source="{p.msc_source}", route="{p.msc_route}"'
     if p.msc_route == "intra_articular":
         kw += f", joints={p.msc_joints}"
-    days = f"days={[_num(d) for d in parse_days(p.msc_days)]}"
+    days = f"days=[{', '.join(_num(d) for d in parse_days(p.msc_days))}]"
     if p.msc_every:
         days += f", every={_num(p.msc_every)}, until={_num(p.msc_until)}"
     return f"msc({p.msc_cells:g}, {days}{kw})"
@@ -287,7 +353,7 @@ def patient_python(p: Patient) -> str:
     """A script that simulates the patient and prints the plotted DAS28-ESR (weekly)."""
     check(p)
     head = "import dataclasses\n\n" if p.kind == "sampled" else ""
-    head += "import rasim\nfrom rasim import Regimen, msc, mtx\n"
+    head += f"import rasim\nfrom rasim import {'msc, mtx' if p.msc_cells else 'Regimen, mtx'}\n"
     observe = f"observe=[*range(0, {DAYS}, 7), {DAYS}]"
     params = dict(p.params)
     if p.kind == "typical":
@@ -298,17 +364,17 @@ def patient_python(p: Patient) -> str:
         body = (
             f"result = rasim.simulate(\n    {_msc_call(p)},\n    background={_mtx_call(p)},\n"
             f"    params={overrides},  # on MTX: a patient whose disease stays active on it\n"
-            f"    covariates={covariates(p)!r},\n    day0=\"replay\",  # disease replayed over its duration\n"
-            f"    {observe},\n)\nprint(result[\"DAS28_ESR\"].round(4).tolist())\n"
+            f'    covariates={covariates(p)!r},\n    day0="replay",  # disease replayed over its duration\n'
+            f'    {observe},\n)\nprint(result["DAS28_ESR"].round(4).tolist())\n'
         )
         return f"{head}\n{body}"
     body = (
         f"# one patient of population {p.population!r}, its age, sex and disease duration fixed\n"
-        f"pop = dataclasses.replace(\n    rasim.cohort.population({p.population!r}),\n    name=\"patient\",\n"
+        f'pop = dataclasses.replace(\n    rasim.cohort.population({p.population!r}),\n    name="patient",\n'
         f"    age=({_num(p.age)}, 0, 18, 90),\n    female={float(p.female)},\n    duration=({_num(p.duration)}, 0),\n)\n"
-        f"arm = rasim.cohort.Arm(\"patient\", pop, {_msc_call(p)}, {_mtx_call(p)})\n"
+        f'arm = rasim.cohort.Arm("patient", pop, {_msc_call(p)}, {_mtx_call(p)})\n'
         f"result = rasim.Cohort(arm, patients=1, seed={p.seed}, {observe}, params={params!r}, dense=True).run()\n"
-        f"print(result[\"DAS28_ESR\"][0].round(4).tolist())\n"
+        f'print(result["DAS28_ESR"][0].round(4).tolist())\n'
     )
     return f"{head}\n{body}"
 
@@ -345,11 +411,13 @@ def cohort_python(s: Scenario, source: str) -> str:
         f"scenario = {load_line}.replace(patients={s.patients}, seed={s.seed})\n"
         "results = run_in_memory(scenario)  # arm name -> CohortResult\n"
         "for name, res in results.items():\n"
-        f"    print(name, res.n, res.rate(\"EULAR_response\")[res.day_index({s.observe[-1]:g})])\n"
+        f'    print(name, res.n, res.rate("EULAR_response")[res.day_index({s.observe[-1]:g})])\n'
     )
 
 
-def sweep_python(base: Patient, x: str, xs: Sequence[float], y: str, ys: Sequence[float], endpoint: str, day: float) -> str:
+def sweep_python(
+    base: Patient, x: str, xs: Sequence[float], y: str, ys: Sequence[float], endpoint: str, day: float
+) -> str:
     """A script that runs the sweep tab's grid: the patient tab's patient with two values changed."""
     return (
         "from rasim.explore.state import Patient, grid, sweep_values\n\n"
