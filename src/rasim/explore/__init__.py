@@ -7,6 +7,8 @@ localhost.  Panel is imported only here, on use: ``pip install rasim[explore]``.
 
 from __future__ import annotations
 
+import time
+
 from ..errors import RasimError
 
 INSTALL = "the explorer needs Panel: pip install rasim[explore]"
@@ -19,6 +21,24 @@ def _panel():
     except ImportError as e:
         raise RasimError(INSTALL) from e
     return panel
+
+
+def warm_up(say) -> None:
+    """Check Panel is installed, then load the kernels (compile them on a first start, saying so
+    through ``say(line)``) by running a patient and a tiny cohort."""
+    _panel()
+    from pathlib import Path
+
+    from .. import CACHE_DIR
+    from . import state
+
+    first = not any(Path(CACHE_DIR).glob("*.nbi"))
+    if first:
+        say("compiling the model's kernels: first start only, about a minute on 2 cores...")
+    t0 = time.perf_counter()
+    state.run_patient(state.Patient())
+    state.run_patient(state.Patient(kind="sampled"))
+    say(f"kernels {'compiled' if first else 'loaded'} in {time.perf_counter() - t0:.1f} s")
 
 
 def explore():

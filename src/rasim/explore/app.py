@@ -130,7 +130,8 @@ class PatientTab:
             "msc_days": w.TextInput(name="MSC infusion days (comma-separated)", value="0", css_classes=["msc-days"]),
             "msc_every": w.FloatInput(name="repeat every (days; 0: no)", value=0.0),
             "msc_until": w.FloatInput(name="repeat until (day)", value=730.0),
-            "mtx_dose": w.FloatSlider(name="MTX (mg weekly)", start=0, end=30, step=2.5, value=15.0),
+            "mtx_dose": w.FloatSlider(name="MTX from day 0 (mg weekly)", start=0, end=30, step=2.5, value=15.0),
+            "mtx_before": w.FloatSlider(name="MTX before day 0 (mg weekly)", start=0, end=30, step=2.5, value=15.0),
             "mtx_route": w.Select(name="MTX route", options=list(MTX_ROUTES)),
             "age": w.IntSlider(name="age (years)", start=18, end=90, value=55),
             "female": w.Select(name="sex", options={"female": True, "male": False}),
@@ -183,9 +184,13 @@ class CohortTab:
 
     def __init__(self):
         w = pn.widgets
-        self.scenario = w.Select(name="scenario", options=builtin_names(), value="trial3y")
+        self.scenario = w.Select(
+            name="scenario", options=builtin_names(), value="trial3y", css_classes=["cohort-scenario"]
+        )
         self.file = w.FileInput(accept=".toml", name="or load a scenario file")
-        self.patients = w.IntSlider(name="patients per arm", start=100, end=2000, step=100, value=500)
+        self.patients = w.IntSlider(
+            name="patients per arm", start=100, end=2000, step=100, value=500, css_classes=["cohort-patients"]
+        )
         self.seed = w.IntInput(name="seed", value=2026, start=0)
         self.run = w.Button(name="Run", button_type="primary", css_classes=["cohort-run"])
         self.progress = pn.indicators.Progress(value=0, max=100, active=False, **WIDE)

@@ -53,7 +53,8 @@ class Patient:
     msc_days: str = "0"  # comma-separated infusion days, or the first day with msc_every
     msc_every: float = 0.0  # > 0: repeated every so many days before msc_until
     msc_until: float = 730.0
-    mtx_dose: float = 15.0  # mg weekly; 0: none
+    mtx_dose: float = 15.0  # mg weekly from day 0; 0: none (stopped)
+    mtx_before: float = 15.0  # mg weekly before day 0 (the treatment history); 0: MTX-naive
     mtx_route: str = "oral"
     age: float = 55.0
     female: bool = True
@@ -90,7 +91,7 @@ class Trajectory:
         rows = []
         for day in TABLE_DAYS:
             i = int(np.searchsorted(self.days, day))
-            rows.append({"day": float(self.days[i]), **{k: float(v[i]) for k, v in self.markers.items()}})
+            rows.append({"day": int(self.days[i]), **{k: float(v[i]) for k, v in self.markers.items()}})
         return rows
 
 
@@ -130,9 +131,14 @@ def msc_regimen(p: Patient) -> Regimen:
     return msc(p.msc_cells, days=days, every=every, until=until, source=p.msc_source, route=p.msc_route, joints=joints)
 
 
-def mtx_background(p: Patient) -> Regimen | None:
-    """Weekly MTX running since before day 0 (None at 0 mg)."""
-    return mtx(p.mtx_dose, every=7, route=p.mtx_route) if p.mtx_dose else None
+def mtx_background(p: Patient) -> Regimen:
+    """Weekly MTX from day 0 (none at 0 mg)."""
+    return mtx(p.mtx_dose, every=7, route=p.mtx_route) if p.mtx_dose else Regimen()
+
+
+def mtx_history(p: Patient) -> Regimen | None:
+    """Weekly oral MTX before day 0 (None: MTX-naive)."""
+    return mtx(p.mtx_before, every=7) if p.mtx_before else None
 
 
 def covariates(p: Patient) -> dict[str, float]:
@@ -140,15 +146,17 @@ def covariates(p: Patient) -> dict[str, float]:
 
 
 def typical_params(p: Patient) -> dict[str, float]:
-    """Parameter overrides of the typical patient: on MTX, one whose disease stays active on it."""
-    return {**(MTX_REFRACTORY if p.mtx_dose else {}), **p.params}
+    """Parameter overrides of the typical patient: on MTX before day 0, one whose disease stayed
+    active on it (``MTX_REFRACTORY``)."""
+    return {**(MTX_REFRACTORY if p.mtx_before else {}), **p.params}
 
 
 def check(p: Patient) -> None:
     """Raise the library's own error for a patient rasim would refuse."""
     if p.kind not in KINDS:
         raise RasimError(unknown_name("patient kind", str(p.kind), KINDS))
-    msc_regimen(p) + (mtx_background(p) or Regimen())
+    msc_regimen(p) + mtx_background(p)
+    mtx_history(p)
     covariate_arm(p)
 
 
@@ -160,6 +168,7 @@ def covariate_arm(p: Patient) -> Arm:
         age=(p.age, 0.0, 18.0, 90.0),
         female=float(p.female),
         duration=(p.duration, 0.0),
+        background=mtx_history(p),
     )
     return Arm("patient", pop, msc_regimen(p), mtx_background(p))
 
@@ -171,6 +180,7 @@ def run_patient(p: Patient, states: Sequence[str] = ("treg_mem",)) -> Trajectory
         r = simulate(
             msc_regimen(p),
             background=mtx_background(p),
+            history=mtx_history(p),
             params=typical_params(p),
             covariates=covariates(p),
             day0="replay",
@@ -342,7 +352,11 @@ def _msc_call(p: Patient) -> str:
 
 
 def _mtx_call(p: Patient) -> str:
-    return f'mtx({_num(p.mtx_dose)}, every=7, route="{p.mtx_route}")' if p.mtx_dose else "None"
+    return f'mtx({_num(p.mtx_dose)}, every=7, route="{p.mtx_route}")' if p.mtx_dose else "Regimen()"
+
+
+def _history_call(p: Patient) -> str:
+    return f"mtx({_num(p.mtx_before)}, every=7)" if p.mtx_before else "None"
 
 
 def _num(v) -> str:
@@ -353,17 +367,18 @@ def patient_python(p: Patient) -> str:
     """A script that simulates the patient and prints the plotted DAS28-ESR (weekly)."""
     check(p)
     head = "import dataclasses\n\n" if p.kind == "sampled" else ""
-    head += f"import rasim\nfrom rasim import {'msc, mtx' if p.msc_cells else 'Regimen, mtx'}\n"
+    head += "import rasim\nfrom rasim import Regimen, msc, mtx\n"
     observe = f"observe=[*range(0, {DAYS}, 7), {DAYS}]"
     params = dict(p.params)
     if p.kind == "typical":
-        if p.mtx_dose:
+        if p.mtx_before:
             head += "from rasim.model.presets import MTX_REFRACTORY\n"
-        overrides = ("{**MTX_REFRACTORY, " + repr(params)[1:]) if p.mtx_dose and params else None
-        overrides = overrides or ("MTX_REFRACTORY" if p.mtx_dose else repr(params))
+        overrides = ("{**MTX_REFRACTORY, " + repr(params)[1:]) if p.mtx_before and params else None
+        overrides = overrides or ("MTX_REFRACTORY" if p.mtx_before else repr(params))
         body = (
-            f"result = rasim.simulate(\n    {_msc_call(p)},\n    background={_mtx_call(p)},\n"
-            f"    params={overrides},  # on MTX: a patient whose disease stays active on it\n"
+            f"result = rasim.simulate(\n    {_msc_call(p)},\n    background={_mtx_call(p)},  # from day 0\n"
+            f"    history={_history_call(p)},  # before day 0\n"
+            f"    params={overrides},  # on MTX before: a patient whose disease stayed active on it\n"
             f'    covariates={covariates(p)!r},\n    day0="replay",  # disease replayed over its duration\n'
             f'    {observe},\n)\nprint(result["DAS28_ESR"].round(4).tolist())\n'
         )
@@ -371,7 +386,7 @@ def patient_python(p: Patient) -> str:
     body = (
         f"# one patient of population {p.population!r}, its age, sex and disease duration fixed\n"
         f'pop = dataclasses.replace(\n    rasim.cohort.population({p.population!r}),\n    name="patient",\n'
-        f"    age=({_num(p.age)}, 0, 18, 90),\n    female={float(p.female)},\n    duration=({_num(p.duration)}, 0),\n)\n"
+        f"    age=({_num(p.age)}, 0, 18, 90),\n    female={float(p.female)},\n    duration=({_num(p.duration)}, 0),\n    background={_history_call(p)},  # before day 0\n)\n"
         f'arm = rasim.cohort.Arm("patient", pop, {_msc_call(p)}, {_mtx_call(p)})\n'
         f"result = rasim.Cohort(arm, patients=1, seed={p.seed}, {observe}, params={params!r}, dense=True).run()\n"
         f'print(result["DAS28_ESR"][0].round(4).tolist())\n'
@@ -392,7 +407,7 @@ def patient_scenario(p: Patient) -> Scenario:
         "observe": list(OBSERVE),
         "params": dict(p.params),
         "populations": [_population_dict(arm)],
-        "arms": [ScenarioArm("patient", "patient", arm.regimen, arm.background or Regimen()).to_dict()],
+        "arms": [ScenarioArm("patient", "patient", arm.regimen, arm.background).to_dict()],
     }
     return Scenario.from_dict(d, "rasim explore")
 
