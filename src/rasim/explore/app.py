@@ -87,8 +87,8 @@ def patient_figure(t: state.Trajectory, points: list, title: str) -> Figure:
 class ErrorBox:
     """rasim's message for a refused input, beside the controls."""
 
-    def __init__(self):
-        self.pane = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["rasim-error"], **WIDE)
+    def __init__(self, tab: str):
+        self.pane = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=[f"{tab}-error"], **WIDE)
 
     def show(self, e: Exception | None) -> None:
         self.pane.object = str(e) if e else ""
@@ -140,7 +140,7 @@ class PatientTab:
         self.states = w.MultiChoice(
             name="model states", options=list(state.STATES), value=["memory Treg", "imprinted fibroblasts"]
         )
-        self.error = ErrorBox()
+        self.error = ErrorBox("patient")
         self.plot = pn.pane.Matplotlib(None, dpi=90, tight=True, format="png", **WIDE)
         self.numbers = pn.pane.HTML("", **WIDE)
         self.code, self.python = reproduce("patient")
@@ -195,8 +195,8 @@ class CohortTab:
         self.run = w.Button(name="Run", button_type="primary", css_classes=["cohort-run"])
         self.progress = pn.indicators.Progress(value=0, max=100, active=False, **WIDE)
         self.status = pn.pane.Markdown("Press Run.", css_classes=["cohort-status"])
-        self.error = ErrorBox()
-        self.bands = pn.pane.PNG(None, **WIDE)
+        self.error = ErrorBox("cohort")
+        self.bands = pn.pane.PNG(None, css_classes=["cohort-bands"], **WIDE)
         self.numbers = pn.pane.HTML("", **WIDE)
         self.code, self.python = reproduce("cohort")
         self.loaded = ""
@@ -299,7 +299,7 @@ class SweepTab:
         self.endpoint = w.Select(name="endpoint", options=list(SWEEP_ENDPOINTS))
         self.day = w.IntSlider(name="day", start=7, end=state.DAYS, step=7, value=364)
         self.run = w.Button(name="Run sweep", button_type="primary", css_classes=["sweep-run"])
-        self.error = ErrorBox()
+        self.error = ErrorBox("sweep")
         self.heat = pn.pane.Bokeh(None)
         self.cell = pn.pane.Matplotlib(None, dpi=80, tight=True, format="png", **WIDE)
         self.numbers = pn.pane.HTML("", **WIDE)
@@ -333,9 +333,6 @@ class SweepTab:
             return
         self.error.show(None)
         self.heat.object = self.heatmap(xs, ys)
-        self.numbers.object = numbers_html(
-            "sweep-numbers", [], values=[round(v, 4) if math.isfinite(v) else None for v in self.values]
-        )
         self.python.value = state.sweep_python(
             base, self.x.value, xs, self.y.value, ys, self.endpoint.value, self.day.value or 0
         )
@@ -382,9 +379,11 @@ class SweepTab:
         label = ", ".join(f"{k} = {cell.value(k):g}" for k in (self.x.value, self.y.value))
         self.figure = patient_figure(t, [], label)
         self.cell.object = self.figure
+        x, y = self.x.value, self.y.value
+        rows = [{x: c.value(x), y: c.value(y), self.endpoint.value: v} for c, v in zip(self.cells, self.values)]
         self.numbers.object = numbers_html(
             "sweep-numbers",
-            [],
+            rows,
             values=[round(v, 4) if math.isfinite(v) else None for v in self.values],
             cell=i,
             das28=[round(float(v), 4) for v in t.markers["DAS28_ESR"]],
