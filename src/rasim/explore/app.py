@@ -347,15 +347,15 @@ class SweepTab:
         v = np.array(self.values, dtype=float)
         src = ColumnDataSource(
             {
-                "x": [str(xs[i % n]) for i in range(len(v))],
-                "y": [str(ys[i // n]) for i in range(len(v))],
+                "x": [f"{xs[i % n]:g}" for i in range(len(v))],
+                "y": [f"{ys[i // n]:g}" for i in range(len(v))],
                 "value": v,
                 "label": [f"{a:.2f}" for a in v],
             }
         )
         fig = figure(
-            x_range=FactorRange(factors=[str(a) for a in xs]),
-            y_range=FactorRange(factors=[str(b) for b in ys]),
+            x_range=FactorRange(factors=[f"{a:g}" for a in xs]),
+            y_range=FactorRange(factors=[f"{b:g}" for b in ys]),
             width=520,
             height=360,
             tools="",
