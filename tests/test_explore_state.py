@@ -87,3 +87,13 @@ def test_cohort_python_names_the_scenario():
     code = state.cohort_python(s, "trial3y")
     assert "load('trial3y').replace(patients=200, seed=4)" in code
     compile(code, "cohort", "exec")
+
+
+def test_rasim_imports_without_panel_and_the_command_says_how_to_install(monkeypatch, capsys):
+    r = subprocess.run([sys.executable, "-c", "import sys, rasim; print('panel' in sys.modules)"], capture_output=True)
+    assert r.stdout.strip() == b"False"
+    from rasim import cli
+
+    monkeypatch.setitem(sys.modules, "panel", None)  # as if not installed
+    assert cli.main(["explore", "--no-browser"]) == 2
+    assert "pip install rasim[explore]" in capsys.readouterr().err

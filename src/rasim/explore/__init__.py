@@ -1,13 +1,16 @@
 """``rasim explore``: the interactive explorer (a Panel app), in the browser or in Jupyter.
 
-``rasim.explore()`` returns the app for a notebook cell; ``serve(port)`` serves it on
+``rasim.explore()`` (this module is callable: it calls :func:`explore`) returns the app for a
+notebook cell; ``serve(port)`` serves it on
 localhost.  Panel is imported only here, on use: ``pip install rasim[explore]``.
 ``state`` holds what the widgets mean, without any widget.
 """
 
 from __future__ import annotations
 
+import sys
 import time
+import types
 
 from ..errors import RasimError
 
@@ -64,3 +67,13 @@ def serve(port: int = 5006, show: bool = True, threaded: bool = False):
         title="rasim explore",
         websocket_origin=[f"localhost:{port}", f"127.0.0.1:{port}"],
     )
+
+
+class _CallableModule(types.ModuleType):
+    """``rasim.explore()`` is ``rasim.explore.explore()``: the package keeps its modules."""
+
+    def __call__(self):
+        return explore()
+
+
+sys.modules[__name__].__class__ = _CallableModule
