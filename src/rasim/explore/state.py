@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import endpoints, gate
 from ..cohort import POPULATIONS, Arm, Cohort, population
-from ..errors import RasimError, unknown_name
+from ..errors import EquilibriumError, RasimError, unknown_name
 from ..model import INDEX, PINDEX
 from ..model.presets import MTX_REFRACTORY
 from ..plots import Published
@@ -239,9 +239,7 @@ def sweep_values(cells: Sequence[Patient], endpoint: str, day: float) -> list[fl
     for cell in cells:
         try:
             out.append(endpoint_value(run_patient(cell, ()), endpoint, day))
-        except RasimError as e:
-            if cell is cells[0] or "active" not in str(e):
-                raise
+        except EquilibriumError:
             out.append(math.nan)
     return out
 
