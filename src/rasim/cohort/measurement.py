@@ -25,9 +25,9 @@ time constant ``placebo_onset``: ``placebo_pro`` on what the patient reports (pa
 patient global, HAQ), ``placebo_assessor`` on what the assessor examines and judges (tender
 and swollen joints, physician global), who knows the patient is treated: the two joint counts
 fall alike in every placebo arm that reports both (MOBILITY A -32% and -39%, DE007 -17% and
--14%, RAPID 2 -3.8 and -2.7 joints).  Both scale with the patient's own responsiveness, log-normal with mean 1 and SD of
-log ``placebo_sd``: placebo responses differ between patients, and a patient who responds
-does so on every subjective item at once.  They model expectation and contact effects in
+-14%, RAPID 2 -3.8 and -2.7 joints).  Both scale with the patient's own responsiveness,
+log-normal with mean 1 and SD of log ``placebo_sd``: placebo responses differ between
+patients, and a patient who responds does so on every subjective item at once.  They model expectation and contact effects in
 any trial arm and touch no model state; the acute-phase reactants carry none.
 """
 
