@@ -26,7 +26,6 @@ def no_work(monkeypatch):
 
     monkeypatch.setattr(SW, "simulate", fail)
     monkeypatch.setattr(SW, "Cohort", fail)
-    monkeypatch.setattr(SW, "SharedEnrolment", fail)
     monkeypatch.setattr(SW, "_point", fail)
     monkeypatch.setattr(SA, "_salib", fail)
     monkeypatch.setattr(SA, "_evaluate", fail)

@@ -47,7 +47,7 @@ PARTS = ".parts"
 PATIENTS = "patients"
 FORMAT = 1  # manifest layout version
 # What a run may create (and patients.npz/.nc of rasim 0.1): all that --overwrite removes.
-WHOLE_RUN_FILES = (  # a run's files written last (runner.write_results): a resumed run writes them again
+WHOLE_RUN_FILES = (  # a run's files written last (files.write_results): a resumed run writes them again
     "summary.csv",
     "responders.csv",
     "counts.csv",
