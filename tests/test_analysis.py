@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rasim import calibration, files, tables
+from rasim import calibration, files, runner, tables
 from rasim.cohort import ARMS, CRITERIA, Cohort, CohortResult
 from rasim.cohort.analysis import (
     ANALYSES,

@@ -117,7 +117,7 @@ def test_both_results_are_cohort_summaries(cohorts):
 
 
 def test_write_results_takes_a_summary_only_cohort(cohorts, tmp_path, caplog):
-    from rasim import files, runner, tables
+    from rasim import files, tables
     from rasim.scenario import load
 
     full, stream = cohorts

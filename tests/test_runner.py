@@ -554,7 +554,6 @@ def test_full_disk_while_the_whole_run_files_are_written(run, scenario, tmp_path
 
 
 def test_full_disk_on_the_command_line(scenario, tmp_path, monkeypatch, capsys):
-    import rasim.runner as R
     from rasim.cli import main
 
     monkeypatch.setattr(rasim.files, "write_chunk", _full_after(0, rasim.files.write_chunk))
