@@ -125,8 +125,8 @@ def test_write_results_takes_a_summary_only_cohort(cohorts, tmp_path, caplog):
     path.write_text('name = "one"\npatients = 20\nseed = 1\ndays = 28\nobserve = [0, 28]\n\n[[arms]]\narm = "dmard"\n')
     scenario = load(path)
     with caplog.at_level(logging.INFO, logger="rasim"):
-        files = files.write_results(scenario, {"dmard": stream}, tmp_path / "s")
-    assert {p.name for p in files} >= {
+        written = files.write_results(scenario, {"dmard": stream}, tmp_path / "s")
+    assert {p.name for p in written} >= {
         "summary.csv",
         "responders.csv",
         "counts.csv",
