@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from . import endpoints, output, plots
+from . import endpoints, gate, output, plots
 from .cohort.result import CohortResult, CohortSummary
 from .cohort.status import SOLVER_FAILURES
-from .errors import FolderError, IncompleteRunError, RasimError
+from .errors import FolderError, IncompleteRunError, LimitError, RasimError
 
 SUMMARY_COLUMNS = ("arm", "day", "endpoint", "mean", "sd", "p05", "p25", "p50", "p75", "p95", "n")
 RESPONDER_COLUMNS = ("arm", "day", "criterion", "rate", "n")
@@ -86,6 +86,43 @@ DATASET_COLUMNS = (
     "NAME",
 )
 log = logging.getLogger(__name__)  # files written and per-patient files left out (INFO)
+# Measured on ``sources`` (3 arms x 2000 patients, 12 visits, one chunk of 2000; issue 21):
+DATASET_TEXT_BYTES = 13_000  # memory per patient-visit of a chunk while its dataset.csv rows are made
+PARQUET_BYTES_PER_VISIT = 180  # disk per patient-visit of patients/ (Parquet, compressed)
+STATE_BYTES_PER_DAY = 10_000  # disk per observation day of an arm's saved statistics (.state/)
+FIGURE_BYTES = 1_000_000  # the figures and summary files
+
+
+def estimate(
+    scenario, keep: str = "patients", chunk_size: int | None = None, parquet: bool = True, done: int = 0
+) -> gate.Cost:
+    """What running ``scenario`` (its patients after the first ``done``, over all arms) into a
+    folder will take (``rasim.gate.Cost``): memory (a chunk at a time, and with
+    ``keep="patients"`` its dataset rows as text), peak disk (with ``keep="patients"`` the
+    chunks' dataset.csv rows and the joined dataset.csv side by side until the run completes,
+    and Parquet if ``parquet``) and time."""
+    size = chunk_size or scenario.patients
+    visits, arms, total = len(scenario.observe), len(scenario.arms), scenario.patients * len(scenario.arms)
+    rows = keep == "patients"
+    c = gate.cost(scenario.patients, arms, visits, float(scenario.days), in_memory=False, chunk_size=size, csv=rows)
+    left = max(total - done, 0) / total
+    memory = c.memory + (min(size, scenario.patients) * visits * DATASET_TEXT_BYTES if rows else 0)
+    parquet_disk = total * visits * PARQUET_BYTES_PER_VISIT if rows and parquet else 0
+    disk = c.disk * (1 + left) + parquet_disk * left + arms * 2 * visits * STATE_BYTES_PER_DAY + FIGURE_BYTES
+    return gate.Cost(memory, disk, c.seconds * left)
+
+
+def check_cost(cost: gate.Cost, out_dir, overwrite: bool) -> list[str]:
+    """Refuse a run above the memory or disk ceiling or the free space of ``out_dir``'s
+    filesystem; the estimate as text lines if it is worth printing."""
+    try:
+        lines = cost.check("run")
+    except LimitError as e:
+        memory = cost.memory / gate.GIB > gate.ceiling("memory_gib")
+        hint = "a smaller --chunk-size" if memory else "--keep summary (no per-patient files)"
+        raise LimitError(f"{e}; or run with {hint}") from None
+    output.check_free_space(out_dir, cost.disk, overwrite)
+    return lines
 
 
 def scenario_identity(scenario) -> dict[str, str]:

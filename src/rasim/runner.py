@@ -10,13 +10,9 @@ and an interrupted run continues with ``resume_run`` (``rasim run --resume DIR``
 same files, byte for byte, whatever executor ran either part.  Last the whole-run files
 are written (``rasim.files.write_results``) and the manifest's status becomes ``complete``.
 
-Before the folder is touched the run's cost is estimated (:func:`estimate`: memory, disk,
-time) and refused above the ceilings of ``rasim.gate.LIMITS`` or when the disk estimate
-exceeds the free space of the folder's filesystem; the manifest records it (``estimate``).
-A full disk during the run (``ENOSPC``, ``EDQUOT``) stops it as Ctrl-C does
+Before the folder is touched the run's cost (``rasim.files.estimate``) is checked against
+the ceilings and the free space.  A full disk during the run stops it as Ctrl-C does
 (:class:`DiskFull`): the committed chunks are kept and ``rasim run --resume DIR`` continues.
-The manifest carries the parameter set in use by this rasim and the one the scenario
-simulates (``scenario_parameter_set``, ``scenario_parameter_fingerprint``).
 """
 
 from __future__ import annotations
@@ -24,28 +20,22 @@ from __future__ import annotations
 import errno
 import logging
 import time
-import warnings
 from pathlib import Path
 
 import numba
 import numpy as np
 
 from . import files, gate, output
-from .cohort import Arm, Cohort, CohortResult
+from .cohort import CohortResult
 from .cohort.cohort import enrolment_note
 from .cohort.pipeline import ChunkResult, ProgressBar, default_executor, run_chunks
 from .cohort.streaming import StreamingSummary
-from .errors import FolderError, LimitError, RasimError, RasimWarning, RunInterrupted
+from .errors import FolderError, RasimError, RunInterrupted
 
 log = logging.getLogger(__name__)  # the scenario's warnings; the compile notice and files written (INFO)
 KEEP = ("patients", "summary")
 CHUNK_PATIENT_DAYS = 6000  # patients x observation days per chunk: bounds a chunk's memory
 MAX_CHUNK = 1000  # patients per chunk
-# Measured on ``sources`` (3 arms x 2000 patients, 12 visits, one chunk of 2000; issue 21):
-DATASET_TEXT_BYTES = 13_000  # memory per patient-visit of a chunk while its dataset.csv rows are made
-PARQUET_BYTES_PER_VISIT = 180  # disk per patient-visit of patients/ (Parquet, compressed)
-STATE_BYTES_PER_DAY = 10_000  # disk per observation day of an arm's saved statistics (.state/)
-FIGURE_BYTES = 1_000_000  # the figures and summary files
 DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -89,8 +79,8 @@ def run_scenario(
     size = min(chunk_size, scenario.patients) if chunk_size else default_chunk_size(scenario)
     n_chunks = -(-scenario.patients // size)
     parquet = keep == "patients"
-    cost = estimate(scenario, keep, size, parquet)
-    lines = _check_cost(cost, out_dir, overwrite)
+    cost = files.estimate(scenario, keep, size, parquet)
+    lines = files.check_cost(cost, out_dir, overwrite)
     manifest = {
         "format": output.FORMAT,
         "status": "running",
@@ -139,7 +129,9 @@ def resume_run(out_dir, threads: int | None = None, quiet: bool = False, progres
             )
         m = folder.manifest
         done = sum(min(k * m["chunk_size"], scenario.patients) for k in m["chunks_done"].values())
-        lines = _check_cost(estimate(scenario, m["keep"], m["chunk_size"], m["parquet"], done), out_dir, False)
+        lines = files.check_cost(
+            files.estimate(scenario, m["keep"], m["chunk_size"], m["parquet"], done), out_dir, False
+        )
     except BaseException:
         folder.release()
         raise
@@ -165,38 +157,6 @@ def default_chunk_size(scenario) -> int:
     return max(1, min(MAX_CHUNK, CHUNK_PATIENT_DAYS // len(scenario.observe), scenario.patients))
 
 
-def estimate(
-    scenario, keep: str = "patients", chunk_size: int | None = None, parquet: bool = True, done: int = 0
-) -> gate.Cost:
-    """What running ``scenario`` (its patients after the first ``done``, over all arms) into a
-    folder will take (``rasim.gate.Cost``): memory (a chunk at a time, and with
-    ``keep="patients"`` its dataset rows as text), peak disk (with ``keep="patients"`` the
-    chunks' dataset.csv rows and the joined dataset.csv side by side until the run completes,
-    and Parquet if ``parquet``) and time."""
-    size = chunk_size or default_chunk_size(scenario)
-    visits, arms, total = len(scenario.observe), len(scenario.arms), scenario.patients * len(scenario.arms)
-    rows = keep == "patients"
-    c = gate.cost(scenario.patients, arms, visits, float(scenario.days), in_memory=False, chunk_size=size, csv=rows)
-    left = max(total - done, 0) / total
-    memory = c.memory + (min(size, scenario.patients) * visits * DATASET_TEXT_BYTES if rows else 0)
-    parquet_disk = total * visits * PARQUET_BYTES_PER_VISIT if rows and parquet else 0
-    disk = c.disk * (1 + left) + parquet_disk * left + arms * 2 * visits * STATE_BYTES_PER_DAY + FIGURE_BYTES
-    return gate.Cost(memory, disk, c.seconds * left)
-
-
-def _check_cost(cost: gate.Cost, out_dir, overwrite: bool) -> list[str]:
-    """Refuse a run above the memory or disk ceiling or the free space of ``out_dir``'s
-    filesystem; the estimate as text lines if it is worth printing."""
-    try:
-        lines = cost.check("run")
-    except LimitError as e:
-        memory = cost.memory / gate.GIB > gate.ceiling("memory_gib")
-        hint = "a smaller --chunk-size" if memory else "--keep summary (no per-patient files)"
-        raise LimitError(f"{e}; or run with {hint}") from None
-    output.check_free_space(out_dir, cost.disk, overwrite)
-    return lines
-
-
 # ---- the run ---------------------------------------------------------------------------------
 
 
@@ -216,46 +176,21 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress, execu
         names = sorted({p.name for p in written} | ({output.PATIENTS} if m["parquet"] else set()))
         folder.complete(names)
     except KeyboardInterrupt:
-        _stop(folder)
-        raise RunInterrupted(f"interrupted: {_resume_hint(folder)}") from None
+        folder.stop()
+        raise RunInterrupted(f"interrupted: {folder.resume_hint()}") from None
     except OSError as e:
         if not (e.errno in DISK_FULL or "No space left on device" in str(e)):
             folder.release()
             raise
-        _stop(folder)
+        folder.stop()
         raise DiskFull(
-            f"the disk is full ({e.strerror or e}) in {folder.path}: {_resume_hint(folder, 'free some space, then ')}"
+            f"the disk is full ({e.strerror or e}) in {folder.path}: {folder.resume_hint('free some space, then ')}"
         ) from None
     except BaseException:
         folder.release()
         raise
     log.info("wrote %s in %.1f s", ", ".join(names), time.perf_counter() - t0)
     return results
-
-
-def _stop(folder: output.RunFolder) -> None:
-    """Leave a stopped run resumable and not looking complete: unless its manifest already says
-    complete, the whole-run files it may have begun writing are removed; the folder is released."""
-    try:
-        if output.read_manifest(folder.path)["status"] != "complete":
-            for name in output.WHOLE_RUN_FILES:
-                (folder.path / name).unlink(missing_ok=True)
-    except (OSError, RasimError):
-        pass
-    finally:
-        folder.release()
-
-
-def _resume_hint(folder: output.RunFolder, first: str = "") -> str:
-    """How much of an interrupted run is saved (as its manifest on disk says) and how to continue it."""
-    try:
-        m = output.read_manifest(folder.path)
-    except RasimError:
-        m = folder.manifest
-    return (
-        f"{sum(m['chunks_done'].values())} of {sum(m['chunks'].values())} chunks are saved in "
-        f"{folder.path}; {first}continue with: rasim run --resume {folder.path}"
-    )
 
 
 def _simulate(folder, scenario, threads, quiet, progress, executor) -> dict[str, StreamingSummary]:
@@ -287,7 +222,7 @@ class _Arm:
         m = folder.manifest
         self.folder, self.scenario, self.i, self.bar = folder, scenario, i, bar
         self.name, self.n_chunks, self.done = scenario.arms[i].name, m["chunks"][scenario.arms[i].name], 0
-        self.cohort = arm_cohort(scenario, scenario.arms[i], m["chunk_size"])
+        self.cohort = scenario.cohort(scenario.arms[i], m["chunk_size"])
         done = m["chunks_done"][self.name]
         if done and not folder.intact(folder.state_path(i, done)):
             log.warning("%s: the statistics of arm %s after chunk %d are damaged or missing; redoing the arm",
@@ -339,28 +274,6 @@ class _Arm:
             log.warning(note)
 
 
-def arm_cohort(scenario, a, chunk_size: int = 2000) -> Cohort:
-    """The ``Cohort`` of scenario arm ``a`` (``chunk_size`` patients per chunk)."""
-    with warnings.catch_warnings():  # the scenario's own warnings already name doses after the horizon
-        warnings.simplefilter("ignore", RasimWarning)
-        return Cohort(
-            Arm(
-                a.name,
-                scenario.population(a.population),
-                a.regimen,
-                a.background,
-                dropout=a.dropout,
-                rescue=a.rescue,
-                analysis=a.analysis,
-            ),
-            patients=scenario.patients,
-            seed=scenario.seed,
-            observe=scenario.observe,
-            chunk_size=chunk_size,
-            **scenario.cohort_overrides(),
-        )
-
-
 def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResult]:
     """Every arm's per-patient results in memory (grows with the number of patients: for
     analyses that need each patient, e.g. ``trial_replicates``); ``write_results`` writes them."""
@@ -370,6 +283,6 @@ def run_in_memory(scenario, threads: int | None = None) -> dict[str, CohortResul
         log.info(line)
     out = {}
     for i, a in enumerate(scenario.arms):
-        out[a.name] = arm_cohort(scenario, a).run(threads=threads)
+        out[a.name] = scenario.cohort(a).run(threads=threads)
         out[a.name].first_id = i * scenario.patients + 1  # dataset.csv's ID
     return out

@@ -202,7 +202,8 @@ class Cohort:
         keep="patients" returns a ``CohortResult`` (per-patient values);
         keep="summary" folds each chunk into a ``StreamingSummary`` and drops it,
         so memory does not grow with the number of patients.
-        ``progress(done, total)`` is called after each chunk if given.  ``executor``: where
+        ``progress(done, total)`` is called after each chunk if given; ``timing`` holds seconds
+        (compile_s, run_s, and enrol_s, trial_s, observe_s summed over chunks).  ``executor``: where
         the chunks run (``pipeline.InProcess``, ``pipeline.Dask``); by default this process,
         or the Dask cluster named by ``$RASIM_DASK`` (``pipeline.default_executor``).  The
         results are the same bit for bit whatever the executor."""
@@ -220,11 +221,17 @@ class Cohort:
         t0 = time.perf_counter()
         stream = StreamingSummary(self._arm.name, self.plan.t_out, analysis=self._arm.analysis)
         chunks: list[Chunk] = []
+        seconds = dict.fromkeys(("enrol", "trial", "observe"), 0.0)  # summed over chunks
         sinks = [(lambda r: stream.add(r.part)) if keep == "summary" else (lambda r: chunks.append(r.chunk))]
+        sinks.append(lambda r: seconds.update({k: seconds[k] + v for k, v in r.chunk.seconds.items()}))
         if progress is not None:
             sinks.append(lambda r: progress(r.task.stop, self.patients))
         run_chunks(self.chunks(threads), sinks, executor)
-        timing = {"compile_s": t_compile, "run_s": time.perf_counter() - t0}
+        timing = {
+            "compile_s": t_compile,
+            "run_s": time.perf_counter() - t0,
+            **{f"{k}_s": v for k, v in seconds.items()},
+        }
         res = stream if keep == "summary" else CohortResult.from_chunks(self, chunks, timing)
         res.timing = timing
         enrolled = sum(stream.status.values()) if keep == "summary" else len(res.status)
