@@ -197,19 +197,25 @@ def _simulate(folder, scenario, threads, quiet, progress, executor) -> dict[str,
     """Every arm's remaining chunks through the pipeline, with the compile line and progress."""
     m = folder.manifest
     log.info("compiling the kernels (first run only; cached afterwards)...")
-    bar = ProgressBar(scenario.patients * len(scenario.arms), 0, quiet, progress)
-    arms = {a.name: _Arm(folder, scenario, i, bar) for i, a in enumerate(scenario.arms)}
-    bar.done = sum(min(arm.done * m["chunk_size"], scenario.patients) for arm in arms.values())
+    arms = {a.name: _Arm(folder, scenario, i) for i, a in enumerate(scenario.arms)}
+    done = sum(min(arm.done * m["chunk_size"], scenario.patients) for arm in arms.values())
+    bar = ProgressBar(scenario.patients * len(scenario.arms), done, quiet, progress)
     for solver in sorted({arm.cohort.solver for arm in arms.values()}):
         executor.warm_up(solver)
     try:
         tasks = [t for arm in arms.values() for t in arm.tasks(threads)]
-        run_chunks(tasks, [lambda r: arms[r.task.cohort._arm.name](r)], executor)
+        run_chunks(tasks, [lambda r: _commit(arms[r.task.cohort._arm.name], bar, r)], executor)
     finally:
         bar.close()
     for arm in arms.values():
         arm.note()
     return {name: arm.stream for name, arm in arms.items()}
+
+
+def _commit(arm: _Arm, bar: ProgressBar, r: ChunkResult) -> None:
+    """Chunk ``r`` into its arm's files; the progress bar counts it if it is new."""
+    if arm(r):
+        bar(r)
 
 
 class _Arm:
@@ -218,15 +224,16 @@ class _Arm:
     are verified first (``RunFolder.intact``): damaged or missing statistics redo the arm, a
     damaged or missing chunk file redoes that chunk."""
 
-    def __init__(self, folder: output.RunFolder, scenario, i: int, bar: ProgressBar):
+    def __init__(self, folder: output.RunFolder, scenario, i: int):
         m = folder.manifest
-        self.folder, self.scenario, self.i, self.bar = folder, scenario, i, bar
+        self.folder, self.scenario, self.i = folder, scenario, i
         self.name, self.n_chunks, self.done = scenario.arms[i].name, m["chunks"][scenario.arms[i].name], 0
         self.cohort = scenario.cohort(scenario.arms[i], m["chunk_size"])
         done = m["chunks_done"][self.name]
         if done and not folder.intact(folder.state_path(i, done)):
-            log.warning("%s: the statistics of arm %s after chunk %d are damaged or missing; redoing the arm",
-                        folder.path, self.name, done)  # fmt: skip
+            log.warning(
+                "%s: arm %s's statistics after chunk %d damaged or missing; redoing it", folder.path, self.name, done
+            )
             folder.commit(self.name, i, 0)
             done = 0
         self.redo = [k for k in range(done) if self._damaged(k)]
@@ -249,12 +256,13 @@ class _Arm:
         chunks = self.cohort.chunks(threads)
         return [chunks[k] for k in self.redo] + list(chunks[self.done :])
 
-    def __call__(self, r: ChunkResult) -> None:
+    def __call__(self, r: ChunkResult) -> bool:
+        """Commit chunk ``r``; True if it is new (not a damaged one redone)."""
         k, start = r.task.index, r.task.start
         paths = files.write_chunk(self.folder, self.scenario, self.i, k, r.part, start)
         if k < self.done:  # a damaged chunk, redone
             self.folder.commit(self.name, self.i, self.done, paths)
-            return
+            return False
         self.stream.add(r.part)
         if k == self.n_chunks - 1:
             self.stream.finish()
@@ -263,7 +271,7 @@ class _Arm:
             np.savez_compressed(f, **self.stream.to_arrays())  # type: ignore[arg-type]  # names never clash with allow_pickle
         self.folder.commit(self.name, self.i, k + 1, [*paths, state])
         self.done = k + 1
-        self.bar(r)
+        return True
 
     def note(self) -> None:
         """Log a loud note if nobody enrolled."""

@@ -164,8 +164,8 @@ class Scenario:
 
         with warnings.catch_warnings():  # the scenario's own warnings already name doses after the horizon
             warnings.simplefilter("ignore", RasimWarning)
-            arm = Arm(a.name, self.population(a.population), a.regimen, a.background, dropout=a.dropout,
-                      rescue=a.rescue, analysis=a.analysis)  # fmt: skip
+            pop = self.population(a.population)
+            arm = Arm(a.name, pop, a.regimen, a.background, dropout=a.dropout, rescue=a.rescue, analysis=a.analysis)
             kw: dict[str, Any] = {"patients": self.patients, "seed": self.seed, "observe": self.observe}
             kw.update(self.cohort_overrides())
             return Cohort(arm, chunk_size=chunk_size, **kw)

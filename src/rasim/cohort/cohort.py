@@ -233,7 +233,7 @@ class Cohort:
             **{f"{k}_s": v for k, v in seconds.items()},
         }
         res = stream if keep == "summary" else CohortResult.from_chunks(self, chunks, timing)
-        res.timing = timing
+        stream.timing = timing
         enrolled = sum(stream.status.values()) if keep == "summary" else len(res.status)
         note = enrolment_note(self._arm, enrolled - res.n_not_enrolled, res.not_inflamed, res.screen_failures)
         if note:
