@@ -192,8 +192,8 @@ def response_section(patients: int, seed: int, over: dict) -> list[str]:
         f"The `dmard` arm (MTX continued, no MSC) changes DAS28-ESR by {change.mean():.2f} "
         f"(SD {change.std(ddof=1):.2f}) at 24 weeks; Levi 2013's background (DMARD + placebo) term is -0.8.",
         "What moves in the model's control arm is regression to the mean after enrolment on noisy",
-        "screening values (flares, ESR/CRP entry criteria) and the placebo term on tender joints and",
-        "patient-reported items; the disease state barely moves (continuing a long-standing MTX dose",
+        "screening values (flares, ESR/CRP entry criteria) and the placebo terms on the joint counts,",
+        "the physician global and the patient-reported items; the disease state barely moves (continuing a long-standing MTX dose",
         "changes nothing; where fibroblast imprinting still accrues, in shorter disease, it worsens",
         "slowly). Levi's term is not directly comparable: it is a PKPD model's typical value",
         "fitted to OPTION and TOWARD (DMARD-inadequate responders, escape from week 16, shorter",

@@ -38,6 +38,7 @@ from .simulation import SimulationResult, simulate
 from .solver import SolverOptions, Status
 from .cohort import ARMS, POPULATIONS, Cohort, CohortResult, CohortSummary, PatientStatus
 from . import endpoints
+from . import explore  # rasim.explore(): the explorer (Panel imported on use)
 
 
 def parameters(search: str | None = None, set: str | None = None, table: str = "params") -> list[model.Parameter]:
@@ -78,6 +79,7 @@ __all__ = [
     "CohortSummary",
     "PatientStatus",
     "endpoints",
+    "explore",
     "ARMS",
     "POPULATIONS",
     "Regimen",

@@ -4,7 +4,7 @@ Numba invalidates a cached function only when its own file changes, not when a
 function or constant it imports from another file does (numba/numba#1833, still
 open; numba/numba#8396 would fix it).  rasim's kernels inline functions from
 several files, so the cache directory is keyed by a hash of every source file of
-the package: ``<cache root>/numba/<version>-<hash>``.  A changed source gets a
+the package (but the explorer's, which holds no kernel): ``<cache root>/numba/<version>-<hash>``.  A changed source gets a
 fresh directory; nothing in the package tree is written or deleted, so read-only
 installs, concurrent workers and Dask workers are safe (Numba writes each cache
 file to a temporary name and renames it into place).
@@ -26,12 +26,15 @@ from pathlib import Path
 import numba
 
 _ROOT = Path(__file__).resolve().parent
+NO_KERNELS = ("explore",)  # subpackages no kernel imports from: left out of the key
 
 
 def source_fingerprint() -> str:
-    """SHA-256 over the package's Python sources (paths and contents)."""
+    """SHA-256 over the package's Python sources (paths and contents), but ``NO_KERNELS``."""
     digest = hashlib.sha256()
     for path in sorted(_ROOT.rglob("*.py")):
+        if path.relative_to(_ROOT).parts[0] in NO_KERNELS:
+            continue
         digest.update(str(path.relative_to(_ROOT)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

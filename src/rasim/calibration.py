@@ -74,6 +74,11 @@ ARM_OF_TRIAL = {
     "he": "msc+dmard+he",
     "premier": "mtx_naive+itt",
     "aspire": "mtx_naive+itt",
+    # MTX arms reported at 1-2 years by intention to treat (NRI or LOCF), withdrawal rate unpublished
+    "tempo": "mtx_naive+itt",
+    "era": "mtx_naive+itt",
+    "us301": "mtx_naive+itt",
+    "mn302": "mtx_naive+itt",
 }
 ARM_OF_TARGET = {"park-das": "park", "park-esr": "park"}
 
@@ -91,6 +96,7 @@ FITTED: tuple[tuple[str, str], ...] = (
     ("measurement", "placebo_pro"),
     ("measurement", "placebo_assessor"),
     ("measurement", "placebo_sd"),
+    ("variability", "mtx_ec50"),
     ("params", "treg_mem_death"),
     ("params", "msc_fls_reprogramming"),
     ("covariate_effects", "duration_on_haq_floor"),

@@ -11,6 +11,7 @@
                 [--overwrite] [--quiet]
     rasim sensitivity --params NAME,NAME,... [--method sobol|morris] [--samples N]
                 [--arm ARM] [--day D] [--endpoint E] [--seed S] [--out DIR] [--overwrite] [--quiet]
+    rasim explore [--port P] [--no-browser]   the interactive explorer (pip install rasim[explore])
 
 SCENARIO is a built-in name or a .toml path (default trial3y); overrides are
 --patients, --seed, --days, --observe and --parameter-set (a name of
@@ -276,6 +277,15 @@ def cmd_sweep(args) -> int:
         print(result.title)
         _print_rows(result.rows, [*names, "mean", *(("sd", "n", "failed") if args.patients else ("status",))])
         print(f"results: {out}")
+    return 0
+
+
+def cmd_explore(args) -> int:
+    from . import explore
+
+    explore.warm_up(lambda line: print(f"rasim: {line}", file=sys.stderr, flush=True))
+    print(f"rasim: the explorer is at http://localhost:{args.port} (Ctrl-C stops it)", file=sys.stderr, flush=True)
+    explore.serve(args.port, show=not args.no_browser)
     return 0
 
 
@@ -550,4 +560,8 @@ def _parser() -> argparse.ArgumentParser:
     _output_options(p, "sensitivity.<method>")
     _analysis_options(p, patients=False)
     p.set_defaults(command=cmd_sensitivity)
+    p = sub.add_parser("explore", help="the interactive explorer in the browser (pip install rasim[explore])")
+    p.add_argument("--port", type=_int(1), default=5006, metavar="P", help="port on localhost (default 5006)")
+    p.add_argument("--no-browser", action="store_true", help="serve without opening a browser")
+    p.set_defaults(command=cmd_explore)
     return parser
