@@ -83,3 +83,16 @@ def test_bad_dask_values_are_refused(spec):
 def test_too_many_local_workers_are_refused():
     with pytest.raises(LimitError, match="RASIM_MAX_WORKERS"):
         gate.dask("--dask", "local:100000")
+
+
+def test_a_bad_rasim_dask_is_refused_before_work(monkeypatch):
+    monkeypatch.setenv("RASIM_DASK", "nowhere")
+    with pytest.raises(RasimError, match="RASIM_DASK: expected a Dask scheduler address"):
+        Cohort("dmard", patients=2, observe=(0, 28)).run()
+
+
+def test_a_bad_dask_option_is_refused(capsys):
+    from rasim.cli import main
+
+    assert main(["run", "--patients", "2", "--dask", "local:0", "--quiet"]) == 2
+    assert "--dask: expected an integer >= 1" in capsys.readouterr().err

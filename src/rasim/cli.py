@@ -189,7 +189,6 @@ def cmd_run(args) -> int:
     runner.check_threads(args.threads)
     if args.dask is None:
         return _run(args, None)
-    gate.dask("--dask", args.dask)  # before a cluster starts
     with Dask.connect(args.dask) as executor:
         return _run(args, executor)
 

@@ -100,14 +100,15 @@ class Dask:
         self.client, self.threads, self.cluster = client, threads, cluster
 
     @classmethod
-    def connect(cls, spec: str) -> "Dask":
+    def connect(cls, spec: str, path: str = "--dask") -> "Dask":
         """A client of the scheduler at ``spec``, or of a new ``LocalCluster`` of N worker
-        processes (one thread each; Numba's threads share the cores) for ``local[:N]``."""
-        kind, where = gate.dask("--dask", spec)
+        processes (one thread each; Numba's threads share the cores) for ``local[:N]``;
+        ``spec`` is checked first (``gate.dask``; ``path`` names it in the error)."""
+        kind, where = gate.dask(path, spec)
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise RasimError(f"--dask {spec}: Dask is not installed; pip install 'rasim[dask]'") from None
+            raise RasimError(f"{path} {spec}: Dask is not installed; pip install 'rasim[dask]'") from None
         if kind == "address":
             return cls(Client(where))
         n = int(where)
@@ -181,7 +182,7 @@ def default_executor():
     if not spec:
         return InProcess()
     if spec not in _SHARED:
-        _SHARED[spec] = Dask.connect(spec)
+        _SHARED[spec] = Dask.connect(spec, ENV)
         atexit.register(_SHARED[spec].close)
     return _SHARED[spec]
 
