@@ -133,17 +133,11 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
 def stage_profile(n: int) -> dict:
     """A summary-only cohort run of ``n`` patients split into pipeline stages (s)."""
     from rasim import day0
-    from rasim.cohort import Cohort, cohort as cohort_module
+    from rasim.cohort import Cohort
 
     from cases import ARM
 
-    homes = {
-        "_enrol": cohort_module,
-        "_trial": cohort_module,
-        "_observe": cohort_module,
-        "replay": day0,
-        "growth": day0,
-    }
+    homes = {"replay": day0, "growth": day0}
     spent = dict.fromkeys(homes, 0.0)
     originals = {name: getattr(home, name) for name, home in homes.items()}
 
@@ -166,11 +160,11 @@ def stage_profile(n: int) -> dict:
             setattr(home, name, originals[name])
     run_s = res.timing["run_s"]
     stages = {
-        "candidate draws + screening": spent["_enrol"] - spent["replay"] - spent["growth"],
+        "candidate draws + screening": res.timing["enrol_s"] - spent["replay"] - spent["growth"],
         "day-0 replay + Newton polish (every candidate)": spent["replay"],
         "day-0 stability check (qualifying candidates)": spent["growth"],
-        "trial (run-in + 3 years, rodas4)": spent["_trial"],
-        "observation (measurement noise, observables)": spent["_observe"],
+        "trial (run-in + 3 years, rodas4)": res.timing["trial_s"],
+        "observation (measurement noise, observables)": res.timing["observe_s"],
     }
     stages["rest (chunk assembly, summaries)"] = run_s - sum(stages.values())
     candidates = (n + res.not_inflamed + res.screen_failures) / n

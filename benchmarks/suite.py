@@ -289,6 +289,23 @@ def cohort_section(cfg: Config) -> list[dict]:
     return runs
 
 
+def dask_section(cfg: Config) -> dict | None:
+    """The Dask case (``dask_scaling.py``) in a fresh process; None without ``rasim[dask]``."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        say("dask: SKIPPED (pip install 'rasim[dask]')")
+        return None
+    n = 1000 if cfg is QUICK else 4000
+    out = subprocess.run(
+        [sys.executable, str(HERE / "dask_scaling.py"), "--patients", str(n)], capture_output=True, text=True
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"dask_scaling.py failed:\n{out.stderr[-3000:]}")
+    say(out.stderr.strip())
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def standard_section(cfg: Config) -> dict:
     """HIRES, ROBER, POLLU: work-precision against the published reference solutions."""
     say("standard problems (IVP test set, one solve at a time, one core; error vs published reference):")
@@ -428,6 +445,7 @@ def main() -> None:
     single = single_section(cfg)
     wp = workprec_section(cfg, not a.no_peers)
     runs = cohort_section(cfg)
+    dask = dask_section(cfg)
     std = standard_section(cfg)
     profile = profile_section(cfg)
     verdicts = targets.evaluate(wp["ratios"], wp["missing"], runs, startup)
@@ -448,6 +466,7 @@ def main() -> None:
         "diffrax_best_of": wp["diffrax_best_of"],
         "missing": {**wp["missing"], **{f"standard-{k}": v for k, v in std["missing"].items()}},
         "targets": verdicts,
+        "dask": dask,
     }
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
     write_json(a.json or HERE / "results" / f"{stamp}_{str(commit['id'])[:10]}.json", doc)

@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 from rasim.cohort import trial_replicates
-from rasim.runner import run_in_memory, write_results
+from rasim.files import write_results
+from rasim.runner import run_in_memory
 from rasim.scenario import load
 
 PATIENTS = int(os.environ.get("RASIM_EXAMPLE_PATIENTS", 200))

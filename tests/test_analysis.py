@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rasim import calibration, runner
+from rasim import calibration, files, runner, tables
 from rasim.cohort import ARMS, CRITERIA, Cohort, CohortResult
 from rasim.cohort.analysis import (
     ANALYSES,
@@ -335,9 +335,9 @@ def test_run_outputs_say_who_left_and_the_rule(conducted, plain, tmp_path):
     results = runner.run_in_memory(s, threads=1)
     res = results["dmard"]
     assert res.responders() == conducted.responders() and res.analysis == "nri"
-    text = runner.table(s, results, 1.0)
+    text = tables.table(s, results, 1.0)
     assert f"dmard: {res.n_dropped_out} dropped out, {res.n_rescued} rescued; means and rates: nri" in text
-    runner.write_results(s, results, tmp_path)
+    files.write_results(s, results, tmp_path)
     with (tmp_path / "counts.csv").open() as f:
         row = next(csv.DictReader(f))
     assert (row["dropped_out"], row["rescued"], row["analysis"]) == (
@@ -345,4 +345,4 @@ def test_run_outputs_say_who_left_and_the_rule(conducted, plain, tmp_path):
         str(res.n_rescued),
         "nri",
     )
-    assert "means and rates" not in runner.table(scenario(), {"dmard": plain}, 1.0)
+    assert "means and rates" not in tables.table(scenario(), {"dmard": plain}, 1.0)

@@ -27,7 +27,7 @@ def runs(monkeypatch):
     monkeypatch.setattr(
         runner,
         "resume_run",
-        lambda out_dir, threads=None, quiet=False: calls.append(("resume", Path(out_dir), threads, quiet)),
+        lambda out_dir, threads=None, quiet=False, **kw: calls.append(("resume", Path(out_dir), threads, quiet)),
     )
     return calls
 

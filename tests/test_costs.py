@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from rasim import cli, gate, output, runner
+from rasim import cli, files, gate, output, runner
 from rasim import sensitivity as SA
 from rasim import sweep as SW
 from rasim.errors import FolderError, LimitError, RasimError
@@ -26,7 +26,6 @@ def no_work(monkeypatch):
 
     monkeypatch.setattr(SW, "simulate", fail)
     monkeypatch.setattr(SW, "Cohort", fail)
-    monkeypatch.setattr(SW, "SharedEnrolment", fail)
     monkeypatch.setattr(SW, "_point", fail)
     monkeypatch.setattr(SA, "_salib", fail)
     monkeypatch.setattr(SA, "_evaluate", fail)
@@ -215,14 +214,14 @@ def test_run_estimate(small):
     """Disk: the chunks' dataset rows and the joined dataset.csv side by side, Parquet, the rest;
     memory: a chunk, and its dataset rows as text; time: every patient."""
     visits = 3 * 20 * 3
-    c = runner.estimate(small, "patients", 10, parquet=True)
+    c = files.estimate(small, "patients", 10, parquet=True)
     csv = visits * gate.CSV_BYTES_PER_VISIT
-    assert c.disk > 2 * csv + visits * runner.PARQUET_BYTES_PER_VISIT
-    assert c.memory > 10 * 3 * runner.DATASET_TEXT_BYTES
-    parquet = visits * runner.PARQUET_BYTES_PER_VISIT
-    summary = runner.estimate(small, "summary", 10, parquet=False)
+    assert c.disk > 2 * csv + visits * files.PARQUET_BYTES_PER_VISIT
+    assert c.memory > 10 * 3 * files.DATASET_TEXT_BYTES
+    parquet = visits * files.PARQUET_BYTES_PER_VISIT
+    summary = files.estimate(small, "summary", 10, parquet=False)
     assert c.disk - summary.disk == pytest.approx(2 * csv + parquet) and summary.memory < c.memory
-    half = runner.estimate(small, "patients", 10, parquet=True, done=30)  # resumed half way
+    half = files.estimate(small, "patients", 10, parquet=True, done=30)  # resumed half way
     assert half.seconds == pytest.approx(c.seconds / 2)
     assert c.disk - half.disk == pytest.approx((csv + parquet) / 2)  # the joined dataset.csv is still to come
 
@@ -263,7 +262,7 @@ def test_run_prints_and_records_its_estimate(capsys, monkeypatch, small, tmp_pat
     err = capsys.readouterr().err
     assert "rasim: estimated memory " in err and ", disk " in err and ", time " in err
     m = json.loads((tmp_path / "a" / "manifest.json").read_text())
-    c = runner.estimate(small, "patients", runner.default_chunk_size(small), m["parquet"])
+    c = files.estimate(small, "patients", runner.default_chunk_size(small), m["parquet"])
     assert m["estimate"] == {
         "memory_bytes": round(c.memory),
         "disk_bytes": round(c.disk),

@@ -96,7 +96,8 @@ def test_simulate_with_the_cohort_strategy_reproduces_a_cohort_patients_day0():
     """``simulate(day0="replay")`` with a cohort patient's parameters and duration starts
     where the cohort's trial is at day 0 (after the same 56-day run-in of real doses)."""
     c = Cohort("dmard", patients=2, seed=11, observe=(0.0, 1.0))
-    P, y0, cov = c.enrol(np.arange(2))[:3]
+    e = c.enrol(np.arange(2))
+    P, cov = e.P, e.covariates
     res = c.run()
     for i in range(2):
         params = {q.name: P[i, k] for k, q in enumerate(model.PARAMETERS) if P[i, k] != model.DEFAULTS[k]}
@@ -128,7 +129,7 @@ def test_cohort_day0_matches_newton_shooting_after_a_long_disease(monkeypatch):
         observe=(0.0, 1.0),
         dense=True,
     )
-    P = c.enrol(np.arange(2))[0]
+    P = c.enrol(np.arange(2)).P
     res = c.run()
     immune = [model.INDEX[n] for n in ("th1", "th17", "treg", "treg_mem", "m1", "fls", "tnf", "il6", "crp")]
     for i in range(2):

@@ -117,7 +117,7 @@ def test_both_results_are_cohort_summaries(cohorts):
 
 
 def test_write_results_takes_a_summary_only_cohort(cohorts, tmp_path, caplog):
-    from rasim import runner
+    from rasim import files, tables
     from rasim.scenario import load
 
     full, stream = cohorts
@@ -125,8 +125,8 @@ def test_write_results_takes_a_summary_only_cohort(cohorts, tmp_path, caplog):
     path.write_text('name = "one"\npatients = 20\nseed = 1\ndays = 28\nobserve = [0, 28]\n\n[[arms]]\narm = "dmard"\n')
     scenario = load(path)
     with caplog.at_level(logging.INFO, logger="rasim"):
-        files = runner.write_results(scenario, {"dmard": stream}, tmp_path / "s")
-    assert {p.name for p in files} >= {
+        written = files.write_results(scenario, {"dmard": stream}, tmp_path / "s")
+    assert {p.name for p in written} >= {
         "summary.csv",
         "responders.csv",
         "counts.csv",
@@ -136,12 +136,12 @@ def test_write_results_takes_a_summary_only_cohort(cohorts, tmp_path, caplog):
     }
     assert not (tmp_path / "s" / "dataset.csv").exists() and not (tmp_path / "s" / "patients").exists()
     assert "kept summaries only" in caplog.text and "dmard" in caplog.text
-    runner.write_results(scenario, {"dmard": full}, tmp_path / "p")
+    files.write_results(scenario, {"dmard": full}, tmp_path / "p")
     for name in ("responders.csv", "counts.csv"):  # exact counts agree; summary.csv percentiles are binned
         assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "p" / name).read_bytes()
     with pytest.raises(rasim.RasimError, match="keep='patients'"):
-        runner.nonmem_dataset(scenario, {"dmard": stream})
-    assert "dmard" in runner.table(scenario, {"dmard": stream}, 1.0)
+        files.nonmem_dataset(scenario, {"dmard": stream})
+    assert "dmard" in tables.table(scenario, {"dmard": stream}, 1.0)
 
 
 def test_cli_run_keep_summary_writes_its_outputs(tmp_path, capsys):

@@ -37,7 +37,7 @@ def test_trajectories_as_an_xarray_dataset(dense):
 
 
 def test_patient_frames_carry_arm_covariates_and_the_dataset_ids():
-    from rasim import runner
+    from rasim import files, runner
 
     s = Scenario.from_dict(
         {
@@ -50,7 +50,7 @@ def test_patient_frames_carry_arm_covariates_and_the_dataset_ids():
         }
     )
     results = runner.run_in_memory(s, threads=1)
-    data = runner.nonmem_dataset(s, results)
+    data = files.nonmem_dataset(s, results)
     for name, res in results.items():
         f = res.to_frame("patients")
         assert {"arm", "age", "female", "weight", "duration", "seropositive", "resolved"} <= set(f.columns)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from rasim import plots, runner
+from rasim import files, plots
 from rasim.cohort import Cohort
 from rasim.scenario import Scenario
 
@@ -71,7 +71,7 @@ def test_published_markers_only_on_arms_of_the_trials_design():
             ],
         }
     )
-    pub = runner._published(s)
+    pub = files._published(s)
     assert pub and {p.arm for p in pub} == {"control"}
     assert "RADIATE (Emery 2008)" in {p.trial for p in pub}
     assert all(p.day <= 365 for p in pub)
@@ -112,8 +112,8 @@ def test_distribution_view_from_patients_and_from_streams(tmp_path, results, fig
     fig = figures["d.png"]
     assert "change in DAS28-ESR from day 0 (points)" in labels(fig)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["day 28", "day 91"]
-    assert runner.distribution_days((0, 14, 28, 91, 182, 365, 730)) == [91.0, 365.0, 730.0]
-    assert runner.distribution_days((0, 28)) == [28.0]
+    assert files.distribution_days((0, 14, 28, 91, 182, 365, 730)) == [91.0, 365.0, 730.0]
+    assert files.distribution_days((0, 28)) == [28.0]
 
 
 def test_sweep_heatmap_has_units_on_axes_and_colour_bar(tmp_path, figures):

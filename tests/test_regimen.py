@@ -494,4 +494,5 @@ def test_a_drug_is_a_module_and_a_registry_line(monkeypatch):
 
     result = simulate(Regimen.from_dict({"doses": [{"drug": "toy", "mg": 4e7, "day": 3.0}]}), days=5.0)
     lung = result.state("msc_lung")
-    assert lung[result.t == 2.0][0] == 0.0 and lung[result.t == 4.0][0] > 1.0
+    # no cells before the dose (main's refit leaves a round-off residue, ~5e-32, in the day-0 state)
+    assert abs(lung[result.t == 2.0][0]) < 1e-12 and lung[result.t == 4.0][0] > 1.0

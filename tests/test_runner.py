@@ -14,17 +14,8 @@ from rasim.cohort import CRITERIA, ENDPOINTS, Arm, Cohort
 from rasim.cohort.streaming import QUANTILE_ERROR, StreamingSummary
 from rasim.errors import IncompleteRunError, RasimError
 from rasim.output import FolderError
-from rasim.runner import (
-    COUNT_COLUMNS,
-    DATASET_COLUMNS,
-    MEASURED,
-    RunInterrupted,
-    _csv_text,
-    nonmem_dataset,
-    resume_run,
-    run_scenario,
-    write_results,
-)
+from rasim.files import COUNT_COLUMNS, DATASET_COLUMNS, MEASURED, _csv_text, nonmem_dataset, write_results
+from rasim.runner import RunInterrupted, resume_run, run_scenario
 from rasim.scenario import Scenario
 
 TOML = """
@@ -166,7 +157,7 @@ def test_responders_and_counts_equal_in_memory(run, memory):
 
 def test_parquet_equals_in_memory(run, memory, scenario):
     pytest.importorskip("pyarrow")
-    from rasim.runner import read_patients
+    from rasim.files import read_patients
 
     out, _, _ = run
     part = next((out / "patients").rglob("*.parquet"))
@@ -291,7 +282,7 @@ def test_resume_redoes_a_damaged_chunk(run, interrupted, damage, caplog):
 
 def test_read_patients_refuses_an_interrupted_folder(interrupted):
     pytest.importorskip("pyarrow")
-    from rasim.runner import read_patients
+    from rasim.files import read_patients
 
     with pytest.raises(IncompleteRunError, match=rf"{interrupted}: the run is incomplete \(2 of 6 chunks") as e:
         read_patients(interrupted)
@@ -533,7 +524,7 @@ def test_full_disk_stops_the_run_resumably(run, scenario, tmp_path, monkeypatch)
     import rasim.runner as R
 
     out = tmp_path / "full"
-    monkeypatch.setattr(R, "_write_chunk", _full_after(2, R._write_chunk))
+    monkeypatch.setattr(rasim.files, "write_chunk", _full_after(2, rasim.files.write_chunk))
     with pytest.raises(R.DiskFull, match=f"the disk is full .*2 of 6 chunks are saved in {out}; free some space, "):
         run_scenario(scenario, out, threads=1, quiet=True, chunk_size=5)
     with pytest.raises(RunInterrupted, match=f"continue with: rasim run --resume {out}$"):  # a RunInterrupted
@@ -552,7 +543,7 @@ def test_full_disk_while_the_whole_run_files_are_written(run, scenario, tmp_path
     import rasim.runner as R
 
     out = tmp_path / "full"
-    monkeypatch.setattr(R, "_join_parts", _full_after(0, R._join_parts))
+    monkeypatch.setattr(rasim.files, "_join_parts", _full_after(0, rasim.files._join_parts))
     with pytest.raises(R.DiskFull, match="6 of 6 chunks are saved"):
         run_scenario(scenario, out, threads=1, quiet=True, chunk_size=5)
     assert json.loads((out / "manifest.json").read_text())["status"] == "running"
@@ -563,10 +554,9 @@ def test_full_disk_while_the_whole_run_files_are_written(run, scenario, tmp_path
 
 
 def test_full_disk_on_the_command_line(scenario, tmp_path, monkeypatch, capsys):
-    import rasim.runner as R
     from rasim.cli import main
 
-    monkeypatch.setattr(R, "_write_chunk", _full_after(0, R._write_chunk))
+    monkeypatch.setattr(rasim.files, "write_chunk", _full_after(0, rasim.files.write_chunk))
     out = tmp_path / "full"
     code = main(["run", str(scenario.source), "--patients", "4", "--threads", "1", "--out", str(out), "--quiet"])
     err = capsys.readouterr().err
@@ -577,12 +567,10 @@ def test_full_disk_on_the_command_line(scenario, tmp_path, monkeypatch, capsys):
 def test_other_write_errors_are_not_a_full_disk(scenario, tmp_path, monkeypatch):
     import errno
 
-    import rasim.runner as R
-
     def denied(*a, **k):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(R, "_write_chunk", denied)
+    monkeypatch.setattr(rasim.files, "write_chunk", denied)
     with pytest.raises(PermissionError):
         run_scenario(scenario.replace(patients=2), tmp_path / "o", threads=1, quiet=True)
     monkeypatch.undo()

@@ -4,8 +4,8 @@
     rasim show [SCENARIO] [overrides]   the resolved scenario as TOML
     rasim params [--table NAME] [--search WORD] [--set NAME] [--diff SET SET]   the parameter set's tables
     rasim run [SCENARIO] [overrides] [--keep patients|summary] [--unsafe-params] [--threads T]
-              [--out DIR] [--overwrite] [--chunk-size N] [--quiet]
-    rasim run --resume DIR [--threads T] [--quiet]
+              [--out DIR] [--overwrite] [--chunk-size N] [--dask ADDRESS|local[:N]] [--quiet]
+    rasim run --resume DIR [--threads T] [--dask ADDRESS|local[:N]] [--quiet]
     rasim sweep --grid NAME=V,V,... [--grid NAME[=V,...] ...] [--arm ARM] [--patients N]
                 [--day D] [--endpoint E] [--points N] [--seed S] [--threads T] [--out DIR]
                 [--overwrite] [--quiet]
@@ -184,8 +184,20 @@ def _print_diff(a: str, b: str, table: str | None) -> int:
 
 def cmd_run(args) -> int:
     from . import runner
+    from .cohort.pipeline import Dask
 
     runner.check_threads(args.threads)
+    if args.dask is None:
+        return _run(args, None)
+    with Dask.connect(args.dask) as executor:
+        return _run(args, executor)
+
+
+def _run(args, executor) -> int:
+    """``rasim run`` on ``executor`` (None: ``rasim.cohort.pipeline.default_executor``)."""
+    from . import runner
+    from .tables import table
+
     t0 = time.perf_counter()
     if args.resume is not None:
         given = [
@@ -203,7 +215,7 @@ def cmd_run(args) -> int:
         ]
         if given:
             raise RasimError(f"--resume continues the run in its folder as it was started; drop {', '.join(given)}")
-        results = runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet)
+        results = runner.resume_run(args.resume, threads=args.threads, quiet=args.quiet, executor=executor)
         out = args.resume
     else:
         scenario = _scenario(args)
@@ -216,10 +228,11 @@ def cmd_run(args) -> int:
             keep=args.keep or "patients",
             overwrite=args.overwrite,
             chunk_size=args.chunk_size,
+            executor=executor,
         )
     if not args.quiet:
         if results:  # the summary table of the run (its scenario is the folder's scenario.toml)
-            print(runner.table(load(Path(out) / "scenario.toml"), results, time.perf_counter() - t0))
+            print(table(load(Path(out) / "scenario.toml"), results, time.perf_counter() - t0))
         print(f"results: {out}")
     return 0
 
@@ -467,6 +480,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="patients per saved chunk (default: up to 1000, fewer with many observation days); "
         "the results do not depend on it",
+    )
+    run.add_argument(
+        "--dask",
+        metavar="ADDRESS|local[:N]",
+        help="run the chunks on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for N "
+        "worker processes on this machine (default: $RASIM_DASK, else this process); same files either way",
     )
     run.add_argument(
         "--resume",

@@ -21,6 +21,7 @@ import itertools
 import math
 import numbers
 import os
+import re
 from collections.abc import Iterable, Mapping, Sized
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ LIMITS: dict[str, float] = {
     "samples": 1_000_000,  # parameter sets a sensitivity analysis evaluates
     "memory_gib": 8.0,  # estimated resident memory of one run, GiB
     "disk_gib": 100.0,  # estimated disk of one run's folder, GiB
+    "workers": 256,  # worker processes of a local Dask cluster (--dask local:N)
 }
 _WHAT = {
     "patients": "patients per arm",
@@ -55,6 +57,7 @@ _WHAT = {
     "samples": "parameter sets to evaluate",
     "memory_gib": "GiB of memory (estimated)",
     "disk_gib": "GiB of disk (estimated)",
+    "workers": "local Dask worker processes",
 }
 WARN_FRACTION = 0.1  # a cost above this share of its ceiling is printed before the run
 
@@ -161,6 +164,26 @@ def text(path: str, v, *, error: type[RasimError] = RasimError) -> str:
     if not isinstance(v, str):
         raise error(f"{path}: expected a string, got {got(v)}")
     return v
+
+
+DASK_LOCAL = re.compile(r"local(?::(\d+))?")
+DASK_ADDRESS = re.compile(r"(?:[a-z]+://)?[\w.\-]+:\d+|[a-z]+://\S+")
+
+
+def dask(path: str, v) -> tuple[str, str]:
+    """A Dask cluster to run on: ("local", N) for ``local[:N]`` (a LocalCluster of N worker
+    processes, 1 <= N <= the ``workers`` ceiling; default the cores) or ("address", ``v``)
+    for a scheduler address (``tcp://host:8786``, ``host:8786``, ``tls://...``)."""
+    spec = text(path, v).strip()
+    if m := DASK_LOCAL.fullmatch(spec):
+        n = int(m.group(1)) if m.group(1) else os.cpu_count() or 1
+        return "local", str(int(limit("workers", integer(path, n, 1), path)))
+    if DASK_ADDRESS.fullmatch(spec):
+        return "address", spec
+    raise RasimError(
+        f"{path}: expected a Dask scheduler address (tcp://host:8786, host:8786) or local[:N] "
+        f"(a LocalCluster of N worker processes), got {got(v)}"
+    )
 
 
 def days(path: str, v, horizon: float = math.inf, *, ceiling_key: str = "observe", error=RasimError) -> np.ndarray:

@@ -38,7 +38,7 @@ from pathlib import Path
 import filelock
 import numpy as np
 
-from .errors import FolderError
+from .errors import FolderError, RasimError
 
 MANIFEST = "manifest.json"
 LOCK = ".rasim.lock"
@@ -47,7 +47,7 @@ PARTS = ".parts"
 PATIENTS = "patients"
 FORMAT = 1  # manifest layout version
 # What a run may create (and patients.npz/.nc of rasim 0.1): all that --overwrite removes.
-WHOLE_RUN_FILES = (  # a run's files written last (runner.write_results): a resumed run writes them again
+WHOLE_RUN_FILES = (  # a run's files written last (files.write_results): a resumed run writes them again
     "summary.csv",
     "responders.csv",
     "counts.csv",
@@ -243,6 +243,29 @@ class RunFolder:
         for name in (STATE, PARTS):
             _remove(self.path / name)
         self.release()
+
+    def stop(self) -> None:
+        """Leave a stopped run resumable and not looking complete: unless the manifest on disk
+        says complete, the whole-run files it may have begun writing go; the folder is released."""
+        try:
+            if read_manifest(self.path)["status"] != "complete":
+                for name in WHOLE_RUN_FILES:
+                    (self.path / name).unlink(missing_ok=True)
+        except (OSError, RasimError):
+            pass
+        finally:
+            self.release()
+
+    def resume_hint(self, first: str = "") -> str:
+        """How much of an interrupted run is saved (as the manifest on disk says) and how to continue it."""
+        try:
+            m = read_manifest(self.path)
+        except RasimError:
+            m = self.manifest
+        return (
+            f"{sum(m['chunks_done'].values())} of {sum(m['chunks'].values())} chunks are saved in "
+            f"{self.path}; {first}continue with: rasim run --resume {self.path}"
+        )
 
     def release(self) -> None:
         if self._lock is not None:

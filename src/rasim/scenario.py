@@ -155,6 +155,21 @@ class Scenario:
         tables["variability"].update(self.variability)
         return tables
 
+    def cohort(self, a: ScenarioArm, chunk_size: int = 2000):
+        """The ``Cohort`` of arm ``a`` (one of ``arms``), ``chunk_size`` patients per chunk."""
+        import warnings
+
+        from .cohort import Arm, Cohort
+        from .errors import RasimWarning
+
+        with warnings.catch_warnings():  # the scenario's own warnings already name doses after the horizon
+            warnings.simplefilter("ignore", RasimWarning)
+            pop = self.population(a.population)
+            arm = Arm(a.name, pop, a.regimen, a.background, dropout=a.dropout, rescue=a.rescue, analysis=a.analysis)
+            kw: dict[str, Any] = {"patients": self.patients, "seed": self.seed, "observe": self.observe}
+            kw.update(self.cohort_overrides())
+            return Cohort(arm, chunk_size=chunk_size, **kw)
+
     def population(self, name: str):
         """The ``Population`` ``name``: the file's own, else a built-in one."""
         own = {p.name: p for p in self.populations}

@@ -18,7 +18,7 @@ on an MTX background, a patient whose disease stays active on it
 ``mtx_ec50``), at the periodic state under that background; without one,
 at the untreated steady state.  ``patients=N`` runs a cohort of the arm's
 population per grid point: the patients are enrolled once (screened on
-the arm's own background, ``SharedEnrolment``) and every point runs them,
+the arm's own background, ``Cohort(enrolments=...)``) and every point runs them,
 so the differences between points are the settings' effects.  Swept model
 parameters change the disease itself, so each value enrols anew (with
 common random numbers).
@@ -213,31 +213,17 @@ def sweep(
             )
             stats = {"mean": value, "status": status}
         else:
-            cohort = SharedEnrolment(
+            cohort = Cohort(
                 Arm(arm.name, pop, regimen, background),
                 patients=int(patients),
                 seed=seed,
                 observe=(0.0, day),
                 params=params,
+                enrolments=enrolments,  # the points of a regimen setting share one enrolment
             )
-            cohort.shared = enrolments
             stats = _cohort(cohort.run(threads=threads), endpoint)
         rows.append({**settings, "endpoint": endpoint, "day": day, **stats})
     return SweepResult(names, endpoint, day, arm.name, int(patients), rows, int(seed))
-
-
-class SharedEnrolment(Cohort):
-    """A cohort that enrols its patients once for every sweep point with the same parameters:
-    ``shared`` maps (parameter vector, chunk) to the enrolment (screening runs on the
-    population's history, so the point's regimen and background do not enter it)."""
-
-    shared: dict
-
-    def enrol(self, idx: np.ndarray) -> tuple:
-        key = (self.plan.base.tobytes(), int(idx[0]), len(idx))
-        if key not in self.shared:
-            self.shared[key] = super().enrol(idx)
-        return self.shared[key]
 
 
 def screened_on(arm: Arm) -> Regimen:

@@ -31,6 +31,7 @@ import warnings
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numba
 import numpy as np
@@ -49,6 +50,9 @@ from .arms import Arm, Population, arm as builtin_arm
 from .kernel import make_trial
 from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
 
+if TYPE_CHECKING:
+    from .pipeline import ChunkTask
+
 DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
 BIOMARKERS = endpoints.BIOMARKERS
@@ -61,9 +65,25 @@ def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Gen
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, stream))))
 
 
-@dataclass
+@dataclass(frozen=True)
+class Enrolment:
+    """Patients enrolled (``Cohort.enrol``): parameters P (k, n_params), day-0 states y0
+    (k, n_states), covariates, candidates redrawn (not inflamed, screen failures), who
+    enrolled (k,) and the fluctuation at screening (k,) in SD units."""
+
+    P: np.ndarray
+    y0: np.ndarray
+    covariates: dict[str, np.ndarray]
+    not_inflamed: int
+    screen_failures: int
+    enrolled: np.ndarray
+    flare: np.ndarray
+
+
+@dataclass(frozen=True)
 class Chunk:
-    """Results for patients ``start`` .. ``stop - 1`` of one cohort."""
+    """Results for patients ``start`` .. ``stop - 1`` of one cohort; ``seconds`` spent per stage
+    (enrol, trial, observe)."""
 
     start: int
     stop: int
@@ -78,9 +98,10 @@ class Chunk:
     exit_visit: np.ndarray  # (k,) the last visit in the randomised arm (an index of the days)
     exit_reason: np.ndarray  # (k,) analysis.EXITS code: completed, dropped out, rescued
     states: np.ndarray | None = None  # (k, m, n_states) if dense
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Cohort:
     """N virtual patients of one arm.
 
@@ -90,7 +111,11 @@ class Cohort:
     measurement-setting overrides; covariate_effects: overrides of
     ``variability.COVARIATE_EFFECTS``; solver: "rodas4" or "dopri5"; rtol and
     max_steps (per patient) of the trial solve;
-    chunk_size: patients per compiled call; dense: also keep the states.
+    chunk_size: patients per compiled call; dense: also keep the states;
+    enrolments: a memo shared by cohorts of the same patients (sweeps: the regimen
+    changes, the enrolment does not), keyed by parameter vector and patient range.
+    A cohort is a frozen value: edit one with ``dataclasses.replace``, which derives
+    its ``plan`` anew.
     ``params`` must be finite and >= 0 (fractions within [0, 1], covariates within
     their range) but are not held to the plausible ranges: scenario files and
     ``simulate`` check those, calibration explores beyond them.  Day 0 (the
@@ -110,32 +135,39 @@ class Cohort:
     max_steps: int = 100_000
     chunk_size: int = 2000
     dense: bool = False
-    plan: CohortPlan = field(init=False, repr=False)
+    enrolments: dict | None = field(default=None, repr=False, compare=False)
+    plan: CohortPlan = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.arm, str):
-            self.arm = builtin_arm(self.arm)
-        if not isinstance(self.arm, Arm):
+        arm = builtin_arm(self.arm) if isinstance(self.arm, str) else self.arm
+        if not isinstance(arm, Arm):
             raise RasimError(f"Cohort.arm: expected a built-in arm name or an Arm, got {gate.got(self.arm)}")
-        self.patients = int(
-            gate.limit("patients", gate.integer("Cohort.patients", self.patients, 1), "Cohort.patients")
-        )
-        self.seed = gate.integer("Cohort.seed", self.seed, 0)
+        patients = int(gate.limit("patients", gate.integer("Cohort.patients", self.patients, 1), "Cohort.patients"))
         days = gate.days("Cohort.observe", self.observe)
         gate.limit("days", days[-1], "Cohort.observe")
-        self.observe = tuple(days.tolist())
-        gate.limit("size", self.patients * len(days) * days[-1], "Cohort")
+        gate.limit("size", patients * len(days) * days[-1], "Cohort")
+        tables = {}
         for name in ("params", "variability", "measurement", "covariate_effects"):
             gate.table(f"Cohort.{name}", getattr(self, name), None, "name", error=ParameterError)
+            tables[name] = None if getattr(self, name) is None else dict(getattr(self, name))  # a private copy
         if not isinstance(self.solver, str) or self.solver not in _KERNELS:
             raise SolverOptionsError(
                 unknown_name("cohort solver", str(self.solver), _KERNELS, f"the cohort solvers {', '.join(_KERNELS)}")
             )
         gate.number("Cohort.rtol", self.rtol, 0.0, 1.0, open_low=True, open_high=True, error=SolverOptionsError)
-        self.max_steps = gate.integer("Cohort.max_steps", self.max_steps, 1, error=SolverOptionsError)
-        self.chunk_size = gate.integer("Cohort.chunk_size", self.chunk_size, 1)
-        self.dense = gate.flag("Cohort.dense", self.dense)
-        self.plan = make_plan(self)
+        checked: dict[str, Any] = {
+            "arm": arm,
+            "patients": patients,
+            "seed": gate.integer("Cohort.seed", self.seed, 0),
+            "observe": tuple(days.tolist()),
+            **tables,
+            "max_steps": gate.integer("Cohort.max_steps", self.max_steps, 1, error=SolverOptionsError),
+            "chunk_size": gate.integer("Cohort.chunk_size", self.chunk_size, 1),
+            "dense": gate.flag("Cohort.dense", self.dense),
+        }
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "plan", make_plan(self))
 
     def cost(self, keep: str = "patients") -> gate.Cost:
         """What ``run(keep=keep)`` will take (``rasim.gate.cost``): memory, disk, time."""
@@ -156,13 +188,26 @@ class Cohort:
         return self.arm
 
     # ---- running
-    def run(self, threads: int | None = None, progress=None, keep: str = "patients"):
-        """All patients, chunk by chunk in patient order; ``threads`` caps Numba's threads.
+    def chunks(self, threads: int | None = None) -> tuple[ChunkTask, ...]:
+        """The cohort's independent units of work, ``chunk_size`` patients each, in patient
+        order (``pipeline.ChunkTask``; ``threads`` caps Numba's threads inside each)."""
+        from .pipeline import ChunkTask
+
+        stops = [min(start + self.chunk_size, self.patients) for start in range(0, self.patients, self.chunk_size)]
+        return tuple(ChunkTask(self, k, k * self.chunk_size, stop, threads) for k, stop in enumerate(stops))
+
+    def run(self, threads: int | None = None, progress=None, keep: str = "patients", executor=None):
+        """All patients, chunk by chunk (``pipeline.run_chunks``); ``threads`` caps Numba's threads.
 
         keep="patients" returns a ``CohortResult`` (per-patient values);
         keep="summary" folds each chunk into a ``StreamingSummary`` and drops it,
         so memory does not grow with the number of patients.
-        ``progress(done, total)`` is called after each chunk if given."""
+        ``progress(done, total)`` is called after each chunk if given; ``timing`` holds seconds
+        (compile_s, run_s, and enrol_s, trial_s, observe_s summed over chunks).  ``executor``: where
+        the chunks run (``pipeline.InProcess``, ``pipeline.Dask``); by default this process,
+        or the Dask cluster named by ``$RASIM_DASK`` (``pipeline.default_executor``).  The
+        results are the same bit for bit whatever the executor."""
+        from .pipeline import default_executor, run_chunks
         from .result import CohortResult
         from .streaming import StreamingSummary
 
@@ -171,29 +216,29 @@ class Cohort:
         if threads is not None:
             gate.integer("Cohort.run threads", threads, 1)
         self.cost(keep).check("Cohort.run")
-        t_compile = warm_up(self.solver)
+        executor = default_executor() if executor is None else executor
+        t_compile = executor.warm_up(self.solver)
         t0 = time.perf_counter()
-        chunks = []
         stream = StreamingSummary(self._arm.name, self.plan.t_out, analysis=self._arm.analysis)
-        screening = np.zeros(3, np.int64)  # enrolled, not inflamed, screen failures
-        with capped_threads(threads):
-            for start in range(0, self.patients, self.chunk_size):
-                chunk = self.run_chunk(start, min(start + self.chunk_size, self.patients))
-                screening += (np.sum(chunk.status != NOT_ENROLLED), chunk.not_inflamed, chunk.screen_failures)
-                if keep == "summary":
-                    stream.add(CohortResult.from_chunks(self, [chunk], {}))
-                else:
-                    chunks.append(chunk)
-                if progress is not None:
-                    progress(chunk.stop, self.patients)
-        timing = {"compile_s": t_compile, "run_s": time.perf_counter() - t0}
-        note = enrolment_note(self._arm, *screening.tolist())
+        chunks: list[Chunk] = []
+        seconds = dict.fromkeys(("enrol", "trial", "observe"), 0.0)  # summed over chunks
+        sinks = [(lambda r: stream.add(r.part)) if keep == "summary" else (lambda r: chunks.append(r.chunk))]
+        sinks.append(lambda r: seconds.update({k: seconds[k] + v for k, v in r.chunk.seconds.items()}))
+        if progress is not None:
+            sinks.append(lambda r: progress(r.task.stop, self.patients))
+        run_chunks(self.chunks(threads), sinks, executor)
+        timing = {
+            "compile_s": t_compile,
+            "run_s": time.perf_counter() - t0,
+            **{f"{k}_s": v for k, v in seconds.items()},
+        }
+        res = stream if keep == "summary" else CohortResult.from_chunks(self, chunks, timing)
+        stream.timing = timing
+        enrolled = sum(stream.status.values()) if keep == "summary" else len(res.status)
+        note = enrolment_note(self._arm, enrolled - res.n_not_enrolled, res.not_inflamed, res.screen_failures)
         if note:
             warnings.warn(note, RasimWarning, stacklevel=2)
-        if keep == "summary":
-            stream.timing = timing
-            return stream
-        return CohortResult.from_chunks(self, chunks, timing)
+        return res
 
     def run_chunk(self, start: int, stop: int) -> Chunk:
         """Patients ``start`` .. ``stop - 1``: an independent unit of work."""
@@ -201,12 +246,14 @@ class Cohort:
             raise RasimError(f"chunk [{start}, {stop}) is outside the cohort's {self.patients} patients")
         s = self.plan
         idx = np.arange(start, stop)
-        P, y0, cov, counts, enrolled, flare = self.enrol(idx)
-        ev_amt = s.dosing.amounts(cov["weight"])
-        status, y, steps = _trial(self, P, y0, ev_amt)
-        status[~enrolled] = NOT_ENROLLED
-        y[~enrolled] = np.nan
-        values, expected_das, resolved = _observe(self, P, y, idx, flare)
+        t0 = time.perf_counter()
+        e = self.enrol(idx)
+        t1 = time.perf_counter()
+        status, y, steps = _trial(self, e.P, e.y0, s.dosing.amounts(e.covariates["weight"]))
+        t2 = time.perf_counter()
+        status[~e.enrolled] = NOT_ENROLLED
+        y[~e.enrolled] = np.nan
+        values, expected_das, resolved = _observe(self, e.P, y, idx, e.flare)
         exit_visit, exit_reason = _exits(self, values, status == 0, idx)
         return Chunk(
             start,
@@ -215,27 +262,39 @@ class Cohort:
             values,
             expected_das,
             resolved,
-            cov,
-            counts[0],
-            counts[1],
+            e.covariates,
+            e.not_inflamed,
+            e.screen_failures,
             steps,
             exit_visit,
             exit_reason,
             y if self.dense else None,
+            {"enrol": t1 - t0, "trial": t2 - t1, "observe": time.perf_counter() - t2},
         )
 
-    def enrol(self, idx: np.ndarray) -> tuple:
-        """Patients ``idx`` enrolled: (P, y0, covariates, candidate counts, enrolled, fluctuation
-        at screening); a subclass may share them between cohorts of the same patients."""
-        return _enrol(self, idx)
+    def enrol(self, idx: np.ndarray) -> Enrolment:
+        """Patients ``idx`` enrolled (from ``enrolments`` if another cohort of the same patients
+        enrolled them already)."""
+        if self.enrolments is None:
+            return _enrol(self, idx)
+        s = self.plan
+        tables = repr([self.variability, self.measurement, self.covariate_effects])
+        key = (self.seed, s.pop_key, self.solver, tables, s.base.tobytes(), int(idx[0]), len(idx))
+        if key not in self.enrolments:
+            self.enrolments[key] = _enrol(self, idx)
+        return self.enrolments[key]
+
+    def __getstate__(self) -> dict:
+        """Pickled (e.g. sent to a Dask worker) without the ``enrolments`` memo."""
+        return {**self.__dict__, "enrolments": None}
 
     def problems(self) -> "CohortProblem":
         """The enrolled patients' solver inputs (day-0 search done, regimen not solved)."""
         s = self.plan
-        P, y0, cov = _enrol(self, np.arange(self.patients))[:3]
-        args = np.stack([model.build_args(p, *s.dosing.mtx) for p in P])
+        e = _enrol(self, np.arange(self.patients))
+        args = np.stack([model.build_args(p, *s.dosing.mtx) for p in e.P])
         return CohortProblem(
-            args, y0, s.t0, s.t_out, s.dosing.ev_t, s.dosing.ev_cmt, s.dosing.amounts(cov["weight"]), s.atol
+            args, e.y0, s.t0, s.t_out, s.dosing.ev_t, s.dosing.ev_cmt, s.dosing.amounts(e.covariates["weight"]), s.atol
         )
 
 
@@ -314,9 +373,8 @@ def make_plan(c: Cohort) -> CohortPlan:
 # ---- enrolment -----------------------------------------------------------------------------
 
 
-def _enrol(c: Cohort, idx: np.ndarray):
-    """Draw candidates per patient until one qualifies:
-    (P, y0, covariates, counts, enrolled, fluctuation at screening)."""
+def _enrol(c: Cohort, idx: np.ndarray) -> Enrolment:
+    """Draw candidates per patient until one qualifies."""
     s = c.plan
     var, pop = s.var, s.pop
     k_norm = variability.draws_per_candidate(var) + measurement.N_NORMALS
@@ -359,7 +417,7 @@ def _enrol(c: Cohort, idx: np.ndarray):
     enrolled = np.ones(n, dtype=bool)
     enrolled[pending] = False
     y0[pending] = s.y_start
-    return P, y0, cov, counts, enrolled, flare
+    return Enrolment(P, y0, cov, counts[0], counts[1], enrolled, flare)
 
 
 # ---- trial and observation ---------------------------------------------------------------------
@@ -488,4 +546,14 @@ class capped_threads:
         numba.set_num_threads(self.old)
 
 
-__all__ = ["Cohort", "Chunk", "CohortProblem", "DEFAULT_DAYS", "NOT_ENROLLED", "NOT_SETTLED", "patient_rng", "warm_up"]
+__all__ = [
+    "Cohort",
+    "Chunk",
+    "Enrolment",
+    "CohortProblem",
+    "DEFAULT_DAYS",
+    "NOT_ENROLLED",
+    "NOT_SETTLED",
+    "patient_rng",
+    "warm_up",
+]

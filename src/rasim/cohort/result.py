@@ -5,7 +5,7 @@ codes) and candidates never enrolled (``n_not_enrolled``): ``status_counts``
 names every status (``PatientStatus``).  ``CohortSummary`` is the interface that
 both per-patient results (``CohortResult``) and summary-only runs
 (``StreamingSummary``, ``Cohort.run(keep="summary")``) offer, and all that
-tables, figures and ``rasim.runner.write_results`` use; ``keeps_patients`` tells
+tables, figures and ``rasim.files.write_results`` use; ``keeps_patients`` tells
 them apart.  Output names are ``rasim.endpoints``'; ``res[name]`` also takes a
 change from day 0 (``DAS28_ESR_change``, ``CRP_pct_change``).
 Summaries, rates and ``analysed`` values take an analysis rule (``analysis``:
