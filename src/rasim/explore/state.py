@@ -267,23 +267,6 @@ def scenario_arm(s: Scenario, a: ScenarioArm) -> Arm:
     )
 
 
-def arm_cohort(s: Scenario, a: ScenarioArm, chunk_size: int = 100) -> Cohort:
-    """The cohort of scenario arm ``a`` (as ``rasim run`` builds it), in chunks for progress."""
-    arm = scenario_arm(s, a)
-    tables = s.cohort_overrides()
-    return Cohort(
-        arm,
-        patients=s.patients,
-        seed=s.seed,
-        observe=s.observe,
-        params=tables["params"],
-        variability=tables["variability"],
-        measurement=tables["measurement"],
-        covariate_effects=tables["covariate_effects"],
-        chunk_size=chunk_size,
-    )
-
-
 class Cancelled(Exception):
     """A cohort run stopped because its inputs changed."""
 
@@ -301,7 +284,7 @@ def run_cohort(s: Scenario, progress=None, cancelled=lambda: False) -> dict:
             progress(before + done, total)
 
     for a in s.arms:
-        out[a.name] = arm_cohort(s, a).run(progress=step)
+        out[a.name] = s.cohort(a, chunk_size=100).run(progress=step)  # chunks for progress
         before += s.patients
     return out
 
