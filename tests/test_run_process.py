@@ -125,7 +125,7 @@ def test_second_run_refused_while_the_first_writes_then_ctrl_c(long_scenario_fil
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130 and f"continue with: rasim run --resume {out}" in err and "Traceback" not in err
+    assert proc.returncode == 130 and f"continue with: rasim run --resume {out}" in err and "Traceback" not in err, err
     assert not (out / "summary.csv").exists()
     r = rasim("run", "--resume", str(out), "--threads", "1", "--quiet")
     assert r.returncode == 0, r.stderr

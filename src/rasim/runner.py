@@ -175,7 +175,7 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress, execu
         written = files.write_results(scenario, results, folder.path, m["warnings"], dataset_parts=True)
         names = sorted({p.name for p in written} | ({output.PATIENTS} if m["parquet"] else set()))
         folder.complete(names)
-    except KeyboardInterrupt:
+    except _interrupts():
         folder.stop()
         raise RunInterrupted(f"interrupted: {folder.resume_hint()}") from None
     except OSError as e:
@@ -191,6 +191,14 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress, execu
         raise
     log.info("wrote %s in %.1f s", ", ".join(names), time.perf_counter() - t0)
     return results
+
+
+def _interrupts() -> tuple[type[BaseException], ...]:
+    """What a Ctrl-C raises: KeyboardInterrupt, or pyarrow's ArrowCancelled when the signal
+    arrives inside a pyarrow call (pyarrow turns SIGINT into that error)."""
+    from pyarrow.lib import ArrowCancelled
+
+    return (KeyboardInterrupt, ArrowCancelled)
 
 
 def _simulate(folder, scenario, threads, quiet, progress, executor) -> dict[str, StreamingSummary]:
