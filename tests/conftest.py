@@ -15,6 +15,23 @@ from rasim import model
 from rasim.model.presets import MTX_REFRACTORY
 
 N = model.N_STATES
+# A two-arm, 12-patient scenario (a plain arm and bone-marrow MSC on MTX) for run-folder tests
+TINY_SCENARIO = """
+name = "tiny"
+patients = 12
+seed = 3
+days = 91
+observe = [0, 28, 91]
+
+[[arms]]
+arm = "dmard"
+
+[[arms]]
+name = "bm"
+population = "refractory"
+regimen.doses = [ { drug = "msc", cells = 1e6, per_kg = true, days = [0, 28], source = "bone_marrow", donor = "autologous" } ]
+background.doses = [ { drug = "mtx", dose_mg = 15.0, every = 7.0 } ]
+"""
 NO_MTX = (np.empty(0), np.empty(0, np.int64), np.empty(0))
 
 

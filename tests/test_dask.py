@@ -15,22 +15,9 @@ from rasim.errors import RunInterrupted  # noqa: E402
 from rasim.runner import resume_run, run_scenario  # noqa: E402
 from rasim.scenario import load  # noqa: E402
 
-TOML = """
-name = "tiny"
-patients = 12
-seed = 3
-days = 91
-observe = [0, 28, 91]
+from conftest import TINY_SCENARIO  # noqa: E402
 
-[[arms]]
-arm = "dmard"
-
-[[arms]]
-name = "bm"
-population = "refractory"
-regimen.doses = [ { drug = "msc", cells = 1e6, per_kg = true, days = [0, 28], source = "bone_marrow", donor = "autologous" } ]
-background.doses = [ { drug = "mtx", dose_mg = 15.0, every = 7.0 } ]
-"""
+TOML = TINY_SCENARIO
 SAME = ("summary.csv", "responders.csv", "counts.csv", "dataset.csv", "scenario.toml")
 
 

@@ -18,22 +18,9 @@ from rasim.files import COUNT_COLUMNS, DATASET_COLUMNS, MEASURED, _csv_text, non
 from rasim.runner import RunInterrupted, resume_run, run_scenario
 from rasim.scenario import Scenario
 
-TOML = """
-name = "tiny"
-patients = 12
-seed = 3
-days = 91
-observe = [0, 28, 91]
+from conftest import TINY_SCENARIO
 
-[[arms]]
-arm = "dmard"
-
-[[arms]]
-name = "bm"
-population = "refractory"
-regimen.doses = [ { drug = "msc", cells = 1e6, per_kg = true, days = [0, 28], source = "bone_marrow", donor = "autologous" } ]
-background.doses = [ { drug = "mtx", dose_mg = 15.0, every = 7.0 } ]
-"""
+TOML = TINY_SCENARIO
 FILES = (
     "summary.csv",
     "responders.csv",
