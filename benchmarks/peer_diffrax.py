@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from rasim import model
-from rasim.model import equations, pk
+from rasim.model import equations, forcing, pk
 
 from cases import Problems, atol_vector
 from solvers import Method, Missing, Output, segments
@@ -97,12 +97,13 @@ def _phi(jnp, a, b, t):
     return jnp.where(d == 0.0, t * jnp.exp(-lo * t), jnp.exp(-lo * t) * (-jnp.expm1(-d * t)) / safe)
 
 
-def _polyglutamate(jnp, t, args, n_doses):
-    """MTX polyglutamate amount (mg) at day ``t``: ``pk.polyglutamate`` on a dose table of ``n_doses`` rows."""
+def _polyglutamate(jnp, t, args, n_doses, h):
+    """MTX polyglutamate amount (mg) at day ``t``: ``pk.polyglutamate`` on a dose table of ``n_doses`` rows at ``h``."""
     p = args
     kel = p[pk._KEL] * (1.0 - p[pk._FR] + p[pk._FR] * p[pk._CRCL] / 100.0)
     a, b, c, kin, f = p[pk._KA], kel + p[pk._KIN], p[pk._KOUT], p[pk._KIN], p[pk._F_ORAL]
-    table = args[pk.ROWS_START : pk.ROWS_START + pk.ROW * n_doses].reshape(n_doses, pk.ROW)
+    rows = h + pk.HEADER
+    table = args[rows : rows + pk.ROW * n_doses].reshape(n_doses, pk.ROW)
     k = jnp.searchsorted(table[:, 0], t, side="right") - 1
     row = table[jnp.maximum(k, 0)]
     g0, c0, q0, dt = row[1], row[2], row[3], t - row[0]
@@ -114,21 +115,29 @@ def _polyglutamate(jnp, t, args, n_doses):
     return jnp.where(k < 0, 0.0, pg)
 
 
-def jax_rhs(n_doses: int):
-    """f(t, z, args) -> dz/dt in scaled states, built from ``equations.rates``."""
+def jax_rhs(n_doses: int, h: int):
+    """f(t, z, args) -> dz/dt in scaled states, built from ``equations.rates`` (MTX the only drug,
+    its table at ``h``)."""
     import jax.numpy as jnp
 
     scale = jnp.asarray(model.STATE_SCALE)
 
     def rhs(t, z, args):
         dy = _Recorder()
-        equations.rates(z * scale, args, _polyglutamate(jnp, t, args, n_doses), dy)
+        u = jnp.zeros(forcing.N_FORCINGS).at[0].set(_polyglutamate(jnp, t, args, n_doses, h))
+        equations.rates(z * scale, args, u, dy)
         return jnp.stack([dy.values[i] for i in range(N)]) / scale
 
     return rhs
 
 
-def _check_port(rhs, prob: Problems, n_doses: int) -> None:
+def _mtx_table(prob: Problems) -> tuple[int, int]:
+    """(rows, offset) of the MTX dose table in the problems' ``args`` (the same for every patient)."""
+    h = forcing.table_offset(prob.args[0], "mtx_pg")
+    return int(prob.args[0, h]), h
+
+
+def _check_port(rhs, prob: Problems) -> None:
     """Raise if the JAX RHS differs from the compiled one at a few (t, y) of patient 0."""
     import jax
 
@@ -158,8 +167,8 @@ class Diffrax(Method):
     def warm(self, prob: Problems) -> None:
         """Check the JAX port, then compile for the batch shapes of ``solve`` (vmap compiles per shape),
         one thread at a time (threads compiling the same shape at once would each compile it)."""
-        n_doses = int(prob.args[0, pk.TABLE_START])
-        _check_port(jax_rhs(n_doses), prob, n_doses)
+        table = _mtx_table(prob)
+        _check_port(jax_rhs(*table), prob)
         for size in sorted({len(p) for p in self._parts(prob.n)}):
             self._solve_part(prob.take(size), 1e-3)
 
@@ -167,13 +176,13 @@ class Diffrax(Method):
         """Patient indices of each thread's batch."""
         return np.array_split(np.arange(n), min(self.threads, n))
 
-    def _segment_solver(self, n_doses: int):
+    def _segment_solver(self, table: tuple[int, int]):
         """jit(vmap(one patient, one segment)): (z0, args, t0, t1, ts, rtol, atol) -> (zs, failed)."""
-        if n_doses not in self._solvers:
+        if table not in self._solvers:
             import diffrax
             import jax
 
-            term = diffrax.ODETerm(jax_rhs(n_doses))
+            term = diffrax.ODETerm(jax_rhs(*table))
             adjoint = diffrax.ForwardMode() if hasattr(diffrax, "ForwardMode") else diffrax.RecursiveCheckpointAdjoint()
             solver = getattr(diffrax, self.solver)()
 
@@ -194,8 +203,8 @@ class Diffrax(Method):
                 )
                 return sol.ys, sol.result != diffrax.RESULTS.successful
 
-            self._solvers[n_doses] = jax.jit(jax.vmap(one, in_axes=(0, 0, None, None, None, None, None)))
-        return self._solvers[n_doses]
+            self._solvers[table] = jax.jit(jax.vmap(one, in_axes=(0, 0, None, None, None, None, None)))
+        return self._solvers[table]
 
     def solve(self, prob: Problems, rtol: float) -> Output:
         """The patients split into ``threads`` parts, each solved as one vmapped batch in its own thread
@@ -215,8 +224,7 @@ class Diffrax(Method):
 
     def _solve_part(self, prob: Problems, rtol: float) -> Output:
         """Every patient of ``prob`` as one vmapped batch, segment by segment."""
-        n_doses = int(prob.args[0, pk.TABLE_START])
-        solver = self._segment_solver(n_doses)
+        solver = self._segment_solver(_mtx_table(prob))
         plan = segments(prob, self.breakpoints)
         atol = float(atol_vector(rtol)[0] / model.STATE_SCALE[0])
         z = prob.y0 / model.STATE_SCALE

@@ -23,8 +23,8 @@ def test_flat_and_per_kg_doses_are_lowered_apart():
     assert d.amounts(70.0)[msc_rows].tolist() == [140.0, 40.0]
     assert d.amounts(np.array([50.0, 80.0]))[:, msc_rows].tolist() == [[100.0, 40.0], [160.0, 40.0]]
     assert np.array_equal(d.ev_t[~msc_rows], np.arange(0.0, 57.0, 7.0))  # every MTX dose in the solve
-    assert np.all(np.diff(d.mtx_t) == 7.0) and d.period == 7.0
-    assert d.mtx_t[0] < -lowering.PK_HISTORY_DAYS  # the background's history before day 0
+    assert np.all(np.diff(d.table_t) == 7.0) and d.period == 7.0
+    assert d.table_t[0] < -lowering.PK_HISTORY_DAYS  # the background's history before day 0
 
 
 def test_dosing_and_plan_are_read_only():

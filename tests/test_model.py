@@ -23,6 +23,7 @@ from rasim.model.presets import MTX_REFRACTORY
 from rasim import model, msc, mtx
 from rasim.clinical import REMISSION
 from rasim.model import pk
+from rasim.model.forcing import table_offset
 
 from conftest import Model, refractory
 
@@ -141,7 +142,7 @@ def test_jacobian_matches_finite_differences_at_random_state_with_msc_and_mtx():
     times = np.array([0.0, 7.0, 14.0])
     m = Model(p, (times, np.array([pk.DEPOT_GUT, pk.DEPOT_CENTRAL, pk.DEPOT_GUT]), np.array([15.0, 10.0, 15.0])))
     t = 16.3
-    assert pk.polyglutamate(t, m.args)[0] > 0.1
+    assert pk.polyglutamate(t, m.args, table_offset(m.args, "mtx_pg"))[0] > 0.1
     for _ in range(3):
         y = S * rng.uniform(0.2, 2.0, N)
         y[IX["cartilage"]], y[IX["erosion"]] = rng.uniform(0.1, 0.9, 2)
@@ -420,7 +421,7 @@ def test_mtx_closed_form_matches_the_linear_ode(crcl):
     np.testing.assert_allclose(closed, ref, rtol=1e-8, atol=1e-10)
     # The forcing the ODE sees is the same polyglutamate amount.
     args = model.build_args(p, DOSE_TIMES, DOSE_DEPOTS, DOSE_MG)
-    u = np.array([pk.polyglutamate(tj, args)[0] for tj in t])
+    u = np.array([pk.polyglutamate(tj, args, table_offset(args, "mtx_pg"))[0] for tj in t])
     np.testing.assert_allclose(u, ref[:, pk.PG], rtol=1e-8, atol=1e-10)
 
 
@@ -440,7 +441,7 @@ def test_mtx_washout_long_after_the_last_dose():
     np.testing.assert_allclose(pg[5] / pg[4], np.exp(-kout * 60.0), rtol=1e-6)
     args = model.build_args(p, times, depots, doses)
     for tj, expected in zip(t, pg):
-        u, du = pk.polyglutamate(tj, args)
+        u, du = pk.polyglutamate(tj, args, table_offset(args, "mtx_pg"))
         assert np.isfinite(u) and np.isfinite(du), f"u({tj}) = {u}, du/dt = {du}"
         assert u == pytest.approx(expected, rel=1e-9)
 

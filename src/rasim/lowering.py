@@ -23,6 +23,7 @@ import numpy as np
 
 from . import gate, model
 from .drugs.base import BOLUSES, TABLE_DEPOTS
+from .drugs.mtx import FORCING as MTX_FORCING
 from .errors import CovariateError, RegimenError, unknown_name
 from .regimen import Regimen, after_horizon
 
@@ -36,16 +37,17 @@ PK_HISTORY_DAYS = 1500.0  # background doses before day 0: > 40 polyglutamate ha
 class Dosing:
     """A regimen lowered for the solver.
 
-    MTX: the dose table (``mtx_t`` days, ``mtx_depot`` codes, ``mtx_mg``) the
-    model's forcing reads from ``args``.  Solver events at ``ev_t`` on states
+    Drugs with a forcing (``rasim.model.forcing``; MTX, ...): the dose table (``table_t``
+    days, ``table_depot`` codes, ``table_amount``: mg, or mg/day changes for a daily
+    drug) the forcings read from ``args``.  Solver events at ``ev_t`` on states
     ``ev_cmt``: MSC boluses of ``ev_flat + weight * ev_per_kg`` (1e6 cells; a
     dose is either flat or per kg, the other part is 0) and zero-amount
-    breakpoints at MTX dose times.  ``period``: the dosing interval before day 0
+    breakpoints at the table's dose times.  ``period``: the dosing interval before day 0
     (days; 0 without a background)."""
 
-    mtx_t: np.ndarray
-    mtx_depot: np.ndarray
-    mtx_mg: np.ndarray
+    table_t: np.ndarray
+    table_depot: np.ndarray
+    table_amount: np.ndarray
     ev_t: np.ndarray
     ev_cmt: np.ndarray
     ev_flat: np.ndarray
@@ -53,13 +55,19 @@ class Dosing:
     period: float
 
     def __post_init__(self) -> None:
-        for name in ("mtx_t", "mtx_depot", "mtx_mg", "ev_t", "ev_cmt", "ev_flat", "ev_per_kg"):
+        for name in ("table_t", "table_depot", "table_amount", "ev_t", "ev_cmt", "ev_flat", "ev_per_kg"):
             getattr(self, name).setflags(write=False)
+
+    @property
+    def table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times, depots, amounts) of the doses the forcings read."""
+        return self.table_t, self.table_depot, self.table_amount
 
     @property
     def mtx(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(times, depots, mg) of the MTX doses."""
-        return self.mtx_t, self.mtx_depot, self.mtx_mg
+        mine = np.isin(self.table_depot, MTX_FORCING.depots)
+        return self.table_t[mine], self.table_depot[mine], self.table_amount[mine]
 
     def amounts(self, weight_kg) -> np.ndarray:
         """Event amounts (1e6 cells) for a body weight (kg): (k,), or (n, k) for n weights."""
@@ -109,22 +117,22 @@ def dosing(
     t, d, a, kg = (np.concatenate(x) for x in zip(*parts))
     order = np.argsort(t, kind="stable")
     t, d, a, kg = t[order], d[order], a[order], kg[order]
-    is_mtx = np.isin(d, sorted(TABLE_DEPOTS))  # the PK table's doses; the others are state boluses
-    if np.any(kg[is_mtx]):
-        raise RegimenError("MTX doses are in mg, never per kg")
-    bolus = [BOLUSES[int(k)] for k in d[~is_mtx]]
+    in_table = np.isin(d, sorted(TABLE_DEPOTS))  # the PK table's doses; the others are state boluses
+    if np.any(kg[in_table]):
+        raise RegimenError("only MSC doses may be per kg")
+    bolus = [BOLUSES[int(k)] for k in d[~in_table]]
     msc_cmt = np.array([model.INDEX[b.state] for b in bolus], dtype=np.int64)
-    cells = a[~is_mtx] / np.array([b.per_unit for b in bolus])
-    kinks = np.unique(t[is_mtx & (t >= t_start) & (t <= days)])
+    cells = a[~in_table] / np.array([b.per_unit for b in bolus])
+    kinks = np.unique(t[in_table & (t >= t_start) & (t <= days)])
     none = np.zeros(kinks.size)
-    ev_t = np.concatenate([t[~is_mtx], kinks])
+    ev_t = np.concatenate([t[~in_table], kinks])
     ev_order = np.argsort(ev_t, kind="stable")
-    flat = np.concatenate([np.where(kg[~is_mtx], 0.0, cells), none])
-    per_kg = np.concatenate([np.where(kg[~is_mtx], cells, 0.0), none])
+    flat = np.concatenate([np.where(kg[~in_table], 0.0, cells), none])
+    per_kg = np.concatenate([np.where(kg[~in_table], cells, 0.0), none])
     return Dosing(
-        t[is_mtx],
-        d[is_mtx],
-        a[is_mtx],
+        t[in_table],
+        d[in_table],
+        a[in_table],
         ev_t[ev_order],
         np.concatenate([msc_cmt, np.zeros(kinks.size, np.int64)])[ev_order],
         flat[ev_order],

@@ -180,7 +180,7 @@ def prepare(
     if duration is not None:
         p = lowering.with_duration(p, duration)
     dosing = lowering.dosing(regimen, background, days, history=history, runin_days=_RUNIN_DAYS)
-    args = model.build_args(p, *dosing.mtx)
+    args = model.build_args(p, *dosing.table)
     events = dosing.events(p[model.PINDEX["weight"]])
     if day0 == "replay":
         from .cohort.variability import DURATION_REF  # the cohorts' typical duration (years)

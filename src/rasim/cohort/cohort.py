@@ -292,7 +292,7 @@ class Cohort:
         """The enrolled patients' solver inputs (day-0 search done, regimen not solved)."""
         s = self.plan
         e = _enrol(self, np.arange(self.patients))
-        args = np.stack([model.build_args(p, *s.dosing.mtx) for p in e.P])
+        args = np.stack([model.build_args(p, *s.dosing.table) for p in e.P])
         return CohortProblem(
             args, e.y0, s.t0, s.t_out, s.dosing.ev_t, s.dosing.ev_cmt, s.dosing.amounts(e.covariates["weight"]), s.atol
         )
@@ -435,9 +435,9 @@ def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
         np.ascontiguousarray(P),
         np.ascontiguousarray(y0),
         s.t0,
-        d.mtx_t,
-        d.mtx_depot.astype(np.int64),
-        d.mtx_mg,
+        d.table_t,
+        d.table_depot.astype(np.int64),
+        d.table_amount,
         s.t_out,
         d.ev_t,
         d.ev_cmt,

@@ -26,11 +26,11 @@ def make_trial(solve):
     def trial(
         P, y0, t0, dose_t, dose_depot, dose_mg, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps, y_out, status, stats
     ):
-        """Trajectories: y0 (n, ns) at t0; shared MTX doses; MSC events with
+        """Trajectories: y0 (n, ns) at t0; shared table doses (MTX, ...); MSC events with
         per-patient amounts ev_amt (n, k) -> y_out (n, m, ns), status (n,), stats (n, N_STATS)."""
         n = P.shape[0]
         for i in prange(n):
-            args = np.empty(args_size(dose_t.shape[0]))
+            args = np.empty(args_size(dose_depot))
             write_args(args, P[i], dose_t, dose_depot, dose_mg)
             status[i] = solve(
                 t0, y0[i], args, t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, 0.0, np.inf, max_steps, y_out[i], stats[i]

@@ -24,23 +24,64 @@ class Bolus:
     per_unit: float
 
 
+@dataclass(frozen=True)
+class Forcing:
+    """A drug's exposure as the model sees it: one slot ``u[k]`` of the forcing vector, in
+    ``unit``, computed in closed form from the doses into ``depots`` by a PK ``family`` of
+    ``rasim.model.forcing.FAMILIES`` whose parameters are ``params`` (names of the parameter
+    table, in the family's order)."""
+
+    name: str
+    unit: str
+    family: str
+    depots: tuple[int, ...]
+    params: tuple[str, ...]
+    meaning: str
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A drug's action on the model: the rate factor at ``hook`` (one of
+    ``rasim.model.forcing.HOOKS``) is multiplied by 1 - emax * u / (u + ec50) (``sign`` -1,
+    inhibition) or 1 + emax * u / (u + ec50) (``sign`` +1), u the exposure ``forcing``;
+    ``emax`` and ``ec50`` are names of the parameter table."""
+
+    hook: str
+    forcing: str
+    emax: str
+    ec50: str
+    sign: int = -1
+
+
 ROUTE_ALIASES = {"ia": "intra_articular", "sc": "subcutaneous"}
 ROUTES: dict[str, tuple[str, ...]] = {}  # drug -> its routes (each drug module registers its own)
 DEPOT_OF_ROUTE: dict[str, int] = {}  # route -> dosing compartment code (NONMEM CMT)
 BOLUSES: dict[int, Bolus] = {}  # depot -> the state its doses jump (solver events)
-TABLE_DEPOTS: set[int] = set()  # depots whose doses feed the closed-form MTX PK table of the args
+TABLE_DEPOTS: set[int] = set()  # depots whose doses feed a forcing's closed-form PK table in the args
+FORCINGS: list[Forcing] = []  # the forcing vector's slots, in registration order
+EFFECTS: list[Effect] = []  # every drug's actions on the rate laws
 
 
 def register(
-    drug: str, depots: Mapping[str, int], *, boluses: Mapping[int, Bolus] | None = None, table: bool = False
+    drug: str,
+    depots: Mapping[str, int],
+    *,
+    boluses: Mapping[int, Bolus] | None = None,
+    forcing: Forcing | None = None,
+    effects: tuple[Effect, ...] = (),
 ) -> None:
     """Register ``drug``'s routes and the depot each doses into, and how the depots lower
-    (``rasim.lowering``): state ``boluses``, or (``table``) the closed-form PK table."""
+    (``rasim.lowering``): state ``boluses``, or the closed-form PK table of its ``forcing``
+    (one slot of the forcing vector), which acts on the rate laws through ``effects``."""
+    if drug in ROUTES:
+        raise ValueError(f"drug {drug!r} is registered twice")
     ROUTES[drug] = tuple(depots)
     DEPOT_OF_ROUTE.update(depots)
     BOLUSES.update(boluses or {})
-    if table:
-        TABLE_DEPOTS.update(depots.values())
+    if forcing is not None:
+        TABLE_DEPOTS.update(forcing.depots)
+        FORCINGS.append(forcing)
+    EFFECTS.extend(effects)
 
 
 def real(what: str, x) -> float:

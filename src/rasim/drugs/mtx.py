@@ -13,7 +13,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import RegimenError
-from .base import DoseLine, amount, as_day, blame, choose_route, day_key, fmt, positive, real, register, set_field
+from .base import (
+    DoseLine,
+    Effect,
+    Forcing,
+    amount,
+    as_day,
+    blame,
+    choose_route,
+    day_key,
+    fmt,
+    positive,
+    real,
+    register,
+    set_field,
+)
 
 if TYPE_CHECKING:
     from ..regimen import Regimen
@@ -24,7 +38,19 @@ DEPOTS = {"mtx_gut": MTX_GUT, "mtx_central": MTX_CENTRAL}
 MTX_ROUTES = ("oral", "subcutaneous")  # dosing into MTX_GUT, MTX_CENTRAL
 MAX_MTX_MG = 30.0  # per dose and per week: low-dose MTX in RA tops out at 25-30 mg/week
 _GRID_TOL = 1e-9  # in dosing intervals: rounding slack when placing a day on the MTX grid
-register("mtx", dict(zip(MTX_ROUTES, (MTX_GUT, MTX_CENTRAL))), table=True)
+FORCING = Forcing(
+    "mtx_pg",
+    "mg",
+    "mtx_chain",
+    (MTX_GUT, MTX_CENTRAL),
+    (),
+    "intracellular MTX polyglutamates (the chain gut -> plasma -> polyglutamates of rasim.model.pk)",
+)
+EFFECTS = (  # adenosine release: less T-cell and macrophage activation
+    Effect("t_activation", "mtx_pg", "mtx_emax_t", "mtx_ec50"),
+    Effect("m_activation", "mtx_pg", "mtx_emax_m", "mtx_ec50"),
+)
+register("mtx", dict(zip(MTX_ROUTES, (MTX_GUT, MTX_CENTRAL))), forcing=FORCING, effects=EFFECTS)
 
 
 def _checked_mg(what: str, mg, every: float) -> float:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .equations import rates
+from .forcing import NO_DRUGS
 from .parameters import PINDEX
 from .references import reference_vector
 from .states import INDEX, N_STATES
@@ -41,7 +42,7 @@ BASAL: frozenset[str] = frozenset(basal for basal, _ in PAIRS.values())  # never
 
 def _derivative(y: np.ndarray, p: np.ndarray, i: int) -> float:
     out = np.zeros(N_STATES)
-    rates(y, p, 0.0, out)
+    rates(y, p, NO_DRUGS, out)
     return out[i]
 
 

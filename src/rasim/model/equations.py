@@ -9,8 +9,9 @@ non-integer powers only of positive expressions (``excess``).
 
 Inputs: ``y`` states (see ``states.py``), ``p`` the parameter vector
 (see ``parameters.py``; ``ix.P_<NAME>`` are its indices, generated into
-``indices.py`` by the same tool), ``u`` the methotrexate polyglutamate amount
-(mg), supplied in closed form by ``pk.py``.  Time is in days.
+``indices.py`` by the same tool), ``u`` the drugs' forcing vector (``forcing.py``:
+MTX polyglutamates in mg, ...), supplied in closed form.  The drugs act through
+``drug_factor`` at the ``forcing.HOOKS`` points.  Time is in days.
 
 Numba's on-disk cache does not see edits to imported files; ``rasim._cache``
 keys the cache directory by a hash of every source file of the package.
@@ -21,6 +22,7 @@ from __future__ import annotations
 from numba.extending import register_jitable
 
 from . import indices as ix
+from .forcing import H_CYTOKINE_PRODUCTION, H_M_ACTIVATION, H_T_ACTIVATION, H_TNF_CLEARANCE, drug_factor
 from .states import (
     I_AUTOAB,
     I_CART,
@@ -104,7 +106,6 @@ def rates(y, p, u, dy):
     """Write dy/dt (state units per day) into ``dy``."""
     s_imm, s_rep = msc_signals(y, p)
     treg_total = y[I_TREG] + y[I_TREG_MEM]
-    mtx = sat(u, p[ix.P_MTX_EC50])
 
     # --- MSC compartments: lung trapping, chemokine-driven homing, loss
     immune_loss = 1.0 + p[ix.P_MSC_IMMUNOGENICITY]
@@ -114,12 +115,12 @@ def rates(y, p, u, dy):
     dy[I_MSC_IA] = -p[ix.P_MSC_JOINT_LOSS] * immune_loss * y[I_MSC_IA]
 
     # --- effector T cells: antigen presentation by M1, held back by Treg,
-    # IL-10, methotrexate and the MSC signal
+    # IL-10, drugs (methotrexate: adenosine) and the MSC signal
     t_activation = (
         sat2(y[I_M1], p[ix.P_APC_K_M1])
         * inhib(treg_total, p[ix.P_TREG_SUPPRESSION_K])
         * inhib(y[I_IL10], p[ix.P_IL10_K_T])
-        * (1.0 - p[ix.P_MTX_EMAX_T] * mtx)
+        * drug_factor(p, u, H_T_ACTIVATION)
         * (1.0 - p[ix.P_MSC_EFFECT_T] * s_imm)
     )
     d_t = p[ix.P_T_DEATH]
@@ -149,7 +150,7 @@ def rates(y, p, u, dy):
         sat2(y[I_TH1], p[ix.P_M1_K_TH1])
         * sat(y[I_TNF], p[ix.P_M1_K_TNF])
         * inhib(y[I_IL10], p[ix.P_IL10_K_M])
-        * (1.0 - p[ix.P_MTX_EMAX_M] * mtx)
+        * drug_factor(p, u, H_M_ACTIVATION)
     )
     repolarisation = p[ix.P_M2_POLARIZATION] * sat(y[I_IL10], p[ix.P_M2_K_IL10]) + p[ix.P_MSC_M2_POLARIZATION] * s_imm
     d_m = p[ix.P_MAC_DEATH]
@@ -176,11 +177,11 @@ def rates(y, p, u, dy):
     )
 
     # --- cytokines (serum-equivalent concentrations)
-    cytokine_brake = inhib(y[I_IL10], p[ix.P_IL10_K_CYTOKINE])
+    cytokine_brake = inhib(y[I_IL10], p[ix.P_IL10_K_CYTOKINE]) * drug_factor(p, u, H_CYTOKINE_PRODUCTION)
     dy[I_TNF] = (
         p[ix.P_TNF_BASAL]
         + (p[ix.P_TNF_M1] * y[I_M1] + p[ix.P_TNF_TH1] * y[I_TH1]) * cytokine_brake
-        - p[ix.P_TNF_DEG] * y[I_TNF]
+        - p[ix.P_TNF_DEG] * drug_factor(p, u, H_TNF_CLEARANCE) * y[I_TNF]
     )
     il6_drive = (
         1.0

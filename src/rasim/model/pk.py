@@ -12,13 +12,13 @@ between model and solver: the ODE solver never sees MTX states, only the
 smooth forcing ``u(t)`` = PG amount (mg), so weekly doses cause no solver
 restarts.
 
-The table that carries the dose history is appended to the parameter
-vector (``args``): ``args[N_PARAMS]`` holds the number of doses ``m``, then a
+The table that carries the dose history sits in ``args`` at an offset ``h``
+(``rasim.model.forcing`` places it): ``args[h]`` holds the number of doses ``m``, then a
 header of ``HEADER - 1`` slots (the row last used, the last forcing evaluated
 and the patient's constant exponential coefficients), then ``m`` rows of
 ``(time, gut, central, pg)`` just after each dose (``table_size(m)`` slots in
 all).  A table with ``m = -1`` instead holds one constant PG amount in
-``args[N_PARAMS + 1]`` (``constant_table``): the mean polyglutamate level
+``args[h + 1]`` (``constant_table``): the mean polyglutamate level
 under a long-running background, used to find a patient's day-0 state quickly.
 
 Between doses PG and central amounts are sums of exponentials in the time
@@ -39,16 +39,15 @@ import numpy as np
 from numba import njit
 
 from ..drugs.mtx import MTX_CENTRAL, MTX_GUT
-from .parameters import N_PARAMS, PINDEX
+from .parameters import PINDEX
+from .pktable import last_row
 
 N_PK = 5
 GUT, CENTRAL, PG, UNABSORBED, ELIMINATED = range(N_PK)
 PK_NAMES = ("mtx_gut", "mtx_central", "mtx_pg", "mtx_unabsorbed", "mtx_eliminated")
-TABLE_START = N_PARAMS
-# header slots after the dose count (offsets from TABLE_START)
+# header slots after the dose count (offsets from the table's start h)
 _HINT, _T_LAST, _U_LAST, _DU_LAST, _EXACT, _RA, _RB, _RC, _KAB, _KAC, _KCB, _KBB = range(1, 13)
 HEADER = 13
-ROWS_START = TABLE_START + HEADER
 ROW = 4
 RATE_GAP = 1e-2  # relative gap between two rates below which the divided-difference form is used
 
@@ -129,11 +128,11 @@ def table_size(m):
 
 
 @njit(cache=True, error_model="numpy")
-def write_table(args, times, depots, amounts):
-    """Fill the dose table in ``args`` (after the parameters) for sorted MTX doses."""
+def write_table(args, h, times, depots, amounts):
+    """Fill the dose table at ``args[h:]`` for sorted MTX doses."""
     m = times.shape[0]
-    args[TABLE_START] = m
-    _write_header(args)
+    args[h] = m
+    _write_header(args, h)
     x = np.zeros(N_PK)
     nxt = np.zeros(N_PK)
     for k in range(m):
@@ -141,7 +140,7 @@ def write_table(args, times, depots, amounts):
             propagate(args, x, times[k] - times[k - 1], nxt)
             x[:] = nxt
         add_dose(args, x, depots[k], amounts[k])
-        r = ROWS_START + ROW * k
+        r = h + HEADER + ROW * k
         args[r] = times[k]
         args[r + 1] = x[GUT]
         args[r + 2] = x[CENTRAL]
@@ -149,10 +148,10 @@ def write_table(args, times, depots, amounts):
 
 
 @njit(cache=True, error_model="numpy")
-def _write_header(args):
+def _write_header(args, start):
     """Row hint, empty memo, the rates (1/day) and the coefficient factors of one patient."""
     a, b, c, _, kin, f = _rates(args)
-    h = args[TABLE_START : TABLE_START + HEADER]
+    h = args[start : start + HEADER]
     h[_HINT] = 0.0
     h[_T_LAST] = np.nan
     h[_RA], h[_RB], h[_RC] = a, b, c
@@ -163,35 +162,6 @@ def _write_header(args):
         h[_KAC] = kin * f * a / ((c - a) * (b - a))
         h[_KCB] = kin / (c - b)
         h[_KBB] = kin * f * a / ((c - b) * (b - a))
-
-
-@njit(cache=True, error_model="numpy")
-def _row_time(args, k):
-    """Time (day) of dose row ``k``."""
-    return args[ROWS_START + ROW * k]
-
-
-@njit(cache=True, error_model="numpy")
-def _last_dose(args, t):
-    """Index of the last dose at or before ``t`` (-1 if none): the row last used or
-    the next one, else by bisection; remembers the answer."""
-    m = int(args[TABLE_START])
-    if m == 0 or _row_time(args, 0) > t:
-        return -1
-    k = int(args[TABLE_START + _HINT])
-    for j in (k, k + 1):
-        if j < m and _row_time(args, j) <= t and (j == m - 1 or _row_time(args, j + 1) > t):
-            args[TABLE_START + _HINT] = j
-            return j
-    lo, hi = 0, m - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if _row_time(args, mid) <= t:
-            lo = mid
-        else:
-            hi = mid - 1
-    args[TABLE_START + _HINT] = lo
-    return lo
 
 
 @njit(cache=True, error_model="numpy")
@@ -208,18 +178,18 @@ def _central_pg(p, g0, c0, q0, dt):
 
 
 @njit(cache=True, error_model="numpy")
-def polyglutamate(t, args):
-    """MTX polyglutamate amount (mg) and its time derivative (mg/day) at ``t``."""
-    h = TABLE_START
+def polyglutamate(t, args, h):
+    """MTX polyglutamate amount (mg) and its time derivative (mg/day) at ``t``, from the
+    table at ``args[h:]``."""
     if args[h] < 0.0:
         return args[h + 1], 0.0
     if t == args[h + _T_LAST]:
         return args[h + _U_LAST], args[h + _DU_LAST]
-    k = _last_dose(args, t)
+    k = last_row(args, h, HEADER, ROW, t)
     if k < 0:
         central, pg = 0.0, 0.0
     else:
-        r = ROWS_START + ROW * k
+        r = h + HEADER + ROW * k
         g0, c0, q0, dt = args[r + 1], args[r + 2], args[r + 3], t - args[r]
         if args[h + _EXACT] != 0.0:
             central, pg = _central_pg(args, g0, c0, q0, dt)
@@ -236,10 +206,10 @@ def polyglutamate(t, args):
 
 
 @njit(cache=True, error_model="numpy")
-def constant_table(args, pg):
-    """Make the table in ``args`` a constant polyglutamate amount ``pg`` (mg)."""
-    args[TABLE_START] = -1.0
-    args[TABLE_START + 1] = pg
+def constant_table(args, h, pg):
+    """Make the table at ``args[h:]`` a constant polyglutamate amount ``pg`` (mg)."""
+    args[h] = -1.0
+    args[h + 1] = pg
 
 
 def mean_polyglutamate(p: np.ndarray, dose_mg: float, every: float, depot: int) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .equations import rates
+from .forcing import NO_DRUGS
 from .parameters import REFERENCE_STATES
 from .states import INDEX, N_STATES
 
@@ -35,6 +36,6 @@ def _own_steady_state(y: np.ndarray, p: np.ndarray, i: int) -> float:
     for value in (0.0, 1.0):
         z = y.copy()
         z[i] = value
-        rates(z, p, 0.0, dy)
+        rates(z, p, NO_DRUGS, dy)
         at.append(dy[i])
     return at[0] / (at[0] - at[1])

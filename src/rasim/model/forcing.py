@@ -1,0 +1,168 @@
+"""The forcing vector: each registered drug's exposure, in closed form, and its actions on
+the rate laws.
+
+Every drug of ``rasim.drugs`` with a PK table has one slot ``k`` of the forcing vector
+``u`` (``FORCINGS``, registration order: MTX polyglutamates are ``u[0]``).  A slot's PK
+family (``FAMILIES``) computes it from the doses into the drug's depots:
+
+* ``mtx_chain``: the MTX chain gut -> plasma -> polyglutamates (``pk.py``);
+* ``effect_rate``: daily doses as a rate through an effect compartment (``pk_rate.py``);
+* ``sc_one_compartment``: a subcutaneous antibody with a clearance that may rise (``pk_sc.py``).
+
+``args`` layout (``rasim.model.args``): the parameters, then ``N_FORCINGS`` slots holding
+each forcing's table offset (-1: the drug is not given, its forcing is 0), then
+``2 * N_FORCINGS`` scratch slots for ``u`` and ``du/dt`` (``U_START``), then the tables.
+
+A drug acts on the rate laws at a ``HOOKS`` point through an Emax factor of its forcing
+(``drugs.base.Effect``): ``drug_factor(p, u, hook)`` is the product of the factors acting
+at ``hook`` (1 when no drug given acts there), and the equations multiply the hook's rate
+by it.  Adding a drug adds table entries, not code.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+from numba.extending import register_jitable
+
+from ..drugs import base as drugs
+from . import pk, pk_rate, pk_sc
+from .parameters import N_PARAMS, PINDEX
+
+FAMILIES = ("mtx_chain", "effect_rate", "sc_one_compartment")
+MTX_CHAIN, EFFECT_RATE, SC_ONE_COMPARTMENT = range(len(FAMILIES))
+FAMILY_PARAMS = {"mtx_chain": 0, "effect_rate": 1, "sc_one_compartment": 5}  # parameters each family reads
+HOOKS = (
+    "t_activation",  # antigen-driven activation of effector T cells
+    "m_activation",  # activation of synovial macrophages (M1)
+    "cytokine_production",  # TNF and IL-6 production by macrophages, fibroblasts and T cells
+    "tnf_clearance",  # removal of TNF (neutralised by an antibody)
+)
+H_T_ACTIVATION, H_M_ACTIVATION, H_CYTOKINE_PRODUCTION, H_TNF_CLEARANCE = range(len(HOOKS))
+
+FORCINGS = tuple(drugs.FORCINGS)
+NAMES = tuple(f.name for f in FORCINGS)
+N_FORCINGS = len(FORCINGS)
+DIRECTORY = N_PARAMS  # args[DIRECTORY + k]: offset of forcing k's table, -1 if absent
+U_START = N_PARAMS + N_FORCINGS  # args[U_START + k] = u[k], args[U_START + N_FORCINGS + k] = du[k]
+TABLES_START = U_START + 2 * N_FORCINGS
+
+
+def _family(f: drugs.Forcing) -> int:
+    if f.family not in FAMILIES:
+        raise ValueError(f"forcing {f.name!r}: unknown PK family {f.family!r}; families: {', '.join(FAMILIES)}")
+    if len(f.params) != FAMILY_PARAMS[f.family]:
+        raise ValueError(f"forcing {f.name!r}: family {f.family} reads {FAMILY_PARAMS[f.family]} parameters")
+    return FAMILIES.index(f.family)
+
+
+def _effect_rows() -> tuple[np.ndarray, np.ndarray]:
+    """(rows, starts): effects sorted by hook as (slot, emax index, ec50 index, sign) rows;
+    the rows of hook h are ``starts[h]:starts[h + 1]``."""
+    for e in drugs.EFFECTS:
+        if e.hook not in HOOKS:
+            raise ValueError(f"effect of {e.forcing!r}: unknown hook {e.hook!r}; hooks: {', '.join(HOOKS)}")
+        if e.sign not in (-1, 1):
+            raise ValueError(f"effect of {e.forcing!r} at {e.hook}: sign must be -1 or +1")
+    ordered = sorted(drugs.EFFECTS, key=lambda e: HOOKS.index(e.hook))
+    rows = np.array(
+        [(NAMES.index(e.forcing), PINDEX[e.emax], PINDEX[e.ec50], e.sign) for e in ordered], dtype=np.int64
+    ).reshape(-1, 4)
+    counts = [sum(e.hook == h for e in ordered) for h in HOOKS]
+    return rows, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+FAMILY = np.array([_family(f) for f in FORCINGS], dtype=np.int64)
+PARAMS = np.array([[PINDEX[n] for n in f.params] + [-1] * (5 - len(f.params)) for f in FORCINGS], dtype=np.int64)
+SLOT_OF_DEPOT = np.full(max(drugs.TABLE_DEPOTS | set(drugs.BOLUSES), default=0) + 1, -1, dtype=np.int64)
+for _k, _f in enumerate(FORCINGS):
+    SLOT_OF_DEPOT[list(_f.depots)] = _k
+EFFECT_ROWS, HOOK_STARTS = _effect_rows()
+NO_DRUGS = np.zeros(N_FORCINGS)  # the forcing vector without any drug
+assert FAMILY[0] == MTX_CHAIN, "MTX is the first forcing (the day-0 background's constant table)"
+
+
+@register_jitable
+def drug_factor(p, u, hook):
+    """Product of the drugs' Emax factors at ``hook`` (dimensionless; 1 without drugs)."""
+    f = 1.0
+    for j in range(HOOK_STARTS[hook], HOOK_STARTS[hook + 1]):
+        slot, emax, ec50, sign = EFFECT_ROWS[j, 0], EFFECT_ROWS[j, 1], EFFECT_ROWS[j, 2], EFFECT_ROWS[j, 3]
+        f = f * (1.0 + sign * p[emax] * (u[slot] / (u[slot] + p[ec50])))
+    return f
+
+
+@njit(cache=True, error_model="numpy")
+def evaluate(t, args):
+    """Write u(t) and du/dt into their scratch slots of ``args``; return (u, du) views."""
+    u = args[U_START : U_START + N_FORCINGS]
+    du = args[U_START + N_FORCINGS : TABLES_START]
+    for k in range(N_FORCINGS):
+        h = int(args[DIRECTORY + k])
+        if h < 0:
+            u[k], du[k] = 0.0, 0.0
+        elif FAMILY[k] == MTX_CHAIN:
+            u[k], du[k] = pk.polyglutamate(t, args, h)
+        elif FAMILY[k] == EFFECT_RATE:
+            u[k], du[k] = pk_rate.exposure(t, args, h)
+        else:
+            u[k], du[k] = pk_sc.concentration(t, args, h)
+    return u, du
+
+
+def table_offset(args: np.ndarray, name: str) -> int:
+    """Offset in ``args`` of forcing ``name``'s table (-1: that drug is not given)."""
+    return int(args[DIRECTORY + NAMES.index(name)])
+
+
+@njit(cache=True, error_model="numpy")
+def tables_size(dose_depot):
+    """Slots of every forcing's table for doses into ``dose_depot`` (depot codes)."""
+    size = 0
+    for k in range(N_FORCINGS):
+        m = 0
+        for d in dose_depot:
+            m += SLOT_OF_DEPOT[d] == k
+        if m == 0:
+            continue
+        if FAMILY[k] == MTX_CHAIN:
+            size += pk.table_size(m)
+        elif FAMILY[k] == EFFECT_RATE:
+            size += pk_rate.table_size(m)
+        else:
+            size += pk_sc.table_size(m)
+    return size
+
+
+@njit(cache=True, error_model="numpy")
+def write_tables(args, dose_t, dose_depot, dose_amount):
+    """Fill the directory and tables of ``args`` (parameters already in place) from the
+    sorted doses: times (days), depot codes, amounts (mg; mg/day changes for a rate family)."""
+    h = TABLES_START
+    for k in range(N_FORCINGS):
+        mine = np.array([SLOT_OF_DEPOT[d] == k for d in dose_depot], dtype=np.bool_)
+        m = int(mine.sum())
+        if m == 0:
+            args[DIRECTORY + k] = -1.0
+            continue
+        args[DIRECTORY + k] = h
+        t, a, q = dose_t[mine], dose_amount[mine], PARAMS[k]
+        if FAMILY[k] == MTX_CHAIN:
+            pk.write_table(args, h, t, dose_depot[mine], a)
+            h += pk.table_size(m)
+        elif FAMILY[k] == EFFECT_RATE:
+            pk_rate.write_table(args, h, args[q[0]], t, a)
+            h += pk_rate.table_size(m)
+        else:
+            pk_sc.write_table(args, h, args[q[0]], args[q[1]], args[q[2]], args[q[3]], args[q[4]], t, a)
+            h += pk_sc.table_size(m)
+
+
+@njit(cache=True, error_model="numpy")
+def write_constant(args, pg):
+    """Directory and table of a constant MTX polyglutamate amount ``pg`` (mg), the other
+    forcings absent: the day-0 search under a background (``rasim.day0``)."""
+    for k in range(N_FORCINGS):
+        args[DIRECTORY + k] = -1.0
+    args[DIRECTORY] = TABLES_START
+    pk.constant_table(args, TABLES_START, pg)
