@@ -19,7 +19,14 @@ THREE_YEARS = 3 * 365
 
 
 def test_depot_codes():
-    assert DEPOTS == {"mtx_gut": 1, "mtx_central": 2, "msc_iv": 3, "msc_ia": 4}
+    assert DEPOTS == {
+        "mtx_gut": 1,
+        "mtx_central": 2,
+        "msc_iv": 3,
+        "msc_ia": 4,
+        "prednisolone_oral": 5,
+        "adalimumab_sc": 6,
+    }
     assert (MTX_GUT, MTX_CENTRAL, MSC_IV, MSC_IA) == (1, 2, 3, 4)
 
 
@@ -159,7 +166,7 @@ def test_horizon_cut():
 
 # -- NONMEM event table -------------------------------------------------------
 
-COLUMNS = ["TIME", "AMT", "CMT", "EVID", "II", "ADDL", "DRUG", "ROUTE", "UNIT", "SOURCE", "DONOR", "JOINTS"]
+COLUMNS = ["TIME", "AMT", "CMT", "EVID", "II", "ADDL", "DRUG", "ROUTE", "UNIT", "SOURCE", "DONOR", "JOINTS", "DUR"]
 
 
 def test_event_table_columns_and_addl():
@@ -471,7 +478,7 @@ def test_a_drug_is_a_module_and_a_registry_line(monkeypatch):
                 raise RegimenError("one toy dose per regimen")
 
     monkeypatch.setitem(drugs.DRUGS, "toy", ToyDose)
-    monkeypatch.setitem(drugs.DEPOT_OF_ROUTE, "topical", 9)  # its route's depot (drugs.base.register)
+    monkeypatch.setitem(drugs.DEPOT_OF_ROUTE, ("toy", "topical"), 9)  # its route's depot (drugs.base.register)
     reg = Regimen.from_dict({"doses": [{"drug": "toy", "mg": 2.0, "day": 3.0}]}) + mtx(15)
     assert Regimen.from_dict(reg.to_dict()) == reg
     ev = reg.events(10)

@@ -86,7 +86,9 @@ def equations_page() -> str:
     p = sorted({s for e in f for s in e.free_symbols if s.name.startswith("p[")}, key=lambda s: s.name)
     names = {s: _latex_name(STATES[i].name) for i, s in enumerate(y)}
     names.update({s: _latex_name(PARAMETERS[int(s.name[2:-1])].name) for s in p})
-    names[u] = "u"
+    from rasim.model.forcing import FORCINGS
+
+    names.update({uk: r"u_{\mathrm{" + f.name.replace("_", r"\_") + "}}" for uk, f in zip(u, FORCINGS)})
     out = [
         "# Rate laws\n\n",
         GENERATED,
@@ -94,8 +96,9 @@ def equations_page() -> str:
         "evaluation of `rasim.model.equations.rates` that `tools/generate_jacobian.py` differentiates "
         "for the analytic Jacobian: the helper functions (`sat`, `inhib`, `excess`, the MSC signals) "
         "are expanded. State names stand for their values ([States](states.md)), parameter names for "
-        "their values ([Parameters](parameters.md)); *u* is the methotrexate polyglutamate amount (mg) "
-        "from the closed-form PK (`rasim.model.pk`).\n\n",
+        "their values ([Parameters](parameters.md)); *u* with a drug's name is that drug's exposure from "
+        "its closed-form PK (`rasim.model.forcing`): MTX polyglutamates (mg), serum adalimumab (mg/L), the "
+        "effect-site daily dose of prednisolone (mg/day).\n\n",
     ]
     for i, (state, expr) in enumerate(zip(STATES, f)):
         terms = sympy.Add.make_args(expr)

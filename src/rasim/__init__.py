@@ -33,7 +33,7 @@ from .errors import (
     ScenarioError,
     SolverOptionsError,
 )
-from .regimen import Regimen, msc, mtx
+from .regimen import Regimen, adalimumab, msc, mtx, prednisolone
 from .simulation import SimulationResult, simulate
 from .solver import SolverOptions, Status
 from .cohort import ARMS, POPULATIONS, Cohort, CohortResult, CohortSummary, PatientStatus
@@ -85,6 +85,8 @@ __all__ = [
     "Regimen",
     "msc",
     "mtx",
+    "prednisolone",
+    "adalimumab",
     "SolverOptions",
     "Status",
     "parameters",

@@ -69,3 +69,12 @@ def configure(version: str) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     numba.config.CACHE_DIR = str(path)  # type: ignore[attr-defined]  # numba.config sets its options at run time
     return path
+
+
+def extend_key(extra: str) -> Path:
+    """Key the kernels compiled from now on also by ``extra`` (drugs registered from outside the
+    package: the kernels bake the drug tables in, and the source hash does not see them)."""
+    path = Path(numba.config.CACHE_DIR + "-" + hashlib.sha256(extra.encode()).hexdigest()[:12])  # type: ignore[attr-defined]
+    path.mkdir(parents=True, exist_ok=True)
+    numba.config.CACHE_DIR = str(path)  # type: ignore[attr-defined]
+    return path

@@ -37,9 +37,9 @@ PK_HISTORY_DAYS = 1500.0  # background doses before day 0: > 40 polyglutamate ha
 class Dosing:
     """A regimen lowered for the solver.
 
-    Drugs with a forcing (``rasim.model.forcing``; MTX, ...): the dose table (``table_t``
-    days, ``table_depot`` codes, ``table_amount``: mg, or mg/day changes for a daily
-    drug) the forcings read from ``args``.  Solver events at ``ev_t`` on states
+    Drugs with a forcing (``rasim.model.forcing``: MTX, prednisolone, adalimumab): the dose
+    table (``table_t`` days, ``table_depot`` codes, ``table_amount``: mg, or changes of a
+    daily rate in mg/day) the forcings read from ``args``.  Solver events at ``ev_t`` on states
     ``ev_cmt``: MSC boluses of ``ev_flat + weight * ev_per_kg`` (1e6 cells; a
     dose is either flat or per kg, the other part is 0) and zero-amount
     breakpoints at the table's dose times.  ``period``: the dosing interval before day 0
@@ -142,9 +142,17 @@ def dosing(
 
 
 def _per_kg_events(regimen: Regimen, horizon: float):
-    """(times, depots, amounts, per_kg) of ``regimen``'s doses; per-kg amounts per kg."""
+    """(times, depots, amounts, per_kg) of ``regimen``'s doses; per-kg amounts per kg.  A
+    zero-order input (``duration`` > 0, amount a rate in mg/day) is a rate change at its start
+    and the opposite change at its end (if by ``horizon``)."""
     ev = regimen.events(horizon, weight_kg=1.0)  # at 1 kg a per-kg amount is itself, exactly
-    return ev.time, ev.depot, ev.amount, ev.per_kg
+    ends = (ev.duration > 0.0) & (ev.time + ev.duration <= horizon)
+    return (
+        np.concatenate([ev.time, ev.time[ends] + ev.duration[ends]]),
+        np.concatenate([ev.depot, ev.depot[ends]]),
+        np.concatenate([ev.amount, -ev.amount[ends]]),
+        np.concatenate([ev.per_kg, ev.per_kg[ends]]),
+    )
 
 
 def horizon(days) -> float:

@@ -1,5 +1,5 @@
-"""Dosing regimens as data: doses of the drugs in ``rasim.drugs`` (MSC infusions and
-methotrexate schedules), combined with ``+``::
+"""Dosing regimens as data: doses of the drugs in ``rasim.drugs`` (MSC infusions,
+methotrexate, prednisolone and adalimumab schedules), combined with ``+``::
 
     reg = msc(4e7, days=[0, 120]) + mtx({0: 7.5, 28: 15}, every=7)
 
@@ -37,10 +37,12 @@ from rasim.drugs.msc import (
     MSC_SOURCES,
     product,
 )
+from rasim.drugs.adalimumab import AdalimumabDose, adalimumab
 from rasim.drugs.mtx import MAX_MTX_MG, MTX_CENTRAL, MTX_GUT, MTX_ROUTES, MtxDose, mtx
+from rasim.drugs.prednisolone import PrednisoloneDose, prednisolone
 from rasim.errors import RegimenError
 
-Dose = MscDose | MtxDose
+Dose = MscDose | MtxDose | PrednisoloneDose | AdalimumabDose
 
 
 def after_horizon(regimen: "Regimen", horizon_days: float) -> tuple[list[str], list[str]]:
@@ -67,6 +69,7 @@ class Events:
     amount: np.ndarray  # mg for MTX, cells for MSC (per-kg doses times weight), float64
     joints: np.ndarray  # injected joints, int64; 0 unless intra-articular
     per_kg: np.ndarray  # bool: the dose is per kg of body weight (``amount`` is per kg without a weight)
+    duration: np.ndarray  # days of zero-order input (``amount`` then a rate, mg/day; inf: to the horizon), else 0
 
     def __len__(self) -> int:
         return self.time.size
@@ -83,7 +86,9 @@ class Regimen:
         kinds = tuple(DRUGS.values())
         for dose in doses:
             if not isinstance(dose, kinds):
-                raise RegimenError(f"a Regimen holds doses of rasim.drugs (build with msc() or mtx()), got {dose!r}")
+                raise RegimenError(
+                    f"a Regimen holds doses of rasim.drugs (build with msc(), mtx(), prednisolone() or adalimumab()), got {dose!r}"
+                )
         set_field(self, "doses", doses)
         for kind in kinds:  # each drug's rules for its doses within one regimen
             kind.check_together([d for d in doses if isinstance(d, kind)])
@@ -132,6 +137,7 @@ class Regimen:
                 per_line([_cells_or_mg(line, weight) for line in lines], np.float64),
                 per_line([line.joints for line in lines], np.int64),
                 per_line([line.unit == "cells/kg" for line in lines], np.bool_),
+                per_line([line.dur for line in lines], np.float64),
             )
         )
         for c in columns:
@@ -160,6 +166,7 @@ class Regimen:
         for name in ("drug", "route", "unit", "source", "donor"):
             table[name.upper()] = np.array([getattr(d, name) for d in lines], dtype=str)
         table["JOINTS"] = np.array([d.joints for d in lines], dtype=np.int64)
+        table["DUR"] = np.array([d.dur for d in lines], dtype=np.float64)
         return table
 
     def to_dict(self) -> dict:
@@ -229,6 +236,10 @@ __all__ = [
     "MtxDose",
     "msc",
     "mtx",
+    "prednisolone",
+    "adalimumab",
+    "PrednisoloneDose",
+    "AdalimumabDose",
     "after_horizon",
     "DEPOTS",
     "MSC_IV",

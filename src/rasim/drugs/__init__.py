@@ -1,20 +1,33 @@
 """Drugs, one module each: its dose record and constructor (checked when built), its
-routes and event codes (NONMEM CMT), and the rules for its doses within one regimen.
+routes and event codes (NONMEM CMT), the rules for its doses within one regimen, and how
+it reaches the model: state boluses (MSC) or a closed-form exposure, one slot of the
+forcing vector (``rasim.model.forcing``), acting on the rate laws through ``Effect`` rows.
 
 ``DRUGS`` is the registry a regimen reads (``Regimen.from_dict``, the scenario files'
-``drug = "..."``); a new drug is a module here and a line in it.  The PK of MTX and the
-model states the MSCs act on still live in ``rasim.model`` (issue 22: a drug module will
-also contribute its forcings, states and rate laws).
+``drug = "..."``); a new drug is a module here and a line in it.  Another package adds a
+drug through the entry point group ``rasim.drugs``: ``name = "module"``, a module that calls
+``base.register`` and names its dose record ``DOSE`` (loaded here, before the model's
+kernels lower the drug tables).
 """
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Any
 
-from . import msc, mtx  # the modules (their constructors are rasim.msc and rasim.mtx)
+from . import adalimumab, msc, mtx, prednisolone  # MTX first: its forcing is u[0]
+from . import base
 from .base import DEPOT_OF_ROUTE, ROUTES, DoseLine
 
-DRUGS: dict[str, type[Any]] = {"msc": msc.MscDose, "mtx": mtx.MtxDose}  # a dose table's drug key -> its record
-DEPOTS: dict[str, int] = {**mtx.DEPOTS, **msc.DEPOTS}  # dosing compartments; codes are NONMEM CMT numbers
+DRUGS: dict[str, type[Any]] = {  # a dose table's drug key -> its record
+    "msc": msc.MscDose,
+    "mtx": mtx.MtxDose,
+    "prednisolone": prednisolone.PrednisoloneDose,
+    "adalimumab": adalimumab.AdalimumabDose,
+}
+PACKAGED = (len(base.FORCINGS), len(base.EFFECTS))  # the package's own drug tables (rasim.model.forcing)
+for _plugin in entry_points(group="rasim.drugs"):  # drugs of other packages
+    DRUGS[_plugin.name] = _plugin.load().DOSE
+DEPOTS: dict[str, int] = {**mtx.DEPOTS, **msc.DEPOTS, **prednisolone.DEPOTS, **adalimumab.DEPOTS}  # NONMEM CMT codes
 
-__all__ = ["DRUGS", "DEPOTS", "DEPOT_OF_ROUTE", "ROUTES", "DoseLine", "msc", "mtx"]
+__all__ = ["DRUGS", "DEPOTS", "DEPOT_OF_ROUTE", "ROUTES", "DoseLine", "adalimumab", "msc", "mtx", "prednisolone"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -55,11 +55,12 @@ class Effect:
 
 ROUTE_ALIASES = {"ia": "intra_articular", "sc": "subcutaneous"}
 ROUTES: dict[str, tuple[str, ...]] = {}  # drug -> its routes (each drug module registers its own)
-DEPOT_OF_ROUTE: dict[str, int] = {}  # route -> dosing compartment code (NONMEM CMT)
+DEPOT_OF_ROUTE: dict[tuple[str, str], int] = {}  # (drug, route) -> dosing compartment code (NONMEM CMT)
 BOLUSES: dict[int, Bolus] = {}  # depot -> the state its doses jump (solver events)
 TABLE_DEPOTS: set[int] = set()  # depots whose doses feed a forcing's closed-form PK table in the args
 FORCINGS: list[Forcing] = []  # the forcing vector's slots, in registration order
 EFFECTS: list[Effect] = []  # every drug's actions on the rate laws
+FROZEN = False  # set when rasim.model.forcing has lowered FORCINGS and EFFECTS to its tables
 
 
 def register(
@@ -75,8 +76,13 @@ def register(
     (one slot of the forcing vector), which acts on the rate laws through ``effects``."""
     if drug in ROUTES:
         raise ValueError(f"drug {drug!r} is registered twice")
+    if FROZEN and (forcing is not None or effects):
+        raise RuntimeError(
+            f"drug {drug!r}: register drugs with a forcing before rasim.model is imported (its kernels bake "
+            "the drug tables in)"
+        )
     ROUTES[drug] = tuple(depots)
-    DEPOT_OF_ROUTE.update(depots)
+    DEPOT_OF_ROUTE.update({(drug, route): depot for route, depot in depots.items()})
     BOLUSES.update(boluses or {})
     if forcing is not None:
         TABLE_DEPOTS.update(forcing.depots)
@@ -155,11 +161,39 @@ def choose_route(drug: str, route) -> str:
     own = ROUTES[drug]
     key = ROUTE_ALIASES.get(_normal(route), _normal(route)) if isinstance(route, str) else None
     for other, routes in ROUTES.items():
-        if other != drug and key in routes:
+        if key not in own and key in routes:
             raise RegimenError(
                 f"route {route!r} is an {other.upper()} route; {drug.upper()} routes are: {', '.join(own)}"
             )
     return choose(f"{drug.upper()} route", route, own, ROUTE_ALIASES)
+
+
+Steps = tuple[tuple[float, float], ...]
+
+
+def titration(label: str, dose, start: float, check: Callable[[str, object], float]) -> Steps:
+    """Sorted, validated titration steps ((day, dose), ...) from a dict {day: dose} (or pairs):
+    the dose in force from that day on, each checked by ``check(what, dose)``; the first step
+    must be on or before ``start``.  ``label`` names the drug in messages ("MTX")."""
+    try:
+        pairs = [(day, x) for day, x in (dose.items() if isinstance(dose, Mapping) else dose)]
+    except (TypeError, ValueError):
+        raise RegimenError(f"{label} titration must be a dict {{day: mg}}, got {dose!r}") from None
+    steps = sorted(
+        (as_day(f"{label} titration day", day, key=True), check(f"{label} dose from day {day}", x)) for day, x in pairs
+    )
+    if not steps:
+        raise RegimenError(f"{label} titration dict is empty: give {{day: mg, ...}}")
+    for (a, _), (b, _) in zip(steps, steps[1:]):
+        if a == b:
+            raise RegimenError(f"{label} titration day {fmt(a)} is given twice")
+    if steps[0][0] > start:
+        raise RegimenError(
+            f"{label} titration starts on day {fmt(steps[0][0])} but start="
+            f"{fmt(start)}: no dose is defined at the first dose; "
+            f"pass start={fmt(steps[0][0])}"
+        )
+    return tuple(steps)
 
 
 def fmt(x: float) -> str:
@@ -194,11 +228,12 @@ class DoseLine:
     source: str = ""  # MSC only
     donor: str = ""  # MSC only
     joints: int = 0  # injected joints; intra-articular MSC only
+    dur: float = 0.0  # > 0: zero-order input over `dur` days (NONMEM DUR), `amount` a rate; inf: to the horizon
 
     @property
     def depot(self) -> int:
         """Dosing compartment code (NONMEM CMT), see DEPOTS."""
-        return DEPOT_OF_ROUTE[self.route]
+        return DEPOT_OF_ROUTE[(self.drug, self.route)]
 
     def count(self, horizon: float) -> int:
         """Doses to compute up to `horizon` (days): at most one more than are given by then."""

@@ -27,6 +27,8 @@ from .base import (
     real,
     register,
     set_field,
+    titration,
+    Steps,
 )
 
 if TYPE_CHECKING:
@@ -67,9 +69,6 @@ def _checked_mg(what: str, mg, every: float) -> float:
     return mg
 
 
-Steps = tuple[tuple[float, float], ...]
-
-
 @dataclass(frozen=True)
 class MtxDose:
     """MTX every `every` days from day `start` until day `until` (exclusive, None = open).
@@ -99,32 +98,10 @@ class MtxDose:
             set_field(self, "route", choose_route("mtx", self.route))
         with blame("dose_mg"):
             if isinstance(self.dose_mg, (Mapping, tuple)):
-                set_field(self, "dose_mg", self._steps(self.dose_mg))
+                check = lambda what, mg: _checked_mg(what, mg, self.every)  # noqa: E731
+                set_field(self, "dose_mg", titration("MTX", self.dose_mg, self.start, check))
             else:
                 set_field(self, "dose_mg", _checked_mg("MTX dose", self.dose_mg, self.every))
-
-    def _steps(self, dose_mg) -> Steps:
-        """Sorted, validated titration steps."""
-        try:
-            pairs = [(day, mg) for day, mg in (dose_mg.items() if isinstance(dose_mg, Mapping) else dose_mg)]
-        except (TypeError, ValueError):
-            raise RegimenError(f"MTX titration must be a dict {{day: mg}}, got {dose_mg!r}") from None
-        steps = sorted(
-            (as_day("MTX titration day", day, key=True), _checked_mg(f"MTX dose from day {day}", mg, self.every))
-            for day, mg in pairs
-        )
-        if not steps:
-            raise RegimenError("MTX titration dict is empty: give {day: mg, ...}")
-        for (a, _), (b, _) in zip(steps, steps[1:]):
-            if a == b:
-                raise RegimenError(f"MTX titration day {fmt(a)} is given twice")
-        if steps[0][0] > self.start:
-            raise RegimenError(
-                f"MTX titration starts on day {fmt(steps[0][0])} but start="
-                f"{fmt(self.start)}: no dose is defined at the first dose; "
-                f"pass start={fmt(steps[0][0])}"
-            )
-        return tuple(steps)
 
     @property
     def end(self) -> float:

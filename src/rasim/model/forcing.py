@@ -25,6 +25,8 @@ import numpy as np
 from numba import njit
 from numba.extending import register_jitable
 
+from .. import _cache
+from ..drugs import PACKAGED
 from ..drugs import base as drugs
 from . import pk, pk_rate, pk_sc
 from .parameters import N_PARAMS, PINDEX
@@ -40,7 +42,9 @@ HOOKS = (
 )
 H_T_ACTIVATION, H_M_ACTIVATION, H_CYTOKINE_PRODUCTION, H_TNF_CLEARANCE = range(len(HOOKS))
 
-FORCINGS = tuple(drugs.FORCINGS)
+if (len(drugs.FORCINGS), len(drugs.EFFECTS)) != PACKAGED:  # drugs registered from outside the package
+    _cache.extend_key(repr((drugs.FORCINGS, drugs.EFFECTS)))
+FORCINGS = tuple(sorted(drugs.FORCINGS, key=lambda f: f.family != "mtx_chain"))  # MTX first, whatever the import order
 NAMES = tuple(f.name for f in FORCINGS)
 N_FORCINGS = len(FORCINGS)
 DIRECTORY = N_PARAMS  # args[DIRECTORY + k]: offset of forcing k's table, -1 if absent
@@ -78,6 +82,7 @@ SLOT_OF_DEPOT = np.full(max(drugs.TABLE_DEPOTS | set(drugs.BOLUSES), default=0) 
 for _k, _f in enumerate(FORCINGS):
     SLOT_OF_DEPOT[list(_f.depots)] = _k
 EFFECT_ROWS, HOOK_STARTS = _effect_rows()
+drugs.FROZEN = True
 NO_DRUGS = np.zeros(N_FORCINGS)  # the forcing vector without any drug
 assert FAMILY[0] == MTX_CHAIN, "MTX is the first forcing (the day-0 background's constant table)"
 

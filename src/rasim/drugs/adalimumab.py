@@ -1,0 +1,127 @@
+"""Adalimumab, an anti-TNF monoclonal antibody given subcutaneously (40 mg every other week).
+
+``adalimumab()`` builds a regimen of one schedule; ``AdalimumabDose`` is its record (checked
+when built).  Depot code (NONMEM CMT) 6, subcutaneous.  PK: first-order absorption into one
+compartment (``rasim.model.pk_sc``; Ternant 2015: ka 0.28/day, CL/F 0.32 L/day, V/F 10.8 L),
+clearance raised ``adalimumab_ada_cl_factor``-fold from the day a patient forms anti-drug
+antibodies (``adalimumab_ada_day``: never by default; cohorts draw it per patient,
+``rasim.cohort.immunogenicity``).  It neutralises TNF: free TNF is cleared faster, an
+``Effect`` at ``tnf_clearance``.  Within one regimen, one schedule at a time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import RegimenError
+from .base import (
+    DoseLine,
+    Effect,
+    Forcing,
+    amount,
+    as_day,
+    blame,
+    choose_route,
+    fmt,
+    positive,
+    real,
+    register,
+    set_field,
+)
+
+if TYPE_CHECKING:
+    from ..regimen import Regimen
+
+ADALIMUMAB_SC = 6
+DEPOTS = {"adalimumab_sc": ADALIMUMAB_SC}
+ADALIMUMAB_ROUTES = ("subcutaneous",)
+MAX_ADALIMUMAB_MG = 80.0  # per dose: the highest dose studied in RA (ARMADA's 80 mg every other week)
+MIN_INTERVAL_DAYS = 7.0  # weekly is the most frequent labelled schedule
+FORCING = Forcing(
+    "adalimumab",
+    "mg/L",
+    "sc_one_compartment",
+    (ADALIMUMAB_SC,),
+    ("adalimumab_ka", "adalimumab_cl", "adalimumab_v", "adalimumab_ada_day", "adalimumab_ada_cl_factor"),
+    "serum adalimumab concentration",
+)
+EFFECTS = (Effect("tnf_clearance", "adalimumab", "adalimumab_emax_tnf", "adalimumab_ec50", sign=+1),)
+register("adalimumab", {"subcutaneous": ADALIMUMAB_SC}, forcing=FORCING, effects=EFFECTS)
+
+
+@dataclass(frozen=True)
+class AdalimumabDose:
+    """``dose_mg`` every ``every`` days from day ``start`` until day ``until`` (exclusive, None = open)."""
+
+    dose_mg: float = 40.0
+    every: float = 14.0
+    start: float = 0.0
+    until: float | None = None
+    route: str = "subcutaneous"
+
+    def __post_init__(self):
+        with blame("dose_mg"):
+            why = "80 mg is the highest dose studied in RA"
+            set_field(self, "dose_mg", amount("adalimumab dose", self.dose_mg, MAX_ADALIMUMAB_MG, "mg", why))
+        with blame("every"):
+            every = positive("adalimumab interval `every`", self.every, "days")
+            if every < MIN_INTERVAL_DAYS:
+                raise RegimenError(f"adalimumab every={fmt(every)} days: the most frequent schedule is weekly (7)")
+            set_field(self, "every", every)
+        with blame("start"):
+            set_field(self, "start", as_day("adalimumab start", self.start))
+        with blame("until"):
+            if self.until is not None:
+                until = real("adalimumab `until` (days)", self.until)
+                if until <= self.start:
+                    raise RegimenError(f"adalimumab until={fmt(until)} must be after start={fmt(self.start)}")
+                set_field(self, "until", until)
+        with blame("route"):
+            set_field(self, "route", choose_route("adalimumab", self.route))
+
+    @property
+    def end(self) -> float:
+        return math.inf if self.until is None else self.until
+
+    def lines(self) -> tuple[DoseLine, ...]:
+        addl = None if self.until is None else math.ceil((self.until - self.start) / self.every - 1e-9) - 1
+        return (DoseLine("adalimumab", self.start, self.dose_mg, "mg", self.route, self.every, addl),)
+
+    def to_dict(self) -> dict:
+        d = {"drug": "adalimumab", "dose_mg": self.dose_mg, "every": self.every, "start": self.start}
+        d["route"] = self.route
+        if self.until is not None:
+            d["until"] = self.until
+        return d
+
+    def __repr__(self) -> str:
+        until = "" if self.until is None else f", until={fmt(self.until)}"
+        return f"adalimumab({fmt(self.dose_mg)}, every={fmt(self.every)}, start={fmt(self.start)}{until})"
+
+    def after(self, horizon_days: float) -> tuple[list[str], list[str]]:
+        """(refused, notes): a schedule starting after the horizon is refused."""
+        return ([f"adalimumab schedule starting on day {fmt(self.start)}"] if self.start > horizon_days else []), []
+
+    @staticmethod
+    def check_together(doses: Sequence[AdalimumabDose]) -> None:
+        """Refuse two adalimumab schedules in force at once."""
+        ordered = sorted(doses, key=lambda d: d.start)
+        for a, b in zip(ordered, ordered[1:]):
+            if b.start < a.end:
+                raise RegimenError(
+                    f"adalimumab schedules overlap: {a!r} is still running on day {fmt(b.start)} when {b!r} "
+                    "starts; end the first with until="
+                )
+
+
+def adalimumab(
+    dose_mg: float = 40.0, *, every: float = 14, start: float = 0, until: float | None = None, route="subcutaneous"
+) -> Regimen:
+    """Adalimumab ``dose_mg`` (<= 80) subcutaneously every ``every`` days (>= 7) from day
+    ``start`` until day ``until`` (exclusive; None runs to the simulation horizon)."""
+    from ..regimen import Regimen  # the regimen module imports the drugs
+
+    return Regimen((AdalimumabDose(dose_mg, every, start, until, route),))
