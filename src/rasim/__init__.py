@@ -1,7 +1,7 @@
 """rasim: rheumatoid arthritis under MSC therapy and methotrexate, simulated.
 
 The four nouns: the model (``rasim.model``), the regimen (``Regimen``,
-``msc``, ``mtx``), the solver (``SolverOptions``, ``Status``) and, joining
+``msc``, ``mtx``, ``prednisolone``, ``adalimumab``, ``nsaid``), the solver (``SolverOptions``, ``Status``) and, joining
 them, ``simulate`` for one patient and ``Cohort`` for many (``rasim.cohort``).
 """
 
@@ -33,7 +33,7 @@ from .errors import (
     ScenarioError,
     SolverOptionsError,
 )
-from .regimen import Regimen, adalimumab, msc, mtx, prednisolone
+from .regimen import Regimen, adalimumab, msc, mtx, nsaid, prednisolone
 from .simulation import SimulationResult, simulate
 from .solver import SolverOptions, Status
 from .cohort import ARMS, POPULATIONS, Cohort, CohortResult, CohortSummary, PatientStatus
@@ -87,6 +87,7 @@ __all__ = [
     "mtx",
     "prednisolone",
     "adalimumab",
+    "nsaid",
     "SolverOptions",
     "Status",
     "parameters",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import gate, model
-from .drugs.base import BOLUSES, TABLE_DEPOTS
+from .drugs.base import BOLUSES, COMEDICATION, TABLE_DEPOTS
 from .drugs.mtx import FORCING as MTX_FORCING
 from .errors import CovariateError, RegimenError, unknown_name
 from .regimen import Regimen, after_horizon
@@ -187,6 +187,20 @@ def parameter_vector(regimen: Regimen, params, covariates, allow_out_of_range: b
     overrides.update({k: v for k, v in given.items() if k != "duration"})
     base = model.parameter_vector(overrides, allow_out_of_range=True)  # presets: the product's own values
     return model.parameter_vector({k: v for k, v in params.items() if k not in COVARIATES}, base, allow_out_of_range)
+
+
+def drugs_given(*regimens: Regimen | None) -> frozenset[str]:
+    """The drugs the regimens (e.g. an arm's regimen and its background) give."""
+    return frozenset(line.drug for r in regimens if r is not None for line in r.lines)
+
+
+def with_comedication(p: np.ndarray, given: frozenset[str]) -> np.ndarray:
+    """Parameters (one vector or rows) adjusted for the drugs ``given`` together (each drug's
+    ``comedication`` rule, e.g. MTX lowers adalimumab's clearance)."""
+    p = p.copy()
+    for drug in sorted(given & COMEDICATION.keys()):
+        COMEDICATION[drug](p, given)
+    return p
 
 
 def check_covariates(values) -> dict[str, float]:

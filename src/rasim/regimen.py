@@ -1,5 +1,5 @@
 """Dosing regimens as data: doses of the drugs in ``rasim.drugs`` (MSC infusions,
-methotrexate, prednisolone and adalimumab schedules), combined with ``+``::
+methotrexate, prednisolone, adalimumab and NSAID schedules), combined with ``+``::
 
     reg = msc(4e7, days=[0, 120]) + mtx({0: 7.5, 28: 15}, every=7)
 
@@ -38,11 +38,12 @@ from rasim.drugs.msc import (
     product,
 )
 from rasim.drugs.adalimumab import AdalimumabDose, adalimumab
+from rasim.drugs.nsaid import NsaidDose, nsaid
 from rasim.drugs.mtx import MAX_MTX_MG, MTX_CENTRAL, MTX_GUT, MTX_ROUTES, MtxDose, mtx
 from rasim.drugs.prednisolone import PrednisoloneDose, prednisolone
 from rasim.errors import RegimenError
 
-Dose = MscDose | MtxDose | PrednisoloneDose | AdalimumabDose
+Dose = MscDose | MtxDose | PrednisoloneDose | AdalimumabDose | NsaidDose
 
 
 def after_horizon(regimen: "Regimen", horizon_days: float) -> tuple[list[str], list[str]]:
@@ -87,7 +88,7 @@ class Regimen:
         for dose in doses:
             if not isinstance(dose, kinds):
                 raise RegimenError(
-                    f"a Regimen holds doses of rasim.drugs (build with msc(), mtx(), prednisolone() or adalimumab()), got {dose!r}"
+                    f"a Regimen holds doses of rasim.drugs (build with msc(), mtx(), prednisolone(), adalimumab() or nsaid()), got {dose!r}"
                 )
         set_field(self, "doses", doses)
         for kind in kinds:  # each drug's rules for its doses within one regimen
@@ -238,8 +239,10 @@ __all__ = [
     "mtx",
     "prednisolone",
     "adalimumab",
+    "nsaid",
     "PrednisoloneDose",
     "AdalimumabDose",
+    "NsaidDose",
     "after_horizon",
     "DEPOTS",
     "MSC_IV",

@@ -34,10 +34,11 @@ class SimulationResult:
     regimen: Regimen
     day0: Equilibrium
     mtx: np.ndarray  # (len(t), 5) MTX amounts (mg): gut, central, PG, unabsorbed, eliminated
+    exposure: np.ndarray | None = None  # (len(t), n_forcings): each drug's exposure (model.forcing.NAMES)
     observables: dict[str, np.ndarray] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.observables = model.observables(self.states, self.params)
+        self.observables = model.observables(self.states, self.params, exposure=self.exposure)
 
     @property
     def ok(self) -> bool:
@@ -63,6 +64,8 @@ class SimulationResult:
         data = {"day": self.t, **self.observables}
         data.update({f"state.{n}": self.states[:, i] for i, n in enumerate(model.NAMES)})
         data.update({f"pk.{n}": self.mtx[:, i] for i, n in enumerate(model.pk.PK_NAMES)})
+        if self.exposure is not None:
+            data.update({f"exposure.{n}": self.exposure[:, i] for i, n in enumerate(model.forcing.NAMES)})
         return pd.DataFrame(data)
 
 
@@ -117,6 +120,8 @@ def simulate(
     )
     status, y, stats = integrate(options, 0.0, problem.y0, problem.args, problem.t_out, *problem.events)
     mtx = model.pk.amounts(problem.params, *problem.mtx_doses, problem.t_out, pre_dose=True)
+    exposure = np.empty((len(problem.t_out), model.forcing.N_FORCINGS))
+    model.forcing.exposures_at(problem.args.copy(), problem.t_out, exposure)
     return SimulationResult(
         problem.t_out,
         y,
@@ -126,6 +131,7 @@ def simulate(
         problem.regimen,
         problem.day0,
         mtx,
+        exposure,
     )
 
 
@@ -176,6 +182,7 @@ def prepare(
     for note in after_horizon(regimen, days)[1]:
         warnings.warn(f"{note}; simulate longer (days=) to include them", RasimWarning, stacklevel=3)
     p = lowering.parameter_vector(regimen, params, covariates, allow_out_of_range)
+    p = lowering.with_comedication(p, lowering.drugs_given(regimen, background))
     duration = lowering.check_covariates(covariates).get("duration")
     if duration is not None:
         p = lowering.with_duration(p, duration)

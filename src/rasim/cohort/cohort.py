@@ -43,11 +43,12 @@ from ..errors import ParameterError, RasimError, RasimWarning, SolverOptionsErro
 from ..integrate import KERNELS
 from ..model.parameters import REFERENCE_STATES
 from .. import lowering
+from ..drugs.base import PATIENT_DRAWS
 from ..regimen import after_horizon
 from ..solver import SolverOptions
 from . import analysis, measurement, variability
 from .arms import Arm, Population, arm as builtin_arm
-from .kernel import make_trial
+from .kernel import exposures, make_trial
 from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
 
 if TYPE_CHECKING:
@@ -55,13 +56,14 @@ if TYPE_CHECKING:
 
 DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
+DRUG_STREAM = 4  # a patient's random stream of drug-specific draws (``_patient_draws``)
 BIOMARKERS = endpoints.BIOMARKERS
 _KERNELS = {name: make_trial(solve) for name, solve in KERNELS.items()}
 
 
 def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
     """The random stream ``stream`` (0 candidates; 1, 2 visits: ``measurement.visit_noise``;
-    3 dropout: ``analysis.STREAM``) of one patient."""
+    3 dropout: ``analysis.STREAM``; 4 drug-specific draws: ``DRUG_STREAM``) of one patient."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, stream))))
 
 
@@ -248,12 +250,13 @@ class Cohort:
         idx = np.arange(start, stop)
         t0 = time.perf_counter()
         e = self.enrol(idx)
+        P = _patient_draws(self, e.P, idx)
         t1 = time.perf_counter()
-        status, y, steps = _trial(self, e.P, e.y0, s.dosing.amounts(e.covariates["weight"]))
+        status, y, steps = _trial(self, P, e.y0, s.dosing.amounts(e.covariates["weight"]))
         t2 = time.perf_counter()
         status[~e.enrolled] = NOT_ENROLLED
         y[~e.enrolled] = np.nan
-        values, expected_das, resolved = _observe(self, e.P, y, idx, e.flare)
+        values, expected_das, resolved = _observe(self, P, y, idx, e.flare)
         exit_visit, exit_reason = _exits(self, values, status == 0, idx)
         return Chunk(
             start,
@@ -323,7 +326,8 @@ class CohortPlan:
     key, the typical parameters ``base``, variability, measurement settings and covariate
     effects), the output days ``t_out`` from ``t0`` (< 0: a run-in of the background's real
     doses), the background's mean exposure for day 0 (``pg_dose``: mg, every days, depot),
-    the regimen lowered (``dosing``), absolute tolerances and the replay's start state."""
+    the regimen lowered (``dosing``), absolute tolerances, the replay's start state and the
+    drugs given (``given``; ``base`` is adjusted for them being given together)."""
 
     pop: Population
     pop_key: int
@@ -337,6 +341,7 @@ class CohortPlan:
     dosing: lowering.Dosing
     atol: np.ndarray
     y_start: np.ndarray
+    given: frozenset[str] = frozenset()  # the drugs the arm gives (regimen and background)
 
 
 def make_plan(c: Cohort) -> CohortPlan:
@@ -353,11 +358,15 @@ def make_plan(c: Cohort) -> CohortPlan:
         warnings.warn(f"arm {arm.name}: {note}; observe later days to include them", RasimWarning, stacklevel=4)
     pg_dose = lowering.background_dose(screened_on)
     t0 = -day0.REPLAY.runin_days if pg_dose else 0.0
+    given = lowering.drugs_given(arm.regimen, arm.background)
     options = SolverOptions(method=c.solver, rtol=c.rtol)
     return CohortPlan(
         pop=pop,
         pop_key=zlib.crc32(pop.name.encode()),
-        base=lowering.parameter_vector(arm.regimen, c.params, None, allow_out_of_range=True),
+        base=lowering.with_comedication(
+            lowering.parameter_vector(arm.regimen, c.params, None, allow_out_of_range=True), given
+        ),
+        given=given,
         var=variability.variability(c.variability),
         meas=measurement.settings(dict(c.measurement or {})),
         effects=variability.covariate_effects(c.covariate_effects),
@@ -423,6 +432,23 @@ def _enrol(c: Cohort, idx: np.ndarray) -> Enrolment:
 # ---- trial and observation ---------------------------------------------------------------------
 
 
+def _patient_draws(c: Cohort, P: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``P`` with the patient-level parameters of the drugs given (``drugs.base.PATIENT_DRAWS``,
+    e.g. the day a patient forms anti-adalimumab antibodies), from each patient's own stream
+    ``DRUG_STREAM``; ``P`` itself when no drug given draws."""
+    s = c.plan
+    draws = [PATIENT_DRAWS[d] for d in sorted(s.given & PATIENT_DRAWS.keys())]
+    if not draws:
+        return P
+    k = sum(n for n, _ in draws)
+    u = np.stack([patient_rng(c.seed, s.pop_key, int(i), DRUG_STREAM).random(k) for i in idx])
+    P = P.copy()
+    for n, draw in draws:
+        draw(u[:, :n], P, s.given)
+        u = u[:, n:]
+    return P
+
+
 def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     s = c.plan
     trial = _KERNELS[c.solver]
@@ -456,13 +482,25 @@ def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_scr
     """Measured items (visit noise keyed by patient and visit day) and expected biomarkers."""
     s = c.plan
     t = s.t_out
-    expected = model.observables(y, P)
+    u = _exposures(c, P)
+    expected = model.observables(y, P, exposure=u)
     z, flare, responsiveness = measurement.visit_noise(c.seed, s.pop_key, idx, t, flare_screen, s.meas)
-    seen = model.observables(y, P, measurement.activity(flare, s.meas))  # at each visit's joint activity
+    seen = model.observables(y, P, measurement.activity(flare, s.meas), u)  # at each visit's joint activity
     values = measurement.measure(seen, z, t, s.meas, flare, responsiveness)
     values.update({name: expected[name] for name in BIOMARKERS})
     resolved = y[..., model.INDEX["m1"]] < REFERENCE_STATES["resolved"]["m1"]
     return values, expected["DAS28_ESR"], resolved
+
+
+def _exposures(c: Cohort, P: np.ndarray) -> np.ndarray | None:
+    """The drugs' exposures at the visits (n, m, n_forcings) when a drug acting on what a visit
+    reads (an NSAID) is given; else None."""
+    d = c.plan.dosing
+    if not np.isin(model.forcing.SLOT_OF_DEPOT[d.table_depot], model.forcing.observed_slots()).any():
+        return None
+    out = np.empty((len(P), len(c.plan.t_out), model.forcing.N_FORCINGS))
+    exposures(np.ascontiguousarray(P), d.table_t, d.table_depot.astype(np.int64), d.table_amount, c.plan.t_out, out)
+    return out
 
 
 def _exits(c: Cohort, values: dict[str, np.ndarray], ok: np.ndarray, idx: np.ndarray):

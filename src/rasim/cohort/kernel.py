@@ -7,7 +7,8 @@ outputs, and reports a status code: nothing raises inside the loop, and a
 patient's result does not depend on the thread that ran it.
 
 * ``trial``: from the settled state at ``t0`` (< 0 gives the background a
-  run-in under its real weekly doses) through the regimen to the last output.
+  run-in under its real weekly doses) through the regimen to the last output;
+* ``exposures``: every drug's exposure at the output days (what a visit reads of an NSAID).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..model.args import args_size, write_args
+from ..model.forcing import exposures_at
 from ..solver._driver import pin_uuids
 
 
@@ -38,3 +40,12 @@ def make_trial(solve):
 
     pin_uuids(trial)
     return trial
+
+
+@njit(parallel=True, cache=True, error_model="numpy")
+def exposures(P, dose_t, dose_depot, dose_mg, t_out, out):
+    """Each patient's forcings at the output days: P (n, n_params) -> out (n, m, n_forcings)."""
+    for i in prange(P.shape[0]):
+        args = np.empty(args_size(dose_depot))
+        write_args(args, P[i], dose_t, dose_depot, dose_mg)
+        exposures_at(args, t_out, out[i])

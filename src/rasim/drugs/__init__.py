@@ -15,7 +15,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any
 
-from . import adalimumab, msc, mtx, prednisolone  # MTX first: its forcing is u[0]
+from . import adalimumab, msc, mtx, nsaid, prednisolone
 from . import base
 from .base import DEPOT_OF_ROUTE, ROUTES, DoseLine
 
@@ -24,10 +24,28 @@ DRUGS: dict[str, type[Any]] = {  # a dose table's drug key -> its record
     "mtx": mtx.MtxDose,
     "prednisolone": prednisolone.PrednisoloneDose,
     "adalimumab": adalimumab.AdalimumabDose,
+    "nsaid": nsaid.NsaidDose,
 }
 PACKAGED = (len(base.FORCINGS), len(base.EFFECTS))  # the package's own drug tables (rasim.model.forcing)
 for _plugin in entry_points(group="rasim.drugs"):  # drugs of other packages
     DRUGS[_plugin.name] = _plugin.load().DOSE
-DEPOTS: dict[str, int] = {**mtx.DEPOTS, **msc.DEPOTS, **prednisolone.DEPOTS, **adalimumab.DEPOTS}  # NONMEM CMT codes
+DEPOTS: dict[str, int] = {  # NONMEM CMT codes
+    **mtx.DEPOTS,
+    **msc.DEPOTS,
+    **prednisolone.DEPOTS,
+    **adalimumab.DEPOTS,
+    **nsaid.DEPOTS,
+}
 
-__all__ = ["DRUGS", "DEPOTS", "DEPOT_OF_ROUTE", "ROUTES", "DoseLine", "adalimumab", "msc", "mtx", "prednisolone"]
+__all__ = [
+    "DRUGS",
+    "DEPOTS",
+    "DEPOT_OF_ROUTE",
+    "ROUTES",
+    "DoseLine",
+    "adalimumab",
+    "msc",
+    "mtx",
+    "nsaid",
+    "prednisolone",
+]

@@ -61,6 +61,12 @@ TABLE_DEPOTS: set[int] = set()  # depots whose doses feed a forcing's closed-for
 FORCINGS: list[Forcing] = []  # the forcing vector's slots, in registration order
 EFFECTS: list[Effect] = []  # every drug's actions on the rate laws
 FROZEN = False  # set when rasim.model.forcing has lowered FORCINGS and EFFECTS to its tables
+COMEDICATION: dict[
+    str, Callable[[np.ndarray, frozenset[str]], None]
+] = {}  # drug -> adjusts p for the drugs given with it
+PATIENT_DRAWS: dict[
+    str, tuple[int, Callable[[np.ndarray, np.ndarray, frozenset[str]], None]]
+] = {}  # drug -> (uniforms, draw)
 
 
 def register(
@@ -70,10 +76,17 @@ def register(
     boluses: Mapping[int, Bolus] | None = None,
     forcing: Forcing | None = None,
     effects: tuple[Effect, ...] = (),
+    comedication: Callable[[np.ndarray, frozenset[str]], None] | None = None,
+    patient_draw: tuple[int, Callable[[np.ndarray, np.ndarray, frozenset[str]], None]] | None = None,
 ) -> None:
     """Register ``drug``'s routes and the depot each doses into, and how the depots lower
     (``rasim.lowering``): state ``boluses``, or the closed-form PK table of its ``forcing``
-    (one slot of the forcing vector), which acts on the rate laws through ``effects``."""
+    (one slot of the forcing vector), which acts on the rate laws through ``effects``.
+
+    ``comedication(p, given)`` adjusts a parameter vector (in place) for the drugs ``given``
+    with this one (e.g. MTX lowers adalimumab's clearance); ``patient_draw = (k, draw)``:
+    ``draw(u, P, given)`` sets patient-level parameters of the rows of ``P`` (in place) from
+    ``k`` uniforms per patient ``u`` (n, k), drawn from each patient's own stream by cohorts."""
     if drug in ROUTES:
         raise ValueError(f"drug {drug!r} is registered twice")
     if FROZEN and (forcing is not None or effects):
@@ -88,6 +101,10 @@ def register(
         TABLE_DEPOTS.update(forcing.depots)
         FORCINGS.append(forcing)
     EFFECTS.extend(effects)
+    if comedication is not None:
+        COMEDICATION[drug] = comedication
+    if patient_draw is not None:
+        PATIENT_DRAWS[drug] = patient_draw
 
 
 def real(what: str, x) -> float:

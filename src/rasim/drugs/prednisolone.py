@@ -6,7 +6,8 @@ a daily dose reaches the joints as a steady daily exposure: each step of the sch
 a zero-order input of mg/day (``DoseLine.dur``), and the model reads the effect-site daily
 dose through a first-order delay (``rasim.model.pk_rate``).  Glucocorticoids repress the
 transcription of inflammatory cytokines (TNF, IL-6) and of T-cell activation (NF-kB,
-AP-1): two ``Effect`` rows.  Within one regimen, one schedule at a time.
+AP-1), and the induction of cyclo-oxygenase 2, so joints are less tender within days, before
+the synovitis shrinks (Gotzsche 1998): three ``Effect`` rows.  Within one regimen, one schedule at a time.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ FORCING = Forcing(
 EFFECTS = (
     Effect("cytokine_production", "prednisolone", "prednisolone_emax_cytokine", "prednisolone_ec50"),
     Effect("t_activation", "prednisolone", "prednisolone_emax_t", "prednisolone_ec50"),
+    Effect("nociception", "prednisolone", "prednisolone_emax_nociception", "prednisolone_ec50"),
 )
 register("prednisolone", {"oral": PRED_ORAL}, forcing=FORCING, effects=EFFECTS)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import pk
+from . import forcing, pk
 from .args import build_args, constant_args
 from .observables import OBSERVABLES, observables
 from . import sets
@@ -66,5 +66,6 @@ __all__ = [
     "build_args",
     "constant_args",
     "pk",
+    "forcing",
     "STATE_SCALE",
 ]

@@ -16,7 +16,8 @@ each forcing's table offset (-1: the drug is not given, its forcing is 0), then
 A drug acts on the rate laws at a ``HOOKS`` point through an Emax factor of its forcing
 (``drugs.base.Effect``): ``drug_factor(p, u, hook)`` is the product of the factors acting
 at ``hook`` (1 when no drug given acts there), and the equations multiply the hook's rate
-by it.  Adding a drug adds table entries, not code.
+by it.  ``OBSERVED_HOOKS`` act on what a visit reads instead (``observed_factor``, from the
+exposures at the visits, ``exposures``).  Adding a drug adds table entries, not code.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ HOOKS = (
     "m_activation",  # activation of synovial macrophages (M1)
     "cytokine_production",  # TNF and IL-6 production by macrophages, fibroblasts and T cells
     "tnf_clearance",  # removal of TNF (neutralised by an antibody)
+    "nociception",  # observed, not a rate: the tenderness, pain and patient global synovitis causes
 )
-H_T_ACTIVATION, H_M_ACTIVATION, H_CYTOKINE_PRODUCTION, H_TNF_CLEARANCE = range(len(HOOKS))
+H_T_ACTIVATION, H_M_ACTIVATION, H_CYTOKINE_PRODUCTION, H_TNF_CLEARANCE, H_NOCICEPTION = range(len(HOOKS))
+OBSERVED_HOOKS = (H_NOCICEPTION,)  # read by ``rasim.model.observables`` at the visits, not by the rate laws
 
 if (len(drugs.FORCINGS), len(drugs.EFFECTS)) != PACKAGED:  # drugs registered from outside the package
     _cache.extend_key(repr((drugs.FORCINGS, drugs.EFFECTS)))
@@ -95,6 +98,35 @@ def drug_factor(p, u, hook):
         slot, emax, ec50, sign = EFFECT_ROWS[j, 0], EFFECT_ROWS[j, 1], EFFECT_ROWS[j, 2], EFFECT_ROWS[j, 3]
         f = f * (1.0 + sign * p[emax] * (u[slot] / (u[slot] + p[ec50])))
     return f
+
+
+def observed_factor(p: np.ndarray, u: np.ndarray, hook: int) -> np.ndarray | float:
+    """``drug_factor`` for exposures ``u`` (..., N_FORCINGS) and parameters ``p`` (one vector,
+    or one per leading index of ``u``); 1.0 when no drug acting at ``hook`` is given."""
+    f: np.ndarray | float = 1.0
+    p = np.asarray(p)
+    for j in range(HOOK_STARTS[hook], HOOK_STARTS[hook + 1]):
+        slot, emax, ec50, sign = EFFECT_ROWS[j]
+        x = u[..., slot]
+        pe, pk50 = p[..., emax], p[..., ec50]
+        if p.ndim > 1:  # one parameter vector per leading index: broadcast over the rest
+            pe, pk50 = (v.reshape(v.shape + (1,) * (x.ndim - v.ndim)) for v in (pe, pk50))
+        f = f * (1.0 + sign * pe * (x / (x + pk50)))
+    return f
+
+
+def observed_slots() -> np.ndarray:
+    """Forcing slots with an effect at an observed hook."""
+    rows = [EFFECT_ROWS[j, 0] for h in OBSERVED_HOOKS for j in range(HOOK_STARTS[h], HOOK_STARTS[h + 1])]
+    return np.unique(np.array(rows, dtype=np.int64))
+
+
+@njit(cache=True, error_model="numpy")
+def exposures_at(args, t_out, out):
+    """Every forcing at the days ``t_out`` (m,) into ``out`` (m, N_FORCINGS)."""
+    for j in range(t_out.shape[0]):
+        u, _ = evaluate(t_out[j], args)
+        out[j, :] = u
 
 
 @njit(cache=True, error_model="numpy")

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import clinical
+from . import forcing
 from ..endpoints import MODEL, REGISTRY
 from .parameters import PINDEX
 from .states import INDEX
@@ -55,13 +56,18 @@ def _bounded_esr(raw: np.ndarray) -> np.ndarray:
     return np.maximum(raw / (1.0 + ratio**6) ** (1.0 / 6.0), clinical.ESR_FLOOR)
 
 
-def observables(states: np.ndarray, p: np.ndarray, activity: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def observables(
+    states: np.ndarray, p: np.ndarray, activity: np.ndarray | None = None, exposure: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """All observables for ``states`` (..., n_states) under parameters ``p``.
 
     ``p`` is one parameter vector or one per leading index of ``states``
     (e.g. patients x times x states with p of shape patients x params);
     ``activity`` (broadcast to ``states.shape[:-1]``) multiplies the synovitis the
-    clinical items read (a visit's joint-activity fluctuation; None: 1)."""
+    clinical items read (a visit's joint-activity fluctuation; None: 1); ``exposure``
+    (..., n_forcings), the drugs' exposures at the same times (``forcing.exposures_at``),
+    scales the tenderness, pain and patient global synovitis causes by the drugs acting at
+    ``nociception`` (NSAIDs; None: no drug)."""
     y = np.asarray(states, dtype=np.float64)
     nd = y.ndim
 
@@ -73,11 +79,12 @@ def observables(states: np.ndarray, p: np.ndarray, activity: np.ndarray | None =
 
     synovitis = np.maximum(s("synovitis"), 0.0) * (1.0 if activity is None else activity)
     damage = np.clip(1.0 - s("cartilage"), 0.0, 1.0) + np.clip(s("erosion"), 0.0, 1.0)
-    tender = synovitis * (1.0 + q("damage_weight") * damage) + q("tender_floor")
+    felt = synovitis * (1.0 if exposure is None else forcing.observed_factor(p, exposure, forcing.H_NOCICEPTION))
+    tender = felt * (1.0 + q("damage_weight") * damage) + q("tender_floor")
     sjc = 28.0 * synovitis**2 / (synovitis**2 + q("sjc_k") ** 2)
     tjc = 28.0 * tender**2 / (tender**2 + q("tjc_k") ** 2)
-    pain = np.minimum(q("pain_floor") + q("pain_gain") * synovitis, 100.0)
-    gh = np.minimum(q("global_floor") + q("global_gain") * synovitis, 100.0)
+    pain = np.minimum(q("pain_floor") + q("pain_gain") * felt, 100.0)
+    gh = np.minimum(q("global_floor") + q("global_gain") * felt, 100.0)
     esr_median = q("esr_healthy_fraction") * esr_healthy(q("age"), q("female"))
     fib = np.maximum(s("fibrinogen"), 0.0)
     ig = 1.0 + q("esr_ig_gain") * np.maximum(s("autoab") - q("autoab_basal"), 0.0)
