@@ -20,6 +20,9 @@ per-patient results:
   candidates redrawn, failures per solver status name, and the patients who dropped out
   of or were rescued from the randomised arm and the analysis rule of the arm's summaries
   and rates (``rasim.cohort.analysis``);
+* ``safety.csv``: arm, day, event, events, patient_years, per_100py, low, high: adverse
+  events from day 0 to each visit per 100 patient-years at risk, with exact 95% Poisson
+  intervals (``rasim.cohort.safety``);
 * ``warnings.txt`` (if any), ``scenario.toml``; ``bands.png``, ``responders.png`` and
   ``distribution.png``.
 
@@ -40,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from . import endpoints, gate, output, plots
+from .cohort import safety
 from .cohort.result import CohortResult, CohortSummary
 from .cohort.status import SOLVER_FAILURES
 from .errors import FolderError, IncompleteRunError, LimitError, RasimError
@@ -161,6 +165,7 @@ def write_results(
             out / "responders.csv", RESPONDER_COLUMNS, (r for res in results.values() for r in res.responders())
         ),
         output.write_csv(out / "counts.csv", COUNT_COLUMNS, (_counts(scenario, res) for res in results.values())),
+        output.write_csv(out / "safety.csv", safety.COLUMNS, (r for res in results.values() for r in res.safety())),
     ]
     if warnings:
         files.append(output.write_atomic(out / "warnings.txt", "".join(f"{w}\n" for w in warnings)))

@@ -46,7 +46,7 @@ from .. import lowering
 from ..drugs.base import PATIENT_DRAWS
 from ..regimen import after_horizon
 from ..solver import SolverOptions
-from . import analysis, measurement, variability
+from . import analysis, measurement, safety, variability
 from .arms import Arm, Population, arm as builtin_arm
 from .kernel import exposures, make_trial
 from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
@@ -57,13 +57,15 @@ if TYPE_CHECKING:
 DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
 DRUG_STREAM = 4  # a patient's random stream of drug-specific draws (``_patient_draws``)
+SAFETY_GRID_DAYS = 2.0  # spacing of the exposures the adverse-event hazards integrate (days)
 BIOMARKERS = endpoints.BIOMARKERS
 _KERNELS = {name: make_trial(solve) for name, solve in KERNELS.items()}
 
 
 def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
     """The random stream ``stream`` (0 candidates; 1, 2 visits: ``measurement.visit_noise``;
-    3 dropout: ``analysis.STREAM``; 4 drug-specific draws: ``DRUG_STREAM``) of one patient."""
+    3 dropout: ``analysis.STREAM``; 4 drug-specific draws: ``DRUG_STREAM``; 5 adverse events:
+    ``safety.SAFETY_STREAM``) of one patient."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, stream))))
 
 
@@ -99,6 +101,7 @@ class Chunk:
     steps: np.ndarray  # (k,) accepted solver steps of the trial
     exit_visit: np.ndarray  # (k,) the last visit in the randomised arm (an index of the days)
     exit_reason: np.ndarray  # (k,) analysis.EXITS code: completed, dropped out, rescued
+    events: safety.Events  # adverse events over each patient's follow-up in the arm
     states: np.ndarray | None = None  # (k, m, n_states) if dense
     seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
@@ -258,6 +261,7 @@ class Cohort:
         y[~e.enrolled] = np.nan
         values, expected_das, resolved = _observe(self, P, y, idx, e.flare)
         exit_visit, exit_reason = _exits(self, values, status == 0, idx)
+        events = _safety(self, P, idx, np.where(status == 0, s.t_out[exit_visit], 0.0))
         return Chunk(
             start,
             stop,
@@ -271,6 +275,7 @@ class Cohort:
             steps,
             exit_visit,
             exit_reason,
+            events,
             y if self.dense else None,
             {"enrol": t1 - t0, "trial": t2 - t1, "observe": time.perf_counter() - t2},
         )
@@ -503,6 +508,20 @@ def _exposures(c: Cohort, P: np.ndarray) -> np.ndarray | None:
     return out
 
 
+def _safety(c: Cohort, P: np.ndarray, idx: np.ndarray, at_risk: np.ndarray) -> safety.Events:
+    """Adverse events (``safety``) over follow-ups of ``at_risk`` days, the exposures read every
+    ``SAFETY_GRID_DAYS`` days."""
+    s = c.plan
+    grid = np.unique(np.append(np.arange(0.0, s.t_out[-1], SAFETY_GRID_DAYS), s.t_out[-1]))
+    d = s.dosing
+    u = np.zeros((len(P), len(grid), model.forcing.N_FORCINGS))
+    if d.table_t.size and grid.size > 1:
+        exposures(np.ascontiguousarray(P), d.table_t, d.table_depot.astype(np.int64), d.table_amount, grid, u)
+    infusions = np.unique(d.ev_t[(d.ev_flat + d.ev_per_kg > 0.0) & (d.ev_t >= 0.0)])
+    gens = [patient_rng(c.seed, s.pop_key, int(i), safety.SAFETY_STREAM) for i in idx]
+    return safety.draw(gens, P, u, grid, at_risk, infusions)
+
+
 def _exits(c: Cohort, values: dict[str, np.ndarray], ok: np.ndarray, idx: np.ndarray):
     """(last visit in the arm, exit reason) of patients ``idx`` (``analysis.exits``; the failed
     and the never enrolled complete); the dropout draws are made only if the arm has dropout."""
@@ -552,6 +571,7 @@ def warm_up(solver: str = "rodas4") -> float:
         st,
         np.zeros((1, 5), np.int64),
     )
+    exposures(P, np.zeros(1), np.ones(1, np.int64), np.ones(1), np.ones(1), np.empty((1, 1, model.forcing.N_FORCINGS)))
     _COMPILE_S[solver] = time.perf_counter() - t0
     return _COMPILE_S[solver]
 

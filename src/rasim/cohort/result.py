@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import clinical, endpoints
 from ..errors import OutputError, unknown_name
+from . import safety
 from .analysis import DROPPED_OUT, RESCUED, AnalysisSet, analysis_set
 from .status import PatientStatus, status_counts, status_name  # noqa: F401  (status_name: re-exported)
 
@@ -70,6 +71,7 @@ class CohortSummary(Protocol):
     def status_counts(self) -> dict[str, int]: ...
     def summary(self) -> list[dict]: ...
     def responders(self) -> list[dict]: ...
+    def safety(self) -> list[dict]: ...  # safety.csv rows (``safety.table``)
     def mean(self, name: str) -> np.ndarray: ...  # (m,)
     def percentiles(self, name: str) -> np.ndarray: ...  # (len(PERCENTILES), m)
     def rate(self, criterion: str) -> np.ndarray: ...  # (m,) fraction
@@ -102,6 +104,7 @@ class CohortResult:
     exit_visit: np.ndarray | None = None  # (n,) last visit in the randomised arm (None: the last day)
     exit_reason: np.ndarray | None = None  # (n,) analysis.EXITS code (None: every patient completed)
     analysis: str = "observed"  # the default rule of summaries and rates (the arm's)
+    events: safety.Events | None = None  # adverse events over each patient's follow-up in the arm
 
     @classmethod
     def from_chunks(cls, cohort, chunks, timing) -> "CohortResult":
@@ -130,7 +133,19 @@ class CohortResult:
             exit_visit=cat(lambda ch: ch.exit_visit),
             exit_reason=cat(lambda ch: ch.exit_reason),
             analysis=cohort.arm.analysis,
+            events=safety.Events(
+                cat(lambda ch: ch.events.patient + (ch.start - chunks[0].start)),
+                cat(lambda ch: ch.events.kind),
+                cat(lambda ch: ch.events.day),
+                cat(lambda ch: ch.events.at_risk),
+            ),
         )
+
+    def safety(self) -> list[dict]:
+        """safety.csv rows: adverse events per 100 patient-years from day 0 to each visit."""
+        if self.events is None:
+            return []
+        return safety.table(self.arm, self.days, *safety.cumulative(self.events, self.days))
 
     # ---- bookkeeping
     keeps_patients = True  # per-patient values (``CohortSummary``)

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import endpoints
 from ..errors import OutputError, unknown_name
+from . import safety
 from .result import CRITERIA, ENDPOINTS, NOT_ENROLLED, PERCENTILES, CohortResult, summary_frame
 from .status import status_counts
 
@@ -78,6 +79,8 @@ class StreamingSummary:
     counted: np.ndarray | None = None  # (m,) patients whose levels and changes count per day
     n_dropped_out: int = 0  # successful patients who dropped out of the randomised arm
     n_rescued: int = 0  # successful patients rescued from it
+    event_counts: np.ndarray | None = None  # (m, len(safety.EVENTS)) adverse events from day 0 to each day
+    at_risk_years: np.ndarray | None = None  # (m,) patient-years at risk from day 0 to each day
     _quantiles_of: dict = field(default_factory=dict, repr=False)  # name -> (5, m) once finished
 
     keeps_patients = False  # no per-patient values (``CohortSummary``)
@@ -121,6 +124,16 @@ class StreamingSummary:
             self.responder_counts[c] = self.responder_counts.get(c, np.zeros(m, np.int64)) + masks[c].sum(axis=0)
         r = part.resolved[ok].sum(axis=0)
         self.resolved = r if self.resolved is None else self.resolved + r
+        if part.events is not None:
+            counts, years = safety.cumulative(part.events, self.days)
+            self.event_counts = counts if self.event_counts is None else self.event_counts + counts
+            self.at_risk_years = years if self.at_risk_years is None else self.at_risk_years + years
+
+    def safety(self) -> list[dict]:
+        """safety.csv rows: adverse events per 100 patient-years from day 0 to each visit."""
+        if self.event_counts is None or self.at_risk_years is None:
+            return []
+        return safety.table(self.arm, self.days, self.event_counts, self.at_risk_years)
 
     def _add_moments(self, label: str, data: np.ndarray, seen: np.ndarray | None, m: int) -> None:
         """Fold ``data`` (n, m) into the sums (where ``seen`` (n, m) is False: not counted, adds 0)."""
@@ -317,6 +330,8 @@ class StreamingSummary:
             out.update({f"{prefix}/{k}": v for k, v in d.items()})
         if self.resolved is not None:
             out["resolved"] = self.resolved
+        if self.event_counts is not None and self.at_risk_years is not None:
+            out["event_counts"], out["at_risk_years"] = self.event_counts, self.at_risk_years
         return out
 
     @classmethod
@@ -344,5 +359,7 @@ class StreamingSummary:
             counted=a["counted"] if "counted" in a else None,
             n_dropped_out=n_dropped_out,
             n_rescued=n_rescued,
+            event_counts=a["event_counts"] if "event_counts" in a else None,
+            at_risk_years=a["at_risk_years"] if "at_risk_years" in a else None,
             _quantiles_of=group["quantiles"],
         )

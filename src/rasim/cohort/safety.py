@@ -1,0 +1,169 @@
+"""Safety: adverse events drawn per patient from hazards the model's exposures set.
+
+Hazards (events per day), each rate a parameter of the table (``parameters.csv``, with its
+source), from the drug exposures the model computes on a daily grid
+(``rasim.model.forcing``) over each patient's follow-up (day 0 to the last visit in the arm):
+
+* ``serious_infection``: ``infection_rate`` (RA on conventional DMARDs, BSRBR) times
+  1 + ``infection_anti_tnf_excess`` x adalimumab's TNF occupancy u / (u + EC50), times
+  1 + ``infection_gc_per_mg`` x the prednisolone daily dose (mg/day);
+* ``upper_gi_complication``: ``gi_rate`` + the NSAIDs' excess per g/day (VIGOR, CLASS);
+* ``alt_3x_uln``: ``alt_mtx_rate`` x the patient's MTX polyglutamate over the typical
+  patient's under 15 mg weekly (AMBITION);
+* ``infusion_fever``: each MSC infusion with probability ``msc_fever_prob``.
+
+Events are drawn from each patient's own stream (``SAFETY_STREAM``): successive unit
+exponential thresholds of the cumulative hazard (at most ``MAX_EVENTS`` of a kind per
+patient), so a patient's events do not depend on chunking or threads.  ``rates`` turns
+counts and patient-years into events per 100 patient-years with exact Poisson intervals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import chi2
+
+from .. import model
+from ..drugs.mtx import MTX_GUT
+from ..model import forcing
+
+EVENTS = ("serious_infection", "upper_gi_complication", "alt_3x_uln", "infusion_fever")
+HAZARDS = EVENTS[:3]  # drawn from a cumulative hazard; infusion_fever per infusion
+SAFETY_STREAM = 5  # a patient's random stream of adverse events (``cohort.patient_rng``)
+MAX_EVENTS = 8  # of one kind per patient over a follow-up (expected counts are < 0.5)
+DAYS_PER_100PY = 36525.0
+
+
+@dataclass(frozen=True)
+class Events:
+    """The adverse events of a set of patients: ``patient`` (row), ``kind`` (index of
+    ``EVENTS``) and ``day`` of each, and each patient's days at risk (``at_risk``)."""
+
+    patient: np.ndarray
+    kind: np.ndarray
+    day: np.ndarray
+    at_risk: np.ndarray
+
+    def counts_by(self, days: np.ndarray) -> np.ndarray:
+        """Events of each kind on or before each of ``days``: (n patients, len(days), len(EVENTS))."""
+        out = np.zeros((len(self.at_risk), len(days), len(EVENTS)), dtype=np.int64)
+        for i, k, d in zip(self.patient, self.kind, self.day):
+            out[i, np.asarray(days) >= d, k] += 1
+        return out
+
+    def at_risk_by(self, days: np.ndarray) -> np.ndarray:
+        """Days at risk on or before each of ``days``: (n patients, len(days))."""
+        return np.minimum(self.at_risk[:, None], np.asarray(days, dtype=np.float64)[None, :])
+
+
+def _param(P: np.ndarray, name: str) -> np.ndarray:
+    return P[:, model.PINDEX[name]]
+
+
+def hazards(P: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Events per day of each kind of ``HAZARDS`` (n, days, 3) from exposures ``u`` (n, days,
+    n_forcings) under patients' parameters ``P`` (n, n_params)."""
+    names = forcing.NAMES
+
+    def x(name: str) -> np.ndarray:
+        return u[..., names.index(name)]
+
+    def p(name: str) -> np.ndarray:
+        return _param(P, name)[:, None]
+
+    ada = x("adalimumab")
+    infection = (
+        p("infection_rate")
+        * (1.0 + p("infection_anti_tnf_excess") * ada / (ada + p("adalimumab_ec50")))
+        * (1.0 + p("infection_gc_per_mg") * x("prednisolone"))
+    )
+    gi = p("gi_rate") + (p("gi_naproxen_per_g") * x("naproxen") + p("gi_celecoxib_per_g") * x("celecoxib")) / 1000.0
+    pg_ref = model.pk.mean_polyglutamate(model.DEFAULTS, 15.0, 7.0, MTX_GUT)
+    alt = p("alt_mtx_rate") * x("mtx_pg") / pg_ref
+    return np.stack([infection, gi, alt], axis=-1) / DAYS_PER_100PY
+
+
+def draw(
+    gens: list[np.random.Generator], P: np.ndarray, u: np.ndarray, grid: np.ndarray, at_risk: np.ndarray, infusions
+) -> Events:
+    """The events of patients with random streams ``gens``, parameters ``P``, exposures ``u``
+    on the daily ``grid`` (days) and follow-up ``at_risk`` (days, 0 for no follow-up);
+    ``infusions``: the MSC infusion days."""
+    n = len(gens)
+    if len(grid) < 2:  # no follow-up
+        none = np.zeros(0)
+        return Events(none.astype(np.int64), none.astype(np.int64), none, np.zeros(n))
+    h = hazards(P, u)
+    steps = np.diff(grid)[None, :, None]
+    cum = np.concatenate([np.zeros((n, 1, len(HAZARDS))), np.cumsum(0.5 * (h[:, 1:] + h[:, :-1]) * steps, axis=1)], 1)
+    infusions = np.asarray(infusions, dtype=np.float64)
+    thresholds = np.stack([g.standard_exponential((len(HAZARDS), MAX_EVENTS)) for g in gens]).cumsum(axis=-1)
+    fever = np.stack([g.random(len(infusions)) for g in gens]) < _param(P, "msc_fever_prob")[:, None]
+    j = np.clip(np.searchsorted(grid, at_risk, side="right") - 1, 0, len(grid) - 2)
+    w = ((at_risk - grid[j]) / (grid[j + 1] - grid[j]))[:, None]
+    rows = np.arange(n)
+    end = cum[rows, j] * (1.0 - w) + cum[rows, j + 1] * w  # (n, kinds): the cumulative hazard at follow-up's end
+    patients, kinds, days = [], [], []
+    for i, k, j in zip(*np.nonzero(thresholds < end.reshape(n, len(HAZARDS), 1))):
+        patients.append(i)
+        kinds.append(k)
+        days.append(float(np.interp(thresholds[i, k, j], cum[i, :, k], grid)))
+    for i, j in zip(*np.nonzero(fever & (infusions[None, :] <= at_risk[:, None]))):
+        patients.append(i)
+        kinds.append(EVENTS.index("infusion_fever"))
+        days.append(float(infusions[j]))
+    order = np.lexsort((np.array(days), np.array(kinds, dtype=np.int64), np.array(patients, dtype=np.int64)))
+    return Events(
+        np.array(patients, dtype=np.int64)[order],
+        np.array(kinds, dtype=np.int64)[order],
+        np.array(days, dtype=np.float64)[order],
+        np.asarray(at_risk, dtype=np.float64),
+    )
+
+
+def rates(events: np.ndarray, years: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Events per 100 patient-years and the exact Poisson interval (Garwood) of counts
+    ``events`` over ``years`` patient-years (arrays of one shape)."""
+    events, years = np.asarray(events, dtype=np.float64), np.asarray(years, dtype=np.float64)
+    a = (1.0 - level) / 2.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(events > 0, chi2.ppf(a, 2 * events) / 2.0, 0.0)
+        high = chi2.ppf(1.0 - a, 2 * events + 2) / 2.0
+        scale = np.where(years > 0, 100.0 / years, np.nan)
+    return events * scale, low * scale, high * scale
+
+
+COLUMNS = ("arm", "day", "event", "events", "patient_years", "per_100py", "low", "high")  # safety.csv
+
+
+def cumulative(events: Events, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(events of each kind (len(days), len(EVENTS)), patient-years at risk (len(days),)) from
+    day 0 to each of ``days``, over the patients of ``events``."""
+    return events.counts_by(days).sum(axis=0), events.at_risk_by(days).sum(axis=0) / 365.25
+
+
+def table(arm: str, days: np.ndarray, counts: np.ndarray, years: np.ndarray) -> list[dict]:
+    """safety.csv rows of one arm: per day after 0 and event kind, the events from day 0 to
+    that day, the patient-years at risk and the rate per 100 patient-years with its exact 95%
+    Poisson interval (Monte Carlo error of the cohort)."""
+    rows = []
+    for j, day in enumerate(days):
+        if day <= 0:
+            continue
+        rate, low, high = rates(counts[j], np.full(len(EVENTS), years[j]))
+        for k, event in enumerate(EVENTS):
+            rows.append(
+                {
+                    "arm": arm,
+                    "day": float(day),
+                    "event": event,
+                    "events": int(counts[j, k]),
+                    "patient_years": float(years[j]),
+                    "per_100py": float(rate[k]),
+                    "low": float(low[k]),
+                    "high": float(high[k]),
+                }
+            )
+    return rows
