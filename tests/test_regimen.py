@@ -26,6 +26,8 @@ def test_depot_codes():
         "msc_ia": 4,
         "prednisolone_oral": 5,
         "adalimumab_sc": 6,
+        "naproxen_oral": 7,
+        "celecoxib_oral": 8,
     }
     assert (MTX_GUT, MTX_CENTRAL, MSC_IV, MSC_IA) == (1, 2, 3, 4)
 

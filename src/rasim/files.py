@@ -23,8 +23,9 @@ per-patient results:
 * ``safety.csv``: arm, day, event, events, patient_years, per_100py, low, high: adverse
   events from day 0 to each visit per 100 patient-years at risk, with exact 95% Poisson
   intervals (``rasim.cohort.safety``);
-* ``warnings.txt`` (if any), ``scenario.toml``; ``bands.png``, ``responders.png`` and
-  ``distribution.png``.
+* ``warnings.txt`` (if any), ``scenario.toml``; ``bands.png``, ``responders.png``,
+  ``distribution.png`` and ``comparison.png`` (the arms side by side: DAS28, EULAR response,
+  radiographic change, adverse events).
 
 The Parquet files carry the parameter set in use by this rasim (``parameter_set``,
 ``parameter_fingerprint``) and the one the scenario simulates (``scenario_parameter_set``,
@@ -84,6 +85,7 @@ DATASET_COLUMNS = (
     "II",
     "ADDL",
     "SS",
+    "RATE",
     "DVID",
     *COVARIATE_COLUMNS,
     "ARM",
@@ -184,6 +186,7 @@ def write_results(
         "distribution.png": lambda tmp: plots.distribution(
             results, tmp, distribution_days(scenario.observe), caption=title
         ),
+        "comparison.png": lambda tmp: plots.comparison(results, tmp, caption=title),
     }
     for name, draw in figures.items():
         with output.atomic(out / name) as tmp:
@@ -347,10 +350,12 @@ def nonmem_dataset(scenario, results: dict[str, CohortResult]) -> dict[str, np.n
     ID = arm index * patients + patient index + 1 (unique across arms); TIME day.
     Dose records (EVID 1, MDV 1): each arm's regimen event table (AMT mg MTX
     or cells MSC, per-kg doses times the patient's weight; CMT the dosing
-    compartment of ``rasim.regimen.DEPOTS``; II, ADDL) and the background
+    compartment of ``rasim.regimen.DEPOTS``; II, ADDL; a daily drug as a zero-order
+    input: RATE mg/day and AMT its total over the simulated days) and the background
     (SS 1: at steady state since before day 0).  Observation records (EVID 0,
     MDV 0, CMT 0): the clinic values of ``MEASURED`` (with measurement error),
-    NAME and DVID (1-based index in ``MEASURED``).  Covariates: AGE years,
+    NAME and DVID (1-based index in ``MEASURED``), and each adverse event as DV 1 on its
+    day, NAME the event and DVID ``len(MEASURED)`` + 1 + its index in ``safety.EVENTS``.  Covariates: AGE years,
     SEX (1 female, 0 male), WT kg, CRCL mL/min, DUR years, SERO (1 seropositive)."""
     streamed = [k for k, r in results.items() if not r.keeps_patients]
     if streamed:
@@ -381,11 +386,34 @@ def arm_dataset(scenario, k: int, res: CohortResult, start: int) -> dict[str, np
         "II": 0.0,
         "ADDL": 0,
         "SS": 0,
+        "RATE": 0.0,
         "DVID": np.tile(np.arange(1, n_items + 1), len(idx) * m),
         "NAME": np.tile(np.array(MEASURED), len(idx) * m),
     }
     obs.update({c: np.repeat(v, m * n_items) for c, v in cov.items()})
     blocks = [obs]
+    if res.events is not None and res.events.day.size:
+        ev = res.events
+        keep = res.ok[ev.patient]
+        row = np.searchsorted(idx, ev.patient[keep])  # the patient's position among the successful
+        blocks.append(
+            {
+                "ID": ids[row],
+                "TIME": ev.day[keep],
+                "DV": 1.0,
+                "MDV": 0,
+                "EVID": 0,
+                "AMT": 0.0,
+                "CMT": 0,
+                "II": 0.0,
+                "ADDL": 0,
+                "SS": 0,
+                "RATE": 0.0,
+                "DVID": n_items + 1 + ev.kind[keep],
+                "NAME": np.array(safety.EVENTS)[ev.kind[keep]],
+                **{c: v[row] for c, v in cov.items()},
+            }
+        )
     for line in _dose_lines(a, float(scenario.days)):  # one record per patient per dose line
         amt = line["AMT"] * (cov["WT"] if line["per_kg"] else 1.0)
         blocks.append(
@@ -400,6 +428,7 @@ def arm_dataset(scenario, k: int, res: CohortResult, start: int) -> dict[str, np
                 "II": line["II"],
                 "ADDL": line["ADDL"],
                 "SS": line["SS"],
+                "RATE": line["RATE"],
                 "DVID": 0,
                 "NAME": line["NAME"],
                 **cov,
@@ -421,10 +450,12 @@ def _dose_lines(arm, days: float) -> list[dict]:
             continue
         t = regimen.event_table(days)
         for i in range(len(t["TIME"])):
+            rate = t["AMT"][i] if t["DUR"][i] > 0 else 0.0  # a zero-order input: AMT is mg/day
             lines.append(
                 {
                     "TIME": t["TIME"][i],
-                    "AMT": t["AMT"][i],
+                    "AMT": rate * min(t["DUR"][i], days - t["TIME"][i]) if rate else t["AMT"][i],
+                    "RATE": rate,
                     "CMT": t["CMT"][i],
                     "II": t["II"][i],
                     "ADDL": t["ADDL"][i],

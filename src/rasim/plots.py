@@ -147,6 +147,48 @@ def responders(results: Mapping, path, published=None, panels=RESPONDER_PANELS, 
     return _save(fig, path, caption)
 
 
+def comparison(results: Mapping, path, caption: str = "") -> Path:
+    """The arms side by side at a glance: DAS28-ESR (median and IQR) and EULAR response over
+    time, the radiographic change (mean mTSS change, where reported) and the adverse events
+    per 100 patient-years over the whole follow-up (exact 95% intervals)."""
+    from .cohort.safety import EVENTS
+
+    fig = _figure(16.0, 3.9)
+    ax_das, ax_eular, ax_mtss, ax_safety = fig.subplots(1, 4)
+    arms = [(k, name, res) for k, (name, res) in enumerate(results.items()) if res.n]
+    for k, name, res in arms:
+        q = res.percentiles("DAS28_ESR")
+        ax_das.fill_between(res.days, q[1], q[3], color=f"C{k}", alpha=0.15, lw=0)
+        ax_das.plot(res.days, q[2], color=f"C{k}", lw=1.5, label=name)
+        ax_eular.plot(res.days, 100 * res.rate("EULAR_response"), color=f"C{k}", marker=".", label=name)
+        if "mTSS_change" in endpoints.REGISTRY or "mTSS" in endpoints.REGISTRY:
+            try:
+                ax_mtss.plot(res.days, res.mean("mTSS_change"), color=f"C{k}", marker=".", label=name)
+            except (KeyError, ValueError, LookupError):
+                pass
+    ax_das.set(title="DAS28-ESR (median, IQR)", xlabel="day", ylabel="DAS28-ESR")
+    ax_eular.set(title="EULAR response (good + moderate)", xlabel="day", ylabel="patients (%)", ylim=(0, 100))
+    ax_mtss.set(title="radiographic progression", xlabel="day", ylabel="mean mTSS change")
+    if not ax_mtss.lines:
+        ax_mtss.text(0.5, 0.5, "no mTSS in these results", ha="center", va="center", transform=ax_mtss.transAxes)
+    width = 0.8 / max(len(arms), 1)
+    for j, (k, name, res) in enumerate(arms):
+        last = {r["event"]: r for r in res.safety() if r["day"] == float(res.days[-1])}
+        if not last:
+            continue
+        rate = np.array([last[e]["per_100py"] for e in EVENTS])
+        err = np.array([[rate[i] - last[e]["low"], last[e]["high"] - rate[i]] for i, e in enumerate(EVENTS)]).T
+        ax_safety.bar(np.arange(len(EVENTS)) + j * width, rate, width, yerr=err, color=f"C{k}", capsize=2, label=name)
+    ax_safety.set_xticks(
+        np.arange(len(EVENTS)) + 0.4 - width / 2,
+        [e.replace("_", "\n", 1).replace("_", " ") for e in EVENTS],
+        fontsize=7,
+    )
+    ax_safety.set(title="adverse events over follow-up", ylabel="per 100 patient-years")
+    ax_das.legend(fontsize=7)
+    return _save(fig, path, caption)
+
+
 def distribution(results: Mapping, path, days, name: str = "DAS28_ESR_change", caption: str = "") -> Path:
     """Where the patients are, not only their median: the histogram (% of patients) of
     ``name`` (default the change in DAS28-ESR from day 0) at each of ``days``, one panel
