@@ -21,7 +21,7 @@ import numpy as np
 from rasim import calibration as cal
 from rasim.cohort import ARMS, Arm, Cohort
 from rasim.cohort.arms import DMARD
-from rasim.regimen import msc
+from rasim.regimen import adalimumab, msc
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tools" / "heldout.csv"
@@ -42,6 +42,7 @@ ARMS_OF_TRIALS: dict[str, Arm] = {
     "cx611_2": _cx611(2e6),
     "cx611_4": _cx611(4e6),
     "cx611_placebo": ARMS["dmard"],
+    "ada+mtx": Arm("ada+mtx", "mtx_inadequate", adalimumab(40), DMARD, "adalimumab 40 mg every other week on MTX"),
     **cal.DESIGNS,
 }
 
@@ -51,7 +52,8 @@ INTRO = [
     "MTX- or DMARD-inadequate responders (the `mtx_ir` arm: the `mtx_inadequate` population on",
     "placebo + MTX) and in anti-TNF-inadequate responders (`dmard`), MTX arms of early-RA trials",
     "(`mtx_naive`), and Cx611 (allogeneic adipose MSCs on days 0, 7 and 14 in patients who had failed",
-    "two biologics). Trials whose published rule after randomisation is known run under it",
+    "two biologics), and adalimumab + MTX in MTX-inadequate responders (`ada+mtx`: ARMADA, DE019).",
+    "Trials whose published rule after randomisation is known run under it",
     "(`rasim.calibration.DESIGNS`: RAPID 1 withdrawal at week 16, LITHE escape at week 16, the early MTX",
     "arms reported by intention to treat with withdrawal at TEMPO's rate), and each row says its analysis",
     "(`analysis`: empty is every patient as observed). +/- is the Monte Carlo standard error; the",
