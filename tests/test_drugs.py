@@ -288,7 +288,7 @@ def test_antibody_formation_matches_bartelds_in_a_large_cohort():
     counts = {}
     for given in (frozenset({"adalimumab"}), frozenset({"adalimumab", "mtx"})):
         P = np.repeat(model.DEFAULTS[None, :], n, axis=0)
-        patient_pk(rng.random((n, 4)), P, given)
+        patient_pk(rng.random((n, 5)), P, given)
         day = P[:, model.PINDEX["adalimumab_ada_day"]]
         counts[given] = (np.mean(day <= 1095.0), np.mean(day <= 196.0), day)
         sd = np.std(np.log(P[:, model.PINDEX["adalimumab_cl"]]))

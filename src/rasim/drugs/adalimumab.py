@@ -71,14 +71,15 @@ def with_mtx(p: np.ndarray, given: frozenset[str]) -> None:
 
 
 def patient_pk(u: np.ndarray, P: np.ndarray, given: frozenset[str]) -> None:
-    """Each patient's own adalimumab PK (in place) from four uniforms per patient ``u``:
-    log-normal CL/F and V/F (SD of log ``adalimumab_cl_sd``, ``adalimumab_v_sd``: Ternant
-    2015's between-patient variability), and the day antibodies form: with probability
+    """Each patient's own adalimumab PK and sensitivity (in place) from five uniforms per
+    patient ``u``: log-normal CL/F, V/F and EC50 (SD of log ``adalimumab_cl_sd``,
+    ``adalimumab_v_sd``, ``adalimumab_ec50_sd``: Ternant 2015's between-patient variability),
+    and the day antibodies form: with probability
     ``adalimumab_ada_fraction`` (times ``adalimumab_ada_mtx_rr`` on MTX), on an exponential
     day with mean ``adalimumab_ada_onset`` (days); else ``NEVER``."""
-    z = ndtri(u[:, 2:4])
-    P[:, _index("adalimumab_cl")] *= np.exp(P[:, _index("adalimumab_cl_sd")] * z[:, 0])
-    P[:, _index("adalimumab_v")] *= np.exp(P[:, _index("adalimumab_v_sd")] * z[:, 1])
+    z = ndtri(u[:, 2:5])
+    for k, name in enumerate(("adalimumab_cl", "adalimumab_v", "adalimumab_ec50")):
+        P[:, _index(name)] *= np.exp(P[:, _index(name + "_sd")] * z[:, k])
     share = P[:, _index("adalimumab_ada_fraction")] * (P[:, _index("adalimumab_ada_mtx_rr")] if "mtx" in given else 1.0)
     day = -P[:, _index("adalimumab_ada_onset")] * np.log1p(-u[:, 1])
     P[:, _index("adalimumab_ada_day")] = np.where(u[:, 0] < share, day, NEVER)
@@ -90,7 +91,7 @@ register(
     forcing=FORCING,
     effects=EFFECTS,
     comedication=with_mtx,
-    patient_draw=(4, patient_pk),
+    patient_draw=(5, patient_pk),
 )
 
 
