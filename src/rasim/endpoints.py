@@ -75,6 +75,7 @@ REGISTRY: dict[str, Output] = {
         Output("TGFb", BIOMARKER, "TGF-b", "ng/mL"),
         Output("cartilage", BIOMARKER, "cartilage", "fraction intact"),
         Output("erosion", BIOMARKER, "erosion", "fraction of bone surface"),
+        Output("mTSS", BIOMARKER, "mTSS", "mTSS units (0-448)"),
         Output("EULAR_good", CRITERION, "EULAR good", "fraction"),
         Output("EULAR_moderate", CRITERION, "EULAR moderate", "fraction"),
         Output("EULAR_none", CRITERION, "EULAR no response", "fraction"),
@@ -103,6 +104,7 @@ BIOMARKERS = (
     "anti_CCP",
     "cartilage",
     "erosion",
+    "mTSS",
 )  # kept per patient beside the measured items and scores
 COHORT = (*ITEMS, *SCORES, *BIOMARKERS)  # a cohort's per-patient values
 SUMMARY = ("ESR", "CRP", "DAS28_ESR", "DAS28_CRP", "HAQ", "TJC28", "SJC28")  # summary.csv (levels and changes)
