@@ -46,6 +46,7 @@ TYPICAL = {
     "TGFb": 25.0,
     "cartilage": 0.5,
     "erosion": 0.5,
+    "mTSS": 45.0,  # established RA (RAPID 2: 46.5 at 5.6 years)
 }
 FLOOR = {name: 1e-4 * typical for name, typical in TYPICAL.items()}
 

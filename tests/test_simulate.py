@@ -167,7 +167,14 @@ def test_to_frame(result):
     np.testing.assert_array_equal(frame["DAS28_ESR"], result["DAS28_ESR"])
     np.testing.assert_array_equal(frame["state.th17"], result.state("th17"))
     np.testing.assert_array_equal(frame["pk.mtx_pg"], result.mtx[:, pk.PG])
-    expected = {"day", *model.OBSERVABLES, *(f"state.{n}" for n in model.NAMES), *(f"pk.{n}" for n in pk.PK_NAMES)}
+    np.testing.assert_array_equal(frame["exposure.mtx_pg"], result.exposure[:, 0])
+    expected = {
+        "day",
+        *model.OBSERVABLES,
+        *(f"state.{n}" for n in model.NAMES),
+        *(f"pk.{n}" for n in pk.PK_NAMES),
+        *(f"exposure.{n}" for n in model.forcing.NAMES),
+    }
     assert set(frame.columns) == expected
 
 

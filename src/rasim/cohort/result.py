@@ -29,7 +29,7 @@ from . import safety
 from .analysis import DROPPED_OUT, RESCUED, AnalysisSet, analysis_set
 from .status import PatientStatus, status_counts, status_name  # noqa: F401  (status_name: re-exported)
 
-ENDPOINTS = endpoints.SUMMARY  # summarised (levels and changes from day 0)
+ENDPOINTS = (*endpoints.SUMMARY, "mTSS")  # summarised (levels and changes from day 0)
 CRITERIA = endpoints.CRITERIA
 PERCENTILES = (5, 25, 50, 75, 95)
 NOT_ENROLLED = int(PatientStatus.NOT_ENROLLED)  # no candidate qualified (``cohort.MAX_CANDIDATES``)

@@ -43,6 +43,7 @@ BINS = {
     "HAQ": (-0.0625, 3.0625, 0.125),
     "TJC28": (-0.5, 28.5, 1.0),
     "SJC28": (-0.5, 28.5, 1.0),
+    "mTSS": (0.0, 448.0, 0.25),
 }
 QUANTILE_ERROR = {name: w / 2 for name, (_, _, w) in BINS.items()}
 KEEP_HISTOGRAMS = ("DAS28_ESR_change",)  # kept once an arm is finished (``histogram``, figures)
