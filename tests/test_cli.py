@@ -48,8 +48,8 @@ def main(capsys, *args):
 def test_subprocess_scenarios():
     r = rasim_cmd("scenarios")
     assert r.returncode == 0, r.stderr
-    assert [line.split()[0] for line in r.stdout.splitlines()] == ["dose_response", "sources", "trial3y"]
-    assert "(default)" in r.stdout.splitlines()[2]
+    assert [line.split()[0] for line in r.stdout.splitlines()] == ["comparators", "dose_response", "sources", "trial3y"]
+    assert "(default)" in r.stdout.splitlines()[3]
 
 
 def test_subprocess_show_is_the_resolved_toml():

@@ -47,10 +47,10 @@ def error(tmp_path, text) -> str:
 
 
 def test_builtin_names():
-    assert S.builtin_names() == ["dose_response", "sources", "trial3y"]
+    assert S.builtin_names() == ["comparators", "dose_response", "sources", "trial3y"]
 
 
-@pytest.mark.parametrize("name", ["dose_response", "sources", "trial3y"])
+@pytest.mark.parametrize("name", ["comparators", "dose_response", "sources", "trial3y"])
 def test_builtins_load_and_round_trip(name, tmp_path):
     s = S.load(name)
     assert s.name == name and s.description and s.source == f"{name}.toml"
