@@ -98,14 +98,33 @@ def _function(name: str, doc: str, targets: list[str], exprs: list, signature: s
     return "\n".join(lines)
 
 
+def _forcing_function(by_forcing: list[list[tuple[int, object]]]) -> str:
+    """Numba source of ``jac_u``: for each forcing k whose rate du[k] is not 0 (a drug given),
+    add df/du_k du[k] to ``out`` (zeroed by the caller); CSE within each forcing's block."""
+    lines = ["", "", '@njit(cache=True, error_model="numpy")', "def jac_u(y, p, u, du, out):"]
+    lines.append(
+        '    """df/dt through the forcings, sum_k df/du_k du_k/dt, for the states a drug acts on '
+        '(state units/day^2)."""'
+    )
+    for k, rows in enumerate(by_forcing):
+        if not rows:
+            continue
+        temps, reduced = sympy.cse(
+            [e for _, e in rows], symbols=sympy.numbered_symbols(f"t{k}_"), optimizations="basic"
+        )
+        lines.append(f"    if du[{k}] != 0.0:")
+        lines += [f"        {sym} = {sympy.pycode(expr)}" for sym, expr in temps]
+        lines += [f"        out[{i}] += ({sympy.pycode(expr)}) * du[{k}]" for (i, _), expr in zip(rows, reduced)]
+    return "\n".join(lines)
+
+
 def generate() -> tuple[str, list[tuple[int, int]]]:
     """The full text of jacobian.py and the Jacobian's sparsity pattern."""
     f, y, u = symbolic_system()
     entries = [(i, j, sympy.diff(f[i], y[j])) for i in range(N_STATES) for j in range(N_STATES)]
     entries = [(i, j, e) for i, j, e in entries if e != 0]
-    rate = [sympy.Symbol(f"du[{k}]", real=True) for k in range(N_FORCINGS)]
-    du = [(i, sum(sympy.diff(f[i], u[k]) * rate[k] for k in range(N_FORCINGS))) for i in range(N_STATES)]
-    du = [(i, e) for i, e in du if e != 0]
+    by_forcing = [[(i, sympy.diff(f[i], u[k])) for i in range(N_STATES)] for k in range(N_FORCINGS)]
+    by_forcing = [[(i, e) for i, e in rows if e != 0] for rows in by_forcing]
     sparsity = [(i, j) for i, j, _ in entries]
     text = HEADER.format(sparsity=sparsity)
     text += _function(
@@ -114,13 +133,7 @@ def generate() -> tuple[str, list[tuple[int, int]]]:
         [f"out[{i}, {j}]" for i, j, _ in entries],
         [e for _, _, e in entries],
     )
-    text += _function(
-        "jac_u",
-        "df/dt through the forcings, sum_k df/du_k du_k/dt, for the states a drug acts on (state units/day^2).",
-        [f"out[{i}]" for i, _ in du],
-        [e for _, e in du],
-        "y, p, u, du, out",
-    )
+    text += _forcing_function(by_forcing)
     text += lu_source(sparsity, N_STATES)
     return text + "\n", sparsity
 

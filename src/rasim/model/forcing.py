@@ -96,7 +96,8 @@ def drug_factor(p, u, hook):
     f = 1.0
     for j in range(HOOK_STARTS[hook], HOOK_STARTS[hook + 1]):
         slot, emax, ec50, sign = EFFECT_ROWS[j, 0], EFFECT_ROWS[j, 1], EFFECT_ROWS[j, 2], EFFECT_ROWS[j, 3]
-        f = f * (1.0 + sign * p[emax] * (u[slot] / (u[slot] + p[ec50])))
+        if u[slot] != 0.0:  # a drug not given: its factor is exactly 1
+            f = f * (1.0 + sign * p[emax] * (u[slot] / (u[slot] + p[ec50])))
     return f
 
 
