@@ -124,7 +124,7 @@ def jax_rhs(n_doses: int, h: int):
 
     def rhs(t, z, args):
         dy = _Recorder()
-        u = jnp.zeros(forcing.N_FORCINGS).at[0].set(_polyglutamate(jnp, t, args, n_doses, h))
+        u = args.at[forcing.U_START].set(_polyglutamate(jnp, t, args, n_doses, h))  # MTX is u[0]
         equations.rates(z * scale, args, u, dy)
         return jnp.stack([dy.values[i] for i in range(N)]) / scale
 

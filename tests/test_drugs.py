@@ -26,7 +26,7 @@ def forcing_path(reg, name, t, params=None, days=400.0):
     p = model.parameter_vector(params or {})
     args = model.build_args(p, *dosing(reg, None, days).table)
     k = forcing.NAMES.index(name)
-    values = [tuple(a[k] for a in forcing.evaluate(float(tj), args)) for tj in t]
+    values = [tuple(a[k] for a in forcing.at(tj, args)) for tj in t]
     return np.array([v[0] for v in values]), np.array([v[1] for v in values]), p
 
 

@@ -86,9 +86,9 @@ def equations_page() -> str:
     p = sorted({s for e in f for s in e.free_symbols if s.name.startswith("p[")}, key=lambda s: s.name)
     names = {s: _latex_name(STATES[i].name) for i, s in enumerate(y)}
     names.update({s: _latex_name(PARAMETERS[int(s.name[2:-1])].name) for s in p})
-    from rasim.model.forcing import FORCINGS
+    from rasim.model.forcing import HOOKS
 
-    names.update({uk: r"u_{\mathrm{" + f.name.replace("_", r"\_") + "}}" for uk, f in zip(u, FORCINGS)})
+    names.update({fh: r"F_{\mathrm{" + hook.replace("_", r"\_") + "}}" for fh, hook in zip(u, HOOKS)})
     out = [
         "# Rate laws\n\n",
         GENERATED,
@@ -96,9 +96,10 @@ def equations_page() -> str:
         "evaluation of `rasim.model.equations.rates` that `tools/generate_jacobian.py` differentiates "
         "for the analytic Jacobian: the helper functions (`sat`, `inhib`, `excess`, the MSC signals) "
         "are expanded. State names stand for their values ([States](states.md)), parameter names for "
-        "their values ([Parameters](parameters.md)); *u* with a drug's name is that drug's exposure from "
-        "its closed-form PK (`rasim.model.forcing`): MTX polyglutamates (mg), serum adalimumab (mg/L), the "
-        "effect-site daily dose of prednisolone (mg/day).\n\n",
+        "their values ([Parameters](parameters.md)); *F* with a hook's name is the drugs' factor there, the "
+        "product over the drugs given that act at it of 1 -/+ Emax u / (u + EC50), u a drug's exposure from "
+        "its closed-form PK (`rasim.model.forcing.drug_factor`; 1 when none is given; "
+        "[Drugs, comparators and safety](../drugs.md)).\n\n",
     ]
     for i, (state, expr) in enumerate(zip(STATES, f)):
         terms = sympy.Add.make_args(expr)

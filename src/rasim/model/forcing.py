@@ -11,7 +11,9 @@ family (``FAMILIES``) computes it from the doses into the drug's depots:
 
 ``args`` layout (``rasim.model.args``): the parameters, then ``N_FORCINGS`` slots holding
 each forcing's table offset (-1: the drug is not given, its forcing is 0), then
-``2 * N_FORCINGS`` scratch slots for ``u`` and ``du/dt`` (``U_START``), then the tables.
+``2 * N_FORCINGS`` scratch slots for ``u`` and ``du/dt`` (``U_START``, ``DU_START``), the day
+they hold (``T_EVALUATED``), then the tables.  ``evaluate`` writes the scratch slots and the rate laws read them from ``args``
+itself (the forcing vector is ``args[U_START:DU_START]``; no array view is made per call).
 
 A drug acts on the rate laws at a ``HOOKS`` point through an Emax factor of its forcing
 (``drugs.base.Effect``): ``drug_factor(p, u, hook)`` is the product of the factors acting
@@ -51,8 +53,10 @@ FORCINGS = tuple(sorted(drugs.FORCINGS, key=lambda f: f.family != "mtx_chain")) 
 NAMES = tuple(f.name for f in FORCINGS)
 N_FORCINGS = len(FORCINGS)
 DIRECTORY = N_PARAMS  # args[DIRECTORY + k]: offset of forcing k's table, -1 if absent
-U_START = N_PARAMS + N_FORCINGS  # args[U_START + k] = u[k], args[U_START + N_FORCINGS + k] = du[k]
-TABLES_START = U_START + 2 * N_FORCINGS
+U_START = N_PARAMS + N_FORCINGS  # args[U_START + k] = u[k]
+DU_START = U_START + N_FORCINGS  # args[DU_START + k] = du[k]/dt
+T_EVALUATED = DU_START + N_FORCINGS  # args[T_EVALUATED]: the day u and du were last evaluated at (NaN: none)
+TABLES_START = T_EVALUATED + 1
 
 
 def _family(f: drugs.Forcing) -> int:
@@ -64,8 +68,8 @@ def _family(f: drugs.Forcing) -> int:
 
 
 def _effect_rows() -> tuple[np.ndarray, np.ndarray]:
-    """(rows, starts): effects sorted by hook as (slot, emax index, ec50 index, sign) rows;
-    the rows of hook h are ``starts[h]:starts[h + 1]``."""
+    """(rows, starts): effects sorted by hook as (args index of the forcing, emax index, ec50
+    index, sign) rows; the rows of hook h are ``starts[h]:starts[h + 1]``."""
     for e in drugs.EFFECTS:
         if e.hook not in HOOKS:
             raise ValueError(f"effect of {e.forcing!r}: unknown hook {e.hook!r}; hooks: {', '.join(HOOKS)}")
@@ -73,7 +77,7 @@ def _effect_rows() -> tuple[np.ndarray, np.ndarray]:
             raise ValueError(f"effect of {e.forcing!r} at {e.hook}: sign must be -1 or +1")
     ordered = sorted(drugs.EFFECTS, key=lambda e: HOOKS.index(e.hook))
     rows = np.array(
-        [(NAMES.index(e.forcing), PINDEX[e.emax], PINDEX[e.ec50], e.sign) for e in ordered], dtype=np.int64
+        [(U_START + NAMES.index(e.forcing), PINDEX[e.emax], PINDEX[e.ec50], e.sign) for e in ordered], dtype=np.int64
     ).reshape(-1, 4)
     counts = [sum(e.hook == h for e in ordered) for h in HOOKS]
     return rows, np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -85,20 +89,38 @@ SLOT_OF_DEPOT = np.full(max(drugs.TABLE_DEPOTS | set(drugs.BOLUSES), default=0) 
 for _k, _f in enumerate(FORCINGS):
     SLOT_OF_DEPOT[list(_f.depots)] = _k
 EFFECT_ROWS, HOOK_STARTS = _effect_rows()
+MTX_SLOTS, RATE_SLOTS, SC_SLOTS = (tuple(int(k) for k in np.flatnonzero(FAMILY == f)) for f in range(len(FAMILIES)))
 drugs.FROZEN = True
-NO_DRUGS = np.zeros(N_FORCINGS)  # the forcing vector without any drug
+NO_DRUGS = np.zeros(TABLES_START)  # ``u`` for the rate laws without any drug (read at U_START ...)
 assert FAMILY[0] == MTX_CHAIN, "MTX is the first forcing (the day-0 background's constant table)"
 
 
 @register_jitable
 def drug_factor(p, u, hook):
-    """Product of the drugs' Emax factors at ``hook`` (dimensionless; 1 without drugs)."""
+    """Product of the drugs' Emax factors at ``hook`` (dimensionless; 1 without drugs); ``u``
+    holds the forcings at ``U_START`` .. (``args`` itself in the compiled model)."""
     f = 1.0
     for j in range(HOOK_STARTS[hook], HOOK_STARTS[hook + 1]):
         slot, emax, ec50, sign = EFFECT_ROWS[j, 0], EFFECT_ROWS[j, 1], EFFECT_ROWS[j, 2], EFFECT_ROWS[j, 3]
         if u[slot] != 0.0:  # a drug not given: its factor is exactly 1
             f = f * (1.0 + sign * p[emax] * (u[slot] / (u[slot] + p[ec50])))
     return f
+
+
+@register_jitable
+def drug_factor_rate(p, u, hook):
+    """d/dt of ``drug_factor`` at ``hook`` (1/day): the product rule over its drugs, each
+    forcing's du/dt read ``N_FORCINGS`` slots after it; 0 when no drug acting there is given."""
+    f, rate = 1.0, 0.0
+    for j in range(HOOK_STARTS[hook], HOOK_STARTS[hook + 1]):
+        slot, emax, ec50, sign = EFFECT_ROWS[j, 0], EFFECT_ROWS[j, 1], EFFECT_ROWS[j, 2], EFFECT_ROWS[j, 3]
+        x, dx = u[slot], u[slot + N_FORCINGS]
+        if x != 0.0 or dx != 0.0:
+            c = p[ec50]
+            term = 1.0 + sign * p[emax] * (x / (x + c))
+            rate = rate * term + f * sign * p[emax] * c / ((x + c) * (x + c)) * dx
+            f = f * term
+    return rate
 
 
 def observed_factor(p: np.ndarray, u: np.ndarray, hook: int) -> np.ndarray | float:
@@ -108,7 +130,7 @@ def observed_factor(p: np.ndarray, u: np.ndarray, hook: int) -> np.ndarray | flo
     p = np.asarray(p)
     for j in range(HOOK_STARTS[hook], HOOK_STARTS[hook + 1]):
         slot, emax, ec50, sign = EFFECT_ROWS[j]
-        x = u[..., slot]
+        x = u[..., slot - U_START]
         pe, pk50 = p[..., emax], p[..., ec50]
         if p.ndim > 1:  # one parameter vector per leading index: broadcast over the rest
             pe, pk50 = (v.reshape(v.shape + (1,) * (x.ndim - v.ndim)) for v in (pe, pk50))
@@ -118,7 +140,7 @@ def observed_factor(p: np.ndarray, u: np.ndarray, hook: int) -> np.ndarray | flo
 
 def observed_slots() -> np.ndarray:
     """Forcing slots with an effect at an observed hook."""
-    rows = [EFFECT_ROWS[j, 0] for h in OBSERVED_HOOKS for j in range(HOOK_STARTS[h], HOOK_STARTS[h + 1])]
+    rows = [EFFECT_ROWS[j, 0] - U_START for h in OBSERVED_HOOKS for j in range(HOOK_STARTS[h], HOOK_STARTS[h + 1])]
     return np.unique(np.array(rows, dtype=np.int64))
 
 
@@ -126,26 +148,36 @@ def observed_slots() -> np.ndarray:
 def exposures_at(args, t_out, out):
     """Every forcing at the days ``t_out`` (m,) into ``out`` (m, N_FORCINGS)."""
     for j in range(t_out.shape[0]):
-        u, _ = evaluate(t_out[j], args)
-        out[j, :] = u
+        evaluate(t_out[j], args)
+        out[j, :] = args[U_START:DU_START]
 
 
 @njit(cache=True, error_model="numpy")
 def evaluate(t, args):
-    """Write u(t) and du/dt into their scratch slots of ``args``; return (u, du) views."""
-    u = args[U_START : U_START + N_FORCINGS]
-    du = args[U_START + N_FORCINGS : TABLES_START]
-    for k in range(N_FORCINGS):
+    """Write u(t) and du/dt into their scratch slots of ``args`` (``U_START``, ``DU_START``;
+    a drug not given keeps its zeros from ``write_tables``); nothing to do when they hold ``t``'s
+    already (the solver evaluates the right-hand side, Jacobian and df/dt at one time)."""
+    if t == args[T_EVALUATED]:
+        return
+    args[T_EVALUATED] = t
+    for k in MTX_SLOTS:
         h = int(args[DIRECTORY + k])
-        if h < 0:
-            u[k], du[k] = 0.0, 0.0
-        elif FAMILY[k] == MTX_CHAIN:
-            u[k], du[k] = pk.polyglutamate(t, args, h)
-        elif FAMILY[k] == EFFECT_RATE:
-            u[k], du[k] = pk_rate.exposure(t, args, h)
-        else:
-            u[k], du[k] = pk_sc.concentration(t, args, h)
-    return u, du
+        if h >= 0:
+            args[U_START + k], args[DU_START + k] = pk.polyglutamate(t, args, h)
+    for k in RATE_SLOTS:
+        h = int(args[DIRECTORY + k])
+        if h >= 0:
+            args[U_START + k], args[DU_START + k] = pk_rate.exposure(t, args, h)
+    for k in SC_SLOTS:
+        h = int(args[DIRECTORY + k])
+        if h >= 0:
+            args[U_START + k], args[DU_START + k] = pk_sc.concentration(t, args, h)
+
+
+def at(t: float, args: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(u, du/dt) at day ``t`` as copies (for Python callers)."""
+    evaluate(float(t), args)
+    return args[U_START:DU_START].copy(), args[DU_START:TABLES_START].copy()
 
 
 def table_offset(args: np.ndarray, name: str) -> int:
@@ -176,6 +208,7 @@ def tables_size(dose_depot):
 def write_tables(args, dose_t, dose_depot, dose_amount):
     """Fill the directory and tables of ``args`` (parameters already in place) from the
     sorted doses: times (days), depot codes, amounts (mg; mg/day changes for a rate family)."""
+    args[T_EVALUATED] = np.nan
     h = TABLES_START
     for k in range(N_FORCINGS):
         mine = np.array([SLOT_OF_DEPOT[d] == k for d in dose_depot], dtype=np.bool_)
@@ -202,5 +235,6 @@ def write_constant(args, pg):
     forcings absent: the day-0 search under a background (``rasim.day0``)."""
     for k in range(N_FORCINGS):
         args[DIRECTORY + k] = -1.0
+    args[T_EVALUATED] = np.nan
     args[DIRECTORY] = TABLES_START
     pk.constant_table(args, TABLES_START, pg)

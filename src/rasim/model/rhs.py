@@ -1,8 +1,8 @@
 """The compiled model functions the solver calls: f(t, y, args, dydt), its
 Jacobian and its time derivative.
 
-``args`` is the parameter vector followed by the drugs' dose tables (see
-``forcing.py``).  The Jacobian entries come from ``jacobian.py``, generated
+``args`` is the parameter vector followed by the drugs' forcing slots and dose tables
+(see ``forcing.py``): the rate laws read the parameters and the forcings from it.  The Jacobian entries come from ``jacobian.py``, generated
 from ``equations.rates`` by ``tools/generate_jacobian.py``.
 """
 
@@ -19,19 +19,19 @@ rates = equations.rates
 @njit(cache=True, error_model="numpy")
 def rhs(t, y, args, dydt):
     """dy/dt (state units per day) at day ``t``."""
-    u, _ = evaluate(t, args)
-    rates(y, args, u, dydt)
+    evaluate(t, args)
+    rates(y, args, args, dydt)
 
 
 @njit(cache=True, error_model="numpy")
 def jac(t, y, args, out):
     """Write the nonzero entries of df/dy into ``out`` (zeroed by the caller)."""
-    u, _ = evaluate(t, args)
-    jacobian.jac_y(y, args, u, out)
+    evaluate(t, args)
+    jacobian.jac_y(y, args, args, out)
 
 
 @njit(cache=True, error_model="numpy")
 def dfdt(t, y, args, out):
-    """df/dt: the model is autonomous except through the drugs' forcings u(t): sum_k df/du_k du_k/dt."""
-    u, du = evaluate(t, args)
-    jacobian.jac_u(y, args, u, du, out)
+    """df/dt: the model is autonomous except through the drugs' forcings u(t) (``jacobian.jac_u``)."""
+    evaluate(t, args)
+    jacobian.jac_u(y, args, args, out)
