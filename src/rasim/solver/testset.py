@@ -262,7 +262,7 @@ def solve_rodas(problem: StandardProblem, rtol: float) -> tuple[int, np.ndarray,
     """rasim's rodas4 from 0 to the end time at ``rtol`` (atol = atol_ratio x rtol):
     (status code, y at t_end, stats int64[5])."""
     if problem.name not in _KERNELS:
-        _KERNELS[problem.name] = make_rodas(problem.rhs, problem.jac, problem.dfdt)
+        _KERNELS[problem.name] = make_rodas(problem.rhs, problem.jac, problem.dfdt, n_states=problem.y0.size)
     n = problem.y0.size
     y_out = np.empty((1, n))
     stats = np.zeros(5, dtype=np.int64)
