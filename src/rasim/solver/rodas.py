@@ -54,7 +54,7 @@ _F0, _FT, _K1, _DY = 0, 1, 2, 8  # f(t,y), df/dt(t,y), k1..k6 in rows 2..7, scra
 _N_VEC = 9
 
 
-def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n_states=0):
+def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n_states=0, model_nrt=True):
     """Return the compiled RODAS4 ``solve`` kernel for one model.
 
     rhs(t, y, args, dydt):  writes dy/dt into dydt.
@@ -77,10 +77,17 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n
                             ``linalg.make_dense_lu``'s (no division in a solve),
                             which makes a step of a small system several times cheaper.  Results differ from
                             those with the default 0 (any size) by rounding only.
+    model_nrt:              True: rhs, jac and dfdt are called through ``_driver.with_nrt``
+                            wrappers and may allocate.  False: they are compiled like the
+                            solver, without reference counting (they must not allocate, else
+                            Numba reports a typing error), which saves the increments and
+                            decrements of their array arguments' counts (a third of a step of
+                            rasim's model).  The same numbers either way.
 
     The kernel's signature is documented in :mod:`rasim.solver`.
     """
-    rhs, jac, dfdt = with_nrt(rhs), with_nrt(jac), with_nrt(dfdt)
+    if model_nrt:
+        rhs, jac, dfdt = with_nrt(rhs), with_nrt(jac), with_nrt(dfdt)
     sp_factor, sp_solve = sparse_lu if sparse_lu is not None else (no_sparse_factor, no_sparse_solve)
     zero_jac = sparse_lu is None  # also: no sparse LU to try
     small = n_states > 0 and n_coupled < 0  # a dense LU specialised on the size (linalg.make_dense_lu)
