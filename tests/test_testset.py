@@ -88,3 +88,24 @@ def test_dense_lu_for_a_fixed_size_matches_numpy(n):
         np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-9, atol=1e-9)
     lu, piv = np.zeros((n, n)), np.empty(n, dtype=np.int64)
     assert factor(lu, piv) == 1  # singular: the first column has no pivot
+
+
+def test_model_functions_without_reference_counting_give_the_same_numbers():
+    """make_rodas(model_nrt=False): HIRES's functions (no allocation) compiled like the solver."""
+    from rasim.solver import make_rodas
+
+    problem = PROBLEMS["hires"]
+    n = problem.y0.size
+    outs = []
+    for model_nrt in (True, False):
+        solve = make_rodas(problem.rhs, problem.jac, problem.dfdt, model_nrt=model_nrt)
+        y_out, stats = np.empty((1, n)), np.zeros(5, dtype=np.int64)
+        no = (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0))
+        atol = np.full(n, problem.atol_ratio * 1e-6)
+        code = solve(
+            0.0, problem.y0, np.zeros(0), np.array([problem.t_end]), *no, 1e-6, atol, 0.0, np.inf, 10**6, y_out, stats
+        )
+        assert Status(code) == Status.SUCCESS
+        outs.append((y_out.copy(), stats.copy()))
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
