@@ -109,3 +109,14 @@ def test_model_functions_without_reference_counting_give_the_same_numbers():
         outs.append((y_out.copy(), stats.copy()))
     np.testing.assert_array_equal(outs[0][0], outs[1][0])
     np.testing.assert_array_equal(outs[0][1], outs[1][1])
+
+
+def test_generated_pollu_lu_is_current():
+    """src/rasim/solver/_pollu_lu.py is what ``python -m rasim.solver.testset`` writes."""
+    from pathlib import Path
+
+    import rasim
+    from rasim.solver.testset import LU_MODULE, pollu_lu_module
+
+    path = Path(rasim.__file__).resolve().parents[1] / LU_MODULE
+    assert path.read_text() == pollu_lu_module(), "run python -m rasim.solver.testset"
