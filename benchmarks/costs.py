@@ -10,6 +10,10 @@
 * ``stage_profile``: a cohort run split into its pipeline stages (candidate
   draws and screening, settling the day-0 state, the trial, observation) by
   timing the cohort module's stage functions; needs ``rasim.cohort``.
+* ``floor``: the compute floor beside the measured throughput: flops per step
+  counted in the code a step runs (``flops.step_flops``, with the kernel
+  profile's call counts) x steps per patient measured in the cohort run, against
+  the floating-point rate of this machine's cores (``flops.machine_rate``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from rasim.model.forcing import U_START, evaluate
 from rasim.model.jacobian import lu_factor, lu_solve
 
 from cases import Problems, atol_vector
+import flops
+from rasim.solver._driver import error_norm
 
 UNIT_REPS = 200_000
 
@@ -107,6 +113,7 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
         axis=0,
     )
     accepted, rejected, n_rhs, n_jac, n_lu = (int(v) for v in stats)
+    step = flops.step_flops(model, lu_factor, lu_solve, _closure(_closure(solve, "run"), "attempt"), error_norm, stats)
     parts = {
         "rhs (incl. MTX forcing)": n_rhs * unit[0],
         "Jacobian": n_jac * unit[1],
@@ -127,7 +134,50 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
         "unit_ns": dict(zip(("rhs", "jac", "dfdt", "forcings", "lu_factor", "lu_solve"), unit.tolist())),
         "mtx_forcing_s": (n_rhs + 2 * n_jac) * unit[3] * 1e-9,
         "parts_s": parts,
+        "flops_per_step": step["per_step"],
+        "flops_parts": step["parts"],
+        "flops_per_call": step["per_call"],
     }
+
+
+def _closure(disp, name):
+    """The value of closure variable ``name`` of a Numba dispatcher's function."""
+    fn = disp.py_func
+    return dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__ or ())))[name]
+
+
+def floor(kernel: dict, stages: dict | None, runs: list[dict], cores: int) -> dict:
+    """The compute floor (patients/s on ``cores`` cores) beside the measured throughput.
+
+    flops per step: ``kernel_profile``'s count (per attempted step); steps per patient:
+    the cohort run's mean accepted trial steps (``stage_profile``) times the kernel
+    profile's attempts per accepted step, or the kernel profile's own patient without a
+    cohort run; rate: ``flops.machine_rate`` per core (scalar and SIMD multiply-add)."""
+    attempts_per_accepted = (kernel["accepted"] + kernel["rejected"]) / max(1, kernel["accepted"])
+    if stages is not None:
+        steps, source = stages["mean_trial_steps"] * attempts_per_accepted, "cohort trial"
+    else:
+        steps, source = kernel["accepted"] + kernel["rejected"], "one patient"
+    rate = flops.machine_rate()
+    per_patient = kernel["flops_per_step"] * steps
+    out = {
+        "flops_per_step": kernel["flops_per_step"],
+        "steps_per_patient": steps,
+        "steps_source": source,
+        "flops_per_patient": per_patient,
+        "cores": cores,
+        "flops_per_s_per_core": rate,
+        "floor_patients_per_s": {k: cores * v / per_patient for k, v in rate.items()},
+    }
+    measured = [r for r in runs if "trial_s" in r]
+    if measured:
+        big = max(measured, key=lambda r: r["patients"])
+        out["measured_patients"] = big["patients"]
+        out["measured_patients_per_s"] = {
+            "solve-only": big["patients"] / big["trial_s"],
+            "end to end": big["patients"] / big["wall_s"],
+        }
+    return out
 
 
 def stage_profile(n: int) -> dict:

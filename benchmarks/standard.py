@@ -4,8 +4,10 @@ Every method integrates each problem of ``rasim.solver.testset`` from 0 to its
 end time at rtol 1e-4 ... 1e-10 with atol = ``atol_ratio`` x rtol, one solve at
 a time on one core; error = max over components of |y - ref| / (|ref| + floor)
 against the test set's published reference solution; cost = best wall time of
-repeated solves (until ``min_seconds`` spent).  Methods: rasim rodas4 (generic
-API, dense LU), scipy ``solve_ivp`` Radau / BDF / LSODA and ``odeint`` with the
+repeated solves, the methods taking turns (``ROUNDS`` turns at each tolerance,
+``min_seconds`` spent in all).  Methods: rasim rodas4 (generic API, the kernel
+compiled for the problem's size; dense LU, for POLLU the sparse LU generated
+for its Jacobian pattern), scipy ``solve_ivp`` Radau / BDF / LSODA and ``odeint`` with the
 same compiled RHS and analytic Jacobian, numbalsoda LSODA (RHS as a Numba
 ``cfunc``; numbalsoda takes no Jacobian, it builds one by finite differences).
 """
@@ -25,6 +27,7 @@ from workprec import Point, ratios
 TOLERANCES = (1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
 QUICK_TOLERANCES = (1e-4, 1e-6, 1e-8, 1e-10)
 MXSTEP = 10_000_000
+ROUNDS = 3  # turns each method takes at each tolerance
 _NO_ARGS = np.zeros(0)
 
 
@@ -98,23 +101,31 @@ def methods() -> tuple[dict, dict]:
     return found, missing
 
 
-def run(tolerances=TOLERANCES, min_seconds: float = 0.2, log=print) -> dict:
-    """Every method on every problem and tolerance: points, ratios at equal error, missing peers."""
+def run(tolerances=TOLERANCES, min_seconds: float = 0.2, log=print, rounds: int = ROUNDS) -> dict:
+    """Every method on every problem and tolerance: points, ratios at equal error, missing peers.
+
+    At each tolerance the methods take turns, ``rounds`` times, each repeating its solve for
+    ``min_seconds / rounds`` per turn, and keep their best time: a change in the machine's
+    load hits them alike (as in ``workprec.sweep``)."""
     found, missing = methods()
     out = {"points": {}, "ratios": {}, "missing": missing}
     for name, p in PROBLEMS.items():
         pts = {m: [] for m in found}
-        for m, solve in found.items():
+        for solve in found.values():
             solve(p, 1e-4)  # compile / warm
-            for rtol in tolerances:
-                best, spent, y = math.inf, 0.0, None
-                while spent < min_seconds:
-                    t = time.perf_counter()
-                    y = solve(p, rtol)
-                    dt = time.perf_counter() - t
-                    best, spent = min(best, dt), spent + dt
+        for rtol in tolerances:
+            best, last = dict.fromkeys(found, math.inf), {}
+            for _ in range(rounds):
+                for m, solve in found.items():
+                    spent = 0.0
+                    while spent < min_seconds / rounds:
+                        t = time.perf_counter()
+                        last[m] = solve(p, rtol)
+                        dt = time.perf_counter() - t
+                        best[m], spent = min(best[m], dt), spent + dt
+            for m, y in last.items():
                 err = p.error(y) if np.all(np.isfinite(y)) else math.inf
-                pts[m].append(Point(rtol, err, best, 1, 1, int(not math.isfinite(err))))
+                pts[m].append(Point(rtol, err, best[m], 1, rounds, int(not math.isfinite(err))))
         out["points"][name] = pts
         out["ratios"][name] = {m: ratios(pts["rasim-rodas4"], v) for m, v in pts.items() if m != "rasim-rodas4"}
         _print(name, pts, out["ratios"][name], log)

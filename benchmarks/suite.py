@@ -19,7 +19,10 @@ Sections (all figures measured in this one run, on this machine):
 5. the standard stiff problems HIRES, ROBER, POLLU (``standard.py``): rasim
    rodas4 against scipy Radau/BDF/LSODA/odeint and numbalsoda, errors against
    the test set's published reference solutions;
-6. where the time goes (solver cost model, cohort pipeline stages);
+6. where the time goes (solver cost model, cohort pipeline stages) and the
+   compute floor beside the measured throughput: flops per step (counted in the
+   code a step runs) x steps per patient (measured) against this machine's
+   measured flop rate, as patients/s on its cores;
 7. the issue's targets: met / missed and by how much.
 
 The JSON follows pytest-benchmark's layout (machine_info, commit_info,
@@ -313,8 +316,9 @@ def standard_section(cfg: Config) -> dict:
     return standard.run(standard.QUICK_TOLERANCES if quick else standard.TOLERANCES, 0.05 if quick else 0.2, say)
 
 
-def profile_section(cfg: Config) -> dict:
-    """Solver cost model and, with rasim.cohort, the cohort pipeline stages."""
+def profile_section(cfg: Config, runs: list[dict]) -> dict:
+    """Solver cost model, with rasim.cohort the cohort pipeline stages, and the compute floor
+    beside the measured throughput of the cohort runs ``runs``."""
     kp = costs.kernel_profile(cases.problems(1))
     say(
         f"where rodas4's time goes, one patient, rtol {kp['rtol']:g}, one thread: {1e3 * kp['seconds']:.1f} ms, "
@@ -327,11 +331,16 @@ def profile_section(cfg: Config) -> dict:
         + ", ".join(f"{k} {v:.0f}" for k, v in kp["unit_ns"].items())
         + ")"
     )
+    say(
+        f"  flops per step (counted in the code a step runs, x this solve's calls per step): "
+        f"{kp['flops_per_step']:.0f} = " + " + ".join(f"{k} {v:.0f}" for k, v in kp["flops_parts"].items())
+    )
     out = {"kernel": kp}
     try:
         sp = costs.stage_profile(cfg.profile_patients)
     except Exception as exc:  # noqa: BLE001  (depends on the cohort module's internals)
         say(f"  cohort pipeline stages: not available ({type(exc).__name__}: {exc})")
+        out["floor"] = print_floor(costs.floor(kp, None, runs, os.cpu_count() or 1))
         return out
     say(
         f"cohort pipeline, {sp['patients']} patients, all cores: {sp['run_s']:.1f} s; "
@@ -341,7 +350,26 @@ def profile_section(cfg: Config) -> dict:
     for stage, s in sp["stages_s"].items():
         say(f"  {stage:54s} {s:7.2f} s  {s / sp['run_s']:6.1%}")
     out["stages"] = sp
+    out["floor"] = print_floor(costs.floor(kp, sp, runs, os.cpu_count() or 1))
     return out
+
+
+def print_floor(fl: dict) -> dict:
+    """The compute floor beside the measured throughput."""
+    lo, hi = fl["floor_patients_per_s"]["scalar"], fl["floor_patients_per_s"]["simd"]
+    rate = fl["flops_per_s_per_core"]
+    say(
+        f"compute floor: {fl['flops_per_step']:.0f} flops/step x {fl['steps_per_patient']:.0f} steps/patient "
+        f"({fl['steps_source']}) = {fl['flops_per_patient'] / 1e6:.2f} Mflop/patient; {fl['cores']} cores at "
+        f"{rate['scalar'] / 1e9:.1f} (scalar) - {rate['simd'] / 1e9:.1f} (SIMD) Gflop/s each (measured) -> "
+        f"floor {lo:,.0f} - {hi:,.0f} patients/s"
+    )
+    for name, v in fl.get("measured_patients_per_s", {}).items():
+        say(
+            f"  measured {name} (N={fl['measured_patients']:,}): {v:,.0f} patients/s, "
+            f"{lo / v:.1f} - {hi / v:.1f}x from the floor"
+        )
+    return fl
 
 
 def print_targets(results: list[dict]) -> None:
@@ -447,7 +475,7 @@ def main() -> None:
     runs = cohort_section(cfg)
     dask = dask_section(cfg)
     std = standard_section(cfg)
-    profile = profile_section(cfg)
+    profile = profile_section(cfg, runs)
     verdicts = targets.evaluate(wp["ratios"], wp["missing"], runs, startup)
     print_targets(verdicts)
     doc = {
@@ -466,6 +494,7 @@ def main() -> None:
         "diffrax_best_of": wp["diffrax_best_of"],
         "missing": {**wp["missing"], **{f"standard-{k}": v for k, v in std["missing"].items()}},
         "targets": verdicts,
+        "floor": profile.get("floor"),
         "dask": dask,
     }
     stamp = started.strftime("%Y%m%dT%H%M%SZ")

@@ -14,7 +14,14 @@ from .model import jacobian
 from .solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
 
 KERNELS = {
-    "rodas4": make_rodas(model.rhs, model.jac, model.dfdt, model.N_COUPLED, (jacobian.lu_factor, jacobian.lu_solve)),
+    "rodas4": make_rodas(
+        model.rhs,
+        model.jac,
+        model.dfdt,
+        model.N_COUPLED,
+        (jacobian.lu_factor, jacobian.lu_solve),
+        model_nrt=False,  # the model never allocates: no reference counting on its calls
+    ),
     "dopri5": make_dopri5(model.rhs),
 }
 N_STATS = 5

@@ -26,8 +26,12 @@ Compiled kernels (built per model by the factories)::
 ``make_rodas(rhs, jac, dfdt, n_coupled, sparse_lu)`` takes an optional
 ``(lu_factor, lu_solve)`` pair generated for the model's Jacobian pattern by
 :func:`rasim.solver.sparse.lu_source` (straight-line sparse LU, pivoted dense
-fallback); without it the solver uses its dense LU.  :mod:`rasim.solver.testset`
-holds the standard stiff problems HIRES, ROBER and POLLU in this API.
+fallback); without it the solver uses its dense LU.  ``n_states=n`` compiles the
+kernel for n states only: loops of constant length and, without sinks, a dense
+LU laid out for small systems (``linalg.make_dense_lu``), several times cheaper
+per step for a small model (results differ by rounding only).
+:mod:`rasim.solver.testset` holds the standard stiff problems HIRES, ROBER and
+POLLU in this API.
 """
 
 from .dopri import make_dopri5

@@ -21,6 +21,15 @@ as a floor of the next interval's proposals at the same phase; error control
 stays on, and after any rejection the floor is dropped until the next
 breakpoint.
 
+Reference counting: ``solve`` allocates the work arrays and hands them to
+``run``, the integration loop, which like the method closures and the dense LU
+is compiled with Numba's ``_nrt=False``: it allocates nothing, and no array
+view it takes (a row of the work arrays, a slice) costs the atomic increment
+and decrement of the parent's reference count that Numba otherwise emits;
+those were about 60 % of a step of a small system.  The model's functions are
+called through ``with_nrt`` wrappers, so they may allocate as usual.  The
+arithmetic is unchanged (results bit for bit).
+
 Caching of the model-specific kernels: numba keys the on-disk cache of a
 closure on a pickle of its closure variables, and a pickled dispatcher
 contains a random per-process uuid, so closures over jitted functions would
@@ -33,6 +42,7 @@ import hashlib
 import inspect
 import os
 import uuid
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -54,8 +64,14 @@ N_STATS = 5  # accepted, rejected, rhs evaluations, jacobian evaluations, LU fac
 MEMORY = 64  # accepted steps remembered per breakpoint interval (step-size memory)
 MEMORY_GROWTH = 20.0  # largest ratio of a remembered step size to the step actually taken
 
+# Numba's (private) ``_nrt`` option: the solver's own kernels allocate nothing and are compiled
+# without reference counting (see ``make_driver``); the model's functions are called through
+# ``with_nrt``.  Passed as a mapping: Numba's type stubs do not list the option.
+NO_NRT: dict[str, Any] = {"_nrt": False}
+WITH_NRT: dict[str, Any] = {"_nrt": True}
 
-@njit(cache=True, error_model="numpy")
+
+@njit(cache=True, error_model="numpy", **NO_NRT)
 def all_finite(x):
     """True if every entry of the 1-D array ``x`` is finite."""
     for v in x:
@@ -102,7 +118,7 @@ def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_
     return _SUCCESS
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **NO_NRT)
 def memory_floor(mem, prev, n_prev, tau):
     """Size of the step the previous breakpoint interval took at ``tau`` (time since its
     breakpoint), from ``mem[prev]`` = (start times, sizes) of its first n_prev steps; 0 if none."""
@@ -114,7 +130,7 @@ def memory_floor(mem, prev, n_prev, tau):
     return h
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **NO_NRT)
 def error_norm(err, y, ynew, rtol, atol):
     """RMS norm of ``err / (atol + rtol * max(|y|, |ynew|))`` (dimensionless)."""
     n = err.shape[0]
@@ -160,23 +176,40 @@ def pin_uuids(disp, _active=()):
     disp._set_uuid(str(uuid.UUID(bytes=digest.digest()[:16])))  # type: ignore[attr-defined]  # a Numba private attribute
 
 
-def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=True):
+def with_nrt(fn):
+    """``fn(t, y, args, out)`` behind a wrapper compiled with Numba's reference counting on.
+
+    The solver's own kernels are compiled with ``_nrt=False`` (no reference
+    counting, no allocation), and a function they call inherits that unless it
+    sets it itself: a model function called through this wrapper may allocate
+    (``np.empty`` of a temporary) as in any other Numba function."""
+
+    @njit(cache=True, error_model="numpy", **WITH_NRT)
+    def call(t, y, args, out):
+        fn(t, y, args, out)
+
+    return call
+
+
+def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=True, n_states=0):
     """Build the compiled ``solve`` kernel for one method.
 
-    rhs:      model right-hand side ``rhs(t, y, args, dydt)``.
+    rhs:      model right-hand side ``rhs(t, y, args, dydt)`` (as wrapped by ``with_nrt``).
     prepare, attempt: method closures (see the module docstring).
     n_vec:    number of length-n work vectors the method needs (incl. scratch row).
     order:    order used in the controller exponent (4 for rodas4, 5 for dopri5).
     beta:     PI-controller coefficient (0 = standard controller, 0.04 for dopri5).
     fac_max:  largest allowed ratio h_new / h.
     step_memory: use the step-size memory across breakpoint intervals (module docstring).
+    n_states: if > 0, the only size of y0 accepted (else BAD_INPUT); loop bounds are then
+              compile-time constants.
     """
     expo = 1.0 / order - 0.75 * beta
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def initial_step(t, y, args, f0, rtol, atol, hmax, y1, f1, stats):
         """Hairer's starting step estimate (HINIT of DOPRI5/RADAU), time units."""
-        n = y.shape[0]
+        n = n_states if n_states > 0 else y.shape[0]
         dnf = 0.0
         dny = 0.0
         for i in range(n):
@@ -198,27 +231,19 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
         h = min(100.0 * h, h1, hmax)
         return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
 
-    @njit(cache=True, error_model="numpy")
-    def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
-        """Integrate from t0 to t_out[-1] with bolus events; see rasim.solver docs.
+    @njit(cache=True, error_model="numpy", **NO_NRT)
+    def run(
+        t0, y, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, ynew, ws, wm, piv, mem
+    ):
+        """The integration loop of ``solve`` on preallocated work arrays (y: the state, from y0).
 
-        Returns an int status code; rows of ``y_out`` not reached hold NaN.
-        """
-        y_out[:, :] = np.nan
-        stats[:] = 0
-        code = check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats)
-        if code != _SUCCESS:
-            return code
-        n = y0.shape[0]
+        Compiled without Numba's reference counting (``_nrt=False``): it allocates
+        nothing, and every array view it makes would otherwise cost an atomic
+        increment and decrement of its parent's count, which was most of the
+        time of a step on small systems."""
+        n = n_states if n_states > 0 else y.shape[0]
         m = t_out.shape[0]
         ne = ev_t.shape[0]
-        y = y0.copy()
-        ynew = np.empty(n)
-        ws = np.empty((n_vec, n))
-        wm = np.zeros((2, n, n))  # wm[0]: J, whose zeros a static-pattern jac never writes
-        piv = np.empty(n, dtype=np.int64)
-
-        mem = np.empty((2, 2, MEMORY))  # step-size memory: [interval][start since breakpoint, size][step]
         cur, n_cur, n_prev, t_bp, use_floor = 0, 0, 0, np.nan, False
 
         t = t0
@@ -230,7 +255,8 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
         j = 0  # next event
         while True:
             while k < m and t_out[k] == t:  # outputs hold the pre-event value
-                y_out[k, :] = y
+                for i in range(n):
+                    y_out[k, i] = y[i]
                 k += 1
             if k == m:
                 return _SUCCESS
@@ -277,7 +303,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
                 n_bad = 0
                 fac11 = err**expo
                 if err <= 1.0:
-                    fac = fac11 / facold**beta
+                    fac = fac11 / facold**beta if beta != 0.0 else fac11  # x**0.0 is 1.0: the same
                     fac = max(1.0 / fac_max, min(1.0 / FAC_MIN, fac / SAFETY))
                     hnew = h_step / fac
                     if reject:
@@ -289,7 +315,8 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
                         mem[cur, 0, n_cur], mem[cur, 1, n_cur] = t - t_bp, h_step * min(SAFETY / fac11, MEMORY_GROWTH)
                         n_cur += 1
                     t = t_stop if clipped else t + h_step
-                    y[:] = ynew
+                    for i in range(n):
+                        y[i] = ynew[i]
                     h = min(hnew, hmax)
                     stats[0] += 1
                     need = 1
@@ -298,6 +325,46 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
                     stats[1] += 1
                     h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
                     reject, use_floor = True, False
+
+    @njit(cache=True, error_model="numpy")
+    def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
+        """Integrate from t0 to t_out[-1] with bolus events; see rasim.solver docs.
+
+        Returns an int status code; rows of ``y_out`` not reached hold NaN.
+        """
+        y_out[:, :] = np.nan
+        stats[:] = 0
+        code = check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats)
+        if code != _SUCCESS:
+            return code
+        n = y0.shape[0]
+        if n_states > 0 and n != n_states:
+            return _BAD_INPUT
+        ws = np.empty((n_vec, n))
+        wm = np.zeros((2, n, n))  # wm[0]: J, whose zeros a static-pattern jac never writes
+        piv = np.empty(n, dtype=np.int64)
+        mem = np.empty((2, 2, MEMORY))  # step-size memory: [interval][start since breakpoint, size][step]
+        return run(
+            t0,
+            y0.copy(),
+            args,
+            t_out,
+            ev_t,
+            ev_cmt,
+            ev_amt,
+            rtol,
+            atol,
+            h0,
+            hmax,
+            max_steps,
+            y_out,
+            stats,
+            np.empty(n),
+            ws,
+            wm,
+            piv,
+            mem,
+        )
 
     pin_uuids(solve)
     return solve

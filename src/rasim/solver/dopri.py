@@ -8,7 +8,7 @@ Step-size control is Hairer's PI controller (beta = 0.04).
 
 from numba import njit
 
-from ._driver import all_finite, error_norm, make_driver
+from ._driver import NO_NRT, all_finite, error_norm, make_driver, with_nrt
 from .status import Status
 
 _SUCCESS = int(Status.SUCCESS)
@@ -41,18 +41,20 @@ def make_dopri5(rhs):
     signature as the one of :func:`rasim.solver.make_rodas` (no Jacobian used;
     stats[3] and stats[4] stay 0).
     """
+    rhs = with_nrt(rhs)
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def prepare(t, y, args, ws, wm, after_step, stats):
         """Put f(t, y) in ws[0]: re-use the FSAL stage after an accepted step."""
         if after_step:
-            ws[0, :] = ws[6, :]
+            for i in range(ws.shape[1]):
+                ws[0, i] = ws[6, i]
         else:
             rhs(t, y, args, ws[0])
             stats[2] += 1
         return _SUCCESS if all_finite(ws[0]) else _NONFINITE
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def attempt(t, h, y, args, rtol, atol, ws, wm, piv, ynew, stats):
         """One DOPRI5 step of size h; returns (status, error norm)."""
         n = y.shape[0]

@@ -14,8 +14,16 @@ error estimate of the embedded order-3 solution ``y + A5. k + k5``.
 
 from numba import njit
 
-from ._driver import all_finite, error_norm, make_driver
-from .linalg import lu_factor_block, lu_solve_block, no_sparse_factor, no_sparse_solve
+from ._driver import NO_NRT, all_finite, error_norm, make_driver, with_nrt
+from .linalg import (
+    lu_factor,
+    lu_factor_block,
+    lu_solve,
+    lu_solve_block,
+    make_dense_lu,
+    no_sparse_factor,
+    no_sparse_solve,
+)
 from .status import Status
 
 _SUCCESS = int(Status.SUCCESS)
@@ -46,7 +54,7 @@ _F0, _FT, _K1, _DY = 0, 1, 2, 8  # f(t,y), df/dt(t,y), k1..k6 in rows 2..7, scra
 _N_VEC = 9
 
 
-def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True):
+def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n_states=0, model_nrt=True):
     """Return the compiled RODAS4 ``solve`` kernel for one model.
 
     rhs(t, y, args, dydt):  writes dy/dt into dydt.
@@ -63,50 +71,74 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True):
                             generated pattern): J is zeroed once per solve, not per step.
     step_memory:            reuse the previous breakpoint interval's step sizes as a floor
                             (see :mod:`rasim.solver._driver`).
+    n_states:               if > 0, the kernel is compiled for this number of states only
+                            (another y0 size returns BAD_INPUT): its loops have a constant
+                            trip count and, without ``n_coupled``, the dense LU is
+                            ``linalg.make_dense_lu``'s (no division in a solve),
+                            which makes a step of a small system several times cheaper.  Results differ from
+                            those with the default 0 (any size) by rounding only.
+    model_nrt:              True: rhs, jac and dfdt are called through ``_driver.with_nrt``
+                            wrappers and may allocate.  False: they are compiled like the
+                            solver, without reference counting (they must not allocate, else
+                            Numba reports a typing error), which saves the increments and
+                            decrements of their array arguments' counts (a third of a step of
+                            rasim's model).  The same numbers either way.
 
     The kernel's signature is documented in :mod:`rasim.solver`.
     """
+    if model_nrt:
+        rhs, jac, dfdt = with_nrt(rhs), with_nrt(jac), with_nrt(dfdt)
     sp_factor, sp_solve = sparse_lu if sparse_lu is not None else (no_sparse_factor, no_sparse_solve)
-    zero_jac = sparse_lu is None
+    zero_jac = sparse_lu is None  # also: no sparse LU to try
+    small = n_states > 0 and n_coupled < 0  # a dense LU specialised on the size (linalg.make_dense_lu)
+    dense_factor, dense_solve = make_dense_lu(n_states) if small else (lu_factor, lu_solve)
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def factor(jm, diag, e, piv, nc):
         """LU of E = diag I - jm into e: sparse if it can, else pivoted dense.
         Returns (status, sparse used)."""
-        n = jm.shape[0]
-        if sp_factor(jm.reshape(n * n), diag, e.reshape(n * n)) == 0:
+        n = n_states if n_states > 0 else jm.shape[0]
+        if not zero_jac and sp_factor(jm.reshape(n * n), diag, e.reshape(n * n)) == 0:
             return _SUCCESS, True
         for i in range(n):
             for jj in range(n):
                 e[i, jj] = -jm[i, jj]
             e[i, i] += diag
+        if n_coupled < 0:  # no sinks: the whole matrix (what lu_factor_block does with nc = n)
+            return (_SUCCESS if dense_factor(e, piv) == 0 else _SINGULAR), False
         return (_SUCCESS if lu_factor_block(e, piv, nc) == 0 else _SINGULAR), False
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def lin_solve(e, piv, b, nc, sparse):
         """b <- E^-1 b with ``factor``'s output."""
         if sparse:
             sp_solve(e.reshape(e.shape[0] * e.shape[1]), b)
+        elif n_coupled < 0:
+            dense_solve(e, piv, b)
         else:
             lu_solve_block(e, piv, b, nc)
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def prepare(t, y, args, ws, wm, after_step, stats):
         """Evaluate f, J and df/dt at (t, y) into ws[_F0], wm[0] and ws[_FT]."""
+        n = n_states if n_states > 0 else y.shape[0]
         rhs(t, y, args, ws[_F0])
         if zero_jac:
-            wm[0, :, :] = 0.0
+            for i in range(n):
+                for j in range(n):
+                    wm[0, i, j] = 0.0
         jac(t, y, args, wm[0])
-        ws[_FT, :] = 0.0
+        for i in range(n):
+            ws[_FT, i] = 0.0
         dfdt(t, y, args, ws[_FT])
         stats[2] += 1
         stats[3] += 1
         return _SUCCESS if all_finite(ws[_F0]) else _NONFINITE
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def attempt(t, h, y, args, rtol, atol, ws, wm, piv, ynew, stats):
         """One RODAS4 step of size h; returns (status, error norm)."""
-        n = y.shape[0]
+        n = n_states if n_states > 0 else y.shape[0]
         nc = n if n_coupled < 0 else n_coupled
         f0, ft, dy = ws[_F0], ws[_FT], ws[_DY]
         k1, k2, k3 = ws[_K1], ws[_K1 + 1], ws[_K1 + 2]
@@ -162,4 +194,6 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True):
         stats[2] += 5
         return _SUCCESS, error_norm(k6, y, ynew, rtol, atol)
 
-    return make_driver(rhs, prepare, attempt, _N_VEC, order=4, beta=0.0, fac_max=6.0, step_memory=step_memory)
+    return make_driver(
+        rhs, prepare, attempt, _N_VEC, order=4, beta=0.0, fac_max=6.0, step_memory=step_memory, n_states=n_states
+    )
