@@ -24,16 +24,16 @@ from scipy.special import ndtri
 
 from ..errors import RegimenError
 from .base import (
+    no_overlap,
+    set_window,
     DoseLine,
     Effect,
     Forcing,
     amount,
-    as_day,
     blame,
     choose_route,
     fmt,
     positive,
-    real,
     register,
     set_field,
 )
@@ -114,14 +114,7 @@ class AdalimumabDose:
             if every < MIN_INTERVAL_DAYS:
                 raise RegimenError(f"adalimumab every={fmt(every)} days: the most frequent schedule is weekly (7)")
             set_field(self, "every", every)
-        with blame("start"):
-            set_field(self, "start", as_day("adalimumab start", self.start))
-        with blame("until"):
-            if self.until is not None:
-                until = real("adalimumab `until` (days)", self.until)
-                if until <= self.start:
-                    raise RegimenError(f"adalimumab until={fmt(until)} must be after start={fmt(self.start)}")
-                set_field(self, "until", until)
+        set_window(self, "adalimumab")
         with blame("route"):
             set_field(self, "route", choose_route("adalimumab", self.route))
 
@@ -151,13 +144,7 @@ class AdalimumabDose:
     @staticmethod
     def check_together(doses: Sequence[AdalimumabDose]) -> None:
         """Refuse two adalimumab schedules in force at once."""
-        ordered = sorted(doses, key=lambda d: d.start)
-        for a, b in zip(ordered, ordered[1:]):
-            if b.start < a.end:
-                raise RegimenError(
-                    f"adalimumab schedules overlap: {a!r} is still running on day {fmt(b.start)} when {b!r} "
-                    "starts; end the first with until="
-                )
+        no_overlap("adalimumab", doses, "end the first with until=")
 
 
 def adalimumab(

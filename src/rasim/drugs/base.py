@@ -188,6 +188,29 @@ def choose_route(drug: str, route) -> str:
 Steps = tuple[tuple[float, float], ...]
 
 
+def set_window(dose, label: str) -> None:
+    """Check and normalise a schedule's ``start`` (a day >= 0) and ``until`` (None, or a day
+    after ``start``) in place on the frozen record ``dose``; ``label`` names the drug ("MTX")."""
+    with blame("start"):
+        set_field(dose, "start", as_day(f"{label} start", dose.start))
+    with blame("until"):
+        if dose.until is not None:
+            until = real(f"{label} `until` (days)", dose.until)
+            if until <= dose.start:
+                raise RegimenError(f"{label} until={fmt(until)} must be after start={fmt(dose.start)}")
+            set_field(dose, "until", until)
+
+
+def no_overlap(label: str, doses, advice: str) -> None:
+    """Refuse two schedules of ``doses`` (records with ``start`` and ``end``) in force at once."""
+    ordered = sorted(doses, key=lambda d: d.start)
+    for a, b in zip(ordered, ordered[1:]):
+        if b.start < a.end:
+            raise RegimenError(
+                f"{label} schedules overlap: {a!r} is still running on day {fmt(b.start)} when {b!r} starts; {advice}"
+            )
+
+
 def titration(label: str, dose, start: float, check: Callable[[str, object], float]) -> Steps:
     """Sorted, validated titration steps ((day, dose), ...) from a dict {day: dose} (or pairs):
     the dose in force from that day on, each checked by ``check(what, dose)``; the first step

@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING
 
 from ..errors import RegimenError
 from .base import (
+    no_overlap,
+    set_window,
     DoseLine,
     Effect,
     Forcing,
     amount,
-    as_day,
     blame,
     choose_route,
     day_key,
     fmt,
     positive,
-    real,
     register,
     set_field,
     titration,
@@ -86,14 +86,7 @@ class MtxDose:
     def __post_init__(self):
         with blame("every"):
             set_field(self, "every", positive("MTX interval `every`", self.every, "days"))
-        with blame("start"):
-            set_field(self, "start", as_day("MTX start", self.start))
-        with blame("until"):
-            if self.until is not None:
-                until = real("MTX `until` (days)", self.until)
-                if until <= self.start:
-                    raise RegimenError(f"MTX until={fmt(until)} must be after start={fmt(self.start)}")
-                set_field(self, "until", until)
+        set_window(self, "MTX")
         with blame("route"):
             set_field(self, "route", choose_route("mtx", self.route))
         with blame("dose_mg"):
@@ -161,14 +154,7 @@ class MtxDose:
     @staticmethod
     def check_together(doses: Sequence[MtxDose]) -> None:
         """Refuse two MTX schedules active at once."""
-        ordered = sorted(doses, key=lambda d: d.start)
-        for a, b in zip(ordered, ordered[1:]):
-            if b.start < a.end:
-                raise RegimenError(
-                    f"MTX schedules overlap: {a!r} is still running on day "
-                    f"{fmt(b.start)} when {b!r} starts; give one MTX schedule at a "
-                    "time (end the first with until= or use a titration dict)"
-                )
+        no_overlap("MTX", doses, "give one MTX schedule at a time (end the first with until= or use a titration dict)")
 
 
 def mtx(dose_mg, *, every: float = 7, start: float = 0, until: float | None = None, route: str = "oral") -> Regimen:

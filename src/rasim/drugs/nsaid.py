@@ -19,8 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import RegimenError
-from .base import DoseLine, Effect, Forcing, amount, as_day, blame, choose, fmt, real, register, set_field
+from .base import no_overlap, set_window, DoseLine, Effect, Forcing, amount, blame, choose, fmt, register, set_field
 
 if TYPE_CHECKING:
     from ..regimen import Regimen
@@ -56,14 +55,7 @@ class NsaidDose:
             limit = MAX_MG_PER_DAY[self.agent]
             mg = amount(f"{self.agent} dose", self.mg_per_day, limit, "mg/day", "the label's maximal daily dose")
             set_field(self, "mg_per_day", mg)
-        with blame("start"):
-            set_field(self, "start", as_day("NSAID start", self.start))
-        with blame("until"):
-            if self.until is not None:
-                until = real("NSAID `until` (days)", self.until)
-                if until <= self.start:
-                    raise RegimenError(f"NSAID until={fmt(until)} must be after start={fmt(self.start)}")
-                set_field(self, "until", until)
+        set_window(self, "NSAID")
 
     @property
     def end(self) -> float:
@@ -89,13 +81,7 @@ class NsaidDose:
     @staticmethod
     def check_together(doses: Sequence[NsaidDose]) -> None:
         """Refuse two NSAID schedules in force at once (NSAIDs are not combined)."""
-        ordered = sorted(doses, key=lambda d: d.start)
-        for a, b in zip(ordered, ordered[1:]):
-            if b.start < a.end:
-                raise RegimenError(
-                    f"NSAID schedules overlap: {a!r} is still running on day {fmt(b.start)} when {b!r} starts; "
-                    "NSAIDs are not combined (end the first with until=)"
-                )
+        no_overlap("NSAID", doses, "NSAIDs are not combined (end the first with until=)")
 
 
 def nsaid(agent: str, mg_per_day: float, *, start: float = 0, until: float | None = None) -> Regimen:

@@ -17,19 +17,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import RegimenError
 from .base import (
+    no_overlap,
+    set_window,
     DoseLine,
     Effect,
     Forcing,
     Steps,
     amount,
-    as_day,
     blame,
     choose_route,
     day_key,
     fmt,
-    real,
     register,
     set_field,
     titration,
@@ -75,14 +74,7 @@ class PrednisoloneDose:
     route: str = "oral"
 
     def __post_init__(self):
-        with blame("start"):
-            set_field(self, "start", as_day("prednisolone start", self.start))
-        with blame("until"):
-            if self.until is not None:
-                until = real("prednisolone `until` (days)", self.until)
-                if until <= self.start:
-                    raise RegimenError(f"prednisolone until={fmt(until)} must be after start={fmt(self.start)}")
-                set_field(self, "until", until)
+        set_window(self, "prednisolone")
         with blame("route"):
             set_field(self, "route", choose_route("prednisolone", self.route))
         with blame("mg_per_day"):
@@ -143,13 +135,7 @@ class PrednisoloneDose:
     @staticmethod
     def check_together(doses: Sequence[PrednisoloneDose]) -> None:
         """Refuse two prednisolone schedules in force at once."""
-        ordered = sorted(doses, key=lambda d: d.start)
-        for a, b in zip(ordered, ordered[1:]):
-            if b.start < a.end:
-                raise RegimenError(
-                    f"prednisolone schedules overlap: {a!r} is still running on day {fmt(b.start)} when "
-                    f"{b!r} starts; give one schedule at a time (end the first with until= or use a taper dict)"
-                )
+        no_overlap("prednisolone", doses, "give one schedule at a time (end the first with until= or use a taper dict)")
 
 
 def prednisolone(mg_per_day, *, start: float = 0, until: float | None = None, route: str = "oral") -> Regimen:

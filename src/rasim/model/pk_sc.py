@@ -23,6 +23,7 @@ import math
 
 from numba import njit
 
+from .pk import _phi
 from .pktable import last_row
 
 HEADER = 7
@@ -34,16 +35,6 @@ _T_LAST, _U_LAST, _DU_LAST, _KA, _V = 2, 3, 4, 5, 6
 def table_size(m):
     """Slots of a table of ``m`` doses (one row more for the clearance switch)."""
     return HEADER + ROW * (m + 1)
-
-
-@njit(cache=True, error_model="numpy")
-def _phi(a, b, t):
-    """(exp(-a t) - exp(-b t)) / (b - a), stable as b -> a."""
-    lo, hi = min(a, b), max(a, b)
-    d = hi - lo
-    if d == 0.0:
-        return t * math.exp(-lo * t)
-    return math.exp(-lo * t) * (-math.expm1(-d * t)) / d
 
 
 @njit(cache=True, error_model="numpy")
