@@ -45,7 +45,7 @@ DAS = {0.0: 6.0, 0.5: 4.5, 0.8: 3.0}
 
 def constructed(analysis: str = "observed") -> CohortResult:
     base = {"TJC28": 10.0, "SJC28": 10.0, "pain": 50.0, "patient_global": 50.0, "physician_global": 50.0}
-    base.update({"HAQ": 1.0, "CRP": 20.0, "ESR": 40.0})
+    base.update({"HAQ": 1.0, "CRP": 20.0, "ESR": 40.0, "mTSS": 40.0})
     values = {k: v * (1.0 - F) for k, v in base.items()}
     values["DAS28_ESR"] = np.vectorize(DAS.get)(F)
     values["DAS28_CRP"] = values["DAS28_ESR"] - 0.5
