@@ -12,13 +12,15 @@ family (``FAMILIES``) computes it from the doses into the drug's depots:
 ``args`` layout (``rasim.model.args``): the parameters, then ``N_FORCINGS`` slots holding
 each forcing's table offset (-1: the drug is not given, its forcing is 0), then
 ``2 * N_FORCINGS`` scratch slots for ``u`` and ``du/dt`` (``U_START``, ``DU_START``), the day
-they hold (``T_EVALUATED``), then the tables.  ``evaluate`` writes the scratch slots and the rate laws read them from ``args``
-itself (the forcing vector is ``args[U_START:DU_START]``; no array view is made per call).
+they hold (``T_EVALUATED``), then the tables.  ``evaluate`` writes the scratch slots and the
+rate laws read them from ``args`` itself (the forcing vector is ``args[U_START:DU_START]``; no
+array view is made per call).
 
 A drug acts on the rate laws at a ``HOOKS`` point through an Emax factor of its forcing
 (``drugs.base.Effect``): ``drug_factor(p, u, hook)`` is the product of the factors acting
 at ``hook`` (1 when no drug given acts there), and the equations multiply the hook's rate
-by it.  ``OBSERVED_HOOKS`` act on what a visit reads instead (``observed_factor``, from the
+by it.  The generated Jacobian treats each hook's factor as an opaque F_h, computed here at
+run time with its time derivative (``drug_factor_rate``), so it holds no drug.  ``OBSERVED_HOOKS`` act on what a visit reads instead (``observed_factor``, from the
 exposures at the visits, ``exposures``).  Adding a drug adds table entries, not code.
 """
 
