@@ -367,6 +367,9 @@ def nonmem_dataset(scenario, results: dict[str, CohortResult]) -> dict[str, np.n
     return {c: np.concatenate([p[c] for p in parts]) for c in DATASET_COLUMNS}
 
 
+OBSERVATION = {"MDV": 0, "EVID": 0, "AMT": 0.0, "CMT": 0, "II": 0.0, "ADDL": 0, "SS": 0, "RATE": 0.0}  # no dose
+
+
 def arm_dataset(scenario, k: int, res: CohortResult, start: int) -> dict[str, np.ndarray]:
     """:func:`nonmem_dataset` columns of arm number ``k``'s patients ``start`` .. in ``res``."""
     a = scenario.arms[k]
@@ -376,17 +379,10 @@ def arm_dataset(scenario, k: int, res: CohortResult, start: int) -> dict[str, np
     m, n_items = len(res.days), len(MEASURED)
     dv = np.stack([res.values[name][idx] for name in MEASURED], axis=-1)  # (k, m, items)
     obs: dict[str, Any] = {
+        **OBSERVATION,
         "ID": np.repeat(ids, m * n_items),
         "TIME": np.tile(np.repeat(res.days, n_items), len(idx)),
         "DV": dv.reshape(-1),
-        "MDV": 0,
-        "EVID": 0,
-        "AMT": 0.0,
-        "CMT": 0,
-        "II": 0.0,
-        "ADDL": 0,
-        "SS": 0,
-        "RATE": 0.0,
         "DVID": np.tile(np.arange(1, n_items + 1), len(idx) * m),
         "NAME": np.tile(np.array(MEASURED), len(idx) * m),
     }
@@ -398,17 +394,10 @@ def arm_dataset(scenario, k: int, res: CohortResult, start: int) -> dict[str, np
         row = np.searchsorted(idx, ev.patient[keep])  # the patient's position among the successful
         blocks.append(
             {
+                **OBSERVATION,
                 "ID": ids[row],
                 "TIME": ev.day[keep],
                 "DV": 1.0,
-                "MDV": 0,
-                "EVID": 0,
-                "AMT": 0.0,
-                "CMT": 0,
-                "II": 0.0,
-                "ADDL": 0,
-                "SS": 0,
-                "RATE": 0.0,
                 "DVID": n_items + 1 + ev.kind[keep],
                 "NAME": np.array(safety.EVENTS)[ev.kind[keep]],
                 **{c: v[row] for c, v in cov.items()},

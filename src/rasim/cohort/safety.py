@@ -34,6 +34,7 @@ HAZARDS = EVENTS[:3]  # drawn from a cumulative hazard; infusion_fever per infus
 SAFETY_STREAM = 5  # a patient's random stream of adverse events (``cohort.patient_rng``)
 MAX_EVENTS = 8  # of one kind per patient over a follow-up (expected counts are < 0.5)
 DAYS_PER_100PY = 36525.0
+PG_15MG_WEEKLY = float(model.pk.mean_polyglutamate(model.DEFAULTS, 15.0, 7.0, MTX_GUT))  # mg: the ALT reference
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,7 @@ def hazards(P: np.ndarray, u: np.ndarray) -> np.ndarray:
         * (1.0 + p("infection_gc_per_mg") * x("prednisolone"))
     )
     gi = p("gi_rate") + (p("gi_naproxen_per_g") * x("naproxen") + p("gi_celecoxib_per_g") * x("celecoxib")) / 1000.0
-    pg_ref = model.pk.mean_polyglutamate(model.DEFAULTS, 15.0, 7.0, MTX_GUT)
-    alt = p("alt_mtx_rate") * x("mtx_pg") / pg_ref
+    alt = p("alt_mtx_rate") * x("mtx_pg") / PG_15MG_WEEKLY
     return np.stack([infection, gi, alt], axis=-1) / DAYS_PER_100PY
 
 

@@ -86,7 +86,8 @@ def _effect_rows() -> tuple[np.ndarray, np.ndarray]:
 
 
 FAMILY = np.array([_family(f) for f in FORCINGS], dtype=np.int64)
-PARAMS = np.array([[PINDEX[n] for n in f.params] + [-1] * (5 - len(f.params)) for f in FORCINGS], dtype=np.int64)
+_WIDEST = max(FAMILY_PARAMS.values())
+PARAMS = np.array([[PINDEX[n] for n in f.params] + [-1] * (_WIDEST - len(f.params)) for f in FORCINGS], dtype=np.int64)
 SLOT_OF_DEPOT = np.full(max(drugs.TABLE_DEPOTS | set(drugs.BOLUSES), default=0) + 1, -1, dtype=np.int64)
 for _k, _f in enumerate(FORCINGS):
     SLOT_OF_DEPOT[list(_f.depots)] = _k
