@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 S = model.STATE_SCALE
 IX = model.INDEX
 N = model.N_STATES
+SETTLING = np.array([i for i in range(N) if i not in model.ACCRUING])  # the states with a steady state
 
 # States whose production constants are balanced (tools/balance_parameters.py)
 # plus the two states set "at balance" by reference_vector.
@@ -84,11 +85,24 @@ def assert_jacobian_matches(m: Model, t: float, y: np.ndarray, rtol=1e-5):
 
 
 def polish(m: Model, y0: np.ndarray) -> np.ndarray:
-    """Newton-type polishing (scipy hybr with the analytic Jacobian) of f(y) = 0."""
-    sol = root(lambda y: m.f(0.0, y), y0, jac=lambda y: m.jac(0.0, y), method="hybr", options={"xtol": 1e-14})
-    residual = np.max(np.abs(m.f(0.0, sol.x)) / S)
+    """Newton-type polishing (scipy hybr with the analytic Jacobian) of f(y) = 0 over the settling
+    states (the accruing ones held at ``y0``'s values)."""
+
+    def full(x):
+        y = y0.copy()
+        y[SETTLING] = x
+        return y
+
+    sol = root(
+        lambda x: m.f(0.0, full(x))[SETTLING],
+        y0[SETTLING],
+        jac=lambda x: m.jac(0.0, full(x))[np.ix_(SETTLING, SETTLING)],
+        method="hybr",
+        options={"xtol": 1e-14},
+    )
+    residual = np.max(np.abs(m.f(0.0, full(sol.x))[SETTLING]) / S[SETTLING])
     assert residual < 1e-10, f"root finding did not converge: scaled residual {residual:.2e} ({sol.message})"
-    return sol.x
+    return full(sol.x)
 
 
 def integrate_scipy(m: Model, y0: np.ndarray, days: float) -> np.ndarray:
@@ -98,12 +112,13 @@ def integrate_scipy(m: Model, y0: np.ndarray, days: float) -> np.ndarray:
 
 
 def scaled_distance(a, b):
-    return float(np.max(np.abs(a - b) / S))
+    """Largest scaled difference over the settling states (radiographic damage only accrues)."""
+    return float(np.max(np.abs(a - b)[SETTLING] / S[SETTLING]))
 
 
-# Cartilage and erosion feed back on nothing and relax over years: attractors
-# are told apart by the other (immune, cytokine, acute-phase) states.
-CORE = np.array([IX[n] for n in model.NAMES if n not in ("cartilage", "erosion")])
+# Cartilage and erosion feed back on nothing and relax over years, radiographic damage only
+# accrues: attractors are told apart by the other (immune, cytokine, acute-phase) states.
+CORE = np.array([IX[n] for n in model.NAMES if n not in ("cartilage", "erosion", "radiographic")])
 
 
 def core_distance(a, b):
@@ -316,7 +331,7 @@ def test_background_day0_is_the_periodic_state(background_run):
     assert r.day0.kind == "periodic"
     assert 0.0 < r.day0.max_growth < 1.0
     np.testing.assert_array_equal(r.states[0], r.day0.y)
-    drift = np.max(np.abs(r.states - r.states[0]) / S, axis=1)
+    drift = np.max(np.abs(r.states - r.states[0])[:, SETTLING] / S[SETTLING], axis=1)
     assert np.all(drift < 1e-6), drift
     # MTX lowers disease activity relative to the untreated steady state
     assert r.day0.das28_esr < steady()["DAS28_ESR"][0] - 0.2  # a refractory patient: a small effect
@@ -328,7 +343,7 @@ def test_background_day0_is_periodic_to_the_shooting_accuracy(background_run):
     ~2e-8 per week, growing to ~3e-7 by day 70: the MTX polyglutamate forcing is
     not yet periodic at day 0 because the background's PK lead-in is only
     ~378 days = 18 PG half-lives.)"""
-    drift = np.max(np.abs(background_run.states - background_run.states[0]) / S, axis=1)
+    drift = np.max(np.abs(background_run.states - background_run.states[0])[:, SETTLING] / S[SETTLING], axis=1)
     assert np.all(drift < 1e-8), f"scaled drift from the day-0 state at weeks 0..10: {drift}"
 
 
@@ -687,8 +702,9 @@ def test_more_il6_gives_higher_crp_esr_and_das28():
 
 
 def test_trailing_states_are_sinks_as_the_solver_assumes():
-    """States from N_COUPLED on feed back on nothing: their Jacobian columns are zero
-    outside their own diagonal entry (rasim.solver's block LU relies on this)."""
+    """States from N_COUPLED on feed back on no earlier state: their Jacobian columns are zero
+    above their own diagonal entry (rasim.solver's block LU with forward substitution relies on
+    this)."""
     rng = np.random.default_rng(0)
     nc = model.N_COUPLED
     args = model.build_args(model.DEFAULTS, np.array([0.0]), np.array([1]), np.array([15.0]))
@@ -698,7 +714,7 @@ def test_trailing_states_are_sinks_as_the_solver_assumes():
         model.jac(3.0, y, args, J)
         assert np.all(J[:nc, nc:] == 0.0)
         sinks = J[nc:, nc:]
-        assert np.all(sinks == np.diag(np.diag(sinks)))
+        assert np.all(sinks == np.tril(sinks))
 
 
 def test_n_coupled_is_where_the_trailing_sinks_begin():
@@ -708,13 +724,16 @@ def test_n_coupled_is_where_the_trailing_sinks_begin():
 
     nc = model.N_COUPLED
     assert nc == model.INDEX["crp"]
-    feeds = {j for i, j in SPARSITY if i != j}  # states some other state's rate depends on
+    feeds = {j for i, j in SPARSITY if i < j}  # states an earlier state's rate depends on
     assert not feeds & set(range(nc, model.N_STATES))
     assert nc == 0 or nc - 1 in feeds
+    # radiographic damage reads cartilage and erosion, both sinks before it
+    assert {(model.INDEX["radiographic"], model.INDEX[n]) for n in ("cartilage", "erosion")} <= set(SPARSITY)
 
 
 def test_generator_rule_for_n_coupled():
-    """tools/generate_jacobian.py's rule on small patterns: trailing sinks only; n without any."""
+    """tools/generate_jacobian.py's rule on small patterns: trailing sinks only, each reading
+    earlier states only; n without any."""
     pytest.importorskip("sympy")
     import importlib.util
 
@@ -722,11 +741,13 @@ def test_generator_rule_for_n_coupled():
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     diagonal = [(i, i) for i in range(3)]
-    assert gen.coupled_states(diagonal + [(1, 0), (2, 1)], 3) == 2  # state 1 feeds 2; 2 feeds nothing
+    assert gen.coupled_states(diagonal + [(1, 0), (2, 1)], 3) == 0  # a chain reading back: triangular, all sinks
     assert gen.coupled_states(diagonal + [(0, 2)], 3) == 3  # the last state feeds state 0: no sinks
     assert gen.coupled_states(diagonal + [(1, 2)], 3) == 3  # state 0 is a sink, but not a trailing one
     assert gen.coupled_states(diagonal, 3) == 0  # all decoupled
     assert gen.coupled_states(diagonal + [(0, 1)], 3) == 2
+    assert gen.coupled_states(diagonal + [(0, 1), (2, 1)], 3) == 2  # a sink may read an earlier sink ...
+    assert gen.coupled_states(diagonal + [(0, 1), (1, 2)], 3) == 3  # ... but none may read a later one
 
 
 def test_esr_follows_fibrinogen_and_immunoglobulins():

@@ -16,9 +16,10 @@
   candidates (``growth``) and a background runs in under its real doses for
   ``runin_days`` before day 0.
 
-Both strategies accrue cartilage loss and erosion over the disease duration by
-one rule (``accrue_damage``); without a duration, ``"steady"`` keeps their
-long-run limits.
+Both strategies accrue cartilage loss, erosion and radiographic damage over the
+disease duration by one rule (``accrue_damage``); without a duration, ``"steady"``
+keeps the long-run limits of cartilage and erosion and starts radiographic damage,
+which has no limit but the score's maximum, at 0 (its mTSS then reads damage since day 0).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .errors import EquilibriumError, RasimError, unknown_name
 from .integrate import KERNELS, integrate
 from .lowering import background_dose
 from .model.args import CONSTANT_SIZE, write_constant_args
+from .model.equations import MTSS_EROSION_MAX, MTSS_JSN_MAX, MTSS_MAX
 from .regimen import Regimen
 from .solver import SolverOptions, Status
 from .solver._driver import N_STATS, pin_uuids
@@ -69,9 +71,11 @@ STEADY = Steady()
 REPLAY = Replay()
 STRATEGIES: dict[str, Steady | Replay] = {"steady": STEADY, "replay": REPLAY}
 
-_FROZEN = np.zeros(model.N_STATES, dtype=bool)  # replay: held during the polish
+_ACCRUING = np.zeros(model.N_STATES, dtype=bool)  # no steady state: held by every polish and check
+_ACCRUING[list(model.ACCRUING)] = True
+_FROZEN = _ACCRUING.copy()  # replay: held during the polish
 _FROZEN[model.INDEX["fls_imprint"]] = True
-_NONE_FROZEN = np.zeros(model.N_STATES, dtype=bool)
+_SETTLING = ~_ACCRUING  # the states a steady or periodic state settles
 _STABILITY = np.zeros(model.N_STATES, dtype=bool)  # the coupled block (sinks add their own diagonal)
 _STABILITY[: model.N_COUPLED] = True
 _IMPRINT_RATES = [model.PINDEX["imprint_rate"], model.PINDEX["imprint_reversal"]]
@@ -79,9 +83,11 @@ _newton, _growth = make_steady(model.rhs, model.jac)
 
 
 def onset(y: np.ndarray) -> np.ndarray:
-    """The replay's start: ``y`` (the inflamed reference) without fibroblast imprinting."""
+    """The replay's start: ``y`` (the inflamed reference) without fibroblast imprinting or
+    radiographic damage."""
     y = y.copy()
     y[..., model.INDEX["fls_imprint"]] = 0.0
+    y[..., model.INDEX["radiographic"]] = 0.0
     return y
 
 
@@ -109,10 +115,13 @@ def strategy(name: str) -> Steady | Replay:
 
 
 def accrue_damage(y: np.ndarray, P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:
-    """Cartilage loss and erosion accrued over the disease duration (years), for a batch.
+    """Cartilage loss, erosion and radiographic damage accrued over the disease duration (years),
+    for a batch.
 
-    The settled values are the long-run limits; both relax linearly toward them
-    from a healthy joint at onset, at their own rates at that state."""
+    The settled cartilage and erosion values are the long-run limits; both relax linearly toward
+    them from a healthy joint at onset, at their own rates at that state, under the settled
+    destructive drive. Radiographic damage integrates its formation along that path
+    (``accrued_score``)."""
     y = y.copy()
     t = 365.25 * np.asarray(duration_years, dtype=np.float64)
     ic, ie = model.INDEX["cartilage"], model.INDEX["erosion"]
@@ -122,7 +131,31 @@ def accrue_damage(y: np.ndarray, P: np.ndarray, duration_years: np.ndarray) -> n
     rate_e = P[:, model.PINDEX["erosion_repair"]] / (1.0 - e_eq)
     y[:, ic] = 1.0 - (1.0 - c_eq) * -np.expm1(-rate_c * t)
     y[:, ie] = e_eq * -np.expm1(-rate_e * t)
+    y[:, model.INDEX["radiographic"]] = accrued_score(y, P, t, c_eq, e_eq)
     return y
+
+
+def accrued_score(y: np.ndarray, P: np.ndarray, t: np.ndarray, c_eq: np.ndarray, e_eq: np.ndarray) -> np.ndarray:
+    """Radiographic damage (mTSS units) accrued over ``t`` days from onset, in closed form, for
+    settled states ``y`` whose cartilage and erosion relax from a healthy joint to ``c_eq``,
+    ``e_eq`` (``accrue_damage``); the rate law is in ``equations.py``.
+
+    At the settled states loss equals repair, so cartilage_loss x drive = cartilage_repair
+    (1 - c_eq) / c_eq and erosion_rate x drive = erosion_repair e_eq / (1 - e_eq); the formation
+    integrates c and 1 - e along the relaxation, at the TNF-driven share of the drive, and
+    the score saturates toward its maximum: 448 (1 - exp(-yield x formed / 448))."""
+    q = {n: P[:, model.PINDEX[n]] for n in ("cartilage_repair", "erosion_repair", "damage_k_tnf", "damage_k_il17")}
+    rate_c = q["cartilage_repair"] / c_eq
+    rate_e = q["erosion_repair"] / (1.0 - e_eq)
+    cartilage_days = t - (1.0 - c_eq) * (t + np.expm1(-rate_c * t) / rate_c)
+    intact_bone_days = t - e_eq * (t + np.expm1(-rate_e * t) / rate_e)
+    formed = MTSS_JSN_MAX * q["cartilage_repair"] * (1.0 - c_eq) / c_eq * cartilage_days
+    formed += MTSS_EROSION_MAX * q["erosion_repair"] * e_eq / (1.0 - e_eq) * intact_bone_days
+    tnf, il17 = y[:, model.INDEX["tnf"]], y[:, model.INDEX["il17"]]
+    by_tnf = tnf / (tnf + q["damage_k_tnf"])
+    tnf_share = by_tnf / (by_tnf + il17 / (il17 + q["damage_k_il17"]))
+    yield_ = P[:, model.PINDEX["radiographic_yield"]]
+    return MTSS_MAX * -np.expm1(-yield_ * tnf_share * formed / MTSS_MAX)
 
 
 def _das28(y: np.ndarray, p: np.ndarray) -> float:
@@ -153,10 +186,11 @@ def inflamed_equilibrium(p: np.ndarray) -> Equilibrium:
     s = STEADY
     args = model.build_args(p, np.empty(0), np.empty(0, np.int64), np.empty(0))
     y = _run(args, 0.0, model.reference_vector(p, "inflamed"), s.run_days, s.options)
-    code = _newton(0.0, y, args, _NONE_FROZEN, model.STATE_SCALE, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE)
+    y[_ACCRUING] = 0.0  # nothing accrued before day 0 without a duration (``accrue_damage`` gives one)
+    code = _newton(0.0, y, args, _ACCRUING, model.STATE_SCALE, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE)
     if code != CONVERGED or np.any(y < -1e-9 * model.STATE_SCALE):
         raise EquilibriumError("no inflamed steady state found (Newton's method did not converge)")
-    growth = float(_growth(0.0, y, args, ~_NONE_FROZEN))
+    growth = float(_growth(0.0, y, args, _SETTLING))
     if growth >= 0.0:
         raise EquilibriumError(f"the inflamed steady state is unstable (eigenvalue {growth:.3g}/day)")
     das = _das28(y, p)
@@ -171,16 +205,19 @@ def periodic_state(p: np.ndarray, args: np.ndarray, start: Equilibrium, t_end: f
     + period before ``t_end``; the state is integrated from ``start``."""
     s = STEADY
     x = _run(args, t_end - s.shooting_runin_days - period, start.y, t_end - period, s.options)
+    x[_ACCRUING] = start.y[_ACCRUING]  # accruing states are held: they have no period
 
     def period_map(v):
-        return _run(args, t_end - period, v, t_end, s.options)
+        """The settling states one period after ``v``."""
+        return _run(args, t_end - period, v, t_end, s.options)[_SETTLING]
 
     fx = period_map(x)
     for _ in range(30):
-        residual = fx - x
-        if np.max(np.abs(residual) / model.STATE_SCALE) < 1e-10:
+        residual = fx - x[_SETTLING]
+        if np.max(np.abs(residual) / model.STATE_SCALE[_SETTLING]) < 1e-10:
             break
-        step = np.linalg.solve(_monodromy(period_map, x, fx) - np.eye(model.N_STATES), residual)
+        step = np.zeros(model.N_STATES)
+        step[_SETTLING] = np.linalg.solve(_monodromy(period_map, x, fx) - np.eye(len(fx)), residual)
         x, fx = _damped(period_map, x, step, _norm(residual))
     else:
         raise EquilibriumError("no periodic state under the background regimen (shooting did not converge)")
@@ -193,8 +230,8 @@ def periodic_state(p: np.ndarray, args: np.ndarray, start: Equilibrium, t_end: f
 
 
 def _norm(residual: np.ndarray) -> float:
-    """Root-mean-square of a residual scaled by the states' typical magnitudes."""
-    return float(np.sqrt(np.mean((residual / model.STATE_SCALE) ** 2)))
+    """Root-mean-square of a residual of the settling states, scaled by their typical magnitudes."""
+    return float(np.sqrt(np.mean((residual / model.STATE_SCALE[_SETTLING]) ** 2)))
 
 
 def _damped(period_map, x: np.ndarray, step: np.ndarray, worst: float) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +245,7 @@ def _damped(period_map, x: np.ndarray, step: np.ndarray, worst: float) -> tuple[
                 f_new = period_map(new)
             except EquilibriumError:
                 f_new = None
-            if f_new is not None and _norm(f_new - new) < worst:
+            if f_new is not None and _norm(f_new - new[_SETTLING]) < worst:
                 return new, f_new
         lam *= 0.5
     raise EquilibriumError(
@@ -218,14 +255,15 @@ def _damped(period_map, x: np.ndarray, step: np.ndarray, worst: float) -> tuple[
 
 
 def _monodromy(period_map, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
-    """Finite-difference Jacobian of the period map at ``x`` (fx = period_map(x))."""
-    n = model.N_STATES
-    m = np.empty((n, n))
-    for j in range(n):
+    """Finite-difference Jacobian of the period map over the settling states at ``x``
+    (fx = period_map(x))."""
+    cols = np.flatnonzero(_SETTLING)
+    m = np.empty((len(cols), len(cols)))
+    for k, j in enumerate(cols):
         h = 1e-6 * model.STATE_SCALE[j]
         xp = x.copy()
         xp[j] += h
-        m[:, j] = (period_map(xp) - fx) / h
+        m[:, k] = (period_map(xp) - fx) / h
     return m
 
 

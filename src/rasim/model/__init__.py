@@ -30,7 +30,7 @@ from .parameters import (
 from .presets import msc_overrides
 from .references import reference_vector
 from .rhs import dfdt, jac, rhs
-from .states import INDEX, N_COUPLED, N_STATES, NAMES, STATES
+from .states import ACCRUING, INDEX, N_COUPLED, N_STATES, NAMES, STATES
 
 # Typical magnitude of each state (inflamed reference; 1 for MSC compartments,
 # the fractions and the antibody level): absolute tolerances are relative to it.
@@ -43,6 +43,7 @@ __all__ = [
     "INDEX",
     "N_STATES",
     "N_COUPLED",
+    "ACCRUING",
     "PARAMETERS",
     "PINDEX",
     "N_PARAMS",

@@ -39,6 +39,7 @@ from .states import (
     I_MSC_IA,
     I_MSC_JOINT,
     I_MSC_LUNG,
+    I_RADIOGRAPHIC,
     I_SYNOVITIS,
     I_TFH,
     I_TGFB,
@@ -48,6 +49,10 @@ from .states import (
     I_TREG,
     I_TREG_MEM,
 )
+
+
+MTSS_EROSION_MAX, MTSS_JSN_MAX = 280.0, 168.0  # Sharp/van der Heijde: erosions 0-280, narrowing 0-168
+MTSS_MAX = MTSS_EROSION_MAX + MTSS_JSN_MAX
 
 
 @register_jitable
@@ -227,6 +232,15 @@ def rates(y, p, u, dy):
         p[ix.P_EROSION_RATE] * destructive * (1.0 - y[I_EROS])
         - p[ix.P_EROSION_REPAIR] * (1.0 + p[ix.P_REPAIR_BONE_GAIN] * s_rep) * y[I_EROS]
     )
+    # radiographic damage: a fixed share of that formation is graded on a radiograph (discrete
+    # erosions, focal narrowing), weighted by each kind's share of the score, at the TNF-driven part
+    # of the drive (TNF-RANKL osteoclastogenesis: under TNF blockade damage dissociates from
+    # inflammation, Smolen 2006); it is never repaired, and slows as the score nears its maximum
+    formation = (
+        MTSS_EROSION_MAX * p[ix.P_EROSION_RATE] * (1.0 - y[I_EROS]) + MTSS_JSN_MAX * p[ix.P_CARTILAGE_LOSS] * y[I_CART]
+    )
+    osteoclastic = y[I_FLS] * sat(y[I_TNF], p[ix.P_DAMAGE_K_TNF])
+    dy[I_RADIOGRAPHIC] = p[ix.P_RADIOGRAPHIC_YIELD] * osteoclastic * formation * (1.0 - y[I_RADIOGRAPHIC] / MTSS_MAX)
 
     # --- clinical synovitis (swelling, tenderness): the synovium's activated cells over
     # health, remodelled (hyperplasia, infiltrate, effusion) over weeks

@@ -22,12 +22,8 @@ Mappings (all monotone in inflammation and damage):
 * DAS28-ESR and DAS28-CRP by the published formulas (``rasim.clinical``)
   on these expected values;
 * mTSS, the modified total Sharp/van der Heijde score (0-448: erosions 0-280 plus joint
-  space narrowing 0-168) = mtss_scale * (280 e^g + 168 (1 - cartilage)^g), e = erosion,
-  g = mtss_exponent (both clipped to [0, 1]; 0 for an intact joint): a radiograph grades an
-  erosion only once discrete and narrowing only once focal, so early loss reads little
-  (g > 1); ``mtss_scale`` and ``mtss_exponent`` are chosen against the yearly change on MTX
-  in early RA (ASPIRE, PREMIER) and in MTX-inadequate responders (DE019), see
-  docs/radiographic.md.
+  space narrowing 0-168) = the ``radiographic`` state, which accrues with damage formation and
+  is never repaired (``equations.py``; docs/radiographic.md).
 """
 
 from __future__ import annotations
@@ -39,8 +35,6 @@ from . import forcing
 from ..endpoints import MODEL, REGISTRY
 from .parameters import PINDEX
 from .states import INDEX
-
-MTSS_EROSION_MAX, MTSS_JSN_MAX = 280.0, 168.0  # Sharp/van der Heijde: erosions 0-280, narrowing 0-168
 
 OBSERVABLES: dict[str, str] = {name: REGISTRY[name].expected_unit for name in MODEL}  # name -> unit
 
@@ -63,14 +57,6 @@ def _bounded_esr(raw: np.ndarray) -> np.ndarray:
     ``clinical.ESR_CEILING`` (within 1% of raw below 60% of the ceiling), >= ESR_FLOOR."""
     ratio = raw / clinical.ESR_CEILING
     return np.maximum(raw / (1.0 + ratio**6) ** (1.0 / 6.0), clinical.ESR_FLOOR)
-
-
-def mtss(cartilage, erosion, scale, exponent):
-    """Modified total Sharp/van der Heijde score (0-448) from the damage states: ``scale`` *
-    (280 erosion^exponent + 168 (1 - cartilage)^exponent), each fraction clipped to [0, 1]."""
-    lost = np.clip(1.0 - np.asarray(cartilage, dtype=np.float64), 0.0, 1.0)
-    eroded = np.clip(np.asarray(erosion, dtype=np.float64), 0.0, 1.0)
-    return scale * (MTSS_EROSION_MAX * eroded**exponent + MTSS_JSN_MAX * lost**exponent)
 
 
 def observables(
@@ -129,5 +115,5 @@ def observables(
         "TGFb": s("tgfb"),
         "cartilage": s("cartilage"),
         "erosion": s("erosion"),
-        "mTSS": mtss(s("cartilage"), s("erosion"), q("mtss_scale"), q("mtss_exponent")),
+        "mTSS": np.maximum(s("radiographic"), 0.0),
     }

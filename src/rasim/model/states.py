@@ -53,6 +53,12 @@ STATES: tuple[State, ...] = (
         "activated cells over health, (FLS - 1)+ + (M1 - 1)+",
         "clinical synovitis: hyperplastic, infiltrated synovium and effusion, remodelled over weeks",
     ),
+    State(
+        "radiographic",
+        "mTSS units (0-448)",
+        "radiographic damage (modified Sharp/van der Heijde score): the part of cartilage loss and "
+        "erosion a radiograph grades, accrued as they form and never repaired",
+    ),
 )
 
 NAMES: tuple[str, ...] = tuple(s.name for s in STATES)
@@ -83,10 +89,17 @@ INDEX: dict[str, int] = {name: i for i, name in enumerate(NAMES)}
     I_CART,
     I_EROS,
     I_SYNOVITIS,
+    I_RADIOGRAPHIC,
 ) = range(N_STATES)
 
-# States from N_COUPLED on are sinks: read-outs that no other state's rate depends on
-# (today CRP, fibrinogen, autoantibodies, cartilage, erosion, synovitis), each depending on itself
-# only among them.  The solver then factors the leading block only.  Derived from the Jacobian's
+# States that only accrue (no steady state, no period): day 0's Newton polish, periodic shooting and
+# stability checks hold them; their day-0 value is what the disease duration accrued
+# (``rasim.day0.accrue_damage``).
+ACCRUING: tuple[int, ...] = (I_RADIOGRAPHIC,)
+
+# States from N_COUPLED on are sinks: read-outs that no earlier state's rate depends on (today
+# CRP, fibrinogen, autoantibodies, cartilage, erosion, synovitis, radiographic damage), each
+# depending on itself and earlier sinks only among them (radiographic damage reads cartilage and
+# erosion).  The solver then factors the leading block only and substitutes for the sinks.  Derived from the Jacobian's
 # sparsity by tools/generate_jacobian.py (N_STATES when the state order leaves no trailing sinks).
 N_COUPLED: int = indices.N_COUPLED

@@ -71,9 +71,10 @@ def lu_solve(lu, piv, b):
 def lu_factor_block(a, piv, nc):
     """Factor a matrix whose trailing states ``nc..n-1`` are sinks.
 
-    Sinks: ``a[:nc, nc:] == 0`` and ``a[nc:, nc:]`` is diagonal (no state
-    depends on a sink but the sink itself), so only the leading ``nc x nc``
-    block needs LU; the sinks are solved by substitution (``lu_solve_block``).
+    Sinks: ``a[:nc, nc:] == 0`` and ``a[nc:, nc:]`` is lower triangular (no state
+    depends on a sink but the sink itself and later sinks), so only the leading
+    ``nc x nc`` block needs LU; the sinks are solved by forward substitution
+    (``lu_solve_block``).
     Returns 0 on success, else the 1-based column with no usable pivot."""
     code = lu_factor(a[:nc, :nc], piv[:nc])
     if code != 0:
@@ -87,11 +88,11 @@ def lu_factor_block(a, piv, nc):
 @njit(cache=True, error_model="numpy", **NO_NRT)
 def lu_solve_block(lu, piv, b, nc):
     """Solve in place with ``lu_factor_block``'s output: the leading block by LU,
-    then each sink from its own row: x_i = (b_i - sum_{j<nc} a_ij x_j) / a_ii."""
+    then each sink in turn from its own row: x_i = (b_i - sum_{j<i} a_ij x_j) / a_ii."""
     lu_solve(lu[:nc, :nc], piv[:nc], b[:nc])
     for i in range(nc, lu.shape[0]):
         s = b[i]
-        for j in range(nc):
+        for j in range(i):
             s -= lu[i, j] * b[j]
         b[i] = s / lu[i, i]
 

@@ -60,9 +60,9 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n
     rhs(t, y, args, dydt):  writes dy/dt into dydt.
     jac(t, y, args, J):     writes the nonzero entries of df/dy into J (zeroed first).
     dfdt(t, y, args, out):  writes the partial derivative df/dt into out (zeroed first).
-    n_coupled:              if >= 0, states n_coupled.. are sinks (no other state's
-                            derivative depends on them, each depends on itself only
-                            among them): the stage systems then need an LU of the
+    n_coupled:              if >= 0, states n_coupled.. are sinks (no earlier state's
+                            derivative depends on them; among them each depends on itself
+                            and earlier sinks only): the stage systems then need an LU of the
                             leading block only (``linalg.lu_factor_block``).
     sparse_lu:              optional ``(lu_factor, lu_solve)`` generated for the model's
                             Jacobian pattern by :func:`rasim.solver.sparse.lu_source`; the

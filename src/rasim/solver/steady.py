@@ -40,8 +40,8 @@ def make_steady(rhs, jac):
 
     ``growth(t, y, args, include) -> float``: the largest real part of the
     eigenvalues of df/dy restricted to the states flagged in ``include`` (bool[n];
-    1/time); < 0 means stable.  Leave out frozen states, and sinks (states no other
-    state depends on, whose eigenvalue is their own diagonal entry) to save time.
+    1/time); < 0 means stable.  Leave out frozen states, and sinks (states no earlier
+    state depends on: a triangular block, whose eigenvalues are its diagonal entries) to save time.
     """
 
     @njit(cache=True, error_model="numpy")
