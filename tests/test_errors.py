@@ -63,3 +63,11 @@ def test_simulate_refuses_solver_options_as_rasim_error(options, message):
 def test_cohort_refuses_solver_options_as_rasim_error(options, message):
     with pytest.raises(rasim.RasimError, match=message):
         rasim.Cohort("dmard", patients=2, **options)
+
+
+@pytest.mark.parametrize("name", [0, 1.5, None, ("a",)])
+def test_a_name_that_is_no_string_is_refused_clearly(name):
+    """A parameter override keyed by a number (a TOML or dict slip) is a ParameterError naming
+    what it got, not a crash in the name matcher."""
+    with pytest.raises(rasim.errors.ParameterError, match="names are strings"):
+        rasim.simulate(None, days=1, params={name: 1.0})

@@ -165,7 +165,7 @@ def comparison(results: Mapping, path, caption: str = "") -> Path:
     ax_das.set(title="DAS28-ESR (median, IQR)", xlabel="day", ylabel="DAS28-ESR")
     ax_eular.set(title="EULAR response (good + moderate)", xlabel="day", ylabel="patients (%)", ylim=(0, 100))
     ax_mtss.axhline(0.0, color="k", lw=0.5)
-    ax_mtss.set(title="mTSS change (damage states: they repair, radiographs do not)", xlabel="day")
+    ax_mtss.set(title="mTSS change (radiographic damage: it never heals)", xlabel="day")
     ax_mtss.set_ylabel("mean mTSS change")
     ax_mtss.title.set_fontsize(8)
     width = 0.8 / max(len(arms), 1)
