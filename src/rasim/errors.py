@@ -83,7 +83,9 @@ def unknown_name(kind: str, name: str, valid: Iterable[str], where: str | None =
     """Message for an unknown `name`, naming the closest valid ones (and ``where`` to list them)."""
     valid = list(valid)
     if not isinstance(name, str):  # a number or other non-name: nothing to suggest
-        return f"unknown {kind} {name!r}: names are strings ({len(valid)} valid names{'; see ' + where if where else ''})"
+        return (
+            f"unknown {kind} {name!r}: names are strings ({len(valid)} valid names{'; see ' + where if where else ''})"
+        )
     close = difflib.get_close_matches(name, valid, n=3, cutoff=0.5)
     if not close:
         lowered = name.lower()
