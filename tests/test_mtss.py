@@ -126,3 +126,22 @@ def test_no_arm_heals(arms):
     """Radiographs do not heal: no patient's score falls, whatever the treatment."""
     for name, res in arms.items():
         assert np.all(np.diff(res["mTSS"], axis=1) >= -1e-9), name
+
+
+def test_the_reference_table_tool_runs_and_names_its_arms(monkeypatch):
+    """tools/radiographic.py (docs/radiographic.md's table): every row's arm is simulated and
+    the table has one line per row and contrast."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "radiographic.py"
+    spec = importlib.util.spec_from_file_location("radiographic", path)
+    tool = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "radiographic", tool)  # its dataclass looks its module up
+    spec.loader.exec_module(tool)
+    assert all(r.arm in tool.ARMS_OF_TRIALS for r in tool.ROWS)
+    assert sum(r.fitted for r in tool.ROWS) == 1  # only DE019's placebo + MTX arm chose the yield
+    lines = tool.table(tool.run(patients=8, seed=3))
+    assert len(lines) == 2 + len(tool.ROWS) + 3 + len(tool.CONTRASTS)
+    assert all("nan" not in line for line in lines)
