@@ -48,7 +48,7 @@ from ..regimen import after_horizon
 from ..solver import SolverOptions
 from . import analysis, measurement, safety, variability
 from .arms import Arm, Population, arm as builtin_arm
-from .kernel import exposures, make_trial
+from .kernel import make_trial, patient_exposures, run_trial
 from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
 
 if TYPE_CHECKING:
@@ -456,30 +456,11 @@ def _patient_draws(c: Cohort, P: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     s = c.plan
-    trial = _KERNELS[c.solver]
-    n, m = len(P), len(s.t_out)
-    y = np.empty((n, m, model.N_STATES))
-    status = np.empty(n, dtype=np.int64)
-    stats = np.zeros((n, 5), dtype=np.int64)
     d = s.dosing
-    trial(
-        np.ascontiguousarray(P),
-        np.ascontiguousarray(y0),
-        s.t0,
-        d.table_t,
-        d.table_depot.astype(np.int64),
-        d.table_amount,
-        s.t_out,
-        d.ev_t,
-        d.ev_cmt,
-        np.ascontiguousarray(ev_amt),
-        c.rtol,
-        s.atol,
-        c.max_steps,
-        y,
-        status,
-        stats,
-    )
+    status, y, stats = run_trial(
+        _KERNELS[c.solver], P, y0, s.t0, d.table_t, d.table_depot, d.table_amount, s.t_out,
+        d.ev_t, d.ev_cmt, ev_amt, c.rtol, s.atol, c.max_steps,
+    )  # fmt: skip
     return status, y, stats[:, 0].copy()
 
 
@@ -503,9 +484,7 @@ def _exposures(c: Cohort, P: np.ndarray) -> np.ndarray | None:
     d = c.plan.dosing
     if not np.isin(model.forcing.SLOT_OF_DEPOT[d.table_depot], model.forcing.observed_slots()).any():
         return None
-    out = np.empty((len(P), len(c.plan.t_out), model.forcing.N_FORCINGS))
-    exposures(np.ascontiguousarray(P), d.table_t, d.table_depot.astype(np.int64), d.table_amount, c.plan.t_out, out)
-    return out
+    return patient_exposures(P, d.table_t, d.table_depot, d.table_amount, c.plan.t_out, model.forcing.N_FORCINGS)
 
 
 def _safety(c: Cohort, P: np.ndarray, idx: np.ndarray, at_risk: np.ndarray) -> safety.Events:
@@ -516,7 +495,7 @@ def _safety(c: Cohort, P: np.ndarray, idx: np.ndarray, at_risk: np.ndarray) -> s
     d = s.dosing
     u = np.zeros((len(P), len(grid), model.forcing.N_FORCINGS))
     if d.table_t.size and grid.size > 1:
-        exposures(np.ascontiguousarray(P), d.table_t, d.table_depot.astype(np.int64), d.table_amount, grid, u)
+        u = patient_exposures(P, d.table_t, d.table_depot, d.table_amount, grid, model.forcing.N_FORCINGS)
     infusions = np.unique(d.ev_t[(d.ev_flat + d.ev_per_kg > 0.0) & (d.ev_t >= 0.0)])
     gens = [patient_rng(c.seed, s.pop_key, int(i), safety.SAFETY_STREAM) for i in idx]
     return safety.draw(gens, P, u, grid, at_risk, infusions)
@@ -551,27 +530,11 @@ def warm_up(solver: str = "rodas4") -> float:
     P = model.DEFAULTS[None, :].copy()
     y, st = day0.replay(P, np.zeros(1), np.ones(1), solver)
     day0.growth(P, np.zeros(1), y)
-    atol = np.full(model.N_STATES, 1e-6)
-    yo = np.empty((1, 1, model.N_STATES))
-    trial(
-        P,
-        y,
-        0.0,
-        np.zeros(1),
-        np.ones(1, np.int64),
-        np.ones(1),
-        np.ones(1),
-        np.zeros(0),
-        np.zeros(0, np.int64),
-        np.zeros((1, 0)),
-        1e-3,
-        atol,
-        10,
-        yo,
-        st,
-        np.zeros((1, 5), np.int64),
+    one, none = np.ones(1), np.zeros(0)
+    run_trial(
+        trial, P, y, 0.0, one, one, one, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10
     )
-    exposures(P, np.zeros(1), np.ones(1, np.int64), np.ones(1), np.ones(1), np.empty((1, 1, model.forcing.N_FORCINGS)))
+    patient_exposures(P, one, one, one, one, model.forcing.N_FORCINGS)
     _COMPILE_S[solver] = time.perf_counter() - t0
     return _COMPILE_S[solver]
 
