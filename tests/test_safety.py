@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.stats import chi2
 
-from rasim import adalimumab, model, mtx, nsaid, prednisolone
+from rasim import Regimen, adalimumab, model, mtx, nsaid, prednisolone
 from rasim.cohort import Cohort, safety
 from rasim.cohort.arms import Arm
 from rasim.model import forcing
@@ -102,3 +102,25 @@ def test_events_are_bit_for_bit_across_chunks_and_summaries_agree():
         assert x["patient_years"] == pytest.approx(y["patient_years"], rel=1e-12)
     rows = {(r["day"], r["event"]): r for r in a.safety()}
     assert rows[(364.0, "serious_infection")]["patient_years"] == pytest.approx(12 * 364 / 365.25)
+
+
+def test_anti_drug_antibodies_are_recorded_on_each_patients_drawn_day():
+    """Adalimumab's antibody day (its patient draw) is an event of the patients who form
+    antibodies within follow-up, on that day, in arms that give it only."""
+    from rasim.cohort.cohort import _patient_draws
+
+    observe = (0, 364, 1092)
+    ada = Cohort(Arm("ada", "mtx_inadequate", adalimumab(40), mtx(15), "ada"), patients=60, seed=4, observe=observe)
+    res = ada.run()
+    idx = np.arange(60)
+    day = _patient_draws(ada, ada.enrol(idx).P, idx)[:, model.PINDEX["adalimumab_ada_day"]]
+    got = res.events.kind == safety.EVENTS.index("anti_drug_antibodies")
+    formed = np.flatnonzero(day <= 1092.0)
+    assert formed.size > 0 and sorted(res.events.patient[got]) == sorted(formed)
+    np.testing.assert_array_equal(res.events.day[got], day[res.events.patient[got]])
+    control = Cohort(
+        Arm("mtx", "mtx_inadequate", Regimen(), mtx(15), "mtx"), patients=60, seed=4, observe=observe
+    ).run()
+    assert not np.any(control.events.kind == safety.EVENTS.index("anti_drug_antibodies"))
+    rows = {(r["day"], r["event"]): r["events"] for r in res.safety()}
+    assert rows[(1092.0, "anti_drug_antibodies")] == formed.size

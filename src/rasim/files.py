@@ -21,8 +21,8 @@ per-patient results:
   of or were rescued from the randomised arm and the analysis rule of the arm's summaries
   and rates (``rasim.cohort.analysis``);
 * ``safety.csv``: arm, day, event, events, patient_years, per_100py, low, high: adverse
-  events from day 0 to each visit per 100 patient-years at risk, with exact 95% Poisson
-  intervals (``rasim.cohort.safety``);
+  events (and the drugs' own, such as anti-drug antibodies forming) from day 0 to each visit
+  per 100 patient-years at risk, with exact 95% Poisson intervals (``rasim.cohort.safety``);
 * ``warnings.txt`` (if any), ``scenario.toml``; ``bands.png``, ``responders.png``,
   ``distribution.png`` and ``comparison.png`` (the arms side by side: DAS28, EULAR response,
   radiographic change, adverse events).
@@ -354,9 +354,10 @@ def nonmem_dataset(scenario, results: dict[str, CohortResult]) -> dict[str, np.n
     input: RATE mg/day and AMT its total over the simulated days) and the background
     (SS 1: at steady state since before day 0).  Observation records (EVID 0,
     MDV 0, CMT 0): the clinic values of ``MEASURED`` (with measurement error),
-    NAME and DVID (1-based index in ``MEASURED``), and each adverse event as DV 1 on its
-    day, NAME the event and DVID ``len(MEASURED)`` + 1 + its index in ``safety.EVENTS``.  Covariates: AGE years,
-    SEX (1 female, 0 male), WT kg, CRCL mL/min, DUR years, SERO (1 seropositive)."""
+    NAME and DVID (1-based index in ``MEASURED``), and each adverse or drug event
+    (``safety.EVENTS``) as DV 1 on its day, NAME the event and DVID ``len(MEASURED)`` + 1 +
+    its index in ``safety.EVENTS``.  Covariates: AGE years, SEX (1 female, 0 male), WT kg,
+    CRCL mL/min, DUR years, SERO (1 seropositive)."""
     streamed = [k for k, r in results.items() if not r.keeps_patients]
     if streamed:
         raise RasimError(

@@ -498,7 +498,7 @@ def _safety(c: Cohort, P: np.ndarray, idx: np.ndarray, at_risk: np.ndarray) -> s
         u = patient_exposures(P, d.table_t, d.table_depot, d.table_amount, grid, model.forcing.N_FORCINGS)
     infusions = np.unique(d.ev_t[(d.ev_flat + d.ev_per_kg > 0.0) & (d.ev_t >= 0.0)])
     gens = [patient_rng(c.seed, s.pop_key, int(i), safety.SAFETY_STREAM) for i in idx]
-    return safety.draw(gens, P, u, grid, at_risk, infusions)
+    return safety.draw(gens, P, u, grid, at_risk, infusions, safety.drug_event_days(P, s.given))
 
 
 def _exits(c: Cohort, values: dict[str, np.ndarray], ok: np.ndarray, idx: np.ndarray):

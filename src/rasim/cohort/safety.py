@@ -10,7 +10,9 @@ source), from the drug exposures the model computes on a daily grid
 * ``upper_gi_complication``: ``gi_rate`` + the NSAIDs' excess per g/day (VIGOR, CLASS);
 * ``alt_3x_uln``: ``alt_mtx_rate`` x the patient's MTX polyglutamate over the typical
   patient's under 15 mg weekly (AMBITION);
-* ``infusion_fever``: each MSC infusion with probability ``msc_fever_prob``.
+* ``infusion_fever``: each MSC infusion with probability ``msc_fever_prob``;
+* the drugs' own events (``drugs.base.DRUG_EVENTS``; adalimumab's ``anti_drug_antibodies``): on
+  the day each patient's drug draw set, for the patients whose arm gives the drug.
 
 Events are drawn from each patient's own stream (``SAFETY_STREAM``): successive unit
 exponential thresholds of the cumulative hazard (at most ``MAX_EVENTS`` of a kind per
@@ -26,10 +28,12 @@ import numpy as np
 from scipy.stats import chi2
 
 from .. import model
+from ..drugs.base import DRUG_EVENTS
 from ..drugs.mtx import MTX_GUT
 from ..model import forcing
 
-EVENTS = ("serious_infection", "upper_gi_complication", "alt_3x_uln", "infusion_fever")
+ADVERSE = ("serious_infection", "upper_gi_complication", "alt_3x_uln", "infusion_fever")
+EVENTS = ADVERSE + tuple(DRUG_EVENTS)  # the adverse events, then the drugs' own (each patient's drawn day)
 HAZARDS = EVENTS[:3]  # drawn from a cumulative hazard; infusion_fever per infusion
 SAFETY_STREAM = 5  # a patient's random stream of adverse events (``cohort.patient_rng``)
 MAX_EVENTS = 8  # of one kind per patient over a follow-up (expected counts are < 0.5)
@@ -85,12 +89,26 @@ def hazards(P: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.stack([infection, gi, alt], axis=-1) / DAYS_PER_100PY
 
 
+def drug_event_days(P: np.ndarray, given: frozenset[str]) -> np.ndarray:
+    """The day of each drug event (``DRUG_EVENTS``) per patient (n, len(DRUG_EVENTS)): the
+    parameter the drug's draw set, inf where the arm does not give the drug."""
+    days = [_param(P, day) if drug in given else np.full(len(P), np.inf) for drug, day in DRUG_EVENTS.values()]
+    return np.stack(days, axis=1) if days else np.zeros((len(P), 0))
+
+
 def draw(
-    gens: list[np.random.Generator], P: np.ndarray, u: np.ndarray, grid: np.ndarray, at_risk: np.ndarray, infusions
+    gens: list[np.random.Generator],
+    P: np.ndarray,
+    u: np.ndarray,
+    grid: np.ndarray,
+    at_risk: np.ndarray,
+    infusions,
+    drug_days: np.ndarray | None = None,
 ) -> Events:
     """The events of patients with random streams ``gens``, parameters ``P``, exposures ``u``
     on the daily ``grid`` (days) and follow-up ``at_risk`` (days, 0 for no follow-up);
-    ``infusions``: the MSC infusion days."""
+    ``infusions``: the MSC infusion days; ``drug_days`` (n, len(DRUG_EVENTS)): the day of each
+    drug event (``drug_event_days``; None: none)."""
     n = len(gens)
     if len(grid) < 2:  # no follow-up
         none = np.zeros(0)
@@ -114,6 +132,11 @@ def draw(
         patients.append(i)
         kinds.append(EVENTS.index("infusion_fever"))
         days.append(float(infusions[j]))
+    if drug_days is not None:
+        for i, k in zip(*np.nonzero(drug_days <= at_risk[:, None])):
+            patients.append(i)
+            kinds.append(len(ADVERSE) + k)
+            days.append(float(drug_days[i, k]))
     order = np.lexsort((np.array(days), np.array(kinds, dtype=np.int64), np.array(patients, dtype=np.int64)))
     return Events(
         np.array(patients, dtype=np.int64)[order],

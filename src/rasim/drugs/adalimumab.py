@@ -92,6 +92,7 @@ register(
     effects=EFFECTS,
     comedication=with_mtx,
     patient_draw=(5, patient_pk),
+    events={"anti_drug_antibodies": "adalimumab_ada_day"},
 )
 
 

@@ -67,6 +67,7 @@ COMEDICATION: dict[
 PATIENT_DRAWS: dict[
     str, tuple[int, Callable[[np.ndarray, np.ndarray, frozenset[str]], None]]
 ] = {}  # drug -> (uniforms, draw)
+DRUG_EVENTS: dict[str, tuple[str, str]] = {}  # event -> (drug, the parameter holding each patient's day of it)
 
 
 def register(
@@ -78,6 +79,7 @@ def register(
     effects: tuple[Effect, ...] = (),
     comedication: Callable[[np.ndarray, frozenset[str]], None] | None = None,
     patient_draw: tuple[int, Callable[[np.ndarray, np.ndarray, frozenset[str]], None]] | None = None,
+    events: Mapping[str, str] | None = None,
 ) -> None:
     """Register ``drug``'s routes and the depot each doses into, and how the depots lower
     (``rasim.lowering``): state ``boluses``, or the closed-form PK table of its ``forcing``
@@ -86,7 +88,10 @@ def register(
     ``comedication(p, given)`` adjusts a parameter vector (in place) for the drugs ``given``
     with this one (e.g. MTX lowers adalimumab's clearance); ``patient_draw = (k, draw)``:
     ``draw(u, P, given)`` sets patient-level parameters of the rows of ``P`` (in place) from
-    ``k`` uniforms per patient ``u`` (n, k), drawn from each patient's own stream by cohorts."""
+    ``k`` uniforms per patient ``u`` (n, k), drawn from each patient's own stream by cohorts;
+    ``events``: event name -> the parameter holding the day (from day 0) each patient has it
+    while on the drug (e.g. anti-drug antibodies forming), set by ``patient_draw``; cohorts
+    record it beside the adverse events (``rasim.cohort.safety``)."""
     if drug in ROUTES:
         raise ValueError(f"drug {drug!r} is registered twice")
     if FROZEN and (forcing is not None or effects):
@@ -105,6 +110,7 @@ def register(
         COMEDICATION[drug] = comedication
     if patient_draw is not None:
         PATIENT_DRAWS[drug] = patient_draw
+    DRUG_EVENTS.update({event: (drug, day) for event, day in (events or {}).items()})
 
 
 def real(what: str, x) -> float:
