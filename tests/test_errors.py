@@ -71,3 +71,13 @@ def test_a_name_that_is_no_string_is_refused_clearly(name):
     what it got, not a crash in the name matcher."""
     with pytest.raises(rasim.errors.ParameterError, match="names are strings"):
         rasim.simulate(None, days=1, params={name: 1.0})
+
+
+def test_a_background_the_typical_patient_remits_on_says_what_to_simulate():
+    """The typical patient remits on MTX: no active periodic state; the refusal names the
+    refractory preset that works."""
+    with pytest.raises(rasim.errors.EquilibriumError, match="MTX_REFRACTORY"):
+        rasim.simulate(None, background=rasim.mtx(15), days=7)
+    from rasim.model.presets import MTX_REFRACTORY
+
+    assert rasim.simulate(None, background=rasim.mtx(15), days=7, params=MTX_REFRACTORY).ok

@@ -11,7 +11,7 @@ import numpy as np
 from . import gate, model
 from . import lowering
 from .day0 import REPLAY, STEADY, Equilibrium, accrue_damage, inflamed_equilibrium, periodic_state, replayed, strategy
-from .errors import RasimError, RasimWarning, RegimenError, SolverOptionsError, unknown_name
+from .errors import EquilibriumError, RasimError, RasimWarning, RegimenError, SolverOptionsError, unknown_name
 from .integrate import integrate
 from .regimen import Regimen, after_horizon
 from .solver import SolverOptions, Status
@@ -197,10 +197,25 @@ def prepare(
         return Problem(regimen, p, args, start, t_out, dosing.mtx, events)
     start = inflamed_equilibrium(p)
     if dosing.period > 0.0:
-        start = periodic_state(p, args, start, 0.0, dosing.period)
+        start = _periodic(p, args, start, dosing.period, "mtx" in lowering.drugs_given(background))
     if duration is not None:
         start = replace(start, y=accrue_damage(start.y[None, :], p[None, :], np.array([duration]))[0])
     return Problem(regimen, p, args, start, t_out, dosing.mtx, events)
+
+
+def _periodic(p: np.ndarray, args: np.ndarray, start: Equilibrium, period: float, on_mtx: bool) -> Equilibrium:
+    """The periodic day-0 state under the background; on MTX (``on_mtx``) a refusal says what to
+    simulate instead (the typical patient remits on it)."""
+    try:
+        return periodic_state(p, args, start, 0.0, period)
+    except EquilibriumError as e:
+        if not on_mtx:
+            raise
+        raise EquilibriumError(
+            f"{e}. The typical patient's disease remits on a background of MTX; simulate a patient "
+            "whose disease stays active on it, e.g. params=rasim.model.presets.MTX_REFRACTORY "
+            "(MTX EC50 at the top of its range), or a cohort of the 'refractory' population"
+        ) from None
 
 
 def _options(solver, rtol, atol) -> SolverOptions:
