@@ -132,10 +132,17 @@ def test_summary_only_run_matches_per_patient_summaries(small):
 
 
 def test_default_tolerance_is_accurate_against_a_tight_solve():
-    """The cohort's default rtol keeps the noise-free DAS28 within 1e-4 of an rtol-1e-9 solve."""
-    loose = Cohort("msc+dmard", patients=6, seed=2, observe=(0, 28, 182, 365)).run()
-    tight = Cohort("msc+dmard", patients=6, seed=2, observe=(0, 28, 182, 365), rtol=1e-9).run()
-    assert np.max(np.abs(loose.expected_das28 - tight.expected_das28)) < 1e-4
+    """The cohort's default rtol meets the project's accuracy rule (tests/test_accuracy.py: 1e-4
+    relative plus a floor of 1e-4 of a typical 6.8) on the noise-free DAS28 and on CRP over 3
+    years, against an rtol-1e-9 solve; rtol 1e-2 does not."""
+    days = (0, 28, 182, 365, 730, 1095)
+    tight = Cohort("msc+dmard", patients=12, seed=2, observe=days, rtol=1e-9).run()
+    for rtol, ok in ((None, True), (1e-2, False)):
+        kw = {} if rtol is None else {"rtol": rtol}
+        loose = Cohort("msc+dmard", patients=12, seed=2, observe=days, **kw).run()
+        das = np.abs(loose.expected_das28 - tight.expected_das28) <= 1e-4 * np.abs(tight.expected_das28) + 6.8e-4
+        crp = np.abs(loose["CRP"] - tight["CRP"]) <= 1e-4 * np.abs(tight["CRP"]) + 4e-3
+        assert bool(np.all(das) and np.all(crp)) is ok, rtol
 
 
 def test_patient_draws_do_not_depend_on_the_batch_they_are_drawn_in():
