@@ -181,7 +181,7 @@ def comparison(results: Mapping, path, caption: str = "") -> Path:
         [e.replace("_", "\n", 1).replace("_", " ") for e in EVENTS],
         fontsize=7,
     )
-    ax_safety.set(title="adverse events (and antibodies) over follow-up", ylabel="per 100 patient-years")
+    ax_safety.set(title="adverse events and antibodies", ylabel="per 100 patient-years over follow-up")
     ax_das.legend(fontsize=7)
     return _save(fig, path, caption)
 
