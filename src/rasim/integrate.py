@@ -2,7 +2,8 @@
 
 The compiled kernels are built once here (closures over the model's compiled
 functions, cached on disk by Numba); the scipy backends call the same
-compiled right-hand side and Jacobian.
+compiled right-hand side and Jacobian.  ``integrate_batch`` solves many
+problems in one parallel kernel per solver (the cohort's trials and day-0 replays).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 from . import model
 from .model import jacobian
 from .solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
+from .solver._driver import make_batch
 
 KERNELS = {
     "rodas4": make_rodas(
@@ -24,6 +26,7 @@ KERNELS = {
     ),
     "dopri5": make_dopri5(model.rhs),
 }
+BATCHES = {name: make_batch(solve) for name, solve in KERNELS.items()}
 N_STATS = 5
 
 
@@ -83,3 +86,40 @@ def integrate(
             jac=model.jac,
         )
     return Status(code), y_out, stats
+
+
+def kernel_inputs(*arrays: np.ndarray, dtype: type = np.float64) -> tuple[np.ndarray, ...]:
+    """Writable C-contiguous copies of kernel inputs: one compiled specialisation, whoever calls."""
+    return tuple(np.array(a, dtype=dtype, order="C") for a in arrays)
+
+
+def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps):
+    """Integrate k problems in parallel with ``method`` ("rodas4" or "dopri5"): (status (k,),
+    states at t_out (k, m, n), stats (k, N_STATS)).
+
+    Per problem: y0 (k, n), args (k, L), event amounts ev_amt (k, ne); shared: t_out, the event
+    days ev_t and states ev_cmt, and the absolute tolerances atol (n,)."""
+    k, n = y0.shape
+    y = np.empty((k, len(t_out), n))
+    status = np.empty(k, dtype=np.int64)
+    stats = np.zeros((k, N_STATS), dtype=np.int64)
+    y0, args, t_out, ev_t, ev_amt, atol = kernel_inputs(y0, args, t_out, ev_t, ev_amt, atol)
+    (ev_cmt,) = kernel_inputs(ev_cmt, dtype=np.int64)
+    BATCHES[method](
+        float(t0),
+        y0,
+        args,
+        t_out,
+        ev_t,
+        ev_cmt,
+        ev_amt,
+        float(rtol),
+        atol,
+        0.0,
+        np.inf,
+        int(max_steps),
+        y,
+        stats,
+        status,
+    )
+    return status, y, stats

@@ -45,7 +45,7 @@ import uuid
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from numba.core.dispatcher import Dispatcher
 
 from .status import Status
@@ -206,7 +206,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
     """
     expo = 1.0 / order - 0.75 * beta
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def initial_step(t, y, args, f0, rtol, atol, hmax, y1, f1, stats):
         """Hairer's starting step estimate (HINIT of DOPRI5/RADAU), time units."""
         n = n_states if n_states > 0 else y.shape[0]
@@ -326,7 +326,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
                     h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
                     reject, use_floor = True, False
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", inline="always")
     def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
         """Integrate from t0 to t_out[-1] with bolus events; see rasim.solver docs.
 
@@ -368,3 +368,23 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
 
     pin_uuids(solve)
     return solve
+
+
+def make_batch(solve):
+    """The problem-parallel form of a ``solve`` kernel: ``solve_batch(t0, y0, args, t_out, ev_t,
+    ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status)``.
+
+    Row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne), ``y_out`` (k, m, n) and
+    ``stats`` (k, N_STATS) is problem i, whose code goes to ``status[i]``; the other inputs
+    are shared.  One parallel kernel for every batch of a model (a kernel calling ``solve``
+    carries its own compiled copy of the solver)."""
+
+    @njit(parallel=True, cache=True, error_model="numpy")
+    def solve_batch(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status):
+        for i in prange(y0.shape[0]):
+            status[i] = solve(
+                t0, y0[i], args[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, h0, hmax, max_steps, y_out[i], stats[i]
+            )
+
+    pin_uuids(solve_batch)
+    return solve_batch
