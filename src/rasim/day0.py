@@ -32,7 +32,7 @@ import numpy as np
 from . import model
 from .clinical import LOW
 from .errors import EquilibriumError, RasimError, unknown_name
-from .integrate import integrate, integrate_batch, kernel_inputs
+from .integrate import in_threads, integrate, integrate_batch, kernel_inputs
 from .lowering import background_dose
 from .model.args import CONSTANT_SIZE, write_constant_args
 from .model.equations import MTSS_EROSION_MAX, MTSS_JSN_MAX, MTSS_MAX
@@ -285,11 +285,11 @@ def _constant_args(P: np.ndarray, pg_mean: np.ndarray) -> np.ndarray:
     return args
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", nogil=True)
 def _polish(y, args, status, days, frozen, scale):
     """Newton's polish, in place, of each replayed end state ``y[i]`` whose integration succeeded
     (status 0); its status becomes NOT_SETTLED if the polish fails or leaves a negative state."""
-    for i in numba.prange(y.shape[0]):
+    for i in range(y.shape[0]):
         if status[i] != 0:
             continue
         if _newton(days, y[i], args[i], frozen, scale, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE) != CONVERGED:
@@ -343,7 +343,7 @@ def replay(
     empty = (np.empty(0), np.empty(0, np.int64), np.empty((n, 0)))
     status, y, _ = integrate_batch(solver, 0.0, y0, args, np.array([REPLAY.days]), *empty, o.rtol, atol, o.max_steps)
     y = y.reshape(n, model.N_STATES)
-    _polish(y, args, status, REPLAY.days, _FROZEN, model.STATE_SCALE)
+    in_threads(n, lambda r: _polish(y[r], args[r], status[r], REPLAY.days, _FROZEN, model.STATE_SCALE))
     return y, status
 
 

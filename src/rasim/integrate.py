@@ -3,11 +3,16 @@
 The compiled kernels are built once here (closures over the model's compiled
 functions, cached on disk by Numba); the scipy backends call the same
 compiled right-hand side and Jacobian.  ``integrate_batch`` solves many
-problems in one parallel kernel per solver (the cohort's trials and day-0 replays).
+problems (the cohort's trials and day-0 replays) in one batch kernel per solver,
+slices of the batch in threads (``in_threads``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 
 from . import model
@@ -28,6 +33,7 @@ KERNELS = {
 }
 BATCHES = {name: make_batch(solve) for name, solve in KERNELS.items()}
 N_STATS = 5
+PIECES_PER_THREAD = 8  # slices of a batch per thread, taken by the threads as they finish
 
 
 def integrate(
@@ -93,8 +99,22 @@ def kernel_inputs(*arrays: np.ndarray, dtype: type = np.float64) -> tuple[np.nda
     return tuple(np.array(a, dtype=dtype, order="C") for a in arrays)
 
 
+def in_threads(n: int, call: Callable[[slice], object]) -> None:
+    """``call(rows)`` on slices of ``range(n)`` in ``numba.get_num_threads()`` threads.
+
+    ``call`` runs a row-wise kernel compiled with ``nogil=True`` on those rows of its arrays:
+    each row's result is the same whichever thread or slice ran it."""
+    threads = min(numba.get_num_threads(), n)
+    if threads <= 1:
+        call(slice(0, n))
+        return
+    size = -(-n // (threads * PIECES_PER_THREAD))
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(call, [slice(lo, lo + size) for lo in range(0, n, size)]))
+
+
 def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps):
-    """Integrate k problems in parallel with ``method`` ("rodas4" or "dopri5"): (status (k,),
+    """Integrate k problems with ``method`` ("rodas4" or "dopri5"), in threads: (status (k,),
     states at t_out (k, m, n), stats (k, N_STATS)).
 
     Per problem: y0 (k, n), args (k, L), event amounts ev_amt (k, ne); shared: t_out, the event
@@ -105,21 +125,26 @@ def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, ato
     stats = np.zeros((k, N_STATS), dtype=np.int64)
     y0, args, t_out, ev_t, ev_amt, atol = kernel_inputs(y0, args, t_out, ev_t, ev_amt, atol)
     (ev_cmt,) = kernel_inputs(ev_cmt, dtype=np.int64)
-    BATCHES[method](
-        float(t0),
-        y0,
-        args,
-        t_out,
-        ev_t,
-        ev_cmt,
-        ev_amt,
-        float(rtol),
-        atol,
-        0.0,
-        np.inf,
-        int(max_steps),
-        y,
-        stats,
-        status,
-    )
+    solve, t0, rtol, max_steps = BATCHES[method], float(t0), float(rtol), int(max_steps)
+
+    def rows(r: slice) -> None:
+        solve(
+            t0,
+            y0[r],
+            args[r],
+            t_out,
+            ev_t,
+            ev_cmt,
+            ev_amt[r],
+            rtol,
+            atol,
+            0.0,
+            np.inf,
+            max_steps,
+            y[r],
+            stats[r],
+            status[r],
+        )
+
+    in_threads(k, rows)
     return status, y, stats

@@ -1,4 +1,5 @@
-"""Compiled, patient-parallel kernels of the cohort layer.
+"""Compiled row-wise kernels of the cohort layer, run on slices of the patients in threads
+(``integrate.in_threads``).
 
 Only flat float64/int64 arrays cross in; names were lowered to indices by
 the caller.  Each patient has its own row of ``args`` (parameters + dose tables,
@@ -18,24 +19,24 @@ a chunk) and whatever the plan froze.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ..integrate import integrate_batch, kernel_inputs
+from ..integrate import in_threads, integrate_batch, kernel_inputs
 from ..model.args import args_size, write_args
 from ..model.forcing import exposures_at
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _write_rows(args, P, dose_t, dose_depot, dose_mg):
     """Row i of ``args`` (n, args_size) for parameters ``P[i]`` and the shared table doses."""
     for i in range(P.shape[0]):
         write_args(args[i], P[i], dose_t, dose_depot, dose_mg)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def exposures(args, t_out, out):
     """Each patient's forcings at the output days: args (n, L) -> out (n, m, n_forcings)."""
-    for i in prange(args.shape[0]):
+    for i in range(args.shape[0]):
         exposures_at(args[i], t_out, out[i])
 
 
@@ -45,7 +46,7 @@ def patient_args(P, dose_t, dose_depot, dose_mg) -> np.ndarray:
     p, t, mg = kernel_inputs(P, dose_t, dose_mg)
     (depot,) = kernel_inputs(dose_depot, dtype=np.int64)
     args = np.empty((p.shape[0], args_size(depot)))
-    _write_rows(args, p, t, depot, mg)
+    in_threads(len(p), lambda r: _write_rows(args[r], p[r], t, depot, mg))
     return args
 
 
@@ -61,5 +62,6 @@ def patient_exposures(P, dose_t, dose_depot, dose_mg, t_out, n_forcings: int) ->
     """``exposures`` of n patients at ``t_out``: (n, len(t_out), n_forcings)."""
     out = np.zeros((P.shape[0], len(t_out), n_forcings))
     (days,) = kernel_inputs(t_out)
-    exposures(patient_args(P, dose_t, dose_depot, dose_mg), days, out)
+    args = patient_args(P, dose_t, dose_depot, dose_mg)
+    in_threads(len(args), lambda r: exposures(args[r], days, out[r]))
     return out

@@ -45,7 +45,7 @@ import uuid
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numba.core.dispatcher import Dispatcher
 
 from .status import Status
@@ -371,17 +371,18 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
 
 
 def make_batch(solve):
-    """The problem-parallel form of a ``solve`` kernel: ``solve_batch(t0, y0, args, t_out, ev_t,
-    ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status)``.
+    """The batch form of a ``solve`` kernel: ``solve_batch(t0, y0, args, t_out, ev_t, ev_cmt,
+    ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status)``.
 
     Row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne), ``y_out`` (k, m, n) and
     ``stats`` (k, N_STATS) is problem i, whose code goes to ``status[i]``; the other inputs
-    are shared.  One parallel kernel for every batch of a model (a kernel calling ``solve``
-    carries its own compiled copy of the solver)."""
+    are shared.  Serial and without the GIL: callers run slices of the rows in threads.  A
+    Numba ``prange`` kernel would compile the whole solver twice more (its loop body and the
+    function around it), about three times the cost of this one."""
 
-    @njit(parallel=True, cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", nogil=True)
     def solve_batch(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status):
-        for i in prange(y0.shape[0]):
+        for i in range(y0.shape[0]):
             status[i] = solve(
                 t0, y0[i], args[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, h0, hmax, max_steps, y_out[i], stats[i]
             )
