@@ -32,13 +32,13 @@ import numpy as np
 from . import model
 from .clinical import LOW
 from .errors import EquilibriumError, RasimError, unknown_name
-from .integrate import KERNELS, integrate
+from .integrate import in_threads, integrate, integrate_batch, kernel_inputs
 from .lowering import background_dose
 from .model.args import CONSTANT_SIZE, write_constant_args
 from .model.equations import MTSS_EROSION_MAX, MTSS_JSN_MAX, MTSS_MAX
 from .regimen import Regimen
 from .solver import SolverOptions, Status
-from .solver._driver import N_STATS, pin_uuids
+from .solver._driver import pin_uuids
 from .solver.steady import CONVERGED, make_steady
 
 NOT_SETTLED = 100  # replay status (``rasim.cohort.PatientStatus.NOT_SETTLED``): no stable disease state found
@@ -270,57 +270,50 @@ def _monodromy(period_map, x: np.ndarray, fx: np.ndarray) -> np.ndarray:
 # ---- "replay" --------------------------------------------------------------------------------
 
 
-def _make_settle(solve):
-    """The compiled, patient-parallel replay around a ``solve`` kernel (rodas4 or dopri5)."""
+@numba.njit(cache=True, error_model="numpy")
+def _write_constant_rows(args, P, pg_mean):
+    """Row i of ``args`` (n, CONSTANT_SIZE) for parameters ``P[i]`` and polyglutamate ``pg_mean[i]`` (mg)."""
+    for i in range(P.shape[0]):
+        write_constant_args(args[i], P[i], pg_mean[i])
 
-    @numba.njit(parallel=True, cache=True, error_model="numpy")
-    def settle(P, pg_mean, y_start, days, rtol, atol, max_steps, frozen, scale, y_out, status):
-        """P (n, N_PARAMS), pg_mean (n,) mg -> y_out (n, n_states), status (n,): 0 or a solver
-        code or NOT_SETTLED (the polish failed or left a negative state)."""
-        n = P.shape[0]
-        ns = y_start.shape[0]
-        t_end = np.array([days])
-        empty_t = np.empty(0)
-        empty_i = np.empty(0, dtype=np.int64)
-        for i in numba.prange(n):
-            args = np.empty(CONSTANT_SIZE)
-            write_constant_args(args, P[i], pg_mean[i])
-            y = np.empty((1, ns))
-            stats = np.zeros(N_STATS, dtype=np.int64)
-            code = solve(
-                0.0, y_start, args, t_end, empty_t, empty_i, empty_t, rtol, atol, 0.0, np.inf, max_steps, y, stats
-            )
-            yi = y[0].copy()
-            if code == 0:
-                if _newton(days, yi, args, frozen, scale, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE) != CONVERGED:
-                    code = NOT_SETTLED
-                for j in range(ns):
-                    if yi[j] < -1e-9 * scale[j]:
-                        code = NOT_SETTLED
-            y_out[i] = yi
-            status[i] = code
 
-    pin_uuids(settle)
-    return settle
+def _constant_args(P: np.ndarray, pg_mean: np.ndarray) -> np.ndarray:
+    """Each patient's ``args`` (n, CONSTANT_SIZE) under its constant mean polyglutamate (mg)."""
+    p, pg = kernel_inputs(P, pg_mean)
+    args = np.empty((len(p), CONSTANT_SIZE))
+    _write_constant_rows(args, p, pg)
+    return args
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _polish(y, args, status, days, frozen, scale):
+    """Newton's polish, in place, of each replayed end state ``y[i]`` whose integration succeeded
+    (status 0); its status becomes NOT_SETTLED if the polish fails or leaves a negative state."""
+    for i in range(y.shape[0]):
+        if status[i] != 0:
+            continue
+        if _newton(days, y[i], args[i], frozen, scale, NEWTON_TOL, NEWTON_ITER, NEWTON_MAX_MOVE) != CONVERGED:
+            status[i] = NOT_SETTLED
+        for j in range(y.shape[1]):
+            if y[i, j] < -1e-9 * scale[j]:
+                status[i] = NOT_SETTLED
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _growth_batch(P, pg_mean, y, include, out):
+def _growth_batch(args, y, include, out):
     """Largest real eigenvalue (1/day) of each patient's Jacobian block ``include``.
 
     Serial: it runs on the few candidates that qualify (about one per enrolled patient, 40 us
     each), where a parallel kernel would cost more to compile than it saves."""
-    for i in range(P.shape[0]):
+    for i in range(y.shape[0]):
         if not np.all(np.isfinite(y[i])):
             out[i] = np.inf  # no state: not stable (LAPACK refuses non-finite input)
             continue
-        args = np.empty(CONSTANT_SIZE)
-        write_constant_args(args, P[i], pg_mean[i])
-        out[i] = _growth(0.0, y[i], args, include)
+        out[i] = _growth(0.0, y[i], args[i], include)
 
 
+pin_uuids(_polish)
 pin_uuids(_growth_batch)
-_SETTLE = {name: _make_settle(solve) for name, solve in KERNELS.items()}
 
 
 def replay_parameters(P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:
@@ -343,22 +336,14 @@ def replay(
     ``P`` are the patients' parameters, ``pg_mean`` their mean MTX exposure (mg,
     ``mean_exposure``), ``duration_years`` their disease duration."""
     n = len(P)
-    y = np.empty((n, model.N_STATES))
-    status = np.empty(n, dtype=np.int64)
-    atol = REPLAY.options.atol_vector(model.N_STATES) * model.STATE_SCALE
-    _SETTLE[solver](
-        replay_parameters(P, duration_years),
-        np.ascontiguousarray(pg_mean, dtype=np.float64),
-        REPLAY_START,
-        REPLAY.days,
-        REPLAY.options.rtol,
-        atol,
-        REPLAY.options.max_steps,
-        _FROZEN,
-        model.STATE_SCALE,
-        y,
-        status,
-    )
+    args = _constant_args(replay_parameters(P, duration_years), pg_mean)
+    y0 = np.repeat(REPLAY_START[None, :], n, axis=0)
+    o = REPLAY.options
+    atol = o.atol_vector(model.N_STATES) * model.STATE_SCALE
+    empty = (np.empty(0), np.empty(0, np.int64), np.empty((n, 0)))
+    status, y, _ = integrate_batch(solver, 0.0, y0, args, np.array([REPLAY.days]), *empty, o.rtol, atol, o.max_steps)
+    y = y.reshape(n, model.N_STATES)
+    in_threads(n, lambda r: _polish(y[r], args[r], status[r], REPLAY.days, _FROZEN, model.STATE_SCALE))
     return y, status
 
 
@@ -366,13 +351,8 @@ def growth(P: np.ndarray, pg_mean: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Largest real eigenvalue (1/day) of each replayed state's coupled Jacobian block
     (imprinting held); < 0: the state is stable."""
     out = np.empty(len(P))
-    _growth_batch(
-        np.ascontiguousarray(P, dtype=np.float64),
-        np.ascontiguousarray(pg_mean, dtype=np.float64),
-        np.ascontiguousarray(y),
-        _STABILITY & ~_FROZEN,
-        out,
-    )
+    (y,) = kernel_inputs(y)
+    _growth_batch(_constant_args(P, pg_mean), y, _STABILITY & ~_FROZEN, out)
     return out
 
 

@@ -2,16 +2,23 @@
 
 The compiled kernels are built once here (closures over the model's compiled
 functions, cached on disk by Numba); the scipy backends call the same
-compiled right-hand side and Jacobian.
+compiled right-hand side and Jacobian.  ``integrate_batch`` solves many
+problems (the cohort's trials and day-0 replays) in one batch kernel per solver,
+slices of the batch in threads (``in_threads``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 
 from . import model
 from .model import jacobian
 from .solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
+from .solver._driver import make_batch
 
 KERNELS = {
     "rodas4": make_rodas(
@@ -24,7 +31,9 @@ KERNELS = {
     ),
     "dopri5": make_dopri5(model.rhs),
 }
+BATCHES = {name: make_batch(solve) for name, solve in KERNELS.items()}
 N_STATS = 5
+PIECES_PER_THREAD = 8  # slices of a batch per thread, taken by the threads as they finish
 
 
 def integrate(
@@ -83,3 +92,59 @@ def integrate(
             jac=model.jac,
         )
     return Status(code), y_out, stats
+
+
+def kernel_inputs(*arrays: np.ndarray, dtype: type = np.float64) -> tuple[np.ndarray, ...]:
+    """Writable C-contiguous copies of kernel inputs: one compiled specialisation, whoever calls."""
+    return tuple(np.array(a, dtype=dtype, order="C") for a in arrays)
+
+
+def in_threads(n: int, call: Callable[[slice], object]) -> None:
+    """``call(rows)`` on slices of ``range(n)`` in ``numba.get_num_threads()`` threads.
+
+    ``call`` runs a row-wise kernel compiled with ``nogil=True`` on those rows of its arrays:
+    each row's result is the same whichever thread or slice ran it."""
+    threads = min(numba.get_num_threads(), n)
+    if threads <= 1:
+        call(slice(0, n))
+        return
+    size = -(-n // (threads * PIECES_PER_THREAD))
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(call, [slice(lo, lo + size) for lo in range(0, n, size)]))
+
+
+def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps):
+    """Integrate k problems with ``method`` ("rodas4" or "dopri5"), in threads: (status (k,),
+    states at t_out (k, m, n), stats (k, N_STATS)).
+
+    Per problem: y0 (k, n), args (k, L), event amounts ev_amt (k, ne); shared: t_out, the event
+    days ev_t and states ev_cmt, and the absolute tolerances atol (n,)."""
+    k, n = y0.shape
+    y = np.empty((k, len(t_out), n))
+    status = np.empty(k, dtype=np.int64)
+    stats = np.zeros((k, N_STATS), dtype=np.int64)
+    y0, args, t_out, ev_t, ev_amt, atol = kernel_inputs(y0, args, t_out, ev_t, ev_amt, atol)
+    (ev_cmt,) = kernel_inputs(ev_cmt, dtype=np.int64)
+    solve, t0, rtol, max_steps = BATCHES[method], float(t0), float(rtol), int(max_steps)
+
+    def rows(r: slice) -> None:
+        solve(
+            t0,
+            y0[r],
+            args[r],
+            t_out,
+            ev_t,
+            ev_cmt,
+            ev_amt[r],
+            rtol,
+            atol,
+            0.0,
+            np.inf,
+            max_steps,
+            y[r],
+            stats[r],
+            status[r],
+        )
+
+    in_threads(k, rows)
+    return status, y, stats

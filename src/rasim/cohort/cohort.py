@@ -48,7 +48,7 @@ from ..regimen import after_horizon
 from ..solver import SolverOptions
 from . import analysis, measurement, safety, variability
 from .arms import Arm, Population, arm as builtin_arm
-from .kernel import make_trial, patient_exposures, run_trial
+from .kernel import patient_exposures, run_trial
 from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
 
 if TYPE_CHECKING:
@@ -59,7 +59,6 @@ MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLE
 DRUG_STREAM = 4  # a patient's random stream of drug-specific draws (``_patient_draws``)
 SAFETY_GRID_DAYS = 2.0  # spacing of the exposures the adverse-event hazards integrate (days)
 BIOMARKERS = endpoints.BIOMARKERS
-_KERNELS = {name: make_trial(solve) for name, solve in KERNELS.items()}
 
 
 def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
@@ -158,9 +157,9 @@ class Cohort:
         for name in ("params", "variability", "measurement", "covariate_effects"):
             gate.table(f"Cohort.{name}", getattr(self, name), None, "name", error=ParameterError)
             tables[name] = None if getattr(self, name) is None else dict(getattr(self, name))  # a private copy
-        if not isinstance(self.solver, str) or self.solver not in _KERNELS:
+        if not isinstance(self.solver, str) or self.solver not in KERNELS:
             raise SolverOptionsError(
-                unknown_name("cohort solver", str(self.solver), _KERNELS, f"the cohort solvers {', '.join(_KERNELS)}")
+                unknown_name("cohort solver", str(self.solver), KERNELS, f"the cohort solvers {', '.join(KERNELS)}")
             )
         gate.number("Cohort.rtol", self.rtol, 0.0, 1.0, open_low=True, open_high=True, error=SolverOptionsError)
         checked: dict[str, Any] = {
@@ -461,7 +460,7 @@ def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     s = c.plan
     d = s.dosing
     status, y, stats = run_trial(
-        _KERNELS[c.solver], P, y0, s.t0, d.table_t, d.table_depot, d.table_amount, s.t_out,
+        c.solver, P, y0, s.t0, d.table_t, d.table_depot, d.table_amount, s.t_out,
         d.ev_t, d.ev_cmt, ev_amt, c.rtol, s.atol, c.max_steps,
     )  # fmt: skip
     return status, y, stats[:, 0].copy()
@@ -529,13 +528,12 @@ def warm_up(solver: str = "rodas4") -> float:
     if solver in _COMPILE_S:
         return 0.0
     t0 = time.perf_counter()
-    trial = _KERNELS[solver]
     P = model.DEFAULTS[None, :].copy()
     y, st = day0.replay(P, np.zeros(1), np.ones(1), solver)
     day0.growth(P, np.zeros(1), y)
     one, none = np.ones(1), np.zeros(0)
     run_trial(
-        trial, P, y, 0.0, one, one, one, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10
+        solver, P, y, 0.0, one, one, one, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10
     )
     patient_exposures(P, one, one, one, one, model.forcing.N_FORCINGS)
     _COMPILE_S[solver] = time.perf_counter() - t0

@@ -29,7 +29,8 @@ def write_args(args, p, dose_t, dose_depot, dose_amount):
     """Fill ``args`` (length ``args_size(dose_depot)``): parameters ``p``, then the
     tables of the sorted doses (times in days, depot codes, amounts)."""
     args[:] = 0.0
-    args[: p.shape[0]] = p
+    for k in range(p.shape[0]):  # a loop: a slice copy compiles a shape-mismatch error message
+        args[k] = p[k]
     forcing.write_tables(args, dose_t, dose_depot, dose_amount)
 
 
@@ -38,7 +39,8 @@ def write_constant_args(args, p, pg_mg):
     """Fill ``args`` (length ``CONSTANT_SIZE``): parameters ``p``, then a constant
     polyglutamate amount ``pg_mg`` (mg), no other drug."""
     args[:] = 0.0
-    args[: p.shape[0]] = p
+    for k in range(p.shape[0]):  # a loop: a slice copy compiles a shape-mismatch error message
+        args[k] = p[k]
     forcing.write_constant(args, pg_mg)
 
 

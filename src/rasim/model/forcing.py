@@ -152,7 +152,8 @@ def exposures_at(args, t_out, out):
     """Every forcing at the days ``t_out`` (m,) into ``out`` (m, N_FORCINGS)."""
     for j in range(t_out.shape[0]):
         evaluate(t_out[j], args)
-        out[j, :] = args[U_START:DU_START]
+        for k in range(N_FORCINGS):
+            out[j, k] = args[U_START + k]
 
 
 @njit(cache=True, error_model="numpy")

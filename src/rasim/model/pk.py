@@ -121,7 +121,7 @@ def add_dose(p, x, depot, amount):
         x[UNABSORBED] += (1.0 - f_sc) * amount
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def table_size(m):
     """Slots of a dose table of ``m`` doses (after the parameters in ``args``)."""
     return HEADER + ROW * m
@@ -138,7 +138,7 @@ def write_table(args, h, times, depots, amounts):
     for k in range(m):
         if k > 0:
             propagate(args, x, times[k] - times[k - 1], nxt)
-            x[:] = nxt
+            x, nxt = nxt, x  # propagate wrote every amount
         add_dose(args, x, depots[k], amounts[k])
         r = h + HEADER + ROW * k
         args[r] = times[k]

@@ -28,7 +28,7 @@ ROW = 3
 _T_LAST, _U_LAST, _DU_LAST, _KE0 = 2, 3, 4, 5
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def table_size(m):
     """Slots of a table of ``m`` rate changes."""
     return HEADER + ROW * m

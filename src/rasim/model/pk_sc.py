@@ -31,7 +31,7 @@ ROW = 4
 _T_LAST, _U_LAST, _DU_LAST, _KA, _V = 2, 3, 4, 5, 6
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def table_size(m):
     """Slots of a table of ``m`` doses (one row more for the clearance switch)."""
     return HEADER + ROW * (m + 1)
@@ -69,7 +69,7 @@ def write_table(args, h, ka, cl, v, switch, factor, times, doses):
     args[h] = rows
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _row(args, h, rows, t, a, c, k):
     r = h + HEADER + ROW * rows
     args[r], args[r + 1], args[r + 2], args[r + 3] = t, a, c, k

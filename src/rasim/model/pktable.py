@@ -10,7 +10,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def row_time(args, h, header, width, k):
     """Time (day) of row ``k`` of the table at ``h``."""
     return args[h + header + width * k]

@@ -206,7 +206,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
     """
     expo = 1.0 / order - 0.75 * beta
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def initial_step(t, y, args, f0, rtol, atol, hmax, y1, f1, stats):
         """Hairer's starting step estimate (HINIT of DOPRI5/RADAU), time units."""
         n = n_states if n_states > 0 else y.shape[0]
@@ -326,7 +326,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
                     h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
                     reject, use_floor = True, False
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", inline="always")
     def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
         """Integrate from t0 to t_out[-1] with bolus events; see rasim.solver docs.
 
@@ -368,3 +368,24 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
 
     pin_uuids(solve)
     return solve
+
+
+def make_batch(solve):
+    """The batch form of a ``solve`` kernel: ``solve_batch(t0, y0, args, t_out, ev_t, ev_cmt,
+    ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status)``.
+
+    Row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne), ``y_out`` (k, m, n) and
+    ``stats`` (k, N_STATS) is problem i, whose code goes to ``status[i]``; the other inputs
+    are shared.  Serial and without the GIL: callers run slices of the rows in threads.  A
+    Numba ``prange`` kernel would compile the whole solver twice more (its loop body and the
+    function around it), about three times the cost of this one."""
+
+    @njit(cache=True, error_model="numpy", nogil=True)
+    def solve_batch(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status):
+        for i in range(y0.shape[0]):
+            status[i] = solve(
+                t0, y0[i], args[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, h0, hmax, max_steps, y_out[i], stats[i]
+            )
+
+    pin_uuids(solve_batch)
+    return solve_batch

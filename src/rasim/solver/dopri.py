@@ -43,7 +43,7 @@ def make_dopri5(rhs):
     """
     rhs = with_nrt(rhs)
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def prepare(t, y, args, ws, wm, after_step, stats):
         """Put f(t, y) in ws[0]: re-use the FSAL stage after an accepted step."""
         if after_step:
@@ -54,7 +54,7 @@ def make_dopri5(rhs):
             stats[2] += 1
         return _SUCCESS if all_finite(ws[0]) else _NONFINITE
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def attempt(t, h, y, args, rtol, atol, ws, wm, piv, ynew, stats):
         """One DOPRI5 step of size h; returns (status, error norm)."""
         n = y.shape[0]

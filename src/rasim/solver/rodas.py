@@ -93,7 +93,7 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n
     small = n_states > 0 and n_coupled < 0  # a dense LU specialised on the size (linalg.make_dense_lu)
     dense_factor, dense_solve = make_dense_lu(n_states) if small else (lu_factor, lu_solve)
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def factor(jm, diag, e, piv, nc):
         """LU of E = diag I - jm into e: sparse if it can, else pivoted dense.
         Returns (status, sparse used)."""
@@ -108,7 +108,7 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n
             return (_SUCCESS if dense_factor(e, piv) == 0 else _SINGULAR), False
         return (_SUCCESS if lu_factor_block(e, piv, nc) == 0 else _SINGULAR), False
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def lin_solve(e, piv, b, nc, sparse):
         """b <- E^-1 b with ``factor``'s output."""
         if sparse:
@@ -118,7 +118,7 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n
         else:
             lu_solve_block(e, piv, b, nc)
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def prepare(t, y, args, ws, wm, after_step, stats):
         """Evaluate f, J and df/dt at (t, y) into ws[_F0], wm[0] and ws[_FT]."""
         n = n_states if n_states > 0 else y.shape[0]
@@ -135,7 +135,7 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n
         stats[3] += 1
         return _SUCCESS if all_finite(ws[_F0]) else _NONFINITE
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def attempt(t, h, y, args, rtol, atol, ws, wm, piv, ynew, stats):
         """One RODAS4 step of size h; returns (status, error norm)."""
         n = n_states if n_states > 0 else y.shape[0]

@@ -1,7 +1,7 @@
 """Status codes returned by every solver backend.
 
-Compiled kernels return the plain ``int`` value (they run inside ``prange``
-loops and must never raise); Python code wraps it as ``Status(code)``.
+Compiled kernels return the plain ``int`` value (they run on batches in threads
+and must never raise); Python code wraps it as ``Status(code)``.
 """
 
 from __future__ import annotations
