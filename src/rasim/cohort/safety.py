@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2
+from scipy.special import gammaincinv  # scipy.special, not scipy.stats: half a second less import
 
 from .. import model
 from ..drugs.base import DRUG_EVENTS
@@ -152,8 +152,8 @@ def rates(events: np.ndarray, years: np.ndarray, level: float = 0.95) -> tuple[n
     events, years = np.asarray(events, dtype=np.float64), np.asarray(years, dtype=np.float64)
     a = (1.0 - level) / 2.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(events > 0, chi2.ppf(a, 2 * events) / 2.0, 0.0)
-        high = chi2.ppf(1.0 - a, 2 * events + 2) / 2.0
+        low = np.where(events > 0, gammaincinv(np.maximum(events, 1.0), a), 0.0)  # chi2.ppf(a, 2k) / 2
+        high = gammaincinv(events + 1.0, 1.0 - a)  # chi2.ppf(1 - a, 2k + 2) / 2
         scale = np.where(years > 0, 100.0 / years, np.nan)
     return events * scale, low * scale, high * scale
 
