@@ -51,6 +51,8 @@ def _param(name: str) -> float:
         ({"adalimumab": 1e6}, "serious_infection", 3.2 * 1.2),  # full TNF blockade: HR 1.2
         ({"prednisolone": 10.0}, "serious_infection", 3.2 * 2.1),  # RABBIT 7.5-14 mg/day: IRR 2.1
         ({"naproxen": 1000.0}, "upper_gi_complication", 1.4),  # VIGOR
+        ({"prednisolone": 10.0}, "upper_gi_complication", 0.3 * 1.7),  # GPRD: glucocorticoids RR 1.5-1.8
+        ({"naproxen": 1000.0, "prednisolone": 10.0}, "upper_gi_complication", 1.4 * 1.7),  # both: about the product
         ({}, "upper_gi_complication", 0.3),
     ],
 )

@@ -7,7 +7,9 @@ source), from the drug exposures the model computes on a daily grid
 * ``serious_infection``: ``infection_rate`` (RA on conventional DMARDs, BSRBR) times
   1 + ``infection_anti_tnf_excess`` x adalimumab's TNF occupancy u / (u + EC50), times
   1 + ``infection_gc_per_mg`` x the prednisolone daily dose (mg/day);
-* ``upper_gi_complication``: ``gi_rate`` + the NSAIDs' excess per g/day (VIGOR, CLASS);
+* ``upper_gi_complication``: ``gi_rate`` + the NSAIDs' excess per g/day (VIGOR, CLASS), times
+  1 + ``gi_gc_per_mg`` x the prednisolone daily dose (mg/day): glucocorticoids raise the rate
+  with or without an NSAID, and the two together about multiply (GPRD);
 * ``alt_3x_uln``: ``alt_mtx_rate`` x the patient's MTX polyglutamate over the typical
   patient's under 15 mg weekly (AMBITION);
 * ``infusion_fever``: each MSC infusion with probability ``msc_fever_prob``;
@@ -84,7 +86,8 @@ def hazards(P: np.ndarray, u: np.ndarray) -> np.ndarray:
         * (1.0 + p("infection_anti_tnf_excess") * ada / (ada + p("adalimumab_ec50")))
         * (1.0 + p("infection_gc_per_mg") * x("prednisolone"))
     )
-    gi = p("gi_rate") + (p("gi_naproxen_per_g") * x("naproxen") + p("gi_celecoxib_per_g") * x("celecoxib")) / 1000.0
+    nsaid = (p("gi_naproxen_per_g") * x("naproxen") + p("gi_celecoxib_per_g") * x("celecoxib")) / 1000.0
+    gi = (p("gi_rate") + nsaid) * (1.0 + p("gi_gc_per_mg") * x("prednisolone"))
     alt = p("alt_mtx_rate") * x("mtx_pg") / PG_15MG_WEEKLY
     return np.stack([infection, gi, alt], axis=-1) / DAYS_PER_100PY
 
