@@ -301,3 +301,15 @@ def test_refit_step_solves_a_linear_least_squares_problem():
     assert np.linalg.norm(damped) < np.linalg.norm(exact)
     clipped = cal.refit_step(a, a @ x0 - b, x0, np.full(3, -0.01), np.full(3, 0.01), damping=0.0)
     assert np.all(np.abs(clipped) <= 0.01 + 1e-15)
+
+
+def test_an_arm_with_dropout_is_observed_at_the_trials_visits():
+    """LOCF carries a withdrawn patient's last scheduled visit, not the last target day before it:
+    simulate_targets observes an arm with dropout every VISIT_EVERY days, as a trial visits."""
+    t = cal.Target("x-acr20-y1", "s", "mtx_naive+itt", "ACR20", 364.0, "proportion", 0.6, 0.0, 100, "heldout", "", "locf")
+    (_, sim, _), = cal.simulate_targets([t], patients=60, seed=4)
+    grid = (0.0, *np.arange(cal.VISIT_EVERY, 364.0, cal.VISIT_EVERY), 364.0)
+    res = Cohort(cal.TARGET_ARMS["mtx_naive+itt"], patients=60, seed=4, observe=grid).run()
+    assert sim == pytest.approx(res.rate("ACR20", "locf")[-1], abs=1e-12)
+    sparse = Cohort(cal.TARGET_ARMS["mtx_naive+itt"], patients=60, seed=4, observe=(0.0, 364.0)).run()
+    assert res.n_dropped_out > 0 and sparse.rate("ACR20", "locf")[-1] < sim  # day 0 carried: non-responders
