@@ -306,8 +306,10 @@ def test_refit_step_solves_a_linear_least_squares_problem():
 def test_an_arm_with_dropout_is_observed_at_the_trials_visits():
     """LOCF carries a withdrawn patient's last scheduled visit, not the last target day before it:
     simulate_targets observes an arm with dropout every VISIT_EVERY days, as a trial visits."""
-    t = cal.Target("x-acr20-y1", "s", "mtx_naive+itt", "ACR20", 364.0, "proportion", 0.6, 0.0, 100, "heldout", "", "locf")
-    (_, sim, _), = cal.simulate_targets([t], patients=60, seed=4)
+    t = cal.Target(
+        "x-acr20-y1", "s", "mtx_naive+itt", "ACR20", 364.0, "proportion", 0.6, 0.0, 100, "heldout", "", "locf"
+    )
+    ((_, sim, _),) = cal.simulate_targets([t], patients=60, seed=4)
     grid = (0.0, *np.arange(cal.VISIT_EVERY, 364.0, cal.VISIT_EVERY), 364.0)
     res = Cohort(cal.TARGET_ARMS["mtx_naive+itt"], patients=60, seed=4, observe=grid).run()
     assert sim == pytest.approx(res.rate("ACR20", "locf")[-1], abs=1e-12)
