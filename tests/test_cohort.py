@@ -191,8 +191,9 @@ def test_visit_noise_is_keyed_by_visit_day():
 
 @pytest.mark.slow
 def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
-    """In the DMARD-only arm the disease state barely moves (TNF by 0.3% on average over 9
-    months, upward only: imprinting still accrues in shorter disease), but HAQ measured after
+    """In the DMARD-only arm the disease state barely moves (TNF by 0.2% on average over 9
+    months, mostly upward: imprinting still accrues in shorter disease; no patient's falls by 1%),
+    but HAQ measured after
     baseline falls further with the fluctuation than without it: patients qualified on a flare
     at screening drift back."""
 
@@ -200,7 +201,7 @@ def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
         res = Cohort("dmard", patients=2000, seed=8, observe=(0, 91, 182, 273), measurement=measurement).run()
         change = res["HAQ"][:, 1:].mean(axis=1) - res["HAQ"][:, 0]
         tnf = res["TNF"][:, 1:] / res["TNF"][:, :1] - 1.0
-        assert np.mean(tnf) < 0.01 and np.min(tnf) > -1e-6
+        assert 0.0 < np.mean(tnf) < 0.01 and np.min(tnf) > -0.01
         return change.mean(), change.std() / np.sqrt(change.size)
 
     (flares, se), (without, se0) = drift(), drift(flare_sd=0.0)

@@ -131,7 +131,8 @@ def parameter_section(diag: dict, unc: cal.Uncertainty) -> list[str]:
             f"| {table} | {name} | {value:.4g} | {se:.2f} | {interval} | {lo:g} - {hi:g} | "
             f"{'**within 1% of a bound**' if near else ''} |"
         )
-    short = [n for _, n in names]
+    bare = [n for _, n in names]  # a name two tables share is labelled with its table
+    short = [n if bare.count(n) == 1 else f"{t} {n}" for t, n in names]
     lines += [
         "",
         "Correlations of the fitted log-parameters:",

@@ -103,8 +103,7 @@ FITTED: tuple[tuple[str, str], ...] = (
     ("measurement", "placebo_pro"),
     ("measurement", "placebo_assessor"),
     ("measurement", "placebo_sd"),
-    ("variability", "mtx_ec50"),
-    ("params", "treg_mem_death"),
+    ("variability", "mtx_emax_m"),
     ("params", "msc_fls_reprogramming"),
     ("covariate_effects", "duration_on_haq_floor"),
 )
