@@ -193,9 +193,8 @@ def test_visit_noise_is_keyed_by_visit_day():
 def test_enrolment_on_flares_gives_regression_to_the_mean_after_baseline():
     """In the DMARD-only arm the disease state barely moves (TNF by 0.2% on average over 9
     months, mostly upward: imprinting still accrues in shorter disease; no patient's falls by 1%),
-    but HAQ measured after
-    baseline falls further with the fluctuation than without it: patients qualified on a flare
-    at screening drift back."""
+    but HAQ measured after baseline falls further with the fluctuation than without it: patients
+    qualified on a flare at screening drift back."""
 
     def drift(**measurement):
         res = Cohort("dmard", patients=2000, seed=8, observe=(0, 91, 182, 273), measurement=measurement).run()
