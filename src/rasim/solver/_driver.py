@@ -22,8 +22,9 @@ stays on, and after any rejection the floor is dropped until the next
 breakpoint.
 
 Reference counting: ``solve`` allocates the work arrays and hands them to
-``run``, the integration loop, which like the method closures and the dense LU
-is compiled with Numba's ``_nrt=False``: it allocates nothing, and no array
+``run_batch`` (one problem; ``make_batch``'s Python wrapper allocates them for a
+batch of problems), whose integration loop ``run``, like the method closures and
+the dense LU, is compiled with Numba's ``_nrt=False``: it allocates nothing, and no array
 view it takes (a row of the work arrays, a slice) costs the atomic increment
 and decrement of the parent's reference count that Numba otherwise emits;
 those were about 60 % of a step of a small system.  The model's functions are
@@ -231,7 +232,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
         h = min(100.0 * h, h1, hmax)
         return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
+    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
     def run(
         t0, y, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, ynew, ws, wm, piv, mem
     ):
@@ -326,27 +327,154 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
                     h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
                     reject, use_floor = True, False
 
+    @njit(cache=True, error_model="numpy", nogil=True, **NO_NRT)
+    def run_batch(
+        t0,
+        y0,
+        args,
+        t_out,
+        ev_t,
+        ev_cmt,
+        ev_amt,
+        rtol,
+        atol,
+        h0,
+        hmax,
+        max_steps,
+        y_out,
+        stats,
+        status,
+        y,
+        ynew,
+        ws,
+        wm,
+        piv,
+        mem,
+    ):
+        """``solve`` of each row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne) into
+        ``y_out[i]`` (m, n), ``stats[i]`` and ``status[i]``, on the work arrays of one problem
+        (reused row after row): ``y``, ``ynew`` (n,), ``ws`` (n_vec, n), ``wm`` (2, n, n), ``piv``
+        (n,) int64, ``mem`` (2, 2, MEMORY) (``work_arrays``).
+
+        The only compiled form of the integration (``solve`` calls it on one row): serial,
+        without the GIL, and without Numba's reference counting, like ``run``, which is
+        inlined here (as its own function it would be optimised by LLVM twice, alone and
+        again inside its caller)."""
+        n = y0.shape[1]
+        for i in range(y0.shape[0]):
+            for k in range(y_out.shape[1]):
+                for j in range(y_out.shape[2]):
+                    y_out[i, k, j] = np.nan
+            for j in range(stats.shape[1]):
+                stats[i, j] = 0
+            code = check_inputs(
+                t0, y0[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, h0, hmax, max_steps, y_out[i], stats[i]
+            )
+            if n_states > 0 and n != n_states:
+                code = _BAD_INPUT
+            if y.shape[0] != n or ynew.shape[0] != n or ws.shape[0] != n_vec or ws.shape[1] != n:
+                code = _BAD_INPUT
+            if wm.shape[0] != 2 or wm.shape[1] != n or wm.shape[2] != n or piv.shape[0] != n:
+                code = _BAD_INPUT
+            if mem.shape[0] != 2 or mem.shape[1] != 2 or mem.shape[2] != MEMORY:
+                code = _BAD_INPUT
+            if code == _SUCCESS:
+                for j in range(n):
+                    y[j] = y0[i, j]
+                for k in range(2):  # wm[0]: J, whose zeros a static-pattern jac never writes
+                    for j in range(n):
+                        for jj in range(n):
+                            wm[k, j, jj] = 0.0
+                code = run(
+                    t0,
+                    y,
+                    args[i],
+                    t_out,
+                    ev_t,
+                    ev_cmt,
+                    ev_amt[i],
+                    rtol,
+                    atol,
+                    h0,
+                    hmax,
+                    max_steps,
+                    y_out[i],
+                    stats[i],
+                    ynew,
+                    ws,
+                    wm,
+                    piv,
+                    mem,
+                )
+            status[i] = code
+
     @njit(cache=True, error_model="numpy", inline="always")
     def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
         """Integrate from t0 to t_out[-1] with bolus events; see rasim.solver docs.
 
         Returns an int status code; rows of ``y_out`` not reached hold NaN.
         """
-        y_out[:, :] = np.nan
-        stats[:] = 0
-        code = check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats)
-        if code != _SUCCESS:
-            return code
         n = y0.shape[0]
-        if n_states > 0 and n != n_states:
-            return _BAD_INPUT
-        ws = np.empty((n_vec, n))
-        wm = np.zeros((2, n, n))  # wm[0]: J, whose zeros a static-pattern jac never writes
-        piv = np.empty(n, dtype=np.int64)
-        mem = np.empty((2, 2, MEMORY))  # step-size memory: [interval][start since breakpoint, size][step]
-        return run(
+        status = np.empty(1, dtype=np.int64)
+        run_batch(
             t0,
-            y0.copy(),
+            y0[None],
+            args[None],
+            t_out,
+            ev_t,
+            ev_cmt,
+            ev_amt[None],
+            rtol,
+            atol,
+            h0,
+            hmax,
+            max_steps,
+            y_out[None],
+            stats[None],
+            status,
+            np.empty(n),
+            np.empty(n),
+            np.empty((n_vec, n)),
+            np.empty((2, n, n)),
+            np.empty(n, dtype=np.int64),
+            np.empty((2, 2, MEMORY)),
+        )
+        return status[0]
+
+    pin_uuids(solve)
+    solve.run_batch = run_batch  # type: ignore[attr-defined]  # for make_batch
+    solve.n_vec = n_vec  # type: ignore[attr-defined]
+    return solve
+
+
+def work_arrays(n_vec, n):
+    """The work arrays of ``run_batch`` for systems of n states: (y, ynew, ws, wm, piv, mem)."""
+    return (
+        np.empty(n),
+        np.empty(n),
+        np.empty((n_vec, n)),
+        np.empty((2, n, n)),
+        np.empty(n, dtype=np.int64),
+        np.empty((2, 2, MEMORY)),
+    )
+
+
+def make_batch(solve):
+    """The batch form of a ``solve`` kernel: ``solve_batch(t0, y0, args, t_out, ev_t, ev_cmt,
+    ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status)``.
+
+    Row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne), ``y_out`` (k, m, n) and
+    ``stats`` (k, N_STATS) is problem i, whose code goes to ``status[i]``; the other inputs
+    are shared.  A Python function: it allocates one problem's work arrays and calls the
+    compiled ``run_batch``, which is serial and without the GIL: callers run slices of the rows
+    in threads.  A Numba ``prange`` kernel would compile the whole solver twice more (its loop
+    body and the function around it), about three times the cost of this one."""
+    run_batch, n_vec = solve.run_batch, solve.n_vec
+
+    def solve_batch(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status):
+        run_batch(
+            t0,
+            y0,
             args,
             t_out,
             ev_t,
@@ -359,33 +487,8 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
             max_steps,
             y_out,
             stats,
-            np.empty(n),
-            ws,
-            wm,
-            piv,
-            mem,
+            status,
+            *work_arrays(n_vec, y0.shape[1]),
         )
 
-    pin_uuids(solve)
-    return solve
-
-
-def make_batch(solve):
-    """The batch form of a ``solve`` kernel: ``solve_batch(t0, y0, args, t_out, ev_t, ev_cmt,
-    ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status)``.
-
-    Row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne), ``y_out`` (k, m, n) and
-    ``stats`` (k, N_STATS) is problem i, whose code goes to ``status[i]``; the other inputs
-    are shared.  Serial and without the GIL: callers run slices of the rows in threads.  A
-    Numba ``prange`` kernel would compile the whole solver twice more (its loop body and the
-    function around it), about three times the cost of this one."""
-
-    @njit(cache=True, error_model="numpy", nogil=True)
-    def solve_batch(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status):
-        for i in range(y0.shape[0]):
-            status[i] = solve(
-                t0, y0[i], args[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, h0, hmax, max_steps, y_out[i], stats[i]
-            )
-
-    pin_uuids(solve_batch)
     return solve_batch
