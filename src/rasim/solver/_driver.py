@@ -81,7 +81,7 @@ def all_finite(x):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _is_sorted(x):
     """True if the 1-D array ``x`` is nondecreasing."""
     for i in range(1, x.shape[0]):
@@ -90,7 +90,7 @@ def _is_sorted(x):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
     """Return BAD_INPUT if the arguments of ``solve`` are inconsistent, else SUCCESS."""
     n = y0.shape[0]
@@ -119,7 +119,7 @@ def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_
     return _SUCCESS
 
 
-@njit(cache=True, error_model="numpy", **NO_NRT)
+@njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
 def memory_floor(mem, prev, n_prev, tau):
     """Size of the step the previous breakpoint interval took at ``tau`` (time since its
     breakpoint), from ``mem[prev]`` = (start times, sizes) of its first n_prev steps; 0 if none."""
@@ -131,7 +131,7 @@ def memory_floor(mem, prev, n_prev, tau):
     return h
 
 
-@njit(cache=True, error_model="numpy", **NO_NRT)
+@njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
 def error_norm(err, y, ynew, rtol, atol):
     """RMS norm of ``err / (atol + rtol * max(|y|, |ynew|))`` (dimensionless)."""
     n = err.shape[0]
@@ -232,7 +232,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
         h = min(100.0 * h, h1, hmax)
         return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
 
-    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def run(
         t0, y, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, ynew, ws, wm, piv, mem
     ):
@@ -356,10 +356,11 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
         (reused row after row): ``y``, ``ynew`` (n,), ``ws`` (n_vec, n), ``wm`` (2, n, n), ``piv``
         (n,) int64, ``mem`` (2, 2, MEMORY) (``work_arrays``).
 
-        The only compiled form of the integration (``solve`` calls it on one row): serial,
-        without the GIL, and without Numba's reference counting, like ``run``, which is
-        inlined here (as its own function it would be optimised by LLVM twice, alone and
-        again inside its caller)."""
+        The only compiled form of the integration (``solve`` calls it on one row, so a batch
+        solve no longer compiles a second, reference-counted caller of ``run``): serial,
+        without the GIL, and without Numba's reference counting, like ``run``.  (``run``
+        inlined here by Numba compiled slower: Numba's inlining pass is costly on a body
+        that size.)"""
         n = y0.shape[1]
         for i in range(y0.shape[0]):
             for k in range(y_out.shape[1]):

@@ -44,7 +44,7 @@ def make_steady(rhs, jac):
     state depends on: a triangular block, whose eigenvalues are its diagonal entries) to save time.
     """
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _residual(t, y, args, frozen, scale, f):
         rhs(t, y, args, f)
         worst = 0.0
@@ -57,7 +57,7 @@ def make_steady(rhs, jac):
             worst = max(worst, r)
         return worst
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", inline="always")
     def newton(t, y, args, frozen, scale, tol, max_iter, max_move):
         n = y.shape[0]
         start = y.copy()
@@ -79,9 +79,10 @@ def make_steady(rhs, jac):
                     a[i, :] = 0.0
                     a[i, i] = 1.0
                 step[i] = f[i]
-            if lu_factor(a, piv) != 0:
+            # a[:, :]: typed like the slices the solver's dense LU gets (one specialisation)
+            if lu_factor(a[:, :], piv) != 0:
                 return SINGULAR
-            lu_solve(a, piv, step)
+            lu_solve(a[:, :], piv, step)
             lam = 1.0
             for _halving in range(11):
                 for i in range(n):
@@ -99,7 +100,7 @@ def make_steady(rhs, jac):
             worst = new
         return CONVERGED if worst <= tol else NOT_CONVERGED
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", inline="always")
     def growth(t, y, args, include):
         n = y.shape[0]
         a = np.zeros((n, n))
