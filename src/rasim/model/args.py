@@ -34,7 +34,7 @@ def write_args(args, p, dose_t, dose_depot, dose_amount):
     forcing.write_tables(args, dose_t, dose_depot, dose_amount)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def write_constant_args(args, p, pg_mg):
     """Fill ``args`` (length ``CONSTANT_SIZE``): parameters ``p``, then a constant
     polyglutamate amount ``pg_mg`` (mg), no other drug."""
