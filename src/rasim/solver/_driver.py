@@ -23,7 +23,7 @@ breakpoint.
 
 Reference counting: ``solve`` allocates the work arrays and hands them to
 ``run_batch`` (one problem; ``make_batch``'s Python wrapper allocates them for a
-batch of problems), whose integration loop ``run``, like the method closures and
+batch of problems), whose integration loop, like the method closures and
 the dense LU, is compiled with Numba's ``_nrt=False``: it allocates nothing, and no array
 view it takes (a row of the work arrays, a slice) costs the atomic increment
 and decrement of the parent's reference count that Numba otherwise emits;
@@ -56,6 +56,7 @@ _MAX_STEPS = int(Status.MAX_STEPS)
 _STEP_TOO_SMALL = int(Status.STEP_TOO_SMALL)
 _NONFINITE = int(Status.NONFINITE)
 _BAD_INPUT = int(Status.BAD_INPUT)
+_RUNNING = -1  # run_batch: no status code yet
 
 SAFETY = 0.9  # safety factor of the step-size controller
 FAC_MIN = 0.2  # smallest allowed ratio h_new / h
@@ -232,117 +233,22 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
         h = min(100.0 * h, h1, hmax)
         return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
-    def run(
-        t0, y, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, ynew, ws, wm, piv, mem
-    ):
-        """The integration loop of ``solve`` on preallocated work arrays (y: the state, from y0).
-
-        Compiled without Numba's reference counting (``_nrt=False``): it allocates
-        nothing, and every array view it makes would otherwise cost an atomic
-        increment and decrement of its parent's count, which was most of the
-        time of a step on small systems."""
-        n = n_states if n_states > 0 else y.shape[0]
-        m = t_out.shape[0]
-        ne = ev_t.shape[0]
-        cur, n_cur, n_prev, t_bp, use_floor = 0, 0, 0, np.nan, False
-
-        t = t0
-        h = min(h0, hmax)  # current step-size proposal; 0 = not yet estimated
-        facold = 1e-4  # previous accepted error norm (PI controller memory)
-        need = 2  # derivative info at (t, y): 0 valid, 1 after accepted step, 2 stale
-        n_steps = 0
-        k = 0  # next output row
-        j = 0  # next event
-        while True:
-            while k < m and t_out[k] == t:  # outputs hold the pre-event value
-                for i in range(n):
-                    y_out[k, i] = y[i]
-                k += 1
-            if k == m:
-                return _SUCCESS
-            while j < ne and ev_t[j] == t:
-                y[ev_cmt[j]] += ev_amt[j]
-                j += 1
-                need = 2
-                if ev_amt[j - 1] == 0.0:  # a breakpoint (kink in a forcing): estimate the step afresh
-                    h = 0.0
-                    if t != t_bp:  # start remembering this interval's steps; recall the last one's
-                        cur, n_prev, n_cur, t_bp, use_floor = 1 - cur, n_cur, 0, t, step_memory and n_cur > 0
-            t_stop = t_out[k]
-            if j < ne and ev_t[j] < t_stop:
-                t_stop = ev_t[j]
-
-            reject = False
-            n_bad = 0  # consecutive singular / non-finite attempts
-            while t < t_stop:
-                if need != 0:
-                    code = prepare(t, y, args, ws, wm, need == 1, stats)
-                    if code != _SUCCESS:
-                        return code
-                    need = 0
-                if h == 0.0:
-                    h = initial_step(t, y, args, ws[0], rtol, atol, hmax, ynew, ws[n_vec - 1], stats)
-                if n_steps >= max_steps:
-                    return _MAX_STEPS
-                if use_floor and not reject:
-                    h = min(max(h, memory_floor(mem, 1 - cur, n_prev, t - t_bp)), hmax)
-                if not h > H_REL_MIN * abs(t):
-                    return _STEP_TOO_SMALL
-                clipped = t + 1.0001 * h >= t_stop
-                h_step = t_stop - t if clipped else h
-                code, err = attempt(t, h_step, y, args, rtol, atol, ws, wm, piv, ynew, stats)
-                n_steps += 1
-                if code != _SUCCESS or not np.isfinite(err):
-                    stats[1] += 1
-                    n_bad += 1
-                    if n_bad > MAX_RETRIES:
-                        return code if code != _SUCCESS else _NONFINITE
-                    h = 0.5 * h_step if code != _SUCCESS else FAC_MIN * h_step
-                    reject, use_floor = True, False
-                    continue
-                n_bad = 0
-                fac11 = err**expo
-                if err <= 1.0:
-                    fac = fac11 / facold**beta if beta != 0.0 else fac11  # x**0.0 is 1.0: the same
-                    fac = max(1.0 / fac_max, min(1.0 / FAC_MIN, fac / SAFETY))
-                    hnew = h_step / fac
-                    if reject:
-                        hnew = min(hnew, h_step)
-                    if clipped:  # keep the controller's unclipped proposal
-                        hnew = max(hnew, h)
-                    facold = max(err, 1e-4)
-                    if n_cur < MEMORY and not clipped and t_bp == t_bp:
-                        mem[cur, 0, n_cur], mem[cur, 1, n_cur] = t - t_bp, h_step * min(SAFETY / fac11, MEMORY_GROWTH)
-                        n_cur += 1
-                    t = t_stop if clipped else t + h_step
-                    for i in range(n):
-                        y[i] = ynew[i]
-                    h = min(hnew, hmax)
-                    stats[0] += 1
-                    need = 1
-                    reject = False
-                else:
-                    stats[1] += 1
-                    h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
-                    reject, use_floor = True, False
-
     @njit(cache=True, error_model="numpy", nogil=True, **NO_NRT)
     def run_batch(
         t0,
         y0,
-        args,
+        args_k,
         t_out,
         ev_t,
         ev_cmt,
-        ev_amt,
+        ev_amt_k,
         rtol,
         atol,
         h0,
         hmax,
         max_steps,
-        y_out,
-        stats,
+        y_out_k,
+        stats_k,
         status,
         y,
         ynew,
@@ -351,63 +257,141 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
         piv,
         mem,
     ):
-        """``solve`` of each row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne) into
-        ``y_out[i]`` (m, n), ``stats[i]`` and ``status[i]``, on the work arrays of one problem
+        """``solve`` of each row r of ``y0`` (k, n), ``args_k`` (k, L), ``ev_amt_k`` (k, ne) into
+        ``y_out_k[r]`` (m, n), ``stats_k[r]`` and ``status[r]``, on the work arrays of one problem
         (reused row after row): ``y``, ``ynew`` (n,), ``ws`` (n_vec, n), ``wm`` (2, n, n), ``piv``
         (n,) int64, ``mem`` (2, 2, MEMORY) (``work_arrays``).
 
-        The only compiled form of the integration (``solve`` calls it on one row, so a batch
-        solve no longer compiles a second, reference-counted caller of ``run``): serial,
-        without the GIL, and without Numba's reference counting, like ``run``.  (``run``
-        inlined here by Numba compiled slower: Numba's inlining pass is costly on a body
-        that size.)"""
-        n = y0.shape[1]
-        for i in range(y0.shape[0]):
-            for k in range(y_out.shape[1]):
-                for j in range(y_out.shape[2]):
-                    y_out[i, k, j] = np.nan
-            for j in range(stats.shape[1]):
-                stats[i, j] = 0
-            code = check_inputs(
-                t0, y0[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, h0, hmax, max_steps, y_out[i], stats[i]
-            )
-            if n_states > 0 and n != n_states:
+        The only compiled form of the integration (``solve`` calls it on one row): serial, without
+        the GIL, and compiled without Numba's reference counting (``_nrt=False``): it allocates
+        nothing, and every array view it makes would otherwise cost an atomic increment and
+        decrement of its parent's count, which was most of the time of a step on small systems.
+        The integration loop is written out here, not called: a function of its own would be
+        optimised by LLVM twice, alone and again inside this one (Numba links a callee's code
+        into its caller), and Numba's inlining pass costs more still on a body that size."""
+        for r in range(y0.shape[0]):
+            args, ev_amt, y_out, stats = args_k[r], ev_amt_k[r], y_out_k[r], stats_k[r]
+            for k in range(y_out.shape[0]):
+                for i in range(y_out.shape[1]):
+                    y_out[k, i] = np.nan
+            for i in range(stats.shape[0]):
+                stats[i] = 0
+            code = check_inputs(t0, y0[r], t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats)
+            n_y = y0.shape[1]
+            if n_states > 0 and n_y != n_states:
                 code = _BAD_INPUT
-            if y.shape[0] != n or ynew.shape[0] != n or ws.shape[0] != n_vec or ws.shape[1] != n:
+            if y.shape[0] != n_y or ynew.shape[0] != n_y or ws.shape[0] != n_vec or ws.shape[1] != n_y:
                 code = _BAD_INPUT
-            if wm.shape[0] != 2 or wm.shape[1] != n or wm.shape[2] != n or piv.shape[0] != n:
+            if wm.shape[0] != 2 or wm.shape[1] != n_y or wm.shape[2] != n_y or piv.shape[0] != n_y:
                 code = _BAD_INPUT
             if mem.shape[0] != 2 or mem.shape[1] != 2 or mem.shape[2] != MEMORY:
                 code = _BAD_INPUT
-            if code == _SUCCESS:
-                for j in range(n):
-                    y[j] = y0[i, j]
-                for k in range(2):  # wm[0]: J, whose zeros a static-pattern jac never writes
-                    for j in range(n):
-                        for jj in range(n):
-                            wm[k, j, jj] = 0.0
-                code = run(
-                    t0,
-                    y,
-                    args[i],
-                    t_out,
-                    ev_t,
-                    ev_cmt,
-                    ev_amt[i],
-                    rtol,
-                    atol,
-                    h0,
-                    hmax,
-                    max_steps,
-                    y_out[i],
-                    stats[i],
-                    ynew,
-                    ws,
-                    wm,
-                    piv,
-                    mem,
-                )
-            status[i] = code
+            if code != _SUCCESS:
+                status[r] = code
+                continue
+            for i in range(n_y):
+                y[i] = y0[r, i]
+            for k in range(2):  # wm[0]: J, whose zeros a static-pattern jac never writes
+                for i in range(n_y):
+                    for j in range(n_y):
+                        wm[k, i, j] = 0.0
+
+            n = n_states if n_states > 0 else y.shape[0]
+            result = _RUNNING
+            m = t_out.shape[0]
+            ne = ev_t.shape[0]
+            cur, n_cur, n_prev, t_bp, use_floor = 0, 0, 0, np.nan, False
+
+            t = t0
+            h = min(h0, hmax)  # current step-size proposal; 0 = not yet estimated
+            facold = 1e-4  # previous accepted error norm (PI controller memory)
+            need = 2  # derivative info at (t, y): 0 valid, 1 after accepted step, 2 stale
+            n_steps = 0
+            k = 0  # next output row
+            j = 0  # next event
+            while True:
+                while k < m and t_out[k] == t:  # outputs hold the pre-event value
+                    for i in range(n):
+                        y_out[k, i] = y[i]
+                    k += 1
+                if k == m:
+                    result = _SUCCESS
+                    break
+                while j < ne and ev_t[j] == t:
+                    y[ev_cmt[j]] += ev_amt[j]
+                    j += 1
+                    need = 2
+                    if ev_amt[j - 1] == 0.0:  # a breakpoint (kink in a forcing): estimate the step afresh
+                        h = 0.0
+                        if t != t_bp:  # start remembering this interval's steps; recall the last one's
+                            cur, n_prev, n_cur, t_bp, use_floor = 1 - cur, n_cur, 0, t, step_memory and n_cur > 0
+                t_stop = t_out[k]
+                if j < ne and ev_t[j] < t_stop:
+                    t_stop = ev_t[j]
+
+                reject = False
+                n_bad = 0  # consecutive singular / non-finite attempts
+                while t < t_stop:
+                    if need != 0:
+                        code = prepare(t, y, args, ws, wm, need == 1, stats)
+                        if code != _SUCCESS:
+                            result = code
+                            break
+                        need = 0
+                    if h == 0.0:
+                        h = initial_step(t, y, args, ws[0], rtol, atol, hmax, ynew, ws[n_vec - 1], stats)
+                    if n_steps >= max_steps:
+                        result = _MAX_STEPS
+                        break
+                    if use_floor and not reject:
+                        h = min(max(h, memory_floor(mem, 1 - cur, n_prev, t - t_bp)), hmax)
+                    if not h > H_REL_MIN * abs(t):
+                        result = _STEP_TOO_SMALL
+                        break
+                    clipped = t + 1.0001 * h >= t_stop
+                    h_step = t_stop - t if clipped else h
+                    code, err = attempt(t, h_step, y, args, rtol, atol, ws, wm, piv, ynew, stats)
+                    n_steps += 1
+                    if code != _SUCCESS or not np.isfinite(err):
+                        stats[1] += 1
+                        n_bad += 1
+                        if n_bad > MAX_RETRIES:
+                            result = code if code != _SUCCESS else _NONFINITE
+                            break
+                        h = 0.5 * h_step if code != _SUCCESS else FAC_MIN * h_step
+                        reject, use_floor = True, False
+                        continue
+                    n_bad = 0
+                    fac11 = err**expo
+                    if err <= 1.0:
+                        fac = fac11 / facold**beta if beta != 0.0 else fac11  # x**0.0 is 1.0: the same
+                        fac = max(1.0 / fac_max, min(1.0 / FAC_MIN, fac / SAFETY))
+                        hnew = h_step / fac
+                        if reject:
+                            hnew = min(hnew, h_step)
+                        if clipped:  # keep the controller's unclipped proposal
+                            hnew = max(hnew, h)
+                        facold = max(err, 1e-4)
+                        if n_cur < MEMORY and not clipped and t_bp == t_bp:
+                            mem[cur, 0, n_cur], mem[cur, 1, n_cur] = (
+                                t - t_bp,
+                                h_step * min(SAFETY / fac11, MEMORY_GROWTH),
+                            )
+                            n_cur += 1
+                        t = t_stop if clipped else t + h_step
+                        for i in range(n):
+                            y[i] = ynew[i]
+                        h = min(hnew, hmax)
+                        stats[0] += 1
+                        need = 1
+                        reject = False
+                    else:
+                        stats[1] += 1
+                        h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
+                        reject, use_floor = True, False
+                if result != _RUNNING:  # the inner loop ended the problem
+                    break
+            status[r] = result
 
     @njit(cache=True, error_model="numpy", inline="always")
     def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
