@@ -24,7 +24,7 @@ def args_size(dose_depot):
     return forcing.TABLES_START + forcing.tables_size(dose_depot)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def write_args(args, p, dose_t, dose_depot, dose_amount):
     """Fill ``args`` (length ``args_size(dose_depot)``): parameters ``p``, then the
     tables of the sorted doses (times in days, depot codes, amounts)."""
