@@ -39,7 +39,7 @@ from .model.equations import MTSS_EROSION_MAX, MTSS_JSN_MAX, MTSS_MAX
 from .regimen import Regimen
 from .solver import SolverOptions, Status
 from .solver._driver import pin_uuids
-from .solver.steady import CONVERGED, make_steady
+from .solver.steady import CONVERGED, largest_real_eigenvalue, make_jacobian_block, make_steady
 
 NOT_SETTLED = 100  # replay status (``rasim.cohort.PatientStatus.NOT_SETTLED``): no stable disease state found
 NEWTON_TOL = 1e-10  # max |dy/dt| / scale (1/day) of a polished steady state
@@ -80,6 +80,7 @@ _STABILITY = np.zeros(model.N_STATES, dtype=bool)  # the coupled block (sinks ad
 _STABILITY[: model.N_COUPLED] = True
 _IMPRINT_RATES = [model.PINDEX["imprint_rate"], model.PINDEX["imprint_reversal"]]
 _newton, _growth = make_steady(model.rhs, model.jac)
+_block = make_jacobian_block(model.jac)
 
 
 def onset(y: np.ndarray) -> np.ndarray:
@@ -300,20 +301,23 @@ def _polish(y, args, status, days, frozen, scale):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _growth_batch(args, y, include, out):
-    """Largest real eigenvalue (1/day) of each patient's Jacobian block ``include``.
+def _growth_blocks(args, y, include, subs, finite):
+    """Each patient's Jacobian block ``include`` into ``subs[i]`` (``steady.make_jacobian_block``)
+    where its state is finite (``finite[i]``; LAPACK refuses non-finite input).
 
-    Serial: it runs on the few candidates that qualify (about one per enrolled patient, 40 us
-    each), where a parallel kernel would cost more to compile than it saves."""
+    Serial: it runs on the few candidates that qualify (about one per enrolled patient), where a
+    parallel kernel would cost more to compile than it saves."""
     for i in range(y.shape[0]):
-        if not np.all(np.isfinite(y[i])):
-            out[i] = np.inf  # no state: not stable (LAPACK refuses non-finite input)
-            continue
-        out[i] = _growth(0.0, y[i], args[i], include)
+        ok = True
+        for j in range(y.shape[1]):
+            ok = ok and np.isfinite(y[i, j])
+        finite[i] = ok
+        if ok:
+            _block(0.0, y[i], args[i], include, subs[i])
 
 
 pin_uuids(_polish)
-pin_uuids(_growth_batch)
+pin_uuids(_growth_blocks)
 
 
 def replay_parameters(P: np.ndarray, duration_years: np.ndarray) -> np.ndarray:
@@ -350,10 +354,12 @@ def replay(
 def growth(P: np.ndarray, pg_mean: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Largest real eigenvalue (1/day) of each replayed state's coupled Jacobian block
     (imprinting held); < 0: the state is stable."""
-    out = np.empty(len(P))
     (y,) = kernel_inputs(y)
-    _growth_batch(_constant_args(P, pg_mean), y, _STABILITY & ~_FROZEN, out)
-    return out
+    include = _STABILITY & ~_FROZEN
+    k = int(np.count_nonzero(include))
+    subs, finite = np.empty((len(P), k, k), dtype=np.complex128), np.empty(len(P), dtype=bool)
+    _growth_blocks(_constant_args(P, pg_mean), y, include, subs, finite)
+    return np.array([largest_real_eigenvalue(subs[i]) if finite[i] else np.inf for i in range(len(P))])
 
 
 def replayed(

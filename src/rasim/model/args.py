@@ -24,7 +24,7 @@ def args_size(dose_depot):
     return forcing.TABLES_START + forcing.tables_size(dose_depot)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def write_args(args, p, dose_t, dose_depot, dose_amount):
     """Fill ``args`` (length ``args_size(dose_depot)``): parameters ``p``, then the
     tables of the sorted doses (times in days, depot codes, amounts)."""
@@ -34,7 +34,7 @@ def write_args(args, p, dose_t, dose_depot, dose_amount):
     forcing.write_tables(args, dose_t, dose_depot, dose_amount)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def write_constant_args(args, p, pg_mg):
     """Fill ``args`` (length ``CONSTANT_SIZE``): parameters ``p``, then a constant
     polyglutamate amount ``pg_mg`` (mg), no other drug."""

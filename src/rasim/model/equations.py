@@ -85,7 +85,7 @@ def excess(x):
     return 0.5 * (x + (x * x + 0.01) ** 0.5)
 
 
-@register_jitable
+@register_jitable(inline="always")
 def msc_signals(y, p):
     """MSC signals (dimensionless, 0-1): (immunomodulatory, repair).
 

@@ -147,7 +147,7 @@ def observed_slots() -> np.ndarray:
     return np.unique(np.array(rows, dtype=np.int64))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def exposures_at(args, t_out, out):
     """Every forcing at the days ``t_out`` (m,) into ``out`` (m, N_FORCINGS)."""
     for j in range(t_out.shape[0]):
@@ -189,7 +189,7 @@ def table_offset(args: np.ndarray, name: str) -> int:
     return int(args[DIRECTORY + NAMES.index(name)])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def tables_size(dose_depot):
     """Slots of every forcing's table for doses into ``dose_depot`` (depot codes)."""
     size = 0
@@ -208,15 +208,18 @@ def tables_size(dose_depot):
     return size
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def write_tables(args, dose_t, dose_depot, dose_amount):
     """Fill the directory and tables of ``args`` (parameters already in place) from the
     sorted doses: times (days), depot codes, amounts (mg; mg/day changes for a rate family)."""
     args[T_EVALUATED] = np.nan
-    h = TABLES_START
+    h = np.int64(TABLES_START)  # not a literal: one compiled specialisation of each table writer
     for k in range(N_FORCINGS):
-        mine = np.array([SLOT_OF_DEPOT[d] == k for d in dose_depot], dtype=np.bool_)
-        m = int(mine.sum())
+        mine = np.empty(dose_depot.shape[0], dtype=np.bool_)  # a loop: a comprehension compiles slower
+        m = 0
+        for j in range(dose_depot.shape[0]):
+            mine[j] = SLOT_OF_DEPOT[dose_depot[j]] == k
+            m += mine[j]
         if m == 0:
             args[DIRECTORY + k] = -1.0
             continue
@@ -233,7 +236,7 @@ def write_tables(args, dose_t, dose_depot, dose_amount):
             h += pk_sc.table_size(m)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def write_constant(args, pg):
     """Directory and table of a constant MTX polyglutamate amount ``pg`` (mg), the other
     forcings absent: the day-0 search under a background (``rasim.day0``)."""

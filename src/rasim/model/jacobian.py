@@ -440,8 +440,7 @@ def lu_factor(J, d, e):
     a_23_20 = -J[572]
     a_23_21 = -J[573]
     a_23_23 = d - J[575]
-    if not (abs(a_2_2) > 0.0 and abs(a_2_2) >= 0.0001 * max(abs(a_3_2), abs(a_4_2), abs(a_5_2), abs(a_6_2), abs(a_8_2), abs(a_9_2), abs(a_10_2), abs(a_11_2), abs(a_16_2), abs(a_20_2), abs(a_21_2))):
-        return 3
+    bad_3 = not ((abs(a_2_2) > 0.0) & (abs(a_2_2) >= 0.0001 * max(max(max(max(max(max(max(max(max(max(abs(a_3_2), abs(a_4_2)), abs(a_5_2)), abs(a_6_2)), abs(a_8_2)), abs(a_9_2)), abs(a_10_2)), abs(a_11_2)), abs(a_16_2)), abs(a_20_2)), abs(a_21_2))))
     a_2_2 = 1.0 / a_2_2
     a_3_2 = a_3_2 * a_2_2
     a_4_2 = a_4_2 * a_2_2
@@ -454,46 +453,35 @@ def lu_factor(J, d, e):
     a_16_2 = a_16_2 * a_2_2
     a_20_2 = a_20_2 * a_2_2
     a_21_2 = a_21_2 * a_2_2
-    if not (abs(a_17_17) > 0.0):
-        return 18
+    bad_18 = not (abs(a_17_17) > 0.0)
     a_17_17 = 1.0 / a_17_17
-    if not (abs(a_18_18) > 0.0):
-        return 19
+    bad_19 = not (abs(a_18_18) > 0.0)
     a_18_18 = 1.0 / a_18_18
-    if not (abs(a_19_19) > 0.0):
-        return 20
+    bad_20 = not (abs(a_19_19) > 0.0)
     a_19_19 = 1.0 / a_19_19
-    if not (abs(a_5_5) > 0.0):
-        return 6
+    bad_6 = not (abs(a_5_5) > 0.0)
     a_5_5 = 1.0 / a_5_5
-    if not (abs(a_22_22) > 0.0):
-        return 23
+    bad_23 = not (abs(a_22_22) > 0.0)
     a_22_22 = 1.0 / a_22_22
-    if not (abs(a_23_23) > 0.0):
-        return 24
+    bad_24 = not (abs(a_23_23) > 0.0)
     a_23_23 = 1.0 / a_23_23
-    if not (abs(a_20_20) > 0.0):
-        return 21
+    bad_21 = not (abs(a_20_20) > 0.0)
     a_20_20 = 1.0 / a_20_20
-    if not (abs(a_21_21) > 0.0):
-        return 22
+    bad_22 = not (abs(a_21_21) > 0.0)
     a_21_21 = 1.0 / a_21_21
-    if not (abs(a_11_11) > 0.0 and abs(a_11_11) >= 0.0001 * max(abs(a_10_11), 0.0)):
-        return 12
+    bad_12 = not ((abs(a_11_11) > 0.0) & (abs(a_11_11) >= 0.0001 * max(abs(a_10_11), 0.0)))
     a_11_11 = 1.0 / a_11_11
     a_10_11 = a_10_11 * a_11_11
     a_10_1 = a_10_1 - a_10_11 * a_11_1
     a_10_12 = a_10_12 - a_10_11 * a_11_12
     a_10_14 = a_10_14 - a_10_11 * a_11_14
-    if not (abs(a_14_14) > 0.0 and abs(a_14_14) >= 0.0001 * max(abs(a_10_14), abs(a_13_14))):
-        return 15
+    bad_15 = not ((abs(a_14_14) > 0.0) & (abs(a_14_14) >= 0.0001 * max(abs(a_10_14), abs(a_13_14))))
     a_14_14 = 1.0 / a_14_14
     a_10_14 = a_10_14 * a_14_14
     a_10_4 = a_10_4 - a_10_14 * a_14_4
     a_13_14 = a_13_14 * a_14_14
     a_13_4 = a_13_4 - a_13_14 * a_14_4
-    if not (abs(a_7_7) > 0.0 and abs(a_7_7) >= 0.0001 * max(abs(a_3_7), abs(a_4_7), abs(a_15_7), abs(a_16_7))):
-        return 8
+    bad_8 = not ((abs(a_7_7) > 0.0) & (abs(a_7_7) >= 0.0001 * max(max(max(abs(a_3_7), abs(a_4_7)), abs(a_15_7)), abs(a_16_7))))
     a_7_7 = 1.0 / a_7_7
     a_3_7 = a_3_7 * a_7_7
     a_3_6 = a_3_6 - a_3_7 * a_7_6
@@ -503,16 +491,14 @@ def lu_factor(J, d, e):
     a_15_6 = a_15_6 - a_15_7 * a_7_6
     a_16_7 = a_16_7 * a_7_7
     a_16_6 = a_16_6 - a_16_7 * a_7_6
-    if not (abs(a_16_16) > 0.0 and abs(a_16_16) >= 0.0001 * max(abs(a_6_16), 0.0)):
-        return 17
+    bad_17 = not ((abs(a_16_16) > 0.0) & (abs(a_16_16) >= 0.0001 * max(abs(a_6_16), 0.0)))
     a_16_16 = 1.0 / a_16_16
     a_6_16 = a_6_16 * a_16_16
     a_6_0 = a_6_0 - a_6_16 * a_16_0
     a_6_1 = a_6_1 - a_6_16 * a_16_1
     a_6_6 = a_6_6 - a_6_16 * a_16_6
     a_6_9 = a_6_9 - a_6_16 * a_16_9
-    if not (abs(a_0_0) > 0.0 and abs(a_0_0) >= 0.0001 * max(abs(a_1_0), abs(a_3_0), abs(a_4_0), abs(a_6_0), abs(a_8_0), abs(a_9_0))):
-        return 1
+    bad_1 = not ((abs(a_0_0) > 0.0) & (abs(a_0_0) >= 0.0001 * max(max(max(max(max(abs(a_1_0), abs(a_3_0)), abs(a_4_0)), abs(a_6_0)), abs(a_8_0)), abs(a_9_0))))
     a_0_0 = 1.0 / a_0_0
     a_1_0 = a_1_0 * a_0_0
     a_1_12 = a_1_12 - a_1_0 * a_0_12
@@ -526,8 +512,7 @@ def lu_factor(J, d, e):
     a_8_12 = a_8_12 - a_8_0 * a_0_12
     a_9_0 = a_9_0 * a_0_0
     a_9_12 = a_9_12 - a_9_0 * a_0_12
-    if not (abs(a_1_1) > 0.0 and abs(a_1_1) >= 0.0001 * max(abs(a_3_1), abs(a_4_1), abs(a_6_1), abs(a_8_1), abs(a_9_1), abs(a_10_1))):
-        return 2
+    bad_2 = not ((abs(a_1_1) > 0.0) & (abs(a_1_1) >= 0.0001 * max(max(max(max(max(abs(a_3_1), abs(a_4_1)), abs(a_6_1)), abs(a_8_1)), abs(a_9_1)), abs(a_10_1))))
     a_1_1 = 1.0 / a_1_1
     a_3_1 = a_3_1 * a_1_1
     a_3_12 = a_3_12 - a_3_1 * a_1_12
@@ -541,8 +526,7 @@ def lu_factor(J, d, e):
     a_9_12 = a_9_12 - a_9_1 * a_1_12
     a_10_1 = a_10_1 * a_1_1
     a_10_12 = a_10_12 - a_10_1 * a_1_12
-    if not (abs(a_10_10) > 0.0 and abs(a_10_10) >= 0.0001 * max(abs(a_8_10), abs(a_13_10))):
-        return 11
+    bad_11 = not ((abs(a_10_10) > 0.0) & (abs(a_10_10) >= 0.0001 * max(abs(a_8_10), abs(a_13_10))))
     a_10_10 = 1.0 / a_10_10
     a_8_10 = a_8_10 * a_10_10
     a_8_4 = a_8_4 - a_8_10 * a_10_4
@@ -550,8 +534,7 @@ def lu_factor(J, d, e):
     a_13_10 = a_13_10 * a_10_10
     a_13_4 = a_13_4 - a_13_10 * a_10_4
     a_13_12 = a_13_12 - a_13_10 * a_10_12
-    if not (abs(a_9_9) > 0.0 and abs(a_9_9) >= 0.0001 * max(abs(a_6_9), abs(a_15_9))):
-        return 10
+    bad_10 = not ((abs(a_9_9) > 0.0) & (abs(a_9_9) >= 0.0001 * max(abs(a_6_9), abs(a_15_9))))
     a_9_9 = 1.0 / a_9_9
     a_6_9 = a_6_9 * a_9_9
     a_6_8 = a_6_8 - a_6_9 * a_9_8
@@ -561,8 +544,7 @@ def lu_factor(J, d, e):
     a_15_8 = a_15_8 - a_15_9 * a_9_8
     a_15_12 = a_15_12 - a_15_9 * a_9_12
     a_15_15 = a_15_15 - a_15_9 * a_9_15
-    if not (abs(a_3_3) > 0.0 and abs(a_3_3) >= 0.0001 * max(abs(a_8_3), abs(a_12_3))):
-        return 4
+    bad_4 = not ((abs(a_3_3) > 0.0) & (abs(a_3_3) >= 0.0001 * max(abs(a_8_3), abs(a_12_3))))
     a_3_3 = 1.0 / a_3_3
     a_8_3 = a_8_3 * a_3_3
     a_8_6 = a_8_6 - a_8_3 * a_3_6
@@ -574,8 +556,7 @@ def lu_factor(J, d, e):
     a_12_8 = a_12_8 - a_12_3 * a_3_8
     a_12_12 = a_12_12 - a_12_3 * a_3_12
     a_12_15 = a_12_15 - a_12_3 * a_3_15
-    if not (abs(a_13_13) > 0.0 and abs(a_13_13) >= 0.0001 * max(abs(a_4_13), abs(a_6_13))):
-        return 14
+    bad_14 = not ((abs(a_13_13) > 0.0) & (abs(a_13_13) >= 0.0001 * max(abs(a_4_13), abs(a_6_13))))
     a_13_13 = 1.0 / a_13_13
     a_4_13 = a_4_13 * a_13_13
     a_4_4 = a_4_4 - a_4_13 * a_13_4
@@ -587,8 +568,7 @@ def lu_factor(J, d, e):
     a_6_8 = a_6_8 - a_6_13 * a_13_8
     a_6_12 = a_6_12 - a_6_13 * a_13_12
     a_6_15 = a_6_15 - a_6_13 * a_13_15
-    if not (abs(a_4_4) > 0.0 and abs(a_4_4) >= 0.0001 * max(abs(a_6_4), abs(a_8_4))):
-        return 5
+    bad_5 = not ((abs(a_4_4) > 0.0) & (abs(a_4_4) >= 0.0001 * max(abs(a_6_4), abs(a_8_4))))
     a_4_4 = 1.0 / a_4_4
     a_6_4 = a_6_4 * a_4_4
     a_6_6 = a_6_6 - a_6_4 * a_4_6
@@ -600,8 +580,7 @@ def lu_factor(J, d, e):
     a_8_8 = a_8_8 - a_8_4 * a_4_8
     a_8_12 = a_8_12 - a_8_4 * a_4_12
     a_8_15 = a_8_15 - a_8_4 * a_4_15
-    if not (abs(a_6_6) > 0.0 and abs(a_6_6) >= 0.0001 * max(abs(a_8_6), abs(a_12_6), abs(a_15_6))):
-        return 7
+    bad_7 = not ((abs(a_6_6) > 0.0) & (abs(a_6_6) >= 0.0001 * max(max(abs(a_8_6), abs(a_12_6)), abs(a_15_6))))
     a_6_6 = 1.0 / a_6_6
     a_8_6 = a_8_6 * a_6_6
     a_8_8 = a_8_8 - a_8_6 * a_6_8
@@ -615,8 +594,7 @@ def lu_factor(J, d, e):
     a_15_8 = a_15_8 - a_15_6 * a_6_8
     a_15_12 = a_15_12 - a_15_6 * a_6_12
     a_15_15 = a_15_15 - a_15_6 * a_6_15
-    if not (abs(a_8_8) > 0.0 and abs(a_8_8) >= 0.0001 * max(abs(a_12_8), abs(a_15_8))):
-        return 9
+    bad_9 = not ((abs(a_8_8) > 0.0) & (abs(a_8_8) >= 0.0001 * max(abs(a_12_8), abs(a_15_8))))
     a_8_8 = 1.0 / a_8_8
     a_12_8 = a_12_8 * a_8_8
     a_12_12 = a_12_12 - a_12_8 * a_8_12
@@ -624,13 +602,11 @@ def lu_factor(J, d, e):
     a_15_8 = a_15_8 * a_8_8
     a_15_12 = a_15_12 - a_15_8 * a_8_12
     a_15_15 = a_15_15 - a_15_8 * a_8_15
-    if not (abs(a_12_12) > 0.0 and abs(a_12_12) >= 0.0001 * max(abs(a_15_12), 0.0)):
-        return 13
+    bad_13 = not ((abs(a_12_12) > 0.0) & (abs(a_12_12) >= 0.0001 * max(abs(a_15_12), 0.0)))
     a_12_12 = 1.0 / a_12_12
     a_15_12 = a_15_12 * a_12_12
     a_15_15 = a_15_15 - a_15_12 * a_12_15
-    if not (abs(a_15_15) > 0.0):
-        return 16
+    bad_16 = not (abs(a_15_15) > 0.0)
     a_15_15 = 1.0 / a_15_15
     e[0] = a_0_0
     e[1] = a_0_12
@@ -761,6 +737,54 @@ def lu_factor(J, d, e):
     e[126] = a_23_20
     e[127] = a_23_21
     e[128] = a_23_23
+    if bad_3:
+        return 3
+    if bad_18:
+        return 18
+    if bad_19:
+        return 19
+    if bad_20:
+        return 20
+    if bad_6:
+        return 6
+    if bad_23:
+        return 23
+    if bad_24:
+        return 24
+    if bad_21:
+        return 21
+    if bad_22:
+        return 22
+    if bad_12:
+        return 12
+    if bad_15:
+        return 15
+    if bad_8:
+        return 8
+    if bad_17:
+        return 17
+    if bad_1:
+        return 1
+    if bad_2:
+        return 2
+    if bad_11:
+        return 11
+    if bad_10:
+        return 10
+    if bad_4:
+        return 4
+    if bad_14:
+        return 14
+    if bad_5:
+        return 5
+    if bad_7:
+        return 7
+    if bad_9:
+        return 9
+    if bad_13:
+        return 13
+    if bad_16:
+        return 16
     return 0
 
 

@@ -49,6 +49,7 @@ PK_NAMES = ("mtx_gut", "mtx_central", "mtx_pg", "mtx_unabsorbed", "mtx_eliminate
 _HINT, _T_LAST, _U_LAST, _DU_LAST, _EXACT, _RA, _RB, _RC, _KAB, _KAC, _KCB, _KBB = range(1, 13)
 HEADER = 13
 ROW = 4
+_HEADER, _ROW = np.int64(HEADER), np.int64(ROW)  # not literals: one compiled ``last_row`` for every table
 RATE_GAP = 1e-2  # relative gap between two rates below which the divided-difference form is used
 
 _KA = PINDEX["mtx_ka"]
@@ -88,7 +89,7 @@ def _int1(a, t):
     return -math.expm1(-a * t) / a
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def propagate(p, x0, dt, out):
     """Amounts ``out`` (mg, order GUT..ELIMINATED) ``dt`` days after ``x0``."""
     a, b, c, kel, kin, f = _rates(p)
@@ -110,7 +111,7 @@ def propagate(p, x0, dt, out):
     out[ELIMINATED] = x0[ELIMINATED] + kel * int_c + c * int_q
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def add_dose(p, x, depot, amount):
     """Give ``amount`` mg into ``depot`` (oral gut or subcutaneous central)."""
     if depot == DEPOT_GUT:
@@ -147,7 +148,7 @@ def write_table(args, h, times, depots, amounts):
         args[r + 3] = x[PG]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _write_header(args, start):
     """Row hint, empty memo, the rates (1/day) and the coefficient factors of one patient."""
     a, b, c, _, kin, f = _rates(args)
@@ -185,7 +186,7 @@ def polyglutamate(t, args, h):
         return args[h + 1], 0.0
     if t == args[h + _T_LAST]:
         return args[h + _U_LAST], args[h + _DU_LAST]
-    k = last_row(args, h, HEADER, ROW, t)
+    k = last_row(args, h, _HEADER, _ROW, t)
     if k < 0:
         central, pg = 0.0, 0.0
     else:
@@ -205,7 +206,7 @@ def polyglutamate(t, args, h):
     return pg, du
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def constant_table(args, h, pg):
     """Make the table at ``args[h:]`` a constant polyglutamate amount ``pg`` (mg)."""
     args[h] = -1.0

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from numba import njit
 
 from .pktable import last_row
 
 HEADER = 6
 ROW = 3
+_HEADER, _ROW = np.int64(HEADER), np.int64(ROW)  # not literals: one compiled ``last_row`` for every table
 _T_LAST, _U_LAST, _DU_LAST, _KE0 = 2, 3, 4, 5
 
 
@@ -58,7 +61,7 @@ def exposure(t, args, h):
     """Effect-site daily dose (mg/day) and its time derivative (mg/day per day) at ``t``."""
     if t == args[h + _T_LAST]:
         return args[h + _U_LAST], args[h + _DU_LAST]
-    k = last_row(args, h, HEADER, ROW, t)
+    k = last_row(args, h, _HEADER, _ROW, t)
     if k < 0:
         return 0.0, 0.0
     r = h + HEADER + ROW * k

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from numba import njit
 
 from .pk import _phi
@@ -28,6 +30,7 @@ from .pktable import last_row
 
 HEADER = 7
 ROW = 4
+_HEADER, _ROW = np.int64(HEADER), np.int64(ROW)  # not literals: one compiled ``last_row`` for every table
 _T_LAST, _U_LAST, _DU_LAST, _KA, _V = 2, 3, 4, 5, 6
 
 
@@ -81,7 +84,7 @@ def concentration(t, args, h):
     """Serum concentration (mg/L) and its time derivative (mg/L per day) at ``t``."""
     if t == args[h + _T_LAST]:
         return args[h + _U_LAST], args[h + _DU_LAST]
-    j = last_row(args, h, HEADER, ROW, t)
+    j = last_row(args, h, _HEADER, _ROW, t)
     if j < 0:
         return 0.0, 0.0
     r = h + HEADER + ROW * j

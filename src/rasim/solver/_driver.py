@@ -22,8 +22,9 @@ stays on, and after any rejection the floor is dropped until the next
 breakpoint.
 
 Reference counting: ``solve`` allocates the work arrays and hands them to
-``run``, the integration loop, which like the method closures and the dense LU
-is compiled with Numba's ``_nrt=False``: it allocates nothing, and no array
+``run_batch`` (one problem; ``make_batch``'s Python wrapper allocates them for a
+batch of problems), whose integration loop, like the method closures and
+the dense LU, is compiled with Numba's ``_nrt=False``: it allocates nothing, and no array
 view it takes (a row of the work arrays, a slice) costs the atomic increment
 and decrement of the parent's reference count that Numba otherwise emits;
 those were about 60 % of a step of a small system.  The model's functions are
@@ -55,6 +56,7 @@ _MAX_STEPS = int(Status.MAX_STEPS)
 _STEP_TOO_SMALL = int(Status.STEP_TOO_SMALL)
 _NONFINITE = int(Status.NONFINITE)
 _BAD_INPUT = int(Status.BAD_INPUT)
+_RUNNING = -1  # run_batch: no status code yet
 
 SAFETY = 0.9  # safety factor of the step-size controller
 FAC_MIN = 0.2  # smallest allowed ratio h_new / h
@@ -80,7 +82,7 @@ def all_finite(x):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def _is_sorted(x):
     """True if the 1-D array ``x`` is nondecreasing."""
     for i in range(1, x.shape[0]):
@@ -89,7 +91,7 @@ def _is_sorted(x):
     return True
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
     """Return BAD_INPUT if the arguments of ``solve`` are inconsistent, else SUCCESS."""
     n = y0.shape[0]
@@ -118,7 +120,7 @@ def check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_
     return _SUCCESS
 
 
-@njit(cache=True, error_model="numpy", **NO_NRT)
+@njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
 def memory_floor(mem, prev, n_prev, tau):
     """Size of the step the previous breakpoint interval took at ``tau`` (time since its
     breakpoint), from ``mem[prev]`` = (start times, sizes) of its first n_prev steps; 0 if none."""
@@ -130,7 +132,7 @@ def memory_floor(mem, prev, n_prev, tau):
     return h
 
 
-@njit(cache=True, error_model="numpy", **NO_NRT)
+@njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
 def error_norm(err, y, ynew, rtol, atol):
     """RMS norm of ``err / (atol + rtol * max(|y|, |ynew|))`` (dimensionless)."""
     n = err.shape[0]
@@ -231,100 +233,165 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
         h = min(100.0 * h, h1, hmax)
         return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
 
-    @njit(cache=True, error_model="numpy", **NO_NRT)
-    def run(
-        t0, y, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, ynew, ws, wm, piv, mem
+    @njit(cache=True, error_model="numpy", nogil=True, **NO_NRT)
+    def run_batch(
+        t0,
+        y0,
+        args_k,
+        t_out,
+        ev_t,
+        ev_cmt,
+        ev_amt_k,
+        rtol,
+        atol,
+        h0,
+        hmax,
+        max_steps,
+        y_out_k,
+        stats_k,
+        status,
+        y,
+        ynew,
+        ws,
+        wm,
+        piv,
+        mem,
     ):
-        """The integration loop of ``solve`` on preallocated work arrays (y: the state, from y0).
+        """``solve`` of each row r of ``y0`` (k, n), ``args_k`` (k, L), ``ev_amt_k`` (k, ne) into
+        ``y_out_k[r]`` (m, n), ``stats_k[r]`` and ``status[r]``, on the work arrays of one problem
+        (reused row after row): ``y``, ``ynew`` (n,), ``ws`` (n_vec, n), ``wm`` (2, n, n), ``piv``
+        (n,) int64, ``mem`` (2, 2, MEMORY) (``work_arrays``).
 
-        Compiled without Numba's reference counting (``_nrt=False``): it allocates
-        nothing, and every array view it makes would otherwise cost an atomic
-        increment and decrement of its parent's count, which was most of the
-        time of a step on small systems."""
-        n = n_states if n_states > 0 else y.shape[0]
-        m = t_out.shape[0]
-        ne = ev_t.shape[0]
-        cur, n_cur, n_prev, t_bp, use_floor = 0, 0, 0, np.nan, False
+        The only compiled form of the integration (``solve`` calls it on one row): serial, without
+        the GIL, and compiled without Numba's reference counting (``_nrt=False``): it allocates
+        nothing, and every array view it makes would otherwise cost an atomic increment and
+        decrement of its parent's count, which was most of the time of a step on small systems.
+        The integration loop is written out here, not called: a function of its own would be
+        optimised by LLVM twice, alone and again inside this one (Numba links a callee's code
+        into its caller), and Numba's inlining pass costs more still on a body that size."""
+        for r in range(y0.shape[0]):
+            args, ev_amt, y_out, stats = args_k[r], ev_amt_k[r], y_out_k[r], stats_k[r]
+            for k in range(y_out.shape[0]):
+                for i in range(y_out.shape[1]):
+                    y_out[k, i] = np.nan
+            for i in range(stats.shape[0]):
+                stats[i] = 0
+            code = check_inputs(t0, y0[r], t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats)
+            n_y = y0.shape[1]
+            if n_states > 0 and n_y != n_states:
+                code = _BAD_INPUT
+            if y.shape[0] != n_y or ynew.shape[0] != n_y or ws.shape[0] != n_vec or ws.shape[1] != n_y:
+                code = _BAD_INPUT
+            if wm.shape[0] != 2 or wm.shape[1] != n_y or wm.shape[2] != n_y or piv.shape[0] != n_y:
+                code = _BAD_INPUT
+            if mem.shape[0] != 2 or mem.shape[1] != 2 or mem.shape[2] != MEMORY:
+                code = _BAD_INPUT
+            if code != _SUCCESS:
+                status[r] = code
+                continue
+            for i in range(n_y):
+                y[i] = y0[r, i]
+            for k in range(2):  # wm[0]: J, whose zeros a static-pattern jac never writes
+                for i in range(n_y):
+                    for j in range(n_y):
+                        wm[k, i, j] = 0.0
 
-        t = t0
-        h = min(h0, hmax)  # current step-size proposal; 0 = not yet estimated
-        facold = 1e-4  # previous accepted error norm (PI controller memory)
-        need = 2  # derivative info at (t, y): 0 valid, 1 after accepted step, 2 stale
-        n_steps = 0
-        k = 0  # next output row
-        j = 0  # next event
-        while True:
-            while k < m and t_out[k] == t:  # outputs hold the pre-event value
-                for i in range(n):
-                    y_out[k, i] = y[i]
-                k += 1
-            if k == m:
-                return _SUCCESS
-            while j < ne and ev_t[j] == t:
-                y[ev_cmt[j]] += ev_amt[j]
-                j += 1
-                need = 2
-                if ev_amt[j - 1] == 0.0:  # a breakpoint (kink in a forcing): estimate the step afresh
-                    h = 0.0
-                    if t != t_bp:  # start remembering this interval's steps; recall the last one's
-                        cur, n_prev, n_cur, t_bp, use_floor = 1 - cur, n_cur, 0, t, step_memory and n_cur > 0
-            t_stop = t_out[k]
-            if j < ne and ev_t[j] < t_stop:
-                t_stop = ev_t[j]
+            n = n_states if n_states > 0 else y.shape[0]
+            result = _RUNNING
+            m = t_out.shape[0]
+            ne = ev_t.shape[0]
+            cur, n_cur, n_prev, t_bp, use_floor = 0, 0, 0, np.nan, False
 
-            reject = False
-            n_bad = 0  # consecutive singular / non-finite attempts
-            while t < t_stop:
-                if need != 0:
-                    code = prepare(t, y, args, ws, wm, need == 1, stats)
-                    if code != _SUCCESS:
-                        return code
-                    need = 0
-                if h == 0.0:
-                    h = initial_step(t, y, args, ws[0], rtol, atol, hmax, ynew, ws[n_vec - 1], stats)
-                if n_steps >= max_steps:
-                    return _MAX_STEPS
-                if use_floor and not reject:
-                    h = min(max(h, memory_floor(mem, 1 - cur, n_prev, t - t_bp)), hmax)
-                if not h > H_REL_MIN * abs(t):
-                    return _STEP_TOO_SMALL
-                clipped = t + 1.0001 * h >= t_stop
-                h_step = t_stop - t if clipped else h
-                code, err = attempt(t, h_step, y, args, rtol, atol, ws, wm, piv, ynew, stats)
-                n_steps += 1
-                if code != _SUCCESS or not np.isfinite(err):
-                    stats[1] += 1
-                    n_bad += 1
-                    if n_bad > MAX_RETRIES:
-                        return code if code != _SUCCESS else _NONFINITE
-                    h = 0.5 * h_step if code != _SUCCESS else FAC_MIN * h_step
-                    reject, use_floor = True, False
-                    continue
-                n_bad = 0
-                fac11 = err**expo
-                if err <= 1.0:
-                    fac = fac11 / facold**beta if beta != 0.0 else fac11  # x**0.0 is 1.0: the same
-                    fac = max(1.0 / fac_max, min(1.0 / FAC_MIN, fac / SAFETY))
-                    hnew = h_step / fac
-                    if reject:
-                        hnew = min(hnew, h_step)
-                    if clipped:  # keep the controller's unclipped proposal
-                        hnew = max(hnew, h)
-                    facold = max(err, 1e-4)
-                    if n_cur < MEMORY and not clipped and t_bp == t_bp:
-                        mem[cur, 0, n_cur], mem[cur, 1, n_cur] = t - t_bp, h_step * min(SAFETY / fac11, MEMORY_GROWTH)
-                        n_cur += 1
-                    t = t_stop if clipped else t + h_step
+            t = t0
+            h = min(h0, hmax)  # current step-size proposal; 0 = not yet estimated
+            facold = 1e-4  # previous accepted error norm (PI controller memory)
+            need = 2  # derivative info at (t, y): 0 valid, 1 after accepted step, 2 stale
+            n_steps = 0
+            k = 0  # next output row
+            j = 0  # next event
+            while True:
+                while k < m and t_out[k] == t:  # outputs hold the pre-event value
                     for i in range(n):
-                        y[i] = ynew[i]
-                    h = min(hnew, hmax)
-                    stats[0] += 1
-                    need = 1
-                    reject = False
-                else:
-                    stats[1] += 1
-                    h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
-                    reject, use_floor = True, False
+                        y_out[k, i] = y[i]
+                    k += 1
+                if k == m:
+                    result = _SUCCESS
+                    break
+                while j < ne and ev_t[j] == t:
+                    y[ev_cmt[j]] += ev_amt[j]
+                    j += 1
+                    need = 2
+                    if ev_amt[j - 1] == 0.0:  # a breakpoint (kink in a forcing): estimate the step afresh
+                        h = 0.0
+                        if t != t_bp:  # start remembering this interval's steps; recall the last one's
+                            cur, n_prev, n_cur, t_bp, use_floor = 1 - cur, n_cur, 0, t, step_memory and n_cur > 0
+                t_stop = t_out[k]
+                if j < ne and ev_t[j] < t_stop:
+                    t_stop = ev_t[j]
+
+                reject = False
+                n_bad = 0  # consecutive singular / non-finite attempts
+                while t < t_stop:
+                    if need != 0:
+                        code = prepare(t, y, args, ws, wm, need == 1, stats)
+                        if code != _SUCCESS:
+                            result = code
+                            break
+                        need = 0
+                    if h == 0.0:
+                        h = initial_step(t, y, args, ws[0], rtol, atol, hmax, ynew, ws[n_vec - 1], stats)
+                    if n_steps >= max_steps:
+                        result = _MAX_STEPS
+                        break
+                    if use_floor and not reject:
+                        h = min(max(h, memory_floor(mem, 1 - cur, n_prev, t - t_bp)), hmax)
+                    if not h > H_REL_MIN * abs(t):
+                        result = _STEP_TOO_SMALL
+                        break
+                    clipped = t + 1.0001 * h >= t_stop
+                    h_step = t_stop - t if clipped else h
+                    code, err = attempt(t, h_step, y, args, rtol, atol, ws, wm, piv, ynew, stats)
+                    n_steps += 1
+                    if code != _SUCCESS or not np.isfinite(err):
+                        stats[1] += 1
+                        n_bad += 1
+                        if n_bad > MAX_RETRIES:
+                            result = code if code != _SUCCESS else _NONFINITE
+                            break
+                        h = 0.5 * h_step if code != _SUCCESS else FAC_MIN * h_step
+                        reject, use_floor = True, False
+                        continue
+                    n_bad = 0
+                    fac11 = err**expo
+                    if err <= 1.0:
+                        fac = fac11 / facold**beta if beta != 0.0 else fac11  # x**0.0 is 1.0: the same
+                        fac = max(1.0 / fac_max, min(1.0 / FAC_MIN, fac / SAFETY))
+                        hnew = h_step / fac
+                        if reject:
+                            hnew = min(hnew, h_step)
+                        if clipped:  # keep the controller's unclipped proposal
+                            hnew = max(hnew, h)
+                        facold = max(err, 1e-4)
+                        if n_cur < MEMORY and not clipped and t_bp == t_bp:
+                            mem[cur, 0, n_cur], mem[cur, 1, n_cur] = (
+                                t - t_bp,
+                                h_step * min(SAFETY / fac11, MEMORY_GROWTH),
+                            )
+                            n_cur += 1
+                        t = t_stop if clipped else t + h_step
+                        for i in range(n):
+                            y[i] = ynew[i]
+                        h = min(hnew, hmax)
+                        stats[0] += 1
+                        need = 1
+                        reject = False
+                    else:
+                        stats[1] += 1
+                        h = h_step / min(1.0 / FAC_MIN, fac11 / SAFETY)
+                        reject, use_floor = True, False
+                if result != _RUNNING:  # the inner loop ended the problem
+                    break
+            status[r] = result
 
     @njit(cache=True, error_model="numpy", inline="always")
     def solve(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats):
@@ -332,21 +399,67 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
 
         Returns an int status code; rows of ``y_out`` not reached hold NaN.
         """
-        y_out[:, :] = np.nan
-        stats[:] = 0
-        code = check_inputs(t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats)
-        if code != _SUCCESS:
-            return code
         n = y0.shape[0]
-        if n_states > 0 and n != n_states:
-            return _BAD_INPUT
-        ws = np.empty((n_vec, n))
-        wm = np.zeros((2, n, n))  # wm[0]: J, whose zeros a static-pattern jac never writes
-        piv = np.empty(n, dtype=np.int64)
-        mem = np.empty((2, 2, MEMORY))  # step-size memory: [interval][start since breakpoint, size][step]
-        return run(
+        status = np.empty(1, dtype=np.int64)
+        run_batch(
             t0,
-            y0.copy(),
+            y0[None],
+            args[None],
+            t_out,
+            ev_t,
+            ev_cmt,
+            ev_amt[None],
+            rtol,
+            atol,
+            h0,
+            hmax,
+            max_steps,
+            y_out[None],
+            stats[None],
+            status,
+            np.empty(n),
+            np.empty(n),
+            np.empty((n_vec, n)),
+            np.empty((2, n, n)),
+            np.empty(n, dtype=np.int64),
+            np.empty((2, 2, MEMORY)),
+        )
+        return status[0]
+
+    pin_uuids(solve)
+    solve.run_batch = run_batch  # type: ignore[attr-defined]  # for make_batch
+    solve.n_vec = n_vec  # type: ignore[attr-defined]
+    return solve
+
+
+def work_arrays(n_vec, n):
+    """The work arrays of ``run_batch`` for systems of n states: (y, ynew, ws, wm, piv, mem)."""
+    return (
+        np.empty(n),
+        np.empty(n),
+        np.empty((n_vec, n)),
+        np.empty((2, n, n)),
+        np.empty(n, dtype=np.int64),
+        np.empty((2, 2, MEMORY)),
+    )
+
+
+def make_batch(solve):
+    """The batch form of a ``solve`` kernel: ``solve_batch(t0, y0, args, t_out, ev_t, ev_cmt,
+    ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status)``.
+
+    Row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne), ``y_out`` (k, m, n) and
+    ``stats`` (k, N_STATS) is problem i, whose code goes to ``status[i]``; the other inputs
+    are shared.  A Python function: it allocates one problem's work arrays and calls the
+    compiled ``run_batch``, which is serial and without the GIL: callers run slices of the rows
+    in threads.  A Numba ``prange`` kernel would compile the whole solver twice more (its loop
+    body and the function around it), about three times the cost of this one."""
+    run_batch, n_vec = solve.run_batch, solve.n_vec
+
+    def solve_batch(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status):
+        run_batch(
+            t0,
+            y0,
             args,
             t_out,
             ev_t,
@@ -359,33 +472,8 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
             max_steps,
             y_out,
             stats,
-            np.empty(n),
-            ws,
-            wm,
-            piv,
-            mem,
+            status,
+            *work_arrays(n_vec, y0.shape[1]),
         )
 
-    pin_uuids(solve)
-    return solve
-
-
-def make_batch(solve):
-    """The batch form of a ``solve`` kernel: ``solve_batch(t0, y0, args, t_out, ev_t, ev_cmt,
-    ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status)``.
-
-    Row i of ``y0`` (k, n), ``args`` (k, L), ``ev_amt`` (k, ne), ``y_out`` (k, m, n) and
-    ``stats`` (k, N_STATS) is problem i, whose code goes to ``status[i]``; the other inputs
-    are shared.  Serial and without the GIL: callers run slices of the rows in threads.  A
-    Numba ``prange`` kernel would compile the whole solver twice more (its loop body and the
-    function around it), about three times the cost of this one."""
-
-    @njit(cache=True, error_model="numpy", nogil=True)
-    def solve_batch(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, h0, hmax, max_steps, y_out, stats, status):
-        for i in range(y0.shape[0]):
-            status[i] = solve(
-                t0, y0[i], args[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, h0, hmax, max_steps, y_out[i], stats[i]
-            )
-
-    pin_uuids(solve_batch)
     return solve_batch

@@ -104,41 +104,33 @@ def lu_factor(J, d, e):
     a_19_0 = -J[380]
     a_19_18 = -J[398]
     a_19_19 = d - J[399]
-    if not (abs(a_7_7) > 0.0):
-        return 8
+    bad_8 = not (abs(a_7_7) > 0.0)
     a_7_7 = 1.0 / a_7_7
-    if not (abs(a_11_11) > 0.0):
-        return 12
+    bad_12 = not (abs(a_11_11) > 0.0)
     a_11_11 = 1.0 / a_11_11
-    if not (abs(a_14_14) > 0.0):
-        return 15
+    bad_15 = not (abs(a_14_14) > 0.0)
     a_14_14 = 1.0 / a_14_14
-    if not (abs(a_17_17) > 0.0):
-        return 18
+    bad_18 = not (abs(a_17_17) > 0.0)
     a_17_17 = 1.0 / a_17_17
-    if not (abs(a_15_15) > 0.0 and abs(a_15_15) >= 0.0001 * max(abs(a_2_15), abs(a_5_15))):
-        return 16
+    bad_16 = not ((abs(a_15_15) > 0.0) & (abs(a_15_15) >= 0.0001 * max(abs(a_2_15), abs(a_5_15))))
     a_15_15 = 1.0 / a_15_15
     a_2_15 = a_2_15 * a_15_15
     a_2_3 = a_2_3 - a_2_15 * a_15_3
     a_5_15 = a_5_15 * a_15_15
     a_5_3 = a_5_3 - a_5_15 * a_15_3
-    if not (abs(a_16_16) > 0.0 and abs(a_16_16) >= 0.0001 * max(abs(a_4_16), abs(a_5_16))):
-        return 17
+    bad_17 = not ((abs(a_16_16) > 0.0) & (abs(a_16_16) >= 0.0001 * max(abs(a_4_16), abs(a_5_16))))
     a_16_16 = 1.0 / a_16_16
     a_4_16 = a_4_16 * a_16_16
     a_4_5 = a_4_5 - a_4_16 * a_16_5
     a_5_16 = a_5_16 * a_16_16
     a_5_5 = a_5_5 - a_5_16 * a_16_5
-    if not (abs(a_2_2) > 0.0 and abs(a_2_2) >= 0.0001 * max(abs(a_3_2), 0.0)):
-        return 3
+    bad_3 = not ((abs(a_2_2) > 0.0) & (abs(a_2_2) >= 0.0001 * max(abs(a_3_2), 0.0)))
     a_2_2 = 1.0 / a_2_2
     a_3_2 = a_3_2 * a_2_2
     a_3_0 = a_3_0 - a_3_2 * a_2_0
     a_3_3 = a_3_3 - a_3_2 * a_2_3
     a_3_18 = a_3_18 - a_3_2 * a_2_18
-    if not (abs(a_6_6) > 0.0 and abs(a_6_6) >= 0.0001 * max(abs(a_4_6), abs(a_5_6))):
-        return 7
+    bad_7 = not ((abs(a_6_6) > 0.0) & (abs(a_6_6) >= 0.0001 * max(abs(a_4_6), abs(a_5_6))))
     a_6_6 = 1.0 / a_6_6
     a_4_6 = a_4_6 * a_6_6
     a_4_5 = a_4_5 - a_4_6 * a_6_5
@@ -146,8 +138,7 @@ def lu_factor(J, d, e):
     a_5_6 = a_5_6 * a_6_6
     a_5_5 = a_5_5 - a_5_6 * a_6_5
     a_5_13 = a_5_13 - a_5_6 * a_6_13
-    if not (abs(a_8_8) > 0.0 and abs(a_8_8) >= 0.0001 * max(abs(a_4_8), abs(a_5_8), abs(a_9_8), abs(a_10_8))):
-        return 9
+    bad_9 = not ((abs(a_8_8) > 0.0) & (abs(a_8_8) >= 0.0001 * max(max(max(abs(a_4_8), abs(a_5_8)), abs(a_9_8)), abs(a_10_8))))
     a_8_8 = 1.0 / a_8_8
     a_4_8 = a_4_8 * a_8_8
     a_4_5 = a_4_5 - a_4_8 * a_8_5
@@ -157,8 +148,7 @@ def lu_factor(J, d, e):
     a_9_5 = a_9_5 - a_9_8 * a_8_5
     a_10_8 = a_10_8 * a_8_8
     a_10_5 = a_10_5 - a_10_8 * a_8_5
-    if not (abs(a_12_12) > 0.0 and abs(a_12_12) >= 0.0001 * max(abs(a_0_12), abs(a_10_12))):
-        return 13
+    bad_13 = not ((abs(a_12_12) > 0.0) & (abs(a_12_12) >= 0.0001 * max(abs(a_0_12), abs(a_10_12))))
     a_12_12 = 1.0 / a_12_12
     a_0_12 = a_0_12 * a_12_12
     a_0_0 = a_0_0 - a_0_12 * a_12_0
@@ -166,8 +156,7 @@ def lu_factor(J, d, e):
     a_10_12 = a_10_12 * a_12_12
     a_10_0 = a_10_0 - a_10_12 * a_12_0
     a_10_10 = a_10_10 - a_10_12 * a_12_10
-    if not (abs(a_13_13) > 0.0 and abs(a_13_13) >= 0.0001 * max(abs(a_4_13), abs(a_5_13))):
-        return 14
+    bad_14 = not ((abs(a_13_13) > 0.0) & (abs(a_13_13) >= 0.0001 * max(abs(a_4_13), abs(a_5_13))))
     a_13_13 = 1.0 / a_13_13
     a_4_13 = a_4_13 * a_13_13
     a_4_1 = a_4_1 - a_4_13 * a_13_1
@@ -175,8 +164,7 @@ def lu_factor(J, d, e):
     a_5_13 = a_5_13 * a_13_13
     a_5_1 = a_5_1 - a_5_13 * a_13_1
     a_5_9 = a_5_9 - a_5_13 * a_13_9
-    if not (abs(a_19_19) > 0.0 and abs(a_19_19) >= 0.0001 * max(abs(a_0_19), abs(a_18_19))):
-        return 20
+    bad_20 = not ((abs(a_19_19) > 0.0) & (abs(a_19_19) >= 0.0001 * max(abs(a_0_19), abs(a_18_19))))
     a_19_19 = 1.0 / a_19_19
     a_0_19 = a_0_19 * a_19_19
     a_0_0 = a_0_0 - a_0_19 * a_19_0
@@ -184,8 +172,7 @@ def lu_factor(J, d, e):
     a_18_19 = a_18_19 * a_19_19
     a_18_0 = a_18_0 - a_18_19 * a_19_0
     a_18_18 = a_18_18 - a_18_19 * a_19_18
-    if not (abs(a_18_18) > 0.0 and abs(a_18_18) >= 0.0001 * max(abs(a_0_18), abs(a_1_18), abs(a_3_18))):
-        return 19
+    bad_19 = not ((abs(a_18_18) > 0.0) & (abs(a_18_18) >= 0.0001 * max(max(abs(a_0_18), abs(a_1_18)), abs(a_3_18))))
     a_18_18 = 1.0 / a_18_18
     a_0_18 = a_0_18 * a_18_18
     a_0_0 = a_0_0 - a_0_18 * a_18_0
@@ -196,8 +183,7 @@ def lu_factor(J, d, e):
     a_3_18 = a_3_18 * a_18_18
     a_3_0 = a_3_0 - a_3_18 * a_18_0
     a_3_3 = a_3_3 - a_3_18 * a_18_3
-    if not (abs(a_3_3) > 0.0 and abs(a_3_3) >= 0.0001 * max(abs(a_0_3), abs(a_1_3), abs(a_5_3))):
-        return 4
+    bad_4 = not ((abs(a_3_3) > 0.0) & (abs(a_3_3) >= 0.0001 * max(max(abs(a_0_3), abs(a_1_3)), abs(a_5_3))))
     a_3_3 = 1.0 / a_3_3
     a_0_3 = a_0_3 * a_3_3
     a_0_0 = a_0_0 - a_0_3 * a_3_0
@@ -208,8 +194,7 @@ def lu_factor(J, d, e):
     a_5_3 = a_5_3 * a_3_3
     a_5_0 = a_5_0 - a_5_3 * a_3_0
     a_5_1 = a_5_1 - a_5_3 * a_3_1
-    if not (abs(a_4_4) > 0.0 and abs(a_4_4) >= 0.0001 * max(abs(a_0_4), abs(a_1_4), abs(a_5_4))):
-        return 5
+    bad_5 = not ((abs(a_4_4) > 0.0) & (abs(a_4_4) >= 0.0001 * max(max(abs(a_0_4), abs(a_1_4)), abs(a_5_4))))
     a_4_4 = 1.0 / a_4_4
     a_0_4 = a_0_4 * a_4_4
     a_0_1 = a_0_1 - a_0_4 * a_4_1
@@ -223,8 +208,7 @@ def lu_factor(J, d, e):
     a_5_1 = a_5_1 - a_5_4 * a_4_1
     a_5_5 = a_5_5 - a_5_4 * a_4_5
     a_5_9 = a_5_9 - a_5_4 * a_4_9
-    if not (abs(a_9_9) > 0.0 and abs(a_9_9) >= 0.0001 * max(abs(a_0_9), abs(a_1_9), abs(a_5_9))):
-        return 10
+    bad_10 = not ((abs(a_9_9) > 0.0) & (abs(a_9_9) >= 0.0001 * max(max(abs(a_0_9), abs(a_1_9)), abs(a_5_9))))
     a_9_9 = 1.0 / a_9_9
     a_0_9 = a_0_9 * a_9_9
     a_0_1 = a_0_1 - a_0_9 * a_9_1
@@ -238,8 +222,7 @@ def lu_factor(J, d, e):
     a_5_1 = a_5_1 - a_5_9 * a_9_1
     a_5_5 = a_5_5 - a_5_9 * a_9_5
     a_5_10 = a_5_10 - a_5_9 * a_9_10
-    if not (abs(a_0_0) > 0.0 and abs(a_0_0) >= 0.0001 * max(abs(a_1_0), abs(a_5_0), abs(a_10_0))):
-        return 1
+    bad_1 = not ((abs(a_0_0) > 0.0) & (abs(a_0_0) >= 0.0001 * max(max(abs(a_1_0), abs(a_5_0)), abs(a_10_0))))
     a_0_0 = 1.0 / a_0_0
     a_1_0 = a_1_0 * a_0_0
     a_1_1 = a_1_1 - a_1_0 * a_0_1
@@ -253,8 +236,7 @@ def lu_factor(J, d, e):
     a_10_1 = a_10_1 - a_10_0 * a_0_1
     a_10_5 = a_10_5 - a_10_0 * a_0_5
     a_10_10 = a_10_10 - a_10_0 * a_0_10
-    if not (abs(a_1_1) > 0.0 and abs(a_1_1) >= 0.0001 * max(abs(a_5_1), abs(a_10_1))):
-        return 2
+    bad_2 = not ((abs(a_1_1) > 0.0) & (abs(a_1_1) >= 0.0001 * max(abs(a_5_1), abs(a_10_1))))
     a_1_1 = 1.0 / a_1_1
     a_5_1 = a_5_1 * a_1_1
     a_5_5 = a_5_5 - a_5_1 * a_1_5
@@ -262,13 +244,11 @@ def lu_factor(J, d, e):
     a_10_1 = a_10_1 * a_1_1
     a_10_5 = a_10_5 - a_10_1 * a_1_5
     a_10_10 = a_10_10 - a_10_1 * a_1_10
-    if not (abs(a_5_5) > 0.0 and abs(a_5_5) >= 0.0001 * max(abs(a_10_5), 0.0)):
-        return 6
+    bad_6 = not ((abs(a_5_5) > 0.0) & (abs(a_5_5) >= 0.0001 * max(abs(a_10_5), 0.0)))
     a_5_5 = 1.0 / a_5_5
     a_10_5 = a_10_5 * a_5_5
     a_10_10 = a_10_10 - a_10_5 * a_5_10
-    if not (abs(a_10_10) > 0.0):
-        return 11
+    bad_11 = not (abs(a_10_10) > 0.0)
     a_10_10 = 1.0 / a_10_10
     e[0] = a_0_0
     e[1] = a_0_1
@@ -364,6 +344,46 @@ def lu_factor(J, d, e):
     e[91] = a_19_0
     e[92] = a_19_18
     e[93] = a_19_19
+    if bad_8:
+        return 8
+    if bad_12:
+        return 12
+    if bad_15:
+        return 15
+    if bad_18:
+        return 18
+    if bad_16:
+        return 16
+    if bad_17:
+        return 17
+    if bad_3:
+        return 3
+    if bad_7:
+        return 7
+    if bad_9:
+        return 9
+    if bad_13:
+        return 13
+    if bad_14:
+        return 14
+    if bad_20:
+        return 20
+    if bad_19:
+        return 19
+    if bad_4:
+        return 4
+    if bad_5:
+        return 5
+    if bad_10:
+        return 10
+    if bad_1:
+        return 1
+    if bad_2:
+        return 2
+    if bad_6:
+        return 6
+    if bad_11:
+        return 11
     return 0
 
 

@@ -108,9 +108,10 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n
             return (_SUCCESS if dense_factor(e, piv) == 0 else _SINGULAR), False
         return (_SUCCESS if lu_factor_block(e, piv, nc) == 0 else _SINGULAR), False
 
-    @njit(cache=True, error_model="numpy", inline="always", **NO_NRT)
+    @njit(cache=True, error_model="numpy", **NO_NRT)
     def lin_solve(e, piv, b, nc, sparse):
-        """b <- E^-1 b with ``factor``'s output."""
+        """b <- E^-1 b with ``factor``'s output.  Not inlined by Numba: six inlined copies in
+        ``attempt`` cost more to compile than one function (LLVM may still inline it)."""
         if sparse:
             sp_solve(e.reshape(e.shape[0] * e.shape[1]), b)
         elif n_coupled < 0:

@@ -15,9 +15,15 @@ variable and read or written once (straight-line scalar code on flat arrays
 compiles several times faster than repeated 2-D indexing).  ``lu_factor``
 stores the multipliers of L and the entries of U in ``e``, row by row, with
 1 / pivot on the diagonal, and returns 0, or the 1-based
-state index of a pivot that is zero, not finite or below ``PIVOT_TOL`` times
+state index of the first pivot that is zero, not finite or below ``PIVOT_TOL`` times
 the largest entry under it in its column (threshold pivoting): the solver
-then factors E with its pivoted dense LU instead.  Sinks (states nothing else
+then factors E with its pivoted dense LU instead, and ``e`` holds no factors.
+The pivot tests set flags and the elimination runs on to the end, where the
+first failed test (in pivot order) is reported: one basic block of elimination
+compiles in about half the time of one block per pivot test (Numba's SSA and
+lowering passes), and ``max`` of two arguments only is one Numba specialisation
+instead of one per column length (nested, it makes the same comparisons in the
+same order).  The factors of a successful factorisation are the same, bit for bit.  Sinks (states nothing else
 depends on) cost no fill: their column is empty, so they are eliminated first.
 """
 
@@ -72,13 +78,17 @@ def lu_source(pattern, n):
         right = [j for j in sorted(filled_row(filled, k)) if pos[j] > pos[k]]
         test = f"abs(a_{k}_{k}) > 0.0"
         if below:
-            col = ", ".join(f"abs(a_{i}_{k})" for i in below)
-            test += f" and abs(a_{k}_{k}) >= {PIVOT_TOL!r} * max({col}{', 0.0' if len(below) == 1 else ''})"
-        lines += [f"    if not ({test}):", f"        return {k + 1}", f"    a_{k}_{k} = 1.0 / a_{k}_{k}"]
+            col = f"abs(a_{below[0]}_{k})"
+            for i in below[1:] or [None]:  # max(x, y, z) as max(max(x, y), z): the same comparisons
+                col = f"max({col}, {'0.0' if i is None else f'abs(a_{i}_{k})'})"
+            test = f"({test}) & (abs(a_{k}_{k}) >= {PIVOT_TOL!r} * {col})"
+        lines += [f"    bad_{k + 1} = not ({test})", f"    a_{k}_{k} = 1.0 / a_{k}_{k}"]
         for i in below:
             lines.append(f"    a_{i}_{k} = a_{i}_{k} * a_{k}_{k}")
             lines += [f"    a_{i}_{j} = a_{i}_{j} - a_{i}_{k} * a_{k}_{j}" for j in right]
     lines += [f"    e[{slot[ij]}] = a_{ij[0]}_{ij[1]}" for ij in sorted(filled)]
+    for k in order:
+        lines += [f"    if bad_{k + 1}:", f"        return {k + 1}"]
     lines += [
         "    return 0",
         "",

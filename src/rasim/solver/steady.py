@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._driver import pin_uuids
 from .linalg import lu_factor, lu_solve
 
 CONVERGED = 0
@@ -28,8 +29,54 @@ NONFINITE = 3
 GROWTH_LIMIT = 1e3
 
 
+def make_jacobian_block(jac):
+    """Compiled ``block(t, y, args, include, sub)``: df/dy at (t, y) restricted to the states
+    flagged in ``include`` (bool[n]) into ``sub`` (complex128[k, k], k of them flagged), for
+    ``largest_real_eigenvalue``; inlined by Numba into a caller's batch kernel."""
+
+    @njit(cache=True, error_model="numpy", inline="always")
+    def block(t, y, args, include, sub):
+        n = y.shape[0]
+        a = np.zeros((n, n))
+        jac(t, y, args, a)
+        free = np.empty(n, dtype=np.int64)
+        k = 0
+        for i in range(n):
+            if include[i]:
+                free[k] = i
+                k += 1
+        for i in range(k):
+            for j in range(k):
+                sub[i, j] = a[free[i], free[j]]
+
+    pin_uuids(block)  # cached across processes although it closes over ``jac``
+    return block
+
+
+def largest_real_eigenvalue(sub):
+    """The largest real part of the eigenvalues of ``sub`` (complex128[k, k]); NaN if one is NaN.
+
+    LAPACK's zgeev from ``scipy.linalg.lapack``, the library (and the routine, with the same
+    input) that Numba's ``np.linalg.eigvals`` calls: the same eigenvalues, bit for bit, without
+    compiling Numba's eigvals (about 1.5 s of a cold start).  Raises as Numba's does: LinAlgError
+    on a non-finite entry, ValueError if LAPACK does not converge or ``sub`` is empty."""
+    from scipy.linalg import lapack  # here: scipy.linalg is not imported with rasim
+
+    if not np.all(np.isfinite(sub)):
+        raise np.linalg.LinAlgError("Array must not contain infs or NaNs.")
+    if sub.shape[0] == 0:
+        raise ValueError("zero-size array to reduction operation maximum which has no identity")
+    w, _, _, info = lapack.zgeev(sub, compute_vl=0, compute_vr=0)
+    if info != 0:
+        raise ValueError("Internal algorithm failed to converge." if info > 0 else f"zgeev: argument {-info}")
+    re = w.real
+    nan = np.isnan(re)
+    return float(re[np.argmax(nan)] if nan.any() else re.max())
+
+
 def make_steady(rhs, jac):
-    """Return compiled ``(newton, growth)`` for one model.
+    """Return ``(newton, growth)`` for one model: newton compiled, growth in Python around a
+    compiled Jacobian block (``make_jacobian_block``, ``largest_real_eigenvalue``).
 
     ``newton(t, y, args, frozen, scale, tol, max_iter, max_move) -> code`` polishes
     ``y`` (float64[n]) in place until max |f_i| / scale_i <= tol (1/time) over the
@@ -44,7 +91,7 @@ def make_steady(rhs, jac):
     state depends on: a triangular block, whose eigenvalues are its diagonal entries) to save time.
     """
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", inline="always")
     def _residual(t, y, args, frozen, scale, f):
         rhs(t, y, args, f)
         worst = 0.0
@@ -57,7 +104,7 @@ def make_steady(rhs, jac):
             worst = max(worst, r)
         return worst
 
-    @njit(cache=True, error_model="numpy")
+    @njit(cache=True, error_model="numpy", inline="always")
     def newton(t, y, args, frozen, scale, tol, max_iter, max_move):
         n = y.shape[0]
         start = y.copy()
@@ -79,9 +126,10 @@ def make_steady(rhs, jac):
                     a[i, :] = 0.0
                     a[i, i] = 1.0
                 step[i] = f[i]
-            if lu_factor(a, piv) != 0:
+            # a[:, :]: typed like the slices the solver's dense LU gets (one specialisation)
+            if lu_factor(a[:, :], piv) != 0:
                 return SINGULAR
-            lu_solve(a, piv, step)
+            lu_solve(a[:, :], piv, step)
             lam = 1.0
             for _halving in range(11):
                 for i in range(n):
@@ -99,17 +147,11 @@ def make_steady(rhs, jac):
             worst = new
         return CONVERGED if worst <= tol else NOT_CONVERGED
 
-    @njit(cache=True, error_model="numpy")
+    block = make_jacobian_block(jac)
+
     def growth(t, y, args, include):
-        n = y.shape[0]
-        a = np.zeros((n, n))
-        jac(t, y, args, a)
-        free = np.flatnonzero(include)
-        k = free.shape[0]
-        sub = np.empty((k, k), dtype=np.complex128)  # complex: numba's eigvals keeps the input's domain
-        for i in range(k):
-            for j in range(k):
-                sub[i, j] = a[free[i], free[j]]
-        return np.max(np.linalg.eigvals(sub).real)
+        sub = np.empty((int(np.count_nonzero(include)),) * 2, dtype=np.complex128)
+        block(float(t), y, args, include, sub)
+        return largest_real_eigenvalue(sub)
 
     return newton, growth
