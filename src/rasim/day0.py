@@ -39,7 +39,7 @@ from .model.equations import MTSS_EROSION_MAX, MTSS_JSN_MAX, MTSS_MAX
 from .regimen import Regimen
 from .solver import SolverOptions, Status
 from .solver._driver import pin_uuids
-from .solver.steady import CONVERGED, largest_real_eigenvalue, make_jacobian_block, make_steady
+from .solver.steady import CONVERGED, largest_real_eigenvalues, make_jacobian_block, make_steady
 
 NOT_SETTLED = 100  # replay status (``rasim.cohort.PatientStatus.NOT_SETTLED``): no stable disease state found
 NEWTON_TOL = 1e-10  # max |dy/dt| / scale (1/day) of a polished steady state
@@ -359,7 +359,9 @@ def growth(P: np.ndarray, pg_mean: np.ndarray, y: np.ndarray) -> np.ndarray:
     k = int(np.count_nonzero(include))
     subs, finite = np.empty((len(P), k, k), dtype=np.complex128), np.empty(len(P), dtype=bool)
     _growth_blocks(_constant_args(P, pg_mean), y, include, subs, finite)
-    return np.array([largest_real_eigenvalue(subs[i]) if finite[i] else np.inf for i in range(len(P))])
+    out = np.full(len(P), np.inf)  # a non-finite state is not a stable one
+    out[finite] = largest_real_eigenvalues(subs[finite])
+    return out
 
 
 def replayed(

@@ -32,7 +32,7 @@ GROWTH_LIMIT = 1e3
 def make_jacobian_block(jac):
     """Compiled ``block(t, y, args, include, sub)``: df/dy at (t, y) restricted to the states
     flagged in ``include`` (bool[n]) into ``sub`` (complex128[k, k], k of them flagged), for
-    ``largest_real_eigenvalue``; inlined by Numba into a caller's batch kernel."""
+    ``largest_real_eigenvalues``; inlined by Numba into a caller's batch kernel."""
 
     @njit(cache=True, error_model="numpy", inline="always")
     def block(t, y, args, include, sub):
@@ -53,30 +53,23 @@ def make_jacobian_block(jac):
     return block
 
 
-def largest_real_eigenvalue(sub):
-    """The largest real part of the eigenvalues of ``sub`` (complex128[k, k]); NaN if one is NaN.
+def largest_real_eigenvalues(subs):
+    """The largest real part of the eigenvalues of each matrix of ``subs`` (complex128[m, k, k]),
+    (m,); NaN where an eigenvalue is NaN.
 
-    LAPACK's zgeev from ``scipy.linalg.lapack``, the library (and the routine, with the same
-    input) that Numba's ``np.linalg.eigvals`` calls: the same eigenvalues, bit for bit, without
-    compiling Numba's eigvals (about 1.5 s of a cold start).  Raises as Numba's does: LinAlgError
-    on a non-finite entry, ValueError if LAPACK does not converge or ``sub`` is empty."""
-    from scipy.linalg import lapack  # here: scipy.linalg is not imported with rasim
-
-    if not np.all(np.isfinite(sub)):
-        raise np.linalg.LinAlgError("Array must not contain infs or NaNs.")
-    if sub.shape[0] == 0:
+    NumPy's stacked ``eigvals``: LAPACK's zgeev, the routine Numba's ``np.linalg.eigvals`` calls,
+    looped over the stack in C (the same eigenvalues as Numba's, without compiling it: about 1.5
+    s of a cold start).  Raises as Numba's does: LinAlgError on a non-finite entry, ValueError
+    for an empty block."""
+    if subs.shape[1] == 0:
         raise ValueError("zero-size array to reduction operation maximum which has no identity")
-    w, _, _, info = lapack.zgeev(sub, compute_vl=0, compute_vr=0)
-    if info != 0:
-        raise ValueError("Internal algorithm failed to converge." if info > 0 else f"zgeev: argument {-info}")
-    re = w.real
-    nan = np.isnan(re)
-    return float(re[np.argmax(nan)] if nan.any() else re.max())
+    re = np.linalg.eigvals(subs).real
+    return np.where(np.isnan(re).any(axis=1), np.nan, re.max(axis=1, initial=-np.inf))
 
 
 def make_steady(rhs, jac):
     """Return ``(newton, growth)`` for one model: newton compiled, growth in Python around a
-    compiled Jacobian block (``make_jacobian_block``, ``largest_real_eigenvalue``).
+    compiled Jacobian block (``make_jacobian_block``, ``largest_real_eigenvalues``).
 
     ``newton(t, y, args, frozen, scale, tol, max_iter, max_move) -> code`` polishes
     ``y`` (float64[n]) in place until max |f_i| / scale_i <= tol (1/time) over the
@@ -152,6 +145,6 @@ def make_steady(rhs, jac):
     def growth(t, y, args, include):
         sub = np.empty((int(np.count_nonzero(include)),) * 2, dtype=np.complex128)
         block(float(t), y, args, include, sub)
-        return largest_real_eigenvalue(sub)
+        return float(largest_real_eigenvalues(sub[None])[0])
 
     return newton, growth
