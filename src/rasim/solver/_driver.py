@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 from numba.core.dispatcher import Dispatcher
+from numba.extending import register_jitable
 
 from .status import Status
 
@@ -417,12 +418,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
             y_out[None],
             stats[None],
             status,
-            np.empty(n),
-            np.empty(n),
-            np.empty((n_vec, n)),
-            np.empty((2, n, n)),
-            np.empty(n, dtype=np.int64),
-            np.empty((2, 2, MEMORY)),
+            *work_arrays(n_vec, n),
         )
         return status[0]
 
@@ -432,8 +428,10 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
     return solve
 
 
+@register_jitable
 def work_arrays(n_vec, n):
-    """The work arrays of ``run_batch`` for systems of n states: (y, ynew, ws, wm, piv, mem)."""
+    """The work arrays of ``run_batch`` for systems of n states: (y, ynew, ws, wm, piv, mem); plain
+    Python when called from Python (``make_batch``), compiled into ``solve``."""
     return (
         np.empty(n),
         np.empty(n),
