@@ -369,7 +369,8 @@ def report(patients: int, seed: int) -> None:
         f"report seed {seed}; the fit used seed {fit_info.get('seed')}).",
         "Simulated values come from each target's own population and arm; +/- is the Monte Carlo",
         "standard error. Tolerances: DAS28 0.3, HAQ 0.15, ESR/CRP levels 15 %, rates 10 points, each",
-        "widened to 2 standard errors of the target where larger.",
+        "widened to 2 standard errors of the target where larger (a rate's by Agresti and Coull:",
+        "2 successes and 2 failures added, so that 0 of 7 is not read as exact).",
         "",
     ]
     if fit_info:

@@ -8,7 +8,9 @@ qualitative findings tested in ``tests/test_calibration.py``; ``context``
 rows are reported, not fitted.  Tolerances: DAS28 levels and
 changes 0.3, HAQ 0.15, other levels (ESR, CRP, joint counts, VAS) and between-patient
 SDs (statistic ``sd``) 15 %, responder rates 10 percentage points; each widened to twice
-the target's standard error where that is larger.  ``tools/calibrate.py`` fits ``FITTED``
+the target's standard error where that is larger.  A rate's standard error is Agresti and
+Coull's (``rate_se``): the Wald error sqrt(p (1 - p) / n) is 0 at 0 % or 100 % however small
+the arm (0 of 7 would be exact), and too small near them.  ``tools/calibrate.py`` fits ``FITTED``
 and writes ``data/calibrated.json``, which the parameter tables (``rasim.model.parameters``)
 read at import.
 """
@@ -141,7 +143,7 @@ class Target:
         """The row's tolerance (see the module docstring), widened to 2 standard errors of the target where larger."""
         if self.is_rate or endpoints.split(self.endpoint)[1] == endpoints.PCT_CHANGE:
             base = 0.10 if self.is_rate else 10.0
-            se = math.sqrt(self.value * (1 - self.value) / self.n) if self.is_rate and self.n > 0 else 0.0
+            se = rate_se(self.value, self.n) if self.is_rate and self.n > 0 else 0.0
         elif self.statistic == "sd":  # a between-patient SD: 15 % of it, as for levels
             base, se = 0.15 * abs(self.value), self.value / math.sqrt(2.0 * (self.n - 1)) if self.n > 1 else 0.0
         elif self.endpoint.startswith("DAS28"):
@@ -154,6 +156,14 @@ class Target:
 
     def _se(self) -> float:
         return self.spread / math.sqrt(self.n) if self.spread > 0 and self.n > 0 else 0.0
+
+
+def rate_se(p: float, n: int) -> float:
+    """Standard error of a proportion ``p`` of ``n`` patients by Agresti and Coull (1998, Am Stat
+    52:119): the Wald error at p~ = (x + 2) / (n + 4) with n + 4 patients (x = p n), the
+    interval that keeps its 95 % coverage for small arms and rates near 0 or 1."""
+    x, m = p * n + 2.0, n + 4.0
+    return math.sqrt(x / m * (1.0 - x / m) / m)
 
 
 def _float(text: str) -> float:

@@ -357,7 +357,7 @@ def growth(P: np.ndarray, pg_mean: np.ndarray, y: np.ndarray) -> np.ndarray:
     (y,) = kernel_inputs(y)
     include = _STABILITY & ~_FROZEN
     k = int(np.count_nonzero(include))
-    subs, finite = np.empty((len(P), k, k), dtype=np.complex128), np.empty(len(P), dtype=bool)
+    subs, finite = np.empty((len(P), k, k)), np.empty(len(P), dtype=bool)
     _growth_blocks(_constant_args(P, pg_mean), y, include, subs, finite)
     out = np.full(len(P), np.inf)  # a non-finite state is not a stable one
     out[finite] = largest_real_eigenvalues(subs[finite])

@@ -31,7 +31,7 @@ GROWTH_LIMIT = 1e3
 
 def make_jacobian_block(jac):
     """Compiled ``block(t, y, args, include, sub)``: df/dy at (t, y) restricted to the states
-    flagged in ``include`` (bool[n]) into ``sub`` (complex128[k, k], k of them flagged), for
+    flagged in ``include`` (bool[n]) into ``sub`` (float64[k, k], k of them flagged), for
     ``largest_real_eigenvalues``; inlined by Numba into a caller's batch kernel."""
 
     @njit(cache=True, error_model="numpy", inline="always")
@@ -54,13 +54,13 @@ def make_jacobian_block(jac):
 
 
 def largest_real_eigenvalues(subs):
-    """The largest real part of the eigenvalues of each matrix of ``subs`` (complex128[m, k, k]),
+    """The largest real part of the eigenvalues of each matrix of ``subs`` (float64[m, k, k]),
     (m,); NaN where an eigenvalue is NaN.
 
-    NumPy's stacked ``eigvals``: LAPACK's zgeev, the routine Numba's ``np.linalg.eigvals`` calls,
-    looped over the stack in C (the same eigenvalues as Numba's, without compiling it: about 1.5
-    s of a cold start).  Raises as Numba's does: LinAlgError on a non-finite entry, ValueError
-    for an empty block."""
+    NumPy's stacked ``eigvals``: LAPACK's real dgeev looped over the stack in C, nothing
+    compiled (Numba's ``eigvals`` cost about 1.5 s of a cold start, and took real matrices
+    only when every eigenvalue is real, so the blocks were complex and zgeev 2.8x slower).
+    Raises LinAlgError on a non-finite entry, ValueError for an empty block."""
     if subs.shape[1] == 0:
         raise ValueError("zero-size array to reduction operation maximum which has no identity")
     re = np.linalg.eigvals(subs).real
@@ -143,7 +143,7 @@ def make_steady(rhs, jac):
     block = make_jacobian_block(jac)
 
     def growth(t, y, args, include):
-        sub = np.empty((int(np.count_nonzero(include)),) * 2, dtype=np.complex128)
+        sub = np.empty((int(np.count_nonzero(include)),) * 2)
         block(float(t), y, args, include, sub)
         return float(largest_real_eigenvalues(sub[None])[0])
 
