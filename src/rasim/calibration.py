@@ -158,7 +158,7 @@ class Target:
         return self.spread / math.sqrt(self.n) if self.spread > 0 and self.n > 0 else 0.0
 
 
-def rate_se(p: float, n: int) -> float:
+def rate_se(p: float, n: float) -> float:
     """Standard error of a proportion ``p`` of ``n`` patients by Agresti and Coull (1998, Am Stat
     52:119): the Wald error at p~ = (x + 2) / (n + 4) with n + 4 patients (x = p n), the
     interval that keeps its 95 % coverage for small arms and rates near 0 or 1."""
