@@ -1,0 +1,63 @@
+"""The benchmark suite's own analysis code (``benchmarks/``), run small: the suite is not
+part of the test run, so a refactor of the solver that breaks its cost model (as renaming
+the solver's loop to ``run_batch`` once did) must fail here rather than in a suite run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The suite's ``cases`` and ``costs`` modules, imported as the suite does (its folder on the path)."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import cases
+        import costs
+
+        yield cases, costs
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+        for name in ("cases", "costs", "flops"):
+            sys.modules.pop(name, None)
+
+
+@pytest.fixture(scope="module")
+def profile(bench):
+    cases, costs = bench
+    reps, costs.UNIT_REPS = costs.UNIT_REPS, 2_000  # unit costs are measured, not checked: a short loop
+    try:
+        return costs.kernel_profile(cases.problems(2), rtol=1e-4, repeat=1)
+    finally:
+        costs.UNIT_REPS = reps
+
+
+def test_kernel_profile_splits_one_solve(profile):
+    """The cost model's parts are the solver's own call counts times positive unit costs, and
+    a step's flops are the counted parts' sum."""
+    assert profile["accepted"] > 100 and profile["rhs_calls"] >= 6 * profile["accepted"]
+    assert all(v > 0.0 for v in profile["unit_ns"].values())
+    parts = profile["parts_s"]
+    assert sum(parts.values()) == pytest.approx(profile["seconds"], rel=1e-9)
+    flops = profile["flops_parts"]
+    assert all(v > 0 for v in flops.values())
+    assert profile["flops_per_step"] == pytest.approx(sum(flops.values()), rel=1e-9)
+
+
+def test_floor_is_the_machine_rate_over_the_work_per_patient(bench, profile):
+    """floor = cores x rate / (flops per step x steps per patient), for the scalar and SIMD rates."""
+    _, costs = bench
+    stages = {"mean_trial_steps": 800.0}
+    out = costs.floor(profile, stages, [{"patients": 10, "trial_s": 0.02, "wall_s": 0.05}], cores=2)
+    per_patient = profile["flops_per_step"] * out["steps_per_patient"]
+    for kind, rate in out["flops_per_s_per_core"].items():
+        assert rate > 0.0
+        assert out["floor_patients_per_s"][kind] == pytest.approx(2 * rate / per_patient, rel=1e-12)
+    assert out["measured_patients_per_s"] == {"solve-only": 500.0, "end to end": 200.0}
+    assert np.isfinite(out["steps_per_patient"]) and out["steps_per_patient"] >= 800.0
