@@ -113,7 +113,9 @@ def kernel_profile(prob: Problems, rtol: float = 1e-6, repeat: int = 7) -> dict:
         axis=0,
     )
     accepted, rejected, n_rhs, n_jac, n_lu = (int(v) for v in stats)
-    step = flops.step_flops(model, lu_factor, lu_solve, _closure(_closure(solve, "run_batch"), "attempt"), error_norm, stats)
+    step = flops.step_flops(
+        model, lu_factor, lu_solve, _closure(_closure(solve, "run_batch"), "attempt"), error_norm, stats
+    )
     parts = {
         "rhs (incl. MTX forcing)": n_rhs * unit[0],
         "Jacobian": n_jac * unit[1],
