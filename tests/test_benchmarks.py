@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from numba import njit
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -61,3 +62,37 @@ def test_floor_is_the_machine_rate_over_the_work_per_patient(bench, profile):
         assert out["floor_patients_per_s"][kind] == pytest.approx(2 * rate / per_patient, rel=1e-12)
     assert out["measured_patients_per_s"] == {"solve-only": 500.0, "end to end": 200.0}
     assert np.isfinite(out["steps_per_patient"]) and out["steps_per_patient"] >= 800.0
+
+
+@njit(error_model="numpy")
+def _factor_like(J, d, e):
+    """A small kernel in the generated LU's style (straight line, a scalar argument, locals)."""
+    a_0 = d - J[0]
+    a_1 = -J[1]
+    bad_1 = not (abs(a_0) > 0.0)
+    a_0 = 1.0 / a_0
+    e[0] = a_0
+    e[1] = a_1 * a_0 + max(J[2], 0.0)
+    if bad_1:
+        return 1
+    return 0
+
+
+def test_lockstep_lanes_equal_the_scalar_kernel_lane_by_lane(bench):
+    """benchmarks/lanes.py's two rewrites for B patients at once (arrays (k, B)) give every lane
+    the scalar kernel's result bit for bit (the full LU is checked by ``lanes.measure`` itself;
+    compiling it takes minutes)."""
+    import lanes
+
+    try:
+        rng = np.random.default_rng(1)
+        jm, d = rng.normal(size=(3, 3)), rng.normal(size=3) + 5.0
+        ref = np.zeros((3, 2))
+        for k in range(3):
+            _factor_like(jm[k], d[k], ref[k])
+        for kernel in (lanes.loops(_factor_like, ("d",)), lanes.unrolled(_factor_like, 3, ("d",))):
+            e = np.zeros((2, 3))
+            kernel(np.ascontiguousarray(jm.T), d, e)
+            assert np.array_equal(e.T, ref)
+    finally:
+        sys.modules.pop("lanes", None)
