@@ -65,7 +65,7 @@ def test_failed_patient_is_flagged_and_the_rest_complete():
     P[2, model.PINDEX["tnf_deg"]] = np.nan
     y0 = np.repeat(model.reference_vector(model.DEFAULTS)[None, :], 4, axis=0)
     ev = np.full((4, len(c.plan.dosing.ev_t)), 40.0)
-    status, y, _ = cohort_module._trial(c, P, y0, ev)
+    status, y, _ = cohort_module._trial(c, cohort_module._args(c, P), y0, ev)
     assert status[2] != Status.SUCCESS
     assert np.all(status[[0, 1, 3]] == Status.SUCCESS) and np.all(np.isfinite(y[[0, 1, 3]]))
 

@@ -48,7 +48,7 @@ from ..regimen import after_horizon
 from ..solver import SolverOptions
 from . import analysis, measurement, safety, variability
 from .arms import Arm, Population, arm as builtin_arm
-from .kernel import patient_exposures, run_trial
+from .kernel import patient_args, patient_exposures, run_trial
 from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
 
 if TYPE_CHECKING:
@@ -258,13 +258,14 @@ class Cohort:
         e = self.enrol(idx)
         P = _patient_draws(self, e.P, idx)
         t1 = time.perf_counter()
-        status, y, steps = _trial(self, P, e.y0, s.dosing.amounts(e.covariates["weight"]))
+        args = _args(self, P)
+        status, y, steps = _trial(self, args, e.y0, s.dosing.amounts(e.covariates["weight"]))
         t2 = time.perf_counter()
         status[~e.enrolled] = NOT_ENROLLED
         y[~e.enrolled] = np.nan
-        values, expected_das, resolved = _observe(self, P, y, idx, e.flare)
+        values, expected_das, resolved = _observe(self, P, args, y, idx, e.flare)
         exit_visit, exit_reason = _exits(self, values, status == 0, idx)
-        events = _safety(self, P, idx, np.where(status == 0, s.t_out[exit_visit], 0.0))
+        events = _safety(self, P, args, idx, np.where(status == 0, s.t_out[exit_visit], 0.0))
         return Chunk(
             start,
             stop,
@@ -457,21 +458,26 @@ def _patient_draws(c: Cohort, P: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return P
 
 
-def _trial(c: Cohort, P: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
+def _args(c: Cohort, P: np.ndarray) -> np.ndarray:
+    """Each patient's ``args`` (parameters ``P`` and the arm's dose tables), once per chunk."""
+    d = c.plan.dosing
+    return patient_args(P, d.table_t, d.table_depot, d.table_amount)
+
+
+def _trial(c: Cohort, args: np.ndarray, y0: np.ndarray, ev_amt: np.ndarray):
     s = c.plan
     d = s.dosing
     status, y, stats = run_trial(
-        c.solver, P, y0, s.t0, d.table_t, d.table_depot, d.table_amount, s.t_out,
-        d.ev_t, d.ev_cmt, ev_amt, c.rtol, s.atol, c.max_steps,
-    )  # fmt: skip
+        c.solver, args, y0, s.t0, s.t_out, d.ev_t, d.ev_cmt, ev_amt, c.rtol, s.atol, c.max_steps
+    )
     return status, y, stats[:, 0].copy()
 
 
-def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_screen: np.ndarray):
+def _observe(c: Cohort, P: np.ndarray, args: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_screen: np.ndarray):
     """Measured items (visit noise keyed by patient and visit day) and expected biomarkers."""
     s = c.plan
     t = s.t_out
-    u = _exposures(c, P)
+    u = _exposures(c, args)
     expected = model.observables(y, P, exposure=u)
     z, flare, responsiveness = measurement.visit_noise(c.seed, s.pop_key, idx, t, flare_screen, s.meas)
     seen = model.observables(y, P, measurement.activity(flare, s.meas), u)  # at each visit's joint activity
@@ -481,16 +487,16 @@ def _observe(c: Cohort, P: np.ndarray, y: np.ndarray, idx: np.ndarray, flare_scr
     return values, expected["DAS28_ESR"], resolved
 
 
-def _exposures(c: Cohort, P: np.ndarray) -> np.ndarray | None:
+def _exposures(c: Cohort, args: np.ndarray) -> np.ndarray | None:
     """The drugs' exposures at the visits (n, m, n_forcings) when a drug acting on what a visit
     reads (an NSAID) is given; else None."""
     d = c.plan.dosing
     if not np.isin(model.forcing.SLOT_OF_DEPOT[d.table_depot], model.forcing.observed_slots()).any():
         return None
-    return patient_exposures(P, d.table_t, d.table_depot, d.table_amount, c.plan.t_out, model.forcing.N_FORCINGS)
+    return patient_exposures(args, c.plan.t_out, model.forcing.N_FORCINGS)
 
 
-def _safety(c: Cohort, P: np.ndarray, idx: np.ndarray, at_risk: np.ndarray) -> safety.Events:
+def _safety(c: Cohort, P: np.ndarray, args: np.ndarray, idx: np.ndarray, at_risk: np.ndarray) -> safety.Events:
     """Adverse events (``safety``) over follow-ups of ``at_risk`` days, the exposures read every
     ``SAFETY_GRID_DAYS`` days."""
     s = c.plan
@@ -498,7 +504,7 @@ def _safety(c: Cohort, P: np.ndarray, idx: np.ndarray, at_risk: np.ndarray) -> s
     d = s.dosing
     u = np.zeros((len(P), len(grid), model.forcing.N_FORCINGS))
     if d.table_t.size and grid.size > 1:
-        u = patient_exposures(P, d.table_t, d.table_depot, d.table_amount, grid, model.forcing.N_FORCINGS)
+        u = patient_exposures(args, grid, model.forcing.N_FORCINGS)
     infusions = np.unique(d.ev_t[(d.ev_flat + d.ev_per_kg > 0.0) & (d.ev_t >= 0.0)])
     gens = [patient_rng(c.seed, s.pop_key, int(i), safety.SAFETY_STREAM) for i in idx]
     return safety.draw(gens, P, u, grid, at_risk, infusions, safety.drug_event_days(P, s.given))
@@ -533,10 +539,9 @@ def warm_up(solver: str = "rodas4") -> float:
     y, st = day0.replay(P, np.zeros(1), np.ones(1), solver)
     day0.growth(P, np.zeros(1), y)
     one, none = np.ones(1), np.zeros(0)
-    run_trial(
-        solver, P, y, 0.0, one, one, one, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10
-    )
-    patient_exposures(P, one, one, one, one, model.forcing.N_FORCINGS)
+    args = patient_args(P, one, one, one)
+    run_trial(solver, args, y, 0.0, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10)
+    patient_exposures(args, one, model.forcing.N_FORCINGS)
     _COMPILE_S[solver] = time.perf_counter() - t0
     return _COMPILE_S[solver]
 

@@ -6,6 +6,8 @@ the caller.  Each patient has its own row of ``args`` (parameters + dose tables,
 ``patient_args``) and of every output, and a status code: nothing raises inside
 the kernels, and a patient's result does not depend on the thread that ran it.
 
+* ``patient_args``: each patient's ``args`` row (parameters and dose tables), built once per
+  chunk and shared by the trial, the visits' exposures and the adverse events;
 * ``run_trial``: from the settled state at ``t0`` (< 0 gives the background a
   run-in under its real weekly doses) through the regimen to the last output, in
   the solver's batch kernel (``integrate.integrate_batch``, shared with the day-0 replay);
@@ -50,18 +52,19 @@ def patient_args(P, dose_t, dose_depot, dose_mg) -> np.ndarray:
     return args
 
 
-def run_trial(solver, P, y0, t0, dose_t, dose_depot, dose_mg, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps):
+def run_trial(solver, args, y0, t0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps):
     """The trial of n patients with ``solver`` ("rodas4" or "dopri5"): (status (n,),
-    y (n, m, n_states), stats (n, 5)).  y0 (n, n_states) at t0; shared table doses (MTX, ...);
-    MSC events at ev_t into ev_cmt with per-patient amounts ev_amt (n, k)."""
-    args = patient_args(P, dose_t, dose_depot, dose_mg)
+    y (n, m, n_states), stats (n, 5)).  ``args`` (n, L) from ``patient_args`` (the solver
+    works on a copy); y0 (n, n_states) at t0; MSC events at ev_t into ev_cmt with per-patient
+    amounts ev_amt (n, k)."""
     return integrate_batch(solver, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps)
 
 
-def patient_exposures(P, dose_t, dose_depot, dose_mg, t_out, n_forcings: int) -> np.ndarray:
-    """``exposures`` of n patients at ``t_out``: (n, len(t_out), n_forcings)."""
-    out = np.zeros((P.shape[0], len(t_out), n_forcings))
+def patient_exposures(args, t_out, n_forcings: int) -> np.ndarray:
+    """``exposures`` of n patients at ``t_out``: (n, len(t_out), n_forcings).  ``args`` (n, L)
+    from ``patient_args``: its scratch slots (the forcing at the last day read, the table row
+    last used) are overwritten, which no result depends on."""
+    out = np.zeros((args.shape[0], len(t_out), n_forcings))
     (days,) = kernel_inputs(t_out)
-    args = patient_args(P, dose_t, dose_depot, dose_mg)
     in_threads(len(args), lambda r: exposures(args[r], days, out[r]))
     return out
