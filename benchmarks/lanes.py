@@ -1,6 +1,6 @@
 """Lockstep lanes of the model's generated sparse LU: can Numba vectorise B patients at once?
 
-    python benchmarks/lanes.py [--lanes 4,8,16] [--reps 20000]
+    python benchmarks/lanes.py [--lanes 4,8,16] [--reps 20000] [--solve-only]
 
 The trial steps one patient at a time, within 1.4x of the scalar arithmetic floor
 (``README.md``); the rest of the distance to the SIMD floor is vector width.  This measures
@@ -12,6 +12,12 @@ generated from the same source:
   scratch array (LLVM's loop vectoriser, with run-time alias checks per statement);
 * ``unrolled``: each statement written B times with lane-suffixed scalar temporaries
   (LLVM's SLP vectoriser; at least instruction-level parallelism across patients).
+
+and, for the solve alone, a third form:
+
+* ``vector``: each statement's multiply-subtract and scaling as explicit LLVM vector
+  operations on B lanes (``row_ops``: Numba ``@intrinsic``s; a multiply then a subtract, never
+  a fused multiply-add, in the scalar code's order).
 
 Prints ns per patient against the scalar kernels looped over the same patients, the
 speed-up, and how many packed (SIMD) multiplies the compiled solve holds.  Every lane's
@@ -29,7 +35,9 @@ import textwrap
 import time
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 from rasim.model import N_STATES
 from rasim.model import jacobian
@@ -177,15 +185,122 @@ def measure(lanes: int, reps: int, seed: int = 0) -> dict:
     return out
 
 
+def row_ops(lanes: int):
+    """(fnms, scale): ``fnms(dst, i, a, k, src, j)`` sets dst[i, :] = dst[i, :] - a[k, :] * src[j, :]
+    and ``scale(dst, i, a, k)`` sets dst[i, :] = dst[i, :] * a[k, :], each row ``lanes`` contiguous
+    float64 of a C-contiguous (rows, lanes) array, as one LLVM vector load / fmul / fsub / store."""
+    vec = ir.VectorType(ir.DoubleType(), lanes)
+
+    def row(context, builder, aryty, ary, index):
+        data = context.make_array(aryty)(context, builder, ary).data
+        at = builder.gep(data, [builder.mul(index, ir.Constant(index.type, lanes))])
+        return builder.bitcast(at, vec.as_pointer())
+
+    @intrinsic
+    def fnms(typingctx, dst, i, a, k, src, j):
+        def codegen(context, builder, sig, args):
+            d, x, y = (row(context, builder, sig.args[n], args[n], args[n + 1]) for n in (0, 2, 4))
+            product = builder.fmul(builder.load(x, align=8), builder.load(y, align=8))
+            builder.store(builder.fsub(builder.load(d, align=8), product), d, align=8)
+            return context.get_dummy_value()
+
+        return types.void(dst, i, a, k, src, j), codegen
+
+    @intrinsic
+    def scale(typingctx, dst, i, a, k):
+        def codegen(context, builder, sig, args):
+            d, x = (row(context, builder, sig.args[n], args[n], args[n + 1]) for n in (0, 2))
+            builder.store(builder.fmul(builder.load(d, align=8), builder.load(x, align=8)), d, align=8)
+            return context.get_dummy_value()
+
+        return types.void(dst, i, a, k), codegen
+
+    return fnms, scale
+
+
+def vector_solve(lanes: int):
+    """``lu_solve`` for ``lanes`` lanes from its generated source, whose statements are
+    x_i = x_i - e[k] * x_j - ... or (x_i - e[k] * x_j - ...) * e[m]: the terms in order."""
+    calls = []
+    for line in inspect.getsource(jacobian.lu_solve.py_func).splitlines():
+        m = re.match(r"\s+x_(\d+) = (.*)$", line)
+        if not m or "b[" in m.group(2):
+            continue
+        i, expr = m.group(1), m.group(2)
+        scaled = re.match(r"\((.*)\) \* e\[(\d+)\]$", expr)
+        if scaled:
+            expr = scaled.group(1)
+        if not re.fullmatch(rf"x_{i}( - e\[\d+\] \* x_\d+)*", expr.strip()):
+            raise ValueError(f"lu_solve statement not of the expected form: {line.strip()}")
+        calls += [f"    fnms(b, {i}, e, {k}, b, {j})" for k, j in re.findall(r"- e\[(\d+)\] \* x_(\d+)", expr)]
+        if scaled:
+            calls.append(f"    scale(b, {i}, e, {scaled.group(2)})")
+    fnms, scale = row_ops(lanes)
+    ns = {"fnms": fnms, "scale": scale}
+    exec("def lu_solve_vector(e, b):\n" + "\n".join(calls) + "\n", ns)
+    return njit(error_model="numpy")(ns["lu_solve_vector"])
+
+
+@njit(error_model="numpy")
+def _scalar_solves(reps, e, b0, b):
+    for _ in range(reps):
+        b[:] = b0
+        for k in range(e.shape[0]):
+            jacobian.lu_solve(e[k], b[k])
+
+
+def _vector_solves(solve):
+    @njit(error_model="numpy")
+    def run(reps, et, bt0, bt):
+        for _ in range(reps):
+            bt[:] = bt0
+            solve(et, bt)
+
+    return run
+
+
+def measure_solve(lanes: int, reps: int, seed: int = 0) -> dict:
+    """ns per patient of one ``lu_solve`` (right-hand side restored before each): scalar and
+    ``vector``; a well-conditioned factor (unit pivots, small entries) keeps the numbers normal."""
+    rng = np.random.default_rng(seed)
+    n = N_STATES
+    e = 1.0 + 0.01 * rng.normal(size=(lanes, n * n))
+    b = rng.normal(size=(lanes, n))
+    ref = b.copy()
+    _scalar_solves(1, e, b, ref)
+    solve = vector_solve(lanes)
+    et, bt = np.ascontiguousarray(e.T), np.ascontiguousarray(b.T)
+    out = bt.copy()
+    solve(et, out)
+    if not np.array_equal(out.T, ref):
+        raise AssertionError("vector: the lanes differ from the scalar kernel")
+    run = _vector_solves(solve)
+    scalar = _best(lambda: _scalar_solves(reps, e, b, b.copy())) / (reps * lanes) * 1e9
+    vector = _best(lambda: run(reps, et, bt, bt.copy())) / (reps * lanes) * 1e9
+    return {"lanes": lanes, "scalar_ns": scalar, "vector_ns": vector}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lanes", default="4,8,16")
+    ap.add_argument("--solve-only", action="store_true", help="only the explicit vector solve (no long compiles)")
     ap.add_argument("--reps", type=int, default=20000)
     a = ap.parse_args()
+    widths = [int(x) for x in a.lanes.split(",")]
+    if not a.solve_only:
+        _forms_table(widths, a.reps)
+    print("\n| lanes | one lu_solve, scalar ns/patient | explicit vector ns (x) |")
+    print("|---:|---:|---:|")
+    for lanes in widths:
+        v = measure_solve(lanes, max(1, 10 * a.reps // lanes))
+        print(f"| {lanes} | {v['scalar_ns']:.1f} | {v['vector_ns']:.1f} ({v['scalar_ns'] / v['vector_ns']:.2f}x) |")
+
+
+def _forms_table(widths: list[int], reps: int) -> None:
     print("| lanes | scalar ns/patient | loops ns (x) | packed mul | unrolled ns (x) | packed mul |")
     print("|---:|---:|---:|---:|---:|---:|")
-    for lanes in (int(x) for x in a.lanes.split(",")):
-        m = measure(lanes, max(1, a.reps // lanes))
+    for lanes in widths:
+        m = measure(lanes, max(1, reps // lanes))
         s = m["scalar_ns"]
         print(
             f"| {lanes} | {s:.0f} | {m['loops_ns']:.0f} ({s / m['loops_ns']:.2f}x) | {m['loops_packed_mul']} "
