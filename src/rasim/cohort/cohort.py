@@ -46,7 +46,7 @@ from .. import lowering
 from ..drugs.base import PATIENT_DRAWS
 from ..regimen import after_horizon
 from ..solver import SolverOptions
-from . import analysis, measurement, safety, variability
+from . import analysis, compile_helper, measurement, safety, variability
 from .arms import Arm, Population, arm as builtin_arm
 from .kernel import patient_args, patient_exposures, run_trial
 from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
@@ -531,17 +531,22 @@ _COMPILE_S: dict[str, float] = {}
 
 
 def warm_up(solver: str = "rodas4") -> float:
-    """Compile (or load from cache) the cohort kernels; seconds it took (0 after the first call)."""
+    """Compile (or load from cache) the cohort kernels; seconds it took (0 after the first call).
+    On a cold cache a second process compiles half of them meanwhile (``compile_helper``)."""
     if solver in _COMPILE_S:
         return 0.0
     t0 = time.perf_counter()
-    P = model.DEFAULTS[None, :].copy()
-    y, st = day0.replay(P, np.zeros(1), np.ones(1), solver)
-    day0.growth(P, np.zeros(1), y)
-    one, none = np.ones(1), np.zeros(0)
-    args = patient_args(P, one, one, one)
-    run_trial(solver, args, y, 0.0, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10)
-    patient_exposures(args, one, model.forcing.N_FORCINGS)
+    helper = compile_helper.start()
+    try:
+        P = model.DEFAULTS[None, :].copy()
+        y, st = day0.replay(P, np.zeros(1), np.ones(1), solver)
+        day0.growth(P, np.zeros(1), y)
+        one, none = np.ones(1), np.zeros(0)
+        args = patient_args(P, one, one, one)
+        run_trial(solver, args, y, 0.0, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10)
+        patient_exposures(args, one, model.forcing.N_FORCINGS)
+    finally:
+        compile_helper.stop(helper)
     _COMPILE_S[solver] = time.perf_counter() - t0
     return _COMPILE_S[solver]
 
