@@ -26,6 +26,7 @@ while loop runs until its slowest patient is done).
 from __future__ import annotations
 
 import os
+import types
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -115,17 +116,34 @@ def _polyglutamate(jnp, t, args, n_doses, h):
     return jnp.where(k < 0, 0.0, pg)
 
 
+def _drug_factor(p, u, hook):
+    """``forcing.drug_factor`` without its branch (JAX cannot branch on a traced value): an absent
+    drug's term is exactly 1 (u = 0 gives 1 + sign * emax * 0)."""
+    f = 1.0
+    for j in range(forcing.HOOK_STARTS[hook], forcing.HOOK_STARTS[hook + 1]):
+        slot, emax, ec50, sign = (int(v) for v in forcing.EFFECT_ROWS[j])
+        f = f * (1.0 + sign * p[emax] * (u[slot] / (u[slot] + p[ec50])))
+    return f
+
+
+def _rates():
+    """``equations.rates`` with ``_drug_factor``: the same rate laws, traceable by JAX."""
+    f = equations.rates
+    return types.FunctionType(f.__code__, {**f.__globals__, "drug_factor": _drug_factor}, f.__name__)
+
+
 def jax_rhs(n_doses: int, h: int):
     """f(t, z, args) -> dz/dt in scaled states, built from ``equations.rates`` (MTX the only drug,
     its table at ``h``)."""
     import jax.numpy as jnp
 
     scale = jnp.asarray(model.STATE_SCALE)
+    rates = _rates()
 
     def rhs(t, z, args):
         dy = _Recorder()
         u = args.at[forcing.U_START].set(_polyglutamate(jnp, t, args, n_doses, h))  # MTX is u[0]
-        equations.rates(z * scale, args, u, dy)
+        rates(z * scale, args, u, dy)
         return jnp.stack([dy.values[i] for i in range(N)]) / scale
 
     return rhs

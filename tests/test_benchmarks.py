@@ -25,7 +25,7 @@ def bench():
         yield cases, costs
     finally:
         sys.path.remove(str(BENCHMARKS))
-        for name in ("cases", "costs", "flops"):
+        for name in ("cases", "costs", "flops", "peer_diffrax", "solvers"):
             sys.modules.pop(name, None)
 
 
@@ -108,3 +108,20 @@ def test_explicit_vector_solve_equals_the_scalar_solve_bit_for_bit(bench):
     finally:
         sys.modules.pop("lanes", None)
     assert out["lanes"] == 4 and out["scalar_ns"] > 0.0 and out["vector_ns"] > 0.0
+
+
+def test_the_diffrax_peers_jax_port_is_the_compiled_right_hand_side(bench):
+    """The JAX port of the rate laws (``peer_diffrax.jax_rhs``) traces and agrees with ``model.rhs``
+    to 1e-10: the drugs' factor once branched on its exposure, JAX could not trace it, and the
+    suite had reported diffrax as missing since."""
+    jax = pytest.importorskip("jax")
+    pytest.importorskip("diffrax")
+    cases, _ = bench
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import peer_diffrax
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    jax.config.update("jax_enable_x64", True)
+    prob = cases.problems(2)
+    peer_diffrax._check_port(peer_diffrax.jax_rhs(*peer_diffrax._mtx_table(prob)), prob)
