@@ -125,3 +125,18 @@ def test_the_diffrax_peers_jax_port_is_the_compiled_right_hand_side(bench):
     jax.config.update("jax_enable_x64", True)
     prob = cases.problems(2)
     peer_diffrax._check_port(peer_diffrax.jax_rhs(*peer_diffrax._mtx_table(prob)), prob)
+
+
+def test_lockstep_lanes_give_the_scalar_kernels_results_bit_for_bit(bench):
+    """``benchmarks/lockstep.py``: B patients in lockstep, from lane kernels generated from the
+    model's source, give the cohort kernel's outputs, statuses and counts bit for bit."""
+    cases, _ = bench
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import lockstep
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+        sys.modules.pop("lockstep", None)
+    check = lockstep.compare(cases.problems(24))
+    assert check["equal"], check
+    assert check["handed_back"] == 0
