@@ -45,7 +45,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from rasim.model import equations, forcing, jacobian
-from rasim.model.rhs import rhs
+from rasim.integrate import KERNELS
 from rasim.model.states import N_STATES
 from rasim.solver import rodas
 from rasim.solver._driver import FAC_MIN, H_REL_MIN, MEMORY, MEMORY_GROWTH, SAFETY, check_inputs, memory_floor
@@ -389,31 +389,16 @@ def _forcing(W, args, pid, tl, live):
                 W[(RP + U0 + k) * B + ln] = a[U0 + k]
 
 
+_HINIT = KERNELS["rodas4"].initial_step  # the scalar driver's own starting-step estimate
+
+
 @njit(error_model="numpy", _nrt=False)
-def _initial_step(t, W, ln, args, rtol, atol, hmax, y, f0, y1, f1):
-    """The scalar driver's ``initial_step`` (HINIT) for lane ln (y, f0 copied out of W)."""
+def _initial_step(t, W, ln, args, rtol, atol, hmax, y, f0, y1, f1, stats):
+    """The scalar driver's ``initial_step`` (Hairer's HINIT) for lane ln, y and f0 copied out of W."""
     for i in range(N):
         y[i] = W[(RY + i) * B + ln]
         f0[i] = W[(RF0 + i) * B + ln]
-    dnf = 0.0
-    dny = 0.0
-    for i in range(N):
-        sk = atol[i] + rtol * abs(y[i])
-        dnf += (f0[i] / sk) ** 2
-        dny += (y[i] / sk) ** 2
-    h = 1e-6 if (dnf <= 1e-10 or dny <= 1e-10) else 0.01 * np.sqrt(dny / dnf)
-    h = min(h, hmax)
-    for i in range(N):
-        y1[i] = y[i] + h * f0[i]
-    rhs(t + h, y1, args, f1)
-    der2 = 0.0
-    for i in range(N):
-        sk = atol[i] + rtol * abs(y[i])
-        der2 += ((f1[i] - f0[i]) / sk) ** 2
-    der12 = max(np.sqrt(der2) / h, np.sqrt(dnf))
-    h1 = max(1e-6, h * 1e-3) if der12 <= 1e-15 else (0.01 / der12) ** (1.0 / ORDER)
-    h = min(100.0 * h, h1, hmax)
-    return h if (np.isfinite(h) and h > 0.0) else min(1e-6, hmax)
+    return _HINIT(t, y, args, f0, rtol, atol, hmax, y1, f1, stats)
 
 
 @njit(error_model="numpy", _nrt=False)
@@ -587,8 +572,7 @@ def run_lanes(
                 continue
             p = pid[ln]
             if h[ln] == 0.0:
-                h[ln] = _initial_step(t[ln], W, ln, args[p], rtol, atol, hmax, ys, f0s, y1s, f1s)
-                stats[p, 2] += 1
+                h[ln] = _initial_step(t[ln], W, ln, args[p], rtol, atol, hmax, ys, f0s, y1s, f1s, stats[p])
             if n_steps[ln] >= max_steps:
                 status[p], pid[ln], live[ln] = RERUN, -1, False
                 continue
@@ -757,17 +741,9 @@ def compare(prob, rtol: float = 1e-4) -> dict:
     }
 
 
-def _best(call, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        t = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t)
-    return min(times)
-
-
 def main() -> None:
     import cases
+    from lanes import _best
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--patients", type=int, default=256)

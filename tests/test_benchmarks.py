@@ -25,7 +25,7 @@ def bench():
         yield cases, costs
     finally:
         sys.path.remove(str(BENCHMARKS))
-        for name in ("cases", "costs", "flops", "peer_diffrax", "solvers"):
+        for name in ("cases", "costs", "flops", "peer_diffrax", "solvers", "lanes"):
             sys.modules.pop(name, None)
 
 
@@ -117,11 +117,8 @@ def test_the_diffrax_peers_jax_port_is_the_compiled_right_hand_side(bench):
     jax = pytest.importorskip("jax")
     pytest.importorskip("diffrax")
     cases, _ = bench
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        import peer_diffrax
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    import peer_diffrax
+
     jax.config.update("jax_enable_x64", True)
     prob = cases.problems(2)
     peer_diffrax._check_port(peer_diffrax.jax_rhs(*peer_diffrax._mtx_table(prob)), prob)
@@ -131,12 +128,11 @@ def test_lockstep_lanes_give_the_scalar_kernels_results_bit_for_bit(bench):
     """``benchmarks/lockstep.py``: B patients in lockstep, from lane kernels generated from the
     model's source, give the cohort kernel's outputs, statuses and counts bit for bit."""
     cases, _ = bench
-    sys.path.insert(0, str(BENCHMARKS))
+    import lockstep
+
     try:
-        import lockstep
+        check = lockstep.compare(cases.problems(24))
     finally:
-        sys.path.remove(str(BENCHMARKS))
         sys.modules.pop("lockstep", None)
-    check = lockstep.compare(cases.problems(24))
     assert check["equal"], check
     assert check["handed_back"] == 0

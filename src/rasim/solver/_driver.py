@@ -424,6 +424,7 @@ def make_driver(rhs, prepare, attempt, n_vec, order, beta, fac_max, step_memory=
 
     pin_uuids(solve)
     solve.run_batch = run_batch  # type: ignore[attr-defined]  # for make_batch
+    solve.initial_step = initial_step  # type: ignore[attr-defined]  # for drivers of other shapes (benchmarks/lockstep.py)
     solve.n_vec = n_vec  # type: ignore[attr-defined]
     return solve
 
