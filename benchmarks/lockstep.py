@@ -184,12 +184,8 @@ class _Work(ast.NodeTransformer):
         self.offsets, self.lanes, self.scalars, self.remap = offsets, lanes, scalars, remap or {}
 
     def _at(self, offset, k):
-        idx = ast.BinOp(
-            ast.BinOp(ast.BinOp(k, ast.Add(), ast.Constant(offset)), ast.Mult(), ast.Constant(self.lanes)),
-            ast.Add(),
-            ast.Name("_l", ast.Load()),
-        )
-        return idx
+        row = ast.BinOp(ast.BinOp(k, ast.Add(), ast.Constant(offset)), ast.Mult(), ast.Constant(self.lanes))
+        return ast.BinOp(row, ast.Add(), ast.Name("_l", ast.Load()))
 
     def visit_Subscript(self, node):
         self.generic_visit(node)
@@ -232,16 +228,19 @@ def lane_kernel(fn, offsets: dict[str, int], lanes: int, scalars: dict[str, int]
         body = _expand_rates(body)
     if fn is jacobian.lu_factor:
         body = _factor_code(body)
-        offsets = {**offsets}
     body = [_Inline().visit(s) for s in body]
-    work = _Work(offsets, lanes, scalars or {}, remap)
-    body = [work.visit(s) for s in body]
     f.args.args = [ast.arg("W")]
-    f.body = [ast.For(ast.Name("_l", ast.Store()), ast.parse(f"range({lanes})").body[0].value, body, [])]
     f.name = f"{fn.__name__}_lanes{lanes}"
+    return _compiled(f, body, _Work(offsets, lanes, scalars or {}, remap), lanes, {})
+
+
+def _compiled(f: ast.FunctionDef, body: list[ast.stmt], work: _Work, lanes: int, constants: dict):
+    """``f`` with ``body`` rewritten by ``work`` inside one ``for _l in range(lanes)`` loop, compiled."""
+    loop = ast.parse(f"range({lanes})", mode="eval").body
+    f.body = [ast.For(ast.Name("_l", ast.Store()), loop, [work.visit(s) for s in body], [])]
     tree = ast.Module([f], [])
     ast.fix_missing_locations(tree)
-    ns: dict = {"np": np}
+    ns: dict = {"np": np, **constants}
     exec(compile(tree, f"<lanes {f.name}>", "exec"), ns)
     return njit(error_model="numpy", cache=False)(ns[f.name])
 
@@ -257,14 +256,8 @@ def lane_source(
     """Straight-line ``statements`` (on arrays in ``offsets`` and per-lane scalars in ``scalars``)
     as ``name(W)`` for ``lanes`` lanes, like ``lane_kernel``."""
     f = ast.parse(f"def {name}(W):\n" + "\n".join("    " + s for s in statements)).body[0]
-    work = _Work(offsets, lanes, scalars or {})
-    body = [work.visit(s) for s in f.body]
-    f.body = [ast.For(ast.Name("_l", ast.Store()), ast.parse(f"range({lanes})").body[0].value, body, [])]
-    tree = ast.Module([f], [])
-    ast.fix_missing_locations(tree)
-    ns: dict = {"np": np, **(constants or {})}
-    exec(compile(tree, f"<lanes {name}>", "exec"), ns)
-    return njit(error_model="numpy", cache=False)(ns[name])
+    assert isinstance(f, ast.FunctionDef)
+    return _compiled(f, f.body, _Work(offsets, lanes, scalars or {}), lanes, constants or {})
 
 
 @intrinsic
