@@ -306,6 +306,9 @@ _layout = [
     ("CODE", 1),
     ("HS", 1),
     ("HI", 1),
+    ("AT", N),
+    ("RT", 1),
+    ("ERR", 1),
 ]
 OFF = {}
 _r = 0
@@ -316,6 +319,7 @@ ROWS = _r
 RP, RY, RYS, RD, RF0, RFT = OFF["P"], OFF["Y"], OFF["YS"], OFF["D"], OFF["F0"], OFF["FT"]
 RK1, RK2, RK3, RK4, RK5, RK6 = (OFF[f"K{i}"] for i in range(1, 7))
 RYN, RX, RJ, RE, RDG, RCODE, RHS, RHI = (OFF[k] for k in ("YN", "X", "J", "E", "DG", "CODE", "HS", "HI"))
+RAT, RRT, RERR = OFF["AT"], OFF["RT"], OFF["ERR"]
 
 rates_l = lane_kernel(equations.rates, {"y": RYS, "p": RP, "u": RP, "dy": RD}, B)
 JMAP = jacobian_entries()
@@ -338,8 +342,9 @@ _ARR = {
     "K6": RK6,
     "YN": RYN,
     "X": RX,
+    "AT": RAT,
 }
-_SCAL = {"hs": RHS, "hi": RHI}
+_SCAL = {"hs": RHS, "hi": RHI, "rtol": RRT, "err": RERR}
 _CONST = {k: v for k, v in vars(rodas).items() if k[:1] in "ACD" and k[1:].isdigit()}  # the RODAS4 tableau
 
 
@@ -362,6 +367,16 @@ stage6 = _stage(
     "stage6", "X[{i}] = D[{i}] + hi * (C61 * K1[{i}] + C62 * K2[{i}] + C63 * K3[{i}] + C64 * K4[{i}] + C65 * K5[{i}])"
 )
 yn = _stage("yn", "YN[{i}] = YS[{i}] + K6[{i}]")
+# the scalar driver's error_norm, the same operations in the same order, for every lane at once
+norm_l = lane_source(
+    "norm",
+    ["_s = 0.0"]
+    + [f"_s += (K6[{i}] / (AT[{i}] + rtol * max(abs(Y[{i}]), abs(YN[{i}])))) ** 2" for i in range(N)]
+    + [f"err = np.sqrt(_s / {N})"],
+    _ARR,
+    B,
+    _SCAL,
+)
 
 
 @njit(error_model="numpy", _nrt=False)
@@ -444,6 +459,10 @@ def run_lanes(
         pid[ln] = -1
     for i in range(ROWS * B):
         W[i] = 0.0
+    for ln in range(B):
+        W[RRT * B + ln] = rtol
+        for i in range(N):
+            W[(RAT + i) * B + ln] = atol[i]
     nxt = 0
     iters = 0
     while True:
@@ -624,6 +643,7 @@ def run_lanes(
             cyc[8] += rdtsc() - cs
             _copy(W, RK1 + s * N, RX)
         yn(W)
+        norm_l(W)
         c4 = rdtsc()
         cyc[3] += c4 - c3
         # E: error norm and step control per lane
@@ -632,11 +652,7 @@ def run_lanes(
                 continue
             p = pid[ln]
             stats[p, 2] += 5
-            s = 0.0
-            for i in range(N):
-                sk = atol[i] + rtol * max(abs(W[(RY + i) * B + ln]), abs(W[(RYN + i) * B + ln]))
-                s += (W[(RK6 + i) * B + ln] / sk) ** 2
-            err = np.sqrt(s / N)
+            err = W[RERR * B + ln]
             n_steps[ln] += 1
             if not np.isfinite(err):
                 status[p], pid[ln] = RERUN, -1
