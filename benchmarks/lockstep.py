@@ -411,7 +411,8 @@ def _initial_step(t, W, ln, args, rtol, atol, hmax, y, f0, y1, f1, stats):
 
 @njit(error_model="numpy", _nrt=False)
 def _stage_rhs(W, args, pid, live, t, c, cyc):
-    """dy at (t + c h, YS) of every lane into D."""
+    """dy at (t + c h, YS) of every lane into D; ``t`` (2B,) holds the lanes' days, then room for
+    the stage's days."""
     a = rdtsc()
     tl = t[B:]
     for ln in range(B):
@@ -723,7 +724,7 @@ def solve_lanes(prob, rtol: float, cycles: np.ndarray | None = None):
     y, status, stats = np.empty((k, len(t_out), N)), np.empty(k, np.int64), np.zeros((k, 5), np.int64)
     args = prob.args.copy()
     work = (np.empty(ROWS * B), np.zeros((B, 2, 2, MEMORY)), np.zeros((8, B), np.int64), np.zeros((5, B), np.bool_))
-    fst, sc = np.zeros((5, 2 * B)), np.zeros((4, N))
+    fst, sc = np.zeros((5, 2 * B)), np.zeros((4, N))  # fst[0]: the lanes' days and a stage's (``_stage_rhs``)
     cyc = np.zeros(9, np.int64) if cycles is None else cycles
     iters = run_lanes(
         t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps, y, stats, status, *work, fst, sc, cyc
