@@ -22,7 +22,9 @@ Sections (all figures measured in this one run, on this machine):
 6. where the time goes (solver cost model, cohort pipeline stages) and the
    compute floor beside the measured throughput: flops per step (counted in the
    code a step runs) x steps per patient (measured) against this machine's
-   measured flop rate, as patients/s on its cores;
+   measured flop rate, as patients/s on its cores; then the lockstep prototype
+   (``lockstep.py``: B patients at once) against the cohort kernel, one thread:
+   bit for bit, and how much faster;
 7. the issue's targets: met / missed and by how much.
 
 The JSON follows pytest-benchmark's layout (machine_info, commit_info,
@@ -73,10 +75,11 @@ class Config:
     case_budget: float  # skip a cohort size projected to take longer than this (s)
     profile_patients: int
     single_repeat: int
+    lockstep_patients: int  # patients of the lockstep comparison (one thread)
 
 
-FULL = Config((1_000, 10_000, 100_000), workprec.TOLERANCES, 24, 3, 0.3, 900.0, 500, 7)
-QUICK = Config((100, 1_000, 100_000), workprec.QUICK_TOLERANCES, 6, 2, 0.1, 120.0, 100, 3)
+FULL = Config((1_000, 10_000, 100_000), workprec.TOLERANCES, 24, 3, 0.3, 900.0, 500, 7, 512)
+QUICK = Config((100, 1_000, 100_000), workprec.QUICK_TOLERANCES, 6, 2, 0.1, 120.0, 100, 3, 64)
 DIFFRAX_NAMES = ("diffrax-kvaerno5", "diffrax-kvaerno3", "diffrax-ros3p", "diffrax-rodas5p")  # peer_diffrax's methods
 DIFFRAX_BEST = "diffrax-best"  # their lower envelope, the issue's "diffrax"
 PACKAGES = ("rasim", "numpy", "scipy", "numba", "llvmlite", "numbalsoda", "jax", "jaxlib", "diffrax")
@@ -354,6 +357,31 @@ def profile_section(cfg: Config, runs: list[dict]) -> dict:
     return out
 
 
+def lockstep_section(cfg: Config, rtol: float = 1e-4) -> dict:
+    """``lockstep.py``'s B patients at once against the cohort kernel, one thread, taking turns:
+    whether every output and count is the same bit for bit, and the speed-up."""
+    import lockstep
+
+    t = time.perf_counter()
+    lockstep.solve_lanes(cases.problems(2), rtol)
+    compile_s = time.perf_counter() - t
+    prob = cases.problems(cfg.lockstep_patients)
+    check = lockstep.compare(prob, rtol)
+    scalar, lanes = [], []
+    for _ in range(cfg.rounds):
+        for runs, solve in ((scalar, lockstep.solve_scalar), (lanes, lockstep.solve_lanes)):
+            t = time.perf_counter()
+            solve(prob, rtol)
+            runs.append(time.perf_counter() - t)
+    s, v = min(scalar), min(lanes)
+    say(
+        f"lockstep ({lockstep.B} lanes, lockstep.py), {prob.n} patients, rtol {rtol:g}, one thread: "
+        f"bit for bit {check['equal']}, handed back {check['handed_back']}; scalar {1e3 * s / prob.n:.3f} ms/patient, "
+        f"lanes {1e3 * v / prob.n:.3f} ({s / v:.2f}x); compiling the lanes {compile_s:.1f} s"
+    )
+    return {"lanes": lockstep.B, "patients": prob.n, "compile_s": compile_s, "scalar_s": s, "lanes_s": v, **check}
+
+
 def print_floor(fl: dict) -> dict:
     """The compute floor beside the measured throughput."""
     lo, hi = fl["floor_patients_per_s"]["scalar"], fl["floor_patients_per_s"]["simd"]
@@ -476,6 +504,7 @@ def main() -> None:
     dask = dask_section(cfg)
     std = standard_section(cfg)
     profile = profile_section(cfg, runs)
+    lanes = lockstep_section(cfg)
     verdicts = targets.evaluate(wp["ratios"], wp["missing"], runs, startup)
     print_targets(verdicts)
     doc = {
@@ -495,6 +524,7 @@ def main() -> None:
         "missing": {**wp["missing"], **{f"standard-{k}": v for k, v in std["missing"].items()}},
         "targets": verdicts,
         "floor": profile.get("floor"),
+        "lockstep": lanes,
         "dask": dask,
     }
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
