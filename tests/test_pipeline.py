@@ -96,3 +96,43 @@ def test_a_bad_dask_option_is_refused(capsys):
 
     assert main(["run", "--patients", "2", "--dask", "local:0", "--quiet"]) == 2
     assert "--dask: expected an integer >= 1" in capsys.readouterr().err
+
+
+def test_slices_run_in_one_kept_pool_and_an_error_stops_the_rest():
+    """``in_threads`` covers every row once, reuses its pool between calls, runs a nested call
+    inline (no pool waits on itself) and, when a slice raises, re-raises and runs no slice queued
+    behind it."""
+    import threading
+    import time
+
+    import numba
+
+    from rasim import integrate
+
+    if numba.get_num_threads() < 2:
+        pytest.skip("needs two Numba threads")
+    hits = np.zeros(1000, dtype=np.int64)
+    nested = []
+
+    def count(r):
+        hits[r] += 1
+        integrate.in_threads(3, lambda q: nested.append(threading.current_thread().name))
+
+    integrate.in_threads(1000, count)
+    pools = dict(integrate._POOLS)
+    integrate.in_threads(1000, count)
+    assert np.all(hits == 2) and integrate._POOLS == pools
+    assert nested and all(name.startswith(integrate._PREFIX) for name in nested)
+
+    ran = []
+
+    def fail_first(r):
+        if r.start == 0:
+            raise ValueError("slice 0")
+        time.sleep(0.02)
+        ran.append(r.start)
+
+    with pytest.raises(ValueError, match="slice 0"):
+        integrate.in_threads(1000, fail_first)
+    time.sleep(0.3)
+    assert len(ran) < 2 * integrate.PIECES_PER_THREAD - 1  # the queued slices were cancelled

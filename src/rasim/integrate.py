@@ -9,6 +9,8 @@ slices of the batch in threads (``in_threads``).
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -99,18 +101,50 @@ def kernel_inputs(*arrays: np.ndarray, dtype: type = np.float64) -> tuple[np.nda
     return tuple(np.array(a, dtype=dtype, order="C") for a in arrays)
 
 
+_POOLS: dict[int, ThreadPoolExecutor] = {}  # by thread count, kept for the process's life
+_POOLS_LOCK = threading.Lock()
+_PREFIX = "rasim-slice"
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """The process's pool of ``threads`` worker threads (started once: a cohort calls
+    ``in_threads`` about ten times a chunk)."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix=_PREFIX)
+        return _POOLS[threads]
+
+
+def _forget_pools() -> None:
+    """A forked child has none of its parent's worker threads: it starts pools of its own."""
+    global _POOLS_LOCK
+    _POOLS.clear()
+    _POOLS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pools)
+
+
 def in_threads(n: int, call: Callable[[slice], object]) -> None:
     """``call(rows)`` on slices of ``range(n)`` in ``numba.get_num_threads()`` threads.
 
     ``call`` runs a row-wise kernel compiled with ``nogil=True`` on those rows of its arrays:
     each row's result is the same whichever thread or slice ran it."""
     threads = min(numba.get_num_threads(), n)
-    if threads <= 1:
+    if threads <= 1 or threading.current_thread().name.startswith(_PREFIX):  # no pool waits on itself
         call(slice(0, n))
         return
     size = -(-n // (threads * PIECES_PER_THREAD))
-    with ThreadPoolExecutor(threads) as pool:
-        list(pool.map(call, [slice(lo, lo + size) for lo in range(0, n, size)]))
+    pool = _pool(threads)
+    pieces = [pool.submit(call, slice(lo, lo + size)) for lo in range(0, n, size)]
+    try:
+        for piece in pieces:
+            piece.result()
+    except BaseException:  # an error or Ctrl-C: the slices not yet started are not run
+        for piece in pieces:
+            piece.cancel()
+        raise
 
 
 def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps):
