@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from . import model
+from . import lockstep, model
 from .model import jacobian
 from .solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
 from .solver._driver import make_batch
@@ -34,6 +34,7 @@ KERNELS = {
     "dopri5": make_dopri5(model.rhs),
 }
 BATCHES = {name: make_batch(solve) for name, solve in KERNELS.items()}
+RUN_LANES = lockstep.make_lanes(KERNELS["rodas4"].initial_step)  # rodas4 in lockstep (``rasim.lockstep``)
 N_STATS = 5
 PIECES_PER_THREAD = 8  # slices of a batch per thread, taken by the threads as they finish
 
@@ -157,9 +158,16 @@ def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, ato
     y = np.empty((k, len(t_out), n))
     status = np.empty(k, dtype=np.int64)
     stats = np.zeros((k, N_STATS), dtype=np.int64)
+    fresh = args
     y0, args, t_out, ev_t, ev_amt, atol = kernel_inputs(y0, args, t_out, ev_t, ev_amt, atol)
     (ev_cmt,) = kernel_inputs(ev_cmt, dtype=np.int64)
     solve, t0, rtol, max_steps = BATCHES[method], float(t0), float(rtol), int(max_steps)
+
+    def lanes(r: slice) -> None:
+        lockstep.integrate_rows(
+            RUN_LANES, solve, t0, y0[r], args[r], fresh[r], t_out, ev_t, ev_cmt, ev_amt[r], rtol, atol, max_steps,
+            y[r], stats[r], status[r],
+        )  # fmt: skip
 
     def rows(r: slice) -> None:
         solve(
@@ -180,5 +188,5 @@ def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, ato
             status[r],
         )
 
-    in_threads(k, rows)
+    in_threads(k, lanes if method == "rodas4" and lockstep.available(RUN_LANES) else rows)
     return status, y, stats
