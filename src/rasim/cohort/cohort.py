@@ -532,7 +532,8 @@ _COMPILE_S: dict[str, float] = {}
 
 def warm_up(solver: str = "rodas4") -> float:
     """Compile (or load from cache) the cohort kernels; seconds it took (0 after the first call).
-    On a cold cache a second process compiles half of them meanwhile (``compile_helper``)."""
+    On a cold cache a second process compiles half of them meanwhile, and another the lockstep
+    lanes afterwards (``compile_helper``)."""
     if solver in _COMPILE_S:
         return 0.0
     t0 = time.perf_counter()
@@ -548,6 +549,8 @@ def warm_up(solver: str = "rodas4") -> float:
     finally:
         compile_helper.stop(helper)
     _COMPILE_S[solver] = time.perf_counter() - t0
+    if solver == "rodas4":
+        compile_helper.start_lanes()  # in the background, for the next runs (``rasim.lockstep``)
     return _COMPILE_S[solver]
 
 

@@ -11,9 +11,17 @@ helper has finished and compiles the rest itself: the same machine code either w
 depends on the helper finishing, starting, or existing (``stop`` kills it when the warm-up is
 done; Numba writes each cache file under a temporary name and renames it into place).
 
+The lockstep lanes (``rasim.lockstep``: about 45-70 s to compile, more than the rest together)
+are not part of the warm-up.  When the cache lacks them, ``start_lanes`` launches
+``python -m rasim.cohort.compile_helper <cache dir> --lanes`` once the warm-up is done, at a lower
+priority, and leaves it to finish after this process exits: the runs use the scalar kernel until
+the lanes are in the cache, then the lanes, with the same results (a marker file in the cache
+keeps two processes from compiling them at once).
+
 No helper when ``RASIM_COMPILE_HELPER=0``, with fewer than two usable cores, in a frozen
 application, or when the process compiles with a drug registered from outside the package
-(its cache key then differs from a fresh process's, and so would the kernels).
+(its cache key then differs from a fresh process's, and so would the kernels); no lanes helper
+either when ``RASIM_LOCKSTEP`` is 0 or 1 (1 compiles them in the process that needs them).
 """
 
 from __future__ import annotations
@@ -21,14 +29,24 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numba
 from numba import types as nt
 
-F1, F2, F3 = (nt.Array(nt.float64, k, "C") for k in (1, 2, 3))
-I1, B1 = nt.Array(nt.int64, 1, "C"), nt.Array(nt.boolean, 1, "C")
+F1, F2, F3, F4 = (nt.Array(nt.float64, k, "C") for k in (1, 2, 3, 4))
+I1, I2, B1, B2 = (
+    nt.Array(nt.int64, 1, "C"),
+    nt.Array(nt.int64, 2, "C"),
+    nt.Array(nt.boolean, 1, "C"),
+    nt.Array(nt.boolean, 2, "C"),
+)
 ENV = "RASIM_COMPILE_HELPER"
 MISMATCH = 3  # the helper's exit code when its cache directory is not the parent's
+LANES_MARKER = "lanes.compiling"  # in the cache directory while a helper compiles the lanes
+STALE_S = 900.0  # a marker older than this is a helper that died: compile again
+_LANES_HELPER: list[subprocess.Popen] = []  # kept referenced: it outlives the warm-up
 
 
 def jobs() -> list[tuple[object, tuple]]:
@@ -52,6 +70,14 @@ def jobs() -> list[tuple[object, tuple]]:
     ]
 
 
+def lane_job() -> tuple[object, tuple]:
+    """(dispatcher, signature) of the lockstep lanes (``integrate.integrate_batch``'s call)."""
+    from ..integrate import RUN_LANES
+
+    f8, i8 = nt.float64, nt.int64
+    return RUN_LANES, (f8, F2, F2, F1, F1, I1, F2, f8, F1, i8, F3, I2, I1, F1, F4, I2, B2, F2, F2)
+
+
 def _cached(dispatcher) -> bool:
     """Whether Numba's cache has an index for ``dispatcher`` (True when that cannot be told)."""
     try:
@@ -72,9 +98,13 @@ def _own_cache() -> bool:
     return numba.config.CACHE_DIR == str(CACHE_DIR)  # type: ignore[attr-defined]  # numba.config sets its options at run time
 
 
+def _allowed() -> bool:
+    return os.environ.get(ENV, "1") != "0" and not getattr(sys, "frozen", False) and _cores() >= 2 and _own_cache()
+
+
 def start() -> subprocess.Popen | None:
     """Launch the helper if it can save time (see the module docstring), else None."""
-    if os.environ.get(ENV, "1") == "0" or getattr(sys, "frozen", False) or _cores() < 2 or not _own_cache():
+    if not _allowed():
         return None
     if all(_cached(d) for d, _ in jobs()):
         return None
@@ -93,15 +123,67 @@ def stop(helper: subprocess.Popen | None) -> None:
         helper.wait()
 
 
-def main(cache: str) -> int:
-    """Compile ``jobs()`` into the cache; ``MISMATCH`` without compiling if this process's cache
-    directory is not ``cache`` (the parent's)."""
+def _claim(marker: Path) -> bool:
+    """Create ``marker`` if no live helper holds it (one older than ``STALE_S`` is taken over)."""
+    for _ in range(2):
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            return True
+        except FileExistsError:
+            try:
+                if time.time() - marker.stat().st_mtime < STALE_S:
+                    return False
+                marker.unlink()
+            except FileNotFoundError:
+                pass
+        except OSError:
+            return False
+    return False
+
+
+def start_lanes() -> subprocess.Popen | None:
+    """Launch the lanes helper when the cache lacks the lanes (see the module docstring), else None."""
+    from .. import lockstep
+
+    if not _allowed() or lockstep.mode() != "auto" or not lockstep.registry_matches():
+        return None
+    dispatcher, _ = lane_job()
+    if lockstep.compiled(dispatcher):
+        return None
+    cache = numba.config.CACHE_DIR  # type: ignore[attr-defined]
+    marker = Path(cache) / LANES_MARKER
+    if not _claim(marker):
+        return None
+    quiet = subprocess.DEVNULL
+    try:
+        helper = subprocess.Popen(
+            [sys.executable, "-m", __name__, cache, "--lanes"], stdin=quiet, stdout=quiet, stderr=quiet
+        )
+    except OSError:
+        marker.unlink(missing_ok=True)
+        return None
+    _LANES_HELPER.append(helper)
+    return helper
+
+
+def main(cache: str, lanes: bool = False) -> int:
+    """Compile ``jobs()`` (or, with ``lanes``, ``lane_job()`` at a lower priority) into the cache;
+    ``MISMATCH`` without compiling if this process's cache directory is not ``cache`` (the parent's)."""
     if numba.config.CACHE_DIR != cache:  # type: ignore[attr-defined]
         return MISMATCH
-    for dispatcher, signature in jobs():
-        dispatcher.compile(signature)  # type: ignore[attr-defined]  # a Numba dispatcher
+    if not lanes:
+        for dispatcher, signature in jobs():
+            dispatcher.compile(signature)  # type: ignore[attr-defined]  # a Numba dispatcher
+        return 0
+    try:
+        if hasattr(os, "nice"):
+            os.nice(10)
+        dispatcher, signature = lane_job()
+        dispatcher.compile(signature)  # type: ignore[attr-defined]
+    finally:
+        (Path(cache) / LANES_MARKER).unlink(missing_ok=True)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], lanes="--lanes" in sys.argv[2:]))
