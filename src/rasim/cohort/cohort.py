@@ -46,7 +46,7 @@ from .. import lowering
 from ..drugs.base import PATIENT_DRAWS
 from ..regimen import after_horizon
 from ..solver import SolverOptions
-from . import analysis, compile_helper, measurement, safety, variability
+from . import analysis, compile_helper, measurement, safety, streams, variability
 from .arms import Arm, Population, arm as builtin_arm
 from .kernel import patient_args, patient_exposures, run_trial
 from .result import NOT_ENROLLED, responder_masks  # NOT_ENROLLED: no candidate qualified within MAX_CANDIDATES
@@ -64,7 +64,7 @@ BIOMARKERS = endpoints.BIOMARKERS
 def patient_rng(seed: int, key: int, patient: int, stream: int) -> np.random.Generator:
     """The random stream ``stream`` (0 candidates; 1, 2 visits: ``measurement.visit_noise``;
     3 dropout: ``analysis.STREAM``; 4 drug-specific draws: ``DRUG_STREAM``; 5 adverse events:
-    ``safety.SAFETY_STREAM``) of one patient."""
+    ``safety.SAFETY_STREAM``) of one patient (``streams.generators`` makes a chunk's at once, the same)."""
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(key, patient, stream))))
 
 
@@ -396,7 +396,7 @@ def _enrol(c: Cohort, idx: np.ndarray) -> Enrolment:
     s = c.plan
     var, pop = s.var, s.pop
     k_norm = variability.draws_per_candidate(var) + measurement.N_NORMALS
-    gens = [patient_rng(c.seed, s.pop_key, int(i), 0) for i in idx]
+    gens = streams.generators(c.seed, s.pop_key, idx, 0)
     n = len(idx)
     P = np.repeat(s.base[None, :], n, axis=0)
     y0 = np.full((n, model.N_STATES), np.nan)
@@ -450,7 +450,7 @@ def _patient_draws(c: Cohort, P: np.ndarray, idx: np.ndarray) -> np.ndarray:
     if not draws:
         return P
     k = sum(n for n, _ in draws)
-    u = np.stack([patient_rng(c.seed, s.pop_key, int(i), DRUG_STREAM).random(k) for i in idx])
+    u = np.stack([g.random(k) for g in streams.generators(c.seed, s.pop_key, idx, DRUG_STREAM)])
     P = P.copy()
     for n, draw in draws:
         draw(u[:, :n], P, s.given)
@@ -506,7 +506,7 @@ def _safety(c: Cohort, P: np.ndarray, args: np.ndarray, idx: np.ndarray, at_risk
     if d.table_t.size and grid.size > 1:
         u = patient_exposures(args, grid, model.forcing.N_FORCINGS)
     infusions = np.unique(d.ev_t[(d.ev_flat + d.ev_per_kg > 0.0) & (d.ev_t >= 0.0)])
-    gens = [patient_rng(c.seed, s.pop_key, int(i), safety.SAFETY_STREAM) for i in idx]
+    gens = streams.generators(c.seed, s.pop_key, idx, safety.SAFETY_STREAM)
     return safety.draw(gens, P, u, grid, at_risk, infusions, safety.drug_event_days(P, s.given))
 
 
@@ -518,7 +518,9 @@ def _exits(c: Cohort, values: dict[str, np.ndarray], ok: np.ndarray, idx: np.nda
         return np.full(len(idx), len(t) - 1, dtype=np.int64), np.full(len(idx), analysis.COMPLETED, dtype=np.int8)
     e = None
     if arm.dropout is not None:
-        e = np.array([patient_rng(c.seed, c.plan.pop_key, int(i), analysis.STREAM).standard_exponential() for i in idx])
+        e = np.array(
+            [g.standard_exponential() for g in streams.generators(c.seed, c.plan.pop_key, idx, analysis.STREAM)]
+        )
     acr20 = responder_masks(values)["ACR20"]
     last, reason = analysis.exits(t, values["TJC28"], values["SJC28"], acr20, e, arm.dropout, arm.rescue)
     last[~ok], reason[~ok] = len(t) - 1, analysis.COMPLETED

@@ -41,6 +41,7 @@ from .. import clinical, endpoints
 from ..errors import ParameterError, unknown_name
 from ..gate import LIMITS, number
 from ..model.parameters import Parameter, entries, is_fraction
+from . import streams
 
 ITEMS = endpoints.ITEMS  # the order of the noise columns
 N_NORMALS = len(ITEMS) + 1  # standard normals per visit: one per item, then the flare innovation
@@ -92,17 +93,13 @@ def visit_noise(
     ``keyed_normals``), the fluctuation is one daily path per patient (``flare_path``)
     read at the visit days, and the responsiveness is the patient's own keyed normal."""
     codes = np.rint(np.asarray(days, dtype=np.float64) * 1000).astype(np.uint64)
-    keys = np.array([_seq(seed, key, int(i), 2).generate_state(1, np.uint64)[0] for i in patients], dtype=np.uint64)
+    keys = streams.seed_words(seed, key, patients, 2, n_words=1)[:, 0]
     steps = int(np.ceil(max(days) + s["screening_days"])) + 1
-    innovations = np.array(
-        [np.random.Generator(np.random.PCG64(_seq(seed, key, int(i), 1))).standard_normal(steps) for i in patients]
-    ).reshape(len(patients), steps)
+    innovations = np.array([g.standard_normal(steps) for g in streams.generators(seed, key, patients, 1)]).reshape(
+        len(patients), steps
+    )
     own = keyed_normals(keys, np.array([RESPONSIVENESS_CODE]), 1)[:, 0, 0]
     return keyed_normals(keys, codes, len(ITEMS)), flare_path(f_screen, innovations, days, s), own
-
-
-def _seq(seed: int, key: int, patient: int, stream: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence(seed, spawn_key=(key, patient, stream))
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
