@@ -16,11 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
 
-from rasim import _cache
-from rasim.integrate import KERNELS
-from rasim.solver._driver import N_STATS, pin_uuids
+from rasim.integrate import integrate_batch
 
 from cases import Problems, atol_vector
 
@@ -93,51 +90,30 @@ def integrate_segments(plan: Segments, prob: Problems, i: int, advance) -> np.nd
     return out
 
 
-def _make_batch(kernel, fingerprint: str):
-    """A patient-parallel loop around one of rasim's compiled ``solve`` kernels.
-
-    ``fingerprint`` (rasim's source hash) is a closure constant, so Numba's on-disk cache
-    of this loop, which embeds the kernel, is keyed on rasim's source as well."""
-
-    @njit(parallel=True, cache=True)
-    def batch(t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps, y_out, status):
-        """Solve patients i = 0..N-1 in parallel: y0 (N, n), args (N, L), ev_amt (N, k) -> y_out, status."""
-        if len(fingerprint) == 0:
-            return
-        for i in prange(y0.shape[0]):
-            stats = np.zeros(N_STATS, dtype=np.int64)
-            status[i] = kernel(
-                t0, y0[i], args[i], t_out, ev_t, ev_cmt, ev_amt[i], rtol, atol, 0.0, np.inf, max_steps, y_out[i], stats
-            )
-
-    pin_uuids(batch)
-    return batch
-
-
-_BATCHES: dict = {}
+COHORT_BATCH = 64  # patients rasim solves at once in the sweep: enough to fill its lockstep lanes on every core
 
 
 def solve_rasim(name: str, prob: Problems, rtol: float) -> Output:
-    """rasim's compiled ``name`` kernel ("rodas4" or "dopri5") on all cores."""
-    if name not in _BATCHES:
-        _BATCHES[name] = _make_batch(KERNELS[name], _cache.source_fingerprint())
-    y = np.empty((prob.n, prob.t_out.size, prob.y0.shape[1]))
-    status = np.empty(prob.n, dtype=np.int64)
-    _BATCHES[name](
+    """rasim's ``name`` solver ("rodas4" or "dopri5") as a cohort runs it: ``integrate.integrate_batch``,
+    in threads, rodas4 in lockstep lanes once compiled (``rasim.lockstep``; the same numbers)."""
+    status, y, _ = integrate_batch(
+        name, prob.t0, prob.y0, prob.args, prob.t_out, prob.ev_t, prob.ev_cmt, prob.ev_amt, rtol, atol_vector(rtol),
+        MAX_STEPS,
+    )  # fmt: skip
+    return Output(y, status)
+
+
+def tiled(prob: Problems, copies: int) -> Problems:
+    """``prob``'s patients repeated ``copies`` times (a cohort-sized batch of the same problems)."""
+    return Problems(
+        np.tile(prob.args, (copies, 1)),
+        np.tile(prob.y0, (copies, 1)),
         prob.t0,
-        prob.y0,
-        prob.args,
         prob.t_out,
         prob.ev_t,
         prob.ev_cmt,
-        prob.ev_amt,
-        rtol,
-        atol_vector(rtol),
-        MAX_STEPS,
-        y,
-        status,
+        np.tile(prob.ev_amt, (copies, 1)),
     )
-    return Output(y, status)
 
 
 class Method:
@@ -160,15 +136,20 @@ class Method:
 
 
 class Rasim(Method):
-    """rasim's own compiled solver, patient-parallel over Numba threads."""
+    """rasim's own compiled solver as a cohort runs it, on a batch of at least ``COHORT_BATCH``
+    patients (the sweep's patients repeated): ``copies`` says how many times each was solved, so
+    that time per patient is over the whole batch."""
 
     def __init__(self, kernel: str):
         self.kernel = kernel
         self.name = f"rasim-{kernel}"
-        self.label = f"rasim {kernel} (Numba, prange)"
+        self.label = f"rasim {kernel} (Numba threads; rodas4 in lockstep lanes)"
+        self.copies = 1
 
     def solve(self, prob: Problems, rtol: float) -> Output:
-        return solve_rasim(self.kernel, prob, rtol)
+        self.copies = -(-COHORT_BATCH // prob.n)
+        out = solve_rasim(self.kernel, tiled(prob, self.copies), rtol)
+        return Output(out.y[: prob.n], out.status[: prob.n])
 
 
 class Missing(Method):

@@ -100,16 +100,17 @@ def sweep(
         if _attempt(m, failed, log, m.warm, prob):
             active.append(m)
     for rtol in tolerances:
-        best, outs = {}, {}
+        best, outs, solved = {}, {}, {}
         for _ in range(rounds):
             for m in [m for m in active if m.name not in failed]:
                 got = _attempt(m, failed, log, timed, m, prob, rtol, min_seconds)
                 if got:
                     best[m.name], outs[m.name] = min(best.get(m.name, math.inf), got[0]), got[1]
+                    solved[m.name] = prob.n * getattr(m, "copies", 1)  # rasim solves a repeated batch
         for name, out in outs.items():
             if name not in failed:
                 points[name].append(
-                    Point(rtol, error(out.y, ref), best[name], prob.n, rounds, int(np.count_nonzero(out.status)))
+                    Point(rtol, error(out.y, ref), best[name], solved[name], rounds, int(np.count_nonzero(out.status)))
                 )
     return {k: v for k, v in points.items() if k not in failed}, failed
 

@@ -41,6 +41,7 @@ ARMS = (
 
 def _run(monkeypatch, mode: str, arm, patients: int = 40):
     monkeypatch.setenv(lockstep.ENV, mode)
+    monkeypatch.setattr(lockstep, "MIN_ROWS", 1)  # the lanes for every batch, the late enrolment rounds' too
     return Cohort(arm, patients=patients, seed=8, observe=DAYS).run()
 
 
@@ -63,6 +64,7 @@ def test_a_patient_the_lanes_cannot_finish_alike_is_the_scalar_kernels(monkeypat
     e = c.enrol(np.arange(12))
     a = _args(c, e.P)
     amounts = s.dosing.amounts(e.covariates["weight"])
+    monkeypatch.setattr(lockstep, "MIN_ROWS", 1)
     out = {}
     for mode in ("1", "0"):
         monkeypatch.setenv(lockstep.ENV, mode)
@@ -74,6 +76,25 @@ def test_a_patient_the_lanes_cannot_finish_alike_is_the_scalar_kernels(monkeypat
         for got, want in zip(out["1", max_steps], out["0", max_steps]):
             assert np.array_equal(got, want, equal_nan=True)
     assert np.any(out["1", 60][0] != 0) and np.all(out["1", 100_000][0] == 0)
+
+
+def test_a_batch_too_small_to_fill_the_lanes_takes_the_scalar_kernel(monkeypatch):
+    """Fewer than ``MIN_ROWS`` problems per thread: the scalar kernel (the lanes would idle)."""
+    import rasim.integrate as integrate
+
+    calls = []
+    monkeypatch.setenv(lockstep.ENV, "1")
+    monkeypatch.setattr(integrate.lockstep, "integrate_rows", lambda *a: calls.append(len(a[3])))
+    monkeypatch.setattr(integrate, "in_threads", lambda n, call, min_rows=1: call(slice(0, n)))
+    c = Cohort("dmard", patients=4, seed=2, observe=(0, 28))
+    e = c.enrol(np.arange(4))
+    a, s = _args(c, e.P), c.plan
+    args = ("rodas4", s.t0, e.y0, a, s.t_out, s.dosing.ev_t, s.dosing.ev_cmt, s.dosing.amounts(e.covariates["weight"]))
+    integrate_batch(*args, 1e-4, s.atol, 10_000)
+    assert calls == []
+    monkeypatch.setattr(lockstep, "MIN_ROWS", 1)
+    integrate_batch(*args, 1e-4, s.atol, 10_000)
+    assert calls == [4]
 
 
 def test_the_lanes_are_used_only_when_allowed_and_alike(monkeypatch):

@@ -127,8 +127,9 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pools)
 
 
-def in_threads(n: int, call: Callable[[slice], object]) -> None:
-    """``call(rows)`` on slices of ``range(n)`` in ``numba.get_num_threads()`` threads.
+def in_threads(n: int, call: Callable[[slice], object], min_rows: int = 1) -> None:
+    """``call(rows)`` on slices of ``range(n)`` (at least ``min_rows`` rows each, but the last) in
+    ``numba.get_num_threads()`` threads.
 
     ``call`` runs a row-wise kernel compiled with ``nogil=True`` on those rows of its arrays:
     each row's result is the same whichever thread or slice ran it."""
@@ -136,7 +137,7 @@ def in_threads(n: int, call: Callable[[slice], object]) -> None:
     if threads <= 1 or threading.current_thread().name.startswith(_PREFIX):  # no pool waits on itself
         call(slice(0, n))
         return
-    size = -(-n // (threads * PIECES_PER_THREAD))
+    size = max(-(-n // (threads * PIECES_PER_THREAD)), min_rows)
     pool = _pool(threads)
     pieces = [pool.submit(call, slice(lo, lo + size)) for lo in range(0, n, size)]
     try:
@@ -188,5 +189,8 @@ def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, ato
             status[r],
         )
 
-    in_threads(k, lanes if method == "rodas4" and lockstep.available(RUN_LANES) else rows)
+    if method == "rodas4" and k >= lockstep.MIN_ROWS * numba.get_num_threads() and lockstep.available(RUN_LANES):
+        in_threads(k, lanes, lockstep.MIN_ROWS)  # slices that keep the lanes busy
+    else:
+        in_threads(k, rows)
     return status, y, stats

@@ -12,7 +12,8 @@ the patient back with ``RERUN``, and ``integrate_rows`` runs those through the s
 So every patient's outputs, status and counts equal the scalar kernel's bit for bit
 (``tests/test_lockstep.py``), whichever path ran it.
 
-``integrate.integrate_batch`` uses the lanes for ``"rodas4"`` when ``available()``:
+``integrate.integrate_batch`` uses the lanes for ``"rodas4"`` when ``available()`` and every thread
+gets at least ``MIN_ROWS`` problems (fewer leave lanes idle: the scalar kernel is faster there):
 ``RASIM_LOCKSTEP=0`` never, ``1`` always (compiling them in this process if needed, about 45 s),
 unset ("auto") once they are in the kernel cache.  On a cold cache the warm-up's helper process
 compiles them (``cohort.compile_helper``), so a first run uses the scalar kernel and later runs
@@ -45,6 +46,9 @@ from .solver.rodas import C2, C3, C4, GAMMA
 ENV = "RASIM_LOCKSTEP"
 RERUN = -2  # a lane's status: run this patient through the scalar kernel
 B, N, NA, ROWS = L.LANES, L.N, L.NA, L.ROWS
+# rows per thread's slice below which the scalar kernel is faster: with r rows, each lane runs about
+# r / B patients one after another and idles for about half a patient at the end
+MIN_ROWS = 2 * B
 U0, NU = forcing.U_START, 2 * forcing.N_FORCINGS
 ORDER = 4  # RODAS4's error estimate is of order 3: the controller's exponent is 1 / 4
 EXPO = 1.0 / ORDER
