@@ -40,7 +40,8 @@ from .. import day0, endpoints, gate, model
 from ..clinical import LOW
 from ..day0 import NOT_SETTLED
 from ..errors import ParameterError, RasimError, RasimWarning, SolverOptionsError, unknown_name
-from ..integrate import KERNELS
+from .. import lockstep
+from ..integrate import KERNELS, RUN_LANES
 from ..model.parameters import REFERENCE_STATES
 from .. import lowering
 from ..drugs.base import PATIENT_DRAWS
@@ -533,9 +534,10 @@ _COMPILE_S: dict[str, float] = {}
 
 
 def warm_up(solver: str = "rodas4") -> float:
-    """Compile (or load from cache) the cohort kernels; seconds it took (0 after the first call).
-    On a cold cache a second process compiles half of them meanwhile, and another the lockstep
-    lanes afterwards (``compile_helper``)."""
+    """Compile (or load from cache) the cohort kernels, the lockstep lanes among them when they are
+    in use (``rasim.lockstep``); seconds it took (0 after the first call).  On a cold cache a second
+    process compiles half of them meanwhile, and another the lockstep lanes afterwards
+    (``compile_helper``)."""
     if solver in _COMPILE_S:
         return 0.0
     t0 = time.perf_counter()
@@ -548,6 +550,9 @@ def warm_up(solver: str = "rodas4") -> float:
         args = patient_args(P, one, one, one)
         run_trial(solver, args, y, 0.0, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10)
         patient_exposures(args, one, model.forcing.N_FORCINGS)
+        if solver == "rodas4" and lockstep.available(RUN_LANES):  # RASIM_LOCKSTEP=1, or in the cache
+            lanes, signature = compile_helper.lane_job()
+            lanes.compile(signature)  # type: ignore[attr-defined]  # a Numba dispatcher
     finally:
         compile_helper.stop(helper)
     _COMPILE_S[solver] = time.perf_counter() - t0
