@@ -41,7 +41,7 @@ from .solver._driver import (
     memory_floor,
     pin_uuids,
 )
-from .solver.rodas import C2, C3, C4, GAMMA
+from .solver.rodas import C2, C3, C4, FAC_MAX, GAMMA, ORDER
 
 ENV = "RASIM_LOCKSTEP"
 RERUN = -2  # a lane's status: run this patient through the scalar kernel
@@ -50,9 +50,7 @@ B, N, NA, ROWS = L.LANES, L.N, L.NA, L.ROWS
 # r / B patients one after another and idles for about half a patient at the end
 MIN_ROWS = 2 * B
 U0, NU = forcing.U_START, 2 * forcing.N_FORCINGS
-ORDER = 4  # RODAS4's error estimate is of order 3: the controller's exponent is 1 / 4
-EXPO = 1.0 / ORDER
-FAC_MAX = 6.0
+EXPO = 1.0 / ORDER  # the scalar driver's controller (beta 0: no PI term)
 RP, RY, RYS, RD, RF0, RFT, RK1, RYN, RX = L.R_P, L.R_Y, L.R_YS, L.R_D, L.R_F0, L.R_FT, L.R_K1, L.R_YN, L.R_X
 RAT, RDG, RCODE, RHS, RHI, RRT, RERR = L.R_AT, L.R_DG, L.R_CODE, L.R_HS, L.R_HI, L.R_RT, L.R_ERR
 

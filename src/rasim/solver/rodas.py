@@ -31,6 +31,8 @@ _NONFINITE = int(Status.NONFINITE)
 _SINGULAR = int(Status.SINGULAR)
 
 GAMMA = 0.25
+ORDER = 4  # the step-size controller's exponent is 1 / ORDER (its error estimate is of order 3)
+FAC_MAX = 6.0  # largest ratio h_new / h
 C2, C3, C4 = 0.386, 0.21, 0.63
 D1, D2, D3, D4 = 0.25, -0.1043, 0.1035, -0.3620000000000023e-01
 A21 = 0.1544000000000000e01
@@ -196,5 +198,13 @@ def make_rodas(rhs, jac, dfdt, n_coupled=-1, sparse_lu=None, step_memory=True, n
         return _SUCCESS, error_norm(k6, y, ynew, rtol, atol)
 
     return make_driver(
-        rhs, prepare, attempt, _N_VEC, order=4, beta=0.0, fac_max=6.0, step_memory=step_memory, n_states=n_states
+        rhs,
+        prepare,
+        attempt,
+        _N_VEC,
+        order=ORDER,
+        beta=0.0,
+        fac_max=FAC_MAX,
+        step_memory=step_memory,
+        n_states=n_states,
     )
