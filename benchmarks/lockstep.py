@@ -16,7 +16,7 @@ import time
 import numpy as np
 
 from rasim import lockstep
-from rasim.integrate import BATCHES, RUN_LANES, kernel_inputs
+from rasim.integrate import BATCHES, kernel_inputs, lanes
 from rasim.model.states import N_STATES
 
 B = lockstep.B
@@ -51,7 +51,7 @@ def solve_lanes(prob, rtol: float):
     t0, y0, t_out, ev_t, ev_cmt, ev_amt, rtol, atol, max_steps = _inputs(prob, rtol)
     y, stats, status = _outputs(len(y0), len(t_out))
     lockstep.integrate_rows(
-        RUN_LANES, BATCHES["rodas4"], t0, y0, prob.args.copy(), prob.args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol,
+        lanes(), BATCHES["rodas4"], t0, y0, prob.args.copy(), prob.args, t_out, ev_t, ev_cmt, ev_amt, rtol, atol,
         max_steps, y, stats, status,
     )  # fmt: skip
     return status, y, stats
@@ -65,7 +65,7 @@ def compare(prob, rtol: float = 1e-4) -> dict:
 
 def compile_lanes(prob, rtol: float = 1e-4) -> dict:
     """Compile (or load from the cache) the lanes: seconds, and whether the cache had them."""
-    cached = lockstep.compiled(RUN_LANES)
+    cached = lockstep.compiled(lanes())
     t = time.perf_counter()
     solve_lanes(prob.take(2), rtol)
     return {"compile_s": time.perf_counter() - t, "from_cache": cached}

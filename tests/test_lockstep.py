@@ -19,7 +19,8 @@ from rasim.cohort import Cohort, compile_helper
 from rasim.cohort.cohort import _args
 from rasim.cohort.arms import Arm
 from rasim.errors import RasimError
-from rasim.integrate import RUN_LANES, integrate_batch
+from rasim import integrate
+from rasim.integrate import integrate_batch
 from rasim.regimen import adalimumab, mtx, msc, nsaid, prednisolone
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +50,7 @@ def _run(monkeypatch, mode: str, arm, patients: int = 40):
 def test_lanes_give_the_scalar_kernels_cohort_bit_for_bit(monkeypatch, arm):
     """Enrolment (the day-0 replays) and the trial through the lanes, against the scalar kernel."""
     lanes, scalar = _run(monkeypatch, "1", arm), _run(monkeypatch, "0", arm)
-    assert lockstep.compiled(RUN_LANES)
+    assert lockstep.compiled(integrate.lanes())
     assert np.array_equal(lanes.status, scalar.status)
     assert lanes.values.keys() == scalar.values.keys()
     for name, x in scalar.values.items():
@@ -80,11 +81,9 @@ def test_a_patient_the_lanes_cannot_finish_alike_is_the_scalar_kernels(monkeypat
 
 def test_a_batch_too_small_to_fill_the_lanes_takes_the_scalar_kernel(monkeypatch):
     """Fewer than ``MIN_ROWS`` problems per thread: the scalar kernel (the lanes would idle)."""
-    import rasim.integrate as integrate
-
     calls = []
     monkeypatch.setenv(lockstep.ENV, "1")
-    monkeypatch.setattr(integrate.lockstep, "integrate_rows", lambda *a: calls.append(len(a[3])))
+    monkeypatch.setattr(lockstep, "integrate_rows", lambda *a: calls.append(len(a[3])))
     monkeypatch.setattr(integrate, "in_threads", lambda n, call, min_rows=1: call(slice(0, n)))
     c = Cohort("dmard", patients=4, seed=2, observe=(0, 28))
     e = c.enrol(np.arange(4))
@@ -99,21 +98,21 @@ def test_a_batch_too_small_to_fill_the_lanes_takes_the_scalar_kernel(monkeypatch
 
 def test_the_lanes_are_used_only_when_allowed_and_alike(monkeypatch):
     monkeypatch.setenv(lockstep.ENV, "0")
-    assert not lockstep.available(RUN_LANES)
+    assert not lockstep.available(integrate.lanes())
     monkeypatch.setenv(lockstep.ENV, "1")
-    assert lockstep.available(RUN_LANES)
+    assert lockstep.available(integrate.lanes())
     monkeypatch.setattr(lockstep.L, "HOOK_STARTS", [0])  # a drug registered after generation
-    assert not lockstep.available(RUN_LANES)
+    assert not lockstep.available(integrate.lanes())
     monkeypatch.setenv(lockstep.ENV, "yes")
     with pytest.raises(RasimError, match="RASIM_LOCKSTEP must be 0"):
-        lockstep.available(RUN_LANES)
+        lockstep.available(integrate.lanes())
 
 
 def test_the_lanes_helper_compiles_the_signature_the_cohort_calls(monkeypatch):
     monkeypatch.setenv(lockstep.ENV, "1")
     Cohort("dmard", patients=3, seed=1, observe=(0, 28)).run()
     dispatcher, signature = compile_helper.lane_job()
-    assert dispatcher is RUN_LANES and list(signature) in [list(s) for s in RUN_LANES.signatures]
+    assert dispatcher is integrate.lanes() and list(signature) in [list(s) for s in integrate.lanes().signatures]
     assert compile_helper.start_lanes() is None  # not in mode 1
     monkeypatch.setenv(lockstep.ENV, "auto")
     assert compile_helper.start_lanes() is None  # compiled already

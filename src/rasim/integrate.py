@@ -9,6 +9,7 @@ slices of the batch in threads (``in_threads``).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from . import lockstep, model
+from . import model
 from .model import jacobian
 from .solver import SolverOptions, Status, make_dopri5, make_rodas, solve_scipy
 from .solver._driver import make_batch
@@ -34,9 +35,17 @@ KERNELS = {
     "dopri5": make_dopri5(model.rhs),
 }
 BATCHES = {name: make_batch(solve) for name, solve in KERNELS.items()}
-RUN_LANES = lockstep.make_lanes(KERNELS["rodas4"].initial_step)  # rodas4 in lockstep (``rasim.lockstep``)
 N_STATS = 5
 PIECES_PER_THREAD = 8  # slices of a batch per thread, taken by the threads as they finish
+
+
+@functools.cache
+def lanes():
+    """rodas4 in lockstep (``rasim.lockstep.make_lanes``), built at its first use: its generated
+    kernels take about 45 ms to import, which ``import rasim`` and a single patient do not need."""
+    from . import lockstep
+
+    return lockstep.make_lanes(KERNELS["rodas4"].initial_step)
 
 
 def integrate(
@@ -164,9 +173,9 @@ def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, ato
     (ev_cmt,) = kernel_inputs(ev_cmt, dtype=np.int64)
     solve, t0, rtol, max_steps = BATCHES[method], float(t0), float(rtol), int(max_steps)
 
-    def lanes(r: slice) -> None:
+    def in_lanes(r: slice) -> None:
         lockstep.integrate_rows(
-            RUN_LANES, solve, t0, y0[r], args[r], fresh[r], t_out, ev_t, ev_cmt, ev_amt[r], rtol, atol, max_steps,
+            lanes(), solve, t0, y0[r], args[r], fresh[r], t_out, ev_t, ev_cmt, ev_amt[r], rtol, atol, max_steps,
             y[r], stats[r], status[r],
         )  # fmt: skip
 
@@ -189,8 +198,11 @@ def integrate_batch(method, t0, y0, args, t_out, ev_t, ev_cmt, ev_amt, rtol, ato
             status[r],
         )
 
-    if method == "rodas4" and k >= lockstep.MIN_ROWS * numba.get_num_threads() and lockstep.available(RUN_LANES):
-        in_threads(k, lanes, lockstep.MIN_ROWS)  # slices that keep the lanes busy
-    else:
-        in_threads(k, rows)
+    if method == "rodas4" and k > 1:
+        from . import lockstep
+
+        if k >= lockstep.MIN_ROWS * numba.get_num_threads() and lockstep.available(lanes()):
+            in_threads(k, in_lanes, lockstep.MIN_ROWS)  # slices that keep the lanes busy
+            return status, y, stats
+    in_threads(k, rows)
     return status, y, stats

@@ -40,8 +40,7 @@ from .. import day0, endpoints, gate, model
 from ..clinical import LOW
 from ..day0 import NOT_SETTLED
 from ..errors import ParameterError, RasimError, RasimWarning, SolverOptionsError, unknown_name
-from .. import lockstep
-from ..integrate import KERNELS, RUN_LANES
+from ..integrate import KERNELS, lanes
 from ..model.parameters import REFERENCE_STATES
 from .. import lowering
 from ..drugs.base import PATIENT_DRAWS
@@ -533,6 +532,13 @@ def _exits(c: Cohort, values: dict[str, np.ndarray], ok: np.ndarray, idx: np.nda
 _COMPILE_S: dict[str, float] = {}
 
 
+def lanes_in_use() -> bool:
+    """Whether cohorts run rodas4 in lockstep lanes now (``rasim.lockstep.available``)."""
+    from .. import lockstep
+
+    return lockstep.available(lanes())
+
+
 def warm_up(solver: str = "rodas4") -> float:
     """Compile (or load from cache) the cohort kernels, the lockstep lanes among them when they are
     in use (``rasim.lockstep``); seconds it took (0 after the first call).  On a cold cache a second
@@ -550,9 +556,9 @@ def warm_up(solver: str = "rodas4") -> float:
         args = patient_args(P, one, one, one)
         run_trial(solver, args, y, 0.0, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10)
         patient_exposures(args, one, model.forcing.N_FORCINGS)
-        if solver == "rodas4" and lockstep.available(RUN_LANES):  # RASIM_LOCKSTEP=1, or in the cache
-            lanes, signature = compile_helper.lane_job()
-            lanes.compile(signature)  # type: ignore[attr-defined]  # a Numba dispatcher
+        if solver == "rodas4" and lanes_in_use():  # RASIM_LOCKSTEP=1, or in the cache
+            dispatcher, signature = compile_helper.lane_job()
+            dispatcher.compile(signature)  # type: ignore[attr-defined]  # a Numba dispatcher
     finally:
         compile_helper.stop(helper)
     _COMPILE_S[solver] = time.perf_counter() - t0

@@ -72,10 +72,10 @@ def jobs() -> list[tuple[object, tuple]]:
 
 def lane_job() -> tuple[object, tuple]:
     """(dispatcher, signature) of the lockstep lanes (``integrate.integrate_batch``'s call)."""
-    from ..integrate import RUN_LANES
+    from ..integrate import lanes
 
     f8, i8 = nt.float64, nt.int64
-    return RUN_LANES, (f8, F2, F2, F1, F1, I1, F2, f8, F1, i8, F3, I2, I1, F1, F4, I2, B2, F2, F2)
+    return lanes(), (f8, F2, F2, F1, F1, I1, F2, f8, F1, i8, F3, I2, I1, F1, F4, I2, B2, F2, F2)
 
 
 def _cached(dispatcher) -> bool:
