@@ -167,13 +167,13 @@ def make_lanes(initial_step):
         """Integrate every row like the scalar ``run_batch`` with h0 = 0 and hmax = inf, B rows
         at a time; a row the lanes cannot finish exactly as the scalar driver would gets ``RERUN``.
         Work arrays: W (ROWS * B,), mem (B, 2, 2, MEMORY), ist int64 (8, B), bst bool (5, B),
-        fst (5, 2B), sc (4, N)."""
+        fst (4, 2B: the lanes' days t, then a stage's; h; t_stop; the last breakpoint), sc (4, N)."""
         npat = y0.shape[0]
         m, ne = t_out.shape[0], ev_t.shape[0]
         hmax = np.inf
         pid, k, j, need, n_steps, cur, n_cur, n_prev = ist[0], ist[1], ist[2], ist[3], ist[4], ist[5], ist[6], ist[7]
         reject, use_floor, clipped, outer, live = bst[0], bst[1], bst[2], bst[3], bst[4]
-        t, h, facold, t_stop, t_bp = fst[0], fst[1], fst[2], fst[3], fst[4]
+        t, h, t_stop, t_bp = fst[0], fst[1], fst[2], fst[3]
         ys, f0s, y1s, f1s = sc[0], sc[1], sc[2], sc[3]
         for ln in range(B):
             pid[ln] = -1
@@ -210,7 +210,7 @@ def make_lanes(initial_step):
                                 W[(RY + i) * B + ln] = y0[p, i]
                             for i in range(NA):
                                 W[(RP + i) * B + ln] = args[p, i]
-                            t[ln], h[ln], facold[ln] = t0, 0.0, 1e-4
+                            t[ln], h[ln] = t0, 0.0
                             need[ln], n_steps[ln], k[ln], j[ln] = 2, 0, 0, 0
                             cur[ln], n_cur[ln], n_prev[ln], t_bp[ln], use_floor[ln] = 0, 0, 0, np.nan, False
                             reject[ln], outer[ln] = False, True
@@ -322,7 +322,6 @@ def make_lanes(initial_step):
                         hnew = min(hnew, h_step)
                     if clipped[ln]:
                         hnew = max(hnew, h[ln])
-                    facold[ln] = max(err, 1e-4)
                     if n_cur[ln] < MEMORY and not clipped[ln] and t_bp[ln] == t_bp[ln]:
                         mem[ln, cur[ln], 0, n_cur[ln]] = t[ln] - t_bp[ln]
                         mem[ln, cur[ln], 1, n_cur[ln]] = h_step * min(SAFETY / fac11, MEMORY_GROWTH)
@@ -374,7 +373,7 @@ def work_arrays() -> tuple[np.ndarray, ...]:
         np.zeros((B, 2, 2, MEMORY)),
         np.zeros((8, B), dtype=np.int64),
         np.zeros((5, B), dtype=np.bool_),
-        np.zeros((5, 2 * B)),
+        np.zeros((4, 2 * B)),
         np.zeros((4, N)),
     )
 
