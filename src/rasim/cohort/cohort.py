@@ -555,7 +555,8 @@ def warm_up(solver: str = "rodas4") -> float:
         one, none = np.ones(1), np.zeros(0)
         args = patient_args(P, one, one, one)
         run_trial(solver, args, y, 0.0, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10)
-        patient_exposures(args, one, model.forcing.N_FORCINGS)
+        u = patient_exposures(args, np.array([0.0, 1.0]), model.forcing.N_FORCINGS)
+        safety.cumulative_hazards(P, u, np.array([0.0, 1.0]))
         if solver == "rodas4" and lanes_in_use():  # RASIM_LOCKSTEP=1, or in the cache
             dispatcher, signature = compile_helper.lane_job()
             dispatcher.compile(signature)  # type: ignore[attr-defined]  # a Numba dispatcher

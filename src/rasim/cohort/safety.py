@@ -27,11 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy.special import gammaincinv  # scipy.special, not scipy.stats: half a second less import
 
 from .. import model
 from ..drugs.base import DRUG_EVENTS
 from ..drugs.mtx import MTX_GUT
+from ..integrate import in_threads, kernel_inputs
 from ..model import forcing
 
 ADVERSE = ("serious_infection", "upper_gi_complication", "alt_3x_uln", "infusion_fever")
@@ -69,27 +71,61 @@ def _param(P: np.ndarray, name: str) -> np.ndarray:
     return P[:, model.PINDEX[name]]
 
 
-def hazards(P: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Events per day of each kind of ``HAZARDS`` (n, days, 3) from exposures ``u`` (n, days,
-    n_forcings) under patients' parameters ``P`` (n, n_params)."""
-    names = forcing.NAMES
+HAZARD_PARAMS = (  # the parameters the hazards read, in ``_rates``' order
+    "infection_rate",
+    "infection_anti_tnf_excess",
+    "adalimumab_ec50",
+    "infection_gc_per_mg",
+    "gi_naproxen_per_g",
+    "gi_celecoxib_per_g",
+    "gi_rate",
+    "gi_gc_per_mg",
+    "alt_mtx_rate",
+)
+HAZARD_FORCINGS = ("adalimumab", "prednisolone", "naproxen", "celecoxib", "mtx_pg")  # the exposures they read
 
-    def x(name: str) -> np.ndarray:
-        return u[..., names.index(name)]
 
-    def p(name: str) -> np.ndarray:
-        return _param(P, name)[:, None]
+@njit(cache=True, error_model="numpy", inline="always")
+def _rates(p, u, slot):
+    """Events per day of each kind of ``HAZARDS`` for parameters ``p`` (``HAZARD_PARAMS``) and
+    exposures ``u`` (n_forcings,), ``slot``: the index in ``u`` of each of ``HAZARD_FORCINGS``."""
+    ada, pred, npx, cel, pg = u[slot[0]], u[slot[1]], u[slot[2]], u[slot[3]], u[slot[4]]
+    infection = p[0] * (1.0 + p[1] * ada / (ada + p[2])) * (1.0 + p[3] * pred)
+    nsaid = (p[4] * npx + p[5] * cel) / 1000.0
+    gi = (p[6] + nsaid) * (1.0 + p[7] * pred)
+    alt = p[8] * pg / PG_15MG_WEEKLY
+    return infection / DAYS_PER_100PY, gi / DAYS_PER_100PY, alt / DAYS_PER_100PY
 
-    ada = x("adalimumab")
-    infection = (
-        p("infection_rate")
-        * (1.0 + p("infection_anti_tnf_excess") * ada / (ada + p("adalimumab_ec50")))
-        * (1.0 + p("infection_gc_per_mg") * x("prednisolone"))
-    )
-    nsaid = (p("gi_naproxen_per_g") * x("naproxen") + p("gi_celecoxib_per_g") * x("celecoxib")) / 1000.0
-    gi = (p("gi_rate") + nsaid) * (1.0 + p("gi_gc_per_mg") * x("prednisolone"))
-    alt = p("alt_mtx_rate") * x("mtx_pg") / PG_15MG_WEEKLY
-    return np.stack([infection, gi, alt], axis=-1) / DAYS_PER_100PY
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _cumulate(p, u, grid, slot, cum):
+    """Cumulative hazards (trapezoidal rule) at each day of ``grid``: ``cum`` (n, days, 3) of
+    patients' parameters ``p`` (n, len(HAZARD_PARAMS)) and exposures ``u`` (n, days, n_forcings)."""
+    for i in range(u.shape[0]):
+        h0 = _rates(p[i], u[i, 0], slot)
+        acc = (0.0, 0.0, 0.0)
+        cum[i, 0, 0], cum[i, 0, 1], cum[i, 0, 2] = acc
+        for j in range(1, grid.shape[0]):
+            h1 = _rates(p[i], u[i, j], slot)
+            step = grid[j] - grid[j - 1]
+            acc = (
+                acc[0] + 0.5 * (h1[0] + h0[0]) * step,
+                acc[1] + 0.5 * (h1[1] + h0[1]) * step,
+                acc[2] + 0.5 * (h1[2] + h0[2]) * step,
+            )
+            cum[i, j, 0], cum[i, j, 1], cum[i, j, 2] = acc
+            h0 = h1
+
+
+def cumulative_hazards(P: np.ndarray, u: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Expected events of each kind of ``HAZARDS`` from day ``grid[0]`` to each day of ``grid``
+    (n, days, 3): the hazards of patients' parameters ``P`` (n, n_params) under exposures ``u``
+    (n, days, n_forcings) integrated by the trapezoidal rule."""
+    p, u, grid = kernel_inputs(P[:, [model.PINDEX[name] for name in HAZARD_PARAMS]], u, grid)
+    (slot,) = kernel_inputs(np.array([forcing.NAMES.index(name) for name in HAZARD_FORCINGS]), dtype=np.int64)
+    cum = np.empty((len(p), len(grid), len(HAZARDS)))
+    in_threads(len(p), lambda r: _cumulate(p[r], u[r], grid, slot, cum[r]))
+    return cum
 
 
 def drug_event_days(P: np.ndarray, given: frozenset[str]) -> np.ndarray:
@@ -116,9 +152,7 @@ def draw(
     if len(grid) < 2:  # no follow-up
         none = np.zeros(0)
         return Events(none.astype(np.int64), none.astype(np.int64), none, np.zeros(n))
-    h = hazards(P, u)
-    steps = np.diff(grid)[None, :, None]
-    cum = np.concatenate([np.zeros((n, 1, len(HAZARDS))), np.cumsum(0.5 * (h[:, 1:] + h[:, :-1]) * steps, axis=1)], 1)
+    cum = cumulative_hazards(P, u, grid)
     infusions = np.asarray(infusions, dtype=np.float64)
     thresholds = np.stack([g.standard_exponential((len(HAZARDS), MAX_EVENTS)) for g in gens]).cumsum(axis=-1)
     fever = np.stack([g.random(len(infusions)) for g in gens]) < _param(P, "msc_fever_prob")[:, None]
