@@ -134,12 +134,16 @@ def write_table(args, h, times, depots, amounts):
     m = times.shape[0]
     args[h] = m
     _write_header(args, h)
-    x = np.zeros(N_PK)
-    nxt = np.zeros(N_PK)
+    x = np.zeros(N_PK)  # GUT, CENTRAL and PG carried; what leaves them is not tabled
+    ka = _rates(args)[0]
+    dt_last, e, gut_left = -1.0, _decays(args, 0.0), 1.0
     for k in range(m):
         if k > 0:
-            propagate(args, x, times[k] - times[k - 1], nxt)
-            x, nxt = nxt, x  # propagate wrote every amount
+            dt = times[k] - times[k - 1]
+            if dt != dt_last:  # the exponentials once per distinct dosing interval
+                dt_last, e, gut_left = dt, _decays(args, dt), math.exp(-ka * dt)
+            x[CENTRAL], x[PG] = _carry(args, x[GUT], x[CENTRAL], x[PG], e)
+            x[GUT] = x[GUT] * gut_left
         add_dose(args, x, depots[k], amounts[k])
         r = h + HEADER + ROW * k
         args[r] = times[k]
@@ -165,17 +169,28 @@ def _write_header(args, start):
         h[_KBB] = kin * f * a / ((c - b) * (b - a))
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _decays(p, dt):
+    """The exponential terms of ``_central_pg`` over ``dt`` days: (exp(-kc dt), phi(ka, kc),
+    exp(-kout dt), phi(kc, kout), phi(ka, kout))."""
+    a, b, c, _, _, _ = _rates(p)
+    return math.exp(-b * dt), _phi(a, b, dt), math.exp(-c * dt), _phi(b, c, dt), _phi(a, c, dt)
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _carry(p, g0, c0, q0, e):
+    """Central and PG amounts (mg) from (gut, central, PG) = (g0, c0, q0) under the decay
+    terms ``e`` of an interval (``_decays``)."""
+    a, b, _, _, kin, f = _rates(p)
+    central = c0 * e[0] + f * a * g0 * e[1]
+    pg = q0 * e[2] + kin * c0 * e[3] + kin * f * a * g0 * (e[4] - e[3]) / (b - a)
+    return central, pg
+
+
 @njit(cache=True, error_model="numpy")
 def _central_pg(p, g0, c0, q0, dt):
     """Central and PG amounts (mg) ``dt`` days after (gut, central, PG) = (g0, c0, q0)."""
-    a, b, c, _, kin, f = _rates(p)
-    central = c0 * math.exp(-b * dt) + f * a * g0 * _phi(a, b, dt)
-    pg = (
-        q0 * math.exp(-c * dt)
-        + kin * c0 * _phi(b, c, dt)
-        + kin * f * a * g0 * (_phi(a, c, dt) - _phi(b, c, dt)) / (b - a)
-    )
-    return central, pg
+    return _carry(p, g0, c0, q0, _decays(p, dt))
 
 
 @njit(cache=True, error_model="numpy")
