@@ -61,6 +61,35 @@ def test_hazards_reproduce_their_cited_rates(exposure, kind, expected):
     assert abs(rate - expected) < 4 * se, (rate, se, expected)
 
 
+def test_cumulative_hazards_integrate_the_documented_rates():
+    """safety.cumulative_hazards against the module docstring's rates written out here, integrated
+    by scipy's cumulative trapezoid, on random exposures and parameters (uneven grid)."""
+    from scipy.integrate import cumulative_trapezoid
+
+    rng = np.random.default_rng(4)
+    n, grid = 7, np.sort(np.concatenate([[0.0], rng.uniform(0.0, 400.0, 30)]))
+    u = rng.uniform(0.0, 2.0, (n, len(grid), forcing.N_FORCINGS)) * np.array(
+        [5.0 if name == "mtx_pg" else 20.0 for name in forcing.NAMES]
+    )
+    P = np.repeat(model.DEFAULTS[None, :], n, axis=0) * rng.uniform(0.5, 1.5, (n, len(model.DEFAULTS)))
+
+    def x(name):
+        return u[..., forcing.NAMES.index(name)]
+
+    def p(name):
+        return P[:, model.PINDEX[name]][:, None]
+
+    ada, pred = x("adalimumab"), x("prednisolone")
+    infection = p("infection_rate") * (1 + p("infection_anti_tnf_excess") * ada / (ada + p("adalimumab_ec50")))
+    infection *= 1 + p("infection_gc_per_mg") * pred
+    nsaid_g = (p("gi_naproxen_per_g") * x("naproxen") + p("gi_celecoxib_per_g") * x("celecoxib")) / 1000
+    gi = (p("gi_rate") + nsaid_g) * (1 + p("gi_gc_per_mg") * pred)
+    alt = p("alt_mtx_rate") * x("mtx_pg") / safety.PG_15MG_WEEKLY
+    rates = np.stack([infection, gi, alt], axis=-1) / safety.DAYS_PER_100PY
+    expected = cumulative_trapezoid(rates, grid, axis=1, initial=0.0)
+    np.testing.assert_allclose(safety.cumulative_hazards(P, u, grid), expected, rtol=1e-12, atol=0.0)
+
+
 def test_alt_on_mtx_scales_with_polyglutamates():
     pg = model.pk.mean_polyglutamate(model.DEFAULTS, 15.0, 7.0, 1)
     rate, se = _rate(_events({"mtx_pg": 2 * pg}), "alt_3x_uln")
