@@ -408,8 +408,7 @@ def _enrol(c: Cohort, idx: np.ndarray) -> Enrolment:
     pending = np.arange(n)
     counts = [0, 0]
     for _ in range(MAX_CANDIDATES):
-        z = np.stack([gens[i].standard_normal(k_norm) for i in pending])
-        u = np.stack([gens[i].random(2) for i in pending])
+        z, u = _candidate_draws(gens, pending, k_norm)
         Pc, covc = variability.sample(s.base, var, pop, z, u, s.effects)
         pg = day0.mean_exposure(Pc, s.pg_dose)
         state, status = day0.replay(Pc, pg, covc["duration"], c.solver)
@@ -436,6 +435,16 @@ def _enrol(c: Cohort, idx: np.ndarray) -> Enrolment:
     enrolled[pending] = False
     y0[pending] = s.y_start
     return Enrolment(P, y0, cov, counts[0], counts[1], enrolled, flare)
+
+
+def _candidate_draws(gens, pending: np.ndarray, k_norm: int) -> tuple[np.ndarray, np.ndarray]:
+    """(normals (m, k_norm), uniforms (m, 2)) of the next candidate of each patient of ``pending``,
+    from the patient's own stream: its normals, then its uniforms."""
+    z, u = np.empty((pending.size, k_norm)), np.empty((pending.size, 2))
+    for row, i in enumerate(pending):
+        gens[i].standard_normal(out=z[row])
+        gens[i].random(out=u[row])
+    return z, u
 
 
 # ---- trial and observation ---------------------------------------------------------------------
