@@ -30,7 +30,8 @@ def _events(exposure: dict[str, float], infusions=()):
         u[..., forcing.NAMES.index(name)] = value
     P = np.repeat(model.DEFAULTS[None, :], N, axis=0)
     gens = [np.random.default_rng([7, i]) for i in range(N)]
-    return safety.draw(gens, P, u, grid, np.full(N, grid[-1]), np.asarray(infusions, dtype=float))
+    cum = safety.cumulative_hazards(P, u, grid)
+    return safety.draw(gens, P, cum, grid, np.full(N, grid[-1]), np.asarray(infusions, dtype=float))
 
 
 def _rate(events, kind: str) -> tuple[float, float]:
@@ -90,6 +91,21 @@ def test_cumulative_hazards_integrate_the_documented_rates():
     np.testing.assert_allclose(safety.cumulative_hazards(P, u, grid), expected, rtol=1e-12, atol=0.0)
 
 
+def test_hazards_read_from_the_dose_tables_equal_those_of_the_exposures():
+    """dosed_cumulative_hazards (exposures read inside the kernel) equals cumulative_hazards of the
+    exposures patient_exposures computes, bit for bit, on an arm giving every drug."""
+    from rasim.cohort.kernel import patient_args, patient_exposures
+
+    d = Cohort(ARM, patients=3, seed=1).plan.dosing
+    P = np.repeat(model.DEFAULTS[None, :], 3, axis=0) * np.array([[1.0], [0.7], [1.4]])
+    args = patient_args(P, d.table_t, d.table_depot, d.table_amount)
+    grid = np.append(np.arange(0.0, 364.0, 2.0), 364.0)
+    u = patient_exposures(args.copy(), grid, forcing.N_FORCINGS)
+    given = ("adalimumab", "prednisolone", "naproxen", "mtx_pg")
+    assert all(u[..., forcing.NAMES.index(name)].max() > 0.0 for name in given)  # each drug's exposure is read
+    np.testing.assert_array_equal(safety.dosed_cumulative_hazards(P, args, grid), safety.cumulative_hazards(P, u, grid))
+
+
 def test_alt_on_mtx_scales_with_polyglutamates():
     pg = model.pk.mean_polyglutamate(model.DEFAULTS, 15.0, 7.0, 1)
     rate, se = _rate(_events({"mtx_pg": 2 * pg}), "alt_3x_uln")
@@ -111,7 +127,8 @@ def test_no_event_after_follow_up_ends():
     u[..., forcing.NAMES.index("prednisolone")] = 60.0
     P = np.repeat(model.DEFAULTS[None, :], 200, axis=0)
     stop = np.linspace(0.0, 365.0, 200)
-    ev = safety.draw([np.random.default_rng(i) for i in range(200)], P, u, grid, stop, np.array([100.0]))
+    cum = safety.cumulative_hazards(P, u, grid)
+    ev = safety.draw([np.random.default_rng(i) for i in range(200)], P, cum, grid, stop, np.array([100.0]))
     assert np.all(ev.day <= stop[ev.patient]) and ev.day.size > 0
     counts = ev.counts_by(np.array([365.0]))
     assert counts.sum() == ev.day.size

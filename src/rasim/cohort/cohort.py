@@ -511,12 +511,10 @@ def _safety(c: Cohort, P: np.ndarray, args: np.ndarray, idx: np.ndarray, at_risk
     s = c.plan
     grid = np.unique(np.append(np.arange(0.0, s.t_out[-1], SAFETY_GRID_DAYS), s.t_out[-1]))
     d = s.dosing
-    u = np.zeros((len(P), len(grid), model.forcing.N_FORCINGS))
-    if d.table_t.size and grid.size > 1:
-        u = patient_exposures(args, grid, model.forcing.N_FORCINGS)
+    cum = safety.dosed_cumulative_hazards(P, args, grid)  # a drug not given: its exposure is 0
     infusions = np.unique(d.ev_t[(d.ev_flat + d.ev_per_kg > 0.0) & (d.ev_t >= 0.0)])
     gens = streams.generators(c.seed, s.pop_key, idx, safety.SAFETY_STREAM)
-    return safety.draw(gens, P, u, grid, at_risk, infusions, safety.drug_event_days(P, s.given))
+    return safety.draw(gens, P, cum, grid, at_risk, infusions, safety.drug_event_days(P, s.given))
 
 
 def _exits(c: Cohort, values: dict[str, np.ndarray], ok: np.ndarray, idx: np.ndarray):
@@ -564,8 +562,8 @@ def warm_up(solver: str = "rodas4") -> float:
         one, none = np.ones(1), np.zeros(0)
         args = patient_args(P, one, one, one)
         run_trial(solver, args, y, 0.0, one, none, none, np.zeros((1, 0)), 1e-3, np.full(model.N_STATES, 1e-6), 10)
-        u = patient_exposures(args, np.array([0.0, 1.0]), model.forcing.N_FORCINGS)
-        safety.cumulative_hazards(P, u, np.array([0.0, 1.0]))
+        patient_exposures(args, one, model.forcing.N_FORCINGS)
+        safety.dosed_cumulative_hazards(P, args, np.array([0.0, 1.0]))
         if solver == "rodas4" and lanes_in_use():  # RASIM_LOCKSTEP=1, or in the cache
             dispatcher, signature = compile_helper.lane_job()
             dispatcher.compile(signature)  # type: ignore[attr-defined]  # a Numba dispatcher

@@ -97,34 +97,65 @@ def _rates(p, u, slot):
     return infection / DAYS_PER_100PY, gi / DAYS_PER_100PY, alt / DAYS_PER_100PY
 
 
+@njit(cache=True, error_model="numpy", inline="always")
+def _integrate(p, u, grid, slot, cum):
+    """One patient's cumulative hazards (trapezoidal rule) at each day of ``grid`` into ``cum``
+    (days, 3), from parameters ``p`` (``HAZARD_PARAMS``) and exposures ``u`` (days, n_forcings)."""
+    h0 = _rates(p, u[0], slot)
+    acc = (0.0, 0.0, 0.0)
+    cum[0, 0], cum[0, 1], cum[0, 2] = acc
+    for j in range(1, grid.shape[0]):
+        h1 = _rates(p, u[j], slot)
+        step = grid[j] - grid[j - 1]
+        acc = (
+            acc[0] + 0.5 * (h1[0] + h0[0]) * step,
+            acc[1] + 0.5 * (h1[1] + h0[1]) * step,
+            acc[2] + 0.5 * (h1[2] + h0[2]) * step,
+        )
+        cum[j, 0], cum[j, 1], cum[j, 2] = acc
+        h0 = h1
+
+
 @njit(cache=True, error_model="numpy", nogil=True)
 def _cumulate(p, u, grid, slot, cum):
-    """Cumulative hazards (trapezoidal rule) at each day of ``grid``: ``cum`` (n, days, 3) of
-    patients' parameters ``p`` (n, len(HAZARD_PARAMS)) and exposures ``u`` (n, days, n_forcings)."""
+    """``_integrate`` of each patient: parameters ``p`` (n, len(HAZARD_PARAMS)), exposures ``u``
+    (n, days, n_forcings) -> ``cum`` (n, days, 3)."""
     for i in range(u.shape[0]):
-        h0 = _rates(p[i], u[i, 0], slot)
-        acc = (0.0, 0.0, 0.0)
-        cum[i, 0, 0], cum[i, 0, 1], cum[i, 0, 2] = acc
-        for j in range(1, grid.shape[0]):
-            h1 = _rates(p[i], u[i, j], slot)
-            step = grid[j] - grid[j - 1]
-            acc = (
-                acc[0] + 0.5 * (h1[0] + h0[0]) * step,
-                acc[1] + 0.5 * (h1[1] + h0[1]) * step,
-                acc[2] + 0.5 * (h1[2] + h0[2]) * step,
-            )
-            cum[i, j, 0], cum[i, j, 1], cum[i, j, 2] = acc
-            h0 = h1
+        _integrate(p[i], u[i], grid, slot, cum[i])
+
+
+@njit(cache=True, error_model="numpy", nogil=True)
+def _cumulate_dosed(p, args, grid, slot, cum):
+    """``_integrate`` of each patient, the exposures read from its ``args`` row on the grid
+    (``forcing.exposures_at``) into one patient's scratch rows, never a (n, days, n_forcings) array."""
+    u = np.empty((grid.shape[0], forcing.N_FORCINGS))
+    for i in range(args.shape[0]):
+        forcing.exposures_at(args[i], grid, u)
+        _integrate(p[i], u, grid, slot, cum[i])
+
+
+def _lowered(P: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(the hazards' parameter columns of ``P``, the grid, the exposure slots, an empty result)."""
+    p, grid = kernel_inputs(P[:, [model.PINDEX[name] for name in HAZARD_PARAMS]], grid)
+    (slot,) = kernel_inputs(np.array([forcing.NAMES.index(name) for name in HAZARD_FORCINGS]), dtype=np.int64)
+    return p, grid, slot, np.empty((len(p), len(grid), len(HAZARDS)))
 
 
 def cumulative_hazards(P: np.ndarray, u: np.ndarray, grid: np.ndarray) -> np.ndarray:
     """Expected events of each kind of ``HAZARDS`` from day ``grid[0]`` to each day of ``grid``
     (n, days, 3): the hazards of patients' parameters ``P`` (n, n_params) under exposures ``u``
     (n, days, n_forcings) integrated by the trapezoidal rule."""
-    p, u, grid = kernel_inputs(P[:, [model.PINDEX[name] for name in HAZARD_PARAMS]], u, grid)
-    (slot,) = kernel_inputs(np.array([forcing.NAMES.index(name) for name in HAZARD_FORCINGS]), dtype=np.int64)
-    cum = np.empty((len(p), len(grid), len(HAZARDS)))
+    p, grid, slot, cum = _lowered(P, grid)
+    (u,) = kernel_inputs(u)
     in_threads(len(p), lambda r: _cumulate(p[r], u[r], grid, slot, cum[r]))
+    return cum
+
+
+def dosed_cumulative_hazards(P: np.ndarray, args: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """``cumulative_hazards`` under the exposures of each patient's ``args`` row (n, L;
+    ``cohort.kernel.patient_args``; its forcing scratch slots are overwritten)."""
+    p, grid, slot, cum = _lowered(P, grid)
+    in_threads(len(p), lambda r: _cumulate_dosed(p[r], args[r], grid, slot, cum[r]))
     return cum
 
 
@@ -138,21 +169,21 @@ def drug_event_days(P: np.ndarray, given: frozenset[str]) -> np.ndarray:
 def draw(
     gens: list[np.random.Generator],
     P: np.ndarray,
-    u: np.ndarray,
+    cum: np.ndarray,
     grid: np.ndarray,
     at_risk: np.ndarray,
     infusions,
     drug_days: np.ndarray | None = None,
 ) -> Events:
-    """The events of patients with random streams ``gens``, parameters ``P``, exposures ``u``
-    on the daily ``grid`` (days) and follow-up ``at_risk`` (days, 0 for no follow-up);
+    """The events of patients with random streams ``gens``, parameters ``P``, cumulative hazards
+    ``cum`` on the ``grid`` (days; ``cumulative_hazards``) and follow-up ``at_risk`` (days, 0 for
+    no follow-up);
     ``infusions``: the MSC infusion days; ``drug_days`` (n, len(DRUG_EVENTS)): the day of each
     drug event (``drug_event_days``; None: none)."""
     n = len(gens)
     if len(grid) < 2:  # no follow-up
         none = np.zeros(0)
         return Events(none.astype(np.int64), none.astype(np.int64), none, np.zeros(n))
-    cum = cumulative_hazards(P, u, grid)
     infusions = np.asarray(infusions, dtype=np.float64)
     thresholds = np.stack([g.standard_exponential((len(HAZARDS), MAX_EVENTS)) for g in gens]).cumsum(axis=-1)
     fever = np.stack([g.random(len(infusions)) for g in gens]) < _param(P, "msc_fever_prob")[:, None]
