@@ -46,22 +46,20 @@ def time_target(name: str, seconds: float | None, goal: float, how: str = "") ->
 def memory_target(runs: list[dict]) -> dict:
     """Peak memory of summary-only runs flat in N: the largest run within MEMORY_GROWTH_LIMIT of the
     smallest one that fills at least two of the cohort's chunks (a smaller run's single partial
-    chunk holds fewer patients at once, so it says nothing about growth with N)."""
+    chunk holds fewer patients at once, so it says nothing about growth with N); not evaluated
+    when fewer than two runs fill two chunks."""
     done = [r for r in runs if "peak_mib" in r]
     name = "peak memory of a summary-only run does not grow with N"
-    if len(done) < 2:
-        return _target(name, "not evaluated", None, MEMORY_GROWTH_LIMIT, "fewer than two cohort sizes ran")
-    full = [r for r in done if r.get("chunk_size") and r["patients"] >= 2 * r["chunk_size"]]
-    pair = (full[0], full[-1]) if len(full) >= 2 else (done[0], done[-1])
-    lo, hi = pair
-    growth = hi["peak_mib"] / lo["peak_mib"] - 1.0
     sizes = ", ".join(f"{r['peak_mib']:.0f} MiB at N={r['patients']:,}" for r in done)
+    full = [r for r in done if r.get("chunk_size") and r["patients"] >= 2 * r["chunk_size"]]
+    if len(full) < 2:
+        why = "fewer than two cohort sizes fill two chunks each"
+        return _target(name, "not evaluated", None, MEMORY_GROWTH_LIMIT, f"{why}; {sizes}" if sizes else why)
+    lo, hi = full[0], full[-1]
+    growth = hi["peak_mib"] / lo["peak_mib"] - 1.0
     detail = (
         f"{growth:+.1%} from N={lo['patients']:,} to N={hi['patients']:,} (limit +{MEMORY_GROWTH_LIMIT:.0%}); {sizes}"
     )
-    chunk = lo.get("chunk_size")
-    if chunk and lo["patients"] < 2 * chunk:
-        detail += f"; N={lo['patients']:,} fills fewer than two {chunk:,}-patient chunks"
     return _target(name, "met" if growth <= MEMORY_GROWTH_LIMIT else "missed", growth, MEMORY_GROWTH_LIMIT, detail)
 
 

@@ -152,3 +152,23 @@ def test_lockstep_lanes_give_the_scalar_kernels_results_bit_for_bit(bench):
     assert out["equal"], out
     assert out["patients"] == 24 and out["lanes"] == 8
     assert out["scalar_s"] > 0.0 and out["lanes_s"] > 0.0 and out["compile_s"] > 0.0
+
+
+def test_memory_target_compares_only_runs_that_fill_two_chunks():
+    """The quick suite's sizes (100, 1,000, 100,000 with 2,000-patient chunks) cannot judge growth
+    with N: one run fills two chunks. With two such runs the verdict is their growth."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("suite_targets", BENCHMARKS / "targets.py")
+    targets = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(targets)
+
+    def run(n, mib):
+        return {"patients": n, "peak_mib": mib, "chunk_size": 2000}
+
+    quick = targets.memory_target([run(100, 188.0), run(1_000, 227.0), run(100_000, 301.0)])
+    assert quick["status"] == "not evaluated" and "301 MiB at N=100,000" in quick["detail"]
+    flat = targets.memory_target([run(1_000, 200.0), run(10_000, 300.0), run(100_000, 303.0)])
+    assert flat["status"] == "met" and flat["value"] == pytest.approx(0.01)
+    grows = targets.memory_target([run(10_000, 300.0), run(100_000, 400.0)])
+    assert grows["status"] == "missed" and grows["value"] == pytest.approx(1 / 3)
