@@ -56,3 +56,27 @@ def test_cache_directory_is_keyed_by_the_source(tmp_path, monkeypatch):
     finally:
         numba.config.CACHE_DIR = before
     assert one != two and one.name == "9.9-" + "a" * 16 and two.is_dir()
+
+
+def test_numba_cache_entries_are_saved_and_loaded_under_the_index_lock(tmp_path):
+    """Two processes saving entries of closures that share an index could both pick data file 1
+    (numba/numba#10128): rasim makes Numba's save and load wait for a lock on the index."""
+    import threading
+
+    from filelock import FileLock
+    from numba.core import caching
+
+    cache = caching.IndexDataCacheFile(str(tmp_path), "f-1.py311", source_stamp=(0.0, 0))
+    done = {}
+
+    def save_then_load():
+        cache.save(("key",), b"data")
+        done["loaded"] = cache.load(("key",))
+
+    with FileLock(os.path.join(str(tmp_path), "f-1.py311.nbi.lock")):
+        worker = threading.Thread(target=save_then_load)
+        worker.start()
+        time.sleep(0.3)
+        assert worker.is_alive() and not list(tmp_path.glob("*.nbc"))  # waiting for the lock
+    worker.join(timeout=10)
+    assert done["loaded"] == b"data" and len(list(tmp_path.glob("*.nbc"))) == 1

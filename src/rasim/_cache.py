@@ -6,8 +6,17 @@ open; numba/numba#8396 would fix it).  rasim's kernels inline functions from
 several files, so the cache directory is keyed by a hash of every source file of
 the package (but the explorer's, which holds no kernel): ``<cache root>/numba/<version>-<hash>``.  A changed source gets a
 fresh directory; nothing in the package tree is written or deleted, so read-only
-installs, concurrent workers and Dask workers are safe (Numba writes each cache
-file to a temporary name and renames it into place).
+installs are safe.
+
+Concurrent processes (pytest-xdist workers, the compile helpers, Dask workers) share that
+directory, and Numba's cache is not safe for them on its own (numba/numba#10128): every
+closure a factory makes (the rodas4 and dopri5 drivers from one ``make_driver``, say) shares
+one index file, and ``save`` reads the index, picks the first free data-file number, writes
+the index and then the data, so two processes compiling two closures at once can both pick
+the same number and leave one closure's key pointing at the other's machine code (a CI run
+once saw dopri5 solves return BAD_INPUT, the shape check of rodas4's loop).  ``configure``
+therefore makes Numba's ``save`` and ``load`` of a cache entry hold a file lock on the
+function's index (``filelock``), for every Numba cache of the process.
 
 The cache root is ``$RASIM_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/rasim``, else the
 user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``; ``%LOCALAPPDATA%``
@@ -18,12 +27,15 @@ of other packages compiled afterwards are cached there too.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import numba
+from filelock import FileLock
+from numba.core import caching
 
 _ROOT = Path(__file__).resolve().parent
 NO_KERNELS = ("explore",)  # subpackages no kernel imports from: left out of the key
@@ -60,8 +72,31 @@ def _writable(path: Path) -> bool:
         return False
 
 
+def _under_index_lock(method):
+    """``method`` of Numba's ``IndexDataCacheFile`` run holding a file lock on its index file."""
+
+    @functools.wraps(method)
+    def locked(self, *args):
+        with FileLock(self._index_path + ".lock"):
+            return method(self, *args)
+
+    locked.rasim_locked = True  # type: ignore[attr-defined]  # marks the patch, applied once
+    return locked
+
+
+def lock_cache_entries() -> None:
+    """Make Numba's cache entries read and written under a lock on their index (module
+    docstring); once per process."""
+    cls = caching.IndexDataCacheFile
+    for name in ("save", "load"):
+        if not getattr(getattr(cls, name), "rasim_locked", False):
+            setattr(cls, name, _under_index_lock(getattr(cls, name)))
+
+
 def configure(version: str) -> Path:
-    """Point Numba's cache at ``<cache root>/numba/<version>-<source hash>`` and return it."""
+    """Point Numba's cache at ``<cache root>/numba/<version>-<source hash>``, its entries read and
+    written under a lock (``lock_cache_entries``), and return it."""
+    lock_cache_entries()
     key = f"{version}-{source_fingerprint()[:16]}"
     path = cache_root() / "numba" / key
     if not _writable(path):
