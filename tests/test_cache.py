@@ -80,3 +80,47 @@ def test_numba_cache_entries_are_saved_and_loaded_under_the_index_lock(tmp_path)
         assert worker.is_alive() and not list(tmp_path.glob("*.nbc"))  # waiting for the lock
     worker.join(timeout=10)
     assert done["loaded"] == b"data" and len(list(tmp_path.glob("*.nbc"))) == 1
+
+
+FACTORY = """
+import numpy as np
+from numba import njit
+from rasim.solver._driver import pin_uuids
+
+
+def make(k):
+    @njit(cache=True)
+    def inner(x, a):  # too large for LLVM to inline: called by its symbol name
+        s = x
+{body}
+        return s + k * 1000.0
+
+    @njit(cache=True)
+    def outer(x):
+        a = np.ones(50)
+        return inner(x, a) + inner(x + 1.0, a)
+
+    pin_uuids(outer)
+    return outer
+"""
+BODY = "\n".join(f"        s = s * 0.999 + np.sin(a[{i % 50}] * s + {i}.0) * k" for i in range(400))
+
+
+def test_closures_of_one_factory_compiled_in_two_processes_keep_their_own_code(tmp_path):
+    """Numba names a compiled function by its qualified name and a per-process counter: two
+    closures of one factory compiled in two fresh processes got one symbol name, and a third
+    process that loaded both from the cache ran the first one's code for the second
+    (``pin_uuids`` now puts a digest of the closure in its name)."""
+    (tmp_path / "factory_mod.py").write_text(FACTORY.format(body=BODY))
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+    run = "import sys; from factory_mod import make; print(repr(float(make({k})(0.0))))"
+
+    def value(code: str) -> str:
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    own = [value(run.format(k=k)) for k in (1, 2)]  # each compiled (and cached) in its own process
+    both = value(
+        "from factory_mod import make; f, g = make(1), make(2); print(repr(float(f(0.0))), repr(float(g(0.0))))"
+    )
+    assert own[0] != own[1] and both.split() == own

@@ -13,9 +13,9 @@ directory, and Numba's cache is not safe for them on its own (numba/numba#10128)
 closure a factory makes (the rodas4 and dopri5 drivers from one ``make_driver``, say) shares
 one index file, and ``save`` reads the index, picks the first free data-file number, writes
 the index and then the data, so two processes compiling two closures at once can both pick
-the same number and leave one closure's key pointing at the other's machine code (one CI run,
-in which a worker's dopri5 solves all returned BAD_INPUT, as rodas4's loop does on dopri5's work
-arrays, fits it; it did not recur on the same cache).  ``configure``
+the same number and leave one closure's key pointing at the other's machine code.  (Closures
+of one factory also shared symbol names: ``solver._driver.pin_uuids`` gives them their own.)
+``configure``
 therefore makes Numba's ``save`` and ``load`` of a cache entry hold a file lock on the
 function's index (``filelock``), for every Numba cache of the process.
 

@@ -37,6 +37,15 @@ contains a random per-process uuid, so closures over jitted functions would
 be recompiled in every new process. ``pin_uuids`` replaces those uuids with
 ones derived from the function's module, name, bytecode and source-file stamp
 (the same staleness rule as numba's own cache), which makes the cache hit.
+
+``pin_uuids`` also appends that digest to a closure's ``__qualname__`` before it is first
+compiled.  Numba names a compiled function by its qualified name and a counter of the process
+that compiled it, and the closures of one factory share a qualified name (every
+``make_driver.<locals>.run_batch``); two of them compiled in different processes with the same
+counter value then carried one symbol name, and a process that loaded both from the cache
+linked the second one's callers to the first one's code (a dopri5 ``solve`` ran rodas4's
+``run_batch`` and returned BAD_INPUT, in one CI worker).  With the digest in the name, different
+closures never share a symbol.
 """
 
 import hashlib
@@ -177,6 +186,8 @@ def pin_uuids(disp, _active=()):
         elif isinstance(value, (int, float, str)):
             digest.update(repr(value).encode())
     disp._set_uuid(str(uuid.UUID(bytes=digest.digest()[:16])))  # type: ignore[attr-defined]  # a Numba private attribute
+    if "<locals>" in func.__qualname__:  # a closure: its own symbol names (module docstring)
+        func.__qualname__ = f"{func.__qualname__}_{digest.hexdigest()[:16]}"
 
 
 def with_nrt(fn):
