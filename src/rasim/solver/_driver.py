@@ -43,9 +43,10 @@ compiled.  Numba names a compiled function by its qualified name and a counter o
 that compiled it, and the closures of one factory share a qualified name (every
 ``make_driver.<locals>.run_batch``); two of them compiled in different processes with the same
 counter value then carried one symbol name, and a process that loaded both from the cache
-linked the second one's callers to the first one's code (a dopri5 ``solve`` ran rodas4's
-``run_batch`` and returned BAD_INPUT, in one CI worker).  With the digest in the name, different
-closures never share a symbol.
+linked the second one's callers to the first one's code (``tests/test_cache.py`` reproduces
+it; it fits two CI runs in which one worker's dopri5 solves all returned BAD_INPUT, the shape
+check rodas4's ``run_batch`` makes on dopri5's work arrays).  With the digest in the name,
+different closures never share a symbol.
 """
 
 import hashlib
