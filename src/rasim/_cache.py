@@ -15,9 +15,8 @@ one index file, and ``save`` reads the index, picks the first free data-file num
 the index and then the data, so two processes compiling two closures at once can both pick
 the same number and leave one closure's key pointing at the other's machine code.  (Closures
 of one factory also shared symbol names: ``solver._driver.pin_uuids`` gives them their own.)
-``configure``
-therefore makes Numba's ``save`` and ``load`` of a cache entry hold a file lock on the
-function's index (``filelock``), for every Numba cache of the process.
+``configure`` therefore makes Numba's ``save`` and ``load`` of a cache entry hold a file lock on
+the function's index (``filelock``), for every Numba cache of the process.
 
 The cache root is ``$RASIM_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/rasim``, else the
 user's cache directory (``$XDG_CACHE_HOME`` or ``~/.cache``; ``%LOCALAPPDATA%``
