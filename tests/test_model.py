@@ -9,6 +9,7 @@ moves its read-out the right way).
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -748,6 +749,23 @@ def test_generator_rule_for_n_coupled():
     assert gen.coupled_states(diagonal + [(0, 1)], 3) == 2
     assert gen.coupled_states(diagonal + [(0, 1), (2, 1)], 3) == 2  # a sink may read an earlier sink ...
     assert gen.coupled_states(diagonal + [(0, 1), (1, 2)], 3) == 3  # ... but none may read a later one
+
+
+def test_generator_prints_inverse_square_roots_as_square_roots():
+    """x**(-0.5) in the generated Jacobian is ``(1 / x ** 0.5)`` (a square root LLVM vectorises, not a
+    scalar ``pow`` call), equal to it as the model's ``** 0.5`` writes it; other powers print as sympy's."""
+    sympy = pytest.importorskip("sympy")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("generate_jacobian", ROOT / "tools" / "generate_jacobian.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    x, y = sympy.symbols("x y")
+    text = gen._code(0.5 * y * (x**2 + 0.01) ** -0.5)
+    assert "**(-0.5)" not in text.replace(" ", "") and "** 0.5" in text
+    for xv, yv in ((0.3, 2.0), (-1.7, 0.25), (40.0, -3.0)):
+        assert eval(text, {"x": xv, "y": yv}) == pytest.approx(0.5 * yv / math.sqrt(xv**2 + 0.01), rel=1e-15)
+    assert gen._code(x**-2) == sympy.pycode(x**-2)
 
 
 def test_esr_follows_fibrinogen_and_immunoglobulins():

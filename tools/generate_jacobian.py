@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 
 import sympy
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.pycode import PythonCodePrinter
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -105,6 +107,20 @@ def symbolic_system():
     return f, y, F
 
 
+class _Printer(PythonCodePrinter):
+    """sympy's Python printer, but x**(-1/2) as 1 / x ** 0.5: Numba lowers ``** 0.5`` to a square
+    root, which LLVM vectorises across the lanes, where ``** (-0.5)`` is a scalar ``pow`` call."""
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp == -0.5:  # sympy.Float(-0.5): the model writes its square roots as ** 0.5
+            return f"(1 / {self.parenthesize(expr.base, PRECEDENCE['Pow'])} ** 0.5)"
+        return super()._print_Pow(expr, rational=rational)
+
+
+def _code(expr) -> str:
+    return _Printer({"standard": "python3"}).doprint(expr)
+
+
 def _factors(exprs: list, F: list, prefix: str, function: str, indent: str) -> list[str]:
     """Source lines computing the hook factors (or their rates) the expressions use."""
     used = sorted({h for h, sym in enumerate(F) if any(e.has(sym) for e in exprs)})
@@ -116,8 +132,8 @@ def _function(name: str, doc: str, targets: list[str], exprs: list, F: list) -> 
     temps, reduced = sympy.cse(exprs, symbols=sympy.numbered_symbols("t"), optimizations="basic")
     lines = ["", "", '@njit(cache=True, error_model="numpy")', f"def {name}(y, p, u, out):", f'    """{doc}"""']
     lines += _factors(exprs, F, "F", "drug_factor", "    ")
-    lines += [f"    {sym} = {sympy.pycode(expr)}" for sym, expr in temps]
-    lines += [f"    {tgt} = {sympy.pycode(expr)}" for tgt, expr in zip(targets, reduced)]
+    lines += [f"    {sym} = {_code(expr)}" for sym, expr in temps]
+    lines += [f"    {tgt} = {_code(expr)}" for tgt, expr in zip(targets, reduced)]
     return "\n".join(lines)
 
 
@@ -138,8 +154,8 @@ def _rate_function(f: list, F: list) -> str:
         + ":"
     )
     lines += _factors(exprs, F, "F", "drug_factor", "        ")
-    lines += [f"        {sym} = {sympy.pycode(expr)}" for sym, expr in temps]
-    lines += [f"        out[{i}] = {sympy.pycode(expr)}" for (i, _), expr in zip(rows, reduced)]
+    lines += [f"        {sym} = {_code(expr)}" for sym, expr in temps]
+    lines += [f"        out[{i}] = {_code(expr)}" for (i, _), expr in zip(rows, reduced)]
     return "\n".join(lines)
 
 

@@ -360,7 +360,13 @@ def growth(P: np.ndarray, pg_mean: np.ndarray, y: np.ndarray) -> np.ndarray:
     subs, finite = np.empty((len(P), k, k)), np.empty(len(P), dtype=bool)
     _growth_blocks(_constant_args(P, pg_mean), y, include, subs, finite)
     out = np.full(len(P), np.inf)  # a non-finite state is not a stable one
-    out[finite] = largest_real_eigenvalues(subs[finite])
+    rows = np.flatnonzero(finite)
+
+    def piece(r: slice) -> None:  # NumPy's LAPACK loop releases the GIL: slices run in threads
+        out[rows[r]] = largest_real_eigenvalues(subs[rows[r]])
+
+    if rows.size:
+        in_threads(rows.size, piece)
     return out
 
 
