@@ -118,6 +118,7 @@ class _Printer(PythonCodePrinter):
 
 
 def _code(expr) -> str:
+    """Python source of ``expr`` for the generated kernels (``_Printer``)."""
     return _Printer({"standard": "python3"}).doprint(expr)
 
 
