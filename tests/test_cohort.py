@@ -161,6 +161,24 @@ def test_patient_draws_do_not_depend_on_the_batch_they_are_drawn_in():
         assert np.array_equal(part, whole[rows])
 
 
+@pytest.mark.parametrize("arm", ["msc+dmard", "mtx_naive"])
+def test_enrolment_rounds_of_several_candidates_enrol_the_same_patients(monkeypatch, arm):
+    """Once few patients are pending each evaluates its next candidates at once (``ROUND_CANDIDATES``):
+    the same patients, covariates, fluctuations and screening counts as one candidate a round."""
+    c = Cohort(arm, patients=40, seed=5)
+    idx = np.arange(40)
+    monkeypatch.setattr(cohort_module, "ROUND_CANDIDATES", 1)
+    one = c.enrol(idx)
+    monkeypatch.setattr(cohort_module, "ROUND_CANDIDATES", 37)
+    several = c.enrol(idx)
+    for name in ("P", "y0", "enrolled", "flare"):
+        assert np.array_equal(getattr(one, name), getattr(several, name), equal_nan=True), name
+    for name, v in one.covariates.items():
+        assert np.array_equal(v, several.covariates[name], equal_nan=True), name
+    assert (one.not_inflamed, one.screen_failures) == (several.not_inflamed, several.screen_failures)
+    assert one.not_inflamed > 0
+
+
 def test_flare_path_is_a_stationary_ou_process_conditioned_on_screening():
     """Unit variance at every visit, correlation exp(-gap / flare_days) with screening."""
     from rasim.cohort import measurement

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 DEFAULT_DAYS = (0, 14, 28, 56, 91, 182, 273, 365, 548, 730, 912, 1095)
 MAX_CANDIDATES = 200  # candidates per patient before it is reported NOT_ENROLLED
+ROUND_CANDIDATES = 128  # candidates an enrolment round evaluates at least (``_enrol``): the lanes stay full
 DRUG_STREAM = 4  # a patient's random stream of drug-specific draws (``_patient_draws``)
 SAFETY_GRID_DAYS = 2.0  # spacing of the exposures the adverse-event hazards integrate (days)
 BIOMARKERS = endpoints.BIOMARKERS
@@ -392,7 +393,12 @@ def make_plan(c: Cohort) -> CohortPlan:
 
 
 def _enrol(c: Cohort, idx: np.ndarray) -> Enrolment:
-    """Draw candidates per patient until one qualifies."""
+    """Draw candidates per patient, in the order of the patient's stream, until one qualifies.
+
+    A round evaluates at least ``ROUND_CANDIDATES`` candidates: once few patients are pending,
+    each evaluates its next several candidates at once and takes the first that qualifies,
+    so the rounds stay large enough for the lanes; the patients and counts are those of one
+    candidate a round, the later candidates drawn in that round are discarded unread."""
     s = c.plan
     var, pop = s.var, s.pop
     k_norm = variability.draws_per_candidate(var) + measurement.N_NORMALS
@@ -407,8 +413,10 @@ def _enrol(c: Cohort, idx: np.ndarray) -> Enrolment:
     flare = np.zeros(n)  # the enrolled candidate's fluctuation at screening (SD units)
     pending = np.arange(n)
     counts = [0, 0]
-    for _ in range(MAX_CANDIDATES):
-        z, u = _candidate_draws(gens, pending, k_norm)
+    drawn = 0  # candidates each pending patient has drawn
+    while pending.size and drawn < MAX_CANDIDATES:
+        per = min(-(-ROUND_CANDIDATES // pending.size), MAX_CANDIDATES - drawn)
+        z, u = _candidate_draws(gens, np.repeat(pending, per), k_norm)
         Pc, covc = variability.sample(s.base, var, pop, z, u, s.effects)
         pg = day0.mean_exposure(Pc, s.pg_dose)
         state, status = day0.replay(Pc, pg, covc["duration"], c.solver)
@@ -422,15 +430,19 @@ def _enrol(c: Cohort, idx: np.ndarray) -> Enrolment:
         stable = day0.growth(Pc[ok], pg[ok], state[ok]) < 0.0  # checked only where it matters
         inflamed[ok] = stable
         ok[ok] = stable
-        counts[0] += int(np.sum(~inflamed))
-        counts[1] += int(np.sum(inflamed & ~ok))
-        take = pending[ok]
-        P[take], y0[take], flare[take] = Pc[ok], y[ok], z_meas[ok, -1]
+        ok, inflamed = ok.reshape(pending.size, per), inflamed.reshape(pending.size, per)
+        found = ok.any(axis=1)
+        first = np.where(found, np.argmax(ok, axis=1), per)  # the candidate taken (per: none)
+        read = np.arange(per)[None, :] < first[:, None]  # the candidates drawn before it
+        counts[0] += int(np.sum(~inflamed & read))
+        counts[1] += int(np.sum(inflamed & ~ok & read))
+        rows = np.flatnonzero(found) * per + first[found]
+        take = pending[found]
+        P[take], y0[take], flare[take] = Pc[rows], y[rows], z_meas[rows, -1]
         for name in cov:
-            cov[name][take] = covc[name][ok]
-        pending = pending[~ok]
-        if pending.size == 0:
-            break
+            cov[name][take] = covc[name][rows]
+        pending = pending[~found]
+        drawn += per
     enrolled = np.ones(n, dtype=bool)
     enrolled[pending] = False
     y0[pending] = s.y_start
