@@ -112,6 +112,27 @@ def test_trial_replicates_are_fractions(small):
     assert all(0.0 <= v[365.0] <= 1.0 for v in out.values())
     with pytest.raises(ValueError, match="fewer than a trial"):
         trial_replicates(small, size=64)
+    with pytest.raises(ValueError, match="Did you mean 'wilcoxon'"):
+        trial_replicates(res, trials=5, size=64, markers=("ESR",), test="wilcoxn")
+
+
+@pytest.mark.parametrize("test", ["t", "log-t", "wilcoxon"])
+def test_trial_replicates_use_the_named_paired_test(small, test):
+    """A trial of the whole cohort is significant exactly when scipy's test on all patients gives
+    p below alpha (and the mean, geometric mean or median change is below 0)."""
+    from scipy.stats import ttest_rel, wilcoxon
+
+    j = small.day_index(91)
+    for name in ("ESR", "DAS28_ESR"):
+        base, now = small[name][:, 0], small[name][:, j]
+        if test == "wilcoxon":
+            p, below = wilcoxon(now - base).pvalue, np.median(now - base) < 0
+        else:
+            f = np.log if test == "log-t" else np.asarray
+            p, below = ttest_rel(f(now), f(base)).pvalue, f(now).mean() < f(base).mean()
+        for alpha, expected in ((p * 1.001, float(below)), (p * 0.999, 0.0)):
+            out = trial_replicates(small, trials=3, size=12, days=(91,), markers=(name,), alpha=alpha, test=test)
+            assert out[name][91.0] == expected, (name, alpha)
 
 
 def test_summary_only_run_matches_per_patient_summaries(small):

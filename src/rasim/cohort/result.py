@@ -405,6 +405,9 @@ def summary_frame(res: CohortSummary, kind: str):
     raise ValueError(f"kind must be 'summary', 'responders' or 'patients', got {kind!r}")
 
 
+PAIRED_TESTS = ("t", "log-t", "wilcoxon")  # trial_replicates' analyses of change from baseline
+
+
 def trial_replicates(
     res: CohortResult,
     trials: int = 1000,
@@ -413,12 +416,19 @@ def trial_replicates(
     markers=("ESR", "CRP", "DAS28_ESR", "HAQ", "RF", "anti_CCP"),
     alpha: float = 0.05,
     seed: int = 0,
+    test: str = "t",
 ) -> dict[str, dict[float, float]]:
     """Virtual trials of ``size`` patients drawn from the cohort (without replacement):
-    for each marker and day, the fraction of trials in which a two-sided paired t-test
-    against baseline gives p < alpha with the mean below baseline (the 3-year trial's claim)."""
-    from scipy.stats import ttest_rel
+    for each marker and day, the fraction of trials in which a two-sided paired test
+    against baseline gives p < alpha with the marker below baseline (the 3-year trial's claim).
 
+    ``test``: "t", Student's paired t-test on the values (below: the mean); "log-t", on their
+    logarithms (the geometric mean; markers must be positive); "wilcoxon", the signed-rank test
+    (the median change)."""
+    from scipy.stats import ttest_rel, wilcoxon
+
+    if test not in PAIRED_TESTS:
+        raise ValueError(unknown_name("paired test", str(test), PAIRED_TESTS))
     ok = np.flatnonzero(res.ok)
     if ok.size < size:
         raise ValueError(f"the cohort has {ok.size} successful patients, fewer than a trial of {size}")
@@ -427,11 +437,20 @@ def trial_replicates(
     out: dict[str, dict[float, float]] = {}
     for name in markers:
         x = res.values[name]
+        if test == "log-t" and np.any(x[ok] <= 0):
+            raise ValueError(f"the log-t test needs positive values; {name} has values <= 0")
         out[name] = {}
         for day in days:
             j = res.day_index(day)
             base, now = x[picks, 0], x[picks, j]
-            test = ttest_rel(now, base, axis=1)
-            below = (test.pvalue < alpha) & (now.mean(axis=1) < base.mean(axis=1))
+            if test == "wilcoxon":
+                change = now - base
+                p = wilcoxon(change, axis=1).pvalue
+                below = (p < alpha) & (np.median(change, axis=1) < 0)
+            else:
+                if test == "log-t":
+                    base, now = np.log(base), np.log(now)
+                p = ttest_rel(now, base, axis=1).pvalue
+                below = (p < alpha) & (now.mean(axis=1) < base.mean(axis=1))
             out[name][float(day)] = float(np.mean(below))
     return out
