@@ -81,12 +81,12 @@ def test_a_patient_the_lanes_cannot_finish_alike_is_the_scalar_kernels(monkeypat
 
 def test_a_batch_too_small_to_fill_the_lanes_takes_the_scalar_kernel(monkeypatch):
     """Fewer than ``MIN_ROWS`` problems per thread: the scalar kernel (the lanes would idle)."""
+    c = Cohort("dmard", patients=4, seed=2, observe=(0, 28))
+    e = c.enrol(np.arange(4))  # its rounds of at least ROUND_CANDIDATES fill the lanes
     calls = []
     monkeypatch.setenv(lockstep.ENV, "1")
     monkeypatch.setattr(lockstep, "integrate_rows", lambda *a: calls.append(len(a[3])))
     monkeypatch.setattr(integrate, "in_threads", lambda n, call, min_rows=1: call(slice(0, n)))
-    c = Cohort("dmard", patients=4, seed=2, observe=(0, 28))
-    e = c.enrol(np.arange(4))
     a, s = _args(c, e.P), c.plan
     args = ("rodas4", s.t0, e.y0, a, s.t_out, s.dosing.ev_t, s.dosing.ev_cmt, s.dosing.amounts(e.covariates["weight"]))
     integrate_batch(*args, 1e-4, s.atol, 10_000)
