@@ -59,6 +59,21 @@ def test_assessor_placebo_lowers_joint_counts_and_physician_global_only():
         np.testing.assert_array_equal(on[name], off[name])
 
 
+def test_placebo_acts_on_what_is_left_to_relieve():
+    """With day 0 among the visits, an item a drug has halved since day 0 gets half the placebo
+    share: pain 60 -> 30 expected reads 30 (1 - 0.2 * 0.5) = 27 mm, where an unchanged item
+    reads 60 (1 - 0.2) = 48 mm; an item that rose keeps the whole share."""
+    s = measurement.settings({"placebo_pro": 0.2, "placebo_onset": 14.0})
+    days = np.array([0.0, 1000.0])
+    expected = {k: np.full((3, 2), v) for k, v in EXPECTED.items()}
+    expected["pain"][0, 1] = 30.0  # halved
+    expected["pain"][2, 1] = 70.0  # worse than on day 0
+    z = np.zeros((3, 2, measurement.N_NORMALS))
+    pain = measurement.measure(expected, z, days, s, np.zeros((3, 2)))["pain"]
+    np.testing.assert_allclose(pain[:, 0], 60.0)
+    np.testing.assert_allclose(pain[:, 1], [27.0, 48.0, 56.0])
+
+
 def test_a_flare_raises_every_item_together():
     """The fluctuation scales the synovitis every clinical item reads (and the acute-phase
     reactants by flare_apr): a flare raises all eight items of a patient, a remission of it

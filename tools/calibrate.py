@@ -123,11 +123,23 @@ def jacobian_at(tlist: list, x: np.ndarray, r0: np.ndarray, patients: int, seed:
     return jac
 
 
+def starting_values(spec: str) -> np.ndarray:
+    """The committed values of ``cal.FITTED``, with "table:name=value,..." from ``spec`` in their place."""
+    x0 = np.array([current(*f) for f in cal.FITTED])
+    keys = [f"{table}:{name}" for table, name in cal.FITTED]
+    for item in filter(None, spec.split(",")):
+        key, _, value = item.partition("=")
+        if key.strip() not in keys:
+            raise SystemExit(f"--start: {key.strip()!r} is not fitted; fitted: {', '.join(keys)}")
+        x0[keys.index(key.strip())] = float(value)
+    return x0
+
+
 def noise_aware_fit(args) -> dict:
     """Fit at ``args.patients`` per arm, polish at ``args.polish_patients`` (same seed), and take
     the residual Jacobian at the result (for the parameters' standard errors)."""
     tlist = cal.targets()
-    x0 = np.array([current(*f) for f in cal.FITTED])
+    x0 = starting_values(args.start)
     first = least_squares_fit(tlist, x0, args.patients, args.seed, args.max_evals, args.diff_step, "fit")
     final = least_squares_fit(
         tlist, first["x"], args.polish_patients, args.seed, args.polish_evals, args.diff_step, "polish"
@@ -240,6 +252,11 @@ def main() -> None:
         type=float,
         default=0.1,
         help="relative finite-difference step (log scale); wide enough to see through Monte Carlo jumps",
+    )
+    ap.add_argument(
+        "--start",
+        default="",
+        help='starting values "table:name=value,..." of fitted parameters (default: the committed values)',
     )
     ap.add_argument("--write", action="store_true", help="store the fit in calibrated.json and the diagnostics")
     ap.add_argument("--report-only", action="store_true")

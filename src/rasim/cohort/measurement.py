@@ -27,7 +27,12 @@ and swollen joints, physician global), who knows the patient is treated: the two
 fall alike in every placebo arm that reports both (MOBILITY A -32% and -39%, DE007 -17% and
 -14%, RAPID 2 -3.8 and -2.7 joints).  Both scale with the patient's own responsiveness,
 log-normal with mean 1 and SD of log ``placebo_sd``: placebo responses differ between
-patients, and a patient who responds does so on every subjective item at once.  They model expectation and contact effects in
+patients, and a patient who responds does so on every subjective item at once.  The placebo
+acts on what is left to relieve: its share on an item is scaled by the item's expected value
+at the visit over its value on day 0 (at most 1), so a patient whose joints a drug has
+already calmed gains less from expectation than one on placebo alone: placebo and drug
+effects do not add (assumed: a ceiling on the relief, the reading Bechman 2020 gives of
+placebo responses that rose over two decades against agents with a ceiling to their effect).  They model expectation and contact effects in
 any trial arm and touch no model state; the acute-phase reactants carry none.
 """
 
@@ -171,6 +176,22 @@ def placebo_factors(
     return out
 
 
+def _within_room(placebo: dict[str, np.ndarray], expected: dict[str, np.ndarray], days) -> dict[str, np.ndarray]:
+    """Placebo factors (n, m) acting on what is left to relieve: each item's placebo share
+    times min(1, expected / expected on day 0), 1 - (1 - factor) * room.  Unchanged where
+    day 0 is not among ``days`` (room 1)."""
+    days = np.asarray(days, dtype=np.float64)
+    if not np.any(days == 0.0):
+        return placebo
+    j0 = int(np.flatnonzero(days == 0.0)[0])
+    out = {}
+    for name, factor in placebo.items():
+        base = expected[name][:, j0 : j0 + 1]
+        room = np.clip(np.divide(expected[name], base, out=np.ones_like(expected[name]), where=base > 0), 0.0, 1.0)
+        out[name] = 1.0 - (1.0 - factor) * room
+    return out
+
+
 def measure(
     expected: dict[str, np.ndarray],
     z: np.ndarray,
@@ -186,7 +207,7 @@ def measure(
     ``days`` (m,) since enrolment (<= 0: screening/baseline, no placebo)."""
     zi = {name: z[..., k] for k, name in enumerate(ITEMS)}
     out: dict[str, np.ndarray] = {}
-    placebo = placebo_factors(days, s, responsiveness)
+    placebo = _within_room(placebo_factors(days, s, responsiveness), expected, days)
     for name in ("TJC28", "SJC28"):
         frac = np.clip(expected[name] * placebo[name] / 28.0, 1e-4, 1.0 - 1e-4)
         logit = np.log(frac / (1.0 - frac)) + s["joint_logit_sd"] * zi[name]
