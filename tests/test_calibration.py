@@ -247,7 +247,7 @@ def test_adipose_msc_joint_counts_fall_only_as_the_control_arms_do(arms):
     reason="at 1 year ESR, DAS28 and HAQ are significantly below baseline in 95-100% of virtual 64-patient "
     "trials, CRP in 55-77%; at 3 years DAS28 and HAQ in 98-100%, but ESR in 37-55% and CRP in 21-31% "
     "depending on the cohort drawn: the durable responders are a minority, and CRP's 40% visit noise and "
-    "skew widen the paired test (control arm: DAS28 and HAQ 71-99%, through regression to the mean and "
+    "skew widen the paired test (control arm: DAS28 and HAQ 71-100%, through regression to the mean and "
     "the placebo terms, ESR and CRP under 12%); a paired t-test on the logarithms or Wilcoxon's test "
     "leaves CRP at 3 years at 34-62%; docs/calibration.md",
 )
