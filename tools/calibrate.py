@@ -24,8 +24,9 @@ the default 35 takes two steps.
 
 The fit starts from the committed values, or from ``--start "table:name=value,..."`` for a
 named few (the placebo terms of this calibration started from an in-sample grid over
-``placebo_pro``, ``placebo_assessor`` and ``placebo_sd``: the finite-difference search, its
-steps no wider than the Monte Carlo noise allows, stays in the basin it starts in).
+``placebo_pro``, ``placebo_assessor`` and ``placebo_sd``, the start kept by its
+leave-one-trial-out count: the finite-difference search, its steps no wider than the Monte
+Carlo noise allows, stays in the basin it starts in).
 
 ``--write`` stores the values in ``src/rasim/data/calibrated.json`` and the fit
 diagnostics (Jacobian, residuals, leave-one-trial-out values) in
