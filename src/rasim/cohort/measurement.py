@@ -32,8 +32,9 @@ acts on what is left to relieve: its share on an item is scaled by the item's ex
 at the visit over its value on day 0 (at most 1), so a patient whose joints a drug has
 already calmed gains less from expectation than one on placebo alone: placebo and drug
 effects do not add (assumed: a ceiling on the relief, the reading Bechman 2020 gives of
-placebo responses that rose over two decades against agents with a ceiling to their effect).  They model expectation and contact effects in
-any trial arm and touch no model state; the acute-phase reactants carry none.
+placebo responses that rose over two decades against agents with a ceiling to their effect).
+They model expectation and contact effects in any trial arm and touch no model state; the
+acute-phase reactants carry none.
 """
 
 from __future__ import annotations
