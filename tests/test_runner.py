@@ -221,6 +221,33 @@ def test_interrupted_then_resumed_gives_the_same_files(run, scenario, tmp_path):
         resume_run(tmp_path / "r", quiet=True)
 
 
+def test_ctrl_c_inside_the_state_write_stops_resumably(run, scenario, tmp_path, monkeypatch):
+    """A Ctrl-C that lands inside ``numpy.savez_compressed`` surfaces as zipfile's ValueError
+    ("Can't close the ZIP file while there is an open writing handle") with the
+    KeyboardInterrupt as its context: still an interruption, resumable to the same files."""
+    out, _, _ = run
+    calls = {"n": 0}
+    real = np.savez_compressed
+
+    def interrupted_write(f, **arrays):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise ValueError("Can't close the ZIP file while there is an open writing handle on it.")
+        real(f, **arrays)
+
+    monkeypatch.setattr(np, "savez_compressed", interrupted_write)
+    with pytest.raises(RunInterrupted, match="continue with: rasim run --resume"):
+        run_scenario(scenario, tmp_path / "r", threads=1, quiet=True, chunk_size=5)
+    m = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert m["status"] == "running" and m["chunks_done"] == {"dmard": 2, "bm": 0}
+    monkeypatch.setattr(np, "savez_compressed", real)
+    resume_run(tmp_path / "r", threads=1, quiet=True)
+    assert files(tmp_path / "r") == files(out)
+
+
 @pytest.fixture
 def interrupted(scenario, tmp_path):
     """A run stopped after 2 of its 6 chunks (arm dmard's first two)."""

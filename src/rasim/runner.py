@@ -175,18 +175,15 @@ def _execute(folder: output.RunFolder, scenario, threads, quiet, progress, execu
         written = files.write_results(scenario, results, folder.path, m["warnings"], dataset_parts=True)
         names = sorted({p.name for p in written} | ({output.PATIENTS} if m["parquet"] else set()))
         folder.complete(names)
-    except _interrupts():
-        folder.stop()
-        raise RunInterrupted(f"interrupted: {folder.resume_hint()}") from None
-    except OSError as e:
-        if not (e.errno in DISK_FULL or "No space left on device" in str(e)):
-            folder.release()
-            raise
-        folder.stop()
-        raise DiskFull(
-            f"the disk is full ({e.strerror or e}) in {folder.path}: {folder.resume_hint('free some space, then ')}"
-        ) from None
-    except BaseException:
+    except BaseException as e:
+        if _interrupted(e):
+            folder.stop()
+            raise RunInterrupted(f"interrupted: {folder.resume_hint()}") from None
+        if isinstance(e, OSError) and (e.errno in DISK_FULL or "No space left on device" in str(e)):
+            folder.stop()
+            raise DiskFull(
+                f"the disk is full ({e.strerror or e}) in {folder.path}: {folder.resume_hint('free some space, then ')}"
+            ) from None
         folder.release()
         raise
     log.info("wrote %s in %.1f s", ", ".join(names), time.perf_counter() - t0)
@@ -199,6 +196,17 @@ def _interrupts() -> tuple[type[BaseException], ...]:
     from pyarrow.lib import ArrowCancelled
 
     return (KeyboardInterrupt, ArrowCancelled)
+
+
+def _interrupted(e: BaseException | None) -> bool:
+    """Whether ``e`` is a Ctrl-C or was raised while one was being handled: a library's clean-up
+    can put its own error in the interrupt's place (``numpy.savez_compressed`` interrupted
+    mid-write: zipfile's close raises ValueError with the KeyboardInterrupt as its context)."""
+    while e is not None:
+        if isinstance(e, _interrupts()):
+            return True
+        e = e.__context__
+    return False
 
 
 def _simulate(folder, scenario, threads, quiet, progress, executor) -> dict[str, StreamingSummary]:
