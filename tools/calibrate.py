@@ -19,7 +19,7 @@ refitted without it (``--loto-evals`` evaluations from the full fit, or with
 Jacobian without the trial's rows; ``--loto-trials`` limits the real refits to
 the trials named); the report's headline is how well each left-out trial is
 predicted.  A Jacobian costs one evaluation per fitted parameter and one more, so a
-budget under 16 ends before the first step and keeps the best single-parameter move;
+budget under 16 (with the 15 fitted now) ends before the first step and keeps the best single-parameter move;
 the default 35 takes two steps.
 
 The fit starts from the committed values, or from ``--start "table:name=value,..."`` for a
@@ -136,10 +136,10 @@ def starting_values(spec: str) -> np.ndarray:
     x0 = np.array([current(*f) for f in cal.FITTED])
     keys = [f"{table}:{name}" for table, name in cal.FITTED]
     for item in filter(None, spec.split(",")):
-        key, _, value = item.partition("=")
-        if key.strip() not in keys:
-            raise SystemExit(f"--start: {key.strip()!r} is not fitted; fitted: {', '.join(keys)}")
-        x0[keys.index(key.strip())] = float(value)
+        key, _, value = (part.strip() for part in item.partition("="))
+        if key not in keys:
+            raise SystemExit(f"--start: {key!r} is not fitted; fitted: {', '.join(keys)}")
+        x0[keys.index(key)] = float(value)
     return x0
 
 
