@@ -262,6 +262,43 @@ def test_three_year_trial_claim_is_reproduced_by_virtual_replicates(arms):
     assert all(p >= 0.8 for by_day in power.values() for p in by_day.values()), power
 
 
+def _calibrate_tool():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "calibrate.py"
+    spec = importlib.util.spec_from_file_location("calibrate", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_calibrate_defaults_are_the_committed_runs_settings():
+    """tools/calibrate.py with no flags repeats the run that wrote calibrated.json (its start aside)."""
+    import json
+
+    tool = _calibrate_tool()
+    recorded = json.loads(tool.CALIBRATED.read_text())["fit"]["settings"]
+    defaults = tool.settings_of(tool.parser().parse_args([]))
+    assert {k: v for k, v in defaults.items() if k != "start"} == {k: v for k, v in recorded.items() if k != "start"}
+
+
+@pytest.mark.parametrize("flag", ["--max-evals", "--polish-evals", "--loto-evals"])
+def test_calibrate_refuses_a_budget_too_small_for_one_step(flag):
+    """A Jacobian costs one evaluation per fitted parameter and one more: a smaller budget would
+    end before the first step, so it is refused before any work (0 means none where allowed)."""
+    tool = _calibrate_tool()
+    step = len(cal.FITTED) + 1
+    with pytest.raises(SystemExit, match=f"at least {step} evaluations"):
+        tool.check_budgets(tool.parser().parse_args([flag, str(step - 1)]))
+    tool.check_budgets(tool.parser().parse_args([flag, str(step)]))
+    if flag == "--max-evals":
+        with pytest.raises(SystemExit):
+            tool.check_budgets(tool.parser().parse_args([flag, "0"]))
+    else:
+        tool.check_budgets(tool.parser().parse_args([flag, "0"]))
+
+
 def test_heldout_rows_name_known_arms_and_simulate():
     """tools/heldout.py: every held-out row has an arm and an endpoint the cohort can compute."""
     import importlib.util

@@ -54,55 +54,67 @@ def _fmt(x: float) -> str:
 
 
 def loto_section(insample: dict, loto: dict, how: dict) -> list[str]:
-    """The headline: each trial predicted by the fit that left it out."""
+    """The headline: each trial predicted by the fits that left it out (``loto``: trial -> one
+    list of (target, simulated, se) per refit cohort)."""
     lines = [
         "## Headline: each trial predicted without it (leave-one-trial-out)",
         "",
         "Each trial with calibrate rows was left out in turn and the fitted parameters were refitted",
-        "to the other trials, by a real least-squares refit from the full fit (`refit`, the trials",
-        "whose rows are new in this calibration among them) or by one damped Gauss-Newton step on the",
-        "full fit's residual Jacobian without the trial's rows (`rasim.calibration.refit_step`); the",
-        "left-out trial is then predicted by simulating at the refitted values.",
-        "`in-sample` is the full fit for comparison; the tolerance is the calibration's rule.",
+        "to the other trials, by a real least-squares refit from the full fit (`refit`), repeated on",
+        "the common random numbers of several cohorts (seeds), or by one damped Gauss-Newton step on",
+        "the full fit's residual Jacobian without the trial's rows (`rasim.calibration.refit_step`);",
+        "the left-out trial is then predicted by simulating at each set of refitted values. A refit",
+        "of a few steps on a few hundred virtual patients per arm follows the Monte Carlo noise (a",
+        "start moved by one part in a million changed the count by four rows), so the count is given",
+        "for each cohort and as their mean. `in-sample` is the full fit for comparison; the tolerance",
+        "is the calibration's rule.",
         "",
-        "| trial | refitted by | rows | in-sample within | predicted within | RMS residual/tolerance in-sample "
-        "| predicted |",
+        "| trial | refitted by | rows | in-sample within | predicted within (each cohort) "
+        "| RMS residual/tolerance in-sample | predicted (mean) |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     detail = [
         "",
-        "| trial | target | day | published | in-sample | predicted (left out) | tolerance | predicted within |",
+        "| trial | target | day | published | in-sample | predicted (left out; mean of cohorts) | tolerance "
+        "| cohorts within |",
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
-    n_rows = n_in = n_out = 0
+    n_rows = n_in = 0
+    n_out = np.zeros(max(len(v) for v in loto.values()))
     for trial in sorted(loto):
-        rows = loto[trial]
+        runs = loto[trial]
+        rows = runs[0]
         r_in = np.array([(insample[t.id] - t.value) / t.tolerance for t, _, _ in rows])
-        r_out = np.array([(sim - t.value) / t.tolerance for t, sim, _ in rows])
+        r_out = np.array([[(sim - t.value) / t.tolerance for t, sim, _ in run] for run in runs])
         k_in = int(np.sum(np.abs(r_in) <= 1.0))
-        k_out = int(np.sum(np.abs(r_out) <= 1.0))
-        n_rows, n_in, n_out = n_rows + len(rows), n_in + k_in, n_out + k_out
+        k_out = np.sum(np.abs(r_out) <= 1.0, axis=1)
+        n_rows, n_in = n_rows + len(rows), n_in + k_in
+        n_out += k_out if len(k_out) == len(n_out) else k_out[0]  # a Gauss-Newton step: one run
         lines.append(
-            f"| {trial} | {how.get(trial, 'Gauss-Newton step')} | {len(rows)} | {k_in} | {k_out} "
-            f"| {math.sqrt(np.mean(r_in**2)):.2f} | "
-            f"{math.sqrt(np.mean(r_out**2)):.2f} |"
+            f"| {trial} | {how.get(trial, 'Gauss-Newton step')} | {len(rows)} | {k_in} | "
+            f"{', '.join(str(int(k)) for k in k_out)} | {math.sqrt(np.mean(r_in**2)):.2f} | "
+            f"{np.mean(np.sqrt(np.mean(r_out**2, axis=1))):.2f} |"
         )
-        for t, sim, se in rows:
+        for i, (t, _, se) in enumerate(rows):
+            sims = [run[i][1] for run in runs]
+            within = sum(_within(t, v) for v in sims)
             detail.append(
                 f"| {trial} | {t.id} | {t.day:g} | {t.value:g} | {_fmt(insample[t.id])} | "
-                f"{_fmt(sim)} +/- {se:.2g} | {t.tolerance:.3g} | "
-                f"{'yes' if _within(t, sim) else '**no**'} |"
+                f"{_fmt(float(np.mean(sims)))} +/- {se:.2g} | {t.tolerance:.3g} | "
+                f"{within} of {len(sims)}{'' if within else ' **no**'} |"
             )
+    counts = ", ".join(str(int(k)) for k in n_out)
     lines += [
         "",
-        f"**{n_out} of {n_rows} rows are predicted within tolerance when their trial is left out** "
-        f"({n_in} of {n_rows} in-sample).",
+        f"**{np.mean(n_out):.1f} of {n_rows} rows are predicted within tolerance when their trial is left out** "
+        f"(mean over {len(n_out)} refit cohorts: {counts}; {n_in} of {n_rows} in-sample).",
     ]
     return lines + detail
 
 
-def parameter_section(diag: dict, unc: cal.Uncertainty) -> list[str]:
-    """Fitted values with approximate SEs, bound flags and the correlation matrix."""
+def parameter_section(diag: dict, unc: cal.Uncertainty, patients: int) -> list[str]:
+    """Fitted values with approximate SEs (from the residual Jacobian at ``patients`` per arm),
+    bound flags and the correlation matrix."""
     from calibrate import bounds
 
     names = [tuple(f) for f in diag["fitted"]]
@@ -114,7 +126,8 @@ def parameter_section(diag: dict, unc: cal.Uncertainty) -> list[str]:
         f"{len(names)} fitted parameters for {m} calibrate rows (at most one per three rows), "
         "measurement settings included; everything else keeps its literature, assumed or balance",
         "value (`rasim params`). Standard errors are approximate: Gauss-Newton, from the residual",
-        f"Jacobian of the polishing fit, scaled by the residual variance s2 = {unc.s2:.2f}.",
+        f"Jacobian at the fitted values ({patients} patients per arm), scaled by the residual variance "
+        f"s2 = {unc.s2:.2f}.",
         "",
         "| table | name | value | SE of log (~relative SE) | approx. 95% interval | plausible range | flag |",
         "|---|---|---:|---:|---|---|---|",
@@ -438,10 +451,13 @@ def report(patients: int, seed: int) -> None:
     fits = cal.simulate_targets(tlist, over, patients, seed)
     insample = {t.id: sim for t, sim, _ in fits}
     loto = {
-        trial: cal.simulate_targets(
-            [t for t in tlist if cal.trial_of(t) == trial], cal.overrides_from(np.array(xl)), patients, seed
-        )
-        for trial, xl in diag["loto"].items()
+        trial: [
+            cal.simulate_targets(
+                [t for t in tlist if cal.trial_of(t) == trial], cal.overrides_from(np.array(x)), patients, seed
+            )
+            for x in xs
+        ]
+        for trial, xs in diag["loto"].items()
     }
     unc = cal.uncertainty(np.array(diag["jacobian"]), np.array(diag["residuals"]))
     fit_info = json.loads((ROOT / "src" / "rasim" / "data" / "calibrated.json").read_text()).get("fit", {})
@@ -457,15 +473,19 @@ def report(patients: int, seed: int) -> None:
         "",
     ]
     if fit_info:
-        stages = "; ".join(
+        stages = "; then ".join(
             f"{s['nfev']} evaluations at {s['patients']} patients/arm (objective {s['objective']:.2f})"
             for s in fit_info.get("stages", [])
         )
         lines += [
-            f"Optimiser: scipy least_squares (trf) with common random numbers, continued in sample size: "
-            f"{stages}. Objective (sum of squared residual/tolerance) at the start {fit_info['start']:.2f}.",
+            f"Optimiser: scipy least_squares (trf) with common random numbers: {stages}. Objective (sum of "
+            f"squared residual/tolerance) at the start {fit_info['start']:.2f}.",
             "",
         ]
+        if "settings" in fit_info:
+            from calibrate import command_line
+
+            lines += [f"The run that wrote these values: `{command_line(fit_info['settings'])}`.", ""]
         fixed = fit_info.get("fixed_after_fit", {})
         if fixed:
             lines += [
@@ -488,7 +508,8 @@ def report(patients: int, seed: int) -> None:
     lines += ["", f"{n_pass} of {len(fits)} targets within tolerance in-sample.", ""]
     lines += ["## ACR staircases (in-sample)", ""] + cal.staircase_table(fits) + [""]
     lines += item_section(patients, seed, over) + [""]
-    lines += parameter_section(diag, unc) + [""]
+    jac_patients = fit_info.get("diagnostics", {}).get("patients", patients)
+    lines += parameter_section(diag, unc, jac_patients) + [""]
     lines += response_section(patients, seed, over) + [""]
     lines += spread_section(patients, seed, over) + [""]
     context = cal.simulate_targets(cal.targets("context"), over, patients, seed)
