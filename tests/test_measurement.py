@@ -29,16 +29,25 @@ def _measured(placebo_pro: float, day: float, placebo_assessor: float = 0.0) -> 
     return measurement.measure(expected, z, np.array([day]), s, np.zeros((1, 1)))
 
 
-def test_placebo_lowers_patient_reports_only():
+def test_placebo_lowers_patient_reports_and_the_physician_who_hears_them():
     """After enrolment, placebo_pro = 0.2 at steady state lowers the patient-reported items
-    (pain, patient global, HAQ) by 20%; the joint counts, physician global and ESR/CRP are
-    unchanged."""
+    (pain, patient global, HAQ) by 20%, and the physician global, who hears the patient, by 20%
+    too; the joint counts and ESR/CRP are unchanged."""
     on, off = _measured(0.2, 1000.0), _measured(0.0, 1000.0)
-    for name in ("pain", "patient_global"):
+    for name in ("pain", "patient_global", "physician_global"):
         np.testing.assert_allclose(on[name], 0.8 * EXPECTED[name])
     assert on["HAQ"][0, 0] == 1.25  # 1.2 rounded to the HAQ-DI's 0.125 steps
-    for name in ("TJC28", "SJC28", "physician_global", "ESR", "CRP"):
+    for name in ("TJC28", "SJC28", "ESR", "CRP"):
         np.testing.assert_array_equal(on[name], off[name])
+
+
+def test_physician_global_carries_both_placebo_terms():
+    """With both terms the physician global falls by 1 - (1 - 0.2)(1 - 0.1) = 28%, more than
+    pain (10%) or the joint counts (20%): in every placebo arm that reports all items, the
+    physician global falls most (RAPID 2, MOBILITY A, KAKEHASI, DE007)."""
+    both = _measured(0.1, 1000.0, placebo_assessor=0.2)
+    np.testing.assert_allclose(both["physician_global"], 0.72 * EXPECTED["physician_global"])
+    np.testing.assert_allclose(both["pain"], 0.9 * EXPECTED["pain"])
 
 
 def test_no_placebo_at_baseline():

@@ -25,9 +25,12 @@ time constant ``placebo_onset``: ``placebo_pro`` on what the patient reports (pa
 patient global, HAQ), ``placebo_assessor`` on what the assessor examines and judges (tender
 and swollen joints, physician global), who knows the patient is treated: the two joint counts
 fall alike in every placebo arm that reports both (MOBILITY A -32% and -39%, DE007 -17% and
--14%, RAPID 2 -3.8 and -2.7 joints).  Both scale with the patient's own responsiveness,
-log-normal with mean 1 and SD of log ``placebo_sd``: placebo responses differ between
-patients, and a patient who responds does so on every subjective item at once.  The placebo
+-14%, RAPID 2 -3.8 and -2.7 joints).  The physician global carries both terms, its factor
+(1 - assessor share) (1 - patient's share): the physician examines the joints and hears the
+patient, and in every placebo arm that reports all items it falls more than pain or the
+patient global (RAPID 2, MOBILITY A, KAKEHASI).  Both terms scale with the patient's own
+responsiveness, log-normal with mean 1 and SD of log ``placebo_sd``: placebo responses differ
+between patients, and a patient who responds does so on every subjective item at once.  The placebo
 acts on what is left to relieve: its share on an item is scaled by the item's expected value
 at the visit over its value on day 0 (at most 1), so a patient whose joints a drug has
 already calmed gains less from expectation than one on placebo alone: placebo and drug
@@ -52,7 +55,7 @@ from . import streams
 ITEMS = endpoints.ITEMS  # the order of the noise columns
 N_NORMALS = len(ITEMS) + 1  # standard normals per visit: one per item, then the flare innovation
 PRO_ITEMS = ("pain", "patient_global", "HAQ")  # placebo_pro
-ASSESSOR_ITEMS = ("TJC28", "SJC28", "physician_global")  # placebo_assessor
+ASSESSOR_ITEMS = ("TJC28", "SJC28", "physician_global")  # placebo_assessor (the physician global: and placebo_pro)
 
 MEASUREMENT: dict[str, Parameter] = entries("measurement")  # data/measurement.csv, calibration applied
 _DIVISORS = ("flare_days", "placebo_onset")  # measure() and flare_path divide by them: must be > 0
@@ -167,13 +170,15 @@ def placebo_factors(
     """Factor (n, m) on each item at ``days`` (m,) since enrolment: 1 - fraction * (1 -
     exp(-days / placebo_onset)), the fraction ``placebo_pro`` or ``placebo_assessor`` times the
     patient's responsiveness exp(placebo_sd * r - placebo_sd^2 / 2) (mean 1; r (n,) standard
-    normals, None: 1), at most 0.95; 1 for the acute-phase reactants and at days <= 0."""
+    normals, None: 1), at most 0.95; the physician global's is the product of both factors;
+    1 for the acute-phase reactants and at days <= 0."""
     onset = 1.0 - np.exp(-np.maximum(days, 0.0) / s["placebo_onset"])
     if responsiveness is not None:
         sd = s["placebo_sd"]
         onset = onset * np.exp(sd * np.asarray(responsiveness)[:, None] - 0.5 * sd * sd)
     out = {name: 1.0 - np.minimum(s["placebo_pro"] * onset, 0.95) for name in PRO_ITEMS}
     out.update({name: 1.0 - np.minimum(s["placebo_assessor"] * onset, 0.95) for name in ASSESSOR_ITEMS})
+    out["physician_global"] = out["physician_global"] * out["pain"]  # the physician hears the patient too
     return out
 
 
