@@ -7,6 +7,10 @@ going through rasim's own integrators.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 import pytest
 
@@ -33,6 +37,16 @@ regimen.doses = [ { drug = "msc", cells = 1e6, per_kg = true, days = [0, 28], so
 background.doses = [ { drug = "mtx", dose_mg = 15.0, every = 7.0 } ]
 """
 NO_MTX = (np.empty(0), np.empty(0, np.int64), np.empty(0))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script outside the package (``tools/``, ``benchmarks/``) loaded as a module named for its file."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class Model:

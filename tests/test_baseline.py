@@ -5,20 +5,17 @@ baseline on purpose (``python tools/regenerate_baseline.py``), commit it with th
 change and mark the change **[output-changing]** in CHANGELOG.md.
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
+from conftest import load_script
 from rasim import model
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location("regenerate_baseline", ROOT / "tools" / "regenerate_baseline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "tools" / "regenerate_baseline.py")
 
 
 def test_outputs_match_the_baseline():

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from numba import njit
 
+from conftest import load_script
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -157,11 +159,7 @@ def test_lockstep_lanes_give_the_scalar_kernels_results_bit_for_bit(bench):
 def test_memory_target_compares_only_runs_that_fill_two_chunks():
     """The quick suite's sizes (100, 1,000, 100,000 with 2,000-patient chunks) cannot judge growth
     with N: one run fills two chunks. With two such runs the verdict is their growth."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("suite_targets", BENCHMARKS / "targets.py")
-    targets = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(targets)
+    targets = load_script(BENCHMARKS / "targets.py")
 
     def run(n, mib):
         return {"patients": n, "peak_mib": mib, "chunk_size": 2000}

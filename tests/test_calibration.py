@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from scipy.optimize import least_squares
 
+from conftest import ROOT, load_script
 from rasim import calibration as cal
 from rasim.cohort import Cohort
 from rasim.model import parameter
@@ -262,22 +263,11 @@ def test_three_year_trial_claim_is_reproduced_by_virtual_replicates(arms):
     assert all(p >= 0.8 for by_day in power.values() for p in by_day.values()), power
 
 
-def _calibrate_tool():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "tools" / "calibrate.py"
-    spec = importlib.util.spec_from_file_location("calibrate", path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return tool
-
-
 def test_calibrate_defaults_are_the_committed_runs_settings():
     """tools/calibrate.py with no flags repeats the run that wrote calibrated.json (its start aside)."""
     import json
 
-    tool = _calibrate_tool()
+    tool = load_script(ROOT / "tools" / "calibrate.py")
     recorded = json.loads(tool.CALIBRATED.read_text())["fit"]["settings"]
     defaults = tool.settings_of(tool.parser().parse_args([]))
     assert {k: v for k, v in defaults.items() if k != "start"} == {k: v for k, v in recorded.items() if k != "start"}
@@ -287,7 +277,7 @@ def test_calibrate_defaults_are_the_committed_runs_settings():
 def test_calibrate_refuses_a_budget_too_small_for_one_step(flag):
     """A Jacobian costs one evaluation per fitted parameter and one more: a smaller budget would
     end before the first step, so it is refused before any work (0 means none where allowed)."""
-    tool = _calibrate_tool()
+    tool = load_script(ROOT / "tools" / "calibrate.py")
     step = len(cal.FITTED) + 1
     with pytest.raises(SystemExit, match=f"at least {step} evaluations"):
         tool.check_budgets(tool.parser().parse_args([flag, str(step - 1)]))
@@ -301,13 +291,7 @@ def test_calibrate_refuses_a_budget_too_small_for_one_step(flag):
 
 def test_heldout_rows_name_known_arms_and_simulate():
     """tools/heldout.py: every held-out row has an arm and an endpoint the cohort can compute."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "tools" / "heldout.py"
-    spec = importlib.util.spec_from_file_location("heldout", path)
-    heldout = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(heldout)
+    heldout = load_script(ROOT / "tools" / "heldout.py")
     rows = cal.targets("heldout", heldout.DATA)
     assert rows and all(t.source and t.arm in heldout.ARMS_OF_TRIALS for t in rows)
     fits = cal.simulate_targets(rows, None, patients=20, seed=3, arms=heldout.ARMS_OF_TRIALS)

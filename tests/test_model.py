@@ -26,7 +26,7 @@ from rasim.clinical import REMISSION
 from rasim.model import pk
 from rasim.model.forcing import table_offset
 
-from conftest import Model, refractory
+from conftest import Model, load_script, refractory
 
 ROOT = Path(__file__).resolve().parents[1]
 S = model.STATE_SCALE
@@ -736,11 +736,7 @@ def test_generator_rule_for_n_coupled():
     """tools/generate_jacobian.py's rule on small patterns: trailing sinks only, each reading
     earlier states only; n without any."""
     pytest.importorskip("sympy")
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("generate_jacobian", ROOT / "tools" / "generate_jacobian.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_script(ROOT / "tools" / "generate_jacobian.py")
     diagonal = [(i, i) for i in range(3)]
     assert gen.coupled_states(diagonal + [(1, 0), (2, 1)], 3) == 0  # a chain reading back: triangular, all sinks
     assert gen.coupled_states(diagonal + [(0, 2)], 3) == 3  # the last state feeds state 0: no sinks
@@ -755,11 +751,7 @@ def test_generator_prints_inverse_square_roots_as_square_roots():
     """x**(-0.5) in the generated Jacobian is ``(1 / x ** 0.5)`` (a square root LLVM vectorises, not a
     scalar ``pow`` call), equal to it as the model's ``** 0.5`` writes it; other powers print as sympy's."""
     sympy = pytest.importorskip("sympy")
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("generate_jacobian", ROOT / "tools" / "generate_jacobian.py")
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_script(ROOT / "tools" / "generate_jacobian.py")
     x, y = sympy.symbols("x y")
     text = gen._code(0.5 * y * (x**2 + 0.01) ** -0.5)
     assert "**(-0.5)" not in text.replace(" ", "") and "** 0.5" in text

@@ -1,21 +1,19 @@
 """The documentation site: generated reference pages current, every page in the nav, CI's install
 equal to the README's."""
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+
+from conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _tool():
     pytest.importorskip("sympy")
-    spec = importlib.util.spec_from_file_location("build_reference", ROOT / "tools" / "build_reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "tools" / "build_reference.py")
 
 
 def test_reference_pages_are_current():
